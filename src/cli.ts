@@ -1,0 +1,297 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { COMMANDS } from './commands/index.js';
+import { configFlags, type CommandSpec } from './commands/command.js';
+import { loadConfig } from './core/config.js';
+import { SECRET_ENV } from './core/config-schema.js';
+import type { Context, GlobalOptions } from './core/context.js';
+import { ExitCode, isCliError } from './core/errors.js';
+import { Output, colorWanted } from './core/output.js';
+import { nonInteractivePrompter, terminalPrompter, type Prompter } from './core/prompts.js';
+import { SecretRegistry } from './core/redact.js';
+
+export interface CliIo {
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  prompter?: Prompter;
+}
+
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--config', '--target']);
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs the CLI and resolves to the process exit code. The one error boundary of the program lives here. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const early = scanGlobals(argv);
+  const secrets = new SecretRegistry();
+  for (const name of Object.values(SECRET_ENV)) secrets.add(io.env[name]);
+  secrets.addCredentialPair(io.env[SECRET_ENV.cloudApiKey] ?? '', io.env[SECRET_ENV.cloudApiSecret]);
+
+  const interactive = Boolean(io.stderr.isTTY);
+  const out = new Output({
+    json: early.json,
+    verbose: early.verbose,
+    color: colorWanted(io.env, interactive, early.noColor ? false : undefined),
+    interactive,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    secrets,
+  });
+  await out.enableColor();
+
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      out.warn(`${signal} again: exiting now`);
+      process.exit(ExitCode.interrupted);
+    }
+    controller.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let exitCode: number = ExitCode.ok;
+  try {
+    const program = buildProgram(io, out);
+    await registerCommands(program, argv, io, out, secrets, controller.signal, (code) => {
+      exitCode = code;
+    });
+    if (argv.length === 0) {
+      io.stderr.write(program.helpInformation());
+      return ExitCode.usage;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    if (controller.signal.aborted && exitCode === ExitCode.ok) exitCode = ExitCode.interrupted;
+  } catch (error) {
+    exitCode = reportError(error, out, controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return exitCode;
+}
+
+function processIo(): CliIo {
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}
+
+/** Output must be set up before commander parses, so errors in parsing are already rendered the right way. */
+function scanGlobals(argv: string[]): { json: boolean; verbose: boolean; noColor: boolean } {
+  const until = argv.indexOf('--');
+  const words = until === -1 ? argv : argv.slice(0, until);
+  return {
+    json: words.includes('--json'),
+    verbose: words.includes('--verbose') || words.includes('-v'),
+    noColor: words.includes('--no-color'),
+  };
+}
+
+/** The command word the user typed, skipping global options (and their values). */
+function requestedCommand(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return undefined;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(word)) {
+      i++;
+      continue;
+    }
+    if (word.startsWith('-')) continue;
+    if (word === 'help') return argv[i + 1];
+    return word;
+  }
+  return undefined;
+}
+
+function buildProgram(io: CliIo, out: Output): Command {
+  const program = new Command('marketplace');
+  program
+    .description('Run the real-time service-marketplace demo on Confluent Cloud or a local stack.')
+    .version(version(), '-V, --version', 'print the version')
+    .option('--json', 'print results as JSON on stdout (human output stays on stderr)')
+    .option('-v, --verbose', 'print details, HTTP request ids and stack traces of unexpected errors')
+    .option('--config <file>', 'config file (default: ./marketplace.config.json)')
+    .addOption(new Option('--target <target>', 'where the demo runs').choices(['cloud', 'local']))
+    .option('--no-color', 'no colours or spinners (also when NO_COLOR is set or output is not a terminal)')
+    .option('-y, --yes', 'answer yes to confirmations; never prompt')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run `marketplace --help` for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => out.writeErr(text),
+      outputError: (text, write) => write(text),
+    })
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  $ marketplace init --yes --cloud aws --region us-east-2   write a config file without prompts',
+        '  $ marketplace doctor                                      check that everything is reachable',
+        '  $ marketplace up --target local                           provision the demo on the local stack',
+        '',
+        'Credentials come from CONFLUENT_CLOUD_API_KEY / CONFLUENT_CLOUD_API_SECRET and MONGODB_PASSWORD,',
+        'never from the config file. Run `marketplace <command> --help` for a command\'s flags and examples.',
+      ].join('\n'),
+    );
+  return program;
+}
+
+async function registerCommands(
+  program: Command,
+  argv: string[],
+  io: CliIo,
+  out: Output,
+  secrets: SecretRegistry,
+  signal: AbortSignal,
+  setExit: (code: number) => void,
+): Promise<void> {
+  const requested = requestedCommand(argv);
+  for (const entry of COMMANDS) {
+    if (entry.name === requested) {
+      const spec = await entry.load();
+      program.addCommand(buildCommand(spec, [], io, out, secrets, signal, setExit));
+    } else {
+      program.command(entry.name).description(entry.summary).allowUnknownOption().allowExcessArguments();
+    }
+  }
+}
+
+function buildCommand(
+  spec: CommandSpec<any>,
+  parents: string[],
+  io: CliIo,
+  out: Output,
+  secrets: SecretRegistry,
+  signal: AbortSignal,
+  setExit: (code: number) => void,
+): Command {
+  const command = new Command(spec.name).description(spec.description ?? spec.summary);
+  command.summary(spec.summary);
+  command.exitOverride();
+  command.showSuggestionAfterError(true);
+  command.configureOutput({
+    writeOut: (text) => io.stdout.write(text),
+    writeErr: (text) => out.writeErr(text),
+    outputError: (text, write) => write(text),
+  });
+  for (const arg of spec.args ?? []) {
+    const name = `${arg.name}${arg.variadic ? '...' : ''}`;
+    command.argument(arg.required ? `<${name}>` : `[${name}]`, arg.description);
+  }
+  for (const option of spec.options ?? []) {
+    const o = new Option(option.flags, option.description);
+    if (option.parse) o.argParser(option.parse as (value: string, previous: unknown) => unknown);
+    if (option.defaultValue !== undefined) o.default(option.defaultValue);
+    command.addOption(o);
+  }
+  if (spec.examples.length > 0) {
+    const width = Math.max(...spec.examples.map((e) => e.command.length));
+    command.addHelpText(
+      'after',
+      ['', 'Examples:', ...spec.examples.map((e) => `  $ ${e.command.padEnd(width)}   ${e.description}`)].join('\n'),
+    );
+  }
+  for (const sub of spec.subcommands ?? []) {
+    command.addCommand(buildCommand(sub, [...parents, spec.name], io, out, secrets, signal, setExit));
+  }
+  if (spec.run) {
+    const run = spec.run;
+    command.action(async (...params: unknown[]) => {
+      const self = params[params.length - 1] as Command;
+      const args = (params.slice(0, spec.args?.length ?? 0) as (string | string[] | undefined)[])
+        .flatMap((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]));
+      const options = self.opts();
+      const globals = readGlobals(self.optsWithGlobals());
+      const ctx = createContext(io, out, secrets, signal, globals);
+      const flagConfig = configFlags(spec, options);
+      const contextWithFlags: Context = {
+        ...ctx,
+        loadConfig: (flags) => ctx.loadConfig({ ...flagConfig, ...flags }),
+      };
+      const result = await run(contextWithFlags, { args, options });
+      if (globals.json) {
+        if (result !== undefined) out.printJson(result);
+      } else if (spec.render && result !== undefined) {
+        spec.render(result, contextWithFlags);
+      }
+      if (spec.exitCode && result !== undefined) setExit(spec.exitCode(result));
+    });
+  } else if (spec.subcommands?.length) {
+    command.action(() => {
+      io.stderr.write(command.helpInformation());
+      setExit(ExitCode.usage);
+    });
+  }
+  return command;
+}
+
+function readGlobals(opts: Record<string, unknown>): GlobalOptions {
+  return {
+    json: Boolean(opts.json),
+    verbose: Boolean(opts.verbose),
+    config: opts.config as string | undefined,
+    target: opts.target as GlobalOptions['target'],
+    color: opts.color !== false,
+    yes: Boolean(opts.yes),
+  };
+}
+
+function createContext(
+  io: CliIo,
+  out: Output,
+  secrets: SecretRegistry,
+  signal: AbortSignal,
+  globals: GlobalOptions,
+): Context {
+  const canPrompt = Boolean(io.stdin.isTTY && io.stderr.isTTY) && !globals.yes;
+  const prompts = io.prompter ?? (canPrompt ? terminalPrompter(io.stdin, io.stderr) : nonInteractivePrompter());
+  return {
+    out,
+    secrets,
+    prompts,
+    env: io.env,
+    cwd: io.cwd,
+    globals,
+    signal,
+    loadConfig: (flags = {}) =>
+      loadConfig({
+        cwd: io.cwd,
+        env: io.env,
+        configPath: globals.config,
+        flags: { ...(globals.target ? { target: globals.target } : {}), ...flags },
+      }),
+  };
+}
+
+function reportError(error: unknown, out: Output, signal: AbortSignal): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) {
+      return ExitCode.ok;
+    }
+    if (out.json) out.printJson({ error: { message: error.message.replace(/^error: /, ''), exitCode: ExitCode.usage } });
+    return ExitCode.usage;
+  }
+  if (isCliError(error)) {
+    const line = error.hint ? `${error.message} — ${error.hint}` : error.message;
+    out.failure(`Error: ${line}`);
+    if (out.verbose && error.cause instanceof Error && error.cause.stack) out.debug(error.cause.stack);
+    if (out.json) out.printJson({ error: { message: error.message, hint: error.hint, exitCode: error.exitCode } });
+    return error.exitCode;
+  }
+  if (signal.aborted) {
+    out.failure('Interrupted.');
+    return ExitCode.interrupted;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  out.failure(`Error: unexpected failure: ${message} (run with --verbose for details)`);
+  if (out.verbose && error instanceof Error && error.stack) out.debug(error.stack);
+  if (out.json) out.printJson({ error: { message, exitCode: ExitCode.failure } });
+  return ExitCode.failure;
+}

@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import { CLOUD_REGIONS } from './regions.js';
+
+/**
+ * Every configuration key, with its validator, default and help. This table is the single source for the
+ * loader, `marketplace init`, the environment variable names and the README's configuration reference.
+ */
+export interface KeySpec {
+  schema: z.ZodType;
+  /** What a valid value looks like, for error messages. */
+  expected: string;
+  description: string;
+  default?: unknown;
+}
+
+const positiveInt = z.coerce.number().int().positive();
+const port = z.coerce.number().int().min(1).max(65535);
+const httpUrl = z.url({ protocol: /^https?$/ });
+const hostPortList = z
+  .string()
+  .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}(,[A-Za-z0-9.\-[\]:]+:\d{1,5})*$/);
+
+export const CONFIG_KEYS = {
+  target: {
+    schema: z.enum(['cloud', 'local']),
+    expected: '"cloud" or "local"',
+    description: 'Where the demo runs: Confluent Cloud, or the local stack started by `marketplace local start`.',
+    default: 'cloud',
+  },
+  prefix: {
+    schema: z.string().regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/),
+    expected: '3-32 characters: lower-case letters, digits and dashes, starting with a letter',
+    description: 'Name prefix of every resource the tool creates; `down --discover` finds resources by it.',
+    default: 'marketplace',
+  },
+  cloud: {
+    schema: z.enum(['aws', 'gcp', 'azure']),
+    expected: '"aws", "gcp" or "azure"',
+    description: 'Cloud provider of the Kafka and ksqlDB clusters.',
+    default: 'aws',
+  },
+  region: {
+    schema: z.string().min(1),
+    expected: 'a region of the chosen cloud, e.g. us-east-2 (aws), us-central1 (gcp), eastus (azure)',
+    description: 'Cloud region of the Kafka and ksqlDB clusters.',
+    default: 'us-east-2',
+  },
+  clusterType: {
+    schema: z.enum(['basic', 'standard', 'enterprise']),
+    expected: '"basic", "standard" or "enterprise"',
+    description: 'Confluent Cloud Kafka cluster type.',
+    default: 'basic',
+  },
+  ksqlCsu: {
+    schema: positiveInt,
+    expected: 'a whole number of CSUs (1, 2, 4, 8, 12 or 28)',
+    description: 'Size of the ksqlDB cluster in Confluent Streaming Units.',
+    default: 1,
+  },
+  cloudApiUrl: {
+    schema: httpUrl,
+    expected: 'an http(s) URL',
+    description: 'Base URL of the Confluent Cloud control-plane API.',
+    default: 'https://api.confluent.cloud',
+  },
+  bootstrapServers: {
+    schema: hostPortList,
+    expected: 'host:port[,host:port…]',
+    description: 'Kafka bootstrap servers. Cloud: taken from the provisioned cluster; local: the running local stack.',
+  },
+  ksqldbUrl: {
+    schema: httpUrl,
+    expected: 'an http(s) URL',
+    description: 'ksqlDB REST endpoint. Cloud: taken from the provisioned ksqlDB cluster; local: the dev server.',
+  },
+  connectUrl: {
+    schema: httpUrl,
+    expected: 'an http(s) URL',
+    description: 'Kafka Connect REST endpoint (local target).',
+  },
+  mongoUri: {
+    schema: z.string().regex(/^mongodb(\+srv)?:\/\/[^\s]+$/),
+    expected: 'a mongodb:// or mongodb+srv:// URI without a password',
+    description: 'MongoDB URI the local sink writes to (local target).',
+  },
+  mongoHost: {
+    schema: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/),
+    expected: 'a host name such as cluster0.abcde.mongodb.net',
+    description: 'MongoDB Atlas host for the cloud sink connector.',
+  },
+  mongoDatabase: {
+    schema: z.string().regex(/^[^\s./\\"$]{1,63}$/),
+    expected: 'a MongoDB database name (no spaces, dots, slashes, quotes or $)',
+    description: 'Database the sink writes job_status documents to.',
+    default: 'marketplace',
+  },
+  mongoCollection: {
+    schema: z.string().regex(/^[^\s$]{1,120}$/).refine((name) => !name.startsWith('system.')),
+    expected: 'a MongoDB collection name (no spaces or $, not system.*)',
+    description: 'Collection the sink writes job_status documents to.',
+    default: 'job_status',
+  },
+  mongoUser: {
+    schema: z.string().min(1).max(128),
+    expected: 'a MongoDB user name',
+    description: 'MongoDB Atlas database user for the cloud sink (its password comes from MONGODB_PASSWORD).',
+  },
+  home: {
+    schema: z.string().min(1),
+    expected: 'a directory path',
+    description: 'Where the local stack keeps its downloads, builds, data and logs.',
+    default: '~/.cache/marketplace',
+  },
+  localKafkaPort: { schema: port, expected: 'a TCP port', description: 'Local Kafka PLAINTEXT listener port.', default: 19092 },
+  localKafkaControllerPort: {
+    schema: port,
+    expected: 'a TCP port',
+    description: 'Local Kafka KRaft controller port.',
+    default: 19093,
+  },
+  localKafkaSaslPort: {
+    schema: port,
+    expected: 'a TCP port',
+    description: 'Local Kafka SASL_SSL (PLAIN) listener port, the protocol Confluent Cloud speaks.',
+    default: 19094,
+  },
+  localConnectPort: { schema: port, expected: 'a TCP port', description: 'Local Kafka Connect REST port.', default: 18083 },
+  localFerretdbPort: {
+    schema: port,
+    expected: 'a TCP port',
+    description: 'Local FerretDB (MongoDB wire protocol) port.',
+    default: 27018,
+  },
+  localKsqldbPort: { schema: port, expected: 'a TCP port', description: 'Local ksqlDB dev server port.', default: 18088 },
+} satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
+
+export interface Config {
+  target: 'cloud' | 'local';
+  prefix: string;
+  cloud: 'aws' | 'gcp' | 'azure';
+  region: string;
+  clusterType: 'basic' | 'standard' | 'enterprise';
+  ksqlCsu: number;
+  cloudApiUrl: string;
+  bootstrapServers?: string;
+  ksqldbUrl?: string;
+  connectUrl?: string;
+  mongoUri?: string;
+  mongoHost?: string;
+  mongoDatabase: string;
+  mongoCollection: string;
+  mongoUser?: string;
+  home: string;
+  localKafkaPort: number;
+  localKafkaControllerPort: number;
+  localKafkaSaslPort: number;
+  localConnectPort: number;
+  localFerretdbPort: number;
+  localKsqldbPort: number;
+}
+
+/** Keys that hold secrets: refused in the config file, where they would end up committed. */
+export const SECRET_KEY_PATTERN = /(secret|password|passwd|apikey|api_key|token|credential)/i;
+
+export const SECRET_ENV = {
+  cloudApiKey: 'CONFLUENT_CLOUD_API_KEY',
+  cloudApiSecret: 'CONFLUENT_CLOUD_API_SECRET',
+  mongoPassword: 'MONGODB_PASSWORD',
+} as const;
+
+export function envNameOf(key: ConfigKey): string {
+  return `MARKETPLACE_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
+
+export function flagNameOf(key: ConfigKey): string {
+  return `--${key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`;
+}
+
+export function regionsOf(cloud: Config['cloud']): readonly string[] {
+  return CLOUD_REGIONS[cloud];
+}

@@ -1,0 +1,28 @@
+import type { ConfigKey } from './config-schema.js';
+import type { LoadedConfig } from './config.js';
+import type { Output } from './output.js';
+import type { Prompter } from './prompts.js';
+import type { SecretRegistry } from './redact.js';
+
+export interface GlobalOptions {
+  json: boolean;
+  verbose: boolean;
+  config?: string;
+  target?: 'cloud' | 'local';
+  color: boolean;
+  yes: boolean;
+}
+
+/** What a command handler may touch. Nothing global: tests build one of these by hand. */
+export interface Context {
+  out: Output;
+  secrets: SecretRegistry;
+  prompts: Prompter;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  globals: GlobalOptions;
+  /** Aborted on Ctrl-C / SIGTERM; long-running commands watch it and clean up. */
+  signal: AbortSignal;
+  /** Loads and validates configuration, with these flag values taking precedence over everything else. */
+  loadConfig(flags?: Partial<Record<ConfigKey, unknown>>): Promise<LoadedConfig>;
+}

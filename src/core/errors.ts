@@ -1,0 +1,54 @@
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface CliErrorOptions {
+  hint?: string;
+  exitCode?: ExitCode;
+  cause?: unknown;
+}
+
+/**
+ * An error the user can act on: printed as one line plus its hint, never with a stack trace.
+ * Anything that is not a CliError is treated as a bug by the error boundary in cli.ts.
+ */
+export class CliError extends Error {
+  readonly hint?: string;
+  readonly exitCode: ExitCode;
+
+  constructor(message: string, options: CliErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? ExitCode.failure;
+  }
+}
+
+/** Bad input, flags or configuration: exit 2. */
+export class UserError extends CliError {
+  constructor(message: string, options: Omit<CliErrorOptions, 'exitCode'> & { exitCode?: ExitCode } = {}) {
+    super(message, { exitCode: ExitCode.usage, ...options });
+  }
+}
+
+/** Something outside the user's input failed at run time (unreachable server, provisioning failure): exit 1. */
+export class OperationError extends CliError {
+  constructor(message: string, options: Omit<CliErrorOptions, 'exitCode'> = {}) {
+    super(message, { ...options, exitCode: ExitCode.failure });
+  }
+}
+
+/** The user pressed Ctrl-C (or the process got SIGINT/SIGTERM): exit 130. */
+export class InterruptedError extends CliError {
+  constructor(message = 'Interrupted', options: Omit<CliErrorOptions, 'exitCode'> = {}) {
+    super(message, { ...options, exitCode: ExitCode.interrupted });
+  }
+}
+
+export function isCliError(error: unknown): error is CliError {
+  return error instanceof CliError;
+}
