@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { COMMANDS } from './commands/index.js';
 import { configFlags, type CommandSpec } from './commands/command.js';
-import { loadConfig } from './core/config.js';
-import { SECRET_ENV } from './core/config-schema.js';
+import { SECRET_ENV } from './core/secret-env.js';
 import type { Context, GlobalOptions } from './core/context.js';
 import { ExitCode, isCliError } from './core/errors.js';
 import { Output, colorWanted } from './core/output.js';
@@ -260,8 +259,9 @@ function createContext(
     cwd: io.cwd,
     globals,
     signal,
-    loadConfig: (flags = {}) =>
-      loadConfig({
+    loadConfig: async (flags = {}) =>
+      // zod and the schema load only when a command actually reads configuration
+      (await import('./core/config.js')).loadConfig({
         cwd: io.cwd,
         env: io.env,
         configPath: globals.config,

@@ -79,7 +79,10 @@ export const CONFIG_KEYS = {
     description: 'Kafka Connect REST endpoint (local target).',
   },
   mongoUri: {
-    schema: z.string().regex(/^mongodb(\+srv)?:\/\/[^\s]+$/),
+    schema: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\/[^\s]+$/)
+      .refine((uri) => !/^mongodb(\+srv)?:\/\/[^@/]*:[^@/]*@/.test(uri)),
     expected: 'a mongodb:// or mongodb+srv:// URI without a password',
     description: 'MongoDB URI the local sink writes to (local target).',
   },
@@ -165,11 +168,7 @@ export interface Config {
 /** Keys that hold secrets: refused in the config file, where they would end up committed. */
 export const SECRET_KEY_PATTERN = /(secret|password|passwd|apikey|api_key|token|credential)/i;
 
-export const SECRET_ENV = {
-  cloudApiKey: 'CONFLUENT_CLOUD_API_KEY',
-  cloudApiSecret: 'CONFLUENT_CLOUD_API_SECRET',
-  mongoPassword: 'MONGODB_PASSWORD',
-} as const;
+export { SECRET_ENV } from './secret-env.js';
 
 export function envNameOf(key: ConfigKey): string {
   return `MARKETPLACE_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;

@@ -3,6 +3,9 @@ export const MASK = '****';
 /** Field names whose values are secrets wherever they appear in a structured result. */
 const SECRET_FIELD = /(secret|password|passwd|authorization|api_?key_?secret|private_?key|credential)/i;
 
+/** The password part of scheme://user:password@host, which may be a secret nobody registered. */
+const URI_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:@/\s]+:)[^@/\s]+@/gi;
+
 /** Secrets shorter than this are not scanned for in free text: masking "a" everywhere would garble output. */
 const MIN_SECRET_LENGTH = 4;
 
@@ -33,7 +36,9 @@ export class SecretRegistry {
   }
 
   redact(text: string): string {
-    if (this.secrets.size === 0 || text.length === 0) return text;
+    if (text.length === 0) return text;
+    text = text.replace(URI_PASSWORD, `$1${MASK}@`);
+    if (this.secrets.size === 0) return text;
     this.pattern ??= new RegExp(
       [...this.secrets]
         .sort((a, b) => b.length - a.length)

@@ -1,0 +1,146 @@
+import { access } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { CONFIG_KEYS, SECRET_ENV, regionsOf, type Config } from '../core/config-schema.js';
+import { CONFIG_FILE_NAME } from '../core/config.js';
+import { UserError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fs-atomic.js';
+import type { Context } from '../core/context.js';
+import { attributeName, defineCommand } from './command.js';
+
+/** What `init` asks for, in order; each maps onto a config key and an equally named flag. */
+const QUESTIONS = [
+  { key: 'cloud', flag: '--cloud <provider>', required: true, message: 'Cloud provider' },
+  { key: 'region', flag: '--region <region>', required: true, message: 'Region' },
+  { key: 'clusterType', flag: '--cluster-type <type>', required: true, message: 'Kafka cluster type' },
+  { key: 'prefix', flag: '--prefix <prefix>', required: true, message: 'Resource name prefix' },
+  { key: 'mongoHost', flag: '--mongo-host <host>', required: false, message: 'MongoDB Atlas host (empty: no sink)' },
+  { key: 'mongoDatabase', flag: '--mongo-database <name>', required: false, message: 'MongoDB database' },
+  { key: 'mongoCollection', flag: '--mongo-collection <name>', required: false, message: 'MongoDB collection' },
+  { key: 'mongoUser', flag: '--mongo-user <user>', required: false, message: 'MongoDB user' },
+] as const satisfies readonly { key: keyof Config; flag: string; required: boolean; message: string }[];
+
+type Answers = Partial<Record<(typeof QUESTIONS)[number]['key'], string>>;
+
+export interface InitResult {
+  path: string;
+  config: Answers;
+  secretsFrom: string[];
+}
+
+export const initCommand = defineCommand<InitResult>({
+  name: 'init',
+  summary: 'Write marketplace.config.json (interactive wizard, or --yes with flags)',
+  description:
+    'Create the config file. On a terminal it asks for each setting; with --yes (or no terminal) it takes them from ' +
+    'flags and defaults and never prompts. Secrets are never written: the file says where they come from.',
+  options: [
+    ...QUESTIONS.map((q) => ({ flags: q.flag, description: CONFIG_KEYS[q.key].description })),
+    { flags: '--force', description: 'overwrite an existing config file' },
+  ],
+  examples: [
+    { command: 'marketplace init', description: 'answer the questions interactively' },
+    {
+      command: 'marketplace init --yes --cloud aws --region us-east-2 --cluster-type basic --prefix demo',
+      description: 'no prompts (CI)',
+    },
+    {
+      command: 'marketplace init --yes --mongo-host cluster0.abcde.mongodb.net --mongo-user app',
+      description: 'with the MongoDB Atlas sink',
+    },
+  ],
+  run: async (ctx, { options }) => {
+    const path = resolve(ctx.cwd, ctx.globals.config ?? CONFIG_FILE_NAME);
+    if (!options.force && (await exists(path))) {
+      throw new UserError(`${path} already exists`, { hint: 'Pass --force to overwrite it, or edit it by hand.' });
+    }
+    const given: Answers = {};
+    for (const q of QUESTIONS) {
+      const value = options[attributeName(q.flag)];
+      if (typeof value === 'string') given[q.key] = value;
+    }
+    const answers = ctx.prompts.interactive && !ctx.globals.yes ? await ask(ctx, given) : given;
+    if (!ctx.prompts.interactive && !ctx.globals.yes) {
+      const missing = QUESTIONS.filter((q) => q.required && answers[q.key] === undefined).map((q) => q.flag.split(' ')[0]!);
+      if (missing.length > 0) {
+        throw new UserError(`no terminal to ask on, and these settings are missing: ${missing.join(', ')}`, {
+          hint: `Pass them as flags, or pass --yes to take the defaults (${missing.map(defaultOf).join(', ')}).`,
+        });
+      }
+    }
+    const config = withDefaults(answers);
+    // Validate exactly as every later command will read it, so init never writes a file that fails to load.
+    await ctx.loadConfig(
+      Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)) as Partial<Config>,
+    );
+    const ordered = Object.fromEntries(QUESTIONS.flatMap((q) => (config[q.key] ? [[q.key, config[q.key]]] : [])));
+    await writeFileAtomic(path, `${JSON.stringify(ordered, null, 2)}\n`, { mode: 0o644 });
+    const secretsFrom: string[] = [SECRET_ENV.cloudApiKey, SECRET_ENV.cloudApiSecret];
+    if (config.mongoHost) secretsFrom.push(SECRET_ENV.mongoPassword);
+    return { path, config: ordered, secretsFrom };
+  },
+  render: (result, ctx) => {
+    ctx.out.success(`Wrote ${result.path}`);
+    ctx.out.info(`Secrets are not stored in it. Before \`marketplace up\`, export ${result.secretsFrom.join(', ')}`);
+    ctx.out.info('(or let `marketplace up` prompt for them on a terminal). Check everything with `marketplace doctor`.');
+  },
+});
+
+async function ask(ctx: Context, given: Answers): Promise<Answers> {
+  const answers: Answers = { ...given };
+  answers.cloud ??= await ctx.prompts.select({
+    message: 'Cloud provider',
+    choices: [{ value: 'aws' }, { value: 'gcp' }, { value: 'azure' }],
+    default: 'aws',
+  });
+  const regions = regionsOf(answers.cloud as Config['cloud']);
+  answers.region ??= await ctx.prompts.select({
+    message: 'Region',
+    choices: regions.map((value) => ({ value })),
+    default: regions.includes('us-east-2') ? 'us-east-2' : regions[0],
+  });
+  answers.clusterType ??= await ctx.prompts.select({
+    message: 'Kafka cluster type',
+    choices: [{ value: 'basic' }, { value: 'standard' }, { value: 'enterprise' }],
+    default: 'basic',
+  });
+  answers.prefix ??= await ctx.prompts.input({
+    message: 'Resource name prefix',
+    default: 'marketplace',
+    validate: (value) => CONFIG_KEYS.prefix.schema.safeParse(value).success || CONFIG_KEYS.prefix.expected,
+  });
+  if (answers.mongoHost === undefined) {
+    const host = await ctx.prompts.input({ message: 'MongoDB Atlas host (leave empty to skip the sink)', default: '' });
+    if (host) answers.mongoHost = host;
+  }
+  if (answers.mongoHost) {
+    answers.mongoDatabase ??= await ctx.prompts.input({ message: 'MongoDB database', default: 'marketplace' });
+    answers.mongoCollection ??= await ctx.prompts.input({ message: 'MongoDB collection', default: 'job_status' });
+    answers.mongoUser ??= await ctx.prompts.input({ message: 'MongoDB user' });
+  }
+  return answers;
+}
+
+function withDefaults(answers: Answers): Answers {
+  const filled: Answers = { ...answers };
+  for (const q of QUESTIONS) {
+    const fallback = (CONFIG_KEYS[q.key] as { default?: unknown }).default;
+    if (filled[q.key] === undefined && q.required && fallback !== undefined) filled[q.key] = String(fallback);
+  }
+  if (filled.mongoHost) {
+    filled.mongoDatabase ??= String(CONFIG_KEYS.mongoDatabase.default);
+    filled.mongoCollection ??= String(CONFIG_KEYS.mongoCollection.default);
+  }
+  return filled;
+}
+
+function defaultOf(flag: string): string {
+  const q = QUESTIONS.find((question) => question.flag.startsWith(`${flag} `))!;
+  return `${flag} ${String((CONFIG_KEYS[q.key] as { default?: unknown }).default)}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}

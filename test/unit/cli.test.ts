@@ -1,0 +1,215 @@
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+const SECRET = 'cloud-secret-DO-NOT-PRINT-4f9a';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'marketplace-cli-'));
+}
+
+describe('marketplace CLI frame', () => {
+  it('prints help with every command and an example, exit 0', async () => {
+    const run = await runCli(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Usage: marketplace/);
+    expect(run.stdout).toMatch(/^\s+init\s/m);
+    expect(run.stdout).toMatch(/^\s+doctor\s/m);
+    expect(run.stdout).toMatch(/Examples:/);
+  });
+
+  it('prints the package version', async () => {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const run = await runCli(['--version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('shows examples in a command help', async () => {
+    const run = await runCli(['init', '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/--cluster-type <type>/);
+    expect(run.stdout).toMatch(/\$ marketplace init --yes/);
+  });
+
+  it('rejects an unknown command with exit 2 and a did-you-mean hint', async () => {
+    const run = await runCli(['doctr']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/unknown command 'doctr'/);
+    expect(run.stderr).toMatch(/Did you mean doctor\?/);
+    expect(run.stdout).toBe('');
+  });
+
+  it('rejects an unknown flag with exit 2 and a did-you-mean hint', async () => {
+    const run = await runCli(['init', '--regoin', 'x']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/unknown option '--regoin'/);
+    expect(run.stderr).toMatch(/Did you mean --region\?/);
+  });
+
+  it('exits 2 with the help text when no command is given', async () => {
+    const run = await runCli([]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/Usage: marketplace/);
+  });
+});
+
+describe('marketplace init', () => {
+  it('with --yes and flags writes the config and no secret', async () => {
+    const cwd = await tempDir();
+    const run = await runCli(
+      ['init', '--yes', '--cloud', 'gcp', '--region', 'europe-west1', '--cluster-type', 'standard', '--prefix', 'acme-demo',
+        '--mongo-host', 'cluster0.abcde.mongodb.net', '--mongo-user', 'app'],
+      { cwd, env: { CONFLUENT_CLOUD_API_KEY: 'ABCDEF', CONFLUENT_CLOUD_API_SECRET: SECRET, MONGODB_PASSWORD: 'mongo-pw-1234' } },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const text = await readFile(join(cwd, 'marketplace.config.json'), 'utf8');
+    expect(JSON.parse(text)).toEqual({
+      cloud: 'gcp',
+      region: 'europe-west1',
+      clusterType: 'standard',
+      prefix: 'acme-demo',
+      mongoHost: 'cluster0.abcde.mongodb.net',
+      mongoDatabase: 'marketplace',
+      mongoCollection: 'job_status',
+      mongoUser: 'app',
+    });
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain('mongo-pw-1234');
+    expect(text).not.toContain('ABCDEF');
+    expect(run.stderr).toMatch(/MONGODB_PASSWORD/);
+  });
+
+  it('without a TTY and with missing values exits 2 naming them, and writes nothing', async () => {
+    const cwd = await tempDir();
+    const run = await runCli(['init', '--cloud', 'aws'], { cwd });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/missing: --region, --cluster-type, --prefix/);
+    expect(run.stderr).not.toMatch(/--cloud,/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    await expect(stat(join(cwd, 'marketplace.config.json'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses an invalid value before writing anything', async () => {
+    const cwd = await tempDir();
+    const run = await runCli(['init', '--yes', '--cloud', 'aws', '--region', 'mars-north-1'], { cwd });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--region: unknown aws region "mars-north-1"/);
+    await expect(stat(join(cwd, 'marketplace.config.json'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('does not overwrite an existing config without --force', async () => {
+    const cwd = await tempDir();
+    expect((await runCli(['init', '--yes'], { cwd })).code).toBe(0);
+    const again = await runCli(['init', '--yes', '--prefix', 'other'], { cwd });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists.*--force/);
+    expect(JSON.parse(await readFile(join(cwd, 'marketplace.config.json'), 'utf8')).prefix).toBe('marketplace');
+  });
+});
+
+describe('marketplace doctor --json', () => {
+  let http: Server;
+  let httpPort: number;
+  let tcpPort: number;
+  const tcp = createTcpServer((socket) => socket.end());
+
+  beforeAll(async () => {
+    http = createHttpServer((_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    httpPort = (http.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    tcpPort = (tcp.address() as AddressInfo).port;
+  });
+  afterAll(() => {
+    http.close();
+    tcp.close();
+  });
+
+  it('reports every check as pass when the endpoints answer', async () => {
+    const cwd = await tempDir();
+    const run = await runCli(['doctor', '--json', '--target', 'local'], {
+      cwd,
+      env: {
+        MARKETPLACE_BOOTSTRAP_SERVERS: `127.0.0.1:${tcpPort}`,
+        MARKETPLACE_KSQLDB_URL: `http://127.0.0.1:${httpPort}`,
+        MARKETPLACE_CONNECT_URL: `http://127.0.0.1:${httpPort}`,
+        MARKETPLACE_MONGO_URI: `mongodb://127.0.0.1:${tcpPort}/`,
+      },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as { ok: boolean; target: string; checks: { name: string; ok: boolean }[] };
+    expect(result.ok).toBe(true);
+    expect(result.target).toBe('local');
+    expect(result.checks.map((c) => c.name)).toEqual(['node', 'config', 'credentials', 'kafka', 'ksqldb', 'connect', 'mongodb']);
+  });
+
+  it('fails with exit 1 and a fix hint when an endpoint is down', async () => {
+    const cwd = await tempDir();
+    const closed = createTcpServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const run = await runCli(['doctor', '--json', '--target', 'local'], {
+      cwd,
+      env: {
+        MARKETPLACE_BOOTSTRAP_SERVERS: `127.0.0.1:${deadPort}`,
+        MARKETPLACE_KSQLDB_URL: `http://127.0.0.1:${httpPort}`,
+        MARKETPLACE_CONNECT_URL: `http://127.0.0.1:${httpPort}`,
+        MARKETPLACE_MONGO_URI: `mongodb://127.0.0.1:${tcpPort}/`,
+      },
+    });
+    expect(run.code).toBe(1);
+    const result = JSON.parse(run.stdout) as { ok: boolean; checks: { name: string; ok: boolean; hint?: string }[] };
+    expect(result.ok).toBe(false);
+    const kafka = result.checks.find((c) => c.name === 'kafka')!;
+    expect(kafka.ok).toBe(false);
+    expect(kafka.hint).toMatch(/bootstrapServers \(MARKETPLACE_BOOTSTRAP_SERVERS\)/);
+  });
+
+  it('reports missing cloud credentials on the cloud target', async () => {
+    const cwd = await tempDir();
+    const run = await runCli(['doctor', '--json'], {
+      cwd,
+      env: { MARKETPLACE_CLOUD_API_URL: `http://127.0.0.1:${httpPort}` },
+    });
+    const result = JSON.parse(run.stdout) as { checks: { name: string; ok: boolean; detail: string }[] };
+    const credentials = result.checks.find((c) => c.name === 'credentials')!;
+    expect(credentials.ok).toBe(false);
+    expect(credentials.detail).toMatch(/CONFLUENT_CLOUD_API_KEY and CONFLUENT_CLOUD_API_SECRET not set/);
+    expect(result.checks.find((c) => c.name === 'cloud api')!.ok).toBe(true);
+    expect(run.code).toBe(1);
+  });
+});
+
+describe('secret redaction', () => {
+  it('masks a known secret echoed in an error message and in --json output', async () => {
+    const cwd = await tempDir();
+    const run = await runCli(['doctor', '--json'], {
+      cwd,
+      env: { CONFLUENT_CLOUD_API_KEY: 'KEY1', CONFLUENT_CLOUD_API_SECRET: SECRET, MARKETPLACE_PREFIX: SECRET },
+    });
+    expect(run.stdout + run.stderr).not.toContain(SECRET);
+    const result = JSON.parse(run.stdout) as { checks: { name: string; ok: boolean; detail: string }[] };
+    const config = result.checks.find((c) => c.name === 'config')!;
+    expect(config.ok).toBe(false);
+    expect(config.detail).toMatch(/MARKETPLACE_PREFIX: "prefix" must be .*; got "\*\*\*\*"/);
+  });
+
+  it('masks a password inside a URI even when nobody registered it', async () => {
+    const cwd = await tempDir();
+    const run = await runCli(['doctor', '--json', '--verbose'], {
+      cwd,
+      env: { MARKETPLACE_MONGO_URI: 'mongodb://app:hunter2-unregistered@127.0.0.1:27017/' },
+    });
+    expect(run.stdout + run.stderr).not.toContain('hunter2-unregistered');
+    const result = JSON.parse(run.stdout) as { checks: { name: string; detail: string }[] };
+    expect(result.checks.find((c) => c.name === 'config')!.detail).toMatch(
+      /MARKETPLACE_MONGO_URI: "mongoUri" must be a mongodb:\/\/ or mongodb\+srv:\/\/ URI without a password; got "mongodb:\/\/app:\*\*\*\*@/,
+    );
+  });
+});
