@@ -53,9 +53,9 @@ export const CONFIG_KEYS = {
   },
   ksqlCsu: {
     schema: positiveInt,
-    expected: 'a whole number of CSUs (1, 2, 4, 8, 12 or 28)',
-    description: 'Size of the ksqlDB cluster in Confluent Streaming Units.',
-    default: 1,
+    expected: 'a whole number of CSUs (4, 8, 12 or 28; new clusters need at least 4)',
+    description: 'Size of the ksqlDB cluster in Confluent Streaming Units (new clusters need at least 4).',
+    default: 4,
   },
   cloudApiUrl: {
     schema: httpUrl,

@@ -14,6 +14,8 @@ export interface OutputOptions {
 
 export interface Spinner {
   update(text: string): void;
+  /** A permanent line printed above the spinner (the spinner keeps running). */
+  log(line: string): void;
   succeed(text?: string): void;
   fail(text?: string): void;
   stop(): void;
@@ -139,6 +141,7 @@ export class Output {
         update: (next) => {
           current = next;
         },
+        log: (line) => this.info(line),
         succeed: (final) => this.success(final ?? current),
         fail: (final) => this.failure(final ?? current),
         stop: () => undefined,
@@ -149,6 +152,11 @@ export class Output {
     return {
       update: (next) => {
         spinner.text = this.redact(next);
+      },
+      log: (line) => {
+        spinner.clear();
+        this.writeErr(`${line}\n`);
+        spinner.render();
       },
       succeed: (final) => {
         spinner.succeed(final === undefined ? undefined : this.redact(final));

@@ -96,7 +96,7 @@ describe('configuration errors name the key, the source and the expected form', 
   it('wrong type in the file', async () => {
     const cwd = await dirWith('{\n  "ksqlCsu": "two"\n}');
     const error = await loadError({ cwd, env: {} });
-    expect(error.message).toBe('marketplace.config.json:2: "ksqlCsu" must be a whole number of CSUs (1, 2, 4, 8, 12 or 28); got "two"');
+    expect(error.message).toBe('marketplace.config.json:2: "ksqlCsu" must be a whole number of CSUs (4, 8, 12 or 28; new clusters need at least 4); got "two"');
     expect(error.hint).toMatch(/Edit "ksqlCsu"/);
   });
 

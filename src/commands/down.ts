@@ -1,0 +1,75 @@
+import type { Context } from '../core/context.js';
+import { ExitCode, InterruptedError, UserError } from '../core/errors.js';
+import type { DestroySummary } from '../provisioning/run.js';
+import { defineCommand } from './command.js';
+
+export type DownResult = DestroySummary;
+
+export const downCommand = defineCommand<DownResult>({
+  name: 'down',
+  summary: 'Delete everything `up` made (connector, ksqlDB, keys, topics, clusters, environment)',
+  description:
+    'Deletes in reverse dependency order, treats "already gone" as done, then checks that nothing with the name ' +
+    'prefix is left. Asks for confirmation unless --yes. With --discover it finds the demo\'s resources by their ' +
+    'name prefix, for when the state file is lost.',
+  options: [
+    { flags: '--discover', description: 'also find resources by name prefix (state file lost or incomplete)' },
+    { flags: '--keep-environment', description: 'keep the environment (e.g. when it is shared)' },
+  ],
+  examples: [
+    { command: 'marketplace down', description: 'tear everything down after confirming' },
+    { command: 'marketplace down --yes --discover', description: 'no prompt; find resources by prefix too' },
+    { command: 'marketplace down --keep-environment', description: 'leave the environment in place' },
+  ],
+  run: async (ctx, { options }) => {
+    const loaded = await ctx.loadConfig();
+    await confirm(ctx, loaded.values.target === 'cloud'
+      ? `Delete every resource of the demo with prefix "${loaded.values.prefix}" on Confluent Cloud?`
+      : 'Delete the demo\'s connector, queries, streams and topics on the local stack?');
+    const { openSession } = await import('../provisioning/open-session.js');
+    const { destroySession, progressFor } = await import('../provisioning/run.js');
+    const session = await openSession(ctx, loaded, { lock: 'down', needMongoPassword: false });
+    try {
+      const progress = progressFor(ctx, session, { doing: 'deleting', done: 'verifying' });
+      session.env.progress = progress.status;
+      try {
+        return await destroySession(ctx, session, progress, {
+          discover: Boolean(options.discover),
+          keepEnvironment: Boolean(options.keepEnvironment),
+        });
+      } finally {
+        progress.stop();
+      }
+    } finally {
+      await session.release();
+    }
+  },
+  render: (result, ctx) => {
+    const { green, red } = ctx.out.paint;
+    if (result.remaining.length > 0) {
+      ctx.out.info(red(`Still present: ${result.remaining.join(', ')}`));
+      return;
+    }
+    const kept = result.kept.length ? ` (kept: ${result.kept.join(', ')})` : '';
+    ctx.out.info(
+      green(
+        result.deleted.length === 0
+          ? `Nothing to delete: no resource of the demo exists${kept}.`
+          : `Deleted ${result.deleted.length} resources in ${Math.round(result.wallMs / 1000)} s; nothing of the demo is left${kept}.`,
+      ),
+    );
+  },
+  exitCode: (result) => (result.remaining.length > 0 ? ExitCode.failure : ExitCode.ok),
+});
+
+async function confirm(ctx: Context, question: string): Promise<void> {
+  if (ctx.globals.yes) return;
+  if (!ctx.prompts.interactive) {
+    throw new UserError('`marketplace down` deletes resources and needs confirmation', {
+      hint: 'Run it in a terminal to confirm, or pass --yes.',
+    });
+  }
+  if (!(await ctx.prompts.confirm({ message: question, default: false }))) {
+    throw new InterruptedError('Cancelled; nothing was deleted');
+  }
+}

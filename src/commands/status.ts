@@ -1,0 +1,164 @@
+import type { Context } from '../core/context.js';
+import type { LoadedConfig } from '../core/config.js';
+import { ExitCode } from '../core/errors.js';
+import { defineCommand } from './command.js';
+
+export interface ResourceStatus {
+  id: string;
+  kind: string;
+  title: string;
+  /** present: exists and usable; pending: exists, not ready yet; missing: not there; error: could not be checked. */
+  health: 'present' | 'pending' | 'missing' | 'error';
+  resourceId?: string;
+  detail?: string;
+}
+
+export interface StatusResult {
+  target: 'cloud' | 'local';
+  healthy: boolean;
+  resources: ResourceStatus[];
+  queries: { id: string; sinks: string[]; state: string }[];
+  topics: { name: string; endOffset: number }[];
+  notes: string[];
+}
+
+export const statusCommand = defineCommand<StatusResult>({
+  name: 'status',
+  summary: 'Show each resource of the demo with its health, ksqlDB queries and topic end offsets',
+  description:
+    'Checks every resource of the deployment live (read-only): whether it exists and is ready, the state of the ' +
+    'ksqlDB persistent queries, the sink connector, and the end offset of every demo topic. Exits 1 when anything is ' +
+    'missing or not healthy.',
+  examples: [
+    { command: 'marketplace status', description: 'the cloud deployment' },
+    { command: 'marketplace status --target local --json', description: 'the local deployment, as JSON' },
+  ],
+  run: async (ctx) => collect(ctx, await ctx.loadConfig()),
+  render: (result, ctx) => {
+    const { green, red, yellow, dim } = ctx.out.paint;
+    const mark = { present: green('✔'), pending: yellow('…'), missing: red('✖'), error: red('?') } as const;
+    for (const resource of result.resources) {
+      const id = resource.resourceId && resource.kind !== 'topic' ? dim(` ${resource.resourceId}`) : '';
+      ctx.out.info(`${mark[resource.health]} ${resource.title}${id}${resource.detail ? ` — ${resource.detail}` : ''}`);
+    }
+    if (result.queries.length > 0) {
+      ctx.out.info('ksqlDB queries:');
+      for (const query of result.queries) {
+        const paint = query.state === 'RUNNING' ? green : red;
+        ctx.out.info(`  ${query.id.padEnd(28)} ${paint(query.state)} → ${query.sinks.join(', ')}`);
+      }
+    }
+    if (result.topics.length > 0) {
+      ctx.out.info('topic end offsets:');
+      for (const topic of result.topics) ctx.out.info(`  ${topic.name.padEnd(24)} ${topic.endOffset}`);
+    }
+    for (const note of result.notes) ctx.out.info(dim(note));
+    ctx.out.info(result.healthy ? green('Everything is in place.') : red('Something is missing or unhealthy (see above).'));
+  },
+  exitCode: (result) => (result.healthy ? ExitCode.ok : ExitCode.failure),
+});
+
+async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult> {
+  const { openSession } = await import('../provisioning/open-session.js');
+  const session = await openSession(ctx, loaded, { lock: undefined, needMongoPassword: false });
+  const notes: string[] = [];
+  try {
+    const resources: ResourceStatus[] = [];
+    for (const def of session.defs) {
+      const base = { id: def.id, kind: def.kind, title: def.title };
+      if (def.dependsOn.some((dep) => !session.known.get(dep))) {
+        resources.push({ ...base, health: 'missing', detail: 'its dependencies do not exist' });
+        continue;
+      }
+      try {
+        const observed = await def.observe(session.env);
+        if (observed) session.known.set(def.id, observed.record);
+        resources.push(
+          observed
+            ? {
+                ...base,
+                health: observed.ready ? 'present' : 'pending',
+                resourceId: observed.record.id,
+                detail: describe(observed.record.attributes, observed.changes),
+              }
+            : { ...base, health: 'missing' },
+        );
+      } catch (error) {
+        resources.push({ ...base, health: 'error', detail: (error as Error).message.split('\n')[0] });
+      }
+    }
+    const queries = await queryStates(ctx, session).catch((error: Error) => {
+      notes.push(`ksqlDB queries not checked: ${error.message.split('\n')[0]}`);
+      return [];
+    });
+    const topics = await topicOffsets(ctx, loaded, session).catch((error: Error) => {
+      notes.push(`topic offsets not read: ${error.message.split('\n')[0]}`);
+      return [];
+    });
+    const healthy =
+      resources.every((r) => r.health === 'present') && queries.every((q) => q.state === 'RUNNING');
+    return { target: session.target, healthy, resources, queries, topics, notes };
+  } finally {
+    await session.release();
+  }
+}
+
+function describe(attributes: Record<string, unknown> | undefined, changes: string[] | undefined): string | undefined {
+  const parts: string[] = [];
+  if (typeof attributes?.phase === 'string') parts.push(attributes.phase);
+  if (changes?.length) parts.push(`differs from config: ${changes.join('; ')}`);
+  return parts.length ? parts.join(', ') : undefined;
+}
+
+async function queryStates(
+  ctx: Context,
+  session: Awaited<ReturnType<typeof import('../provisioning/open-session.js').openSession>>,
+): Promise<StatusResult['queries']> {
+  const { KsqlClient } = await import('../ksql-client/client.js');
+  let url: string | undefined;
+  let auth: { username: string; password: string } | undefined;
+  if (session.target === 'local') {
+    url = session.endpoints().ksqldb;
+  } else {
+    const key = session.known.get('ksqldb-api-key');
+    url = (key?.attributes?.endpoint ?? session.known.get('ksqldb-cluster')?.attributes?.endpoint) as string | undefined;
+    if (key?.secrets?.secret) auth = { username: key.id, password: key.secrets.secret };
+    if (!url || !auth) return [];
+  }
+  if (!url) return [];
+  const client = new KsqlClient({ url, auth, secrets: ctx.secrets });
+  try {
+    return (await client.listQueries()).map((query) => ({
+      id: query.id,
+      sinks: query.sinks,
+      state: query.state ?? Object.keys(query.statusCount ?? {})[0] ?? 'UNKNOWN',
+    }));
+  } finally {
+    client.close();
+  }
+}
+
+async function topicOffsets(
+  ctx: Context,
+  loaded: LoadedConfig,
+  session: Awaited<ReturnType<typeof import('../provisioning/open-session.js').openSession>>,
+): Promise<StatusResult['topics']> {
+  const names = session.defs.filter((def) => def.kind === 'topic').map((def) => def.id.replace(/^topic:/, ''));
+  const present = names.filter((name) => session.known.get(`topic:${name}`));
+  if (present.length === 0) return [];
+  const { resolveKafkaTarget } = await import('../kafka/connection.js');
+  const { createKafka } = await import('../kafka/client.js');
+  const target = await resolveKafkaTarget(loaded, ctx.secrets);
+  const admin = createKafka({ ...target, clientId: 'marketplace-status', out: ctx.out }).admin();
+  await admin.connect();
+  try {
+    const result: StatusResult['topics'] = [];
+    for (const name of present) {
+      const offsets = await admin.fetchTopicOffsets(name);
+      result.push({ name, endOffset: offsets.reduce((sum, p) => sum + Number(p.high), 0) });
+    }
+    return result;
+  } finally {
+    await admin.disconnect();
+  }
+}

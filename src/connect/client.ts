@@ -1,0 +1,76 @@
+import { OperationError, UserError } from '../core/errors.js';
+
+export interface ConnectorState {
+  name: string;
+  connector: { state: string; worker_id?: string; trace?: string };
+  tasks: { id: number; state: string; worker_id?: string; trace?: string }[];
+  type?: string;
+}
+
+/** A self-managed Kafka Connect worker's REST API (the local stack's), with errors a user can act on. */
+export class ConnectClient {
+  private readonly base: string;
+
+  constructor(url: string, private readonly timeoutMs = 15_000) {
+    this.base = url.replace(/\/+$/, '');
+  }
+
+  async connectors(): Promise<string[]> {
+    return (await this.call<string[]>('GET', '/connectors')) ?? [];
+  }
+
+  async config(name: string): Promise<Record<string, string> | undefined> {
+    return this.call<Record<string, string>>('GET', `/connectors/${encodeURIComponent(name)}/config`, undefined, [404]);
+  }
+
+  /** Create or update (PUT is idempotent on Connect). */
+  async putConfig(name: string, config: Record<string, string>): Promise<void> {
+    await this.call('PUT', `/connectors/${encodeURIComponent(name)}/config`, config);
+  }
+
+  async status(name: string): Promise<ConnectorState | undefined> {
+    return this.call<ConnectorState>('GET', `/connectors/${encodeURIComponent(name)}/status`, undefined, [404]);
+  }
+
+  async delete(name: string): Promise<boolean> {
+    const gone = await this.call('DELETE', `/connectors/${encodeURIComponent(name)}`, undefined, [404]);
+    return gone !== undefined;
+  }
+
+  async restart(name: string): Promise<void> {
+    await this.call('POST', `/connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true`);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, absentOn: number[] = []): Promise<T | undefined> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.base}${path}`, {
+        method,
+        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      const code = (error as { cause?: NodeJS.ErrnoException }).cause?.code;
+      throw new OperationError(`Kafka Connect at ${this.base} is not reachable (${code ?? (error as Error).message})`, {
+        hint: 'Start the local stack with `marketplace local start`, or check connectUrl.',
+      });
+    }
+    const text = await response.text();
+    if (absentOn.includes(response.status)) return undefined;
+    if (!response.ok) {
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? text;
+      } catch {
+        // not JSON: keep the text
+      }
+      const summary = `Kafka Connect ${method} ${path} answered ${response.status}: ${message.split('\n')[0]}`;
+      if (response.status === 400) throw new UserError(summary, { hint: 'Fix the connector settings named above.' });
+      throw new OperationError(summary, {
+        hint: response.status === 409 ? 'The worker is rebalancing; run the command again in a few seconds.' : 'See the Connect log: `marketplace local logs connect`.',
+      });
+    }
+    return (text ? JSON.parse(text) : (null as unknown)) as T;
+  }
+}

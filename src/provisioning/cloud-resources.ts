@@ -1,0 +1,435 @@
+import type { ConfluentCloud, Credentials, KafkaCluster } from '../confluent-api/index.js';
+import { bootstrapServers, clusterRbacCrn, isConfluentApiError, restEndpoint } from '../confluent-api/index.js';
+import type { WaitSettings } from '../confluent-api/waiters.js';
+import type { Config } from '../core/config-schema.js';
+import type { ResourceRecord } from '../core/state-store.js';
+import { renderConnectorConfig } from './connector-templates.js';
+import type { ResourceNames } from './names.js';
+import { requireKnown, type Observed, type ProvisionEnvBase, type ResourceDef } from './resource.js';
+import { demoTopics } from './topics.js';
+
+/** What the statements step needs from a ksqlDB client; provided by the command layer. */
+export interface KsqlDeployer {
+  /** Runs the templates (IF NOT EXISTS semantics); returns the objects created and those already there. */
+  apply(): Promise<{ created: string[]; existing: string[] }>;
+  /** True when every stream and table of the templates exists. */
+  complete(): Promise<boolean>;
+  /** Terminates the demo's persistent queries and drops its streams and tables. */
+  remove(): Promise<void>;
+  /** The demo's streams, tables and queries that still exist (for the check after a teardown). */
+  leftovers(): Promise<string[]>;
+}
+
+export interface CloudEnv extends ProvisionEnvBase {
+  cloud: ConfluentCloud;
+  config: Config;
+  names: ResourceNames;
+  waits: WaitSettings;
+  ksql(endpoint: string, credentials: Credentials): KsqlDeployer;
+  /** MongoDB password for the Atlas sink; never stored. */
+  mongoPassword?: string;
+}
+
+const ENVIRONMENT = 'environment';
+const CLUSTER = 'kafka-cluster';
+const SERVICE_ACCOUNT = 'service-account';
+const CLUSTER_ROLE = 'cluster-role-binding';
+const KAFKA_KEY = 'kafka-api-key';
+const KSQL_CLUSTER = 'ksqldb-cluster';
+const KSQL_ROLE = 'ksqldb-role-binding';
+const KSQL_KEY = 'ksqldb-api-key';
+const STATEMENTS = 'ksql-statements';
+const SINK = 'mongo-sink-connector';
+
+const now = () => new Date().toISOString();
+const rec = (kind: string, id: string, name: string | undefined, attributes: Record<string, unknown> = {}): ResourceRecord => ({
+  kind,
+  id,
+  name,
+  target: 'cloud',
+  createdAt: now(),
+  attributes,
+});
+
+/** Ignores "already gone": Confluent answers 404, or 403 for some deleted resources. */
+async function deleteIgnoringGone(remove: () => Promise<unknown>): Promise<void> {
+  try {
+    await remove();
+  } catch (error) {
+    if (isConfluentApiError(error) && error.isNotFound) return;
+    throw error;
+  }
+}
+
+function envId(env: CloudEnv): string {
+  return requireKnown(env, ENVIRONMENT).id;
+}
+
+function kafkaCredentials(env: CloudEnv): Credentials {
+  const key = requireKnown(env, KAFKA_KEY);
+  const secret = key.secrets?.secret;
+  if (!secret) throw new Error('kafka API key without its secret in state');
+  return { key: key.id, secret };
+}
+
+function kafkaRest(env: CloudEnv) {
+  const cluster = requireKnown(env, CLUSTER);
+  return env.cloud.kafka({
+    restEndpoint: String(cluster.attributes?.restEndpoint),
+    clusterId: cluster.id,
+    credentials: kafkaCredentials(env),
+  });
+}
+
+function clusterRecord(cluster: KafkaCluster): ResourceRecord {
+  return rec('kafka-cluster', cluster.id, cluster.spec.display_name, {
+    environmentId: cluster.spec.environment.id,
+    phase: cluster.status.phase,
+    bootstrap: bootstrapServers(cluster),
+    restEndpoint: restEndpoint(cluster),
+    rbacCrn: cluster.metadata.resource_name ? clusterRbacCrn(cluster) : undefined,
+    cloud: cluster.spec.cloud,
+    region: cluster.spec.region,
+  });
+}
+
+/** The demo on Confluent Cloud as a resource graph. The ksqlDB cluster starts as soon as the cluster and SA exist. */
+export function cloudResources(config: Config, names: ResourceNames, options: { sink: boolean }): ResourceDef<CloudEnv>[] {
+  const defs: ResourceDef<CloudEnv>[] = [
+    {
+      id: ENVIRONMENT,
+      kind: 'environment',
+      title: `environment ${names.environment}`,
+      dependsOn: [],
+      observe: async (env) => {
+        const known = env.known(ENVIRONMENT);
+        const found = known
+          ? await env.cloud.environments.find(known.id)
+          : await env.cloud.environments.findByName(names.environment);
+        return found && { record: rec('environment', found.id, found.display_name), ready: true };
+      },
+      create: async (env) => {
+        const created = await env.cloud.environments.create({ displayName: names.environment, streamGovernance: 'ESSENTIALS' });
+        return rec('environment', created.id, created.display_name);
+      },
+      destroy: (env, record) => deleteIgnoringGone(() => env.cloud.environments.delete(record.id)),
+    },
+    {
+      id: CLUSTER,
+      kind: 'kafka-cluster',
+      title: `Kafka cluster ${names.kafkaCluster} (${config.clusterType}, ${config.cloud} ${config.region})`,
+      dependsOn: [ENVIRONMENT],
+      observe: async (env) => {
+        const known = env.known(CLUSTER);
+        const found = known
+          ? await env.cloud.clusters.find(known.id, envId(env))
+          : await env.cloud.clusters.findByName(envId(env), names.kafkaCluster);
+        return found && { record: clusterRecord(found), ready: found.status.phase === 'PROVISIONED' && !!restEndpoint(found) };
+      },
+      create: async (env) => {
+        const created = await env.cloud.clusters.create({
+          displayName: names.kafkaCluster,
+          environmentId: envId(env),
+          cloud: config.cloud,
+          region: config.region,
+          type: config.clusterType,
+        });
+        return clusterRecord(created);
+      },
+      ready: async (env, record) => {
+        const cluster = await env.cloud.waiters.waitForClusterProvisioned(env.cloud.clusters, record.id, envId(env), {
+          ...env.waits,
+          onProgress: (status) => env.progress(CLUSTER, status),
+        });
+        return clusterRecord(cluster);
+      },
+      destroy: (env, record) =>
+        deleteIgnoringGone(() => env.cloud.clusters.delete(record.id, String(record.attributes?.environmentId ?? envId(env)))),
+    },
+    {
+      id: SERVICE_ACCOUNT,
+      kind: 'service-account',
+      title: `service account ${names.serviceAccount}`,
+      dependsOn: [],
+      observe: async (env) => {
+        const known = env.known(SERVICE_ACCOUNT);
+        const found = known
+          ? await env.cloud.serviceAccounts.find(known.id)
+          : await env.cloud.serviceAccounts.findByName(names.serviceAccount);
+        return found && { record: rec('service-account', found.id, found.display_name), ready: true };
+      },
+      create: async (env) => {
+        const created = await env.cloud.serviceAccounts.create({
+          displayName: names.serviceAccount,
+          description: `marketplace demo (${names.prefix}): producers, ksqlDB and the MongoDB sink`,
+        });
+        return rec('service-account', created.id, created.display_name);
+      },
+      destroy: (env, record) => deleteIgnoringGone(() => env.cloud.serviceAccounts.delete(record.id)),
+    },
+    roleBinding(CLUSTER_ROLE, 'CloudClusterAdmin', [CLUSTER, SERVICE_ACCOUNT], (env) =>
+      String(requireKnown(env, CLUSTER).attributes?.rbacCrn),
+    ),
+    {
+      id: KAFKA_KEY,
+      kind: 'kafka-api-key',
+      title: `Kafka API key ${names.kafkaApiKey}`,
+      dependsOn: [CLUSTER, SERVICE_ACCOUNT, CLUSTER_ROLE],
+      observe: async (env) => {
+        const known = env.known(KAFKA_KEY);
+        // A key is only useful with its secret, which exists nowhere but in our state: without it, re-create.
+        if (!known?.secrets?.secret) return undefined;
+        const found = await env.cloud.apiKeys.find(known.id);
+        return found && { record: known, ready: known.attributes?.usable === true };
+      },
+      create: async (env) => {
+        const cluster = requireKnown(env, CLUSTER);
+        const owner = requireKnown(env, SERVICE_ACCOUNT).id;
+        const orphan = await env.cloud.apiKeys.findByName(names.kafkaApiKey, { ownerId: owner, resourceId: cluster.id });
+        if (orphan) await deleteIgnoringGone(() => env.cloud.apiKeys.delete(orphan.id));
+        const created = await env.cloud.apiKeys.create({
+          ownerId: owner,
+          resourceId: cluster.id,
+          environmentId: envId(env),
+          displayName: names.kafkaApiKey,
+          description: 'marketplace demo: producers and consumers',
+        });
+        return {
+          ...rec('kafka-api-key', created.credentials.key, names.kafkaApiKey, {
+            bootstrap: cluster.attributes?.bootstrap,
+            clusterId: cluster.id,
+            usable: false,
+          }),
+          secrets: { secret: created.credentials.secret },
+        };
+      },
+      ready: async (env, record) => {
+        const kafka = kafkaRest(env);
+        await env.cloud.waiters.waitForRoleBindingEffective(
+          String(requireKnown(env, CLUSTER_ROLE).id),
+          env.cloud.waiters.topicListAllowed(kafka),
+          { ...env.waits, onProgress: (status) => env.progress(KAFKA_KEY, status) },
+        );
+        await env.cloud.waiters.waitForApiKeyUsable(kafka, record.id, {
+          ...env.waits,
+          onProgress: (status) => env.progress(KAFKA_KEY, status),
+        });
+        return { ...record, attributes: { ...record.attributes, usable: true } };
+      },
+      destroy: (env, record) => deleteIgnoringGone(() => env.cloud.apiKeys.delete(record.id)),
+    },
+    ...demoTopics().map(
+      (topic): ResourceDef<CloudEnv> => ({
+        id: `topic:${topic.name}`,
+        kind: 'topic',
+        title: `topic ${topic.name} (${topic.partitions} partition${topic.partitions === 1 ? '' : 's'})`,
+        dependsOn: [KAFKA_KEY],
+        observe: async (env) => {
+          const found = await kafkaRest(env).findByName(topic.name);
+          return found && { record: rec('topic', topic.name, topic.name, { partitions: found.partitions_count }), ready: true };
+        },
+        create: async (env) => {
+          await kafkaRest(env).createTopic({ name: topic.name, partitions: topic.partitions, configs: topic.configs });
+          return rec('topic', topic.name, topic.name, { partitions: topic.partitions });
+        },
+        destroy: (env, record) => deleteIgnoringGone(() => kafkaRest(env).deleteTopic(record.id)),
+      }),
+    ),
+    {
+      id: KSQL_CLUSTER,
+      kind: 'ksqldb-cluster',
+      title: `ksqlDB cluster ${names.ksqlCluster} (${config.ksqlCsu} CSU)`,
+      dependsOn: [CLUSTER, SERVICE_ACCOUNT],
+      observe: async (env) => {
+        const known = env.known(KSQL_CLUSTER);
+        const found = known
+          ? await env.cloud.ksqlClusters.find(known.id, envId(env))
+          : await env.cloud.ksqlClusters.findByName(envId(env), names.ksqlCluster);
+        return (
+          found && {
+            record: rec('ksqldb-cluster', found.id, found.spec.display_name, {
+              environmentId: envId(env),
+              phase: found.status.phase,
+              endpoint: found.status.http_endpoint,
+              crn: found.metadata.resource_name,
+            }),
+            ready: found.status.phase === 'PROVISIONED' && !!found.status.http_endpoint,
+          }
+        );
+      },
+      create: async (env) => {
+        const created = await env.cloud.ksqlClusters.create({
+          displayName: names.ksqlCluster,
+          environmentId: envId(env),
+          kafkaClusterId: requireKnown(env, CLUSTER).id,
+          credentialIdentityId: requireKnown(env, SERVICE_ACCOUNT).id,
+          csu: config.ksqlCsu,
+        });
+        return rec('ksqldb-cluster', created.id, created.spec.display_name, {
+          environmentId: envId(env),
+          phase: created.status?.phase,
+          crn: created.metadata.resource_name,
+        });
+      },
+      destroy: (env, record) =>
+        deleteIgnoringGone(() => env.cloud.ksqlClusters.delete(record.id, String(record.attributes?.environmentId ?? envId(env)))),
+    },
+    roleBinding(KSQL_ROLE, 'KsqlAdmin', [KSQL_CLUSTER, SERVICE_ACCOUNT], (env) =>
+      String(requireKnown(env, KSQL_CLUSTER).attributes?.crn),
+    ),
+    {
+      id: KSQL_KEY,
+      kind: 'ksqldb-api-key',
+      title: `ksqlDB API key ${names.ksqlApiKey}`,
+      dependsOn: [KSQL_CLUSTER, KSQL_ROLE],
+      observe: async (env) => {
+        const known = env.known(KSQL_KEY);
+        if (!known?.secrets?.secret) return undefined;
+        const found = await env.cloud.apiKeys.find(known.id);
+        return found && { record: known, ready: known.attributes?.usable === true };
+      },
+      create: async (env) => {
+        const ksqlCluster = requireKnown(env, KSQL_CLUSTER);
+        const owner = requireKnown(env, SERVICE_ACCOUNT).id;
+        const orphan = await env.cloud.apiKeys.findByName(names.ksqlApiKey, { ownerId: owner, resourceId: ksqlCluster.id });
+        if (orphan) await deleteIgnoringGone(() => env.cloud.apiKeys.delete(orphan.id));
+        const created = await env.cloud.apiKeys.create({
+          ownerId: owner,
+          resourceId: ksqlCluster.id,
+          environmentId: envId(env),
+          displayName: names.ksqlApiKey,
+          description: 'marketplace demo: statements and push queries',
+        });
+        return {
+          ...rec('ksqldb-api-key', created.credentials.key, names.ksqlApiKey, { clusterId: ksqlCluster.id, usable: false }),
+          secrets: { secret: created.credentials.secret },
+        };
+      },
+      ready: async (env, record) => {
+        const ksqlCluster = requireKnown(env, KSQL_CLUSTER);
+        const ready = await env.cloud.waiters.waitForKsqlClusterReady(
+          env.cloud.http,
+          env.cloud.ksqlClusters,
+          ksqlCluster.id,
+          envId(env),
+          { key: record.id, secret: String(record.secrets?.secret) },
+          { ...env.waits, onProgress: (status) => env.progress(KSQL_KEY, status) },
+        );
+        return { ...record, attributes: { ...record.attributes, usable: true, endpoint: ready.status.http_endpoint } };
+      },
+      destroy: (env, record) => deleteIgnoringGone(() => env.cloud.apiKeys.delete(record.id)),
+    },
+    {
+      id: STATEMENTS,
+      kind: 'ksql-statements',
+      title: 'ksqlDB streams, tables and queries (templates/ksql)',
+      dependsOn: [KSQL_KEY, ...demoTopics().map((topic) => `topic:${topic.name}`)],
+      observe: async (env) => {
+        const deployer = ksqlDeployer(env);
+        return (await deployer.complete()) ? { record: rec('ksql-statements', 'templates', 'templates/ksql'), ready: true } : undefined;
+      },
+      create: async (env) => {
+        const result = await ksqlDeployer(env).apply();
+        return rec('ksql-statements', 'templates', 'templates/ksql', { created: result.created });
+      },
+      destroy: async (env) => {
+        await ksqlDeployer(env).remove();
+      },
+    },
+  ];
+  if (options.sink) defs.push(mongoSink(config, names));
+  return defs;
+}
+
+function ksqlDeployer(env: CloudEnv): KsqlDeployer {
+  const key = requireKnown(env, KSQL_KEY);
+  const endpoint = key.attributes?.endpoint ?? requireKnown(env, KSQL_CLUSTER).attributes?.endpoint;
+  return env.ksql(String(endpoint), { key: key.id, secret: String(key.secrets?.secret) });
+}
+
+function roleBinding(
+  id: string,
+  roleName: string,
+  dependsOn: string[],
+  crnOf: (env: CloudEnv) => string,
+): ResourceDef<CloudEnv> {
+  const input = (env: CloudEnv) => ({
+    principal: `User:${requireKnown(env, SERVICE_ACCOUNT).id}`,
+    roleName,
+    crnPattern: crnOf(env),
+  });
+  return {
+    id,
+    kind: 'role-binding',
+    title: `role binding ${roleName} for the service account`,
+    dependsOn,
+    observe: async (env) => {
+      const known = env.known(id);
+      const found = known ? await env.cloud.roleBindings.find(known.id) : await env.cloud.roleBindings.findByName(input(env));
+      return found && { record: rec('role-binding', found.id, `${roleName}:${found.principal}`, { crn: found.crn_pattern }), ready: true };
+    },
+    create: async (env) => {
+      const created = await env.cloud.roleBindings.create(input(env));
+      return rec('role-binding', created.id, `${roleName}:${created.principal}`, { crn: created.crn_pattern });
+    },
+    destroy: (env, record) => deleteIgnoringGone(() => env.cloud.roleBindings.delete(record.id)),
+  };
+}
+
+function sinkConfig(config: Config, names: ResourceNames, env: CloudEnv): Record<string, string> {
+  return renderConnectorConfig('mongodb-atlas-sink', {
+    name: names.sinkConnector,
+    serviceAccountId: requireKnown(env, SERVICE_ACCOUNT).id,
+    mongoHost: String(config.mongoHost),
+    mongoUser: String(config.mongoUser ?? ''),
+    mongoPassword: env.mongoPassword ?? '',
+    mongoDatabase: config.mongoDatabase,
+    mongoCollection: config.mongoCollection,
+  });
+}
+
+/** The settings of the sink that, when they differ from the configuration, are updated in place. */
+const COMPARED_SINK_KEYS = ['connection.host', 'connection.user', 'database', 'collection', 'topics'] as const;
+
+function mongoSink(config: Config, names: ResourceNames): ResourceDef<CloudEnv> {
+  const connectors = (env: CloudEnv) => env.cloud.connectors(envId(env), requireKnown(env, CLUSTER).id);
+  const record = (attributes: Record<string, unknown>) => rec('connector', names.sinkConnector, names.sinkConnector, attributes);
+  return {
+    id: SINK,
+    kind: 'connector',
+    title: `MongoDB Atlas sink ${names.sinkConnector} → ${config.mongoDatabase}.${config.mongoCollection}`,
+    dependsOn: [STATEMENTS, CLUSTER_ROLE],
+    observe: async (env): Promise<Observed | undefined> => {
+      const found = await connectors(env).findByName(names.sinkConnector);
+      if (!found) return undefined;
+      const desired = sinkConfig(config, names, env);
+      const changes = COMPARED_SINK_KEYS.filter((key) => found.config[key] !== desired[key]).map(
+        (key) => `${key} ${found.config[key] ?? '(unset)'} → ${desired[key]}`,
+      );
+      const status = await connectors(env).status(names.sinkConnector);
+      return {
+        record: record(Object.fromEntries(COMPARED_SINK_KEYS.map((key) => [key, found.config[key]]))),
+        ready: status.connector.state === 'RUNNING',
+        changes,
+      };
+    },
+    create: async (env) => {
+      const desired = sinkConfig(config, names, env);
+      await connectors(env).create(names.sinkConnector, desired);
+      return record(Object.fromEntries(COMPARED_SINK_KEYS.map((key) => [key, desired[key]])));
+    },
+    update: async (env) => {
+      const desired = sinkConfig(config, names, env);
+      await connectors(env).updateConfig(names.sinkConnector, desired);
+      return record(Object.fromEntries(COMPARED_SINK_KEYS.map((key) => [key, desired[key]])));
+    },
+    ready: async (env, current) => {
+      await env.cloud.waiters.waitForConnectorRunning(connectors(env), names.sinkConnector, {
+        ...env.waits,
+        onProgress: (status) => env.progress(SINK, status),
+      });
+      return current;
+    },
+    destroy: (env) => deleteIgnoringGone(() => connectors(env).delete(names.sinkConnector)),
+  };
+}

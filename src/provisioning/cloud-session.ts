@@ -1,0 +1,116 @@
+import type { ConfluentCloud } from '../confluent-api/index.js';
+import type { Config } from '../core/config-schema.js';
+import type { LoadedConfig } from '../core/config.js';
+import type { Context } from '../core/context.js';
+import { cloudCredentials, mongoPassword } from '../core/credentials.js';
+import { UserError } from '../core/errors.js';
+import { acquireLock, type HeldLock } from '../core/lock.js';
+import { StateStore } from '../core/state-store.js';
+import { scaledClock, systemClock, type Clock } from '../core/waiter.js';
+import type { CloudEnv, KsqlDeployer } from './cloud-resources.js';
+import { cloudResources } from './cloud-resources.js';
+import { KnownRecords } from './engine.js';
+import { resourceNames, type ResourceNames } from './names.js';
+import { remainingCloudResources } from './cloud-verify.js';
+import type { ProvisionSession } from './session.js';
+import { StateRecorder } from './state-recorder.js';
+
+export interface CloudSession extends ProvisionSession<CloudEnv> {
+  config: Config;
+  names: ResourceNames;
+  cloud: ConfluentCloud;
+}
+
+/**
+ * Sleeps of every wait are multiplied by MARKETPLACE_WAIT_SCALE (default 1). Tests and benchmarks run the
+ * emulator with a time scale and set the same factor here, so waits are shortened rather than skipped.
+ */
+export function waitClock(env: NodeJS.ProcessEnv): Clock {
+  const scale = Number(env.MARKETPLACE_WAIT_SCALE ?? '1');
+  return Number.isFinite(scale) && scale > 0 && scale !== 1 ? scaledClock(scale) : systemClock;
+}
+
+/**
+ * Everything a cloud command needs, assembled in the order that keeps mistakes cheap: configuration and credentials
+ * are checked before the first request, and the lock is taken before the state is read.
+ */
+export async function openCloudSession(
+  ctx: Context,
+  loaded: LoadedConfig,
+  options: { lock: string | undefined; needMongoPassword: boolean },
+): Promise<CloudSession> {
+  const config = loaded.values;
+  const credentials = await cloudCredentials(ctx);
+  const sink = config.mongoHost !== undefined;
+  if (sink && !config.mongoUser) {
+    throw new UserError('mongoHost is set but mongoUser is not: the Atlas sink needs both', {
+      hint: 'Set mongoUser (MARKETPLACE_MONGO_USER or marketplace.config.json), or remove mongoHost to skip the sink.',
+    });
+  }
+  const password = sink && options.needMongoPassword ? await mongoPassword(ctx, config.mongoUser) : undefined;
+
+  const store = new StateStore(loaded.dir);
+  let lock: HeldLock | undefined;
+  if (options.lock) {
+    lock = await acquireLock(store.dir, options.lock, (previous) =>
+      ctx.out.warn(`taking over the lock of ${previous ? `pid ${previous.pid}, which is no longer running` : 'an unreadable lock file'}`),
+    );
+  }
+  try {
+    const recorder = new StateRecorder(store, await store.read());
+    const known = new KnownRecords(recorder);
+    const clock = waitClock(ctx.env);
+    const { createConfluentCloud } = await import('../confluent-api/index.js');
+    const cloud = createConfluentCloud({
+      baseUrl: config.cloudApiUrl,
+      apiKey: credentials.key,
+      apiSecret: credentials.secret,
+      clock,
+      secrets: ctx.secrets,
+      logger: { debug: (line: string) => ctx.out.debug(line) },
+    });
+    const names = resourceNames(config.prefix);
+    const { ksqlDeployer } = await import('./ksql-deployer.js');
+    const env: CloudEnv = {
+      cloud,
+      config,
+      names,
+      signal: ctx.signal,
+      known: (id) => known.get(id),
+      progress: () => undefined,
+      waits: { clock, signal: ctx.signal },
+      ksql: (endpoint, creds): KsqlDeployer => ksqlDeployer({ url: endpoint, credentials: creds, secrets: ctx.secrets }),
+      mongoPassword: password,
+    };
+    const session: CloudSession = {
+      target: 'cloud',
+      label: `Confluent Cloud (prefix ${names.prefix})`,
+      config,
+      names,
+      defs: cloudResources(config, names, { sink }),
+      env,
+      known,
+      recorder,
+      store,
+      cloud,
+      sink,
+      endpoints: () => {
+        const records = recorder.all();
+        return {
+          environment: records['environment']?.id,
+          'kafka bootstrap': records['kafka-cluster']?.attributes?.bootstrap as string | undefined,
+          'kafka rest': records['kafka-cluster']?.attributes?.restEndpoint as string | undefined,
+          ksqldb: (records['ksqldb-api-key']?.attributes?.endpoint ?? records['ksqldb-cluster']?.attributes?.endpoint) as
+            | string
+            | undefined,
+        };
+      },
+      remaining: (opts) => remainingCloudResources(session, opts),
+      release: async () => lock?.release(),
+    };
+    return session;
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
+}

@@ -1,0 +1,243 @@
+import type { Admin } from 'kafkajs';
+import { ConnectClient } from '../connect/client.js';
+import type { Config } from '../core/config-schema.js';
+import type { LoadedConfig } from '../core/config.js';
+import type { Context } from '../core/context.js';
+import { configuredEndpoints, type Endpoints } from '../core/endpoints.js';
+import { OperationError } from '../core/errors.js';
+import { acquireLock, type HeldLock } from '../core/lock.js';
+import { StateStore, type ResourceRecord } from '../core/state-store.js';
+import { waitFor } from '../core/waiter.js';
+import type { KsqlDeployer } from './cloud-resources.js';
+import { renderConnectorConfig } from './connector-templates.js';
+import { KnownRecords } from './engine.js';
+import { resourceNames, type ResourceNames } from './names.js';
+import type { Observed, ProvisionEnvBase, ResourceDef } from './resource.js';
+import type { ProvisionSession } from './session.js';
+import { StateRecorder } from './state-recorder.js';
+import { demoTopics } from './topics.js';
+
+export interface LocalEnv extends ProvisionEnvBase {
+  config: Config;
+  names: ResourceNames;
+  endpoints: Required<Endpoints>;
+  admin(): Promise<Admin>;
+  connect: ConnectClient;
+  ksql: KsqlDeployer;
+}
+
+const STATEMENTS = 'ksql-statements';
+const SINK = 'mongo-sink-connector';
+/** Settings of the local sink compared with the configuration to decide on an in-place update. */
+const COMPARED_SINK_KEYS = ['connection.uri', 'database', 'collection', 'topics'] as const;
+
+const rec = (kind: string, id: string, attributes: Record<string, unknown> = {}): ResourceRecord => ({
+  kind,
+  id,
+  name: id,
+  target: 'local',
+  createdAt: new Date().toISOString(),
+  attributes,
+});
+
+/** The data-plane half of the demo on the local stack: topics, ksqlDB statements, MongoDB sink. */
+export function localResources(names: ResourceNames, config: Config): ResourceDef<LocalEnv>[] {
+  const topicDefs = demoTopics().map(
+    (topic): ResourceDef<LocalEnv> => ({
+      id: `topic:${topic.name}`,
+      kind: 'topic',
+      title: `topic ${topic.name} (${topic.partitions} partition${topic.partitions === 1 ? '' : 's'})`,
+      dependsOn: [],
+      observe: async (env) => {
+        const topics = await (await env.admin()).listTopics();
+        return topics.includes(topic.name) ? { record: rec('topic', topic.name, { partitions: topic.partitions }), ready: true } : undefined;
+      },
+      create: async (env) => {
+        await (await env.admin()).createTopics({
+          topics: [
+            {
+              topic: topic.name,
+              numPartitions: topic.partitions,
+              replicationFactor: 1,
+              configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
+            },
+          ],
+          waitForLeaders: true,
+        });
+        return rec('topic', topic.name, { partitions: topic.partitions });
+      },
+      destroy: async (env, record) => {
+        const admin = await env.admin();
+        if ((await admin.listTopics()).includes(record.id)) await admin.deleteTopics({ topics: [record.id] });
+      },
+    }),
+  );
+  const sinkConfig = (env: LocalEnv) =>
+    renderConnectorConfig('mongodb-sink-local', {
+      mongoUri: env.endpoints.mongoUri,
+      mongoDatabase: env.config.mongoDatabase,
+      mongoCollection: env.config.mongoCollection,
+    });
+  const sinkRecord = (config: Record<string, string>) =>
+    rec('connector', names.sinkConnector, Object.fromEntries(COMPARED_SINK_KEYS.map((key) => [key, config[key]])));
+  return [
+    ...topicDefs,
+    {
+      id: STATEMENTS,
+      kind: 'ksql-statements',
+      title: 'ksqlDB streams, tables and queries (templates/ksql)',
+      dependsOn: topicDefs.map((def) => def.id),
+      observe: async (env) =>
+        (await env.ksql.complete()) ? { record: rec('ksql-statements', 'templates'), ready: true } : undefined,
+      create: async (env) => {
+        const result = await env.ksql.apply();
+        return rec('ksql-statements', 'templates', { created: result.created });
+      },
+      destroy: (env) => env.ksql.remove(),
+    },
+    {
+      id: SINK,
+      kind: 'connector',
+      title: `MongoDB sink ${names.sinkConnector} → ${config.mongoDatabase}.${config.mongoCollection}`,
+      dependsOn: [STATEMENTS],
+      observe: async (env): Promise<Observed | undefined> => {
+        const current = await env.connect.config(names.sinkConnector);
+        if (!current) return undefined;
+        const desired = sinkConfig(env);
+        const changes = COMPARED_SINK_KEYS.filter((key) => current[key] !== desired[key]).map(
+          (key) => `${key} ${current[key] ?? '(unset)'} → ${desired[key]}`,
+        );
+        const status = await env.connect.status(names.sinkConnector);
+        return {
+          record: sinkRecord(current),
+          ready: status?.connector.state === 'RUNNING' && status.tasks.every((task) => task.state === 'RUNNING'),
+          changes,
+        };
+      },
+      create: async (env) => {
+        const desired = sinkConfig(env);
+        await env.connect.putConfig(names.sinkConnector, desired);
+        return sinkRecord(desired);
+      },
+      update: async (env) => {
+        const desired = sinkConfig(env);
+        await env.connect.putConfig(names.sinkConnector, desired);
+        return sinkRecord(desired);
+      },
+      ready: async (env, record) => {
+        await waitFor(
+          async () => {
+            const status = await env.connect.status(names.sinkConnector);
+            const failed = status && [status.connector, ...status.tasks].find((part) => part.state === 'FAILED');
+            if (failed) {
+              throw new OperationError(`connector ${names.sinkConnector} FAILED: ${(failed.trace ?? 'no trace').split('\n')[0]}`, {
+                hint: 'See `marketplace local logs connect`; fix the cause, then run `marketplace up` again.',
+              });
+            }
+            const running = status?.connector.state === 'RUNNING' && status.tasks.length > 0 && status.tasks.every((t) => t.state === 'RUNNING');
+            return running ? { done: true, value: undefined } : { done: false, status: status?.connector.state ?? 'not registered yet' };
+          },
+          {
+            what: `connector ${names.sinkConnector} to be RUNNING`,
+            timeoutMs: 90_000,
+            initialDelayMs: 250,
+            maxDelayMs: 2_000,
+            signal: env.signal,
+            onProgress: (status) => env.progress(SINK, status),
+          },
+        );
+        return record;
+      },
+      destroy: async (env) => {
+        await env.connect.delete(names.sinkConnector);
+      },
+    },
+  ];
+}
+
+export async function openLocalSession(
+  ctx: Context,
+  loaded: LoadedConfig,
+  options: { lock: string | undefined },
+): Promise<ProvisionSession<LocalEnv>> {
+  const config = loaded.values;
+  const endpoints = configuredEndpoints(config) as Required<Endpoints>;
+  const names = resourceNames(config.prefix);
+  const store = new StateStore(loaded.dir);
+  let lock: HeldLock | undefined;
+  if (options.lock) {
+    lock = await acquireLock(store.dir, options.lock, (previous) =>
+      ctx.out.warn(`taking over the lock of ${previous ? `pid ${previous.pid}, which is no longer running` : 'an unreadable lock file'}`),
+    );
+  }
+  let admin: Admin | undefined;
+  try {
+    const recorder = new StateRecorder(store, await store.read());
+    const known = new KnownRecords(recorder);
+    const { ksqlDeployer } = await import('./ksql-deployer.js');
+    const env: LocalEnv = {
+      config,
+      names,
+      endpoints,
+      signal: ctx.signal,
+      known: (id) => known.get(id),
+      progress: () => undefined,
+      admin: async () => {
+        if (!admin) {
+          const { createKafka } = await import('../kafka/client.js');
+          const client = createKafka({
+            target: 'local',
+            bootstrap: endpoints.bootstrapServers.split(','),
+            clientId: `marketplace-${names.prefix}-admin`,
+            out: ctx.out,
+          });
+          const candidate = client.admin();
+          try {
+            await candidate.connect();
+          } catch (error) {
+            throw new OperationError(`Kafka at ${endpoints.bootstrapServers} is not reachable (${(error as Error).message})`, {
+              hint: 'Start the local stack with `marketplace local start`, or check bootstrapServers.',
+            });
+          }
+          admin = candidate;
+        }
+        return admin;
+      },
+      connect: new ConnectClient(endpoints.connectUrl),
+      ksql: ksqlDeployer({ url: endpoints.ksqldbUrl, secrets: ctx.secrets }),
+    };
+    const defs = localResources(names, config);
+    return {
+      target: 'local',
+      label: `the local stack (prefix ${names.prefix})`,
+      defs,
+      env,
+      known,
+      recorder,
+      store,
+      sink: true,
+      endpoints: () => ({
+        'kafka bootstrap': endpoints.bootstrapServers,
+        ksqldb: endpoints.ksqldbUrl,
+        connect: endpoints.connectUrl,
+        mongodb: endpoints.mongoUri,
+      }),
+      remaining: async () => {
+        const left: string[] = [];
+        const topics = new Set(await (await env.admin()).listTopics());
+        for (const topic of demoTopics()) if (topics.has(topic.name)) left.push(`topic ${topic.name}`);
+        if ((await env.connect.connectors()).includes(names.sinkConnector)) left.push(`connector ${names.sinkConnector}`);
+        left.push(...(await env.ksql.leftovers()));
+        return left;
+      },
+      release: async () => {
+        await admin?.disconnect().catch(() => undefined);
+        await lock?.release();
+      },
+    };
+  } catch (error) {
+    await admin?.disconnect().catch(() => undefined);
+    await lock?.release();
+    throw error;
+  }
+}
