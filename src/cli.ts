@@ -256,6 +256,7 @@ function createContext(
     secrets,
     prompts,
     env: io.env,
+    stdout: io.stdout,
     cwd: io.cwd,
     globals,
     signal,

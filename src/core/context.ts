@@ -19,6 +19,8 @@ export interface Context {
   secrets: SecretRegistry;
   prompts: Prompter;
   env: NodeJS.ProcessEnv;
+  /** Where row data goes (tail, lineage --format mermaid); a terminal or a pipe. */
+  stdout: NodeJS.WriteStream;
   cwd: string;
   globals: GlobalOptions;
   /** Aborted on Ctrl-C / SIGTERM; long-running commands watch it and clean up. */

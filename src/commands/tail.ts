@@ -1,0 +1,112 @@
+import type { Context } from '../core/context.js';
+import { UserError } from '../core/errors.js';
+import { oneOf, positiveInteger } from '../core/parse.js';
+import { defineCommand } from './command.js';
+
+export interface TailResult {
+  source: string;
+  via: 'ksqldb' | 'kafka';
+  rows: number;
+  statuses: Record<string, number>;
+  interrupted: boolean;
+}
+
+export const tailCommand = defineCommand<TailResult>({
+  name: 'tail',
+  summary: 'Show the rows of a stream, table or topic live (job_status, truck_tracker, …)',
+  description:
+    'Runs a ksqlDB push query (SELECT * FROM <name> EMIT CHANGES) and prints each row as it arrives; with ' +
+    '--via kafka it reads the topic directly instead. Rows go to stdout: an aligned table on a terminal, one JSON ' +
+    'object per line (jsonl) when piped. --limit N stops after N rows; Ctrl-C stops too (exit 130). Either way the ' +
+    'push query is closed on the server.',
+  args: [{ name: 'name', description: 'stream, table or topic, e.g. job_status or truck_tracker', required: true }],
+  options: [
+    { flags: '--from-beginning', description: 'start from the earliest record (auto.offset.reset=earliest)' },
+    { flags: '--limit <n>', description: 'stop after n rows', parse: positiveInteger('--limit') },
+    { flags: '--where <predicate>', description: 'ksqlDB predicate, e.g. "CURRENT_STATUS = \'REJECTED\'"' },
+    {
+      flags: '--format <format>',
+      description: 'table | jsonl | json (default: table on a terminal, jsonl when piped)',
+      parse: oneOf('--format', ['table', 'jsonl', 'json'] as const),
+    },
+    { flags: '--live', description: 'one line per key, updated in place (tables such as truck_tracker; terminal only)' },
+    {
+      flags: '--via <source>',
+      description: 'ksqldb (push query, default) or kafka (read the topic directly; no ksqlDB needed)',
+      parse: oneOf('--via', ['ksqldb', 'kafka'] as const),
+    },
+  ],
+  examples: [
+    { command: 'marketplace tail job_status', description: 'live results of the join' },
+    { command: 'marketplace tail job_status --from-beginning --limit 200 --format jsonl', description: 'for scripts' },
+    { command: 'marketplace tail truck_tracker --live', description: 'one line per job, distance and ETA counting down' },
+    { command: 'marketplace tail job_status --via kafka --from-beginning', description: 'straight from the topic' },
+  ],
+  run: async (ctx, { args, options }) => runTail(ctx, args[0]!, options),
+  render: (result, ctx) => {
+    const statuses = Object.entries(result.statuses).map(([s, n]) => `${s} ${n}`);
+    ctx.out.info(`${result.rows} rows from ${result.source} (${result.via})${statuses.length ? `: ${statuses.join(', ')}` : ''}`);
+  },
+  exitCode: (result) => (result.interrupted ? 130 : 0),
+});
+
+async function runTail(ctx: Context, name: string, options: Record<string, unknown>): Promise<TailResult> {
+  const loaded = await ctx.loadConfig();
+  const via = (options.via as 'ksqldb' | 'kafka' | undefined) ?? 'ksqldb';
+  const stdout = ctx.stdout;
+  const format = (options.format as 'table' | 'jsonl' | 'json' | undefined) ?? (stdout.isTTY ? 'table' : 'jsonl');
+  if (options.live && (!stdout.isTTY || format !== 'table')) {
+    throw new UserError('--live redraws the screen and needs a terminal with the table format', {
+      hint: 'Drop --live when piping, or use --format jsonl to get every update as a line.',
+    });
+  }
+  if (options.where && via === 'kafka') {
+    throw new UserError('--where filters in ksqlDB and cannot be used with --via kafka', { hint: 'Drop one of the two.' });
+  }
+  const { openTailSource } = await import('../tail/open.js');
+  const { TailStats, jsonArrayRenderer, jsonlRenderer, liveRenderer, tableRenderer } = await import('../tail/render.js');
+  const opened = await openTailSource(ctx, loaded, {
+    name,
+    via,
+    where: options.where as string | undefined,
+    fromBeginning: Boolean(options.fromBeginning),
+  });
+  const stats = new TailStats();
+  const palette = ctx.out.paint;
+  const width = stdout.columns ?? 120;
+  const renderer =
+    format === 'jsonl'
+      ? jsonlRenderer(stdout)
+      : format === 'json'
+        ? jsonArrayRenderer(stdout)
+        : options.live
+          ? liveRenderer(stdout, { columns: opened.source.columns, keyColumns: opened.source.keyColumns, width, palette, footer: () => stats.footer() })
+          : tableRenderer(stdout, { columns: [...opened.source.columns], width, height: stdout.rows ?? 40, palette });
+  opened.source.onReconnect = (reason) => ctx.out.warn(`connection dropped (${reason}); reconnected, continuing from the latest rows`);
+  const footer = ctx.out.interactive && !options.live ? setInterval(() => ctx.out.writeErr(`\r\u001b[2K${stats.footer()}`), 1000) : undefined;
+  const limit = options.limit as number | undefined;
+  const onAbort = () => void opened.source.close();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const row of opened.source) {
+      stats.count(row);
+      renderer.row(row);
+      if (limit !== undefined && stats.rows >= limit) break;
+      if (ctx.signal.aborted) break;
+    }
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    if (footer) clearInterval(footer);
+    if (ctx.out.interactive && !options.live) ctx.out.writeErr('\r\u001b[2K');
+    renderer.end();
+    await opened.source.close();
+    await opened.release();
+  }
+  return {
+    source: opened.displayName,
+    via,
+    rows: stats.rows,
+    statuses: Object.fromEntries(stats.statuses),
+    interrupted: ctx.signal.aborted && (limit === undefined || stats.rows < limit),
+  };
+}

@@ -1,0 +1,12 @@
+/** One row of a tailed stream or table: column name → value (BIGINTs stay exact as bigint). */
+export type TailRow = Record<string, unknown>;
+
+/** Where tail's rows come from: a ksqlDB push query, or the topic read directly. */
+export interface RowSource extends AsyncIterable<TailRow> {
+  readonly columns: string[];
+  /** Key columns, for --live (one line per key). */
+  readonly keyColumns: string[];
+  /** Called when the source had to reconnect, so the user is told. */
+  onReconnect?: (reason: string) => void;
+  close(): Promise<void>;
+}
