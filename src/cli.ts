@@ -27,6 +27,10 @@ function version(): string {
 
 /** Runs the CLI and resolves to the process exit code. The one error boundary of the program lives here. */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  // A reader that stops early (`marketplace tail … | head`) is not an error: stop quietly.
+  io.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(ExitCode.ok);
+  });
   const early = scanGlobals(argv);
   const secrets = new SecretRegistry();
   for (const name of Object.values(SECRET_ENV)) secrets.add(io.env[name]);

@@ -69,6 +69,12 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
       destroy: async (env, record) => {
         const admin = await env.admin();
         if ((await admin.listTopics()).includes(record.id)) await admin.deleteTopics({ topics: [record.id] });
+        // Deletion completes asynchronously on the broker; wait so the check after teardown sees it gone.
+        await waitFor(
+          async () =>
+            (await admin.listTopics()).includes(record.id) ? { done: false, status: 'being deleted' } : { done: true, value: undefined },
+          { what: `topic ${record.id} to be deleted`, timeoutMs: 30_000, initialDelayMs: 100, maxDelayMs: 1_000, signal: env.signal },
+        );
       },
     }),
   );
@@ -171,6 +177,27 @@ export async function openLocalSession(
     );
   }
   let admin: Admin | undefined;
+  let adminReady: Promise<Admin> | undefined;
+  const connectAdmin = async (): Promise<Admin> => {
+    const { createKafka } = await import('../kafka/client.js');
+    const client = createKafka({
+      target: 'local',
+      bootstrap: endpoints.bootstrapServers.split(','),
+      clientId: `marketplace-${names.prefix}-admin`,
+      out: ctx.out,
+    });
+    const candidate = client.admin();
+    try {
+      await candidate.connect();
+    } catch (error) {
+      adminReady = undefined;
+      throw new OperationError(`Kafka at ${endpoints.bootstrapServers} is not reachable (${(error as Error).message})`, {
+        hint: 'Start the local stack with `marketplace local start`, or check bootstrapServers.',
+      });
+    }
+    admin = candidate;
+    return candidate;
+  };
   try {
     const recorder = new StateRecorder(store, await store.read());
     const known = new KnownRecords(recorder);
@@ -182,27 +209,8 @@ export async function openLocalSession(
       signal: ctx.signal,
       known: (id) => known.get(id),
       progress: () => undefined,
-      admin: async () => {
-        if (!admin) {
-          const { createKafka } = await import('../kafka/client.js');
-          const client = createKafka({
-            target: 'local',
-            bootstrap: endpoints.bootstrapServers.split(','),
-            clientId: `marketplace-${names.prefix}-admin`,
-            out: ctx.out,
-          });
-          const candidate = client.admin();
-          try {
-            await candidate.connect();
-          } catch (error) {
-            throw new OperationError(`Kafka at ${endpoints.bootstrapServers} is not reachable (${(error as Error).message})`, {
-              hint: 'Start the local stack with `marketplace local start`, or check bootstrapServers.',
-            });
-          }
-          admin = candidate;
-        }
-        return admin;
-      },
+      // Memoised as a promise: the topic nodes ask for it in parallel and must share one connection.
+      admin: () => (adminReady ??= connectAdmin()),
       connect: new ConnectClient(endpoints.connectUrl),
       ksql: ksqlDeployer({ url: endpoints.ksqldbUrl, secrets: ctx.secrets }),
     };

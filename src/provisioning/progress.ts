@@ -52,8 +52,10 @@ export class ProvisionProgress {
   status = (id: string, status: string): void => {
     const step = this.running.get(id);
     if (!step || step.status === status) return;
+    const first = step.status === this.verb.doing;
     step.status = status;
-    if (!this.spinner) this.out.info(`  ${this.titles.get(id) ?? id}: ${status}`);
+    // On a pipe, the first status ("creating", "deleting") adds nothing to the line that announced the step.
+    if (!this.spinner && !(first && /^(creating|deleting)$/.test(status))) this.out.info(`  ${this.titles.get(id) ?? id}: ${status}`);
     this.refresh();
   };
 
