@@ -379,7 +379,8 @@ function roleBinding(
 function sinkConfig(config: Config, names: ResourceNames, env: CloudEnv): Record<string, string> {
   return renderConnectorConfig('mongodb-atlas-sink', {
     name: names.sinkConnector,
-    serviceAccountId: requireKnown(env, SERVICE_ACCOUNT).id,
+    kafkaApiKey: kafkaCredentials(env).key,
+    kafkaApiSecret: kafkaCredentials(env).secret,
     mongoHost: String(config.mongoHost),
     mongoUser: String(config.mongoUser ?? ''),
     mongoPassword: env.mongoPassword ?? '',
@@ -398,7 +399,7 @@ function mongoSink(config: Config, names: ResourceNames): ResourceDef<CloudEnv> 
     id: SINK,
     kind: 'connector',
     title: `MongoDB Atlas sink ${names.sinkConnector} → ${config.mongoDatabase}.${config.mongoCollection}`,
-    dependsOn: [STATEMENTS, CLUSTER_ROLE],
+    dependsOn: [STATEMENTS, KAFKA_KEY],
     observe: async (env): Promise<Observed | undefined> => {
       const found = await connectors(env).findByName(names.sinkConnector);
       if (!found) return undefined;

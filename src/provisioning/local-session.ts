@@ -131,10 +131,18 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
         return sinkRecord(desired);
       },
       ready: async (env, record) => {
+        let restarted = false;
         await waitFor(
           async () => {
             const status = await env.connect.status(names.sinkConnector);
             const failed = status && [status.connector, ...status.tasks].find((part) => part.state === 'FAILED');
+            // A task killed by a passing fault (MongoDB restarted mid-write) stays FAILED until restarted: try once.
+            if (failed && !restarted) {
+              restarted = true;
+              env.progress(SINK, 'restarting a FAILED task');
+              await env.connect.restart(names.sinkConnector);
+              return { done: false, status: 'restarted' };
+            }
             if (failed) {
               throw new OperationError(`connector ${names.sinkConnector} FAILED: ${(failed.trace ?? 'no trace').split('\n')[0]}`, {
                 hint: 'See `marketplace local logs connect`; fix the cause, then run `marketplace up` again.',
