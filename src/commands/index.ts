@@ -12,6 +12,11 @@ export interface CommandEntry {
  */
 export const COMMANDS: CommandEntry[] = [
   {
+    name: 'demo',
+    summary: 'Run the whole demo on the local stack for 30 s and print a summary (the quick start)',
+    load: async () => (await import('./demo.js')).demoCommand,
+  },
+  {
     name: 'init',
     summary: 'Write marketplace.config.json (interactive wizard, or --yes with flags)',
     load: async () => (await import('./init.js')).initCommand,

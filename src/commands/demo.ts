@@ -1,0 +1,60 @@
+import { OperationError } from '../core/errors.js';
+import { duration, positiveNumber } from '../core/parse.js';
+import { defineCommand } from './command.js';
+
+export interface DemoResult {
+  durationMs: number;
+  jobs: number;
+  jobStatus: { rows: number; accepted: number; rejected: number };
+  mongoDocuments: number;
+  truckTrackerRows: number;
+  kept: boolean;
+  stackStartedHere: boolean;
+}
+
+export const demoCommand = defineCommand<DemoResult>({
+  name: 'demo',
+  summary: 'Run the whole demo locally: stack, topics, ksqlDB, sink, producers, live results, summary',
+  description:
+    'Installs and starts the local stack if needed (Kafka, Connect with the MongoDB sink, FerretDB, the ksqlDB dev ' +
+    'server), provisions the demo on it (`up --target local`), produces jobs, orders, job locations and truck ' +
+    'positions for --duration while job_status streams by, then prints a summary: jobs produced, ACCEPTED/REJECTED ' +
+    'counts, documents in MongoDB and truck_tracker rows. Afterwards it removes what it created (the demo\'s ' +
+    'topics, queries and connector, and the stack if it started it) unless --keep.',
+  options: [
+    { flags: '--duration <time>', description: 'how long to produce (default 30s)', parse: duration('--duration') },
+    { flags: '--rate <jobs>', description: 'new jobs per second (default 20)', parse: positiveNumber('--rate') },
+    { flags: '--keep', description: 'leave the stack and the demo running afterwards' },
+  ],
+  examples: [
+    { command: 'marketplace demo', description: '30 seconds of the demo on the local stack' },
+    { command: 'marketplace demo --duration 2m --rate 50 --keep', description: 'longer, faster, and keep it running' },
+  ],
+  run: async (ctx, { options }) => {
+    const { runDemo } = await import('../demo/run.js');
+    return runDemo(ctx, {
+      durationMs: (options.duration as number | undefined) ?? 30_000,
+      rate: (options.rate as number | undefined) ?? 20,
+      keep: Boolean(options.keep),
+    });
+  },
+  render: (result, ctx) => {
+    const { green, red, bold } = ctx.out.paint;
+    ctx.out.info(bold('Summary'));
+    ctx.out.info(`  jobs produced        ${result.jobs} in ${(result.durationMs / 1000).toFixed(0)} s`);
+    ctx.out.info(
+      `  job_status rows      ${result.jobStatus.rows} (${green(`ACCEPTED ${result.jobStatus.accepted}`)}, ${red(`REJECTED ${result.jobStatus.rejected}`)})`,
+    );
+    ctx.out.info(`  MongoDB documents    ${result.mongoDocuments}`);
+    ctx.out.info(`  truck_tracker rows   ${result.truckTrackerRows}`);
+    ctx.out.info(result.kept ? 'Everything is still running (--keep). `marketplace down --target local --yes` removes the demo.' : 'Cleaned up.');
+  },
+});
+
+export function demoFailed(step: string, error: unknown): OperationError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new OperationError(`demo: ${step} failed: ${message}`, {
+    hint: (error as { hint?: string }).hint ?? 'Run `marketplace doctor --target local` to see what is wrong.',
+    cause: error,
+  });
+}

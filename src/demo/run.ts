@@ -1,0 +1,239 @@
+import type { LoadedConfig } from '../core/config.js';
+import type { Context } from '../core/context.js';
+import { isCliError } from '../core/errors.js';
+import { waitFor } from '../core/waiter.js';
+import type { DemoResult } from '../commands/demo.js';
+import { demoFailed } from '../commands/demo.js';
+import { INPUT_TOPICS } from '../producers/records.js';
+
+export interface DemoOptions {
+  durationMs: number;
+  rate: number;
+  keep: boolean;
+}
+
+/** The README's main job, end to end on the local stack; each step is the same code the single commands run. */
+export async function runDemo(ctx: Context, options: DemoOptions): Promise<DemoResult> {
+  const localCtx: Context = { ...ctx, loadConfig: (flags) => ctx.loadConfig({ ...flags, target: 'local' }) };
+  const loaded = await localCtx.loadConfig();
+  const stackStartedHere = await ensureStack(localCtx, loaded);
+  let provisioned = false;
+  try {
+    await provision(localCtx, loaded);
+    provisioned = true;
+    // A kept deployment may already hold data: the summary counts only what this run adds.
+    const before = await counts(localCtx, loaded);
+    const produced = await produceWhileTailing(localCtx, options);
+    const summary = await summarise(localCtx, loaded, produced, before);
+    return { ...summary, durationMs: options.durationMs, jobs: produced, kept: options.keep, stackStartedHere };
+  } finally {
+    if (!options.keep) await cleanUp(localCtx, loaded, { provisioned, stackStartedHere });
+  }
+}
+
+async function ensureStack(ctx: Context, loaded: LoadedConfig): Promise<boolean> {
+  const stack = await import('../local/stack.js');
+  const { installStack, missingComponents } = await import('../local/install.js');
+  const settings = stack.settingsFromConfig(loaded.values, ctx.env);
+  try {
+    if ((await missingComponents(settings.home)).length > 0) {
+      ctx.out.info(`Installing the local stack into ${settings.home} (first run only; a few minutes)…`);
+      await installStack({ home: settings.home, env: ctx.env, onProgress: (message) => ctx.out.info(`  ${message}`) });
+    }
+    const spinner = await ctx.out.spinner('Starting the local stack');
+    try {
+      const result = await stack.startStack({
+        settings,
+        env: ctx.env,
+        signal: ctx.signal,
+        onEvent: (event) => {
+          if (event.kind === 'healthy') spinner.log(`  ${event.service} healthy (${event.seconds.toFixed(1)} s)`);
+        },
+      });
+      spinner.succeed(`Local stack ready in ${result.seconds.toFixed(1)} s`);
+      return result.services.some((service) => service.action === 'started');
+    } catch (error) {
+      spinner.fail('The local stack did not start');
+      throw error;
+    }
+  } catch (error) {
+    throw isCliError(error) ? error : demoFailed('starting the local stack', error);
+  }
+}
+
+async function provision(ctx: Context, loaded: LoadedConfig): Promise<void> {
+  const { openLocalSession } = await import('../provisioning/local-session.js');
+  const { applySession, progressFor } = await import('../provisioning/run.js');
+  const session = await openLocalSession(ctx, loaded, { lock: 'up' });
+  try {
+    const progress = progressFor(ctx, session, { doing: 'checking', done: 'finishing' });
+    session.env.progress = progress.status;
+    try {
+      await applySession(ctx, session, progress);
+    } finally {
+      progress.stop();
+    }
+  } finally {
+    await session.release();
+  }
+}
+
+/** Produces for the whole duration while printing job_status rows as they come (a table on a terminal). */
+async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<number> {
+  const { produce } = await import('../producers/produce-run.js');
+  const { KsqlClient } = await import('../ksql-client/client.js');
+  const { resolveKsqlTarget } = await import('../ksql-client/target.js');
+  const { ksqlRowSource } = await import('../tail/ksql-source.js');
+  const { tableRenderer, jsonlRenderer } = await import('../tail/render.js');
+  const loaded = await ctx.loadConfig();
+  const target = await resolveKsqlTarget(loaded);
+  const client = new KsqlClient({ url: target.url, secrets: ctx.secrets, unreachableHint: target.unreachableHint });
+  const source = await ksqlRowSource({ client, name: 'JOB_STATUS', fromBeginning: false, keyColumns: ['JOB_ID'] });
+
+  const renderer = ctx.stdout.isTTY
+    ? tableRenderer(ctx.stdout, { columns: [...source.columns], width: ctx.stdout.columns ?? 120, height: ctx.stdout.rows ?? 40, palette: ctx.out.paint })
+    : jsonlRenderer(ctx.stdout);
+  const tailing = (async () => {
+    for await (const row of source) {
+      if (!ctx.globals.json) renderer.row(row);
+    }
+  })().catch(() => undefined);
+  try {
+    ctx.out.info(`Producing ${options.rate} jobs/s for ${Math.round(options.durationMs / 1000)} s; job_status rows follow.`);
+    const result = await produce(ctx, {
+      topics: [...INPUT_TOPICS],
+      topicPrefix: '',
+      rate: options.rate,
+      durationMs: options.durationMs,
+      trucks: 5,
+      truckIntervalMs: 1000,
+      acceptRatio: 0.7,
+      maxOrderDelayMs: 2000,
+      compression: 'none',
+      connectTimeoutMs: 10_000,
+    });
+    if (result.error) throw demoFailed('producing', Object.assign(new Error(result.error.message), { hint: result.error.hint }));
+    // Let the last joins arrive before the summary.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    return result.jobs;
+  } finally {
+    await source.close();
+    await tailing;
+    renderer.end();
+    client.close();
+  }
+}
+
+interface Counts {
+  /** Per partition of job_status: the end offset. */
+  jobStatusEnd: Map<number, number>;
+  mongoDocuments: number;
+}
+
+async function counts(ctx: Context, loaded: LoadedConfig): Promise<Counts> {
+  const { createKafka } = await import('../kafka/client.js');
+  const { resolveKafkaTarget } = await import('../kafka/connection.js');
+  const admin = createKafka({ ...(await resolveKafkaTarget(loaded, ctx.secrets)), clientId: 'marketplace-demo', out: ctx.out }).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets('job_status');
+    return {
+      jobStatusEnd: new Map(offsets.map((p) => [p.partition, Number(p.high)])),
+      mongoDocuments: await withCollection(loaded, (collection) => collection.countDocuments()),
+    };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function withCollection<T>(
+  loaded: LoadedConfig,
+  use: (collection: import('mongodb').Collection) => Promise<T>,
+): Promise<T> {
+  const { MongoClient } = await import('mongodb');
+  const { configuredEndpoints } = await import('../core/endpoints.js');
+  const mongo = new MongoClient(configuredEndpoints(loaded.values).mongoUri!, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await mongo.connect();
+    return await use(mongo.db(loaded.values.mongoDatabase).collection(loaded.values.mongoCollection));
+  } finally {
+    await mongo.close();
+  }
+}
+
+async function summarise(
+  ctx: Context,
+  loaded: LoadedConfig,
+  produced: number,
+  before: Counts,
+): Promise<Pick<DemoResult, 'jobStatus' | 'mongoDocuments' | 'truckTrackerRows'>> {
+  const { createKafka } = await import('../kafka/client.js');
+  const { resolveKafkaTarget } = await import('../kafka/connection.js');
+  const { readTopic } = await import('../kafka/consumer.js');
+  const kafka = createKafka({ ...(await resolveKafkaTarget(loaded, ctx.secrets)), clientId: 'marketplace-demo', out: ctx.out });
+  const records = (await readTopic(kafka, 'job_status', { timeoutMs: 60_000 })).filter(
+    (record) => Number(record.offset) >= (before.jobStatusEnd.get(record.partition) ?? 0),
+  );
+  const statuses = records.map((record) => (record.value ? (JSON.parse(record.value) as { CURRENT_STATUS?: string }).CURRENT_STATUS : undefined));
+  const jobStatus = {
+    rows: records.length,
+    accepted: statuses.filter((s) => s === 'ACCEPTED').length,
+    rejected: statuses.filter((s) => s === 'REJECTED').length,
+  };
+  const mongoDocuments = await withCollection(loaded, async (collection) => {
+    const landed = async () => (await collection.countDocuments()) - before.mongoDocuments;
+    return waitFor(
+      async () => {
+        const count = await landed();
+        return count >= jobStatus.rows ? { done: true, value: count } : { done: false, status: `${count} of ${jobStatus.rows}` };
+      },
+      { what: 'the MongoDB sink to catch up', timeoutMs: 30_000, initialDelayMs: 500, maxDelayMs: 2000, signal: ctx.signal },
+    ).catch(() => landed());
+  });
+  const { KsqlClient } = await import('../ksql-client/client.js');
+  const { resolveKsqlTarget } = await import('../ksql-client/target.js');
+  const target = await resolveKsqlTarget(loaded);
+  const client = new KsqlClient({ url: target.url, secrets: ctx.secrets });
+  let truckTrackerRows = 0;
+  try {
+    truckTrackerRows = (await client.executeQuery('SELECT * FROM TRUCK_TRACKER;')).rows.length;
+  } finally {
+    client.close();
+  }
+  if (jobStatus.rows < produced) {
+    ctx.out.warn(`${produced - jobStatus.rows} orders had not met their job yet when the summary was taken`);
+  }
+  if (mongoDocuments < jobStatus.rows) {
+    ctx.out.warn(`${jobStatus.rows - mongoDocuments} job_status records had not reached MongoDB; see \`marketplace sink status --target local\``);
+  }
+  return { jobStatus, mongoDocuments, truckTrackerRows };
+}
+
+async function cleanUp(
+  ctx: Context,
+  loaded: LoadedConfig,
+  what: { provisioned: boolean; stackStartedHere: boolean },
+): Promise<void> {
+  try {
+    if (what.provisioned || what.stackStartedHere) {
+      const { openLocalSession } = await import('../provisioning/local-session.js');
+      const { destroySession, progressFor } = await import('../provisioning/run.js');
+      const session = await openLocalSession(ctx, loaded, { lock: 'down' });
+      try {
+        const progress = progressFor(ctx, session, { doing: 'deleting', done: 'verifying' });
+        session.env.progress = progress.status;
+        const quiet = { ...ctx, signal: new AbortController().signal };
+        await destroySession(quiet, session, progress, { discover: false, keepEnvironment: false }).finally(() => progress.stop());
+      } finally {
+        await session.release();
+      }
+    }
+    if (what.stackStartedHere) {
+      const stack = await import('../local/stack.js');
+      await stack.stopStack({ home: stack.settingsFromConfig(loaded.values, ctx.env).home });
+      ctx.out.info('Stopped the local stack (it was started by this demo).');
+    }
+  } catch (error) {
+    ctx.out.warn(`cleaning up failed: ${(error as Error).message}; run \`marketplace down --target local --yes\``);
+  }
+}
