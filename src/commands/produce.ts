@@ -1,0 +1,132 @@
+import { ExitCode, UserError } from '../core/errors.js';
+import { duration, fraction, oneOf, positiveInteger } from '../core/parse.js';
+import { didYouMean } from '../core/suggest.js';
+import type { ProduceResult, ProduceSettings } from '../producers/produce-run.js';
+import { INPUT_TOPICS, isInputTopic, type InputTopic } from '../producers/records.js';
+import { defineCommand } from './command.js';
+
+const JOIN_WINDOW_MS = 3_600_000;
+
+export const produceCommand = defineCommand<ProduceResult>({
+  name: 'produce',
+  summary: 'Generate realistic jobs, orders, job locations and truck positions into the input topics',
+  description: [
+    'Generates correlated demo data and produces it with an idempotent producer (acks=all).',
+    'What is counted: one job = one job_created record, one order_placed record and one joblocation record, all ' +
+      'keyed by the job id. --rate and --count count jobs, so --rate 100 puts 100 records/s on each of those three ' +
+      'topics. --accept-ratio of the orders quote at or above the job price; each order follows its job within ' +
+      '--order-delay. Truck reports are extra: each of the --trucks K trucks drives to a job and reports its position ' +
+      'to tradie_truck_location (key = vehicle id) every --truck-interval until it has ARRIVED, then takes the next job.',
+    'Runs until --count jobs are sent, --duration has passed, or Ctrl-C (which sends everything already generated, ' +
+      'prints the summary and exits 130). The topics must exist: `marketplace up` creates them. Live stats go to ' +
+      'stderr; the summary is printed at the end (as JSON on stdout with --json).',
+  ].join('\n\n'),
+  options: [
+    { flags: '--rate <jobs|max>', description: 'new jobs per second, or "max" for as fast as the broker acknowledges', defaultValue: 10, parse: rate },
+    { flags: '--count <jobs>', description: 'stop after this many jobs (records per chosen job topic)', parse: positiveInteger('--count') },
+    { flags: '--duration <time>', description: 'stop after this long, e.g. 30s, 5m', parse: duration('--duration') },
+    { flags: '--topics <list>', description: `comma-separated topics to produce to (default: all of ${INPUT_TOPICS.join(', ')})`, parse: topicList },
+    { flags: '--trucks <k>', description: 'trucks driving to jobs (0 for none)', defaultValue: 5, parse: nonNegativeInteger('--trucks') },
+    { flags: '--truck-interval <time>', description: 'how often each active truck reports its position (default: 1s)', parse: duration('--truck-interval') },
+    { flags: '--accept-ratio <0..1>', description: 'share of orders quoting at or above the job price', defaultValue: 0.7, parse: fraction('--accept-ratio') },
+    { flags: '--order-delay <time>', description: 'each order follows its job by a random delay up to this, under 1h (the join window) (default: 2s)', parse: orderDelay },
+    { flags: '--seed <n>', description: 'seed for the generators: the same seed gives the same records', parse: nonNegativeInteger('--seed') },
+    { flags: '--compression <codec>', description: 'none or gzip', defaultValue: 'none', parse: oneOf('--compression', ['none', 'gzip'] as const) },
+    { flags: '--topic-prefix <prefix>', description: 'prepended to every topic name, e.g. "test-" produces to test-job_created' },
+    { flags: '--bootstrap-servers <list>', description: 'Kafka bootstrap servers (default: the local stack, or the provisioned cluster on cloud)', configKey: 'bootstrapServers' },
+    { flags: '--connect-timeout <time>', description: 'give up connecting to Kafka after this long (default: 10s)', parse: duration('--connect-timeout') },
+  ],
+  examples: [
+    { command: 'marketplace produce --target local --rate 50', description: '50 jobs/s (150 job records/s) plus 5 trucks until Ctrl-C' },
+    { command: 'marketplace produce --count 1000 --seed 7', description: 'exactly 1000 jobs, reproducible' },
+    { command: 'marketplace produce --duration 5m --trucks 20 --truck-interval 2s', description: 'five minutes with 20 trucks' },
+    { command: 'marketplace produce --rate max --topics job_created,order_placed --json', description: 'throughput run, JSON summary' },
+  ],
+  run: async (ctx, { options }) => {
+    const { produce } = await import('../producers/produce-run.js');
+    const settings: ProduceSettings = {
+      topics: (options.topics as InputTopic[] | undefined) ?? [...INPUT_TOPICS],
+      topicPrefix: String(options.topicPrefix ?? ''),
+      rate: options.rate === 'max' ? undefined : (options.rate as number),
+      count: options.count as number | undefined,
+      durationMs: options.duration as number | undefined,
+      trucks: options.trucks as number,
+      truckIntervalMs: (options.truckInterval as number | undefined) ?? 1000,
+      acceptRatio: options.acceptRatio as number,
+      maxOrderDelayMs: (options.orderDelay as number | undefined) ?? 2000,
+      seed: options.seed as number | undefined,
+      compression: options.compression as ProduceSettings['compression'],
+      connectTimeoutMs: (options.connectTimeout as number | undefined) ?? 10_000,
+    };
+    return produce(ctx, settings);
+  },
+  render: (result, ctx) => {
+    const { green, red, yellow } = ctx.out.paint;
+    const seconds = (result.durationMs / 1000).toFixed(1);
+    const how = {
+      count: green('Done'),
+      duration: green('Done'),
+      interrupted: yellow('Interrupted'),
+      error: red('Failed'),
+    }[result.stoppedBy];
+    ctx.out.info(`${how}: ${result.jobs} jobs in ${seconds}s (${result.jobsPerSecond} jobs/s) to ${result.bootstrap} (seed ${result.seed})`);
+    ctx.out.info(
+      `  records sent ${result.sent}, acked ${result.acked}, errors ${result.errors}; ${result.recordsPerSecond} records/s; ` +
+        `ack latency p50 ${formatMs(result.ackLatencyMs.p50)} p99 ${formatMs(result.ackLatencyMs.p99)}`,
+    );
+    ctx.out.table(
+      ['TOPIC', 'ACKED'],
+      result.topics.map((t) => [t.name, String(t.acked)]),
+    );
+    if (result.error) ctx.out.failure(`Error: ${result.error.message}${result.error.hint ? ` — ${result.error.hint}` : ''}`);
+  },
+  exitCode: (result) =>
+    result.stoppedBy === 'error' ? ExitCode.failure : result.stoppedBy === 'interrupted' ? ExitCode.interrupted : ExitCode.ok,
+});
+
+function rate(value: string): number | 'max' {
+  if (value.trim().toLowerCase() === 'max') return 'max';
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1_000_000) {
+    throw new UserError(`--rate must be a number of jobs per second (0 < n ≤ 1000000) or "max"; got "${value}"`, {
+      hint: 'Example: --rate 100',
+    });
+  }
+  return n;
+}
+
+function topicList(value: string): InputTopic[] {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0) throw new UserError('--topics needs at least one topic', { hint: `Choose from ${INPUT_TOPICS.join(', ')}` });
+  for (const name of names) {
+    if (!isInputTopic(name)) {
+      throw new UserError(`--topics: "${name}" is not an input topic${didYouMean(name, INPUT_TOPICS)}`, {
+        hint: `Choose from ${INPUT_TOPICS.join(', ')}`,
+      });
+    }
+  }
+  return [...new Set(names as InputTopic[])];
+}
+
+function nonNegativeInteger(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) {
+      throw new UserError(`${flag} must be a whole number of 0 or more; got "${value}"`, { hint: `Example: ${flag} 5` });
+    }
+    return n;
+  };
+}
+
+function orderDelay(value: string): number {
+  if (/^\s*0+\s*(ms|s|m|h)?\s*$/.test(value)) return 0;
+  const ms = duration('--order-delay')(value);
+  if (ms >= JOIN_WINDOW_MS) {
+    throw new UserError(`--order-delay must be under 1h (the job_status join window); got "${value}"`, { hint: 'Example: --order-delay 2s' });
+  }
+  return ms;
+}
+
+function formatMs(ms: number | null): string {
+  return ms === null ? '–' : `${ms}ms`;
+}

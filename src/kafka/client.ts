@@ -1,0 +1,79 @@
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type ProducerConfig } from 'kafkajs';
+import type { Output } from '../core/output.js';
+import { JavaCompatiblePartitioner } from './partitioner.js';
+
+export interface KafkaTarget {
+  target: 'cloud' | 'local';
+  /** host:port list. */
+  bootstrap: string[];
+  /** Cloud: the cluster API key (username) and secret (password), over SASL_SSL/PLAIN. */
+  sasl?: { username: string; password: string };
+  /** PEM CA bundle for TLS to a broker with a private CA (the local SASL_SSL listener). */
+  ca?: string;
+}
+
+export interface CreateKafkaOptions extends KafkaTarget {
+  clientId: string;
+  /** kafkajs logs go to out.debug (shown with --verbose only). */
+  out?: Output;
+  connectionTimeoutMs?: number;
+  /** Connection and request retries of every client made from this instance (default 5). */
+  retries?: number;
+}
+
+/** Confluent Cloud's TLS handshakes and connection-rate limits routinely exceed kafkajs' 1 s default. */
+export const CLOUD_CONNECTION_TIMEOUT_MS = 10_000;
+export const LOCAL_CONNECTION_TIMEOUT_MS = 5_000;
+
+/** The client for one target: SASL_SSL/PLAIN with TLS for cloud (or whenever credentials are given), plaintext otherwise. */
+export function createKafka(options: CreateKafkaOptions): Kafka {
+  const secure = options.sasl !== undefined || options.target === 'cloud';
+  const config: KafkaConfig = {
+    clientId: options.clientId,
+    brokers: options.bootstrap,
+    connectionTimeout:
+      options.connectionTimeoutMs ?? (secure ? CLOUD_CONNECTION_TIMEOUT_MS : LOCAL_CONNECTION_TIMEOUT_MS),
+    authenticationTimeout: 10_000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 300, retries: options.retries ?? 5 },
+    logLevel: options.out?.verbose ? logLevel.INFO : logLevel.NOTHING,
+    logCreator: () => (entry) => options.out?.debug(formatLogEntry(entry)),
+  };
+  if (secure) {
+    config.ssl = options.ca ? { ca: [options.ca] } : true;
+    if (options.sasl) {
+      config.sasl = { mechanism: 'plain', username: options.sasl.username, password: options.sasl.password };
+    }
+  }
+  return new Kafka(config);
+}
+
+/**
+ * Producer settings every record of this tool is sent with: idempotent (so retries never duplicate), one request
+ * in flight (kafkajs' idempotent producer breaks sequence numbers with more, kafkajs#598), and a Java-compatible
+ * murmur2 partitioner passed explicitly so keys land where ksqlDB and Java clients expect them (same partitions as
+ * kafkajs' DefaultPartitioner, which a unit test checks).
+ */
+export const PRODUCER_CONFIG: ProducerConfig = {
+  idempotent: true,
+  maxInFlightRequests: 1,
+  allowAutoTopicCreation: false,
+  createPartitioner: JavaCompatiblePartitioner,
+};
+
+const LEVEL_NAMES: Record<number, string> = { 1: 'ERROR', 2: 'WARN', 4: 'INFO', 5: 'DEBUG' };
+const SECRET_LOG_FIELDS = /sasl|password|secret|ssl/i;
+
+function formatLogEntry(entry: LogEntry): string {
+  const { message, timestamp: _timestamp, logger: _logger, ...extra } = entry.log;
+  const details = Object.entries(extra)
+    .filter(([key]) => !SECRET_LOG_FIELDS.test(key))
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ');
+  return `kafkajs ${LEVEL_NAMES[entry.level] ?? entry.level} [${entry.namespace}] ${message}${details ? ` ${details}` : ''}`;
+}
+
+/** The bootstrap list as the user wrote it, for messages. */
+export function describeBootstrap(bootstrap: string[]): string {
+  return bootstrap.join(',');
+}

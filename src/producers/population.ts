@@ -1,0 +1,103 @@
+import { CITIES, destinationPoint, roundCoordinate } from './places.js';
+import { Random } from './random.js';
+import { SERVICE_OPTIONS } from './catalogue.js';
+
+/** Words drawn once from faker (seeded); records then combine them with the fast PRNG. */
+export interface WordPools {
+  firstNames: readonly string[];
+  lastNames: readonly string[];
+  streets: readonly string[];
+}
+
+const POOL_SIZE = 400;
+const CACHED_CUSTOMERS = 2_000;
+const EMAIL_DOMAINS = ['gmail.com', 'outlook.com', 'bigpond.com', 'hotmail.com', 'icloud.com', 'yahoo.com.au', 'optusnet.com.au'];
+
+export async function buildWordPools(seed: number): Promise<WordPools> {
+  const { faker } = await import('@faker-js/faker/locale/en_AU');
+  faker.seed(seed);
+  const unique = (make: () => string) => {
+    const words = new Set<string>();
+    for (let i = 0; i < POOL_SIZE * 4 && words.size < POOL_SIZE; i++) words.add(make());
+    return [...words];
+  };
+  return {
+    firstNames: unique(() => faker.person.firstName()),
+    lastNames: unique(() => faker.person.lastName()),
+    streets: unique(() => faker.location.street()),
+  };
+}
+
+export interface Customer {
+  id: string;
+  name: string;
+  email: string;
+  address: string;
+  lat: number;
+  long: number;
+}
+
+/**
+ * A city-sized population of customers. Customer n is a pure function of (seed, n), so customers can be made
+ * lazily in any order and the same seed always yields the same people.
+ */
+export class Population {
+  readonly size: number;
+  private readonly cache = new Map<number, Customer>();
+
+  constructor(
+    private readonly seed: number,
+    private readonly pools: WordPools,
+    size = 20_000,
+  ) {
+    this.size = size;
+  }
+
+  /** Some customers come back for more work: a skewed pick favours the lower-numbered ones. */
+  pickCustomer(random: Random): Customer {
+    const u = random.next();
+    return this.customer(Math.floor(u * u * this.size));
+  }
+
+  customer(n: number): Customer {
+    const cached = this.cache.get(n);
+    if (cached) return cached;
+    const random = new Random((this.seed ^ Math.imul(n + 1, 0x2c1b3c6d)) >>> 0);
+    const first = random.pick(this.pools.firstNames);
+    const last = random.pick(this.pools.lastNames);
+    const city = random.pick(CITIES);
+    const [suburb, postcode] = random.pick(city.suburbs);
+    // sqrt keeps points uniform over the disc instead of crowding the centre
+    const [lat, long] = destinationPoint(city.lat, city.long, city.radiusKm * Math.sqrt(random.next()), random.real(0, 2 * Math.PI));
+    const separator = random.pick(['.', '_', '']);
+    const digits = random.chance(0.5) ? String(random.int(1, 99)) : '';
+    const customer: Customer = {
+      id: `CUST-${String(n + 1).padStart(6, '0')}`,
+      name: `${first} ${last}`,
+      email: `${asciiLower(first)}${separator}${asciiLower(last)}${digits}@${random.pick(EMAIL_DOMAINS)}`,
+      address: `${random.int(1, 240)} ${random.pick(this.pools.streets)}, ${suburb} ${city.state} ${postcode}`,
+      lat: roundCoordinate(lat),
+      long: roundCoordinate(long),
+    };
+    // The skewed pick makes low numbers the regulars: caching only those keeps memory flat on long runs.
+    if (n < CACHED_CUSTOMERS) this.cache.set(n, customer);
+    return customer;
+  }
+}
+
+const CONTRACTORS_PER_TRADE = 40;
+const TRADE_NAMES = [...new Set(SERVICE_OPTIONS.map((o) => o.trade))];
+
+/** Contractor ids are grouped by trade, e.g. PLU-0007 is a plumber. */
+export function pickContractor(trade: string, random: Random): string {
+  const code = trade.replace(/[^A-Za-z]/g, '').slice(0, 3).toUpperCase();
+  const index = TRADE_NAMES.indexOf(trade) * CONTRACTORS_PER_TRADE + random.int(1, CONTRACTORS_PER_TRADE);
+  return `${code}-${String(index).padStart(4, '0')}`;
+}
+
+function asciiLower(word: string): string {
+  return word
+    .normalize('NFKD')
+    .replace(/[^A-Za-z]/g, '')
+    .toLowerCase();
+}

@@ -1,0 +1,175 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
+/** How long the asynchronous phases take at time scale 1 (realistic defaults). */
+export interface PhaseDurations {
+  clusterMs: number;
+  ksqlClusterMs: number;
+  apiKeyMs: number;
+  roleBindingMs: number;
+  connectorMs: number;
+}
+
+export const REALISTIC_DURATIONS: PhaseDurations = {
+  clusterMs: 120_000,
+  ksqlClusterMs: 600_000,
+  apiKeyMs: 90_000,
+  roleBindingMs: 90_000,
+  connectorMs: 60_000,
+};
+
+export interface EnvironmentRecord {
+  id: string;
+  displayName: string;
+  package: string;
+  createdAt: number;
+  updatedAt: number;
+  deletedAt?: number;
+}
+
+export interface ClusterRecord {
+  id: string;
+  environmentId: string;
+  displayName: string;
+  availability: string;
+  cloud: string;
+  region: string;
+  config: Record<string, unknown>;
+  createdAt: number;
+  readyAt: number;
+}
+
+export interface ServiceAccountRecord {
+  id: string;
+  displayName: string;
+  description: string;
+  createdAt: number;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  secret: string;
+  displayName: string;
+  description: string;
+  ownerId: string;
+  /** undefined for a Cloud key. */
+  resource?: { id: string; kind: 'Cluster'; apiVersion: string; environmentId?: string };
+  createdAt: number;
+  usableAt: number;
+}
+
+export interface RoleBindingRecord {
+  id: string;
+  principal: string;
+  roleName: string;
+  crnPattern: string;
+  createdAt: number;
+  effectiveAt: number;
+}
+
+export interface KsqlClusterRecord {
+  id: string;
+  environmentId: string;
+  kafkaClusterId: string;
+  credentialIdentityId: string;
+  displayName: string;
+  csu: number;
+  detailedProcessingLog: boolean;
+  topicPrefix: string;
+  createdAt: number;
+  readyAt: number;
+  /** The ksqlDB dev server behind this cluster once started; undefined until then or without a backend. */
+  endpoint?: string;
+}
+
+export interface AclRecord {
+  clusterId: string;
+  resource_type: string;
+  resource_name: string;
+  pattern_type: string;
+  principal: string;
+  host: string;
+  operation: string;
+  permission: string;
+}
+
+export interface ConnectorRecord {
+  name: string;
+  environmentId: string;
+  clusterId: string;
+  config: Record<string, string>;
+  /** Name on the local Kafka Connect worker. */
+  workerName: string;
+  createdAt: number;
+  runningAt: number;
+  /** Set when the emulator itself decided the connector fails (e.g. an unknown Kafka API key). */
+  failure?: string;
+}
+
+/** Everything the emulated organization holds. */
+export class EmulatorState {
+  readonly organizationId = randomUUID();
+  readonly organizationName = 'emulated-organization';
+  /** The user that owns the Cloud API key: an OrganizationAdmin. */
+  readonly adminUserId = `u-${shortId(5)}`;
+  readonly environments = new Map<string, EnvironmentRecord>();
+  readonly clusters = new Map<string, ClusterRecord>();
+  readonly serviceAccounts = new Map<string, ServiceAccountRecord>();
+  readonly apiKeys = new Map<string, ApiKeyRecord>();
+  readonly roleBindings = new Map<string, RoleBindingRecord>();
+  readonly ksqlClusters = new Map<string, KsqlClusterRecord>();
+  readonly acls: AclRecord[] = [];
+  readonly connectors = new Map<string, ConnectorRecord>();
+
+  liveEnvironment(id: string): EnvironmentRecord | undefined {
+    const env = this.environments.get(id);
+    return env && env.deletedAt === undefined ? env : undefined;
+  }
+
+  orgCrn(): string {
+    return `crn://confluent.cloud/organization=${this.organizationId}`;
+  }
+
+  environmentCrn(environmentId: string): string {
+    return `${this.orgCrn()}/environment=${environmentId}`;
+  }
+
+  clusterRbacCrn(cluster: ClusterRecord): string {
+    return `${this.environmentCrn(cluster.environmentId)}/cloud-cluster=${cluster.id}`;
+  }
+
+  /** Whether an effective role binding lets `ownerId` administer the cluster. */
+  canAdministerCluster(ownerId: string, cluster: ClusterRecord, now: number): boolean {
+    if (ownerId === this.adminUserId) return true;
+    const crn = this.clusterRbacCrn(cluster);
+    return [...this.roleBindings.values()].some(
+      (rb) =>
+        rb.principal === `User:${ownerId}` &&
+        rb.effectiveAt <= now &&
+        ((rb.roleName === 'CloudClusterAdmin' && decodeURIComponent(rb.crnPattern) === crn) ||
+          (rb.roleName === 'EnvironmentAdmin' && decodeURIComponent(rb.crnPattern) === this.environmentCrn(cluster.environmentId)) ||
+          (rb.roleName === 'OrganizationAdmin' && decodeURIComponent(rb.crnPattern) === this.orgCrn())),
+    );
+  }
+
+  /** Cascade of a service account delete: its keys go with it. */
+  deleteServiceAccount(id: string): void {
+    this.serviceAccounts.delete(id);
+    for (const key of [...this.apiKeys.values()]) if (key.ownerId === id) this.apiKeys.delete(key.id);
+  }
+}
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+export function shortId(length: number): string {
+  const bytes = randomBytes(length);
+  return [...bytes].map((b) => ALPHABET[b % ALPHABET.length]).join('');
+}
+
+export function apiKeyId(): string {
+  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  return [...randomBytes(16)].map((b) => letters[b % letters.length]).join('');
+}
+
+export function apiKeySecret(): string {
+  return randomBytes(48).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 64);
+}
