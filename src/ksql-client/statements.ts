@@ -1,0 +1,192 @@
+/**
+ * Splits ksqlDB SQL text into single statements, remembering where each starts so that an error the server reports
+ * as "line L:C" inside one statement can be shown as file:line:column. Quotes ('…' with '' escapes, `…`, "…") and
+ * comments (-- and /* *\/) are respected, so a ';' inside them does not end a statement.
+ */
+export interface SqlStatement {
+  /** The statement from its first token through its ';' (one is appended when the text ends without it). */
+  text: string;
+  /** 1-based line and column of the first token in the whole text. */
+  line: number;
+  column: number;
+  /** Offset of the first token in the whole text. */
+  offset: number;
+}
+
+export class SqlSplitError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly column: number,
+  ) {
+    super(message);
+    this.name = 'SqlSplitError';
+  }
+}
+
+export function splitStatements(sql: string): SqlStatement[] {
+  const statements: SqlStatement[] = [];
+  let start = -1;
+  let i = 0;
+  const begin = () => {
+    if (start === -1) start = i;
+  };
+  while (i < sql.length) {
+    const c = sql[i]!;
+    const next = sql[i + 1];
+    if (c === '-' && next === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end === -1 ? sql.length : end + 1;
+      continue;
+    }
+    if (c === '/' && next === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      if (end === -1) throw unterminated(sql, i, 'comment');
+      i = end + 2;
+      continue;
+    }
+    if (c === "'" || c === '`' || c === '"') {
+      begin();
+      i = skipQuoted(sql, i, c);
+      continue;
+    }
+    if (c === ';') {
+      if (start !== -1) statements.push(statementAt(sql, start, i + 1));
+      start = -1;
+      i++;
+      continue;
+    }
+    if (!/\s/.test(c)) begin();
+    i++;
+  }
+  if (start !== -1) {
+    const last = statementAt(sql, start, sql.length);
+    statements.push({ ...last, text: `${last.text.trimEnd()};` });
+  }
+  return statements;
+}
+
+function skipQuoted(sql: string, open: number, quote: string): number {
+  let i = open + 1;
+  while (i < sql.length) {
+    if (sql[i] === quote) {
+      if (sql[i + 1] === quote) {
+        i += 2;
+        continue;
+      }
+      return i + 1;
+    }
+    i++;
+  }
+  throw unterminated(sql, open, quote === "'" ? 'string' : 'quoted identifier');
+}
+
+function unterminated(sql: string, offset: number, what: string): SqlSplitError {
+  const { line, column } = positionOf(sql, offset);
+  return new SqlSplitError(`unterminated ${what}`, line, column);
+}
+
+function statementAt(sql: string, start: number, end: number): SqlStatement {
+  const { line, column } = positionOf(sql, start);
+  return { text: sql.slice(start, end), line, column, offset: start };
+}
+
+export function positionOf(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    if (text.charCodeAt(i) === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/**
+ * Maps a position the server reported relative to a statement's own text onto the whole file: only the first
+ * line of the statement is shifted by its starting column.
+ */
+export function fileLocation(statement: SqlStatement, relative: { line: number; column: number }): { line: number; column: number } {
+  return relative.line === 1
+    ? { line: statement.line, column: statement.column + relative.column - 1 }
+    : { line: statement.line + relative.line - 1, column: relative.column };
+}
+
+/** "line 3:17: mismatched input …" — the position prefix ksqlDB puts on parse errors. */
+export function reportedPosition(message: string): { line: number; column: number } | undefined {
+  const match = /\bline (\d+):(\d+)\b/.exec(message);
+  return match ? { line: Number(match[1]), column: Number(match[2]) } : undefined;
+}
+
+export type StatementKind = 'query' | 'print' | 'define' | 'undefine' | 'set' | 'unset' | 'statement';
+
+/** What the client has to do with a statement: queries and PRINT go to /query-stream, variables stay client-side. */
+export function statementKind(text: string): StatementKind {
+  const word = /^\s*([A-Za-z]+)/.exec(stripLeadingComments(text))?.[1]?.toUpperCase();
+  switch (word) {
+    case 'SELECT':
+      return 'query';
+    case 'PRINT':
+      return 'print';
+    case 'DEFINE':
+      return 'define';
+    case 'UNDEFINE':
+      return 'undefine';
+    case 'SET':
+      return 'set';
+    case 'UNSET':
+      return 'unset';
+    default:
+      return 'statement';
+  }
+}
+
+function stripLeadingComments(text: string): string {
+  let rest = text;
+  for (;;) {
+    const trimmed = rest.trimStart();
+    if (trimmed.startsWith('--')) {
+      const end = trimmed.indexOf('\n');
+      rest = end === -1 ? '' : trimmed.slice(end + 1);
+    } else if (trimmed.startsWith('/*')) {
+      const end = trimmed.indexOf('*/');
+      rest = end === -1 ? '' : trimmed.slice(end + 2);
+    } else {
+      return trimmed;
+    }
+  }
+}
+
+/** `DEFINE name = 'value';` → {name, value}; quotes in the value are doubled in SQL. */
+export function parseDefine(text: string): { name: string; value: string } | undefined {
+  const match = /^\s*DEFINE\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*'((?:[^']|'')*)'\s*;?\s*$/i.exec(stripLeadingComments(text));
+  return match ? { name: match[1]!, value: match[2]!.replace(/''/g, "'") } : undefined;
+}
+
+export function parseUndefine(text: string): string | undefined {
+  return /^\s*UNDEFINE\s+([A-Za-z_][A-Za-z0-9_]*)\s*;?\s*$/i.exec(stripLeadingComments(text))?.[1];
+}
+
+/** `SET 'prop' = 'value';` → {name, value}. */
+export function parseSet(text: string): { name: string; value: string } | undefined {
+  const match = /^\s*SET\s+'((?:[^']|'')+)'\s*=\s*'((?:[^']|'')*)'\s*;?\s*$/i.exec(stripLeadingComments(text));
+  return match ? { name: match[1]!.replace(/''/g, "'"), value: match[2]!.replace(/''/g, "'") } : undefined;
+}
+
+export function parseUnset(text: string): string | undefined {
+  const match = /^\s*UNSET\s+'((?:[^']|'')+)'\s*;?\s*$/i.exec(stripLeadingComments(text));
+  return match ? match[1]!.replace(/''/g, "'") : undefined;
+}
+
+/** The source a CREATE statement defines: `CREATE [OR REPLACE] STREAM|TABLE [IF NOT EXISTS] name …`. */
+export function createdSource(text: string): { kind: 'STREAM' | 'TABLE'; name: string } | undefined {
+  const match =
+    /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:SOURCE\s+)?(STREAM|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?(`(?:[^`]|``)+`|"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_@]*)/i.exec(
+      stripLeadingComments(text),
+    );
+  if (!match) return undefined;
+  const raw = match[2]!;
+  const name = raw.startsWith('`') || raw.startsWith('"') ? raw.slice(1, -1) : raw.toUpperCase();
+  return { kind: match[1]!.toUpperCase() as 'STREAM' | 'TABLE', name };
+}
