@@ -1,0 +1,230 @@
+import type { Context } from '../core/context.js';
+import { UserError } from '../core/errors.js';
+import { oneOf, positiveInteger } from '../core/parse.js';
+import { defineCommand, type OptionSpec } from './command.js';
+import type { InstallResult } from '../local/install.js';
+import type { ServiceStatus, ServiceStop, StartResult } from '../local/stack.js';
+
+// Service modules (kafkajs, mongodb) load only when a subcommand runs.
+const stack = () => import('../local/stack.js');
+
+const SERVICE_NAMES = ['kafka', 'ferretdb', 'connect', 'ksqldb'] as const;
+
+const homeOption: OptionSpec = {
+  flags: '--home <dir>',
+  description: 'where the stack keeps jars, binaries, data and logs (default ~/.cache/marketplace)',
+  configKey: 'home',
+};
+
+async function settingsOf(ctx: Context) {
+  const { settingsFromConfig } = await stack();
+  const loaded = await ctx.loadConfig();
+  return settingsFromConfig(loaded.values, ctx.env);
+}
+
+/** The generated PLAIN passwords may appear in logs or configs: mask them in everything we print. */
+async function registerStackSecrets(ctx: Context, home: string): Promise<void> {
+  const { readKafkaUsers } = await stack();
+  const users = await readKafkaUsers(home).catch(() => []);
+  for (const user of users) ctx.secrets.addCredentialPair(user.username, user.password);
+}
+
+const installCommand = defineCommand<InstallResult>({
+  name: 'install',
+  summary: 'Fetch Kafka and Connect jars, build FerretDB, make the TLS certificate and Kafka users (idempotent)',
+  description:
+    'Resolves Kafka 3.9 broker and Connect jars and the MongoDB Kafka connector with Maven, builds FerretDB from ' +
+    'local/ferretdb with Go, and creates a CA, a broker certificate and SASL/PLAIN users under the home directory. ' +
+    'Each part is made again only when its inputs change. Needs java, mvn, go and openssl on PATH.',
+  options: [homeOption, { flags: '--force', description: 'make every part again, even when it is up to date' }],
+  examples: [
+    { command: 'marketplace local install', description: 'install into ~/.cache/marketplace' },
+    { command: 'MARKETPLACE_HOME=/tmp/mp marketplace local install', description: 'install somewhere else' },
+  ],
+  run: async (ctx, { options }) => {
+    const settings = await settingsOf(ctx);
+    const { installStack } = await import('../local/install.js');
+    return installStack({
+      home: settings.home,
+      env: ctx.env,
+      force: Boolean(options.force),
+      onProgress: (message) => ctx.out.info(`… ${message}`),
+    });
+  },
+  render: (result, ctx) => {
+    if (!result.changed) {
+      ctx.out.success(`Local stack already installed in ${result.home}; nothing to do (${result.seconds.toFixed(1)} s).`);
+      return;
+    }
+    for (const step of result.steps) {
+      ctx.out.info(`  ${step.name.padEnd(12)} ${step.action === 'cached' ? 'up to date' : `installed in ${step.seconds.toFixed(1)} s`}`);
+    }
+    ctx.out.success(`Local stack installed in ${result.home} (${result.seconds.toFixed(1)} s).`);
+  },
+});
+
+const startCommand = defineCommand<StartResult>({
+  name: 'start',
+  summary: 'Start Kafka, Kafka Connect, FerretDB and the ksqlDB dev server (no-op when already healthy)',
+  description:
+    'Starts each service as a background process that keeps running after this command exits, and waits until ' +
+    'it is healthy. Services already running and healthy are left alone. If a service does not become healthy in ' +
+    'time, everything this command started is stopped again and the last 20 lines of its log are shown.',
+  options: [homeOption],
+  examples: [
+    { command: 'marketplace local start', description: 'start the stack on the configured ports' },
+    { command: 'marketplace local start --json', description: 'start, and print endpoints as JSON' },
+  ],
+  run: async (ctx) => {
+    const settings = await settingsOf(ctx);
+    const { startStack, ServiceStartError } = await stack();
+    await registerStackSecrets(ctx, settings.home);
+    try {
+      return await startStack({
+        settings,
+        env: ctx.env,
+        signal: ctx.signal,
+        onEvent: (event) => {
+          if (event.kind === 'starting') ctx.out.info(`… starting ${event.service}`);
+          if (event.kind === 'skipped') ctx.out.warn(`${event.service} skipped: ${event.reason}`);
+          if (event.kind === 'restarting') ctx.out.warn(`${event.service} is running but not healthy (${event.status}); restarting it`);
+          if (event.kind === 'waiting') ctx.out.debug(`  ${event.service}: ${event.status}`);
+        },
+      });
+    } catch (error) {
+      if (error instanceof ServiceStartError) {
+        ctx.out.info(`Last ${error.logTail.length} lines of ${error.logFile}:`);
+        for (const line of error.logTail) ctx.out.info(`  ${line}`);
+      }
+      throw error;
+    }
+  },
+  render: (result, ctx) => {
+    const { dim } = ctx.out.paint;
+    ctx.out.table(
+      ['SERVICE', 'STATE', 'SECONDS', 'ENDPOINTS'],
+      result.services.map((s) => [
+        s.name,
+        s.action,
+        s.action === 'skipped' ? '-' : s.seconds.toFixed(1),
+        s.action === 'skipped' ? dim(s.notice ?? '') : Object.entries(s.endpoints).map(([k, v]) => `${k} ${v}`).join('  '),
+      ]),
+    );
+    const fresh = result.services.some((s) => s.action === 'started');
+    ctx.out.success(
+      fresh ? `Local stack healthy in ${result.seconds.toFixed(1)} s.` : `Local stack already running (${result.seconds.toFixed(1)} s).`,
+    );
+  },
+});
+
+const stopCommand = defineCommand<{ home: string; services: ServiceStop[] }>({
+  name: 'stop',
+  summary: 'Stop the services `local start` started (only those; checked by command line)',
+  args: [{ name: 'service', description: `stop only this one: ${SERVICE_NAMES.join(', ')} (default: all)` }],
+  options: [homeOption],
+  examples: [
+    { command: 'marketplace local stop', description: 'stop the local stack' },
+    { command: 'marketplace local stop ksqldb && marketplace local start', description: 'restart one service' },
+  ],
+  run: async (ctx, { args }) => {
+    const chosen = args[0] === undefined ? undefined : oneOf('service', SERVICE_NAMES)(args[0]);
+    const settings = await settingsOf(ctx);
+    return (await stack()).stopStack({ home: settings.home, ...(chosen ? { only: [chosen] } : {}) });
+  },
+  render: (result, ctx) => {
+    for (const s of result.services) {
+      ctx.out.info(`  ${s.name.padEnd(10)} ${s.action}${s.pid ? ` (pid ${s.pid})` : ''}`);
+    }
+    ctx.out.success(result.services.length === 1 ? `${result.services[0]!.name} stopped.` : 'Local stack stopped.');
+  },
+});
+
+const statusCommand = defineCommand<{ home: string; services: ServiceStatus[] }>({
+  name: 'status',
+  summary: 'Show each service: pid, health, endpoints',
+  options: [homeOption],
+  examples: [
+    { command: 'marketplace local status', description: 'a table of the services' },
+    { command: 'marketplace local status --json', description: '{"services":[{"name","pid","healthy","endpoints"}]}' },
+  ],
+  run: async (ctx) => {
+    const settings = await settingsOf(ctx);
+    return (await stack()).stackStatus({ settings });
+  },
+  render: (result, ctx) => {
+    const { green, red, dim } = ctx.out.paint;
+    ctx.out.table(
+      ['SERVICE', 'PID', 'HEALTH', 'ENDPOINTS'],
+      result.services.map((s) => [
+        s.name,
+        s.pid === null ? '-' : String(s.pid),
+        s.healthy ? green('healthy') : s.pid === null ? dim('stopped') : red(`unhealthy: ${s.status ?? ''}`),
+        Object.entries(s.endpoints).map(([k, v]) => `${k} ${v}`).join('  '),
+      ]),
+    );
+  },
+});
+
+const resetCommand = defineCommand<{ home: string; stopped: ServiceStop[]; removed: string[] }>({
+  name: 'reset',
+  summary: 'Stop the stack and wipe its data and logs (installed jars, binaries and users are kept)',
+  options: [homeOption, { flags: '--yes', description: 'do not ask for confirmation' }],
+  examples: [{ command: 'marketplace local reset --yes', description: 'wipe all local topics, connectors and documents' }],
+  run: async (ctx, { options }) => {
+    const settings = await settingsOf(ctx);
+    if (!options.yes && !ctx.globals.yes) {
+      const sure = await ctx.prompts.confirm({
+        message: `Delete every topic, connector and document of the local stack in ${settings.home}?`,
+        default: false,
+      });
+      if (!sure) throw new UserError('reset cancelled; nothing was changed');
+    }
+    return (await stack()).resetStack({ home: settings.home });
+  },
+  render: (result, ctx) => {
+    ctx.out.success(`Local stack reset: data and logs under ${result.home} deleted. Start it with \`marketplace local start\`.`);
+  },
+});
+
+const logsCommand = defineCommand<void>({
+  name: 'logs',
+  summary: 'Print (or follow) the log of one service, or of all of them',
+  args: [{ name: 'service', description: `one of ${SERVICE_NAMES.join(', ')} (default: all)` }],
+  options: [
+    homeOption,
+    { flags: '-n, --lines <n>', description: 'lines per service', defaultValue: 50, parse: positiveInteger('--lines') },
+    { flags: '-f, --follow', description: 'keep printing new lines until Ctrl-C' },
+  ],
+  examples: [
+    { command: 'marketplace local logs kafka -n 100', description: 'the last 100 broker log lines' },
+    { command: 'marketplace local logs connect --follow', description: 'follow the Connect worker' },
+  ],
+  run: async (ctx, { args, options }) => {
+    const chosen = args[0] === undefined ? undefined : oneOf('service', SERVICE_NAMES)(args[0]);
+    const settings = await settingsOf(ctx);
+    await registerStackSecrets(ctx, settings.home);
+    const { printLogs } = await import('../local/logs.js');
+    await printLogs({
+      home: settings.home,
+      services: chosen ? [chosen] : [...SERVICE_NAMES],
+      lines: options.lines as number,
+      follow: Boolean(options.follow),
+      write: (text) => ctx.out.data(text),
+      signal: ctx.signal,
+    });
+  },
+});
+
+export const localCommand = defineCommand<void>({
+  name: 'local',
+  summary: 'Install, start, stop and inspect the local stack (Kafka, Connect + MongoDB sink, FerretDB, ksqlDB)',
+  description:
+    'The local stack runs real servers as background processes on 127.0.0.1: Kafka 3.9 in KRaft mode (PLAINTEXT ' +
+    'and a Confluent-Cloud-like SASL_SSL/PLAIN listener), Kafka Connect with the MongoDB sink connector, FerretDB ' +
+    '(MongoDB wire protocol over SQLite) and the ksqlDB dev server. Commands run with --target local use it.',
+  examples: [
+    { command: 'marketplace local install && marketplace local start', description: 'first run on a new machine' },
+    { command: 'marketplace local status --json', description: 'endpoints and health as JSON' },
+  ],
+  subcommands: [installCommand, startCommand, stopCommand, statusCommand, resetCommand, logsCommand],
+});

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
+
+const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
+
+export interface KafkaHandles {
+  kafka: Kafka;
+  admin: Admin;
+  producer: Producer;
+}
+
+export async function connectKafka(bootstrap: string, clientId: string): Promise<KafkaHandles> {
+  const kafka = new KafkaClient({
+    clientId,
+    brokers: bootstrap.split(',').map((b) => b.trim()),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 200 },
+  });
+  const admin = kafka.admin();
+  const producer = newProducer(kafka);
+  await admin.connect();
+  await producer.connect();
+  return { kafka, admin, producer };
+}
+
+/** The Java-compatible partitioner, so keys land on the partitions ksqlDB and Java producers choose. */
+export function newProducer(kafka: Kafka): Producer {
+  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+}
+
+/**
+ * Replaces the shared producer: a kafkajs producer that once wrote to a topic that has since been deleted fails
+ * every later send while refreshing that topic's metadata.
+ */
+export async function renewProducer(handles: KafkaHandles): Promise<void> {
+  const fresh = newProducer(handles.kafka);
+  await fresh.connect();
+  const old = handles.producer;
+  handles.producer = fresh;
+  setTimeout(() => void old.disconnect().catch(() => undefined), 5000).unref();
+}
+
+export interface TopicPartitionOffsets {
+  partition: number;
+  low: number;
+  high: number;
+}
+
+export async function topicOffsets(admin: Admin, topic: string): Promise<TopicPartitionOffsets[]> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets
+    .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+    .sort((a, b) => a.partition - b.partition);
+}
+
+export async function topicExists(admin: Admin, topic: string): Promise<boolean> {
+  const topics = await admin.listTopics();
+  return topics.includes(topic);
+}
+
+export async function topicPartitionCount(admin: Admin, topic: string): Promise<{ partitions: number; replicas: number } | undefined> {
+  if (!(await topicExists(admin, topic))) return undefined;
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+  const partitions = metadata.topics[0]?.partitions ?? [];
+  return { partitions: partitions.length, replicas: partitions[0]?.replicas.length ?? 1 };
+}
+
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+}
+
+/**
+ * Reads every record currently in a topic (up to the end offsets at call time) with a throwaway consumer group,
+ * then removes the group.
+ */
+export async function readTopicToEnd(
+  handles: KafkaHandles,
+  topic: string,
+  groupPrefix: string,
+  onMessage: (message: ConsumedMessage) => void,
+): Promise<void> {
+  const offsets = await topicOffsets(handles.admin, topic);
+  const pending = new Map(offsets.filter((o) => o.high > o.low).map((o) => [o.partition, o.high]));
+  if (pending.size === 0) return;
+  const groupId = `${groupPrefix}${randomUUID()}`;
+  const consumer = handles.kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000 });
+  seekOnFirstJoin(consumer, offsets.map((o) => ({ topic, partition: o.partition, offset: o.low })));
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            const end = pending.get(batch.partition);
+            if (end === undefined) return;
+            for (const m of batch.messages) {
+              const offset = Number(m.offset);
+              if (offset >= end) break;
+              onMessage({ topic, partition: batch.partition, offset, key: m.key, value: m.value, timestamp: Number(m.timestamp) });
+            }
+            if (Number(batch.lastOffset()) >= end - 1) {
+              pending.delete(batch.partition);
+              if (pending.size === 0) resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+    await handles.admin.deleteGroups([groupId]).catch(() => undefined);
+  }
+}
+
+export function newConsumer(handles: KafkaHandles, groupId: string): Consumer {
+  return handles.kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 100,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    allowAutoTopicCreation: false,
+  });
+}
+
+export interface PartitionOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/**
+ * Positions partitions before the consumer's first fetch, which starts right after the group join. (Committing
+ * offsets for a group through the admin client instead takes seconds: it joins the group itself.)
+ */
+export function seekOnFirstJoin(consumer: Consumer, seeks: PartitionOffset[]): void {
+  let applied = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (applied) return;
+    applied = true;
+    for (const seek of seeks) consumer.seek({ topic: seek.topic, partition: seek.partition, offset: String(seek.offset) });
+  });
+}

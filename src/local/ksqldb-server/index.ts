@@ -1,0 +1,2 @@
+export { startKsqlDevServer, type KsqlDevServer, type KsqlDevServerOptions } from './server.js';
+export { DEV_SERVER_VERSION } from './engine/engine.js';

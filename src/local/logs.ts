@@ -1,0 +1,44 @@
+import { open, stat } from 'node:fs/promises';
+import { lastLogLines } from './processes.js';
+import { logFileOf, type ServiceName } from './stack.js';
+
+/** Prints the tail of each service's log; with `follow`, keeps printing appended bytes until the signal aborts. */
+export async function printLogs(options: {
+  home: string;
+  services: ServiceName[];
+  lines: number;
+  follow: boolean;
+  write: (text: string) => void;
+  signal: AbortSignal;
+}): Promise<void> {
+  const many = options.services.length > 1;
+  const prefix = (service: ServiceName) => (many ? `${service.padEnd(8)} | ` : '');
+  const offsets = new Map<ServiceName, number>();
+  for (const service of options.services) {
+    const file = logFileOf(options.home, service);
+    const lines = await lastLogLines(file, options.lines);
+    for (const line of lines) options.write(`${prefix(service)}${line}\n`);
+    offsets.set(service, await stat(file).then((s) => s.size, () => 0));
+  }
+  while (options.follow && !options.signal.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const service of options.services) {
+      const file = logFileOf(options.home, service);
+      const size = await stat(file).then((s) => s.size, () => 0);
+      const from = offsets.get(service) ?? 0;
+      if (size < from) offsets.set(service, 0);
+      if (size <= from) continue;
+      const handle = await open(file, 'r');
+      try {
+        const buffer = Buffer.alloc(size - from);
+        await handle.read(buffer, 0, buffer.length, from);
+        offsets.set(service, size);
+        for (const line of buffer.toString('utf8').split('\n').filter((l) => l.length > 0)) {
+          options.write(`${prefix(service)}${line}\n`);
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+}

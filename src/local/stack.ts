@@ -1,0 +1,475 @@
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SECRET_ENV, type Config } from '../core/config-schema.js';
+import { OperationError, UserError, isCliError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fs-atomic.js';
+import { acquireLock, type HeldLock } from '../core/lock.js';
+import { systemClock, waitFor, type Clock } from '../core/waiter.js';
+import { missingComponents } from './install.js';
+import { readKafkaUsers, type KafkaUser } from './kafka-users.js';
+import {
+  isAlive,
+  isOurProcess,
+  lastLogLines,
+  portInUse,
+  portOwner,
+  readProcessRecord,
+  removeProcessRecord,
+  spawnDetached,
+  terminate,
+  writeProcessRecord,
+  type ProcessRecord,
+} from './processes.js';
+import type { Health } from './health.js';
+import { SERVICES, type ServiceDefinition, type ServiceName } from './services.js';
+import { settingsFromConfig, stackPaths, type StackSettings } from './settings.js';
+
+export { SERVICES } from './services.js';
+export type { ServiceName } from './services.js';
+export { settingsFromConfig, stackPaths } from './settings.js';
+export type { StackSettings, StackPorts } from './settings.js';
+export { readKafkaUsers } from './kafka-users.js';
+export type { KafkaUser } from './kafka-users.js';
+
+/** The running stack as clients see it. The vitest global setup provides exactly this shape. */
+export interface LocalEndpoints {
+  home: string;
+  kafka: { plaintext: string; saslSsl: string; caFile: string; users: KafkaUser[] };
+  connect: { url: string };
+  ferretdb: { uri: string };
+  ksqldb?: { url: string };
+}
+
+export interface ServiceStart {
+  name: ServiceName;
+  action: 'started' | 'restarted' | 'already-running' | 'skipped';
+  pid: number | null;
+  seconds: number;
+  endpoints: Record<string, string>;
+  notice?: string;
+}
+
+export interface StartResult {
+  home: string;
+  seconds: number;
+  services: ServiceStart[];
+}
+
+export type StartEvent =
+  | { kind: 'starting'; service: ServiceName }
+  | { kind: 'waiting'; service: ServiceName; status: string; elapsedMs: number }
+  | { kind: 'healthy'; service: ServiceName; seconds: number; action: ServiceStart['action'] }
+  | { kind: 'restarting'; service: ServiceName; status: string }
+  | { kind: 'skipped'; service: ServiceName; reason: string };
+
+/** A service did not become healthy: carries its log tail so the command can show it. */
+export class ServiceStartError extends OperationError {
+  constructor(
+    readonly service: ServiceName,
+    message: string,
+    readonly logFile: string,
+    readonly logTail: string[],
+    hint: string,
+    cause?: unknown,
+  ) {
+    super(message, { hint, cause });
+  }
+}
+
+/** Why the other services' waits stop when one service fails; never the error reported. */
+class StartAborted extends Error {
+  constructor(failed: ServiceName) {
+    super(`start aborted because ${failed} failed`);
+  }
+}
+
+const STACK_RECORD = 'stack.json';
+const LOCK_WAIT_MS = 5 * 60_000;
+const CORRUPTION = /corrupt|malformed|not a database|InconsistentClusterId|meta\.properties|Invalid cluster\.id/i;
+
+export const logFileOf = (home: string, service: ServiceName) => join(stackPaths(home).logs, `${service}.log`);
+
+/**
+ * Starts every service that is not already running and healthy, each once the services it depends on are healthy.
+ * Already-healthy services are left alone, so a second start is a fast no-op. When a service fails to become
+ * healthy, everything this call started is stopped again and a ServiceStartError carries the service's log tail.
+ */
+export async function startStack(options: {
+  settings: StackSettings;
+  env?: NodeJS.ProcessEnv;
+  onEvent?: (event: StartEvent) => void;
+  signal?: AbortSignal;
+  clock?: Clock;
+}): Promise<StartResult> {
+  const { settings } = options;
+  const paths = stackPaths(settings.home);
+  const started = Date.now();
+  const missing = await missingComponents(settings.home);
+  if (missing.length > 0) {
+    throw new UserError(`the local stack is not installed in ${settings.home} (missing: ${missing.join(', ')})`, {
+      hint: 'Run `marketplace local install` first.',
+    });
+  }
+  for (const dir of [paths.logs, paths.run, paths.data, paths.config]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const lock = await lockPatiently(paths.run, 'local start', options.signal);
+  const startedHere: { service: ServiceDefinition; pid: number }[] = [];
+  try {
+    const plan = await planStart(settings);
+    await refuseBusyPorts(settings, plan);
+    await writeFileAtomic(join(paths.run, STACK_RECORD), `${JSON.stringify({ settings }, null, 2)}\n`);
+
+    const abort = new AbortController();
+    const onOuterAbort = () => abort.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const env = childEnv(options.env ?? process.env);
+    const outcomes = new Map<ServiceName, Promise<ServiceStart>>();
+
+    const bring = (service: ServiceDefinition): Promise<ServiceStart> => {
+      const existing = outcomes.get(service.name);
+      if (existing) return existing;
+      const outcome = (async (): Promise<ServiceStart> => {
+        const state = plan.get(service.name)!;
+        if (state.kind === 'skip') {
+          options.onEvent?.({ kind: 'skipped', service: service.name, reason: state.reason });
+          return { name: service.name, action: 'skipped', pid: null, seconds: 0, endpoints: {}, notice: state.reason };
+        }
+        for (const dependency of service.dependsOn) {
+          const dep = SERVICES.find((s) => s.name === dependency);
+          if (dep) await bring(dep);
+        }
+        abort.signal.throwIfAborted();
+        const t0 = Date.now();
+        let pid: number | undefined;
+        let action: ServiceStart['action'] = 'started';
+        if (state.kind === 'running') {
+          const health = await healthWithin(service, settings, Math.min(service.deadlineMs / 2, RUNNING_GRACE_MS), abort.signal);
+          if (health.healthy) {
+            pid = state.record.pid;
+            action = 'already-running';
+          } else {
+            // Ours but wedged (e.g. a FerretDB whose backend stopped answering): replace it.
+            options.onEvent?.({ kind: 'restarting', service: service.name, status: health.status });
+            await terminate(state.record.pid, service.stopGraceMs);
+            await removeProcessRecord(paths.run, service.name);
+            action = 'restarted';
+          }
+        }
+        if (pid === undefined) {
+          options.onEvent?.({ kind: 'starting', service: service.name });
+          try {
+            await service.prepare?.(settings, paths, logFileOf(settings.home, service.name));
+          } catch (error) {
+            if (isCliError(error)) throw error;
+            throw await serviceFailure(service, settings, `${service.name} could not start: ${(error as Error).message}`, error);
+          }
+          const launch = service.launch(settings, paths);
+          pid = await spawnDetached({ ...launch, env, logFile: logFileOf(settings.home, service.name) });
+          startedHere.push({ service, pid });
+          await writeProcessRecord(paths.run, service.name, {
+            pid,
+            marker: service.marker(settings),
+            startedAt: new Date().toISOString(),
+            endpoints: service.endpoints(settings),
+          });
+        }
+        await waitHealthy(service, settings, pid, abort.signal, options);
+        const seconds = (Date.now() - t0) / 1000;
+        options.onEvent?.({ kind: 'healthy', service: service.name, seconds, action });
+        return { name: service.name, action, pid, seconds, endpoints: service.endpoints(settings) };
+      })();
+      outcome.catch(() => abort.abort(new StartAborted(service.name)));
+      outcomes.set(service.name, outcome);
+      return outcome;
+    };
+
+    const settled = await Promise.allSettled(SERVICES.map(bring));
+    options.signal?.removeEventListener('abort', onOuterAbort);
+    const failure = settled.find(
+      (r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof StartAborted),
+    );
+    const firstRejection = failure ?? settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (firstRejection) {
+      for (const { service, pid } of [...startedHere].reverse()) {
+        await terminate(pid, service.stopGraceMs);
+        await removeProcessRecord(paths.run, service.name);
+      }
+      throw firstRejection.reason;
+    }
+    return {
+      home: settings.home,
+      seconds: (Date.now() - started) / 1000,
+      services: settled.map((r) => (r as PromiseFulfilledResult<ServiceStart>).value),
+    };
+  } finally {
+    await lock.release();
+  }
+}
+
+type PlannedState = { kind: 'running'; record: ProcessRecord } | { kind: 'start' } | { kind: 'skip'; reason: string };
+
+async function planStart(settings: StackSettings): Promise<Map<ServiceName, PlannedState>> {
+  const paths = stackPaths(settings.home);
+  const plan = new Map<ServiceName, PlannedState>();
+  for (const service of SERVICES) {
+    const record = await readProcessRecord(paths.run, service.name);
+    if (record && (await isOurProcess(record))) {
+      plan.set(service.name, { kind: 'running', record });
+      continue;
+    }
+    if (record) await removeProcessRecord(paths.run, service.name);
+    const reason = await service.unavailable?.(settings);
+    plan.set(service.name, reason ? { kind: 'skip', reason } : { kind: 'start' });
+  }
+  return plan;
+}
+
+async function refuseBusyPorts(settings: StackSettings, plan: Map<ServiceName, PlannedState>): Promise<void> {
+  for (const service of SERVICES) {
+    if (plan.get(service.name)?.kind !== 'start') continue;
+    for (const port of service.ports(settings)) {
+      if (!(await portInUse(port))) continue;
+      const owner = await portOwner(port);
+      throw new UserError(
+        `port ${port} (needed by ${service.name}) is already in use${owner ? ` by ${owner}` : ''}`,
+        {
+          hint: `Stop that process, or choose other ports (e.g. MARKETPLACE_LOCAL_KAFKA_PORT, --home / MARKETPLACE_HOME for a second stack).`,
+        },
+      );
+    }
+  }
+}
+
+async function waitHealthy(
+  service: ServiceDefinition,
+  settings: StackSettings,
+  pid: number,
+  signal: AbortSignal,
+  options: { onEvent?: (event: StartEvent) => void; clock?: Clock },
+): Promise<void> {
+  const failWithLog = (message: string, cause?: unknown) => serviceFailure(service, settings, message, cause);
+  const override = settings.deadlines?.[service.name];
+  const deadlineMs = override ? override * 1000 : service.deadlineMs;
+  try {
+    await waitFor(
+      async () => {
+        if (!isAlive(pid)) throw await failWithLog(`${service.name} exited during start-up`);
+        const health = await service.health(settings);
+        return health.healthy ? { done: true, value: undefined } : { done: false, status: health.status };
+      },
+      {
+        what: `${service.name} to become healthy`,
+        timeoutMs: deadlineMs,
+        initialDelayMs: 250,
+        maxDelayMs: 1_000,
+        signal,
+        clock: options.clock,
+        onProgress: (status, elapsedMs) => options.onEvent?.({ kind: 'waiting', service: service.name, status, elapsedMs }),
+      },
+    );
+  } catch (error) {
+    if (error instanceof ServiceStartError || signal.aborted) throw error;
+    throw await failWithLog(
+      `${service.name} did not become healthy within ${Math.round(deadlineMs / 1000)} s`,
+      error,
+    );
+  }
+}
+
+/** Longest a running service of ours may stay unhealthy before `start` replaces it (half its deadline). */
+const RUNNING_GRACE_MS = 30_000;
+
+async function healthWithin(
+  service: ServiceDefinition,
+  settings: StackSettings,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<Health> {
+  let last: Health = { healthy: false, status: 'not checked' };
+  try {
+    await waitFor(
+      async () => {
+        last = await service.health(settings);
+        return last.healthy ? { done: true, value: undefined } : { done: false, status: last.status };
+      },
+      { what: `${service.name} to answer`, timeoutMs, initialDelayMs: 250, maxDelayMs: 2_000, signal },
+    );
+  } catch (error) {
+    if (signal.aborted) throw error;
+  }
+  return last;
+}
+
+async function serviceFailure(
+  service: ServiceDefinition,
+  settings: StackSettings,
+  message: string,
+  cause?: unknown,
+): Promise<ServiceStartError> {
+  const logFile = logFileOf(settings.home, service.name);
+  const tail = await lastLogLines(logFile, 20);
+  const hint = tail.some((line) => CORRUPTION.test(line))
+    ? 'Its data directory looks damaged: run `marketplace local reset`, then start again.'
+    : `See the log lines above, or \`marketplace local logs ${service.name}\`.`;
+  return new ServiceStartError(service.name, message, logFile, tail, hint, cause);
+}
+
+/**
+ * Several test runs may start the shared stack at once: the later ones wait for the first to finish (and then find
+ * everything healthy) instead of failing on the lock.
+ */
+async function lockPatiently(dir: string, command: string, signal?: AbortSignal): Promise<HeldLock> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      return await acquireLock(dir, command, () => undefined);
+    } catch (error) {
+      if (!(error instanceof OperationError) || Date.now() > deadline) throw error;
+      await systemClock.sleep(500, signal);
+    }
+  }
+}
+
+/** Servers we start never see the user's cloud credentials. */
+function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of Object.values(SECRET_ENV)) delete copy[name];
+  return copy;
+}
+
+export interface ServiceStop {
+  name: ServiceName;
+  action: 'stopped' | 'killed' | 'not-running';
+  pid: number | null;
+}
+
+/** Stops the services this tool started in `home`, dependants first; never touches a process it did not start. */
+export async function stopStack(options: {
+  home: string;
+  /** Only these services (default: all). */
+  only?: ServiceName[];
+}): Promise<{ home: string; services: ServiceStop[] }> {
+  const paths = stackPaths(options.home);
+  await mkdir(paths.run, { recursive: true, mode: 0o700 });
+  const lock = await lockPatiently(paths.run, 'local stop');
+  try {
+    const results: ServiceStop[] = [];
+    for (const wave of stopWaves()) {
+      results.push(
+        ...(await Promise.all(
+          wave.filter((service) => !options.only || options.only.includes(service.name)).map(async (service): Promise<ServiceStop> => {
+            const record = await readProcessRecord(paths.run, service.name);
+            if (!record || !(await isOurProcess(record))) {
+              await removeProcessRecord(paths.run, service.name);
+              return { name: service.name, action: 'not-running', pid: null };
+            }
+            const how = await terminate(record.pid, service.stopGraceMs);
+            await removeProcessRecord(paths.run, service.name);
+            return { name: service.name, action: how === 'killed' ? 'killed' : 'stopped', pid: record.pid };
+          }),
+        )),
+      );
+    }
+    const order = SERVICES.map((s) => s.name);
+    results.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+    return { home: options.home, services: results };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Reverse dependency order: services nobody depends on first, then what they depended on. */
+function stopWaves(): ServiceDefinition[][] {
+  const remaining = [...SERVICES];
+  const waves: ServiceDefinition[][] = [];
+  while (remaining.length > 0) {
+    const wave = remaining.filter((s) => !remaining.some((other) => other.dependsOn.includes(s.name)));
+    waves.push(wave);
+    for (const s of wave) remaining.splice(remaining.indexOf(s), 1);
+  }
+  return waves;
+}
+
+export interface ServiceStatus {
+  name: ServiceName;
+  pid: number | null;
+  healthy: boolean;
+  endpoints: Record<string, string>;
+  status?: string;
+}
+
+/** Every service with its pid (when this tool runs it), health, and endpoints. */
+export async function stackStatus(options: { settings: StackSettings }): Promise<{ home: string; services: ServiceStatus[] }> {
+  const settings = (await runningSettings(options.settings.home)) ?? options.settings;
+  const paths = stackPaths(settings.home);
+  const services = await Promise.all(
+    SERVICES.map(async (service): Promise<ServiceStatus> => {
+      const record = await readProcessRecord(paths.run, service.name);
+      const running = await isOurProcess(record);
+      const health = running ? await service.health(settings) : undefined;
+      return {
+        name: service.name,
+        pid: running ? record!.pid : null,
+        healthy: health?.healthy === true,
+        endpoints: service.endpoints(settings),
+        ...(health && !health.healthy ? { status: health.status } : {}),
+        ...(!running ? { status: 'not running' } : {}),
+      };
+    }),
+  );
+  return { home: settings.home, services };
+}
+
+/** The settings (ports) the stack in `home` was last started with. */
+export async function runningSettings(home: string): Promise<StackSettings | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(join(stackPaths(home).run, STACK_RECORD), 'utf8')) as { settings?: StackSettings };
+    return parsed.settings?.ports ? { ...parsed.settings, home } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Endpoints of the local stack running in the configured home, for commands run with `--target local` and no
+ * explicit endpoints. Fails with a UserError pointing at `marketplace local start` when it is not running.
+ */
+export async function localEndpoints(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<LocalEndpoints> {
+  const configured = settingsFromConfig(config, env);
+  const settings = (await runningSettings(configured.home)) ?? configured;
+  const paths = stackPaths(settings.home);
+  const running = new Map<ServiceName, boolean>();
+  for (const service of SERVICES) {
+    running.set(service.name, await isOurProcess(await readProcessRecord(paths.run, service.name)));
+  }
+  const down = (['kafka', 'connect', 'ferretdb'] as const).filter((name) => !running.get(name));
+  if (down.length > 0) {
+    throw new UserError(`the local stack in ${settings.home} is not running (${down.join(', ')} down)`, {
+      hint: 'Run `marketplace local start` (after `marketplace local install` on a new machine).',
+    });
+  }
+  return endpointsOf(settings, await readKafkaUsers(settings.home), running.get('ksqldb') === true);
+}
+
+export function endpointsOf(settings: StackSettings, users: KafkaUser[], withKsqldb: boolean): LocalEndpoints {
+  return {
+    home: settings.home,
+    kafka: {
+      plaintext: `127.0.0.1:${settings.ports.kafka}`,
+      saslSsl: `localhost:${settings.ports.kafkaSasl}`,
+      caFile: stackPaths(settings.home).caCert,
+      users,
+    },
+    connect: { url: `http://127.0.0.1:${settings.ports.connect}` },
+    ferretdb: { uri: `mongodb://127.0.0.1:${settings.ports.ferretdb}/` },
+    ...(withKsqldb ? { ksqldb: { url: `http://127.0.0.1:${settings.ports.ksqldb}` } } : {}),
+  };
+}
+
+/** Stops the stack, then deletes its data, logs and generated configs; installed jars, binaries and users stay. */
+export async function resetStack(options: { home: string }): Promise<{ home: string; stopped: ServiceStop[]; removed: string[] }> {
+  const stopped = await stopStack(options);
+  const paths = stackPaths(options.home);
+  const removed = [paths.data, paths.logs, paths.config, join(paths.run, STACK_RECORD)];
+  for (const path of removed) await rm(path, { recursive: true, force: true });
+  return { home: options.home, stopped: stopped.services, removed };
+}

@@ -1,0 +1,226 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+/**
+ * Start/stop/reset/failure behaviour against a second stack with its own home and ports, so the shared stack
+ * other test files use is never stopped.
+ */
+const home = mkdtempSync(join(tmpdir(), 'marketplace-lifecycle-'));
+const ports = { kafka: 29192, controller: 29193, sasl: 29194, connect: 28183, ferretdb: 27118, ksqldb: 28188 };
+// A stand-in for the ksqlDB dev server (another module), to check the stack runs a fourth service from its slot.
+const ksqldbStub = join(home, 'ksqldb-stub.mjs');
+writeFileSync(
+  ksqldbStub,
+  `import { createServer } from 'node:http';
+const arg = (name) => process.argv[process.argv.indexOf(name) + 1];
+const [host, port] = arg('--listen').split(':');
+const args = { listen: arg('--listen'), bootstrap: arg('--bootstrap'), dataDir: arg('--data-dir') };
+createServer((req, res) => {
+  res.setHeader('content-type', 'application/json');
+  const isHealthy = process.env.STUB_UNHEALTHY !== '1';
+  res.end(JSON.stringify(req.url === '/healthcheck' ? { isHealthy, args } : {}));
+}).listen(Number(port), host, () => console.log('stub ksqldb listening; healthy:', process.env.STUB_UNHEALTHY !== '1'));
+`,
+);
+const env = {
+  MARKETPLACE_FERRETDB_CURSOR_IDLE_TIMEOUT: '3s',
+  MARKETPLACE_KSQLDB_SERVER_MAIN: ksqldbStub,
+  MARKETPLACE_HOME: home,
+  MARKETPLACE_LOCAL_KAFKA_PORT: String(ports.kafka),
+  MARKETPLACE_LOCAL_KAFKA_CONTROLLER_PORT: String(ports.controller),
+  MARKETPLACE_LOCAL_KAFKA_SASL_PORT: String(ports.sasl),
+  MARKETPLACE_LOCAL_CONNECT_PORT: String(ports.connect),
+  MARKETPLACE_LOCAL_FERRETDB_PORT: String(ports.ferretdb),
+  MARKETPLACE_LOCAL_KSQLDB_PORT: String(ports.ksqldb),
+};
+const cli = (args: string[], extraEnv: Record<string, string> = {}, timeoutMs = 240_000) =>
+  runCli(['local', ...args], { env: { ...env, ...extraEnv }, timeoutMs });
+
+/** Pids of live processes whose command line mentions this test's home directory. */
+function processesOfHome(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(home)) pids.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return pids;
+}
+
+interface StatusJson {
+  services: { name: string; pid: number | null; healthy: boolean; endpoints: Record<string, string> }[];
+}
+
+describe('local stack lifecycle (separate home and ports)', () => {
+  beforeAll(async () => {
+    const install = await cli(['install'], {}, 600_000);
+    expect(install.code, install.stderr).toBe(0);
+  }, 600_000);
+
+  afterAll(async () => {
+    await cli(['stop']);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('names the missing tools in one line and exits 2 when java, mvn and go are not on PATH', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'marketplace-bare-'));
+    try {
+      const run = await cli(['install'], { MARKETPLACE_HOME: bare, PATH: join(bare, 'empty-bin') });
+      expect(run.code).toBe(2);
+      const errorLines = run.stderr.split('\n').filter((line) => line.includes('Error:'));
+      expect(errorLines).toHaveLength(1);
+      expect(errorLines[0]).toMatch(/java, mvn, go.* not found on PATH/);
+      expect(errorLines[0]).toMatch(/Install a JDK 17\+.*Maven.*Go 1\.24\+/);
+
+      const start = await cli(['start'], { MARKETPLACE_HOME: bare });
+      expect(start.code).toBe(2);
+      expect(start.stderr).toMatch(/not installed.*marketplace local install/);
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
+
+  it('a second install does nothing and says so quickly', async () => {
+    const started = Date.now();
+    const again = await cli(['install']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/already installed.*nothing to do/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('refuses a port already in use, naming the port and its process, before starting anything', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(ports.connect, '127.0.0.1', resolve));
+    try {
+      const run = await cli(['start']);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`port ${ports.connect}`);
+      expect(run.stderr).toContain(`pid ${process.pid}`);
+      expect(processesOfHome()).toEqual([]);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  it('stops what it started and shows the failing service\'s log when a service cannot become healthy', async () => {
+    // Kafka rejects two listeners on one port at start-up, after FerretDB has already been started.
+    const run = await cli(['start'], { MARKETPLACE_LOCAL_KAFKA_CONTROLLER_PORT: String(ports.kafka) });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/Error: kafka (could not start|exited during start-up)/);
+    const tail = run.stderr.slice(run.stderr.search(/Last \d+ lines of .*kafka\.log/));
+    expect(tail).toMatch(/two listeners on the same port/);
+    expect(processesOfHome()).toEqual([]);
+  });
+
+  it('stops everything it started when a service is not healthy by its deadline, showing that service\'s log', async () => {
+    const run = await cli(['start'], { STUB_UNHEALTHY: '1', MARKETPLACE_LOCAL_KSQLDB_DEADLINE: '3' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/Error: ksqldb did not become healthy within 3 s/);
+    expect(run.stderr).toMatch(/Last \d+ lines of .*ksqldb\.log:\n\s+stub ksqldb listening; healthy: false/);
+    expect(processesOfHome()).toEqual([]);
+  });
+
+  it('starts, reports status as JSON, and a second start is a fast no-op', async () => {
+    const first = await cli(['start']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/kafka\s+started\s+[\d.]+\s+plaintext 127\.0\.0\.1:29192/);
+
+    const status = await cli(['status', '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    const parsed = JSON.parse(status.stdout) as StatusJson;
+    const byName = Object.fromEntries(parsed.services.map((s) => [s.name, s]));
+    expect(byName.kafka).toMatchObject({
+      healthy: true,
+      endpoints: { plaintext: `127.0.0.1:${ports.kafka}`, sasl_ssl: `localhost:${ports.sasl}` },
+    });
+    expect(byName.connect).toMatchObject({ healthy: true, endpoints: { rest: `http://127.0.0.1:${ports.connect}` } });
+    expect(byName.ferretdb).toMatchObject({ healthy: true, endpoints: { mongodb: `mongodb://127.0.0.1:${ports.ferretdb}/` } });
+    expect(byName.ksqldb).toMatchObject({ healthy: true, endpoints: { rest: `http://127.0.0.1:${ports.ksqldb}` } });
+    const ksqldb = (await (await fetch(`http://127.0.0.1:${ports.ksqldb}/healthcheck`)).json()) as { args: unknown };
+    expect(ksqldb.args).toEqual({
+      listen: `127.0.0.1:${ports.ksqldb}`,
+      bootstrap: `127.0.0.1:${ports.kafka}`,
+      dataDir: join(home, 'data', 'ksqldb'),
+    });
+    const pids = parsed.services.map((s) => s.pid);
+
+    const started = Date.now();
+    const second = await cli(['start', '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const again = JSON.parse(second.stdout) as { services: { name: string; action: string; pid: number | null }[] };
+    for (const service of again.services) expect(['already-running', 'skipped']).toContain(service.action);
+    expect(again.services.map((s) => s.pid)).toEqual(pids);
+  });
+
+  it('FerretDB keeps answering after a client abandons more cursors than its SQLite pool has connections', async () => {
+    const client = new MongoClient(`mongodb://127.0.0.1:${ports.ferretdb}/`, { socketTimeoutMS: 30_000 });
+    try {
+      const docs = client.db('lifecycle').collection('cursors');
+      await docs.insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: `doc-${i}` as unknown as never, i })));
+      // Each unfinished cursor pins one of FerretDB's 100 SQLite connections until it is closed.
+      for (let i = 0; i < 130; i++) await docs.find({}).batchSize(5).next();
+      const started = Date.now();
+      expect(await docs.countDocuments()).toBe(20);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('start replaces a running service of ours that stopped answering', async () => {
+    const before = JSON.parse((await cli(['status', '--json'])).stdout) as StatusJson;
+    const ferretdb = before.services.find((s) => s.name === 'ferretdb')!;
+    process.kill(ferretdb.pid!, 'SIGSTOP');
+    const unhealthy = JSON.parse((await cli(['status', '--json'])).stdout) as StatusJson;
+    expect(unhealthy.services.find((s) => s.name === 'ferretdb')).toMatchObject({ pid: ferretdb.pid, healthy: false });
+
+    const run = await cli(['start', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/ferretdb is running but not healthy .*restarting it/);
+    const result = JSON.parse(run.stdout) as { services: { name: string; action: string; pid: number }[] };
+    const restarted = result.services.find((s) => s.name === 'ferretdb')!;
+    expect(restarted.action).toBe('restarted');
+    expect(restarted.pid).not.toBe(ferretdb.pid);
+    expect(processesOfHome()).not.toContain(ferretdb.pid);
+    expect(result.services.find((s) => s.name === 'kafka')!.action).toBe('already-running');
+  });
+
+  it('stop leaves no process of the stack running', async () => {
+    expect(processesOfHome().length).toBeGreaterThanOrEqual(4);
+    const stop = await cli(['stop']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(processesOfHome()).toEqual([]);
+    const status = JSON.parse((await cli(['status', '--json'])).stdout) as StatusJson;
+    expect(status.services.every((s) => s.pid === null && !s.healthy)).toBe(true);
+  });
+
+  it('a damaged data directory points at `local reset`, and reset --yes makes start work again', async () => {
+    writeFileSync(join(home, 'data', 'kafka', 'meta.properties'), 'garbage\n');
+    const broken = await cli(['start']);
+    expect(broken.code).not.toBe(0);
+    expect(broken.stderr).toMatch(/damaged/);
+    expect(broken.stderr).toContain('marketplace local reset');
+    expect(processesOfHome()).toEqual([]);
+
+    const refused = await cli(['reset']);
+    expect(refused.code).toBe(2);
+
+    const reset = await cli(['reset', '--yes']);
+    expect(reset.code, reset.stderr).toBe(0);
+    const fresh = await cli(['start']);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    const stop = await cli(['stop']);
+    expect(stop.code).toBe(0);
+    expect(processesOfHome()).toEqual([]);
+  });
+});

@@ -1,0 +1,34 @@
+import type { TestProject } from 'vitest/node';
+import type { StackEndpoints } from '../helpers/stack.js';
+
+/**
+ * Global setup of the `stack` project: starts the local stack once per test run (reusing a healthy one), provides
+ * its endpoints as `localStack`, and stops it afterwards unless MARKETPLACE_KEEP_STACK=1 or it was already running
+ * when the run began. Builds nothing: `npm run build` must have run (the stack code is imported from dist/).
+ * Home and ports follow the usual configuration (MARKETPLACE_HOME, MARKETPLACE_LOCAL_KAFKA_PORT, …).
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const distStack = new URL('../../dist/local/stack.js', import.meta.url).href;
+  const distConfig = new URL('../../dist/core/config.js', import.meta.url).href;
+  const stack = (await import(distStack).catch((error: unknown) => {
+    throw new Error(`cannot load ${distStack}: run \`npm run build\` first (${String(error)})`);
+  })) as typeof import('../../src/local/stack.js');
+  const { loadConfig } = (await import(distConfig)) as typeof import('../../src/core/config.js');
+
+  const { values } = await loadConfig({ cwd: process.cwd(), env: process.env });
+  const settings = stack.settingsFromConfig(values, process.env);
+  const before = await stack.stackStatus({ settings });
+  const wanted = before.services.filter((s) => s.name !== 'ksqldb' || s.pid !== null);
+  const alreadyHealthy = wanted.length >= 3 && wanted.every((s) => s.healthy);
+
+  const result = await stack.startStack({ settings, env: process.env });
+  const startedHere = !alreadyHealthy && result.services.some((s) => s.action === 'started');
+  const ksqldbUp = result.services.some((s) => s.name === 'ksqldb' && s.action !== 'skipped');
+  const endpoints: StackEndpoints = stack.endpointsOf(settings, await stack.readKafkaUsers(settings.home), ksqldbUp);
+  project.provide('localStack', endpoints);
+
+  return async () => {
+    if (!startedHere || process.env.MARKETPLACE_KEEP_STACK === '1') return;
+    await stack.stopStack({ home: settings.home });
+  };
+}
