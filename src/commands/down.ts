@@ -13,7 +13,7 @@ export const downCommand = defineCommand<DownResult>({
     'prefix is left. Asks for confirmation unless --yes. With --discover it finds the demo\'s resources by their ' +
     'name prefix, for when the state file is lost.',
   options: [
-    { flags: '--discover', description: 'also find resources by name prefix (state file lost or incomplete)' },
+    { flags: '--discover', description: 'find resources by name prefix even without a state file (cloud: automatic when the state file has records)' },
     { flags: '--keep-environment', description: 'keep the environment (e.g. when it is shared)' },
   ],
   examples: [
@@ -33,8 +33,13 @@ export const downCommand = defineCommand<DownResult>({
       const progress = progressFor(ctx, session, { doing: 'deleting', done: 'verifying' });
       session.env.progress = progress.status;
       try {
+        // An interrupted `up` can lose the answer to a create: the resource exists but its id never reached the state
+        // file. When the state shows a cloud deployment was started from here, look such resources up by their
+        // prefixed names too (local names are not prefixed, so there it stays opt-in).
+        const started =
+          session.target === 'cloud' && Object.values(session.recorder.all()).some((record) => record.target === 'cloud');
         return await destroySession(ctx, session, progress, {
-          discover: Boolean(options.discover),
+          discover: Boolean(options.discover) || started,
           keepEnvironment: Boolean(options.keepEnvironment),
         });
       } finally {
@@ -48,6 +53,7 @@ export const downCommand = defineCommand<DownResult>({
     const { green, red } = ctx.out.paint;
     if (result.remaining.length > 0) {
       ctx.out.info(red(`Still present: ${result.remaining.join(', ')}`));
+      if (!result.discovered) ctx.out.info('They are not in the state file: run `marketplace down --discover` to find them by name.');
       return;
     }
     const kept = result.kept.length ? ` (kept: ${result.kept.join(', ')})` : '';

@@ -1,6 +1,6 @@
 import type { Context } from '../core/context.js';
 import { InterruptedError, OperationError } from '../core/errors.js';
-import type { DagResult } from './dag.js';
+import { criticalPathMs, type DagResult } from './dag.js';
 import { applyResources, destroyResources, planResources, type PlanStep } from './engine.js';
 import { ProvisionProgress } from './progress.js';
 import type { ProvisionEnvBase } from './resource.js';
@@ -16,6 +16,10 @@ export interface ApplySummary {
   endpoints: Record<string, string | undefined>;
   sink: boolean;
   wallMs: number;
+  /** When each step started and ended, relative to the start of the run (ms). */
+  timings: Record<string, { startMs: number; endMs: number }>;
+  /** The longest dependency chain weighted by this run's step durations: the floor for wallMs. */
+  criticalPathMs: number;
   next: string;
 }
 
@@ -25,6 +29,8 @@ export interface DestroySummary {
   notFound: string[];
   kept: string[];
   remaining: string[];
+  /** Whether resources missing from state were looked up by name. */
+  discovered: boolean;
   wallMs: number;
 }
 
@@ -53,6 +59,11 @@ export async function applySession<E extends ProvisionEnvBase>(
     endpoints: session.endpoints(),
     sink: session.sink,
     wallMs: outcome.dag.wallMs,
+    timings: Object.fromEntries(outcome.dag.timings),
+    criticalPathMs: criticalPathMs(session.defs, (id) => {
+      const timing = outcome.dag.timings.get(id);
+      return timing ? timing.endMs - timing.startMs : 0;
+    }),
     next: `marketplace produce --rate 50${session.target === 'local' ? ' --target local' : ''}`,
   };
 }
@@ -85,6 +96,7 @@ export async function destroySession<E extends ProvisionEnvBase>(
     notFound: outcome.absent,
     kept: [...keep].filter((id) => session.defs.some((def) => def.id === id)),
     remaining: await session.remaining({ keepEnvironment: options.keepEnvironment }),
+    discovered: options.discover,
     wallMs: outcome.dag.wallMs,
   };
 }

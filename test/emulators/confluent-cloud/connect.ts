@@ -31,6 +31,12 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
     return { status: response.status, json: text ? JSON.parse(text) : undefined };
   };
 
+  // A deleted cluster's connectors stop with it.
+  emulator.clusterDeletedHooks.push(async (deleted) => {
+    if (!options.connect) return;
+    for (const c of state.connectors.values()) if (c.clusterId === deleted.id) await local('DELETE', `/connectors/${c.workerName}`);
+  });
+
   const scope = (call: Call) => {
     const envId = call.params['environment_id']!;
     const clusterId = call.params['kafka_cluster_id']!;

@@ -29,6 +29,8 @@ export interface ControlPlaneDeps {
   onSecret: (secret: string) => void;
   /** A ksqlDB cluster became PROVISIONED: start its server (may be a no-op). */
   onKsqlClusterReady: (cluster: KsqlClusterRecord) => void;
+  /** A Kafka cluster is being deleted: its topics and connectors go with it (the data-plane modules do that). */
+  onClusterDeleted?: (cluster: ClusterRecord) => Promise<void>;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -275,18 +277,19 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     method: 'DELETE',
     template: '/org/v2/environments/{id}',
     auth: 'cloud',
-    handler: (call) => {
+    handler: async (call) => {
       const env = environmentOr403(call.params['id']);
       env.deletedAt = call.now;
       // Deleting an environment deletes everything in it.
-      for (const cluster of [...state.clusters.values()]) if (cluster.environmentId === env.id) deleteCluster(cluster);
+      for (const cluster of [...state.clusters.values()]) if (cluster.environmentId === env.id) await deleteCluster(cluster);
       for (const ksql of [...state.ksqlClusters.values()]) if (ksql.environmentId === env.id) state.ksqlClusters.delete(ksql.id);
       return { status: 204 };
     },
   });
 
   // ---- cmk/v2 ----------------------------------------------------------------------------------------------------
-  const deleteCluster = (cluster: ClusterRecord) => {
+  const deleteCluster = async (cluster: ClusterRecord) => {
+    await deps.onClusterDeleted?.(cluster);
     state.clusters.delete(cluster.id);
     for (const key of [...state.apiKeys.values()]) if (key.resource?.id === cluster.id) state.apiKeys.delete(key.id);
     for (const [name, connector] of [...state.connectors.entries()]) if (connector.clusterId === cluster.id) state.connectors.delete(name);
@@ -351,12 +354,12 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     method: 'DELETE',
     template: '/cmk/v2/clusters/{id}',
     auth: 'cloud',
-    handler: (call) => {
+    handler: async (call) => {
       const cluster = clusterOr404(call.params['id']!, call.query.get('environment'));
       if ([...state.ksqlClusters.values()].some((k) => k.kafkaClusterId === cluster.id)) {
         throw new EmulatorHttpError(409, 'resource_conflict', `Cannot delete Kafka cluster ${cluster.id}: delete its ksqlDB clusters first`);
       }
-      deleteCluster(cluster);
+      await deleteCluster(cluster);
       return { status: 204 };
     },
   });

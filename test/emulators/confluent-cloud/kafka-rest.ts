@@ -25,6 +25,19 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
     return admin;
   };
 
+  // All clusters share one broker: remember which topics each cluster created, so deleting the cluster deletes them
+  // (as deleting a Confluent Cloud cluster does) without touching topics made some other way.
+  const createdBy = new Map<string, Set<string>>();
+  emulator.clusterDeletedHooks.push(async (deleted) => {
+    const names = [...(createdBy.get(deleted.id) ?? [])];
+    createdBy.delete(deleted.id);
+    if (names.length === 0) return;
+    const kafka = await getAdmin();
+    const existing = new Set(await kafka.listTopics());
+    const topics = names.filter((name) => existing.has(name));
+    if (topics.length > 0) await kafka.deleteTopics({ topics });
+  });
+
   const cluster = (call: Call): ClusterRecord => {
     const found = state.clusters.get(call.params['cluster_id']!);
     if (!found || call.now < found.readyAt) throw new EmulatorHttpError(404, 'not_found', `Cluster ${call.params['cluster_id']} cannot be found.`, { kafkaErrorCode: 404 });
@@ -129,6 +142,10 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
       if (!created && input.validate_only !== true) {
         throw new EmulatorHttpError(400, 'bad_request', `Topic '${input.topic_name}' already exists.`, { kafkaErrorCode: 40002 });
       }
+      if (input.validate_only !== true) {
+        if (!createdBy.has(target.id)) createdBy.set(target.id, new Set());
+        createdBy.get(target.id)!.add(input.topic_name);
+      }
       return { status: 201, body: topicView(target.id, input.topic_name, partitions) };
     },
   });
@@ -163,6 +180,7 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
         throw new EmulatorHttpError(404, 'not_found', 'This server does not host this topic-partition.', { kafkaErrorCode: 40403 });
       }
       await kafka.deleteTopics({ topics: [name] });
+      createdBy.get(target.id)?.delete(name);
       return { status: 204 };
     },
   });

@@ -11,7 +11,7 @@ import { ExchangeRecorder } from './recorder.js';
 import { kafkaRestModule } from './kafka-rest.js';
 import { Router, type Auth, type Caller, type Reply } from './router.js';
 import { openApiDir } from './spec-location.js';
-import { apiKeyId, apiKeySecret, EmulatorState, REALISTIC_DURATIONS, type KsqlClusterRecord, type PhaseDurations } from './state.js';
+import { apiKeyId, apiKeySecret, EmulatorState, REALISTIC_DURATIONS, type ClusterRecord, type KsqlClusterRecord, type PhaseDurations } from './state.js';
 
 export interface KafkaBackendOptions {
   /** PLAINTEXT bootstrap the emulator itself uses (kafkajs admin). */
@@ -51,6 +51,11 @@ export interface EmulatorOptions {
   ksql?: KsqlBackend;
   /** Check each response against the spec and collect violations (on by default when specs are loaded). */
   validateResponses?: boolean;
+  /**
+   * Called for every exchange (not the /__emulator admin calls) after it was handled and just before the answer is
+   * written, so a test can act at that exact moment (e.g. kill the client, making the answer a lost one).
+   */
+  onExchange?: (exchange: { method: string; path: string; status: number; fault?: string }) => void;
 }
 
 export interface RunningEmulator {
@@ -65,6 +70,8 @@ export interface RunningEmulator {
   /** Hooks for the data-plane modules (Kafka REST, connect/v1). */
   router: Router;
   durations: PhaseDurations;
+  /** Data-plane modules register here what a deleted Kafka cluster takes with it (topics, connectors). */
+  clusterDeletedHooks: ((cluster: ClusterRecord) => Promise<void>)[];
   close(): Promise<void>;
 }
 
@@ -104,6 +111,7 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     responseViolations: [],
     router,
     durations,
+    clusterDeletedHooks: [],
     close: async () => undefined,
   };
 
@@ -117,6 +125,13 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
       return kafkaUsers.find((user) => !used.has(user.username));
     },
     onSecret: (secret) => recorder.addSecret(secret),
+    onClusterDeleted: async (cluster) => {
+      for (const hook of emulator.clusterDeletedHooks) {
+        await hook(cluster).catch((error: unknown) =>
+          process.stderr.write(`confluent-cloud emulator: cleaning up after cluster ${cluster.id} failed: ${String(error)}\n`),
+        );
+      }
+    },
     onKsqlClusterReady: (cluster) => {
       if (!options.ksql || ksqlServers.has(cluster.id)) return;
       ksqlServers.set(cluster.id, { url: '', stop: async () => undefined });
@@ -272,6 +287,7 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
       text = JSON.stringify(reply.body);
       headers['Content-Type'] = 'application/json';
     }
+    options.onExchange?.({ method, path: pathname, status: reply.status, ...(fault ? { fault } : {}) });
     res.writeHead(reply.status, headers).end(text);
 
     const knownUndocumented = UNDOCUMENTED_BUT_REAL.some((known) => known.operationId === op?.operationId && known.status === reply.status);

@@ -2,6 +2,7 @@ import { badStatement, unsupported } from '../errors.js';
 import type { Expr } from '../sql/ast.js';
 import { compile, exprText, nullOnError, type CompileContext, type Row } from '../sql/expressions.js';
 import { BIGINT, isNumeric, type SqlType } from '../sql/types.js';
+import { longOp } from '../sql/numbers.js';
 
 /** One aggregate column: its state is exactly its output value, so it can be restored from the sink topic. */
 export interface Aggregate {
@@ -41,8 +42,15 @@ export function compileAggregate(call: Extract<Expr, { kind: 'call' }>, context:
     case 'MAX': {
       if (args.length !== 1 || (argType && !isNumeric(argType))) throw badStatement(`Function '${call.name}' does not accept parameters (${exprText(call)}).`);
       const value = args[0]!;
-      const combine =
-        call.name === 'SUM' ? (a: number, b: number) => a + b : call.name === 'MIN' ? Math.min : Math.max;
+      const sumLongs = longOp((a, b) => a + b, (a, b) => a + b);
+      const combine: (a: number, b: number) => number =
+        call.name === 'SUM'
+          ? argType?.kind === 'BIGINT' || argType?.kind === 'INTEGER'
+            ? (sumLongs as unknown as (a: number, b: number) => number)
+            : (a, b) => Number(a) + Number(b)
+          : call.name === 'MIN'
+            ? (a, b) => (b < a ? b : a)
+            : (a, b) => (b > a ? b : a);
       return {
         type: argType ?? BIGINT,
         initial: () => (call.name === 'SUM' ? 0 : null),

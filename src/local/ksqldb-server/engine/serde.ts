@@ -1,5 +1,6 @@
 import type { SqlType } from '../sql/types.js';
 import { roundToScale } from '../sql/numbers.js';
+import { exactLong, parseJsonExact, stringifyExact } from './exact-json.js';
 import type { SourceColumn } from './source.js';
 
 /** Why a record could not be deserialized; ksqlDB skips such records and logs them. */
@@ -11,7 +12,7 @@ export function serializeKafkaKey(type: SqlType, value: unknown): Buffer | null 
   switch (type.kind) {
     case 'BIGINT': {
       const buffer = Buffer.alloc(8);
-      buffer.writeBigInt64BE(BigInt(Math.trunc(value as number)));
+      buffer.writeBigInt64BE(typeof value === 'bigint' ? value : BigInt(Math.trunc(value as number)));
       return buffer;
     }
     case 'INTEGER': {
@@ -36,7 +37,7 @@ export function deserializeKafkaKey(type: SqlType, bytes: Buffer | null): unknow
   switch (type.kind) {
     case 'BIGINT':
       if (bytes.length !== 8) throw new DeserializationError(`Size of data received by LongDeserializer is not 8`);
-      return Number(bytes.readBigInt64BE());
+      return exactLong(bytes.readBigInt64BE());
     case 'INTEGER':
       if (bytes.length !== 4) throw new DeserializationError(`Size of data received by IntegerDeserializer is not 4`);
       return bytes.readInt32BE();
@@ -56,8 +57,10 @@ export function coerceJsonValue(type: SqlType, raw: unknown, column: string): un
   switch (type.kind) {
     case 'BIGINT':
     case 'INTEGER': {
+      if (typeof raw === 'bigint') return type.kind === 'INTEGER' ? Number(BigInt.asIntN(32, raw)) : raw;
       let n: number;
       if (typeof raw === 'number') n = Math.trunc(raw);
+      else if (typeof raw === 'string' && type.kind === 'BIGINT' && /^\s*[+-]?\d{16,}\s*$/.test(raw)) return exactLong(BigInt(raw.trim()));
       else if (typeof raw === 'string' && /^\s*[+-]?\d+(\.\d*)?\s*$/.test(raw)) n = Math.trunc(Number(raw));
       else throw new DeserializationError(`Can't convert type. sourceType: ${typeof raw}, requiredType: ${type.kind}, path: $.${column}`);
       return type.kind === 'INTEGER' ? n | 0 : n;
@@ -92,7 +95,7 @@ export function jsonValueDecoder(columns: SourceColumn[]): (bytes: Buffer) => un
   return (bytes) => {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(bytes.toString('utf8'));
+      parsed = parseJsonExact(bytes.toString('utf8'));
     } catch {
       throw new DeserializationError('Failed to deserialize value: invalid JSON');
     }
@@ -121,7 +124,7 @@ export function jsonValueEncoder(columns: SourceColumn[]): (values: unknown[]) =
     for (let i = 0; i < names.length; i++) {
       if (i > 0) text += ',';
       const v = values[i];
-      text += names[i] + ':' + (v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? 'null' : JSON.stringify(v));
+      text += names[i] + ':' + (v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? 'null' : typeof v === 'bigint' ? v.toString() : stringifyExact(v));
     }
     return Buffer.from(text + '}', 'utf8');
   };

@@ -1,5 +1,6 @@
 import { ErrorCodes, KsqlError } from '../errors.js';
 import { DEV_SERVER_VERSION, type Engine } from '../engine/engine.js';
+import { parseJsonExact, stringifyExact } from '../engine/exact-json.js';
 import type { PushQuery } from '../engine/push-query.js';
 import { isHttp2, readBody, type Request, type Response } from './transport.js';
 import { handleInsertsStream } from './inserts-stream.js';
@@ -35,7 +36,7 @@ export function sendError(res: Response, error: unknown): void {
 function parseJsonBody(text: string): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = text.trim() === '' ? {} : JSON.parse(text);
+    parsed = text.trim() === '' ? {} : parseJsonExact(text);
   } catch (error) {
     throw new KsqlError(ErrorCodes.badRequest, `Invalid JSON in request: ${(error as Error).message}`);
   }
@@ -235,10 +236,10 @@ class QueryStreamWriter {
 
   row(values: unknown[]): void {
     if (this.finished) return;
-    const row = JSON.stringify(values.map((v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
+    const row = stringifyExact(values.map((v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
     if (this.format === 'delimited') this.write(row + '\n');
     else if (this.format === 'json') this.write(',' + row);
-    else this.write(',\n' + JSON.stringify({ row: { columns: JSON.parse(row) } }));
+    else this.write(',\n{"row":{"columns":' + row + '}}');
   }
 
   error(message: string): void {

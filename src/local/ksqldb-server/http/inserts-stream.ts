@@ -1,5 +1,6 @@
 import { ErrorCodes, KsqlError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
+import { parseJsonExact } from '../engine/exact-json.js';
 import { tokenize } from '../sql/lexer.js';
 import type { Request, Response } from './transport.js';
 import { sendError } from './handler.js';
@@ -35,7 +36,7 @@ export async function handleInsertsStream(req: Request, res: Response, engine: E
     if (line.trim() === '' || failed) return;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(line);
+      parsed = parseJsonExact(line);
     } catch {
       if (target === undefined) throw new KsqlError(ErrorCodes.badRequest, 'Invalid JSON in inserts stream');
       write({ status: 'error', seq, error_code: ErrorCodes.badRequest, message: 'Invalid JSON in inserts stream' });

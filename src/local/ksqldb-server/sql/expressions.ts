@@ -1,7 +1,7 @@
 import { badStatement } from '../errors.js';
 import type { Expr } from './ast.js';
 import { AGGREGATE_FUNCTIONS, resolveFunction } from './functions.js';
-import { javaDoubleToString, roundToScale, toInt32 } from './numbers.js';
+import { javaDoubleToString, longOp, roundToScale, sameValue, toInt32 } from './numbers.js';
 import { BOOLEAN, DOUBLE, STRING, asDecimal, decimal, formatType, isNumeric, sameType, widerNumeric, type SqlType } from './types.js';
 
 export interface ScopeColumn {
@@ -201,6 +201,34 @@ function fmt(type: SqlType | null): string {
 }
 
 function arithmetic(op: string, type: SqlType): (l: number, r: number) => number {
+  if (type.kind === 'BIGINT') return longArithmetic(op) as unknown as (l: number, r: number) => number;
+  const exactOperands = (f: (l: number, r: number) => number) => (l: number, r: number) => f(Number(l), Number(r));
+  return exactOperands(numberArithmetic(op, type));
+}
+
+function longArithmetic(op: string): (l: number | bigint, r: number | bigint) => number | bigint {
+  const divisor = (r: number | bigint) => {
+    if (r === 0 || r === 0n) throw new Error('/ by zero');
+  };
+  switch (op) {
+    case '+':
+      return longOp((a, b) => a + b, (a, b) => a + b);
+    case '-':
+      return longOp((a, b) => a - b, (a, b) => a - b);
+    case '*':
+      return longOp((a, b) => a * b, (a, b) => a * b);
+    case '/': {
+      const divide = longOp((a, b) => a / b, (a, b) => Math.trunc(a / b));
+      return (l, r) => (divisor(r), divide(l, r));
+    }
+    default: {
+      const remainder = longOp((a, b) => a % b, (a, b) => a % b);
+      return (l, r) => (divisor(r), remainder(l, r));
+    }
+  }
+}
+
+function numberArithmetic(op: string, type: SqlType): (l: number, r: number) => number {
   const integral = type.kind === 'INTEGER' || type.kind === 'BIGINT';
   const wrap = type.kind === 'INTEGER' ? toInt32 : (v: number) => v;
   const scale = type.kind === 'DECIMAL' ? type.scale : -1;
@@ -253,8 +281,8 @@ const COMPARISON_NAMES: Record<string, string> = {
 
 function comparator(op: string): (l: number, r: number) => boolean {
   switch (op) {
-    case '=': return (l, r) => l === r;
-    case '<>': return (l, r) => l !== r;
+    case '=': return (l, r) => sameValue(l, r);
+    case '<>': return (l, r) => !sameValue(l, r);
     case '<': return (l, r) => l < r;
     case '<=': return (l, r) => l <= r;
     case '>': return (l, r) => l > r;

@@ -55,3 +55,28 @@ export function toInt32(value: number): number {
 export function toInt64(value: number): number {
   return Math.trunc(value);
 }
+
+/**
+ * BIGINT values are JS numbers while exact as one and bigint beyond ±(2^53−1), as ksqlDB keeps 64-bit longs exact.
+ * These helpers keep that representation through arithmetic, comparison and aggregation.
+ */
+export function exactLong(value: bigint): number | bigint {
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+}
+
+/** Integer arithmetic on longs: exact for operands or results beyond 2^53, wrapping at 64 bits like Java. */
+export function longOp(op: (a: bigint, b: bigint) => bigint, fast: (a: number, b: number) => number) {
+  return (l: number | bigint, r: number | bigint): number | bigint => {
+    if (typeof l === 'number' && typeof r === 'number') {
+      const result = fast(l, r);
+      if (Number.isSafeInteger(result)) return result;
+    }
+    return exactLong(BigInt.asIntN(64, op(BigInt(l), BigInt(r))));
+  };
+}
+
+/** Equality across the two representations (a long on one side, a double on the other). */
+export function sameValue(l: unknown, r: unknown): boolean {
+  // eslint-disable-next-line eqeqeq
+  return l === r || (typeof l !== typeof r && (typeof l === 'bigint' || typeof r === 'bigint') && l == r);
+}

@@ -508,7 +508,8 @@ class Parser {
         this.next();
         const value = Number(token.value);
         if (!Number.isSafeInteger(value) && value > 2 ** 63) this.fail(token, `Invalid numeric literal: ${token.text}`);
-        return literal(token.text, value <= 2_147_483_647 ? INTEGER : BIGINT, value, pos);
+        const exact = Number.isSafeInteger(value) ? value : BigInt(token.value);
+        return literal(token.text, value <= 2_147_483_647 ? INTEGER : BIGINT, exact, pos);
       }
       case 'decimal':
         this.next();

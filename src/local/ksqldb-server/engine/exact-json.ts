@@ -1,0 +1,25 @@
+import { parseJson, stringifyJson } from '../../../ksql-client/json.js';
+
+export { exactLong } from '../sql/numbers.js';
+
+/**
+ * JSON for BIGINT columns beyond 2^53, which ksqlDB keeps exact. The native parser and serializer stay on the hot
+ * path; only text with a long digit run is parsed digit-exact (integers beyond 2^53 become bigint), and only values
+ * holding a bigint are serialized by hand.
+ */
+const LONG_DIGITS = /\d{16,}/;
+
+export function parseJsonExact(text: string): unknown {
+  return LONG_DIGITS.test(text) ? parseJson(text) : JSON.parse(text);
+}
+
+export function stringifyExact(value: unknown): string {
+  return containsBigint(value) ? stringifyJson(value) : JSON.stringify(value);
+}
+
+function containsBigint(value: unknown): boolean {
+  if (typeof value === 'bigint') return true;
+  if (Array.isArray(value)) return value.some(containsBigint);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(containsBigint);
+  return false;
+}
