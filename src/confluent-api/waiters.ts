@@ -137,6 +137,7 @@ export function waitForConnectorRunning(
   options: WaitSettings & { failedPolls?: number } = {},
 ): Promise<ConnectorStatus> {
   let failedInARow = 0;
+  let pausedInARow = 0;
   const failedPolls = options.failedPolls ?? 3;
   return waitFor(
     async () => {
@@ -153,7 +154,9 @@ export function waitForConnectorRunning(
       } else {
         failedInARow = 0;
       }
-      if (state === 'PAUSED') {
+      // Resume is asynchronous (202): right after it the connector still reports PAUSED for a moment.
+      pausedInARow = state === 'PAUSED' ? pausedInARow + 1 : 0;
+      if (pausedInARow >= failedPolls) {
         throw new OperationError(`connector ${name} is PAUSED`, { hint: 'Resume it, e.g. with the resume API, then wait again.' });
       }
       return { done: false, status: state };

@@ -2,7 +2,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 
@@ -160,21 +159,6 @@ describe('local stack lifecycle (separate home and ports)', () => {
     const again = JSON.parse(second.stdout) as { services: { name: string; action: string; pid: number | null }[] };
     for (const service of again.services) expect(['already-running', 'skipped']).toContain(service.action);
     expect(again.services.map((s) => s.pid)).toEqual(pids);
-  });
-
-  it('FerretDB keeps answering after a client abandons more cursors than its SQLite pool has connections', async () => {
-    const client = new MongoClient(`mongodb://127.0.0.1:${ports.ferretdb}/`, { socketTimeoutMS: 30_000 });
-    try {
-      const docs = client.db('lifecycle').collection('cursors');
-      await docs.insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: `doc-${i}` as unknown as never, i })));
-      // Each unfinished cursor pins one of FerretDB's 100 SQLite connections until it is closed.
-      for (let i = 0; i < 130; i++) await docs.find({}).batchSize(5).next();
-      const started = Date.now();
-      expect(await docs.countDocuments()).toBe(20);
-      expect(Date.now() - started).toBeLessThan(15_000);
-    } finally {
-      await client.close();
-    }
   });
 
   it('start replaces a running service of ours that stopped answering', async () => {

@@ -3,7 +3,7 @@ import type { StackEndpoints } from '../helpers/stack.js';
 
 /**
  * Global setup of the `stack` project: starts the local stack once per test run (reusing a healthy one), provides
- * its endpoints as `localStack`, and stops it afterwards unless MARKETPLACE_KEEP_STACK=1 or it was already running
+ * its endpoints as `localStack` (installing it first on a fresh machine), and stops it afterwards unless MARKETPLACE_KEEP_STACK=1 or it was already running
  * when the run began. Builds nothing: `npm run build` must have run (the stack code is imported from dist/).
  * Home and ports follow the usual configuration (MARKETPLACE_HOME, MARKETPLACE_LOCAL_KAFKA_PORT, …).
  */
@@ -17,6 +17,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const { values } = await loadConfig({ cwd: process.cwd(), env: process.env });
   const settings = stack.settingsFromConfig(values, process.env);
+  // A fresh machine: install first (idempotent and cached), so `npm test` alone is enough.
+  const install = (await import(new URL('../../dist/local/install.js', import.meta.url).href)) as typeof import('../../src/local/install.js');
+  if ((await install.missingComponents(settings.home)).length > 0) {
+    await install.installStack({ home: settings.home, env: process.env, onProgress: (message) => process.stderr.write(`local stack install: ${message}\n`) });
+  }
   const before = await stack.stackStatus({ settings });
   const wanted = before.services.filter((s) => s.name !== 'ksqldb' || s.pid !== null);
   const alreadyHealthy = wanted.length >= 3 && wanted.every((s) => s.healthy);
