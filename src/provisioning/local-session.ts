@@ -28,8 +28,8 @@ export interface LocalEnv extends ProvisionEnvBase {
 
 const STATEMENTS = 'ksql-statements';
 const SINK = 'mongo-sink-connector';
-/** Settings of the local sink compared with the configuration to decide on an in-place update. */
-const COMPARED_SINK_KEYS = ['connection.uri', 'database', 'collection', 'topics'] as const;
+/** Settings of the local sink recorded in state (the connector itself holds the rest). */
+const RECORDED_SINK_KEYS = ['connection.uri', 'database', 'collection', 'topics'] as const;
 
 const rec = (kind: string, id: string, attributes: Record<string, unknown> = {}): ResourceRecord => ({
   kind,
@@ -85,7 +85,7 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
       mongoCollection: env.config.mongoCollection,
     });
   const sinkRecord = (config: Record<string, string>) =>
-    rec('connector', names.sinkConnector, Object.fromEntries(COMPARED_SINK_KEYS.map((key) => [key, config[key]])));
+    rec('connector', names.sinkConnector, Object.fromEntries(RECORDED_SINK_KEYS.map((key) => [key, config[key]])));
   return [
     ...topicDefs,
     {
@@ -110,7 +110,7 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
         const current = await env.connect.config(names.sinkConnector);
         if (!current) return undefined;
         const desired = sinkConfig(env);
-        const changes = COMPARED_SINK_KEYS.filter((key) => current[key] !== desired[key]).map(
+        const changes = Object.keys(desired).filter((key) => current[key] !== desired[key]).map(
           (key) => `${key} ${current[key] ?? '(unset)'} → ${desired[key]}`,
         );
         const status = await env.connect.status(names.sinkConnector);
