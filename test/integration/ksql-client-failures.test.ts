@@ -6,7 +6,7 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretRegistry } from '../../src/core/redact.js';
 import { KsqlClient } from '../../src/ksql-client/client.js';
-import { KsqlConnectionError, KsqlRequestError } from '../../src/ksql-client/errors.js';
+import { KsqlConnectionError, KsqlError, KsqlRequestError } from '../../src/ksql-client/errors.js';
 import { startKsqlDevServer } from '../../src/local/ksqldb-server/index.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
@@ -152,3 +152,36 @@ async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+describe.each(['http2', 'http1'] as const)('a server-side error in the middle of a push query (%s)', (protocol) => {
+  it('ends the row loop with a typed KsqlError carrying the server\'s code and message', async () => {
+    const server = await startKsqlDevServer({
+      listen: '127.0.0.1:0',
+      bootstrap: stackEndpoints().kafka.plaintext,
+      serviceId: `kc_midstream_${protocol}_${run}_`,
+      log: () => undefined,
+    });
+    const client = new KsqlClient({ url: server.url, protocol });
+    const other = new KsqlClient({ url: server.url, protocol });
+    try {
+      const stream = `DOOMED_${protocol}_${run.replace(/-/g, '')}`.toUpperCase();
+      await client.executeStatement(`CREATE STREAM ${stream} (v INT) WITH (KAFKA_TOPIC='doomed_${protocol}_${run}', PARTITIONS=1, VALUE_FORMAT='JSON');`);
+      const query = await client.streamQuery(`SELECT * FROM ${stream} EMIT CHANGES;`);
+      const reading = (async () => {
+        for await (const row of query) void row;
+      })().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await other.executeStatement(`DROP STREAM ${stream} DELETE TOPIC;`);
+      const error = await reading;
+      expect(error).toBeInstanceOf(KsqlError);
+      expect((error as KsqlError).errorCode).toBe(50000);
+      expect((error as KsqlError).message).toContain(stream);
+    } finally {
+      client.close();
+      other.close();
+      await server.close();
+    }
+  });
+});
