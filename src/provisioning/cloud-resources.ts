@@ -170,39 +170,14 @@ export function cloudResources(config: Config, names: ResourceNames, options: { 
     roleBinding(CLUSTER_ROLE, 'CloudClusterAdmin', [CLUSTER, SERVICE_ACCOUNT], (env) =>
       String(requireKnown(env, CLUSTER).attributes?.rbacCrn),
     ),
-    {
+    apiKey({
       id: KAFKA_KEY,
       kind: 'kafka-api-key',
-      title: `Kafka API key ${names.kafkaApiKey}`,
+      displayName: names.kafkaApiKey,
+      description: 'marketplace demo: producers and consumers',
+      resourceOf: CLUSTER,
       dependsOn: [CLUSTER, SERVICE_ACCOUNT, CLUSTER_ROLE],
-      observe: async (env) => {
-        const known = env.known(KAFKA_KEY);
-        // A key is only useful with its secret, which exists nowhere but in our state: without it, re-create.
-        if (!known?.secrets?.secret) return undefined;
-        const found = await env.cloud.apiKeys.find(known.id);
-        return found && { record: known, ready: known.attributes?.usable === true };
-      },
-      create: async (env) => {
-        const cluster = requireKnown(env, CLUSTER);
-        const owner = requireKnown(env, SERVICE_ACCOUNT).id;
-        const orphan = await env.cloud.apiKeys.findByName(names.kafkaApiKey, { ownerId: owner, resourceId: cluster.id });
-        if (orphan) await deleteIgnoringGone(() => env.cloud.apiKeys.delete(orphan.id));
-        const created = await env.cloud.apiKeys.create({
-          ownerId: owner,
-          resourceId: cluster.id,
-          environmentId: envId(env),
-          displayName: names.kafkaApiKey,
-          description: 'marketplace demo: producers and consumers',
-        });
-        return {
-          ...rec('kafka-api-key', created.credentials.key, names.kafkaApiKey, {
-            bootstrap: cluster.attributes?.bootstrap,
-            clusterId: cluster.id,
-            usable: false,
-          }),
-          secrets: { secret: created.credentials.secret },
-        };
-      },
+      attributes: (env) => ({ bootstrap: requireKnown(env, CLUSTER).attributes?.bootstrap }),
       ready: async (env, record) => {
         const kafka = kafkaRest(env);
         await env.cloud.waiters.waitForRoleBindingEffective(
@@ -214,10 +189,9 @@ export function cloudResources(config: Config, names: ResourceNames, options: { 
           ...env.waits,
           onProgress: (status) => env.progress(KAFKA_KEY, status),
         });
-        return { ...record, attributes: { ...record.attributes, usable: true } };
+        return {};
       },
-      destroy: (env, record) => deleteIgnoringGone(() => env.cloud.apiKeys.delete(record.id)),
-    },
+    }),
     ...demoTopics().map(
       (topic): ResourceDef<CloudEnv> => ({
         id: `topic:${topic.name}`,
@@ -277,48 +251,26 @@ export function cloudResources(config: Config, names: ResourceNames, options: { 
     roleBinding(KSQL_ROLE, 'KsqlAdmin', [KSQL_CLUSTER, SERVICE_ACCOUNT], (env) =>
       String(requireKnown(env, KSQL_CLUSTER).attributes?.crn),
     ),
-    {
+    apiKey({
       id: KSQL_KEY,
       kind: 'ksqldb-api-key',
-      title: `ksqlDB API key ${names.ksqlApiKey}`,
+      displayName: names.ksqlApiKey,
+      description: 'marketplace demo: statements and push queries',
+      resourceOf: KSQL_CLUSTER,
       dependsOn: [KSQL_CLUSTER, KSQL_ROLE],
-      observe: async (env) => {
-        const known = env.known(KSQL_KEY);
-        if (!known?.secrets?.secret) return undefined;
-        const found = await env.cloud.apiKeys.find(known.id);
-        return found && { record: known, ready: known.attributes?.usable === true };
-      },
-      create: async (env) => {
-        const ksqlCluster = requireKnown(env, KSQL_CLUSTER);
-        const owner = requireKnown(env, SERVICE_ACCOUNT).id;
-        const orphan = await env.cloud.apiKeys.findByName(names.ksqlApiKey, { ownerId: owner, resourceId: ksqlCluster.id });
-        if (orphan) await deleteIgnoringGone(() => env.cloud.apiKeys.delete(orphan.id));
-        const created = await env.cloud.apiKeys.create({
-          ownerId: owner,
-          resourceId: ksqlCluster.id,
-          environmentId: envId(env),
-          displayName: names.ksqlApiKey,
-          description: 'marketplace demo: statements and push queries',
-        });
-        return {
-          ...rec('ksqldb-api-key', created.credentials.key, names.ksqlApiKey, { clusterId: ksqlCluster.id, usable: false }),
-          secrets: { secret: created.credentials.secret },
-        };
-      },
+      attributes: () => ({}),
       ready: async (env, record) => {
-        const ksqlCluster = requireKnown(env, KSQL_CLUSTER);
         const ready = await env.cloud.waiters.waitForKsqlClusterReady(
           env.cloud.http,
           env.cloud.ksqlClusters,
-          ksqlCluster.id,
+          requireKnown(env, KSQL_CLUSTER).id,
           envId(env),
           { key: record.id, secret: String(record.secrets?.secret) },
           { ...env.waits, onProgress: (status) => env.progress(KSQL_KEY, status) },
         );
-        return { ...record, attributes: { ...record.attributes, usable: true, endpoint: ready.status.http_endpoint } };
+        return { endpoint: ready.status.http_endpoint };
       },
-      destroy: (env, record) => deleteIgnoringGone(() => env.cloud.apiKeys.delete(record.id)),
-    },
+    }),
     {
       id: STATEMENTS,
       kind: 'ksql-statements',
@@ -339,6 +291,63 @@ export function cloudResources(config: Config, names: ResourceNames, options: { 
   ];
   if (options.sink) defs.push(mongoSink(config, names));
   return defs;
+}
+
+/**
+ * An API key owned by the service account for one resource (Kafka cluster or ksqlDB cluster). Its secret exists only
+ * in the create response and our state: without it the key is useless, so a key found by name without a secret is
+ * deleted and made again.
+ */
+function apiKey(spec: {
+  id: string;
+  kind: string;
+  displayName: string;
+  description: string;
+  /** The graph node of the resource the key is for. */
+  resourceOf: string;
+  dependsOn: string[];
+  attributes: (env: CloudEnv) => Record<string, unknown>;
+  /** Waits until the key works; returns attributes learned on the way. */
+  ready: (env: CloudEnv, record: ResourceRecord) => Promise<Record<string, unknown>>;
+}): ResourceDef<CloudEnv> {
+  return {
+    id: spec.id,
+    kind: spec.kind,
+    title: `${spec.kind === 'kafka-api-key' ? 'Kafka' : 'ksqlDB'} API key ${spec.displayName}`,
+    dependsOn: spec.dependsOn,
+    observe: async (env) => {
+      const known = env.known(spec.id);
+      if (!known?.secrets?.secret) return undefined;
+      const found = await env.cloud.apiKeys.find(known.id);
+      return found && { record: known, ready: known.attributes?.usable === true };
+    },
+    create: async (env) => {
+      const resource = requireKnown(env, spec.resourceOf);
+      const owner = requireKnown(env, SERVICE_ACCOUNT).id;
+      const orphan = await env.cloud.apiKeys.findByName(spec.displayName, { ownerId: owner, resourceId: resource.id });
+      if (orphan) await deleteIgnoringGone(() => env.cloud.apiKeys.delete(orphan.id));
+      const created = await env.cloud.apiKeys.create({
+        ownerId: owner,
+        resourceId: resource.id,
+        environmentId: envId(env),
+        displayName: spec.displayName,
+        description: spec.description,
+      });
+      return {
+        ...rec(spec.kind, created.credentials.key, spec.displayName, {
+          ...spec.attributes(env),
+          clusterId: resource.id,
+          usable: false,
+        }),
+        secrets: { secret: created.credentials.secret },
+      };
+    },
+    ready: async (env, record) => ({
+      ...record,
+      attributes: { ...record.attributes, ...(await spec.ready(env, record)), usable: true },
+    }),
+    destroy: (env, record) => deleteIgnoringGone(() => env.cloud.apiKeys.delete(record.id)),
+  };
 }
 
 function ksqlDeployer(env: CloudEnv): KsqlDeployer {

@@ -6,7 +6,21 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stackEndpoints } from '../helpers/stack.js';
 
 const stack = stackEndpoints();
-const unique = (what: string) => `test-${what}-${randomUUID().slice(0, 8)}`;
+const created: string[] = [];
+const unique = (what: string) => {
+  const name = `test-${what}-${randomUUID().slice(0, 8)}`;
+  created.push(name);
+  return name;
+};
+
+// Other suites share the broker: leave no topic behind.
+afterAll(async () => {
+  const admin = new Kafka(plaintextConfig).admin();
+  await admin.connect();
+  const topics = (await admin.listTopics()).filter((topic) => created.includes(topic));
+  if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+  await admin.disconnect();
+});
 
 function saslConfig(username: string, password: string): KafkaConfig {
   return {

@@ -254,7 +254,9 @@ export class Engine {
     return {
       run: async () => {
         const sequence = await this.distribute(commandId, statement.text, {}, replaySequence);
-        if (!existingTopic && !(await topicPartitionCount(this.options.handles.admin, topic))) {
+        // On replay a missing topic was deleted after the statement ran (a later DROP … DELETE TOPIC, or `down`):
+        // re-creating it would resurrect topics nobody wants.
+        if (!this.replaying && !existingTopic && !(await topicPartitionCount(this.options.handles.admin, topic))) {
           await this.createTopic(topic, partitions!, replicas, sourceType === 'TABLE');
         }
         this.sources.set(name, source);
@@ -321,7 +323,7 @@ export class Engine {
       run: async () => {
         const sequence = await this.distribute(commandId, statement.text, streamsProperties, replaySequence);
         const queryId = existing?.writeQueryId ?? `${prefix}_${name}_${sequence}`;
-        if (!sinkTopic && !(await topicPartitionCount(this.options.handles.admin, topic))) {
+        if (!this.replaying && !sinkTopic && !(await topicPartitionCount(this.options.handles.admin, topic))) {
           await this.createTopic(topic, partitions, replicas, sourceType === 'TABLE');
         }
         const finalSink: DataSource = { ...sink, writeQueryId: queryId };
