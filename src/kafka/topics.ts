@@ -29,6 +29,42 @@ export async function ensureTopics(admin: Admin, topics: readonly TopicSpec[], r
       replicationFactor,
       configEntries: Object.entries(topic.configs ?? {}).map(([name, value]) => ({ name, value })),
     }));
-  if (wanted.length > 0) await admin.createTopics({ topics: wanted, waitForLeaders: true });
+  if (wanted.length > 0) await createTopicsAndWait(admin, wanted);
   return wanted.map((topic) => topic.topic);
+}
+
+/** Metadata errors a broker answers while a just-created (or just-deleted) topic propagates from the controller. */
+const PROPAGATING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER']);
+
+/**
+ * Creates topics and waits until every partition has a leader. kafkajs' own waitForLeaders gives up on
+ * UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers for a moment after a create (or right after the same name
+ * was deleted); here that counts as "not yet".
+ */
+export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const names = topics.map((topic) => topic.topic);
+  for (;;) {
+    try {
+      await admin.createTopics({ topics, waitForLeaders: false });
+      break;
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      // A topic of the same name still being deleted: its removal finishes within moments, then create again.
+      const beingDeleted = /marked for deletion/i.test(JSON.stringify(error) + (error as Error).message);
+      if (type === 'TOPIC_ALREADY_EXISTS' && !beingDeleted) break;
+      if (Date.now() > deadline || !(PROPAGATING.has(type ?? '') || beingDeleted)) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics: names });
+      if (metadata.length === names.length && metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      if (!PROPAGATING.has((error as { type?: string }).type ?? '')) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }

@@ -53,17 +53,15 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
         return topics.includes(topic.name) ? { record: rec('topic', topic.name, { partitions: topic.partitions }), ready: true } : undefined;
       },
       create: async (env) => {
-        await (await env.admin()).createTopics({
-          topics: [
-            {
-              topic: topic.name,
-              numPartitions: topic.partitions,
-              replicationFactor: 1,
-              configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
-            },
-          ],
-          waitForLeaders: true,
-        });
+        const { createTopicsAndWait } = await import('../kafka/topics.js');
+        await createTopicsAndWait(await env.admin(), [
+          {
+            topic: topic.name,
+            numPartitions: topic.partitions,
+            replicationFactor: 1,
+            configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
+          },
+        ]);
         return rec('topic', topic.name, { partitions: topic.partitions });
       },
       destroy: async (env, record) => {
