@@ -4,6 +4,7 @@ import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stackEndpoints } from '../helpers/stack.js';
+import { runCli } from '../helpers/cli.js';
 
 const stack = stackEndpoints();
 const created: string[] = [];
@@ -188,5 +189,21 @@ describe('local stack: Connect + MongoDB sink + FerretDB', () => {
     }
     const gone = await fetch(`${stack.connect.url}/connectors/${connector}`);
     expect(gone.status).toBe(404);
+  });
+});
+
+describe('marketplace local logs', () => {
+  it('prints the last n lines of one service, and refuses an unknown service', async () => {
+    const env = { MARKETPLACE_HOME: stack.home };
+    const kafka = await runCli(['local', 'logs', 'kafka', '-n', '5'], { env });
+    expect(kafka.code, kafka.stderr).toBe(0);
+    const lines = kafka.stdout.trim().split('\n').filter((line) => line.length > 0);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.length).toBeLessThanOrEqual(6);
+    expect(kafka.stdout).toMatch(/\[\d{4}-\d{2}-\d{2} [\d:,]+\] (INFO|WARN|ERROR|DEBUG)/);
+
+    const unknown = await runCli(['local', 'logs', 'zookeeper'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/zookeeper/);
   });
 });
