@@ -4,7 +4,6 @@ import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { cloudCredentials, mongoPassword } from '../core/credentials.js';
 import { UserError } from '../core/errors.js';
-import { acquireLock, type HeldLock } from '../core/lock.js';
 import { StateStore } from '../core/state-store.js';
 import { scaledClock, systemClock, type Clock } from '../core/waiter.js';
 import type { CloudEnv, KsqlDeployer } from './cloud-resources.js';
@@ -12,7 +11,7 @@ import { cloudResources } from './cloud-resources.js';
 import { KnownRecords } from './engine.js';
 import { resourceNames, type ResourceNames } from './names.js';
 import { remainingCloudResources } from './cloud-verify.js';
-import type { ProvisionSession } from './session.js';
+import { lockStateDir, type ProvisionSession } from './session.js';
 import { StateRecorder } from './state-recorder.js';
 
 export interface CloudSession extends ProvisionSession<CloudEnv> {
@@ -50,12 +49,7 @@ export async function openCloudSession(
   const password = sink && options.needMongoPassword ? await mongoPassword(ctx, config.mongoUser) : undefined;
 
   const store = new StateStore(loaded.dir);
-  let lock: HeldLock | undefined;
-  if (options.lock) {
-    lock = await acquireLock(store.dir, options.lock, (previous) =>
-      ctx.out.warn(`taking over the lock of ${previous ? `pid ${previous.pid}, which is no longer running` : 'an unreadable lock file'}`),
-    );
-  }
+  const lock = await lockStateDir(ctx.out, store, options.lock);
   try {
     const recorder = new StateRecorder(store, await store.read());
     const known = new KnownRecords(recorder);

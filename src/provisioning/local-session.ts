@@ -5,7 +5,6 @@ import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { configuredEndpoints, type Endpoints } from '../core/endpoints.js';
 import { OperationError } from '../core/errors.js';
-import { acquireLock, type HeldLock } from '../core/lock.js';
 import { StateStore, type ResourceRecord } from '../core/state-store.js';
 import { waitFor } from '../core/waiter.js';
 import type { KsqlDeployer } from './cloud-resources.js';
@@ -13,7 +12,7 @@ import { renderConnectorConfig } from './connector-templates.js';
 import { KnownRecords } from './engine.js';
 import { resourceNames, type ResourceNames } from './names.js';
 import type { Observed, ProvisionEnvBase, ResourceDef } from './resource.js';
-import type { ProvisionSession } from './session.js';
+import { lockStateDir, type ProvisionSession } from './session.js';
 import { StateRecorder } from './state-recorder.js';
 import { demoTopics } from './topics.js';
 
@@ -176,12 +175,7 @@ export async function openLocalSession(
   const endpoints = configuredEndpoints(config) as Required<Endpoints>;
   const names = resourceNames(config.prefix);
   const store = new StateStore(loaded.dir);
-  let lock: HeldLock | undefined;
-  if (options.lock) {
-    lock = await acquireLock(store.dir, options.lock, (previous) =>
-      ctx.out.warn(`taking over the lock of ${previous ? `pid ${previous.pid}, which is no longer running` : 'an unreadable lock file'}`),
-    );
-  }
+  const lock = await lockStateDir(ctx.out, store, options.lock);
   let admin: Admin | undefined;
   let adminReady: Promise<Admin> | undefined;
   const connectAdmin = async (): Promise<Admin> => {

@@ -1,3 +1,4 @@
+import { acquireLock, type HeldLock } from '../core/lock.js';
 import type { StateStore } from '../core/state-store.js';
 import type { KnownRecords } from './engine.js';
 import type { ProvisionEnvBase, ResourceDef } from './resource.js';
@@ -19,4 +20,16 @@ export interface ProvisionSession<E extends ProvisionEnvBase = ProvisionEnvBase>
   /** After a teardown: what still carries the prefix (should be nothing). */
   remaining(options: { keepEnvironment: boolean }): Promise<string[]>;
   release(): Promise<void>;
+}
+
+/** Takes the state directory's lock for `command`, telling the user when a dead process's lock is taken over. */
+export async function lockStateDir(
+  out: { warn(message: string): void },
+  store: StateStore,
+  command: string | undefined,
+): Promise<HeldLock | undefined> {
+  if (!command) return undefined;
+  return acquireLock(store.dir, command, (previous) =>
+    out.warn(`taking over the lock of ${previous ? `pid ${previous.pid}, which is no longer running` : 'an unreadable lock file'}`),
+  );
 }
