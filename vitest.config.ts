@@ -16,7 +16,7 @@ export default defineConfig({
         test: {
           name: 'stack',
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
-          globalSetup: ['test/setup/local-stack.ts'],
+          globalSetup: ['test/setup/local-stack.ts', 'test/setup/reliability-report.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
           fileParallelism: false,
