@@ -185,3 +185,44 @@ describe.each(['http2', 'http1'] as const)('a server-side error in the middle of
     }
   });
 });
+
+describe.each(['http2', 'http1'] as const)('a command still executing when the server answers (%s)', (protocol) => {
+  it('is awaited through GET /status until it succeeds, and the next statement sees its result', async () => {
+    // A response timeout of 0 ms makes the server answer every written command with its non-final status, as
+    // ksqlDB does when a command outlasts ksql.server.command.response.timeout.ms.
+    const server = await startKsqlDevServer({
+      listen: '127.0.0.1:0',
+      bootstrap: stackEndpoints().kafka.plaintext,
+      serviceId: `kc_slow_${protocol}_${run}_`,
+      commandResponseTimeoutMs: 0,
+      log: () => undefined,
+    });
+    const progress: string[] = [];
+    const client = new KsqlClient({ url: server.url, protocol, onCommandProgress: (id, status) => progress.push(`${id} ${status}`) });
+    try {
+      const tag = `${protocol}_${run.replace(/-/g, '')}`.toUpperCase();
+      const raw = await fetch(`${server.url}/ksql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/vnd.ksql.v1+json' },
+        body: JSON.stringify({ ksql: `CREATE STREAM SLOW_SRC_${tag} (id BIGINT KEY, v INT) WITH (KAFKA_TOPIC='slow_src_${tag.toLowerCase()}', PARTITIONS=1, VALUE_FORMAT='JSON');`, streamsProperties: {} }),
+      });
+      const [answer] = (await raw.json()) as Array<{ commandId: string; commandStatus: { status: string } }>;
+      expect(answer!.commandStatus.status).not.toBe('SUCCESS');
+
+      const created = await client.executeStatement(`CREATE STREAM SLOW_OUT_${tag} AS SELECT id, v * 2 AS doubled FROM SLOW_SRC_${tag} EMIT CHANGES;`);
+      expect(created['@type']).toBe('currentStatus');
+      const status = created['@type'] === 'currentStatus' ? created.commandStatus : undefined;
+      expect(status?.status).toBe('SUCCESS');
+      expect(status?.queryId).toMatch(new RegExp(`^CSAS_SLOW_OUT_${tag}_\\d+$`));
+      expect(progress).toContain(`stream/SLOW_OUT_${tag}/create SUCCESS`);
+      expect((await client.commandStatus(answer!.commandId)).status).toBe('SUCCESS');
+      expect((await client.listQueries()).map((q) => q.id)).toContain(status?.queryId);
+
+      await client.executeStatement(`DROP STREAM SLOW_OUT_${tag} DELETE TOPIC;`);
+      await client.executeStatement(`DROP STREAM SLOW_SRC_${tag} DELETE TOPIC;`);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+});

@@ -33,15 +33,21 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       'auth-file': { type: 'string' },
       'service-id': { type: 'string' },
+      'command-response-timeout-ms': { type: 'string', default: '5000' },
     },
     strict: true,
   });
+  const commandResponseTimeoutMs = Number(values['command-response-timeout-ms']);
+  if (!Number.isInteger(commandResponseTimeoutMs) || commandResponseTimeoutMs < 0) {
+    throw new Error(`--command-response-timeout-ms must be a whole number of milliseconds, got '${values['command-response-timeout-ms']}'`);
+  }
   const credentials = values['auth-file'] ? await readCredentials(values['auth-file']) : undefined;
   const server = await startKsqlDevServer({
     listen: values.listen!,
     bootstrap: values.bootstrap!,
     dataDir: values['data-dir'],
     serviceId: values['service-id'],
+    commandResponseTimeoutMs,
     authorize: credentials ? (key, secret) => credentials.some((c) => sameSecret(c.key, key) && sameSecret(c.secret, secret)) : undefined,
   });
   let stopping = false;

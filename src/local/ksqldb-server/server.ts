@@ -15,6 +15,8 @@ export interface KsqlDevServerOptions {
   authorize?: (key: string, secret: string) => boolean;
   /** Keeps instances apart on one Kafka: names the command topic and consumer groups. Default "default_". */
   serviceId?: string;
+  /** ksql.server.command.response.timeout.ms: how long POST /ksql waits for a command before answering EXECUTING. */
+  commandResponseTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -53,6 +55,7 @@ export async function startKsqlDevServer(options: KsqlDevServerOptions): Promise
     handles,
     serviceId,
     bootstrap: options.bootstrap,
+    commandResponseTimeoutMs: options.commandResponseTimeoutMs,
     logger: { info: (m) => log(`[ksqldb-dev] ${m}`), warn: (m) => log(`[ksqldb-dev] WARN ${m}`) },
   });
   try {

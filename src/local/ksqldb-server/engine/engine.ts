@@ -43,6 +43,11 @@ export interface EngineOptions {
   serviceId: string;
   bootstrap: string;
   logger: QueryLogger;
+  /**
+   * How long POST /ksql waits for a written command to finish before answering with its non-final status
+   * (ksql.server.command.response.timeout.ms; ksqlDB's default is 5000). The client then polls GET /status.
+   */
+  commandResponseTimeoutMs?: number;
 }
 
 export interface PreparedQuery {
@@ -65,6 +70,8 @@ export class Engine {
   private readonly groupPrefix: string;
   private queue: Promise<unknown> = Promise.resolve();
   private replaying = false;
+  /** Told when the statement being run has been written to the command topic. */
+  private onDistributed: ((commandId: string, sequence: number) => void) | undefined;
 
   constructor(private readonly options: EngineOptions) {
     this.groupPrefix = `_confluent-ksql-${options.serviceId}`;
@@ -146,19 +153,71 @@ export class Engine {
         }
       }
       const entities: Entity[] = [];
+      // A statement still executing after the response timeout keeps running; the next one starts after it.
+      let stillRunning: Promise<unknown> = Promise.resolve();
       for (const [i, step] of prepared.entries()) {
-        try {
-          const entity = await step.run();
-          if (entity) entities.push(entity);
-        } catch (error) {
-          throw toStatementError(error, statements[i]!.text, ErrorCodes.serverError);
-        }
+        await stillRunning;
+        const outcome = await this.runWithinResponseTimeout(step, statements[i]!.text);
+        if ('error' in outcome) throw toStatementError(outcome.error, statements[i]!.text, ErrorCodes.serverError);
+        if (outcome.entity) entities.push(outcome.entity);
+        stillRunning = outcome.finished ?? Promise.resolve();
       }
-      return entities;
+      return { entities, finished: stillRunning };
     };
     const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
+    this.queue = result.then((r) => r.finished).catch(() => undefined);
+    return result.then((r) => r.entities);
+  }
+
+  /**
+   * Runs one validated statement. Once its command is written, waits at most the command response timeout for it
+   * to finish; past that, answers with its non-final status (as ksqlDB does) and records the final one when it ends.
+   */
+  private async runWithinResponseTimeout(
+    step: Prepared,
+    text: string,
+  ): Promise<{ entity: Entity | undefined; finished?: Promise<unknown> } | { error: unknown }> {
+    let command: { commandId: string; sequence: number } | undefined;
+    const written = new Promise<void>((resolve) => {
+      this.onDistributed = (commandId, sequence) => {
+        command = { commandId, sequence };
+        resolve();
+      };
+    });
+    const running = step.run().then(
+      (entity) => ({ entity }),
+      (error: unknown) => ({ error }),
+    );
+    try {
+      const early = await Promise.race([running, written.then(() => undefined)]);
+      if (early || !command) return early ?? (await running);
+      const timeoutMs = this.options.commandResponseTimeoutMs ?? 5000;
+      let timer: NodeJS.Timeout | undefined;
+      const late = await Promise.race([running, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)))]);
+      clearTimeout(timer);
+      if (late) return late;
+      const { commandId, sequence } = command;
+      const finished = running.then((outcome) => {
+        if ('error' in outcome) {
+          const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+          this.commandStatuses.set(commandId, { status: 'ERROR', message, queryId: null });
+          this.options.logger.warn(`Command ${commandId} failed after its response was sent: ${message}`);
+        }
+      });
+      return {
+        entity: {
+          '@type': 'currentStatus',
+          statementText: text,
+          commandId,
+          commandStatus: this.commandStatuses.get(commandId) ?? { status: 'EXECUTING', message: 'Executing statement', queryId: null },
+          commandSequenceNumber: sequence,
+          warnings: [],
+        },
+        finished,
+      };
+    } finally {
+      this.onDistributed = undefined;
+    }
   }
 
   private liveSandbox(): Sandbox {
@@ -707,6 +766,10 @@ export class Engine {
   private async distribute(commandId: string, statement: string, streamsProperties: Record<string, unknown>, replaySequence?: number): Promise<number> {
     const sequence = replaySequence ?? (await this.commandLog.append(commandId, { statement, streamsProperties }));
     this.lastSequenceNumber = Math.max(this.lastSequenceNumber, sequence);
+    if (replaySequence === undefined) {
+      this.commandStatuses.set(commandId, { status: 'EXECUTING', message: 'Executing statement', queryId: null });
+      this.onDistributed?.(commandId, sequence);
+    }
     return sequence;
   }
 
