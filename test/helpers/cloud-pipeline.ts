@@ -27,6 +27,8 @@ export interface CloudPipelineOptions {
   timeScale: number;
   /** Adds --verbose to every CLI call. */
   verbose?: boolean;
+  /** Added to (or replacing) the CLI environment, e.g. another MONGODB_PASSWORD. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface CliCall {
@@ -76,6 +78,7 @@ export class CloudPipeline {
         // Where `sink verify` finds the documents: the emulator runs the Atlas sink into FerretDB, which takes the
         // user and password over PLAIN (it does not speak SCRAM).
         MARKETPLACE_MONGO_URI: `${stack.ferretdb.uri}?authMechanism=PLAIN`,
+        ...options.env,
       },
     });
     return new CloudPipeline(stack, harness, cwd, env, database, options.verbose ?? false);
