@@ -11,8 +11,8 @@ import { stackEndpoints } from '../../helpers/stack.js';
 /**
  * Hardening item 6: a whole cloud-target run (up → status → produce → tail → sink → down, every call with --verbose)
  * against the Confluent Cloud emulator, then every byte the run produced is searched for each secret: the CLI's
- * stdout and stderr, the local stack's logs, the emulator's exchange log, every file in the working directory (the
- * state directory included) and the argument vector of every process seen while the commands ran.
+ * stdout and stderr, the local stack's logs and run records, the emulator's exchange log, every file in the working
+ * directory (the state directory included) and the argument vector of every process seen while the commands ran.
  *
  * "The secret fields of the 0600 state" are, precisely, the string values at `resources.<id>.secrets.<field>` in
  * `.marketplace/state.json`. A secret may occur there and nowhere else in that file; the Cloud API secret and the
@@ -127,18 +127,25 @@ describe('secrets never leave their 0600 state file (hardening item 6)', () => {
 
   it('the local stack logs and the emulator log hold no secret', async () => {
     expect(completed, 'the run did not complete').toBe(true);
-    const stackLogs = filesUnder(join(stackEndpoints().home, 'logs'));
+    const home = stackEndpoints().home;
+    const stackLogs = filesUnder(join(home, 'logs'));
+    // The stack's own records (pids, endpoints, settings). Not its broker user database (kafka-users.json and the
+    // broker's config): the emulator hands those SASL users out as Kafka API keys, so they hold the secret by design,
+    // as Confluent's servers do.
+    const stackState = [...filesUnder(join(home, 'run')), join(home, 'manifest.json')].filter((file) => existsSync(file));
     const emulatorLogs = [pipeline.harness.logFile].filter((file) => existsSync(file));
-    const scan = scanFiles([...stackLogs, ...emulatorLogs], secrets);
+    const scan = scanFiles([...stackLogs, ...stackState, ...emulatorLogs], secrets);
     await checkAndRecord(
       {
         item: 6,
-        scenario: 'log files: the local stack (Kafka, Connect, FerretDB, ksqlDB dev server) and the emulator exchange log',
+        scenario:
+          'log files of the local stack (Kafka, Connect, FerretDB, ksqlDB dev server) and its run records, and the emulator exchange log',
         expectation: 'no secret in any byte (the CLI itself writes no log file)',
         observed: `${scan.files} files, ${(scan.bytes / 1024 / 1024).toFixed(1)} MB scanned, ${scan.hits.length} hits`,
       },
       () => {
         expect(stackLogs.length).toBeGreaterThanOrEqual(3);
+        expect(stackState.length).toBeGreaterThanOrEqual(2);
         expect(emulatorLogs).toHaveLength(1);
         expect(scan.hits, describeHits(scan.hits)).toEqual([]);
       },
