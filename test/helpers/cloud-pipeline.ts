@@ -68,7 +68,7 @@ export class CloudPipeline {
     await requireNoDemoTopics(stack);
     const harness = await startCloudEmulatorHarness(stack, { dir: options.dir, timeScale: options.timeScale });
     const cwd = mkdtempSync(join(options.dir, 'cwd-'));
-    const database = `e2e_${options.prefix.replace(/-/g, '_')}`;
+    const database = options.prefix.replace(/-/g, '_');
     const env = harness.cliEnv({
       prefix: options.prefix,
       waitScale: options.timeScale,
