@@ -181,14 +181,17 @@ async function sinkStatus(ctx: Context, loaded: LoadedConfig): Promise<SinkStatu
 async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number): Promise<SinkVerifyResult> {
   const config = loaded.values;
   const { MongoClient } = await import('mongodb');
-  const uri = await mongoUri(ctx, loaded);
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000, connectTimeoutMS: 5000 });
+  const connection = await mongoConnection(ctx, loaded);
+  const client = new MongoClient(connection.uri, { serverSelectionTimeoutMS: 5000, connectTimeoutMS: 5000, auth: connection.auth });
   try {
     try {
       await client.connect();
     } catch (error) {
       throw new OperationError(`cannot connect to MongoDB: ${(error as Error).message}`, {
-        hint: config.target === 'local' ? 'Start the local stack with `marketplace local start`.' : 'Check mongoHost, mongoUser, MONGODB_PASSWORD and the Atlas IP access list.',
+        hint:
+          config.target === 'local'
+            ? 'Start the local stack with `marketplace local start`.'
+            : `Check ${config.mongoUri ? 'mongoUri' : 'mongoHost'}, mongoUser, MONGODB_PASSWORD and the Atlas IP access list.`,
       });
     }
     const collection = client.db(config.mongoDatabase).collection(config.mongoCollection);
@@ -214,18 +217,30 @@ async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number): Promi
   }
 }
 
-async function mongoUri(ctx: Context, loaded: LoadedConfig): Promise<string> {
+interface MongoConnection {
+  uri: string;
+  /** Sent by the driver during the handshake, so the password is never part of a URI that might be echoed. */
+  auth?: { username: string; password: string };
+}
+
+/**
+ * Local: mongoUri (FerretDB by default). Cloud: the Atlas cluster at mongoHost, or mongoUri when set (a standard
+ * connection string where DNS SRV lookups are blocked, a private endpoint, extra URI options), with mongoUser and
+ * MONGODB_PASSWORD as credentials.
+ */
+async function mongoConnection(ctx: Context, loaded: LoadedConfig): Promise<MongoConnection> {
   const config = loaded.values;
-  if (config.target === 'local' || config.mongoUri) {
+  if (config.target === 'local') {
     const { configuredEndpoints } = await import('../core/endpoints.js');
-    return configuredEndpoints(config).mongoUri!;
+    return { uri: configuredEndpoints(config).mongoUri! };
   }
-  if (!config.mongoHost || !config.mongoUser) {
+  if (!config.mongoUri && (!config.mongoHost || !config.mongoUser)) {
     throw new UserError('mongoHost and mongoUser are not set', { hint: 'Run `marketplace init` to set the Atlas sink settings.' });
   }
+  const uri = config.mongoUri ?? `mongodb+srv://${config.mongoHost}/`;
+  if (!config.mongoUser) return { uri };
   const { mongoPassword } = await import('../core/credentials.js');
-  const password = await mongoPassword(ctx, config.mongoUser);
-  return `mongodb+srv://${encodeURIComponent(config.mongoUser)}:${encodeURIComponent(password)}@${config.mongoHost}/`;
+  return { uri, auth: { username: config.mongoUser, password: await mongoPassword(ctx, config.mongoUser) } };
 }
 
 async function topicRecordCount(ctx: Context, loaded: LoadedConfig): Promise<number> {

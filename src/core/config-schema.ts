@@ -68,6 +68,13 @@ export const CONFIG_KEYS = {
     expected: 'host:port[,host:port…]',
     description: 'Kafka bootstrap servers. Cloud: taken from the provisioned cluster; local: the running local stack.',
   },
+  kafkaCaFile: {
+    schema: z.string().min(1),
+    expected: 'the path of a PEM file of CA certificates',
+    description:
+      'Extra CA certificates (PEM) trusted for TLS to the Kafka brokers on the cloud target, in addition to the public ' +
+      'roots: for a TLS-intercepting proxy or a broker with a private CA.',
+  },
   ksqldbUrl: {
     schema: httpUrl,
     expected: 'an http(s) URL',
@@ -84,7 +91,10 @@ export const CONFIG_KEYS = {
       .regex(/^mongodb(\+srv)?:\/\/[^\s]+$/)
       .refine((uri) => !/^mongodb(\+srv)?:\/\/[^@/]*:[^@/]*@/.test(uri)),
     expected: 'a mongodb:// or mongodb+srv:// URI without a password',
-    description: 'MongoDB URI the local sink writes to (local target).',
+    description:
+      'MongoDB URI without a password. Local target: where the sink writes. Cloud target: where `sink verify` reads ' +
+      'the documents instead of mongodb+srv://<mongoHost>/ (a standard connection string, a private endpoint, URI ' +
+      'options), signing in as mongoUser with MONGODB_PASSWORD.',
   },
   mongoHost: {
     schema: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/),
@@ -149,6 +159,7 @@ export interface Config {
   ksqlCsu: number;
   cloudApiUrl: string;
   bootstrapServers?: string;
+  kafkaCaFile?: string;
   ksqldbUrl?: string;
   connectUrl?: string;
   mongoUri?: string;

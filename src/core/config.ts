@@ -102,6 +102,12 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     );
   }
   config.home = expandHome(config.home, options.env);
+  if (config.kafkaCaFile !== undefined) {
+    // A relative path means relative to the file that names it, or to the working directory for flags and variables.
+    const base = sources.kafkaCaFile.kind === 'file' ? dirname(file) : options.cwd;
+    const path = config.kafkaCaFile;
+    config.kafkaCaFile = path === '~' || path.startsWith('~/') ? expandHome(path, options.env) : resolve(base, path);
+  }
 
   return {
     values: config,

@@ -1,4 +1,7 @@
-import type { LoadedConfig } from '../core/config.js';
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { rootCertificates } from 'node:tls';
+import { describeSource, type LoadedConfig } from '../core/config.js';
 import { configuredEndpoints } from '../core/endpoints.js';
 import { UserError } from '../core/errors.js';
 import type { SecretRegistry } from '../core/redact.js';
@@ -32,7 +35,38 @@ export async function resolveKafkaTarget(loaded: LoadedConfig, secrets: SecretRe
       hint: 'Run `marketplace up` again to record it, or pass --bootstrap-servers.',
     });
   }
-  return { target: 'cloud', bootstrap: splitBootstrap(bootstrap), sasl: { username: key.id, password: key.secret } };
+  const target: KafkaTarget = { target: 'cloud', bootstrap: splitBootstrap(bootstrap), sasl: { username: key.id, password: key.secret } };
+  if (config.kafkaCaFile !== undefined) target.ca = await trustedCas(loaded);
+  return target;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * The public roots plus the certificates of `kafkaCaFile`: giving TLS a `ca` replaces its default roots, and a user
+ * behind a TLS-intercepting proxy or with a private broker CA wants to add trust, not lose the public one.
+ */
+async function trustedCas(loaded: LoadedConfig): Promise<string> {
+  const path = loaded.values.kafkaCaFile!;
+  const where = `kafkaCaFile ${path} (from ${describeSource(loaded.sources.kafkaCaFile, 'kafkaCaFile')})`;
+  const hint = 'Point kafkaCaFile (MARKETPLACE_KAFKA_CA_FILE) at a readable PEM file of CA certificates, or unset it.';
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    throw new UserError(`${where} ${reason}`, { hint });
+  }
+  const certificates = text.match(PEM_CERTIFICATE) ?? [];
+  if (certificates.length === 0) throw new UserError(`${where} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, { hint });
+  for (const [index, pem] of certificates.entries()) {
+    try {
+      new X509Certificate(pem);
+    } catch {
+      throw new UserError(`${where}: certificate ${index + 1} of ${certificates.length} is not a valid X.509 certificate`, { hint });
+    }
+  }
+  return [...rootCertificates, ...certificates].join('\n');
 }
 
 function findApiKey(resources: ResourceRecord[]): { id: string; secret: string; bootstrap?: string } | undefined {

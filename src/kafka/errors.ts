@@ -5,6 +5,9 @@ export interface KafkaErrorContext {
   bootstrap: string;
 }
 
+/** Node's wording for a chain that ends in an unknown CA (self-signed, missing issuer, unverifiable). */
+const UNTRUSTED_CERTIFICATE = /self[- ]signed certificate|unable to (get|verify) (local )?issuer certificate|unable to verify the first certificate/i;
+
 /** Turns a kafkajs failure into a one-line OperationError with what to do about it. */
 export function kafkaOperationError(error: unknown, what: string, context: KafkaErrorContext): OperationError {
   const name = (error as { name?: string } | undefined)?.name ?? '';
@@ -15,6 +18,13 @@ export function kafkaOperationError(error: unknown, what: string, context: Kafka
         context.target === 'cloud'
           ? 'The cluster API key may be deleted or not yet propagated; run `marketplace up` again to recreate it.'
           : 'Check the SASL user and password of the local stack (`marketplace local status`).',
+      cause: error,
+    });
+  }
+  if (UNTRUSTED_CERTIFICATE.test(message)) {
+    return new OperationError(`Kafka at ${context.bootstrap} presented a certificate this machine does not trust while ${what}: ${message}`, {
+      hint:
+        'If a TLS-intercepting proxy or a private CA signs it, set kafkaCaFile (MARKETPLACE_KAFKA_CA_FILE) to that CA\'s PEM file; otherwise check the bootstrap address.',
       cause: error,
     });
   }

@@ -145,8 +145,8 @@ export async function startCloudEmulatorHarness(
       MARKETPLACE_WAIT_SCALE: String(waitScale),
       CONFLUENT_CLOUD_API_KEY: emulator.cloudCredentials.key,
       CONFLUENT_CLOUD_API_SECRET: emulator.cloudCredentials.secret,
-      // `status` reads topic offsets over the cluster's SASL_SSL listener, whose certificate the local CA signed.
-      NODE_EXTRA_CA_CERTS: stack.kafka.caFile,
+      // The cluster's SASL_SSL listener (produce, tail --via kafka, status, sink verify) has a certificate the local CA signed.
+      MARKETPLACE_KAFKA_CA_FILE: stack.kafka.caFile,
       ...(sink
         ? {
             MARKETPLACE_MONGO_HOST: 'cluster0.emulated.mongodb.net',

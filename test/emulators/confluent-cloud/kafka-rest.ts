@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { createTopicsAndWait } from '../../../src/kafka/topics.js';
 import { EmulatorHttpError } from './http-error.js';
 import type { Call } from './router.js';
 import type { DataPlaneModule } from './server.js';
@@ -120,25 +121,27 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
         throw new EmulatorHttpError(400, 'bad_request', `Number of partitions must be between 1 and 4096, not ${partitions}.`, { kafkaErrorCode: 40002 });
       }
       const kafka = await getAdmin();
+      const spec = {
+        topic: input.topic_name,
+        numPartitions: partitions,
+        replicationFactor: 1,
+        configEntries: (input.configs ?? []).filter((c) => c.value != null).map((c) => ({ name: c.name, value: String(c.value) })),
+      };
       let created: boolean;
       try {
-        created = await kafka.createTopics({
-          validateOnly: input.validate_only === true,
-          waitForLeaders: true,
-          topics: [
-            {
-              topic: input.topic_name,
-              numPartitions: partitions,
-              replicationFactor: 1,
-              configEntries: (input.configs ?? []).filter((c) => c.value != null).map((c) => ({ name: c.name, value: String(c.value) })),
-            },
-          ],
-        });
+        created = await kafka.createTopics({ validateOnly: input.validate_only === true, waitForLeaders: false, topics: [spec] });
       } catch (error) {
         const detail = (error as { errors?: { message?: string; type?: string }[] }).errors?.[0];
-        if (detail?.type === 'TOPIC_ALREADY_EXISTS') created = false;
+        const beingDeleted = /marked for deletion/i.test(detail?.message ?? '');
+        const propagating = ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE'].includes((error as { type?: string }).type ?? detail?.type ?? '');
+        if (detail?.type === 'TOPIC_ALREADY_EXISTS' && !beingDeleted) created = false;
+        // The name's previous topic is still going away: createTopicsAndWait below creates it once it is gone.
+        else if ((beingDeleted || propagating) && input.validate_only !== true) created = true;
         else throw new EmulatorHttpError(400, 'bad_request', detail?.message ?? (error as Error).message, { kafkaErrorCode: 40002 });
       }
+      // The local broker needs a moment after a create (longer right after the same name was deleted) before every
+      // partition has a leader, and answers UNKNOWN_TOPIC_OR_PARTITION meanwhile; Confluent Cloud hides that.
+      if (created && input.validate_only !== true) await createTopicsAndWait(kafka, [spec]);
       if (!created && input.validate_only !== true) {
         throw new EmulatorHttpError(400, 'bad_request', `Topic '${input.topic_name}' already exists.`, { kafkaErrorCode: 40002 });
       }

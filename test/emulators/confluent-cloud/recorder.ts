@@ -32,7 +32,20 @@ export class ExchangeRecorder {
 
   record(exchange: RecordedExchange): void {
     if (!this.file) return;
+    // A secret-named field of a parsed body (a connector's connection.password) also sits in that body's raw text.
+    this.learnSecretFields(exchange.request.body);
+    this.learnSecretFields(exchange.response.body);
     appendFileSync(this.file, `${JSON.stringify(this.redact(exchange))}\n`, { mode: 0o600 });
+  }
+
+  private learnSecretFields(value: unknown, key?: string): void {
+    if (typeof value === 'string') {
+      if (key !== undefined && SECRET_KEY.test(key)) this.addSecret(value);
+    } else if (Array.isArray(value)) {
+      for (const item of value) this.learnSecretFields(item);
+    } else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) this.learnSecretFields(v, k);
+    }
   }
 
   private redact<T>(value: T, key?: string): T {

@@ -1,3 +1,4 @@
+import { createTopicsAndWait } from '../../../kafka/topics.js';
 import { readTopicToEnd, topicExists, type KafkaHandles } from './kafka.js';
 
 export interface Command {
@@ -23,14 +24,9 @@ export class CommandLog {
 
   async ensureTopic(): Promise<void> {
     if (await topicExists(this.handles.admin, this.topic)) return;
-    await this.handles.admin
-      .createTopics({
-        waitForLeaders: true,
-        topics: [{ topic: this.topic, numPartitions: 1, replicationFactor: -1, configEntries: [{ name: 'retention.ms', value: '-1' }] }],
-      })
-      .catch((error: unknown) => {
-        if (!String((error as Error).message).includes('exists')) throw error;
-      });
+    await createTopicsAndWait(this.handles.admin, [
+      { topic: this.topic, numPartitions: 1, replicationFactor: -1, configEntries: [{ name: 'retention.ms', value: '-1' }] },
+    ]);
   }
 
   async readAll(): Promise<LoggedCommand[]> {

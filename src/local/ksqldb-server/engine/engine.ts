@@ -5,6 +5,7 @@ import { compile, exprText } from '../sql/expressions.js';
 import { substituteVariables } from '../sql/lexer.js';
 import { parseStatements } from '../sql/parser.js';
 import { formatType, schemaOf } from '../sql/types.js';
+import { createTopicsAndWait } from '../../../kafka/topics.js';
 import { CommandLog } from './command-log.js';
 import { renewProducer, topicPartitionCount, type KafkaHandles } from './kafka.js';
 import { PersistentQuery, type QueryLogger } from './persistent-query.js';
@@ -786,14 +787,9 @@ export class Engine {
   }
 
   private async createTopic(topic: string, partitions: number, replicas: number | undefined, compact: boolean): Promise<void> {
-    await this.options.handles.admin
-      .createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions: partitions, replicationFactor: replicas ?? -1, configEntries: compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [] }],
-      })
-      .catch((error: unknown) => {
-        if (!String((error as Error).message).toLowerCase().includes('exists')) throw error;
-      });
+    await createTopicsAndWait(this.options.handles.admin, [
+      { topic, numPartitions: partitions, replicationFactor: replicas ?? -1, configEntries: compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [] },
+    ]);
   }
 }
 
