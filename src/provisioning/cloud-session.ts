@@ -58,12 +58,11 @@ export async function openCloudSession(
     secrets: ctx.secrets,
     logger: { debug: (line: string) => ctx.out.debug(line) },
   });
-  await checkCloudAccess(cloud);
-
   const store = new StateStore(loaded.dir);
   const lock = await lockStateDir(ctx.out, store, options.lock);
   try {
     const recorder = new StateRecorder(store, await store.read());
+    await checkCloudAccess(cloud);
     const known = new KnownRecords(recorder);
     const names = resourceNames(config.prefix);
     const { ksqlDeployer } = await import('./ksql-deployer.js');
@@ -112,7 +111,7 @@ export async function openCloudSession(
 }
 
 /**
- * One cheap authenticated read before anything else: an unreachable API or a rejected key then ends the command with
+ * One cheap authenticated read before the first step: an unreachable API or a rejected key then ends the command with
  * one line (and nothing touched), instead of every step of the graph failing on its own.
  */
 async function checkCloudAccess(cloud: ConfluentCloud): Promise<void> {

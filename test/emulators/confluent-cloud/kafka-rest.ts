@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
 import { EmulatorHttpError } from './http-error.js';
 import type { Call } from './router.js';
 import type { DataPlaneModule } from './server.js';
@@ -122,17 +122,14 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
       const kafka = await getAdmin();
       let created: boolean;
       try {
-        created = await kafka.createTopics({
+        created = await createOnBroker(kafka, {
           validateOnly: input.validate_only === true,
-          waitForLeaders: true,
-          topics: [
-            {
-              topic: input.topic_name,
-              numPartitions: partitions,
-              replicationFactor: 1,
-              configEntries: (input.configs ?? []).filter((c) => c.value != null).map((c) => ({ name: c.name, value: String(c.value) })),
-            },
-          ],
+          topic: {
+            topic: input.topic_name,
+            numPartitions: partitions,
+            replicationFactor: 1,
+            configEntries: (input.configs ?? []).filter((c) => c.value != null).map((c) => ({ name: c.name, value: String(c.value) })),
+          },
         });
       } catch (error) {
         const detail = (error as { errors?: { message?: string; type?: string }[] }).errors?.[0];
@@ -284,3 +281,39 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
     await admin?.disconnect();
   };
 };
+
+/** Metadata errors the local KRaft broker answers for a moment while a topic (or a just-deleted namesake) propagates. */
+const PROPAGATING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER']);
+
+/**
+ * Creates the topic on the backing broker and waits for its leaders. Confluent Cloud does not fail a create because
+ * its own metadata is still settling, so neither does the emulator: those transient broker errors mean "not yet".
+ */
+async function createOnBroker(kafka: Admin, request: { validateOnly: boolean; topic: ITopicConfig }): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  const transient = (error: unknown) => {
+    const type = (error as { type?: string }).type ?? (error as { errors?: { type?: string }[] }).errors?.[0]?.type ?? '';
+    return PROPAGATING.has(type) || /marked for deletion/i.test(String((error as Error).message));
+  };
+  let created: boolean;
+  for (;;) {
+    try {
+      created = await kafka.createTopics({ validateOnly: request.validateOnly, waitForLeaders: false, topics: [request.topic] });
+      break;
+    } catch (error) {
+      if (!transient(error) || Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  if (!created || request.validateOnly) return created;
+  for (;;) {
+    try {
+      const { topics } = await kafka.fetchTopicMetadata({ topics: [request.topic.topic] });
+      if (topics[0] && topics[0].partitions.length > 0 && topics[0].partitions.every((p) => p.leader >= 0)) return true;
+    } catch (error) {
+      if (!transient(error)) throw error;
+    }
+    if (Date.now() > deadline) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
