@@ -52,8 +52,8 @@ interface BadInput {
   files?: Record<string, string>;
   /** Replaces the state file for this case (it must still be byte-identical afterwards). */
   state?: string;
-  /** Extra preparation; returns how to undo it. */
-  prepare?: () => (() => void) | undefined;
+  /** Extra preparation; returns how to undo it, and any environment the run needs on top. */
+  prepare?: () => { undo: () => void; env?: Record<string, string> };
   /** Cloud API calls the case may make: none at all (default), or reads only. */
   requests?: Requests;
 }
@@ -138,7 +138,7 @@ function cases(): BadInput[] {
       args: ['up'],
       prepare: () => {
         writeLock({ pid: liveHolder.pid!, command: 'up' });
-        return () => rmSync(lockPath(), { force: true });
+        return { undo: () => rmSync(lockPath(), { force: true }) };
       },
       exit: 1,
       problem: /another `marketplace up` \(pid \d+\) has held/,
@@ -149,7 +149,7 @@ function cases(): BadInput[] {
       args: ['down', '--yes'],
       prepare: () => {
         writeLock({ pid: 4242, command: 'up', host: 'build-agent-7' });
-        return () => rmSync(lockPath(), { force: true });
+        return { undo: () => rmSync(lockPath(), { force: true }) };
       },
       exit: 1,
       problem: /held by pid 4242 on host build-agent-7/,
@@ -184,25 +184,30 @@ function writeLock(owner: { pid: number; command: string; host?: string }): void
 
 /**
  * A really read-only state directory: mode 0555 stops any other user; root ignores modes, so as root the directory
- * is bind-mounted read-only over itself (EROFS from the kernel) instead. Returns the undo.
+ * is bind-mounted read-only over itself (EROFS from the kernel) instead. Where root may not mount (a container without
+ * CAP_SYS_ADMIN), the fs-atomic test seam makes the state writes fail with EROFS.
  */
-function makeStateDirReadOnly(): () => void {
+function makeStateDirReadOnly(): { undo: () => void; env?: Record<string, string> } {
   const dir = join(cwd, '.marketplace');
   if (process.getuid?.() !== 0) {
     chmodSync(dir, 0o555);
     preparedNote = 'made read-only with chmod 0555';
-    return () => chmodSync(dir, 0o700);
+    return { undo: () => chmodSync(dir, 0o700) };
   }
-  const mount = (args: string[]) => spawnSyncChecked('mount', args);
-  mount(['--bind', dir, dir]);
   try {
-    mount(['-o', 'remount,bind,ro', dir]);
+    spawnSyncChecked('mount', ['--bind', dir, dir]);
+  } catch {
+    preparedNote = 'EROFS from the MARKETPLACE_TEST_WRITE_FAULT seam: root here may not mount';
+    return { undo: () => undefined, env: { MARKETPLACE_TEST_WRITE_FAULT: 'EROFS' } };
+  }
+  try {
+    spawnSyncChecked('mount', ['-o', 'remount,bind,ro', dir]);
   } catch (error) {
     spawnSyncChecked('umount', [dir]);
     throw error;
   }
   preparedNote = 'made read-only by a read-only bind mount (running as root)';
-  return () => spawnSyncChecked('umount', [dir]);
+  return { undo: () => spawnSyncChecked('umount', [dir]) };
 }
 
 function spawnSyncChecked(command: string, args: string[]): void {
@@ -305,14 +310,14 @@ describe('hardening 5: bad input, through the real CLI, against a real deploymen
           undo.unshift(() => writeFileSync(statePath(), originalState, { mode: 0o600 }));
         }
         const prepared = bad.prepare?.();
-        if (prepared) undo.unshift(prepared);
+        if (prepared) undo.unshift(prepared.undo);
         stateBefore = readFileSync(statePath());
         lockBefore = readLock();
         inventoryBefore = harness.inventory();
         brokerBefore = await brokerSnapshot();
         const stopWatching = harness.watch((exchange) => calls.push(exchange));
         try {
-          result = await cli(bad.args, bad.env);
+          result = await cli(bad.args, { ...bad.env, ...prepared?.env });
         } finally {
           stopWatching();
         }

@@ -21,7 +21,10 @@ import { stackEndpoints } from '../../helpers/stack.js';
 // CLI's waits and retry back-offs are scaled the same way; the 2 s latency spikes are real time.
 const TIME_SCALE = 0.001;
 const KILLS = 20;
-/** Every `up` makes at least this many Cloud API calls (a no-op `up` observes each resource once). */
+/**
+ * Each run is killed at a call drawn from 1..20. A no-op `up` makes 17 Cloud API calls (it observes each resource once)
+ * and any other run makes more, so nearly every run is killed; one that finishes first is counted, and another is run.
+ */
 const KILL_WITHIN_EXCHANGES = 20;
 const SEED = Number(process.env.MARKETPLACE_HARDENING_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const run = Date.now().toString(36);
@@ -177,7 +180,7 @@ describe('hardening 4: up and down against a faulty Confluent Cloud API', () => 
       const u = summary(upExchanges);
       const d = summary(downExchanges);
       const all = summary([...upExchanges, ...downExchanges]);
-      const describe = (name: string, s: typeof u, ms: number) =>
+      const line = (name: string, s: typeof u, ms: number) =>
         `${name} exit ${name === 'up' ? up.code : down.code} in ${(ms / 1000).toFixed(1)} s: ${s.calls} calls, ${s.faulted} faults injected ` +
         `(${s.byStatus}), ${s.retried} retried, ${s.spikes} 2 s spikes`;
 
@@ -186,7 +189,7 @@ describe('hardening 4: up and down against a faulty Confluent Cloud API', () => 
           item: 4,
           scenario: '`up` then `down` with 30% of Cloud API calls answered 429/500/502/503 and 6% delayed 2 s (seed ' + SEED + ')',
           expectation: 'both exit 0; one of each resource after up; nothing left after down; every fault retried',
-          observed: `${describe('up', u, upMs)}; ${describe('down', d, downMs)}`,
+          observed: `${line('up', u, upMs)}; ${line('down', d, downMs)}`,
         },
         async () => {
           expectOk(up, 'up');
