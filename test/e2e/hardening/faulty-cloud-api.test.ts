@@ -262,6 +262,50 @@ describe('hardening 4: up and down against a faulty Confluent Cloud API', () => 
       await cleanUp(deployment);
     }
   });
+
+  it('down itself finds what would stay orphaned: a role binding of the deleted service account and a prefixed API key', async () => {
+    const deployment = await newDeployment();
+    try {
+      const up = await deployment.cli(['up', '--json']);
+      expectOk(up, 'up');
+      const state = JSON.parse(readFileSync(join(deployment.cwd, '.marketplace', 'state.json'), 'utf8')) as {
+        resources: Record<string, { id: string; attributes?: Record<string, unknown> }>;
+      };
+      const sa = state.resources['service-account']!.id;
+      // What someone might add by hand beside the demo: neither is in the state file or the resource graph.
+      const binding = await cloudApi('POST', '/iam/v2/role-bindings', {
+        principal: `User:${sa}`,
+        role_name: 'DeveloperRead',
+        crn_pattern: String(state.resources['kafka-cluster']!.attributes!['rbacCrn']),
+      });
+      const key = await cloudApi('POST', '/iam/v2/api-keys', {
+        spec: { display_name: `${deployment.prefix}-by-hand`, description: 'made outside marketplace', owner: { id: harness.emulator.state.adminUserId } },
+      });
+      const down = await deployment.cli(['down', '--yes', '--json']);
+      const remaining = down.code === 1 ? (JSON.parse(down.stdout) as { remaining: string[] }).remaining : [];
+      await checkAndRecord(
+        {
+          item: 4,
+          scenario: '`down` with a role binding of the demo\'s service account and a prefixed API key that `up` did not make',
+          expectation: '`down` deletes everything it made, then reports both leftovers by id and exits 1 (nothing left silently)',
+          observed: `down exit ${down.code}; remaining: ${remaining.join('; ') || '(none)'}`,
+        },
+        () => {
+          expect(down.code, down.stderr).toBe(1);
+          expect(remaining).toEqual(
+            expect.arrayContaining([expect.stringContaining(String(binding['id'])), expect.stringContaining(String(key['id']))]),
+          );
+          expect(remaining).toHaveLength(2);
+        },
+      );
+      await cloudApi('DELETE', `/iam/v2/role-bindings/${String(binding['id'])}`);
+      await cloudApi('DELETE', `/iam/v2/api-keys/${String(key['id'])}`);
+      expect(harness.inventory().roleBindings).toEqual([]);
+      expect(harness.inventory().apiKeys).toEqual([]);
+    } finally {
+      await cleanUp(deployment);
+    }
+  });
 });
 
 /**
@@ -299,6 +343,22 @@ async function upKilledAt(deployment: Deployment, at: number, lostAnswer: boolea
     clearTimeout(timer);
     stop();
   }
+}
+
+/** A call to the emulated Cloud API with the organization's Cloud API key, as someone working by hand would make. */
+async function cloudApi(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const { key, secret } = harness.emulator.cloudCredentials;
+  const response = await fetch(`${harness.emulator.url}${path}`, {
+    method,
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
 function mulberry32(seed: number): () => number {
