@@ -75,8 +75,8 @@ export async function writeFileAtomic(
 
 /**
  * Proves the directory of `path` can take a new version of it of about `bytes` bytes, by writing (and removing) a
- * scratch file the way an atomic write would. Commands that are about to create resources call this first, so a full disk or a read-only directory
- * stops them before anything exists that the state file could then fail to record.
+ * scratch file the way an atomic write would. Commands that are about to create resources call this first, so a
+ * full disk or a read-only directory stops them before anything exists that the state file could fail to record.
  */
 export async function assertWritable(path: string, bytes: number, options: { fsImpl?: AtomicWriteFs } = {}): Promise<void> {
   const io = options.fsImpl ?? defaultFs();
