@@ -123,12 +123,11 @@ function buildProgram(io: CliIo, out: Output): Command {
     .option('--no-color', 'no colours or spinners (also when NO_COLOR is set or output is not a terminal)')
     .option('-y, --yes', 'answer yes to confirmations; never prompt')
     .showSuggestionAfterError(true)
-    .showHelpAfterError('(run `marketplace --help` for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => out.writeErr(text),
-      outputError: (text, write) => write(text),
+      outputError: (text, write) => write(usageErrorLine(text, 'marketplace')),
     })
     .addHelpText(
       'after',
@@ -182,7 +181,7 @@ function buildCommand(
   command.configureOutput({
     writeOut: (text) => io.stdout.write(text),
     writeErr: (text) => out.writeErr(text),
-    outputError: (text, write) => write(text),
+    outputError: (text, write) => write(usageErrorLine(text, ['marketplace', ...parents, spec.name].join(' '))),
   });
   for (const arg of spec.args ?? []) {
     const name = `${arg.name}${arg.variadic ? '...' : ''}`;
@@ -233,6 +232,12 @@ function buildCommand(
     });
   }
   return command;
+}
+
+/** Commander's usage errors ("error: unknown option…" plus a suggestion line) as one line that says where help is. */
+function usageErrorLine(text: string, command: string): string {
+  const joined = text.trim().split(/\s*\n\s*/).join(' ');
+  return `${joined} — run \`${command} --help\` for usage\n`;
 }
 
 function readGlobals(opts: Record<string, unknown>): GlobalOptions {

@@ -43,8 +43,9 @@ const mongoCommand = defineCommand<SinkApplyResult>({
   ],
   run: async (ctx) => {
     const loaded = await ctx.loadConfig();
-    if (loaded.values.target === 'cloud' && (!loaded.values.mongoHost || !loaded.values.mongoUser)) {
-      throw new UserError('the cloud sink needs mongoHost and mongoUser, and they are not set', {
+    const missing = (['mongoHost', 'mongoUser'] as const).filter((key) => !loaded.values[key]);
+    if (loaded.values.target === 'cloud' && missing.length > 0) {
+      throw new UserError(`the cloud sink needs mongoHost and mongoUser, and ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`, {
         hint: 'Run `marketplace init` (or set MARKETPLACE_MONGO_HOST and MARKETPLACE_MONGO_USER), and export MONGODB_PASSWORD.',
       });
     }

@@ -13,6 +13,38 @@ export interface AtomicWriteFs {
 const realFs: AtomicWriteFs = { open: fs.open, rename: fs.rename, unlink: fs.unlink };
 
 /**
+ * Test seam: MARKETPLACE_TEST_WRITE_FAULT=ENOSPC (or another errno code such as EROFS) makes every write through
+ * this module fail half-way with that error, as a full disk would. The end-to-end suite uses it to prove a failed
+ * state write leaves the previous file and every resource untouched; it is inert unless set.
+ */
+export const WRITE_FAULT_ENV = 'MARKETPLACE_TEST_WRITE_FAULT';
+
+function simulatedWriteFault(path: string): NodeJS.ErrnoException | undefined {
+  const code = process.env[WRITE_FAULT_ENV]?.trim();
+  if (!code || !/^E[A-Z]+$/.test(code)) return undefined;
+  return Object.assign(new Error(`${code}: simulated write failure, write '${path}'`), { code, syscall: 'write', path });
+}
+
+function defaultFs(): AtomicWriteFs {
+  if (!process.env[WRITE_FAULT_ENV]) return realFs;
+  return {
+    ...realFs,
+    open: (async (...args: Parameters<typeof fs.open>) => {
+      const handle = await fs.open(...args);
+      const fault = simulatedWriteFault(String(args[0]));
+      if (!fault) return handle;
+      // Half the bytes land, then the device refuses the rest: what a full disk does to a write.
+      const writeFile = async (data: string | Uint8Array) => {
+        const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+        await handle.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
+        throw fault;
+      };
+      return Object.assign(handle, { writeFile });
+    }) as typeof fs.open,
+  };
+}
+
+/**
  * Writes through a temp file in the same directory and renames it over the target, so readers see either the old
  * file or the new one, never half of one. The temp file is created 0600 from the start.
  */
@@ -21,7 +53,7 @@ export async function writeFileAtomic(
   contents: string,
   options: { mode?: number; fsImpl?: AtomicWriteFs } = {},
 ): Promise<void> {
-  const io = options.fsImpl ?? realFs;
+  const io = options.fsImpl ?? defaultFs();
   const mode = options.mode ?? 0o600;
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -39,6 +71,29 @@ export async function writeFileAtomic(
     throw describeWriteFailure(path, error);
   }
   await syncDirectory(dir);
+}
+
+/**
+ * Proves the directory of `path` can take a new version of it of about `bytes` bytes, by writing (and removing) a
+ * scratch file the way an atomic write would. Commands that are about to create resources call this first, so a
+ * full disk or a read-only directory stops them before anything exists that the state file could fail to record.
+ */
+export async function assertWritable(path: string, bytes: number, options: { fsImpl?: AtomicWriteFs } = {}): Promise<void> {
+  const io = options.fsImpl ?? defaultFs();
+  const scratch = join(dirname(path), `.${basename(path)}.write-check.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const handle = await io.open(scratch, 'wx', 0o600);
+    try {
+      await handle.writeFile(' '.repeat(bytes), 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw describeWriteFailure(path, error);
+  } finally {
+    await io.unlink(scratch).catch(() => undefined);
+  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { OperationError, UserError } from './errors.js';
-import { describeWriteFailure, writeFileAtomic, type AtomicWriteFs } from './fs-atomic.js';
+import { assertWritable, describeWriteFailure, writeFileAtomic, type AtomicWriteFs } from './fs-atomic.js';
 
 export const STATE_DIR_NAME = '.marketplace';
 export const STATE_FILE_NAME = 'state.json';
@@ -90,6 +90,16 @@ export class StateStore {
     change(doc);
     await this.write(doc);
     return doc;
+  }
+
+  /**
+   * Fails (one-line error) when the next write of the state file could not be made: full disk, read-only directory.
+   * Checked with room to grow, before a command creates anything the state would then have to record.
+   */
+  async assertWritable(): Promise<void> {
+    await this.ensureDir();
+    const size = await fs.stat(this.path).then((s) => s.size, () => 0);
+    await assertWritable(this.path, size + 64 * 1024, { fsImpl: this.fsImpl });
   }
 
   async ensureDir(): Promise<void> {

@@ -32,7 +32,7 @@ export function kafkaOperationError(error: unknown, what: string, context: Kafka
     hint:
       context.target === 'local'
         ? 'Start the local stack with `marketplace local start` (check with `marketplace local status`), or pass --bootstrap-servers.'
-        : 'Check the network and that the cluster from `marketplace up` still exists (`marketplace status`).',
+        : 'Check the network, bootstrapServers if you set it, and that the cluster from `marketplace up` still exists (`marketplace status`).',
     cause: error,
   });
 }

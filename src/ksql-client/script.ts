@@ -60,6 +60,7 @@ export async function runScript(client: KsqlClient, sql: string, options: RunScr
       hint: 'Statements end with a semicolon, e.g. "SHOW STREAMS;".',
     });
   }
+  rejectUnknownStatements(statements, options.file);
   const steps: ScriptStep[] = [];
   for (const statement of statements) {
     if (options.signal?.aborted) break;
@@ -146,6 +147,32 @@ async function runQuery(client: KsqlClient, statement: SqlStatement, options: Ru
     rowCount: query.rowsRead,
     endedBy,
   };
+}
+
+/** The words a ksqlDB statement (or a client-side one such as DEFINE) can start with. */
+const STATEMENT_WORDS = new Set([
+  'ALTER', 'ASSERT', 'CREATE', 'DEFINE', 'DESCRIBE', 'DROP', 'EXPLAIN', 'INSERT', 'LIST', 'PAUSE', 'PRINT', 'RESUME',
+  'RUN', 'SELECT', 'SET', 'SHOW', 'TERMINATE', 'UNDEFINE', 'UNSET',
+]);
+
+/**
+ * A misspelt statement anywhere in a script is caught before the first one runs, so a typo on line 40 does not leave
+ * the statements above it applied. (Errors past the first word can only come from the server, statement by statement.)
+ */
+function rejectUnknownStatements(statements: SqlStatement[], file: string | undefined): void {
+  for (const statement of statements) {
+    const word = /^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(stripComments(statement.text))?.[1];
+    if (word && STATEMENT_WORDS.has(word.toUpperCase())) continue;
+    const where = file ? `${file}:${statement.line}:${statement.column}: ` : '';
+    const shown = word ?? statement.text.trim().slice(0, 20);
+    throw new UserError(`${where}unknown statement '${shown}'; nothing was run`, {
+      hint: `A statement starts with one of ${[...STATEMENT_WORDS].slice(0, 6).join(', ')}, …; fix it and run again.`,
+    });
+  }
+}
+
+function stripComments(text: string): string {
+  return text.replace(/^(\s*(--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/))*/, '');
 }
 
 function splitInline(sql: string): SqlStatement[] {

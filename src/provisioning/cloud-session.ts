@@ -48,21 +48,22 @@ export async function openCloudSession(
   }
   const password = sink && options.needMongoPassword ? await mongoPassword(ctx, config.mongoUser) : undefined;
 
+  const clock = waitClock(ctx.env);
+  const { createConfluentCloud } = await import('../confluent-api/index.js');
+  const cloud = createConfluentCloud({
+    baseUrl: config.cloudApiUrl,
+    apiKey: credentials.key,
+    apiSecret: credentials.secret,
+    clock,
+    secrets: ctx.secrets,
+    logger: { debug: (line: string) => ctx.out.debug(line) },
+  });
   const store = new StateStore(loaded.dir);
   const lock = await lockStateDir(ctx.out, store, options.lock);
   try {
     const recorder = new StateRecorder(store, await store.read());
+    await checkCloudAccess(cloud);
     const known = new KnownRecords(recorder);
-    const clock = waitClock(ctx.env);
-    const { createConfluentCloud } = await import('../confluent-api/index.js');
-    const cloud = createConfluentCloud({
-      baseUrl: config.cloudApiUrl,
-      apiKey: credentials.key,
-      apiSecret: credentials.secret,
-      clock,
-      secrets: ctx.secrets,
-      logger: { debug: (line: string) => ctx.out.debug(line) },
-    });
     const names = resourceNames(config.prefix);
     const { ksqlDeployer } = await import('./ksql-deployer.js');
     const env: CloudEnv = {
@@ -107,4 +108,12 @@ export async function openCloudSession(
     await lock?.release();
     throw error;
   }
+}
+
+/**
+ * One cheap authenticated read before the first step: an unreachable API or a rejected key then ends the command with
+ * one line (and nothing touched), instead of every step of the graph failing on its own.
+ */
+async function checkCloudAccess(cloud: ConfluentCloud): Promise<void> {
+  await cloud.http.request({ method: 'GET', path: '/org/v2/environments', query: { page_size: 1 }, deadlineMs: 60_000 });
 }

@@ -128,6 +128,8 @@ export async function applyResources<E extends ProvisionEnvBase>(
 
 export interface DestroyOutcome {
   deleted: string[];
+  /** The records of what was deleted, for the check that nothing is left (ids of service accounts, CRNs). */
+  deletedRecords: ResourceRecord[];
   absent: string[];
   dag: DagResult;
 }
@@ -143,7 +145,7 @@ export async function destroyResources<E extends ProvisionEnvBase>(
   recorder: StateRecorder,
   options: { discover: boolean; keep?: Set<string>; onEvent?: (event: DagEvent) => void },
 ): Promise<DestroyOutcome> {
-  const outcome: DestroyOutcome = { deleted: [], absent: [], dag: undefined as never };
+  const outcome: DestroyOutcome = { deleted: [], deletedRecords: [], absent: [], dag: undefined as never };
   const dependents = new Map<string, string[]>(defs.map((def) => [def.id, []]));
   for (const def of defs) for (const dep of def.dependsOn) dependents.get(dep)?.push(def.id);
   const byId = new Map(defs.map((def) => [def.id, def]));
@@ -172,6 +174,7 @@ export async function destroyResources<E extends ProvisionEnvBase>(
       known.forget(def.id);
       await recorder.remove(def.id);
       outcome.deleted.push(def.id);
+      outcome.deletedRecords.push(record);
     },
   }));
   outcome.dag = await runDag(nodes, { onEvent: options.onEvent, signal: env.signal });

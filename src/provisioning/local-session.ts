@@ -5,6 +5,7 @@ import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { configuredEndpoints, type Endpoints } from '../core/endpoints.js';
 import { OperationError } from '../core/errors.js';
+import { httpReachable, tcpReachable } from '../core/probes.js';
 import { StateStore, type ResourceRecord } from '../core/state-store.js';
 import { waitFor } from '../core/waiter.js';
 import type { KsqlDeployer } from './cloud-resources.js';
@@ -174,6 +175,8 @@ export async function openLocalSession(
   const config = loaded.values;
   const endpoints = configuredEndpoints(config) as Required<Endpoints>;
   const names = resourceNames(config.prefix);
+  // A command that changes things checks every server first, so a stopped one cannot leave half a deployment.
+  if (options.lock) await requireReachable(endpoints);
   const store = new StateStore(loaded.dir);
   const lock = await lockStateDir(ctx.out, store, options.lock);
   let admin: Admin | undefined;
@@ -248,4 +251,21 @@ export async function openLocalSession(
     await lock?.release();
     throw error;
   }
+}
+
+async function requireReachable(endpoints: Required<Endpoints>): Promise<void> {
+  const [kafka, ksqldb, connect] = await Promise.all([
+    tcpReachable(endpoints.bootstrapServers.split(',')[0]!),
+    httpReachable(new URL('/info', endpoints.ksqldbUrl).toString()),
+    httpReachable(new URL('/', endpoints.connectUrl).toString()),
+  ]);
+  const down = [
+    kafka.ok ? undefined : { what: `Kafka at ${endpoints.bootstrapServers}`, detail: kafka.detail, key: 'bootstrapServers' },
+    ksqldb.ok ? undefined : { what: `ksqlDB at ${endpoints.ksqldbUrl}`, detail: ksqldb.detail, key: 'ksqldbUrl' },
+    connect.ok ? undefined : { what: `Kafka Connect at ${endpoints.connectUrl}`, detail: connect.detail, key: 'connectUrl' },
+  ].filter((entry) => entry !== undefined);
+  if (down.length === 0) return;
+  throw new OperationError(`${down.map((d) => `${d.what} is not reachable (${d.detail})`).join('; ')}; nothing was changed`, {
+    hint: `Start the local stack with \`marketplace local start\` (check it with \`marketplace local status\`), or fix ${down.map((d) => d.key).join(', ')}.`,
+  });
 }

@@ -95,7 +95,7 @@ export async function destroySession<E extends ProvisionEnvBase>(
     deleted: outcome.deleted,
     notFound: outcome.absent,
     kept: [...keep].filter((id) => session.defs.some((def) => def.id === id)),
-    remaining: await session.remaining({ keepEnvironment: options.keepEnvironment }),
+    remaining: await session.remaining({ keepEnvironment: options.keepEnvironment, deleted: outcome.deletedRecords }),
     discovered: options.discover,
     wallMs: outcome.dag.wallMs,
   };

@@ -7,7 +7,7 @@ import type { RecordedExchange } from '../emulators/confluent-cloud/recorder.js'
 import type { PhaseDurations } from '../emulators/confluent-cloud/state.js';
 import type { StackEndpoints } from './stack.js';
 
-export type ExchangeListener = (exchange: { method: string; path: string; status: number; fault?: string }) => void;
+export type ExchangeListener = (exchange: { method: string; path: string; status: number; fault?: string; delayedMs?: number }) => void;
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

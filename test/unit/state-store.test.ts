@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OperationError, UserError } from '../../src/core/errors.js';
-import type { AtomicWriteFs } from '../../src/core/fs-atomic.js';
+import { WRITE_FAULT_ENV, type AtomicWriteFs } from '../../src/core/fs-atomic.js';
 import { acquireLock, type LockOwner } from '../../src/core/lock.js';
 import { StateStore, type StateDocument } from '../../src/core/state-store.js';
 
@@ -71,6 +71,26 @@ describe('state store', () => {
     expect((error as OperationError).message).toMatch(/disk is full; the previous contents are unchanged/);
     expect(Object.keys((await new StateStore(dir).read()).resources)).toEqual(['env-old']);
     expect((await fs.readdir(join(dir, '.marketplace'))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('with MARKETPLACE_TEST_WRITE_FAULT=ENOSPC every write fails half-way like a full disk, and the old state stays', async () => {
+    const dir = await tempDir();
+    const store = new StateStore(dir);
+    await store.update((doc) => withResource(doc, 'env-old'));
+    const before = await fs.readFile(store.path);
+    process.env[WRITE_FAULT_ENV] = 'ENOSPC';
+    try {
+      const written = await store.update((doc) => withResource(doc, 'env-new')).catch((e: unknown) => e);
+      expect((written as OperationError).message).toMatch(/disk is full; the previous contents are unchanged/);
+      const checked = await store.assertWritable().catch((e: unknown) => e);
+      expect(checked).toBeInstanceOf(OperationError);
+    } finally {
+      delete process.env[WRITE_FAULT_ENV];
+    }
+    expect((await fs.readFile(store.path)).equals(before)).toBe(true);
+    expect((await fs.readdir(store.dir)).sort()).toEqual(['state.json']);
+    await expect(store.assertWritable()).resolves.toBeUndefined();
+    expect((await fs.readdir(store.dir)).sort()).toEqual(['state.json']);
   });
 
   it('a read-only state directory is a user error that says what to fix', async () => {

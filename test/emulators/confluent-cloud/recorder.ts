@@ -13,6 +13,8 @@ export interface RecordedExchange {
   dropped?: boolean;
   /** Why the emulator answered this way when it was not the handler (fault injection). */
   fault?: string;
+  /** How long a latency-spike rule held the answer back, when one did. */
+  delayedMs?: number;
 }
 
 const SECRET_KEY = /(secret|password|authorization|connection\.uri)/i;

@@ -55,7 +55,7 @@ export interface EmulatorOptions {
    * Called for every exchange (not the /__emulator admin calls) after it was handled and just before the answer is
    * written, so a test can act at that exact moment (e.g. kill the client, making the answer a lost one).
    */
-  onExchange?: (exchange: { method: string; path: string; status: number; fault?: string }) => void;
+  onExchange?: (exchange: { method: string; path: string; status: number; fault?: string; delayedMs?: number }) => void;
 }
 
 export interface RunningEmulator {
@@ -205,6 +205,8 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     let reply: Reply | undefined;
     let fault: string | undefined;
     let op: SpecOperation | undefined;
+    // Latency spikes (delay rules) do not change the answer, so they are reported apart from `fault`.
+    let delayedMs = 0;
 
     const exchangeBase = {
       at: new Date(now).toISOString(),
@@ -216,7 +218,10 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     };
 
     for (const rule of faults.draw(method, pathname, 'before')) {
-      if (rule.kind === 'delay') await sleep(rule.delayMs ?? 1000);
+      if (rule.kind === 'delay') {
+        delayedMs += rule.delayMs ?? 1000;
+        await sleep(rule.delayMs ?? 1000);
+      }
       if (rule.kind === 'drop') {
         recorder.record({ ...exchangeBase, response: { status: 0, headers: {}, body: undefined, rawBody: '' }, dropped: true, fault: 'drop' });
         req.socket.destroy();
@@ -265,7 +270,10 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     }
 
     for (const rule of faults.draw(method, pathname, 'after')) {
-      if (rule.kind === 'delay') await sleep(rule.delayMs ?? 1000);
+      if (rule.kind === 'delay') {
+        delayedMs += rule.delayMs ?? 1000;
+        await sleep(rule.delayMs ?? 1000);
+      }
       if (rule.kind === 'drop') {
         recorder.record({ ...exchangeBase, response: { status: reply.status, headers: {}, body: reply.body, rawBody: '' }, dropped: true, fault: 'drop-after' });
         req.socket.destroy();
@@ -287,7 +295,7 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
       text = JSON.stringify(reply.body);
       headers['Content-Type'] = 'application/json';
     }
-    options.onExchange?.({ method, path: pathname, status: reply.status, ...(fault ? { fault } : {}) });
+    options.onExchange?.({ method, path: pathname, status: reply.status, ...(fault ? { fault } : {}), ...(delayedMs ? { delayedMs } : {}) });
     res.writeHead(reply.status, headers).end(text);
 
     const knownUndocumented = UNDOCUMENTED_BUT_REAL.some((known) => known.operationId === op?.operationId && known.status === reply.status);
@@ -299,6 +307,7 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
       ...exchangeBase,
       response: { status: reply.status, headers, contentType: headers['Content-Type'], body: reply.body, rawBody: text },
       ...(fault ? { fault } : {}),
+      ...(delayedMs ? { delayedMs } : {}),
     });
   }
 
