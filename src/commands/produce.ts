@@ -66,7 +66,10 @@ export const produceCommand = defineCommand<ProduceResult>({
       connectTimeoutMs: (options.connectTimeout as number | undefined) ?? 10_000,
       maxOutageMs: options.maxOutage as number | undefined,
     };
-    return produce(ctx, settings);
+    const result = await produce(ctx, settings);
+    // --json skips render(): the failure still gets its line on stderr, as every other failing command's does.
+    if (result.error && ctx.globals.json) ctx.out.failure(`Error: ${result.error.message}${result.error.hint ? ` — ${result.error.hint}` : ''}`);
+    return result;
   },
   render: (result, ctx) => {
     const { green, red, yellow } = ctx.out.paint;
