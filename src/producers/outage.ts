@@ -33,9 +33,11 @@ export function retryThroughOutages(send: BatchSender, options: OutageOptions, l
     // kafkajs retries inside the first attempt for several seconds before it fails: the outage began when it started.
     const firstAttemptAt = options.clock.now();
     let outageStartedAt: number | undefined;
+    let lastError: unknown;
+    const giveUpAt = firstAttemptAt + options.maxOutageMs;
     for (;;) {
       try {
-        await send(records);
+        await withinDeadline(send(records), giveUpAt, options.clock);
         if (outageStartedAt !== undefined) {
           const outageMs = options.clock.now() - outageStartedAt;
           log.longestMs = Math.max(log.longestMs, outageMs);
@@ -43,8 +45,14 @@ export function retryThroughOutages(send: BatchSender, options: OutageOptions, l
         }
         return;
       } catch (error) {
-        if (!isRetriable(error) || options.signal.aborted) throw error;
         const now = options.clock.now();
+        if (error instanceof AttemptOutlived) {
+          if (outageStartedAt === undefined) log.count++;
+          log.longestMs = Math.max(log.longestMs, now - firstAttemptAt);
+          throw new OutageTooLong(now - firstAttemptAt, options.maxOutageMs, lastError ?? error);
+        }
+        if (!isRetriable(error) || options.signal.aborted) throw error;
+        lastError = error;
         if (outageStartedAt === undefined) {
           outageStartedAt = firstAttemptAt;
           log.count++;
@@ -60,6 +68,31 @@ export function retryThroughOutages(send: BatchSender, options: OutageOptions, l
       }
     }
   };
+}
+
+/** An attempt still waiting for its acknowledgement when the outage budget ran out. */
+class AttemptOutlived extends Error {
+  constructor() {
+    super('no answer from the broker');
+  }
+}
+
+/**
+ * kafkajs' own retries (nested: connect, metadata, produce) can keep one attempt busy well past the budget; the
+ * limit must hold anyway. An abandoned attempt may still land its records: they are then in the topic without
+ * having been reported acknowledged, never the other way round.
+ */
+async function withinDeadline(attempt: Promise<void>, deadline: number, clock: RunClock): Promise<void> {
+  attempt.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AttemptOutlived()), Math.max(0, deadline - clock.now()));
+  });
+  try {
+    await Promise.race([attempt, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The broker stayed away longer than the producer may wait. */

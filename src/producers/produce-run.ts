@@ -57,6 +57,7 @@ export interface ProduceResult {
 }
 
 export const DEFAULT_MAX_OUTAGE_MS = 60_000;
+const PRODUCER_CLIENT_RETRIES = 2;
 
 export async function produce(ctx: Context, settings: ProduceSettings): Promise<ProduceResult> {
   const loaded = await ctx.loadConfig();
@@ -66,7 +67,9 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
   const topicName = (topic: string) => `${settings.topicPrefix}${topic}`;
   const seed = settings.seed ?? randomSeed();
 
-  const kafka = createKafka({ ...target, clientId: 'marketplace-produce', out: ctx.out });
+  // Short kafkajs retry rounds: riding out a broker outage is retryThroughOutages' job (bounded by --max-outage), and
+  // short rounds let it notice the outage, and give up at its limit, within seconds rather than after ~10 s rounds.
+  const kafka = createKafka({ ...target, clientId: 'marketplace-produce', out: ctx.out, retries: PRODUCER_CLIENT_RETRIES });
   ctx.out.debug(`producing to ${bootstrap} (${target.target}) with seed ${seed}`);
 
   await assertSomeBrokerReachable(target.bootstrap, settings.connectTimeoutMs, errorContext);

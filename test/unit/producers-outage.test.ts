@@ -121,4 +121,16 @@ describe('retryThroughOutages', () => {
     await expect(interrupted(batch)).rejects.toThrow(/ECONNREFUSED/);
     expect(attempts).toBe(2);
   });
+
+  it('holds the limit even while one attempt hangs inside kafkajs', async () => {
+    const realClock: RunClock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+    const log = new OutageLog();
+    const send = retryThroughOutages(() => new Promise<void>(() => undefined), { maxOutageMs: 200, clock: realClock, signal: new AbortController().signal }, log);
+    const started = Date.now();
+    const error = await send(batch).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutageTooLong);
+    expect((error as Error).message).toMatch(/last error: no answer from the broker$/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(log.count).toBe(1);
+  });
 });

@@ -77,9 +77,18 @@ function startProduce(prefix: string, extra: string[]) {
   );
 }
 
+/** Records in the topic now. Just after a create or a broker restart, leadership is still settling: ask again. */
 async function recordsIn(topic: string): Promise<number> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    } catch (error) {
+      if ((error as { retriable?: boolean }).retriable !== true || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
 
 async function until(what: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
