@@ -17,6 +17,8 @@ export const produceCommand = defineCommand<ProduceResult>({
       'topics. --accept-ratio of the orders quote at or above the job price; each order follows its job within ' +
       '--order-delay. Truck reports are extra: each of the --trucks K trucks drives to a job and reports its position ' +
       'to tradie_truck_location (key = vehicle id) every --truck-interval until it has ARRIVED, then takes the next job.',
+    'A broker that goes away mid-run (a restart, a network blip) is waited for up to --max-outage: the records ' +
+      'stay queued and are sent again by the same idempotent producer, so none is lost or written twice.',
     'Runs until --count jobs are sent, --duration has passed, or Ctrl-C (which sends everything already generated, ' +
       'prints the summary and exits 130). The topics must exist: `marketplace up` creates them. Live stats go to ' +
       'stderr; the summary is printed at the end (as JSON on stdout with --json).',
@@ -35,6 +37,11 @@ export const produceCommand = defineCommand<ProduceResult>({
     { flags: '--topic-prefix <prefix>', description: 'prepended to every topic name, e.g. "test-" produces to test-job_created' },
     { flags: '--bootstrap-servers <list>', description: 'Kafka bootstrap servers (default: the local stack, or the provisioned cluster on cloud)', configKey: 'bootstrapServers' },
     { flags: '--connect-timeout <time>', description: 'give up connecting to Kafka after this long (default: 10s)', parse: duration('--connect-timeout') },
+    {
+      flags: '--max-outage <time>',
+      description: 'once running, keep retrying through a broker outage this long before failing (default: 1m)',
+      parse: duration('--max-outage'),
+    },
   ],
   examples: [
     { command: 'marketplace produce --target local --rate 50', description: '50 jobs/s (150 job records/s) plus 5 trucks until Ctrl-C' },
@@ -57,8 +64,12 @@ export const produceCommand = defineCommand<ProduceResult>({
       seed: options.seed as number | undefined,
       compression: options.compression as ProduceSettings['compression'],
       connectTimeoutMs: (options.connectTimeout as number | undefined) ?? 10_000,
+      maxOutageMs: options.maxOutage as number | undefined,
     };
-    return produce(ctx, settings);
+    const result = await produce(ctx, settings);
+    // --json skips render(): the failure still gets its line on stderr, as every other failing command's does.
+    if (result.error && ctx.globals.json) ctx.out.failure(`Error: ${result.error.message}${result.error.hint ? ` — ${result.error.hint}` : ''}`);
+    return result;
   },
   render: (result, ctx) => {
     const { green, red, yellow } = ctx.out.paint;
@@ -74,6 +85,9 @@ export const produceCommand = defineCommand<ProduceResult>({
       `  records sent ${result.sent}, acked ${result.acked}, errors ${result.errors}; ${result.recordsPerSecond} records/s; ` +
         `ack latency p50 ${formatMs(result.ackLatencyMs.p50)} p99 ${formatMs(result.ackLatencyMs.p99)}`,
     );
+    if (result.outages.count > 0) {
+      ctx.out.info(`  broker outages ${result.outages.count}, longest ${(result.outages.longestMs / 1000).toFixed(1)}s`);
+    }
     ctx.out.table(
       ['TOPIC', 'ACKED'],
       result.topics.map((t) => [t.name, String(t.acked)]),

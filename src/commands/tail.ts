@@ -18,7 +18,9 @@ export const tailCommand = defineCommand<TailResult>({
     'Runs a ksqlDB push query (SELECT * FROM <name> EMIT CHANGES) and prints each row as it arrives; with ' +
     '--via kafka it reads the topic directly instead. Rows go to stdout: an aligned table on a terminal, one JSON ' +
     'object per line (jsonl) when piped. --limit N stops after N rows; Ctrl-C stops too (exit 130). Either way the ' +
-    'push query is closed on the server.',
+    'push query is closed on the server. If the connection to ksqlDB drops (e.g. the server restarts), tail ' +
+    'reconnects once, trying for up to 30 s, and continues from the latest rows; a second drop, or a server that ' +
+    'does not come back, ends it with an error (exit 1).',
   args: [{ name: 'name', description: 'stream, table or topic, e.g. job_status or truck_tracker', required: true }],
   options: [
     { flags: '--from-beginning', description: 'start from the earliest record (auto.offset.reset=earliest)' },
@@ -82,7 +84,10 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
         : options.live
           ? liveRenderer(stdout, { columns: opened.source.columns, keyColumns: opened.source.keyColumns, width, palette, footer: () => stats.footer() })
           : tableRenderer(stdout, { columns: [...opened.source.columns], width, height: stdout.rows ?? 40, palette });
-  opened.source.onReconnect = (reason) => ctx.out.warn(`connection dropped (${reason}); reconnected, continuing from the latest rows`);
+  opened.source.onReconnecting = (reason, timeoutMs) =>
+    ctx.out.warn(`${reason}; reconnecting (trying for up to ${Math.round(timeoutMs / 1000)} s)…`);
+  opened.source.onReconnected = () =>
+    ctx.out.warn('reconnected to ksqlDB; continuing from the latest rows (rows written while disconnected are not shown)');
   const footer = ctx.out.interactive && !options.live ? setInterval(() => ctx.out.writeErr(`\r\u001b[2K${stats.footer()}`), 1000) : undefined;
   const limit = options.limit as number | undefined;
   const onAbort = () => void opened.source.close();

@@ -7,6 +7,7 @@ import { connectionTimeoutError, kafkaOperationError } from '../kafka/errors.js'
 import { batchSender, type Compression } from '../kafka/producer.js';
 import { assertTopicsExist } from '../kafka/topics.js';
 import { startLiveStats } from './live-stats.js';
+import { OutageLog, retryThroughOutages } from './outage.js';
 import { buildWordPools } from './population.js';
 import { randomSeed } from './random.js';
 import type { InputTopic, OutgoingRecord } from './records.js';
@@ -28,6 +29,8 @@ export interface ProduceSettings {
   seed?: number;
   compression: Compression;
   connectTimeoutMs: number;
+  /** How long the broker may stay unreachable mid-run before produce gives up (default 1 minute). */
+  maxOutageMs?: number;
 }
 
 export interface ProduceResult {
@@ -48,8 +51,13 @@ export interface ProduceResult {
   jobsPerSecond: number;
   recordsPerSecond: number;
   ackLatencyMs: { p50: number | null; p99: number | null };
+  /** Broker outages ridden out (or, with stoppedBy "error", the one that outlasted --max-outage). */
+  outages: { count: number; longestMs: number };
   error?: { message: string; hint?: string };
 }
+
+export const DEFAULT_MAX_OUTAGE_MS = 60_000;
+const PRODUCER_CLIENT_RETRIES = 2;
 
 export async function produce(ctx: Context, settings: ProduceSettings): Promise<ProduceResult> {
   const loaded = await ctx.loadConfig();
@@ -59,7 +67,9 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
   const topicName = (topic: string) => `${settings.topicPrefix}${topic}`;
   const seed = settings.seed ?? randomSeed();
 
-  const kafka = createKafka({ ...target, clientId: 'marketplace-produce', out: ctx.out });
+  // Short kafkajs retry rounds: riding out a broker outage is retryThroughOutages' job (bounded by --max-outage), and
+  // short rounds let it notice the outage, and give up at its limit, within seconds rather than after ~10 s rounds.
+  const kafka = createKafka({ ...target, clientId: 'marketplace-produce', out: ctx.out, retries: PRODUCER_CLIENT_RETRIES });
   ctx.out.debug(`producing to ${bootstrap} (${target.target}) with seed ${seed}`);
 
   await assertSomeBrokerReachable(target.bootstrap, settings.connectTimeoutMs, errorContext);
@@ -106,11 +116,27 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
     ctx.out.info(`\nStopping: sending the records already generated${inFlight > 0 ? ` (${inFlight} in flight)` : ''}…`);
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const outages = new OutageLog();
+  const maxOutageMs = settings.maxOutageMs ?? DEFAULT_MAX_OUTAGE_MS;
+  const send = retryThroughOutages(
+    batchSender<OutgoingRecord>(producer, { compression: settings.compression, topicName }),
+    {
+      maxOutageMs,
+      clock,
+      signal: ctx.signal,
+      onOutage: (reason) =>
+        ctx.out.warn(
+          `Kafka at ${bootstrap} unreachable (${reason}); retrying for up to ${Math.round(maxOutageMs / 1000)} s, records stay queued`,
+        ),
+      onRecovered: (outageMs) => ctx.out.info(`Kafka at ${bootstrap} is back after ${(outageMs / 1000).toFixed(1)} s; resuming`),
+    },
+    outages,
+  );
   let outcome;
   try {
     outcome = await runProducer({
       workload,
-      send: batchSender<OutgoingRecord>(producer, { compression: settings.compression, topicName }),
+      send,
       ratePerSecond: settings.rate,
       maxJobs: settings.count,
       durationMs: settings.durationMs,
@@ -149,6 +175,7 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
     jobsPerSecond: round(stats.jobs / generationSeconds),
     recordsPerSecond: round(stats.acked / seconds),
     ackLatencyMs: { p50: roundOrNull(stats.latency.percentile(50)), p99: roundOrNull(stats.latency.percentile(99)) },
+    outages: { count: outages.count, longestMs: Math.round(outages.longestMs) },
   };
   if (outcome.stoppedBy === 'error') {
     const error = kafkaOperationError(outcome.error, 'sending records', errorContext);

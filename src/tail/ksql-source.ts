@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KsqlClient } from '../ksql-client/client.js';
-import { KsqlConnectionError } from '../ksql-client/errors.js';
+import { ErrorCode, KsqlConnectionError, KsqlError } from '../ksql-client/errors.js';
 import type { StreamedQuery } from '../ksql-client/streamed-query.js';
 import type { RowSource, TailRow } from './source.js';
 
@@ -9,38 +10,103 @@ export interface KsqlSourceOptions {
   where?: string;
   fromBeginning: boolean;
   keyColumns: string[];
+  /** After a drop, how long to keep trying to open the query again (a restarting server) before failing. */
+  reconnectTimeoutMs?: number;
 }
 
+export const RECONNECT_TIMEOUT_MS = 30_000;
+const FIRST_RETRY_DELAY_MS = 250;
+const MAX_RETRY_DELAY_MS = 2_000;
+
 /**
- * A push query `SELECT * FROM <name> [WHERE …] EMIT CHANGES`. A dropped connection is retried once (a restarted
- * server, a network blip); a second drop ends the tail with a clear error. Closing sends /close-query.
+ * A push query `SELECT * FROM <name> [WHERE …] EMIT CHANGES`. A dropped connection (a restarted server, a network
+ * blip) is reconnected once, retrying for up to reconnectTimeoutMs while the server comes back; a server that stays
+ * away, or a second drop, ends the tail with a clear error. Closing sends /close-query.
  */
 export async function ksqlRowSource(options: KsqlSourceOptions): Promise<RowSource> {
+  const { client } = options;
   const sql = `SELECT * FROM ${options.name}${options.where ? ` WHERE ${options.where}` : ''} EMIT CHANGES;`;
   const properties = { 'auto.offset.reset': options.fromBeginning ? 'earliest' : 'latest' };
-  let query: StreamedQuery = await options.client.streamQuery(sql, { properties });
-  let closed = false;
+  const reconnectTimeoutMs = options.reconnectTimeoutMs ?? RECONNECT_TIMEOUT_MS;
+  let query: StreamedQuery = await client.streamQuery(sql, { properties });
+  const closing = new AbortController();
+
+  /** Opens the query again, from the latest rows, until it works, the deadline passes, or the source is closed. */
+  const reopen = async (drop: KsqlConnectionError): Promise<StreamedQuery | undefined> => {
+    const deadline = Date.now() + reconnectTimeoutMs;
+    let delay = FIRST_RETRY_DELAY_MS;
+    let last: unknown = drop;
+    for (;;) {
+      if (closing.signal.aborted) return undefined;
+      try {
+        const reopened = await client.streamQuery(sql, { properties: { 'auto.offset.reset': 'latest' } });
+        if (closing.signal.aborted) {
+          await reopened.close();
+          return undefined;
+        }
+        return reopened;
+      } catch (error) {
+        if (!serverMayComeBack(error)) throw error;
+        last = error;
+      }
+      if (Date.now() + delay > deadline) {
+        throw new KsqlConnectionError(
+          `lost the push query on ${options.name.toLowerCase()}: ${drop.message}, and ksqlDB did not take it again within ${Math.round(reconnectTimeoutMs / 1000)} s (last error: ${(last as Error).message})`,
+          {
+            cause: last,
+            hint: (last as KsqlConnectionError).hint ?? 'Check that ksqlDB is running, then run tail again.',
+          },
+        );
+      }
+      await sleep(delay, undefined, { signal: closing.signal }).catch(() => undefined);
+      delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+    }
+  };
+
   const source: RowSource = {
     columns: query.columnNames,
     keyColumns: options.keyColumns,
     close: async () => {
-      closed = true;
+      closing.abort();
       await query.close();
     },
     [Symbol.asyncIterator]: async function* (): AsyncGenerator<TailRow> {
       let reconnected = false;
       for (;;) {
+        let drop: KsqlConnectionError;
         try {
           for await (const row of query) yield row.toObject();
-          return;
+          if (closing.signal.aborted) return;
+          // A push query never ends by itself: the server ending it (e.g. while shutting down) is a drop too.
+          drop = new KsqlConnectionError(`ksqlDB at ${client.url} ended the push query after ${query.rowsRead} row(s)`, {
+            hint: 'Check that ksqlDB is still running (it may have restarted), then run tail again.',
+          });
         } catch (error) {
-          if (closed || reconnected || !(error instanceof KsqlConnectionError)) throw error;
-          reconnected = true;
-          source.onReconnect?.(error.message);
-          query = await options.client.streamQuery(sql, { properties: { 'auto.offset.reset': 'latest' } });
+          if (closing.signal.aborted || !(error instanceof KsqlConnectionError)) throw error;
+          drop = error;
         }
+        if (reconnected) {
+          throw new KsqlConnectionError(`${drop.message}; that is the second drop, and tail reconnects only once`, {
+            cause: drop,
+            hint: 'ksqlDB keeps dropping the query: check it (`marketplace status`), then run tail again.',
+          });
+        }
+        reconnected = true;
+        source.onReconnecting?.(drop.message, reconnectTimeoutMs);
+        const reopened = await reopen(drop);
+        if (!reopened) return;
+        query = reopened;
+        source.onReconnected?.();
       }
     },
   };
   return source;
+}
+
+/** Worth retrying while reconnecting: the server is unreachable, or up but not (or no longer) serving. */
+function serverMayComeBack(error: unknown): boolean {
+  if (error instanceof KsqlConnectionError) return true;
+  if (!(error instanceof KsqlError)) return false;
+  const starting: number[] = [ErrorCode.notReady, ErrorCode.shuttingDown, ErrorCode.shutDown];
+  return starting.includes(error.errorCode) || error.httpStatus === 503;
 }

@@ -6,7 +6,9 @@ export interface RowSource extends AsyncIterable<TailRow> {
   readonly columns: string[];
   /** Key columns, for --live (one line per key). */
   readonly keyColumns: string[];
-  /** Called when the source had to reconnect, so the user is told. */
-  onReconnect?: (reason: string) => void;
+  /** Called when the connection dropped and the source tries to reconnect (for up to timeoutMs), so the user is told. */
+  onReconnecting?: (reason: string, timeoutMs: number) => void;
+  /** Called once rows flow again after a reconnect. */
+  onReconnected?: () => void;
   close(): Promise<void>;
 }
