@@ -34,7 +34,7 @@ export const produceCommand = defineCommand<ProduceResult>({
     { flags: '--compression <codec>', description: 'none or gzip', defaultValue: 'none', parse: oneOf('--compression', ['none', 'gzip'] as const) },
     {
       flags: '--threads <n>',
-      description: 'producer threads, each with its own idempotent producer; 0 produces from the main thread (default: one per chosen job topic, at most 3, at --rate max or 5,000+ job records/s; otherwise 0)',
+      description: 'producer threads, each with its own idempotent producer; 0 produces from the main thread (default at --rate max or 5,000+ job records/s: one per chosen job topic, at most 3 and at most the cores less one; otherwise 0)',
       parse: nonNegativeInteger('--threads'),
     },
     { flags: '--topic-prefix <prefix>', description: 'prepended to every topic name, e.g. "test-" produces to test-job_created' },

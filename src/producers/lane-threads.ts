@@ -4,9 +4,13 @@ import { LaneThreadError, type LaneReply, type LaneRequest, type LaneThreadData 
 import type { WordPools } from './population.js';
 import type { LaneHandle } from './runner.js';
 
-// A producer thread holds a few batches at a time; a small young generation keeps the process's memory down (the
-// default lets each thread's heap grow by tens of MB at full speed).
-const THREAD_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 };
+/**
+ * The young generation all producer threads share, MB. Each thread's heap is capped so the process stays well
+ * under 200 MB at full speed; a young generation much below 16 MB per thread costs more in garbage collection than it
+ * saves (the queued and in-flight records outlive its scavenges).
+ */
+const YOUNG_GENERATION_MB = 32;
+const MIN_YOUNG_GENERATION_MB = 8;
 
 /**
  * The main thread's side of a producer thread (lane-thread.ts). Job times go in; the thread's reports come back as
@@ -24,13 +28,19 @@ export class RemoteLane implements LaneHandle {
   private dead: Error | undefined;
   private closed = false;
 
+  /** `threads`: how many producer threads share the memory budget. */
   constructor(
     data: LaneThreadData,
+    threads: number,
     private readonly events: LaneEvents,
     log: (line: string) => void,
   ) {
     this.recordsPerJob = Math.max(1, data.topics.filter((topic) => topic !== 'tradie_truck_location').length);
-    this.worker = new Worker(new URL('./lane-thread.js', import.meta.url), { workerData: data, resourceLimits: THREAD_LIMITS });
+    const resourceLimits = {
+      maxYoungGenerationSizeMb: Math.max(MIN_YOUNG_GENERATION_MB, Math.floor(YOUNG_GENERATION_MB / threads)),
+      maxOldGenerationSizeMb: 96,
+    };
+    this.worker = new Worker(new URL('./lane-thread.js', import.meta.url), { workerData: data, resourceLimits });
     this.worker.on('message', (reply: LaneReply) => this.onReply(reply, log));
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => {

@@ -1,6 +1,7 @@
 import type { Context } from '../core/context.js';
 import { isCliError } from '../core/errors.js';
 import { tcpReachable } from '../core/probes.js';
+import { availableParallelism } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type { Output } from '../core/output.js';
 import { PRODUCER_CONFIG, createKafka, describeBootstrap, type KafkaTarget } from '../kafka/client.js';
@@ -147,14 +148,16 @@ const MAX_DEFAULT_THREADS = 3;
 const THREADS_FROM_RECORDS_PER_SECOND = 5_000;
 
 /**
- * kafkajs spends most of its time encoding records on the calling thread; at high rates one producer thread per
- * busy topic spreads that over the cores (truck reports are few and share the first). At low rates threads would
- * only cost start-up time and memory.
+ * At high rates the records are generated and sent from producer threads: kafkajs spends most of its time encoding
+ * records on the thread that sends them, so with spare cores one thread per busy topic spreads that work (truck
+ * reports are few and share the first). One core is left for the main thread and the broker; on a 2-core machine
+ * that means one producer thread, which still keeps the memory lower than producing on the main thread (its heap is
+ * capped). At low rates threads would only cost start-up time and memory.
  */
-export function defaultThreads(topics: readonly InputTopic[], rate: number | undefined): number {
+export function defaultThreads(topics: readonly InputTopic[], rate: number | undefined, cores = availableParallelism()): number {
   const jobTopics = topics.filter((topic) => topic !== 'tradie_truck_location').length;
   if (rate !== undefined && rate * jobTopics < THREADS_FROM_RECORDS_PER_SECOND) return 0;
-  return Math.max(1, Math.min(MAX_DEFAULT_THREADS, jobTopics));
+  return Math.max(1, Math.min(MAX_DEFAULT_THREADS, jobTopics, cores - 1));
 }
 
 /**
@@ -237,6 +240,7 @@ function startLanes(settings: ProduceSettings, context: LanesContext): StartingL
           topics: ordered.filter((_, position) => position % count === index),
           topicPrefix: settings.topicPrefix,
         },
+        count,
         context.events,
         (line) => context.out.debug(line),
       ),

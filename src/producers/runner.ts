@@ -137,7 +137,10 @@ export async function runProducer(options: RunOptions): Promise<RunOutcome> {
       break;
     }
     const backlog = Math.max(...lanes.map((lane) => lane.backlog()));
-    const room = Math.max(0, Math.floor((MAX_BACKLOG_RECORDS - backlog) / MAX_RECORDS_PER_JOB));
+    // Unlimited rate: refill only once the lanes are half empty, in big steps; topping up a few jobs at every
+    // report would keep the threads busy with tiny messages instead of records.
+    const refill = bucket !== undefined || backlog <= MAX_BACKLOG_RECORDS / 2;
+    const room = refill ? Math.max(0, Math.floor((MAX_BACKLOG_RECORDS - backlog) / MAX_RECORDS_PER_JOB)) : 0;
     const wanted = Math.min(maxJobs - jobs, room, MAX_JOBS_PER_TICK);
     let times: Float64Array | undefined;
     if (wanted > 0 && bucket) {

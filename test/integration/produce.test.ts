@@ -159,12 +159,17 @@ describe('marketplace produce (real broker)', () => {
     expect(inWindow / 10).toBeLessThan(rate * 1.05);
   });
 
-  // --rate 2000 and max run on producer threads, --rate 500 on the main thread (below the threads' threshold).
-  it.each(['500', '2000', 'max'])('SIGINT mid-run at --rate %s: exits 130 with a summary, every acknowledged record is in the topic exactly once', async (rate) => {
+  // On the main thread (--rate 500 is below the threads' threshold), on three producer threads, and at full speed
+  // with the default (one producer thread per job topic, at most the cores less one).
+  it.each([
+    ['500', []],
+    ['2000', ['--threads', '3']],
+    ['max', []],
+  ])('SIGINT mid-run at --rate %s %j: exits 130 with a summary, every acknowledged record is in the topic exactly once', async (rate, extra) => {
     const prefix = await topicSet();
     const child = spawn(
       process.execPath,
-      [CLI, 'produce', '--target', 'local', '--bootstrap-servers', bootstrap, '--rate', rate, '--topics', JOB_TOPICS, '--topic-prefix', prefix, '--json'],
+      [CLI, 'produce', '--target', 'local', '--bootstrap-servers', bootstrap, '--rate', rate, ...extra, '--topics', JOB_TOPICS, '--topic-prefix', prefix, '--json'],
       { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
