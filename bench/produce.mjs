@@ -12,6 +12,7 @@
 //   BENCH_RATE_SECONDS=60         length of each (c) run
 //   BENCH_RATES=10,1000,20000     the (c) rates
 //   BENCH_RATE_TOPICS=job_created topics of the (c) runs (job_created,order_placed,joblocation for the full 3×)
+//   BENCH_THREADS_AB=1            also run (a) with --threads 0 (all on the main thread), for an A/B of the threads
 // Topics are created under a unique prefix and deleted afterwards, so the shared broker is left as it was.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -87,20 +88,14 @@ async function produce(args) {
   return { ...JSON.parse(result.stdout), peakMb: result.peakMb };
 }
 
-/** ProducerPerformance lives in the kafka-tools jar: the broker lib dir, or fetched once from Maven Central. */
+/** ProducerPerformance lives in the kafka-tools jar, which `marketplace local install` puts next to the broker's jars. */
 async function toolsClasspath() {
   const jars = await readdir(paths.kafkaLib).catch(() => []);
-  if (jars.length === 0) throw new Error(`no Kafka jars in ${paths.kafkaLib}: run \`marketplace local install\``);
-  const clients = jars.find((j) => /^kafka-clients-.*\.jar$/.test(j));
-  const version = /^kafka-clients-(.+)\.jar$/.exec(clients)[1];
-  if (jars.some((j) => j.startsWith('kafka-tools-') && !j.startsWith('kafka-tools-api'))) return `${paths.kafkaLib}/*`;
-  const extra = join(paths.lib, 'bench-tools');
-  const have = await readdir(extra).catch(() => []);
-  if (!have.includes(`kafka-tools-${version}.jar`)) {
-    console.log(`  (kafka-tools-${version}.jar is not in ${paths.kafkaLib}; fetching it into ${extra})`);
-    await run('mvn', ['-q', 'dependency:copy', `-Dartifact=org.apache.kafka:kafka-tools:${version}`, `-DoutputDirectory=${extra}`]);
+  const tools = (await readdir(paths.kafkaToolsLib).catch(() => [])).filter((j) => /^kafka-tools-[\d.]+\.jar$/.test(j));
+  if (jars.length === 0 || tools.length === 0) {
+    throw new Error(`no Kafka broker or kafka-tools jars under ${paths.lib}: run \`marketplace local install\``);
   }
-  return `${paths.kafkaLib}/*:${extra}/kafka-tools-${version}.jar`;
+  return `${paths.kafkaLib}/*:${join(paths.kafkaToolsLib, tools[0])}`;
 }
 
 async function producerPerformance(topic, records, recordSize) {
@@ -130,10 +125,12 @@ async function rateAccuracy(topic, rate, seconds) {
   await scanTopic(kafka, topic, (r) => timestamps.push(r.timestamp), { timeoutMs: 300_000 });
   timestamps.sort((a, b) => a - b);
   const start = timestamps[0] + 1000;
+  // Windows lie within the run: the last one ends at the last record, not past it.
+  const end = Math.min(start + (seconds - 1) * 1000, timestamps[timestamps.length - 1] + 1);
   let worst = 0;
   let minRate = Infinity;
   let maxRate = 0;
-  for (let from = start; from + 10_000 <= start + (seconds - 1) * 1000; from += 1000) {
+  for (let from = start; from + 10_000 <= end; from += 1000) {
     const count = upperBound(timestamps, from + 10_000 - 1) - upperBound(timestamps, from - 1);
     const achieved = count / 10;
     minRate = Math.min(minRate, achieved);
@@ -164,6 +161,12 @@ try {
   const ours = await produce(['--rate', 'max', '--duration', `${MAX_SECONDS}s`, '--topics', JOB_TOPICS, '--topic-prefix', await newTopicSet()]);
   const oursRate = ours.acked / (ours.durationMs / 1000);
   console.log(`(a) marketplace produce --rate max: ${ours.acked} records in ${(ours.durationMs / 1000).toFixed(1)} s = ${oursRate.toFixed(0)} records/s (${ours.jobsPerSecond} jobs/s), avg record ${ours.averageRecordBytes} B, ack p50 ${ours.ackLatencyMs.p50} ms p99 ${ours.ackLatencyMs.p99} ms`);
+
+  if (process.env.BENCH_THREADS_AB === '1') {
+    const single = await produce(['--rate', 'max', '--duration', `${MAX_SECONDS}s`, '--threads', '0', '--topics', JOB_TOPICS, '--topic-prefix', await newTopicSet()]);
+    const singleRate = single.acked / (single.durationMs / 1000);
+    console.log(`    A/B: the same with --threads 0: ${singleRate.toFixed(0)} records/s (threads ×${(oursRate / singleRate).toFixed(2)}), peak RSS ${single.peakMb.toFixed(0)} MB vs ${ours.peakMb.toFixed(0)} MB`);
+  }
 
   // (b) same record size, same broker, a topic as wide as the widest job topic
   const perfTopic = `${prefix}perf`;

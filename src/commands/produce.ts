@@ -34,6 +34,11 @@ export const produceCommand = defineCommand<ProduceResult>({
     { flags: '--order-delay <time>', description: 'each order follows its job by a random delay up to this, under 1h (the join window) (default: 2s)', parse: orderDelay },
     { flags: '--seed <n>', description: 'seed for the generators: the same seed gives the same records', parse: nonNegativeInteger('--seed') },
     { flags: '--compression <codec>', description: 'none or gzip', defaultValue: 'none', parse: oneOf('--compression', ['none', 'gzip'] as const) },
+    {
+      flags: '--threads <n>',
+      description: 'producer threads, each with its own idempotent producer; 0 produces from the main thread (default at --rate max or 5,000+ job records/s: one per chosen job topic, at most 3 and at most the cores less one; otherwise 0)',
+      parse: nonNegativeInteger('--threads'),
+    },
     { flags: '--topic-prefix <prefix>', description: 'prepended to every topic name, e.g. "test-" produces to test-job_created' },
     { flags: '--bootstrap-servers <list>', description: 'Kafka bootstrap servers (default: the local stack, or the provisioned cluster on cloud)', configKey: 'bootstrapServers' },
     { flags: '--connect-timeout <time>', description: 'give up connecting to Kafka after this long (default: 10s)', parse: duration('--connect-timeout') },
@@ -65,6 +70,7 @@ export const produceCommand = defineCommand<ProduceResult>({
       compression: options.compression as ProduceSettings['compression'],
       connectTimeoutMs: (options.connectTimeout as number | undefined) ?? 10_000,
       maxOutageMs: options.maxOutage as number | undefined,
+      threads: options.threads as number | undefined,
     };
     const result = await produce(ctx, settings);
     // --json skips render(): the failure still gets its line on stderr, as every other failing command's does.

@@ -15,7 +15,7 @@ export interface KafkaTarget {
 export interface CreateKafkaOptions extends KafkaTarget {
   clientId: string;
   /** kafkajs logs go to out.debug (shown with --verbose only). */
-  out?: Output;
+  out?: Pick<Output, 'verbose' | 'debug'>;
   connectionTimeoutMs?: number;
   /** Connection and request retries of every client made from this instance (default 5). */
   retries?: number;

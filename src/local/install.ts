@@ -17,7 +17,7 @@ const run = promisify(execFile);
 /** The repository's local/ folder: the Maven reactor and the FerretDB Go module. */
 export const LOCAL_SOURCES = fileURLToPath(new URL('../../local/', import.meta.url));
 const FERRETDB_MODULE = join(LOCAL_SOURCES, 'ferretdb');
-const POM_FILES = ['pom.xml', 'kafka-broker/pom.xml', 'kafka-connect/pom.xml', 'mongo-plugin/pom.xml'];
+const POM_FILES = ['pom.xml', 'kafka-broker/pom.xml', 'kafka-connect/pom.xml', 'mongo-plugin/pom.xml', 'kafka-tools/pom.xml'];
 const FERRETDB_FILES = ['go.mod', 'go.sum', 'main.go'];
 
 export interface InstallStepResult {

@@ -55,6 +55,8 @@ export function stackPaths(home: string) {
     lib,
     kafkaLib: join(lib, 'kafka'),
     connectLib: join(lib, 'connect'),
+    /** The kafka-tools jar alone (ProducerPerformance for `npm run bench:produce`); its dependencies are in kafkaLib. */
+    kafkaToolsLib: join(lib, 'kafka-tools'),
     pluginPath: join(lib, 'connect-plugins'),
     bin: join(home, 'bin'),
     ferretdbBinary: join(home, 'bin', 'ferretdb'),

@@ -1,4 +1,5 @@
-import type { BatchSender, RunClock } from './runner.js';
+import type { BatchSender } from './lane.js';
+import type { RunClock } from './runner.js';
 
 export interface OutageOptions {
   /** Give up once the broker has not acknowledged anything for this long. */
@@ -8,8 +9,14 @@ export interface OutageOptions {
   clock: RunClock;
   /** Ctrl-C during an outage stops the retrying at once: the records still queued are reported as not sent. */
   signal: AbortSignal;
+}
+
+/** What a producer tells about outages, for notices and the summary's outage count. */
+export interface OutageNotices {
   onOutage?: (reason: string) => void;
   onRecovered?: (outageMs: number) => void;
+  /** The outage outlasted maxOutageMs; the send fails with OutageTooLong. */
+  onGaveUp?: (outageMs: number) => void;
 }
 
 /** Outages the producer rode out (or died of), for the summary. */
@@ -27,7 +34,7 @@ export class OutageLog {
  * try and the broker drops whatever part of it had already been written. A new producer (a new producer id) would
  * duplicate those records instead.
  */
-export function retryThroughOutages(send: BatchSender, options: OutageOptions, log = new OutageLog()): BatchSender {
+export function retryThroughOutages(send: BatchSender, options: OutageOptions & OutageNotices, log = new OutageLog()): BatchSender {
   const retryDelayMs = options.retryDelayMs ?? 1_000;
   return async (records) => {
     // kafkajs retries inside the first attempt for several seconds before it fails: the outage began when it started.
@@ -49,6 +56,7 @@ export function retryThroughOutages(send: BatchSender, options: OutageOptions, l
         if (error instanceof AttemptOutlived) {
           if (outageStartedAt === undefined) log.count++;
           log.longestMs = Math.max(log.longestMs, now - firstAttemptAt);
+          options.onGaveUp?.(now - firstAttemptAt);
           throw new OutageTooLong(now - firstAttemptAt, options.maxOutageMs, lastError ?? error);
         }
         if (!isRetriable(error) || options.signal.aborted) throw error;
@@ -61,6 +69,7 @@ export function retryThroughOutages(send: BatchSender, options: OutageOptions, l
         const outageMs = now - outageStartedAt;
         if (outageMs >= options.maxOutageMs) {
           log.longestMs = Math.max(log.longestMs, outageMs);
+          options.onGaveUp?.(outageMs);
           throw new OutageTooLong(outageMs, options.maxOutageMs, error);
         }
         await options.clock.sleep(retryDelayMs, options.signal);

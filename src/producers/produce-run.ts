@@ -1,17 +1,22 @@
 import type { Context } from '../core/context.js';
 import { isCliError } from '../core/errors.js';
 import { tcpReachable } from '../core/probes.js';
-import { PRODUCER_CONFIG, createKafka, describeBootstrap } from '../kafka/client.js';
+import { availableParallelism } from 'node:os';
+import type { Kafka } from 'kafkajs';
+import type { Output } from '../core/output.js';
+import { PRODUCER_CONFIG, createKafka, describeBootstrap, type KafkaTarget } from '../kafka/client.js';
 import { resolveKafkaTarget } from '../kafka/connection.js';
-import { connectionTimeoutError, kafkaOperationError } from '../kafka/errors.js';
+import { connectionTimeoutError, kafkaOperationError, type KafkaErrorContext } from '../kafka/errors.js';
 import { batchSender, type Compression } from '../kafka/producer.js';
 import { assertTopicsExist } from '../kafka/topics.js';
 import { startLiveStats } from './live-stats.js';
-import { OutageLog, retryThroughOutages } from './outage.js';
-import { buildWordPools } from './population.js';
+import { Lane, type LaneEvents } from './lane.js';
+import { OutageLog, retryThroughOutages, type OutageNotices } from './outage.js';
+import { RemoteLane } from './lane-threads.js';
+import { buildWordPools, type WordPools } from './population.js';
 import { randomSeed } from './random.js';
 import type { InputTopic, OutgoingRecord } from './records.js';
-import { preciseClock, runProducer, type StopReason } from './runner.js';
+import { preciseClock, runProducer, RunTracker, type LaneHandle, type StopReason } from './runner.js';
 import { ProduceStats } from './stats.js';
 import { Workload } from './workload.js';
 
@@ -29,6 +34,8 @@ export interface ProduceSettings {
   seed?: number;
   compression: Compression;
   connectTimeoutMs: number;
+  /** Producer threads; 0 sends from the main thread. Default: one per chosen job topic (see defaultThreads). */
+  threads?: number;
   /** How long the broker may stay unreachable mid-run before produce gives up (default 1 minute). */
   maxOutageMs?: number;
 }
@@ -56,9 +63,6 @@ export interface ProduceResult {
   error?: { message: string; hint?: string };
 }
 
-export const DEFAULT_MAX_OUTAGE_MS = 60_000;
-const PRODUCER_CLIENT_RETRIES = 2;
-
 export async function produce(ctx: Context, settings: ProduceSettings): Promise<ProduceResult> {
   const loaded = await ctx.loadConfig();
   const target = await resolveKafkaTarget(loaded, ctx.secrets);
@@ -69,85 +73,50 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
 
   // Short kafkajs retry rounds: riding out a broker outage is retryThroughOutages' job (bounded by --max-outage), and
   // short rounds let it notice the outage, and give up at its limit, within seconds rather than after ~10 s rounds.
-  const kafka = createKafka({ ...target, clientId: 'marketplace-produce', out: ctx.out, retries: PRODUCER_CLIENT_RETRIES });
+  const kafka = createKafka({ ...target, clientId: CLIENT_ID, out: ctx.out, retries: PRODUCER_CLIENT_RETRIES });
   ctx.out.debug(`producing to ${bootstrap} (${target.target}) with seed ${seed}`);
 
-  await assertSomeBrokerReachable(target.bootstrap, settings.connectTimeoutMs, errorContext);
-  // A client without retries for the start-up check: a broker that does not answer the first attempt within the
-  // timeout is reported now, and no kafkajs retry timer outlives the error.
-  const probe = createKafka({ ...target, clientId: 'marketplace-produce', out: ctx.out, retries: 0, connectionTimeoutMs: settings.connectTimeoutMs });
-  const admin = probe.admin();
+  const clock = preciseClock;
+  const stats = new ProduceStats(clock.now());
+  const tracker = new RunTracker(stats);
+  // Producer threads start now: loading their modules overlaps the checks below.
+  const maxOutageMs = settings.maxOutageMs ?? DEFAULT_MAX_OUTAGE_MS;
+  const outages = new OutageLog();
+  const notices = outageNotices(outages, (line) => ctx.out.warn(line), (line) => ctx.out.info(line), bootstrap, maxOutageMs);
+  const lanes = startLanes(settings, { kafka, target, seed, events: tracker, out: ctx.out, topicName, maxOutageMs, notices, signal: ctx.signal });
+  let handles: LaneHandle[];
   try {
-    await within(admin.connect(), settings.connectTimeoutMs, () => connectionTimeoutError('connecting', settings.connectTimeoutMs, errorContext));
-    await within(assertTopicsExist(admin, settings.topics.map(topicName)), settings.connectTimeoutMs, () =>
-      connectionTimeoutError('listing topics', settings.connectTimeoutMs, errorContext),
-    );
-  } catch (error) {
-    throw isCliError(error) ? error : kafkaOperationError(error, 'connecting', errorContext);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-
-  const producer = kafka.producer(PRODUCER_CONFIG);
-  try {
-    await within(producer.connect(), settings.connectTimeoutMs, () =>
+    await assertSomeBrokerReachable(target.bootstrap, settings.connectTimeoutMs, errorContext);
+    await assertTopicsReady(target, settings, ctx.out, errorContext);
+    const pools = await buildWordPools(seed);
+    handles = await within(lanes.connect(pools), settings.connectTimeoutMs, () =>
       connectionTimeoutError('connecting the producer', settings.connectTimeoutMs, errorContext),
     );
   } catch (error) {
-    await producer.disconnect().catch(() => undefined);
+    await lanes.close();
     throw isCliError(error) ? error : kafkaOperationError(error, 'connecting the producer', errorContext);
   }
-
-  const pools = await buildWordPools(seed);
-  const workload = new Workload({
-    seed,
-    pools,
-    topics: new Set(settings.topics),
-    acceptRatio: settings.acceptRatio,
-    maxOrderDelayMs: settings.maxOrderDelayMs,
-    trucks: settings.trucks,
-    truckIntervalMs: settings.truckIntervalMs,
-  });
-  const clock = preciseClock;
-  const stats = new ProduceStats(clock.now());
   const stopLive = startLiveStats(ctx.out, () => stats.snapshot(clock.now()));
   const onAbort = () => {
     const inFlight = stats.sent - stats.acked - stats.errors;
     ctx.out.info(`\nStopping: sending the records already generated${inFlight > 0 ? ` (${inFlight} in flight)` : ''}…`);
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
-  const outages = new OutageLog();
-  const maxOutageMs = settings.maxOutageMs ?? DEFAULT_MAX_OUTAGE_MS;
-  const send = retryThroughOutages(
-    batchSender<OutgoingRecord>(producer, { compression: settings.compression, topicName }),
-    {
-      maxOutageMs,
-      clock,
-      signal: ctx.signal,
-      onOutage: (reason) =>
-        ctx.out.warn(
-          `Kafka at ${bootstrap} unreachable (${reason}); retrying for up to ${Math.round(maxOutageMs / 1000)} s, records stay queued`,
-        ),
-      onRecovered: (outageMs) => ctx.out.info(`Kafka at ${bootstrap} is back after ${(outageMs / 1000).toFixed(1)} s; resuming`),
-    },
-    outages,
-  );
   let outcome;
   try {
     outcome = await runProducer({
-      workload,
-      send,
+      lanes: handles,
+      tracker,
       ratePerSecond: settings.rate,
       maxJobs: settings.count,
       durationMs: settings.durationMs,
       signal: ctx.signal,
       clock,
-      stats,
     });
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     stopLive();
-    await producer.disconnect().catch(() => undefined);
+    await lanes.close();
   }
 
   const memory = process.memoryUsage();
@@ -182,6 +151,169 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
     result.error = { message: error.message, hint: error.hint };
   }
   return result;
+}
+
+export const DEFAULT_MAX_OUTAGE_MS = 60_000;
+const PRODUCER_CLIENT_RETRIES = 2;
+
+/**
+ * One notice when the broker goes away and one when it is back, however many producers (threads) notice it; the
+ * log counts outages and keeps the longest.
+ */
+function outageNotices(
+  log: OutageLog,
+  warn: (line: string) => void,
+  info: (line: string) => void,
+  bootstrap: string,
+  maxOutageMs: number,
+): OutageNotices {
+  let waiting = 0;
+  return {
+    onOutage: (reason) => {
+      if (waiting++ > 0) return;
+      log.count++;
+      warn(`Kafka at ${bootstrap} unreachable (${reason}); retrying for up to ${Math.round(maxOutageMs / 1000)} s, records stay queued`);
+    },
+    onRecovered: (outageMs) => {
+      log.longestMs = Math.max(log.longestMs, outageMs);
+      if (--waiting > 0) return;
+      waiting = 0;
+      info(`Kafka at ${bootstrap} is back after ${(outageMs / 1000).toFixed(1)} s; resuming`);
+    },
+    onGaveUp: (outageMs) => {
+      if (waiting === 0) log.count++;
+      log.longestMs = Math.max(log.longestMs, outageMs);
+    },
+  };
+}
+
+const MAX_DEFAULT_THREADS = 3;
+
+/** Below this many job records per second one producer on the main thread has plenty of headroom. */
+const THREADS_FROM_RECORDS_PER_SECOND = 5_000;
+
+/**
+ * At high rates the records are generated and sent from producer threads: kafkajs spends most of its time encoding
+ * records on the thread that sends them, so with spare cores one thread per busy topic spreads that work (truck
+ * reports are few and share the first). One core is left for the main thread and the broker; on a 2-core machine
+ * that means one producer thread, which still keeps the memory lower than producing on the main thread (its heap is
+ * capped). At low rates threads would only cost start-up time and memory.
+ */
+export function defaultThreads(topics: readonly InputTopic[], rate: number | undefined, cores = availableParallelism()): number {
+  const jobTopics = topics.filter((topic) => topic !== 'tradie_truck_location').length;
+  if (rate !== undefined && rate * jobTopics < THREADS_FROM_RECORDS_PER_SECOND) return 0;
+  return Math.max(1, Math.min(MAX_DEFAULT_THREADS, jobTopics, cores - 1));
+}
+
+/**
+ * A client without retries for the start-up check: a broker that does not answer the first attempt within the
+ * timeout is reported now, and no kafkajs retry timer outlives the error.
+ */
+async function assertTopicsReady(target: KafkaTarget, settings: ProduceSettings, out: Output, errorContext: KafkaErrorContext): Promise<void> {
+  const timeoutMs = settings.connectTimeoutMs;
+  const probe = createKafka({ ...target, clientId: CLIENT_ID, out, retries: 0, connectionTimeoutMs: timeoutMs });
+  const admin = probe.admin();
+  try {
+    await within(admin.connect(), timeoutMs, () => connectionTimeoutError('connecting', timeoutMs, errorContext));
+    await within(assertTopicsExist(admin, settings.topics.map((topic) => `${settings.topicPrefix}${topic}`)), timeoutMs, () =>
+      connectionTimeoutError('listing topics', timeoutMs, errorContext),
+    );
+  } catch (error) {
+    throw isCliError(error) ? error : kafkaOperationError(error, 'connecting', errorContext);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+interface LanesContext {
+  kafka: Kafka;
+  target: KafkaTarget;
+  seed: number;
+  events: LaneEvents;
+  out: Output;
+  topicName: (topic: string) => string;
+  maxOutageMs: number;
+  notices: OutageNotices;
+  signal: AbortSignal;
+}
+
+interface StartingLanes {
+  /** Connects every producer; the lanes then generate from these word pools. */
+  connect(pools: WordPools): Promise<LaneHandle[]>;
+  close(): Promise<void>;
+}
+
+const CLIENT_ID = 'marketplace-produce';
+
+/** The producers: threads that each generate and send some topics, or one lane on this thread. */
+function startLanes(settings: ProduceSettings, context: LanesContext): StartingLanes {
+  const workloadOptions = {
+    seed: context.seed,
+    acceptRatio: settings.acceptRatio,
+    maxOrderDelayMs: settings.maxOrderDelayMs,
+    trucks: settings.trucks,
+    truckIntervalMs: settings.truckIntervalMs,
+  };
+  const threads = settings.threads ?? defaultThreads(settings.topics, settings.rate);
+  if (threads === 0) {
+    const producer = context.kafka.producer(PRODUCER_CONFIG);
+    return {
+      connect: async (pools) => {
+        await producer.connect();
+        const lane = new Lane({
+          workload: new Workload({ ...workloadOptions, pools, topics: new Set(settings.topics) }),
+          send: retryThroughOutages(batchSender<OutgoingRecord>(producer, { compression: settings.compression, topicName: context.topicName }), {
+            maxOutageMs: context.maxOutageMs,
+            clock: preciseClock,
+            signal: context.signal,
+            ...context.notices,
+          }),
+          clock: preciseClock,
+          events: context.events,
+        });
+        return [lane];
+      },
+      close: () => producer.disconnect().catch(() => undefined),
+    };
+  }
+
+  // Busy topics first, so each gets a thread of its own when there are enough; truck reports share the first.
+  const ordered = [...settings.topics].sort((a, b) => Number(a === 'tradie_truck_location') - Number(b === 'tradie_truck_location'));
+  const count = Math.min(threads, ordered.length);
+  const remotes = Array.from(
+    { length: count },
+    (_, index) =>
+      new RemoteLane(
+        {
+          ...workloadOptions,
+          target: context.target,
+          clientId: CLIENT_ID,
+          verbose: context.out.verbose,
+          compression: settings.compression,
+          topics: ordered.filter((_, position) => position % count === index),
+          topicPrefix: settings.topicPrefix,
+          maxOutageMs: context.maxOutageMs,
+          retries: PRODUCER_CLIENT_RETRIES,
+        },
+        count,
+        context.events,
+        (line) => context.out.debug(line),
+        context.notices,
+      ),
+  );
+  // Ctrl-C during an outage: the threads stop re-sending at once, as the main-thread producer does.
+  const abort = () => remotes.forEach((remote) => remote.abort());
+  context.signal.addEventListener('abort', abort, { once: true });
+  return {
+    connect: async (pools) => {
+      await Promise.all(remotes.map((remote) => remote.connect(pools)));
+      return remotes;
+    },
+    close: async () => {
+      context.signal.removeEventListener('abort', abort);
+      await Promise.all(remotes.map((remote) => remote.close().catch(() => undefined)));
+    },
+  };
 }
 
 /**

@@ -42,8 +42,13 @@ export class Random {
     return min + this.next() * (max - min);
   }
 
+  /** Uniform integer in [0, length): the index `pick` would choose. */
+  index(length: number): number {
+    return Math.floor(this.next() * length);
+  }
+
   pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)]!;
+    return items[this.index(items.length)]!;
   }
 
   chance(probability: number): boolean {

@@ -1,11 +1,64 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ProduceStats } from './stats.js';
 import { TokenBucket } from './token-bucket.js';
-import type { OutgoingRecord } from './records.js';
-import type { Workload } from './workload.js';
+import type { LaneAck, LaneEvents } from './lane.js';
+import type { InputTopic } from './records.js';
 
-/** Sends one batch and resolves once every record in it is acknowledged (rejects if any is not). */
-export type BatchSender = (records: OutgoingRecord[]) => Promise<void>;
+/**
+ * One producer's lane as the run loop sees it: it is told the times of new jobs, says how far behind it is, and
+ * finishes by sending everything it generated. Lanes run on producer threads (see lane-threads.ts) or in-process.
+ */
+export interface LaneHandle {
+  addJobs(times: Float64Array, now: number): void;
+  /** Records generated (or about to be) and not yet handed to the producer. */
+  backlog(): number;
+  /** Resolves when everything the lane generated is acknowledged or it failed; see Lane.finish. */
+  finish(flushOrders: boolean): Promise<void>;
+}
+
+/** Collects what the lanes report into the run's stats, and wakes the run loop when something changed. */
+export class RunTracker implements LaneEvents {
+  failure: unknown;
+  private wake: (() => void) | undefined;
+
+  constructor(readonly stats: ProduceStats) {}
+
+  sent(count: number): void {
+    this.stats.sent += count;
+    this.notify();
+  }
+
+  acked(ack: LaneAck): void {
+    const stats = this.stats;
+    stats.acked += ack.count;
+    stats.ackedBytes += ack.bytes;
+    for (const [topic, count] of Object.entries(ack.byTopic) as Array<[InputTopic, number]>) stats.ackedByTopic[topic] += count;
+    for (let i = 0; i < ack.latencies.length; i++) stats.latency.record(ack.latencies[i]!);
+    this.notify();
+  }
+
+  failed(error: unknown, count: number): void {
+    this.stats.errors += count;
+    this.failure ??= error;
+    this.notify();
+  }
+
+  /** Resolves at the next report from a lane, or after `ms`, or on abort. */
+  async progress(ms: number, clock: RunClock, signal: AbortSignal): Promise<void> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const woken = new Promise<void>((resolve) => (this.wake = resolve));
+    await Promise.race([woken, clock.sleep(ms, controller.signal)]);
+    controller.abort();
+    signal.removeEventListener('abort', onAbort);
+    this.wake = undefined;
+  }
+
+  private notify(): void {
+    this.wake?.();
+  }
+}
 
 export interface RunClock {
   /** Epoch milliseconds with sub-millisecond precision. */
@@ -25,8 +78,8 @@ export const preciseClock: RunClock = {
 };
 
 export interface RunOptions {
-  workload: Workload;
-  send: BatchSender;
+  lanes: LaneHandle[];
+  tracker: RunTracker;
   /** New jobs per second; undefined = as fast as the broker acknowledges. */
   ratePerSecond?: number;
   /** Stop after this many jobs (and their orders). */
@@ -34,11 +87,6 @@ export interface RunOptions {
   durationMs?: number;
   signal: AbortSignal;
   clock?: RunClock;
-  stats?: ProduceStats;
-  /** Records per request at most; each topic's share of a request also stays under maxTopicRecords/maxTopicBytes. */
-  maxBatchRecords?: number;
-  maxTopicRecords?: number;
-  maxTopicBytes?: number;
 }
 
 export type StopReason = 'count' | 'duration' | 'interrupted' | 'error';
@@ -53,79 +101,34 @@ export interface RunOutcome {
   endedAt: number;
 }
 
-const MAX_QUEUED_RECORDS = 6_000;
+const MAX_BACKLOG_RECORDS = 6_000;
 const MAX_JOBS_PER_TICK = 1_000;
-const BROKER_MESSAGE_LIMIT = 900_000;
-// kafkajs groups a request's records per partition by copying the partition's array for every record (quadratic),
-// so a few thousand records per topic per request is the sweet spot between round trips and that copying.
-const MAX_TOPIC_RECORDS = 500;
+const MIN_TICK_MS = 5;
+/** A job puts at most this many records on one lane (job_created, order_placed, joblocation). */
+const MAX_RECORDS_PER_JOB = 3;
 
 /**
- * The produce loop: a token bucket releases jobs, the workload turns them into records, and one sender drains the
- * queue in batches while the next batch accumulates. The idempotent producer allows one request in flight, so
- * batching (not concurrency) is what carries the throughput.
+ * The run loop: a token bucket releases jobs and every lane is told their times; the lanes generate and send their
+ * topics' records. Each job carries the time its token fell due as its event time, so the timestamps follow the
+ * requested rate even when the process is briefly descheduled; a stall longer than the bucket's catch-up bound is
+ * not made up. When a lane falls behind, no new jobs are made (the bucket owes them, within its bound).
  */
 export async function runProducer(options: RunOptions): Promise<RunOutcome> {
   const clock = options.clock ?? preciseClock;
-  const { workload, signal } = options;
+  const { lanes, tracker, signal } = options;
+  const stats = tracker.stats;
   const startedAt = clock.now();
-  const stats = options.stats ?? new ProduceStats(startedAt);
+  stats.startedAt = startedAt;
   const bucket =
     options.ratePerSecond === undefined ? undefined : new TokenBucket({ ratePerSecond: options.ratePerSecond, now: clock.now });
   const maxJobs = options.maxJobs ?? Number.POSITIVE_INFINITY;
   const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : startedAt + options.durationMs;
-  const maxBatchRecords = options.maxBatchRecords ?? 20_000;
-  const maxTopicBytes = options.maxTopicBytes ?? BROKER_MESSAGE_LIMIT;
-  const maxTopicRecords = options.maxTopicRecords ?? MAX_TOPIC_RECORDS;
-
-  let queue: OutgoingRecord[] = [];
-  let queuedAt: number[] = [];
-  let sending: Promise<void> | undefined;
-  let failure: unknown;
-
-  const pump = async (): Promise<void> => {
-    while (queue.length > 0 && failure === undefined) {
-      const count = batchLength(queue, maxBatchRecords, maxTopicRecords, maxTopicBytes);
-      const batch = queue.slice(0, count);
-      const enqueued = queuedAt.slice(0, count);
-      queue = queue.slice(count);
-      queuedAt = queuedAt.slice(count);
-      stats.sent += batch.length;
-      try {
-        await options.send(batch);
-      } catch (error) {
-        stats.errors += batch.length;
-        failure = error;
-        return;
-      }
-      const ackedAt = clock.now();
-      stats.acked += batch.length;
-      for (let i = 0; i < batch.length; i++) {
-        const record = batch[i]!;
-        stats.ackedByTopic[record.topic]++;
-        stats.ackedBytes += record.key.length + record.value.length;
-        stats.latency.record(ackedAt - enqueued[i]!);
-      }
-    }
-  };
-  const kick = () => {
-    if (sending || queue.length === 0 || failure !== undefined) return;
-    sending = pump().finally(() => {
-      sending = undefined;
-    });
-  };
-  const enqueue = (from: number, now: number, fresh: OutgoingRecord[]) => {
-    for (let i = from; i < fresh.length; i++) {
-      queue.push(fresh[i]!);
-      queuedAt.push(now);
-    }
-  };
+  let jobs = 0;
 
   let stoppedBy: StopReason;
-  const fresh: OutgoingRecord[] = [];
   for (;;) {
     const now = clock.now();
-    if (failure !== undefined) {
+    if (tracker.failure !== undefined) {
       stoppedBy = 'error';
       break;
     }
@@ -133,25 +136,28 @@ export async function runProducer(options: RunOptions): Promise<RunOutcome> {
       stoppedBy = 'interrupted';
       break;
     }
-    fresh.length = 0;
-    const remainingJobs = maxJobs - workload.jobsGenerated;
-    if (remainingJobs > 0) {
-      // Stop generating when the broker falls behind, so memory stays bounded; the bucket then owes tokens and
-      // catches up (within its bound) once the queue drains.
-      const room = Math.max(0, Math.floor((MAX_QUEUED_RECORDS - queue.length) / 3));
-      const wanted = Math.min(remainingJobs, room, MAX_JOBS_PER_TICK);
+    const backlog = Math.max(...lanes.map((lane) => lane.backlog()));
+    // Unlimited rate: refill only once the lanes are half empty, in big steps; topping up a few jobs at every
+    // report would keep the threads busy with tiny messages instead of records.
+    const refill = bucket !== undefined || backlog <= MAX_BACKLOG_RECORDS / 2;
+    const room = refill ? Math.max(0, Math.floor((MAX_BACKLOG_RECORDS - backlog) / MAX_RECORDS_PER_JOB)) : 0;
+    const wanted = Math.min(maxJobs - jobs, room, MAX_JOBS_PER_TICK);
+    let times: Float64Array | undefined;
+    if (wanted > 0 && bucket) {
       // The last tick of a --duration run still takes the tokens due up to the deadline, no more.
-      const jobs = bucket ? bucket.take(wanted, Math.min(now, deadline)) : now < deadline ? wanted : 0;
-      if (jobs > 0) {
-        workload.addJobs(jobs, Math.min(now, deadline), fresh);
-        stats.jobs = workload.jobsGenerated;
-        stats.lastJobAt = now;
-      }
+      const first = bucket.granted;
+      const granted = bucket.take(wanted, Math.min(now, deadline));
+      if (granted > 0) times = Float64Array.from({ length: granted }, (_, i) => bucket.dueTime(first + i));
+    } else if (wanted > 0 && now < deadline) {
+      times = new Float64Array(wanted).fill(now);
     }
-    workload.due(now, fresh);
-    enqueue(0, now, fresh);
-    kick();
-    if (workload.jobsGenerated >= maxJobs && workload.pendingOrders === 0) {
+    if (times) {
+      for (const lane of lanes) lane.addJobs(times, now);
+      jobs += times.length;
+      stats.jobs = jobs;
+      stats.lastJobAt = now;
+    }
+    if (jobs >= maxJobs) {
       stoppedBy = 'count';
       break;
     }
@@ -159,49 +165,21 @@ export async function runProducer(options: RunOptions): Promise<RunOutcome> {
       stoppedBy = 'duration';
       break;
     }
-    const moreJobs = workload.jobsGenerated < maxJobs;
-    if (!bucket && moreJobs && queue.length < MAX_QUEUED_RECORDS / 2) {
+    if (bucket) {
+      // Jobs carry their due times, so waking every few ms (not for every token) costs no accuracy.
+      await clock.sleep(Math.min(50, Math.max(MIN_TICK_MS, bucket.msUntilNext()), deadline - now), signal);
+    } else if (room > 0) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-    } else if (!bucket && moreJobs && sending) {
-      await sending;
     } else {
-      const nextToken = bucket && moreJobs ? bucket.msUntilNext() : Number.POSITIVE_INFINITY;
-      const nextEvent = Math.min(nextToken, (workload.nextDueAt() ?? Number.POSITIVE_INFINITY) - now, deadline - now);
-      await clock.sleep(Math.min(50, Math.max(2, nextEvent)), signal);
+      await tracker.progress(Math.min(50, deadline - now), clock, signal);
     }
   }
 
   const stoppedAt = Math.min(clock.now(), deadline);
-  // Stopping: nothing new is generated, but everything already made (and every order its job still owes) is sent.
-  if (stoppedBy !== 'error') {
-    const now = clock.now();
-    fresh.length = 0;
-    workload.flushOrders(now, fresh);
-    enqueue(0, now, fresh);
-  }
-  while (sending || (queue.length > 0 && failure === undefined)) {
-    kick();
-    if (sending) await sending;
-  }
-  if (failure !== undefined) stoppedBy = 'error';
-  stats.jobs = workload.jobsGenerated;
-  return { stoppedBy, error: failure, stats, stoppedAt, endedAt: clock.now() };
-}
-
-/** How many records from the head of the queue fit one request without any topic batch growing too large. */
-function batchLength(queue: OutgoingRecord[], maxRecords: number, maxTopicRecords: number, maxTopicBytes: number): number {
-  const bytes = new Map<string, number>();
-  const records = new Map<string, number>();
-  const limit = Math.min(queue.length, maxRecords);
-  for (let i = 0; i < limit; i++) {
-    const record = queue[i]!;
-    // 70 bytes covers the record header, key length varints and timestamp delta of a v2 record.
-    const size = record.value.length + record.key.length + 70;
-    const totalBytes = (bytes.get(record.topic) ?? 0) + size;
-    const totalRecords = (records.get(record.topic) ?? 0) + 1;
-    if (i > 0 && (totalBytes > maxTopicBytes || totalRecords > maxTopicRecords)) return i;
-    bytes.set(record.topic, totalBytes);
-    records.set(record.topic, totalRecords);
-  }
-  return limit;
+  // Stopping: nothing new is generated, but everything already made is sent. A --count run sends each remaining
+  // order when it falls due; an interrupted or timed run sends them at once.
+  await Promise.all(lanes.map((lane) => lane.finish(stoppedBy !== 'count')));
+  if (tracker.failure !== undefined) stoppedBy = 'error';
+  stats.jobs = jobs;
+  return { stoppedBy, error: tracker.failure, stats, stoppedAt, endedAt: clock.now() };
 }

@@ -30,7 +30,8 @@ export class ProduceStats {
   readonly latency = new LatencyHistogram();
   private readonly samples: Array<{ at: number; jobs: number }> = [];
 
-  constructor(readonly startedAt: number) {}
+  /** When producing began (the producers connected); set again by the run loop when it starts. */
+  constructor(public startedAt: number) {}
 
   snapshot(now: number): StatsSnapshot {
     this.samples.push({ at: now, jobs: this.jobs });

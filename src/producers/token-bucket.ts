@@ -3,11 +3,13 @@ export interface TokenBucketOptions {
   ratePerSecond: number;
   /**
    * The most tokens that may be owed after a stall (GC pause, slow broker). Up to this many are caught up at once;
-   * anything older is forgiven, so a long stall does not turn into a long burst. Default: 2 s worth, at least 1.
+   * anything older is forgiven, so a long stall does not turn into a long burst. Default: 2 s worth, at least 2.
    */
   maxCatchUp?: number;
   now: () => number;
 }
+
+const DEFAULT_CATCH_UP_SECONDS = 2;
 
 /**
  * Rate control by schedule: token n becomes available at start + n / rate. Counting from a fixed origin (instead
@@ -23,7 +25,7 @@ export class TokenBucket {
   constructor(options: TokenBucketOptions) {
     if (!(options.ratePerSecond > 0)) throw new RangeError('ratePerSecond must be > 0');
     this.ratePerSecond = options.ratePerSecond;
-    this.maxCatchUp = Math.max(1, Math.floor(options.maxCatchUp ?? options.ratePerSecond * 2));
+    this.maxCatchUp = Math.max(1, Math.floor(options.maxCatchUp ?? Math.max(2, options.ratePerSecond * DEFAULT_CATCH_UP_SECONDS)));
     this.now = options.now;
     this.origin = this.now();
   }
@@ -51,6 +53,14 @@ export class TokenBucket {
   msUntilNext(): number {
     const nextAt = this.origin + ((this.taken + 1) * 1000) / this.ratePerSecond;
     return Math.max(0, nextAt - this.now());
+  }
+
+  /**
+   * When token `n` (0-based, counting every token granted so far) fell due. Tokens granted after a forgiven stall
+   * fall due on the shifted schedule.
+   */
+  dueTime(n: number): number {
+    return this.origin + ((n + 1) * 1000) / this.ratePerSecond;
   }
 
   /** Total tokens handed out. */

@@ -56,25 +56,28 @@ export class Workload {
     return this.fleet?.active ?? 0;
   }
 
+  /** Creates one job at time `at`, appending the records due immediately to `out`. */
+  addJob(at: number, out: OutgoingRecord[]): void {
+    const timestamp = Math.floor(at);
+    const job = this.jobs.next(at);
+    if (this.topics.has('job_created')) {
+      out.push({ topic: 'job_created', key: job.key, value: JSON.stringify(job.jobCreated), timestamp });
+    }
+    if (this.topics.has('joblocation')) {
+      out.push({ topic: 'joblocation', key: job.key, value: JSON.stringify(job.jobLocation), timestamp });
+    }
+    if (this.topics.has('order_placed')) {
+      const dueAt = at + job.orderDelayMs;
+      const record = { topic: 'order_placed' as const, key: job.key, value: JSON.stringify(job.orderPlaced), timestamp: Math.floor(dueAt) };
+      if (job.orderDelayMs <= 0) out.push(record);
+      else this.orders.push({ dueAt, record });
+    }
+    this.fleet?.addJob(job.key, job.destination.lat, job.destination.long);
+  }
+
   /** Creates `count` jobs at time `now`, appending the records due immediately to `out`. */
   addJobs(count: number, now: number, out: OutgoingRecord[]): void {
-    const timestamp = Math.floor(now);
-    for (let i = 0; i < count; i++) {
-      const job = this.jobs.next(now);
-      if (this.topics.has('job_created')) {
-        out.push({ topic: 'job_created', key: job.key, value: JSON.stringify(job.jobCreated), timestamp });
-      }
-      if (this.topics.has('joblocation')) {
-        out.push({ topic: 'joblocation', key: job.key, value: JSON.stringify(job.jobLocation), timestamp });
-      }
-      if (this.topics.has('order_placed')) {
-        const dueAt = now + job.orderDelayMs;
-        const record = { topic: 'order_placed' as const, key: job.key, value: JSON.stringify(job.orderPlaced), timestamp: Math.floor(dueAt) };
-        if (job.orderDelayMs <= 0) out.push(record);
-        else this.orders.push({ dueAt, record });
-      }
-      this.fleet?.addJob(job.key, job.destination.lat, job.destination.long);
-    }
+    for (let i = 0; i < count; i++) this.addJob(now, out);
   }
 
   /** Appends delayed orders and truck reports that are due at or before `now`. */

@@ -10,7 +10,11 @@ describe('marketplace demo', () => {
   it('runs for 10 s from a clean state, reports a consistent summary and leaves nothing behind', async () => {
     const stack = stackEndpoints();
     const cwd = await mkdtemp(join(tmpdir(), 'marketplace-demo-'));
-    const env = { MARKETPLACE_PREFIX: 'demo-e2e', MARKETPLACE_MONGO_DATABASE: 'demo_e2e' };
+    // The demo starts the local stack itself: it must be the test stack (same home and ports), not the default one.
+    const stackSettings = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => name === 'MARKETPLACE_HOME' || name.startsWith('MARKETPLACE_LOCAL_')),
+    );
+    const env = { ...stackSettings, MARKETPLACE_PREFIX: 'demo-e2e', MARKETPLACE_MONGO_DATABASE: 'demo_e2e' };
     await runCli(['down', '--target', 'local', '--yes', '--discover'], { cwd, env, timeoutMs: 120_000 });
 
     const run = await runCli(['demo', '--duration', '10s', '--rate', '20', '--json'], { cwd, env, timeoutMs: 400_000 });

@@ -35,7 +35,7 @@ describe('TokenBucket', () => {
 
   it('never grants more than asked and keeps the remainder for later', () => {
     const clock = manualClock();
-    const bucket = new TokenBucket({ ratePerSecond: 100, now: clock.now });
+    const bucket = new TokenBucket({ ratePerSecond: 100, maxCatchUp: 200, now: clock.now });
     clock.advance(1000);
     expect(bucket.take(30)).toBe(30);
     expect(bucket.available()).toBe(70);
@@ -52,6 +52,32 @@ describe('TokenBucket', () => {
     expect(bucket.take(Infinity)).toBe(20); // a minute-long stall owes 600; only 20 are caught up
     clock.advance(1000);
     expect(bucket.take(Infinity)).toBe(10); // and the rate carries on from there, not from the stall
+  });
+
+  it('catches up at most 2 s by default, so a long stall never turns into a long burst', () => {
+    const clock = manualClock();
+    const bucket = new TokenBucket({ ratePerSecond: 20_000, now: clock.now });
+    clock.advance(3000);
+    expect(bucket.take(Infinity)).toBe(40_000);
+    clock.advance(10);
+    expect(bucket.take(Infinity)).toBe(200);
+    const slow = new TokenBucket({ ratePerSecond: 0.5, now: clock.now });
+    clock.advance(60_000);
+    expect(slow.take(Infinity)).toBe(2); // never less than 2 tokens, even at low rates
+  });
+
+  it('tells when each granted token fell due, on the schedule shifted past a forgiven stall', () => {
+    const clock = manualClock(0);
+    const bucket = new TokenBucket({ ratePerSecond: 10, maxCatchUp: 3, now: clock.now });
+    clock.advance(350);
+    const first = bucket.granted;
+    expect(bucket.take(Infinity)).toBe(3);
+    expect([0, 1, 2].map((i) => bucket.dueTime(first + i))).toEqual([100, 200, 300]);
+    clock.advance(1000); // 10 tokens due, 3 caught up: the schedule moves 700 ms later
+    const next = bucket.granted;
+    expect(bucket.take(Infinity)).toBe(3);
+    expect([0, 1, 2].map((i) => bucket.dueTime(next + i))).toEqual([1100, 1200, 1300]);
+    for (const i of [0, 1, 2]) expect(bucket.dueTime(next + i)).toBeLessThanOrEqual(clock.now());
   });
 
   it('says how long until the next token', () => {

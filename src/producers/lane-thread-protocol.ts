@@ -1,0 +1,74 @@
+import type { KafkaTarget } from '../kafka/client.js';
+import type { Compression } from '../kafka/producer.js';
+import type { LaneAck } from './lane.js';
+import type { WordPools } from './population.js';
+import type { InputTopic } from './records.js';
+
+/** What a producer thread is started with: its topics, and everything needed to generate the same jobs as its peers. */
+export interface LaneThreadData {
+  target: KafkaTarget;
+  clientId: string;
+  verbose: boolean;
+  compression: Compression;
+  topics: InputTopic[];
+  topicPrefix: string;
+  seed: number;
+  acceptRatio: number;
+  maxOrderDelayMs: number;
+  trucks: number;
+  truckIntervalMs: number;
+  /** Broker outage budget (--max-outage) and kafkajs retries per attempt, as on the main thread. */
+  maxOutageMs: number;
+  retries: number;
+}
+
+export type LaneRequest =
+  /** The word pools come with connect: the thread starts (and loads its modules) while the main thread makes them. */
+  | { type: 'connect'; pools: WordPools }
+  | { type: 'jobs'; times: Float64Array; now: number }
+  | { type: 'finish'; flushOrders: boolean }
+  /** Ctrl-C: stop re-sending through a broker outage. */
+  | { type: 'abort' }
+  | { type: 'close' };
+
+/** Every progress reply carries the lane's queue length and the jobs it has taken in, for the run loop's backlog. */
+export type LaneReply =
+  | { type: 'connected' }
+  | { type: 'connect-failed'; error: ThreadError }
+  | { type: 'progress'; queued: number; jobsSeen: number }
+  | { type: 'sent'; count: number; queued: number; jobsSeen: number }
+  | { type: 'acked'; ack: LaneAck; queued: number; jobsSeen: number }
+  | { type: 'failed'; error: ThreadError; count: number }
+  | { type: 'outage'; reason: string }
+  | { type: 'recovered'; outageMs: number }
+  | { type: 'gave-up'; outageMs: number }
+  | { type: 'finished' }
+  | { type: 'closed' }
+  | { type: 'log'; line: string };
+
+/** An error as plain data: the kafkajs error name and the innermost message. */
+export interface ThreadError {
+  name: string;
+  message: string;
+}
+
+export function describeError(error: unknown): ThreadError {
+  const name = (error as { name?: string } | undefined)?.name ?? 'Error';
+  let current = error as { message?: string; originalError?: unknown; cause?: unknown } | undefined;
+  let message = current?.message ?? String(error);
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const inner = (current.originalError ?? current.cause) as typeof current | undefined;
+    if (!inner?.message) break;
+    message = inner.message;
+    current = inner;
+  }
+  return { name, message };
+}
+
+/** The error a producer thread reported, rebuilt with the kafkajs error name it had. */
+export class LaneThreadError extends Error {
+  constructor(error: ThreadError) {
+    super(error.message);
+    this.name = error.name;
+  }
+}

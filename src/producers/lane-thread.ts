@@ -1,0 +1,90 @@
+/**
+ * Entry point of a producer thread: one idempotent kafkajs producer and a Lane generating this thread's topics.
+ * kafkajs spends most of its CPU encoding records on the thread that sends them, so a few of these side by side use
+ * more than one core, and the main thread only keeps time.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { PRODUCER_CONFIG, createKafka } from '../kafka/client.js';
+import { batchSender } from '../kafka/producer.js';
+import { Lane } from './lane.js';
+import { retryThroughOutages } from './outage.js';
+import { describeError, type LaneReply, type LaneRequest, type LaneThreadData } from './lane-thread-protocol.js';
+import type { WordPools } from './population.js';
+import type { OutgoingRecord } from './records.js';
+import { preciseClock } from './runner.js';
+import { Workload } from './workload.js';
+
+const port = parentPort!;
+const data = workerData as LaneThreadData;
+const post = (reply: LaneReply, transfer?: ArrayBuffer[]) => port.postMessage(reply, transfer);
+
+const kafka = createKafka({
+  ...data.target,
+  clientId: data.clientId,
+  retries: data.retries,
+  out: { verbose: data.verbose, debug: (line) => post({ type: 'log', line }) },
+});
+const producer = kafka.producer(PRODUCER_CONFIG);
+let lane: Lane | undefined;
+const interrupted = new AbortController();
+
+function startLane(pools: WordPools): Lane {
+  const started: Lane = new Lane({
+    workload: new Workload({
+      seed: data.seed,
+      pools,
+      topics: new Set(data.topics),
+      acceptRatio: data.acceptRatio,
+      maxOrderDelayMs: data.maxOrderDelayMs,
+      trucks: data.trucks,
+      truckIntervalMs: data.truckIntervalMs,
+    }),
+    send: retryThroughOutages(batchSender<OutgoingRecord>(producer, { compression: data.compression, topicName: (topic) => `${data.topicPrefix}${topic}` }), {
+      maxOutageMs: data.maxOutageMs,
+      clock: preciseClock,
+      signal: interrupted.signal,
+      onOutage: (reason) => post({ type: 'outage', reason }),
+      onRecovered: (outageMs) => post({ type: 'recovered', outageMs }),
+      onGaveUp: (outageMs) => post({ type: 'gave-up', outageMs }),
+    }),
+    clock: preciseClock,
+    events: {
+      sent: (count) => post({ type: 'sent', count, queued: started.queued, jobsSeen: started.jobsSeen }),
+      acked: (ack) =>
+        post({ type: 'acked', ack, queued: started.queued, jobsSeen: started.jobsSeen }, [ack.latencies.buffer as ArrayBuffer]),
+      failed: (error, count) => post({ type: 'failed', error: describeError(error), count }),
+    },
+  });
+  return started;
+}
+
+port.on('message', (request: LaneRequest) => {
+  switch (request.type) {
+    case 'connect':
+      lane = startLane(request.pools);
+      producer.connect().then(
+        () => post({ type: 'connected' }),
+        (error: unknown) => post({ type: 'connect-failed', error: describeError(error) }),
+      );
+      break;
+    case 'jobs':
+      lane!.addJobs(request.times, request.now);
+      post({ type: 'progress', queued: lane!.queued, jobsSeen: lane!.jobsSeen });
+      break;
+    case 'finish':
+      void lane!.finish(request.flushOrders).then(() => post({ type: 'finished' }));
+      break;
+    case 'abort':
+      interrupted.abort();
+      break;
+    case 'close':
+      void producer
+        .disconnect()
+        .catch(() => undefined)
+        .then(() => {
+          post({ type: 'closed' });
+          port.close();
+        });
+      break;
+  }
+});
