@@ -26,10 +26,15 @@ let bootstrap: string;
 let cwd: string;
 const created: string[] = [];
 
-/** A private copy of the four input topics under a unique prefix: other suites share the broker. */
+/**
+ * A private copy of the four input topics under a unique prefix: other suites share the broker. The broker stamps
+ * each record with its append time, so rates measured from timestamps are what reached the broker, not the
+ * producer's own event times.
+ */
 async function topicSet(): Promise<string> {
   const prefix = `produce-${randomBytes(4).toString('hex')}-`;
-  created.push(...(await ensureTopics(admin, TOPICS.map((t) => ({ ...t, name: prefix + t.name })))));
+  const appendTime = { 'message.timestamp.type': 'LogAppendTime' };
+  created.push(...(await ensureTopics(admin, TOPICS.map((t) => ({ ...t, name: prefix + t.name, configs: appendTime })))));
   return prefix;
 }
 
