@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { JavaCompatiblePartitioner } from '../../../kafka/partitioner.js';
+import { cacheCoordinatorLookups } from './coordinator-cache.js';
 
 const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
 
@@ -36,6 +37,7 @@ export function newProducer(kafka: Kafka): Producer {
  * when no new instance comes.
  */
 export function newTransactionalProducer(kafka: Kafka, transactionalId: string): Producer {
+  cacheCoordinatorLookups(transactionalId);
   return kafka.producer({
     createPartitioner: JavaCompatiblePartitioner,
     allowAutoTopicCreation: false,
