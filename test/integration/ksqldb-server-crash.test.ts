@@ -75,18 +75,22 @@ describe('ksqlDB dev server: crash (SIGKILL) mid-processing', () => {
         messages: ids.map((id) => ({ value: JSON.stringify({ job_id: id, customer_id: `c${id}`, price_quoted: id % 2 === 0 ? 150 : 50 }), timestamp: String(base + id + 5) })),
       });
     };
-    // A backlog the first instance is still working through (writing output) when it is killed.
-    const backlog = 12_000;
-    for (let from = 1; from <= backlog; from += 2000) await send(from, from + 1999);
+    // A backlog the first instance is still working through (writing output) when it is killed: several times what
+    // one transaction takes, however fast the machine.
+    const backlog = 60_000;
+    for (let from = 1; from <= backlog; from += 5000) await send(from, from + 4999);
 
     const first = await startProcess(serviceId);
     servers.push(first);
     await ksqlOk(first.url, templateStatements(suffix, ['01', '02', '03']), { 'auto.offset.reset': 'earliest' });
     // Kill as soon as the first output is committed, while later output is being written.
-    await eventually(async () => {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
       const offsets = await client.admin.fetchTopicOffsets(sink).catch(() => []);
-      return offsets.some((p) => Number(p.high) > 0) ? true : undefined;
-    }, 90_000, 'the first committed output');
+      if (offsets.some((p) => Number(p.high) > 0)) break;
+      if (Date.now() > deadline) throw new Error('no committed output within 90 s');
+      await sleep(20);
+    }
     first.child.kill('SIGKILL');
     await first.exited;
     const beforeRestart = new Set((await readTopic(client, sink)).map((r) => idOf(r.key)));

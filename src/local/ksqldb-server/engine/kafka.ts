@@ -33,8 +33,9 @@ export function newProducer(kafka: Kafka): Producer {
 /**
  * A persistent query's producer: its output and its input offsets commit in one transaction (ksqlDB's
  * exactly_once_v2). The id is stable across restarts, so a new instance fences a killed one and aborts whatever
- * that one left open; the short timeout bounds how long an abandoned transaction holds back read_committed readers
- * when no new instance comes.
+ * that one left open. The timeout bounds how long a transaction abandoned with no new instance coming holds back
+ * read_committed readers, yet leaves room for a large transaction on a busy machine (one that runs out is aborted by
+ * the broker and the query stops).
  */
 export function newTransactionalProducer(kafka: Kafka, transactionalId: string): Producer {
   cacheCoordinatorLookups(transactionalId);
@@ -44,7 +45,7 @@ export function newTransactionalProducer(kafka: Kafka, transactionalId: string):
     transactionalId,
     idempotent: true,
     maxInFlightRequests: 1,
-    transactionTimeout: 10_000,
+    transactionTimeout: 30_000,
     // The first write of a transaction often meets the previous one still writing its markers
     // (CONCURRENT_TRANSACTIONS) for a few milliseconds: retry at once rather than after the client's 200 ms.
     retry: { retries: 30, initialRetryTime: 5, maxRetryTime: 1_000 },

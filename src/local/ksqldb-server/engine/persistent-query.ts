@@ -302,8 +302,12 @@ export class PersistentQuery {
         if (replay && Number(batch.lastOffset()) >= replay.cut - 1) pendingByKey.delete(key);
         releaseWhenRebuilt();
         this.enqueueOutput(this.outbox.splice(0));
+        if (this.pendingOutput.length >= MAX_PENDING_OUTPUT) {
+          // Enough for a transaction: start one now rather than after this fetch, and wait while one is running.
+          void this.runCommitLoop();
+          while (this.pendingOutput.length >= MAX_PENDING_OUTPUT && this.committing && !this.failed) await this.nextTransactionEnd();
+        }
         this.scheduleCommit();
-        while (this.pendingOutput.length >= MAX_PENDING_OUTPUT && this.committing && !this.failed) await this.nextTransactionEnd();
         await heartbeat();
       },
     });
