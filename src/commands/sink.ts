@@ -247,16 +247,15 @@ async function mongoConnection(ctx: Context, loaded: LoadedConfig): Promise<Mong
 async function topicRecordCount(ctx: Context, loaded: LoadedConfig): Promise<number> {
   const { resolveKafkaTarget } = await import('../kafka/connection.js');
   const { createKafka } = await import('../kafka/client.js');
-  const admin = createKafka({ ...(await resolveKafkaTarget(loaded, ctx.secrets)), clientId: 'marketplace-sink-verify', out: ctx.out }).admin();
+  const { scanTopic } = await import('../kafka/consumer.js');
+  const kafka = createKafka({ ...(await resolveKafkaTarget(loaded, ctx.secrets)), clientId: 'marketplace-sink-verify', out: ctx.out });
   try {
-    await admin.connect();
-    const offsets = await admin.fetchTopicOffsets('job_status');
-    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    // Counted by reading, not from offsets: ksqlDB's exactly-once transactions leave commit markers that take
+    // offsets but are no records.
+    return await scanTopic(kafka, 'job_status', () => undefined, { signal: ctx.signal });
   } catch (error) {
     throw new OperationError(`cannot read the job_status topic: ${(error as Error).message}`, {
       hint: 'Run `marketplace up` first, and check that Kafka is reachable.',
     });
-  } finally {
-    await admin.disconnect().catch(() => undefined);
   }
 }

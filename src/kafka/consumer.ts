@@ -18,7 +18,7 @@ export interface ScanOptions {
 }
 
 /**
- * Reads every record a topic holds right now (up to its high watermarks at the start), in partition order,
+ * Reads every committed record a topic holds right now (up to its last stable offsets at the start), in partition order,
  * through a throw-away consumer group, and returns how many were visited. Records produced after the call started
  * may or may not be visited.
  */
@@ -59,6 +59,14 @@ export async function scanTopic(
         options.signal?.removeEventListener('abort', onAbort);
         resolve();
       };
+      // A transactional writer (ksqlDB with exactly-once) leaves commit markers at the end of a partition; they
+      // reach no eachBatch, but the end of every fetched batch, markers included, is reported by this event.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const last = remaining.get(payload.partition);
+        if (payload.topic !== topic || last === undefined || BigInt(payload.lastOffset) < last) return;
+        remaining.delete(payload.partition);
+        if (remaining.size === 0) finish();
+      });
       consumer
         .run({
           eachBatchAutoResolve: true,
@@ -76,11 +84,6 @@ export async function scanTopic(
                 value: message.value === null ? null : message.value.toString('utf8'),
                 timestamp: Number(message.timestamp),
               });
-            }
-            const reached = batch.messages.length > 0 ? BigInt(batch.messages[batch.messages.length - 1]!.offset) : -1n;
-            if (reached >= last) {
-              remaining.delete(batch.partition);
-              if (remaining.size === 0) finish();
             }
           },
         })

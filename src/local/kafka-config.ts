@@ -58,6 +58,8 @@ export function connectWorkerProperties(paths: StackPaths, ports: StackPorts): s
     ['status.storage.partitions', 1],
     ['offset.flush.interval.ms', 1000],
     ['scheduled.rebalance.max.delay.ms', 0],
+    // Sink connectors read only committed output: the ksqlDB dev server writes in transactions (exactly-once).
+    ['consumer.isolation.level', 'read_committed'],
     ['listeners', `http://127.0.0.1:${ports.connect}`],
     ['rest.advertised.host.name', '127.0.0.1'],
     ['rest.advertised.port', ports.connect],

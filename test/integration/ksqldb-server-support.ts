@@ -135,26 +135,42 @@ export interface RawRecord {
   timestamp: number;
 }
 
-/** Reads a topic from the beginning until `until(records)` holds or the timeout passes; returns what was read. */
-export async function consumeTopic(client: KafkaTestClient, topic: string, until: (records: RawRecord[]) => boolean, timeoutMs = 30_000): Promise<RawRecord[]> {
+/**
+ * Reads a topic's committed records from the beginning until `until(records, reached)` holds or the timeout passes;
+ * returns what was read. `reached` is the last offset fetched per partition, transaction markers included.
+ */
+export async function consumeTopic(
+  client: KafkaTestClient,
+  topic: string,
+  until: (records: RawRecord[], reached: Map<number, number>) => boolean,
+  timeoutMs = 30_000,
+): Promise<RawRecord[]> {
   const groupId = `ksqldb-dev-test-reader-${randomUUID()}`;
   const consumer = client.kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   const records: RawRecord[] = [];
+  const reached = new Map<number, number>();
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        reached.set(payload.partition, Math.max(reached.get(payload.partition) ?? -1, Number(payload.lastOffset)));
+        if (until(records, reached)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
           records.push({ partition, offset: Number(message.offset), key: message.key, value: message.value, timestamp: Number(message.timestamp) });
-          if (until(records)) {
+          if (until(records, reached)) {
             clearTimeout(timer);
             resolve();
           }
         },
       });
-      if (until(records)) {
+      if (until(records, reached)) {
         clearTimeout(timer);
         resolve();
       }
@@ -189,7 +205,7 @@ export function parseDelimited(text: string): { header: any; rows: unknown[][]; 
   return { header: lines[0], rows: lines.filter((l) => Array.isArray(l)), errors: lines.filter((l) => !Array.isArray(l) && l.error_code !== undefined) };
 }
 
-/** Every record currently in a topic (up to its end offsets when called). */
+/** Every committed record currently in a topic (up to its last stable offsets when called). */
 export async function readTopic(client: KafkaTestClient, topic: string): Promise<RawRecord[]> {
   // A fresh admin: a kafkajs client that once looked at a since-deleted topic fails its later metadata refreshes.
   const admin = client.kafka.admin();
@@ -198,10 +214,10 @@ export async function readTopic(client: KafkaTestClient, topic: string): Promise
   const total = ends.reduce((sum, p) => sum + (Number(p.high) - Number(p.low)), 0);
   if (total === 0) return [];
   const want = new Map(ends.map((p) => [p.partition, Number(p.high)]));
-  return consumeTopic(client, topic, (records) => {
+  return consumeTopic(client, topic, (_records, reached) => {
     for (const [partition, high] of want) {
       if (high === 0) continue;
-      if (!records.some((r) => r.partition === partition && r.offset >= high - 1)) return false;
+      if ((reached.get(partition) ?? -1) < high - 1) return false;
     }
     return true;
   });

@@ -115,6 +115,33 @@ describe('ksqlDB dev server: stream-stream join semantics (job_status)', () => {
     expect(h.out.map((r) => r.values[4])).toEqual(['ACCEPTED', 'REJECTED']);
   });
 
+  it('pairs a record with every earlier one of its key on the other side, oldest first', () => {
+    const h = harness();
+    h.order(1, 110, 0);
+    h.order(1, 90, 1);
+    h.order(1, 100, 2);
+    h.job(1, 100, 3);
+    h.job(1, 95, 4);
+    expect(h.out.map((r) => [r.values[4], r.values[3]])).toEqual([
+      ['ACCEPTED', 100],
+      ['REJECTED', 100],
+      ['ACCEPTED', 100],
+      ['ACCEPTED', 95],
+      ['REJECTED', 95],
+      ['ACCEPTED', 95],
+    ]);
+  });
+
+  it('decodes only the columns the query reads, matching JSON fields by name ignoring case', () => {
+    const { plan } = harness();
+    const decode = (input: 0 | 1, value: object) => plan.inputs[input]!.decode({ key: null, value: Buffer.from(JSON.stringify(value)), timestamp: 5, partition: 1, offset: 9 }).row;
+    // Jobs: JOB_ID and PRICE are read; the dates and status are not kept. Then ROWTIME, ROWPARTITION, ROWOFFSET.
+    expect(decode(0, { Job_Id: 3, job_start_date: '2026-01-01', job_end_date: 'x', PRICE: '120', job_status: { any: 'thing' } })).toEqual([3, null, null, 120, null, 5, 1, 9]);
+    expect(decode(1, { job_id: 3, customer_id: 'c3', service_option: 's', contractor_id: 'k', location: 'Sydney', price_quoted: 99 })).toEqual([3, 'c3', 's', null, null, 99, 5, 1, 9]);
+    // A column the query reads still rejects a value ksqlDB could not convert.
+    expect(() => decode(0, { job_id: 3, price: 'abc' })).toThrow(/Can't convert type/);
+  });
+
   it('rebuilds state without emitting when replaying', () => {
     const h = harness();
     const decode = (input: 0 | 1, value: object, ts: number) => h.plan.inputs[input]!.decode({ key: null, value: Buffer.from(JSON.stringify(value)), timestamp: ts, partition: 0, offset: 0 });

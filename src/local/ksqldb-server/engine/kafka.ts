@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { JavaCompatiblePartitioner } from '../../../kafka/partitioner.js';
+import { cacheCoordinatorLookups } from './coordinator-cache.js';
 
 const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
 
@@ -26,6 +28,28 @@ export async function connectKafka(bootstrap: string, clientId: string): Promise
 /** The Java-compatible partitioner, so keys land on the partitions ksqlDB and Java producers choose. */
 export function newProducer(kafka: Kafka): Producer {
   return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+}
+
+/**
+ * A persistent query's producer: its output and its input offsets commit in one transaction (ksqlDB's
+ * exactly_once_v2). The id is stable across restarts, so a new instance fences a killed one and aborts whatever
+ * that one left open. The timeout bounds how long a transaction abandoned with no new instance coming holds back
+ * read_committed readers, yet leaves room for a large transaction on a busy machine (one that runs out is aborted by
+ * the broker and the query stops).
+ */
+export function newTransactionalProducer(kafka: Kafka, transactionalId: string): Producer {
+  cacheCoordinatorLookups(transactionalId);
+  return kafka.producer({
+    createPartitioner: JavaCompatiblePartitioner,
+    allowAutoTopicCreation: false,
+    transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 30_000,
+    // The first write of a transaction often meets the previous one still writing its markers
+    // (CONCURRENT_TRANSACTIONS) for a few milliseconds: retry at once rather than after the client's 200 ms.
+    retry: { retries: 30, initialRetryTime: 5, maxRetryTime: 1_000 },
+  });
 }
 
 /**
@@ -94,6 +118,14 @@ export async function readTopicToEnd(
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
+      // The last offsets may hold transaction markers, which reach no eachBatch: the end of every fetched batch,
+      // markers included, is reported by this event.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const end = pending.get(payload.partition);
+        if (payload.topic !== topic || end === undefined || Number(payload.lastOffset) < end - 1) return;
+        pending.delete(payload.partition);
+        if (pending.size === 0) resolve();
+      });
       consumer
         .run({
           autoCommit: false,
@@ -104,10 +136,6 @@ export async function readTopicToEnd(
               const offset = Number(m.offset);
               if (offset >= end) break;
               onMessage({ topic, partition: batch.partition, offset, key: m.key, value: m.value, timestamp: Number(m.timestamp) });
-            }
-            if (Number(batch.lastOffset()) >= end - 1) {
-              pending.delete(batch.partition);
-              if (pending.size === 0) resolve();
             }
           },
         })

@@ -1,6 +1,6 @@
 import type { Consumer, KafkaMessage as Message, Producer } from 'kafkajs';
 import { DeserializationError, jsonValueDecoder, jsonValueEncoder, serializeKafkaKey, deserializeKafkaKey } from './serde.js';
-import { newConsumer, newProducer, readTopicToEnd, seekOnFirstJoin, topicOffsets, type KafkaHandles, type PartitionOffset } from './kafka.js';
+import { newConsumer, newTransactionalProducer, readTopicToEnd, seekOnFirstJoin, topicOffsets, type KafkaHandles, type PartitionOffset } from './kafka.js';
 import type { Processor, QueryPlan, ResultRow } from './planner.js';
 import type { DataSource } from './source.js';
 
@@ -32,14 +32,43 @@ interface OutputMessage {
   timestamp: string;
 }
 
+/** The next offset to consume of one input partition, as committed with the output it led to. */
+interface InputPosition {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/**
+ * kafkajs retries CONCURRENT_TRANSACTIONS (the previous transaction still completing) for sends but not for the
+ * AddOffsetsToTxn of sendOffsets, which is the first request of an offsets-only transaction.
+ */
+async function withConcurrentTransactionRetry(attempt: () => Promise<void>): Promise<void> {
+  for (let retry = 0; ; retry++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || retry >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5 * (retry + 1), 100)));
+    }
+  }
+}
+
+/** Output records per send: kafkajs groups a send's records by partition in time quadratic in their number. */
+const SEND_CHUNK = 1_000;
+/** Output held for the next transaction beyond which consumption waits for the running one to finish. */
+const MAX_PENDING_OUTPUT = 20_000;
+
 export interface MaterializedRow {
   values: unknown[];
   timestamp: number;
 }
 
 /**
- * A CSAS/CTAS query: consumes its inputs with its own consumer group, writes results to the sink topic, and commits
- * input offsets only after the results they produced are acknowledged, so a restart neither loses nor repeats output.
+ * A CSAS/CTAS query: consumes its inputs with its own consumer group and writes results to the sink topic in
+ * transactions that also commit the input offsets those results came from (ksqlDB's exactly_once_v2), so a restart,
+ * even after a crash, neither loses nor repeats output for read_committed readers. Transactions run back to back:
+ * each takes whatever was processed while the previous one was committing.
  */
 export class PersistentQuery {
   state: QueryState = 'NOT_RUNNING';
@@ -53,15 +82,17 @@ export class PersistentQuery {
   private processor?: Processor;
   private readonly outbox: ResultRow[] = [];
   private stopping = false;
-  private commits: Promise<void> = Promise.resolve();
-  private readonly sendQueue: { messages: OutputMessage[]; resolve: () => void; reject: (error: Error) => void }[] = [];
-  private sending = false;
-  private inflight = 0;
   private failed = false;
   private readonly valueIndexes: number[];
   private readonly encodeValue: (values: unknown[]) => Buffer;
-  /** Commits the start offsets of never-committed partitions; done before the first batch or at stop. */
-  private commitInitial?: () => void;
+  /** Output and input positions processed since the running transaction took its share. */
+  private pendingOutput: OutputMessage[] = [];
+  private pendingPositions = new Map<string, InputPosition>();
+  /** The transaction loop, while one runs. */
+  private committing?: Promise<void>;
+  private commitScheduled = false;
+  /** Resolved whenever a transaction ends, for batches waiting on MAX_PENDING_OUTPUT. */
+  private transactionEnded?: { promise: Promise<void>; resolve: () => void };
   processedRecords = 0;
   skippedRecords = 0;
 
@@ -108,11 +139,28 @@ export class PersistentQuery {
     this.state = 'RUNNING';
     this.materialized.clear();
     this.outbox.length = 0;
+    this.pendingOutput = [];
+    this.pendingPositions = new Map();
     this.stopping = false;
+    this.failed = false;
     const processor = this.plan.createProcessor((row) => this.outbox.push(row));
     this.processor = processor;
     const topics = [...new Set(this.plan.inputs.map((i) => i.source.topic))];
     if (topics.length !== this.plan.inputs.length) throw new Error('A query reading the same topic twice is not supported by the dev server');
+
+    // The transactional producer comes first: initializing it fences a previous instance and completes whatever
+    // transaction that one left, so the offsets read next are the ones that went with its last committed output.
+    if (!this.producer) {
+      const producer = newTransactionalProducer(this.handles.kafka, this.groupId);
+      await producer.connect();
+      try {
+        await (await producer.transaction()).abort();
+      } catch (error) {
+        await producer.disconnect().catch(() => undefined);
+        throw error;
+      }
+      this.producer = producer;
+    }
 
     // Where each input partition resumes, and how far back it must replay to rebuild join state.
     const committed = await this.handles.admin.fetchOffsets({ groupId: this.groupId, topics });
@@ -173,11 +221,6 @@ export class PersistentQuery {
     }
     if (pending.length > 0) this.logger.info(`${this.id}: rebuilding state from ${pending.length} input partition(s)`);
 
-    if (!this.producer) {
-      const producer = newProducer(this.handles.kafka);
-      await producer.connect();
-      this.producer = producer;
-    }
     const consumer = newConsumer(this.handles, this.groupId);
     this.consumer = consumer;
     await consumer.connect();
@@ -186,38 +229,42 @@ export class PersistentQuery {
     const buffered: BufferedMessage[] = [];
     const paused = new Set<string>();
     const inputByTopic = new Map(this.plan.inputs.map((spec, i) => [spec.source.topic, i]));
+    // Next offset per partition already processed in this run: a rebalance may hand back records from the last
+    // committed offset, and those must not be processed (and joined) twice.
+    const processedUpTo = new Map<string, number>();
 
-    this.commitInitial = initial.length === 0 ? undefined : () => {
-      this.commitInitial = undefined;
-      const metadata = JSON.stringify({ streamTime: processor.streamTime });
-      const offsets = initial.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset), metadata }));
-      this.commits = this.commits.then(() => consumer.commitOffsets(offsets).then(() => undefined)).catch((error: Error) => this.logger.warn(`${this.id}: commit failed: ${error.message}`));
+    // Partitions never committed before get their start committed in the first transaction, so a restart resumes
+    // there even if no record arrived in between.
+    for (const p of initial) this.pendingPositions.set(`${p.topic}:${p.partition}`, { topic: p.topic, partition: p.partition, offset: p.offset });
+    if (initial.length > 0) this.scheduleCommit();
+    const emitFrom = (key: string, topic: string, partition: number, message: Message, input: number): void => {
+      const offset = Number(message.offset);
+      if (offset < (processedUpTo.get(key) ?? -1)) return;
+      processedUpTo.set(key, offset + 1);
+      this.processMessage(input, partition, message, true);
+      this.pendingPositions.set(key, { topic, partition, offset: offset + 1 });
     };
-    // Each batch hands its rows to the producer without waiting, so consumption and production overlap; the commit
-    // of its offsets is chained behind its own send and every earlier commit, so an offset is committed only once
-    // all output up to it is acknowledged. A failed send stops all further commits (the query goes to ERROR).
-    const commitAfterSend = async (rows: ResultRow[], positions: Map<string, { topic: string; partition: number; offset: number }>) => {
-      const sent = this.send(rows);
-      sent.catch(() => undefined);
-      const metadata = JSON.stringify({ streamTime: processor.streamTime });
-      const offsets = [...positions.values()].map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset + 1), metadata }));
-      this.inflight++;
-      this.commits = this.commits.then(async () => {
-        try {
-          if (this.failed) return;
-          await sent;
-          if (offsets.length > 0) await consumer.commitOffsets(offsets);
-        } catch (error) {
-          this.failed = true;
-          this.state = 'ERROR';
-          this.errorMessage = (error as Error).message;
-          this.logger.warn(`${this.id}: writing results failed, query stopped committing: ${(error as Error).message}`);
-        } finally {
-          this.inflight--;
-        }
-      });
-      if (this.inflight > 8) await this.commits;
+
+    // Once every partition has replayed up to where it had been processed, the records held back meanwhile go on.
+    const releaseWhenRebuilt = (): void => {
+      if (pendingByKey.size > 0 || buffered.length === 0) return;
+      for (const held of buffered.splice(0)) emitFrom(`${held.topic}:${held.partition}`, held.topic, held.partition, held.message, held.input);
+      for (const pausedKey of paused) {
+        const [topic, partition] = [pausedKey.slice(0, pausedKey.lastIndexOf(':')), Number(pausedKey.slice(pausedKey.lastIndexOf(':') + 1))];
+        consumer.resume([{ topic, partitions: [partition] }]);
+      }
+      paused.clear();
     };
+    // A replay range may end in transaction markers, which reach no eachBatch; the end of every batch does.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const key = `${payload.topic}:${payload.partition}`;
+      const replay = pendingByKey.get(key);
+      if (!replay || Number(payload.lastOffset) < replay.cut - 1) return;
+      pendingByKey.delete(key);
+      releaseWhenRebuilt();
+      this.enqueueOutput(this.outbox.splice(0));
+      this.scheduleCommit();
+    });
 
     seekOnFirstJoin(consumer, seeks);
     await consumer.run({
@@ -225,11 +272,9 @@ export class PersistentQuery {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 4,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-        this.commitInitial?.();
         const input = inputByTopic.get(batch.topic);
-        if (input === undefined) return;
+        if (input === undefined || this.failed) return;
         const key = `${batch.topic}:${batch.partition}`;
-        const positions = new Map<string, { topic: string; partition: number; offset: number }>();
         for (const message of batch.messages) {
           if (this.stopping) break;
           const offset = Number(message.offset);
@@ -249,25 +294,20 @@ export class PersistentQuery {
               }
               continue;
             }
-            this.processMessage(input, batch.partition, message, true);
-            positions.set(key, { topic: batch.topic, partition: batch.partition, offset });
+            emitFrom(key, batch.topic, batch.partition, message, input);
           }
           resolveOffset(message.offset);
         }
         const replay = pendingByKey.get(key);
         if (replay && Number(batch.lastOffset()) >= replay.cut - 1) pendingByKey.delete(key);
-        if (pendingByKey.size === 0 && buffered.length > 0) {
-          for (const held of buffered.splice(0)) {
-            this.processMessage(held.input, held.partition, held.message, true);
-            positions.set(`${held.topic}:${held.partition}`, { topic: held.topic, partition: held.partition, offset: Number(held.message.offset) });
-          }
-          for (const pausedKey of paused) {
-            const [topic, partition] = [pausedKey.slice(0, pausedKey.lastIndexOf(':')), Number(pausedKey.slice(pausedKey.lastIndexOf(':') + 1))];
-            consumer.resume([{ topic, partitions: [partition] }]);
-          }
-          paused.clear();
+        releaseWhenRebuilt();
+        this.enqueueOutput(this.outbox.splice(0));
+        if (this.pendingOutput.length >= MAX_PENDING_OUTPUT) {
+          // Enough for a transaction: start one now rather than after this fetch, and wait while one is running.
+          void this.runCommitLoop();
+          while (this.pendingOutput.length >= MAX_PENDING_OUTPUT && this.committing && !this.failed) await this.nextTransactionEnd();
         }
-        await commitAfterSend(this.outbox.splice(0), positions);
+        this.scheduleCommit();
         await heartbeat();
       },
     });
@@ -303,53 +343,94 @@ export class PersistentQuery {
     this.processor!.process(input, decoded, emitting);
   }
 
-  /** Sends the results produced so far to the sink topic and waits for the broker's acknowledgement. */
-  private async send(rows: ResultRow[]): Promise<void> {
+  /** Encodes result rows for the next transaction; a table sink's rows are updated for pull queries right away. */
+  private enqueueOutput(rows: ResultRow[]): void {
     if (rows.length === 0) return;
     const keyColumn = this.plan.keyIndex >= 0 ? this.plan.columns[this.plan.keyIndex]! : undefined;
     const valueIndexes = this.valueIndexes;
     const encode = this.encodeValue;
-    const messages = rows.map((row) => {
-      const key = keyColumn ? serializeKafkaKey(keyColumn.type, row.values[this.plan.keyIndex]) : null;
-      if (this.sink.type === 'TABLE' && keyColumn) {
-        const keyValue = row.values[this.plan.keyIndex];
+    const table = this.sink.type === 'TABLE' && keyColumn !== undefined;
+    for (const row of rows) {
+      const keyValue = keyColumn ? row.values[this.plan.keyIndex] : undefined;
+      if (table) {
         if (row.tombstone) this.materialized.delete(keyValue);
         else this.materialized.set(keyValue, { values: row.values, timestamp: row.timestamp });
       }
-      return {
-        key,
+      this.pendingOutput.push({
+        key: keyColumn ? serializeKafkaKey(keyColumn.type, keyValue) : null,
         value: row.tombstone ? null : encode(valueIndexes.map((i) => row.values[i])),
         timestamp: String(row.timestamp),
-      };
-    });
-    return new Promise<void>((resolve, reject) => {
-      this.sendQueue.push({ messages, resolve, reject });
-      void this.pumpSends();
+      });
+    }
+  }
+
+  /** Starts the transaction loop once the batches of the current fetch have all been processed. */
+  private scheduleCommit(): void {
+    if (this.commitScheduled || this.committing || this.failed) return;
+    this.commitScheduled = true;
+    setImmediate(() => {
+      this.commitScheduled = false;
+      void this.runCommitLoop();
     });
   }
 
+  /** The running transaction loop, or a new one; never two at once (a producer has one transaction at a time). */
+  private runCommitLoop(): Promise<void> {
+    this.committing ??= this.commitLoop().finally(() => (this.committing = undefined));
+    return this.committing;
+  }
+
+  private nextTransactionEnd(): Promise<void> {
+    if (!this.transactionEnded) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.transactionEnded = { promise, resolve };
+    }
+    return this.transactionEnded.promise;
+  }
+
   /**
-   * Sends queued output strictly in order (concurrent kafkajs sends may reach the broker in any order, which would
-   * leave a stale last value per key), coalescing whatever queued up while the previous send was in flight.
+   * Commits what is pending, one transaction after another until nothing is: output first, then the input offsets
+   * (with the stream time, for the join's state rebuild), then the commit. A failure aborts the transaction and
+   * stops the query (state ERROR): its output is discarded and its offsets stay where the last commit left them.
    */
-  private async pumpSends(): Promise<void> {
-    if (this.sending) return;
-    this.sending = true;
-    try {
-      while (this.sendQueue.length > 0) {
-        const items = this.sendQueue.splice(0);
-        const messages = items.flatMap((item) => item.messages);
-        try {
-          for (let i = 0; i < messages.length; i += 5000) {
-            await this.producer!.send({ topic: this.sink.topic, messages: messages.slice(i, i + 5000), acks: -1 });
-          }
-          items.forEach((item) => item.resolve());
-        } catch (error) {
-          items.forEach((item) => item.reject(error as Error));
+  private async commitLoop(): Promise<void> {
+    const producer = this.producer!;
+    while (!this.failed && (this.pendingOutput.length > 0 || this.pendingPositions.size > 0)) {
+      const messages = this.pendingOutput;
+      const positions = this.pendingPositions;
+      this.pendingOutput = [];
+      this.pendingPositions = new Map();
+      const metadata = JSON.stringify({ streamTime: this.processor?.streamTime ?? -1 });
+      let transaction;
+      try {
+        transaction = await producer.transaction();
+        for (let i = 0; i < messages.length; i += SEND_CHUNK) {
+          await transaction.send({ topic: this.sink.topic, messages: messages.slice(i, i + SEND_CHUNK), acks: -1 });
         }
+        if (positions.size > 0) {
+          const byTopic = new Map<string, { partition: number; offset: string; metadata: string }[]>();
+          for (const p of positions.values()) {
+            let partitions = byTopic.get(p.topic);
+            if (!partitions) byTopic.set(p.topic, (partitions = []));
+            partitions.push({ partition: p.partition, offset: String(p.offset), metadata });
+          }
+          const offsets = { consumerGroupId: this.groupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) };
+          await withConcurrentTransactionRetry(() => transaction!.sendOffsets(offsets));
+        }
+        await transaction.commit();
+      } catch (error) {
+        if (transaction?.isActive()) await transaction.abort().catch(() => undefined);
+        this.failed = true;
+        this.state = 'ERROR';
+        this.errorMessage = (error as Error).message;
+        this.logger.warn(`${this.id}: writing results failed, query stopped: ${(error as Error).message}`);
+        if (this.consumer) this.consumer.pause(this.plan.inputs.map((i) => ({ topic: i.source.topic })));
+      } finally {
+        const ended = this.transactionEnded;
+        this.transactionEnded = undefined;
+        ended?.resolve();
       }
-    } finally {
-      this.sending = false;
     }
   }
 
@@ -383,10 +464,9 @@ export class PersistentQuery {
   async stop(): Promise<void> {
     this.stopping = true;
     this.state = 'PENDING_SHUTDOWN';
-    this.commitInitial?.();
-    // Let running batches finish (their output sent, their commits queued), commit, then leave the group.
+    // Let running batches finish, commit what they produced, then leave the group.
     await this.consumer?.stop().catch(() => undefined);
-    await this.commits;
+    while (this.producer && !this.failed && (this.committing || this.pendingOutput.length > 0 || this.pendingPositions.size > 0)) await this.runCommitLoop();
     await this.consumer?.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
     this.producer = undefined;

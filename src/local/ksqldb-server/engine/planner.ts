@@ -90,11 +90,16 @@ function lookupSource(lookup: SourceLookup, name: string, line: number, column: 
   return source;
 }
 
-function makeInput(source: DataSource, alias: string, replay: ReplayPolicy): PlanInput {
+/**
+ * `used` collects the row slots the query's expressions read (filled while the plan compiles; `slotOffset` is where
+ * this input's columns start in a joined row): the value decoder, built at the first record, keeps only those, so
+ * join and table state hold no strings the query never reads.
+ */
+function makeInput(source: DataSource, alias: string, replay: ReplayPolicy, used: Set<number>, slotOffset: number): PlanInput {
   const width = source.columns.length;
   const keys = source.columns.map((c, i) => ({ c, i })).filter(({ c }) => c.key);
   const values = source.columns.map((c, i) => ({ c, i })).filter(({ c }) => !c.key);
-  const decodeValue = jsonValueDecoder(values.map(({ c }) => c));
+  let decodeValue: ((bytes: Buffer) => unknown[]) | undefined;
   return {
     source,
     alias,
@@ -110,6 +115,10 @@ function makeInput(source: DataSource, alias: string, replay: ReplayPolicy): Pla
       }
       const tombstone = record.value === null;
       if (!tombstone) {
+        decodeValue ??= jsonValueDecoder(
+          values.map(({ c }) => c),
+          values.map(({ i }) => used.has(slotOffset + i)),
+        );
         const decoded = decodeValue(record.value!);
         for (let j = 0; j < values.length; j++) row[values[j]!.i] = decoded[j];
       }
@@ -218,10 +227,11 @@ export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptio
   const onError = options.onExpressionError ?? (() => undefined);
   const left = lookupSource(lookup, query.from.name, query.from.pos.line, query.from.pos.column);
   const warnings: string[] = [];
+  const used = new Set<number>();
 
   if (!query.join) {
-    const context: CompileContext = { columns: scopeColumns(left, query.from.alias, 0) };
-    const input = makeInput(left, query.from.alias, 'none');
+    const context: CompileContext = { columns: scopeColumns(left, query.from.alias, 0), used };
+    const input = makeInput(left, query.from.alias, 'none', used, 0);
     return finishPlan({ kind: 'transform', query, inputs: [input], context, sides: [{ source: left, alias: query.from.alias }], options, onError, warnings, joinKeyTexts: [], windowRetentionMs: 0 });
   }
 
@@ -231,6 +241,7 @@ export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptio
   const leftWidth = left.columns.length + PSEUDO_COLUMNS.length;
   const context: CompileContext = {
     columns: [...scopeColumns(left, query.from.alias, 0), ...scopeColumns(right, join.right.alias, leftWidth)],
+    used,
   };
   const on = join.on;
   if (on.kind !== 'compare' || on.op !== '=') throw unsupported(`Join criteria other than a single equality (${exprText(on)})`);
@@ -259,7 +270,7 @@ export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptio
       warnings.push('DEPRECATION NOTICE: Stream-stream joins statements without a GRACE PERIOD will not be accepted in a future ksqlDB version.\nPlease use the GRACE PERIOD clause as specified in https://docs.ksqldb.io/en/latest/developer-guide/ksqldb-reference/select-push-query/');
       graceMs = Math.max(86_400_000 - beforeMs - afterMs, 0);
     }
-    const inputs = [makeInput(left, query.from.alias, 'window'), makeInput(right, join.right.alias, 'window')];
+    const inputs = [makeInput(left, query.from.alias, 'window', used, 0), makeInput(right, join.right.alias, 'window', used, leftWidth)];
     return finishPlan({
       kind: 'streamStreamJoin', query, inputs, context, sides, options, onError, warnings, joinKeyTexts,
       windowRetentionMs: beforeMs + afterMs + graceMs,
@@ -273,7 +284,7 @@ export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptio
   if (!primaryKey || rightExpr.kind !== 'column' || rightExpr.name !== primaryKey.name) {
     throw badStatement(`Cannot repartition a TABLE source. If this is a join, make sure that the criteria uses the TABLE's key column ${primaryKey?.name ?? '(none)'} instead of ${exprText(rightExpr)}`);
   }
-  const inputs = [makeInput(left, query.from.alias, 'none'), makeInput(right, join.right.alias, 'all')];
+  const inputs = [makeInput(left, query.from.alias, 'none', used, 0), makeInput(right, join.right.alias, 'all', used, leftWidth)];
   return finishPlan({
     kind: 'streamTableJoin', query, inputs, context, sides, options, onError, warnings, joinKeyTexts, windowRetentionMs: 0,
     join: { leftKey: nullOnError(leftKey, onError), rightKey: nullOnError(rightKey, onError), leftWidth, beforeMs: 0, afterMs: 0, graceMs: 0, rightWidth: right.columns.length + PSEUDO_COLUMNS.length },
@@ -386,9 +397,15 @@ function finishPlan(args: FinishArgs): QueryPlan {
   return plan;
 }
 
-interface JoinEntry {
+/** One record in a join window: its row (ROWTIME in its own slot) and the next, later-arrived record of its key. */
+interface WindowRecord {
   row: Row;
-  timestamp: number;
+  next: WindowRecord | undefined;
+}
+
+interface KeyWindows {
+  left: WindowRecord | undefined;
+  right: WindowRecord | undefined;
 }
 
 function createProcessor(
@@ -485,25 +502,47 @@ function createProcessor(
     return processor;
   }
 
-  // Stream-stream join: per key, the records of each side still inside their window plus grace.
-  const state = new Map<unknown, { left: JoinEntry[]; right: JoinEntry[] }>();
+  // Stream-stream join: per key, the records of each side still inside their window plus grace, oldest first, as
+  // linked lists (most keys hold one record a side; arrays would cost far more memory, and GC time, per key).
+  const state = new Map<unknown, KeyWindows>();
   const retention = join.beforeMs + join.afterMs + join.graceMs;
-  // Keys in the order their records arrived, to evict expired records without scanning all state.
-  let expiry: { timestamp: number; key: unknown }[] = [];
+  // ROWTIME's slot in each side's own row.
+  const leftTime = join.leftWidth - PSEUDO_COLUMNS.length;
+  const rightTime = join.rightWidth - PSEUDO_COLUMNS.length;
+  // Record timestamps and keys in arrival order, to evict expired records without scanning all state; two flat
+  // arrays rather than an object per record.
+  let expiryTimes: number[] = [];
+  let expiryKeys: unknown[] = [];
   let expiryHead = 0;
   let processedSinceSweep = 0;
+  const prune = (first: WindowRecord | undefined, slot: number, horizon: number): WindowRecord | undefined => {
+    while (first && (first.row[slot] as number) < horizon) first = first.next;
+    let previous = first;
+    while (previous?.next) {
+      if ((previous.next.row[slot] as number) < horizon) previous.next = previous.next.next;
+      else previous = previous.next;
+    }
+    return first;
+  };
+  const last = (first: WindowRecord): WindowRecord => {
+    let node = first;
+    while (node.next) node = node.next;
+    return node;
+  };
   const sweep = () => {
     const horizon = processor.streamTime - retention;
-    while (expiryHead < expiry.length && expiry[expiryHead]!.timestamp < horizon) {
-      const { key } = expiry[expiryHead++]!;
+    while (expiryHead < expiryTimes.length && expiryTimes[expiryHead]! < horizon) {
+      const key = expiryKeys[expiryHead];
+      expiryKeys[expiryHead++] = undefined;
       const entry = state.get(key);
       if (!entry) continue;
-      entry.left = entry.left.filter((e) => e.timestamp >= horizon);
-      entry.right = entry.right.filter((e) => e.timestamp >= horizon);
-      if (entry.left.length === 0 && entry.right.length === 0) state.delete(key);
+      entry.left = prune(entry.left, leftTime, horizon);
+      entry.right = prune(entry.right, rightTime, horizon);
+      if (!entry.left && !entry.right) state.delete(key);
     }
-    if (expiryHead > 50_000 && expiryHead * 2 > expiry.length) {
-      expiry = expiry.slice(expiryHead);
+    if (expiryHead > 50_000 && expiryHead * 2 > expiryTimes.length) {
+      expiryTimes = expiryTimes.slice(expiryHead);
+      expiryKeys = expiryKeys.slice(expiryHead);
       expiryHead = 0;
     }
   };
@@ -523,25 +562,31 @@ function createProcessor(
     }
     let entry = state.get(key);
     if (!entry) {
-      entry = { left: [], right: [] };
+      entry = { left: undefined, right: undefined };
       state.set(key, entry);
     }
+    const node: WindowRecord = { row: record.row, next: undefined };
     if (isLeft) {
-      entry.left.push({ row: record.row, timestamp: ts });
+      if (entry.left) last(entry.left).next = node;
+      else entry.left = node;
       const from = ts - join.beforeMs;
       const to = ts + join.afterMs;
-      for (const other of entry.right) {
-        if (other.timestamp >= from && other.timestamp <= to) handle(combine(record.row, other.row), Math.max(ts, other.timestamp), false);
+      for (let other = entry.right; other; other = other.next) {
+        const otherTs = other.row[rightTime] as number;
+        if (otherTs >= from && otherTs <= to) handle(combine(record.row, other.row), Math.max(ts, otherTs), false);
       }
     } else {
-      entry.right.push({ row: record.row, timestamp: ts });
+      if (entry.right) last(entry.right).next = node;
+      else entry.right = node;
       const from = ts - join.afterMs;
       const to = ts + join.beforeMs;
-      for (const other of entry.left) {
-        if (other.timestamp >= from && other.timestamp <= to) handle(combine(other.row, record.row), Math.max(ts, other.timestamp), false);
+      for (let other = entry.left; other; other = other.next) {
+        const otherTs = other.row[leftTime] as number;
+        if (otherTs >= from && otherTs <= to) handle(combine(other.row, record.row), Math.max(ts, otherTs), false);
       }
     }
-    expiry.push({ timestamp: ts, key });
+    expiryTimes.push(ts);
+    expiryKeys.push(key);
     if (++processedSinceSweep >= 1_000) {
       processedSinceSweep = 0;
       sweep();

@@ -89,9 +89,20 @@ export function coerceJsonValue(type: SqlType, raw: unknown, column: string): un
 
 /**
  * Builds a decoder from a JSON value object to the value columns' values (in column order): fields match by exact name
- * first, then case-insensitively.
+ * first, then case-insensitively. Columns with `keep` false come back as null: a VARCHAR is not even looked at (any
+ * JSON value converts to one), other types are still converted, so a record ksqlDB would reject is still rejected.
  */
-export function jsonValueDecoder(columns: SourceColumn[]): (bytes: Buffer) => unknown[] {
+export function jsonValueDecoder(columns: SourceColumn[], keep?: readonly boolean[]): (bytes: Buffer) => unknown[] {
+  const count = columns.length;
+  const names = columns.map((c) => c.name);
+  const types = columns.map((c) => c.type);
+  const skip = columns.map((c, i) => keep !== undefined && !keep[i] && c.type.kind === 'STRING');
+  const store = columns.map((_c, i) => keep === undefined || keep[i] === true);
+  const exactIndex = new Map(names.map((n, i) => [n, i]));
+  const upperIndex = new Map(names.map((n, i) => [n.toUpperCase(), i]));
+  // Column names equal but for case (quoted identifiers) need the slower lookup that tries each exact name first.
+  const exactFirst = upperIndex.size !== count;
+  const fieldCodes = new Map<string, number>();
   return (bytes) => {
     let parsed: unknown;
     try {
@@ -100,19 +111,47 @@ export function jsonValueDecoder(columns: SourceColumn[]): (bytes: Buffer) => un
       throw new DeserializationError('Failed to deserialize value: invalid JSON');
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      if (columns.length === 1) return [coerceJsonValue(columns[0]!.type, parsed, columns[0]!.name)];
+      if (count === 1) return [coerceJsonValue(types[0]!, parsed, names[0]!)];
       throw new DeserializationError('Failed to deserialize value: expected a JSON object');
     }
     const record = parsed as Record<string, unknown>;
-    let upper: Map<string, unknown> | undefined;
-    return columns.map((column) => {
-      let raw = record[column.name];
-      if (raw === undefined) {
-        upper ??= new Map(Object.entries(record).map(([k, v]) => [k.toUpperCase(), v]));
-        raw = upper.get(column.name.toUpperCase());
+    const raws = new Array<unknown>(count);
+    if (exactFirst) {
+      let upper: Map<string, unknown> | undefined;
+      for (let i = 0; i < count; i++) {
+        let raw = record[names[i]!];
+        if (raw === undefined) {
+          upper ??= new Map(Object.entries(record).map(([k, v]) => [k.toUpperCase(), v]));
+          raw = upper.get(names[i]!.toUpperCase());
+        }
+        raws[i] = raw;
       }
-      return coerceJsonValue(column.type, raw, column.name);
-    });
+    } else {
+      // Each field name maps to at most one column (exactly or ignoring case); the mapping is learnt once per name.
+      let insensitive: unknown[] | undefined;
+      for (const field in record) {
+        let code = fieldCodes.get(field);
+        if (code === undefined) {
+          const exact = exactIndex.get(field);
+          const loose = exact === undefined ? upperIndex.get(field.toUpperCase()) : undefined;
+          code = exact !== undefined ? exact * 2 : loose !== undefined ? loose * 2 + 1 : -1;
+          if (fieldCodes.size < 1024) fieldCodes.set(field, code);
+        }
+        if (code < 0) continue;
+        if ((code & 1) === 0) raws[code >> 1] = record[field];
+        else (insensitive ??= new Array<unknown>(count))[code >> 1] = record[field];
+      }
+      if (insensitive) for (let i = 0; i < count; i++) if (raws[i] === undefined) raws[i] = insensitive[i];
+    }
+    const values = new Array<unknown>(count);
+    for (let i = 0; i < count; i++) {
+      if (skip[i]) values[i] = null;
+      else {
+        const value = coerceJsonValue(types[i]!, raws[i], names[i]!);
+        values[i] = store[i] ? value : null;
+      }
+    }
+    return values;
   };
 }
 

@@ -27,6 +27,8 @@ export interface CompileContext {
   aggregate?: (call: Extract<Expr, { kind: 'call' }>) => Compiled;
   /** Expressions (by their canonical text) already computed into a row slot, e.g. GROUP BY keys. */
   precomputed?: Map<string, Compiled>;
+  /** Collects the row slots that compiled expressions read, so decoders can leave the others out. */
+  used?: Set<number>;
 }
 
 export function resolveColumn(context: CompileContext, expr: Extract<Expr, { kind: 'column' }>): ScopeColumn {
@@ -36,6 +38,7 @@ export function resolveColumn(context: CompileContext, expr: Extract<Expr, { kin
     }
     const column = context.columns.find((c) => c.qualifier === expr.qualifier && c.name === expr.name);
     if (!column) throw badStatement(`line ${expr.pos.line}:${expr.pos.column}: Column '${expr.qualifier}.${expr.name}' cannot be resolved.`);
+    context.used?.add(column.index);
     return column;
   }
   const matches = context.columns.filter((c) => c.name === expr.name);
@@ -45,6 +48,7 @@ export function resolveColumn(context: CompileContext, expr: Extract<Expr, { kin
       `line ${expr.pos.line}:${expr.pos.column}: Column '${expr.name}' is ambiguous. Could be any of: ${matches.map((m) => `${m.qualifier}.${m.name}`).join(', ')}`,
     );
   }
+  context.used?.add(matches[0]!.index);
   return matches[0]!;
 }
 
