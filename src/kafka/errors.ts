@@ -41,7 +41,8 @@ export function connectionTimeoutError(what: string, timeoutMs: number, context:
   return kafkaOperationError(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`), what, context);
 }
 
-function rootMessage(error: unknown): string {
+/** The innermost message of an error kafkajs wrapped (retries exhausted → connection error → socket error). */
+export function rootMessage(error: unknown): string {
   let current = error as { message?: string; originalError?: unknown; cause?: unknown } | undefined;
   let message = current?.message ?? String(error);
   // kafkajs wraps the socket error: KafkaJSNumberOfRetriesExceeded → KafkaJSConnectionError → Error

@@ -1,3 +1,4 @@
+import { rootMessage } from '../kafka/errors.js';
 import type { KafkaTarget } from '../kafka/client.js';
 import type { Compression } from '../kafka/producer.js';
 import type { LaneAck } from './lane.js';
@@ -53,16 +54,7 @@ export interface ThreadError {
 }
 
 export function describeError(error: unknown): ThreadError {
-  const name = (error as { name?: string } | undefined)?.name ?? 'Error';
-  let current = error as { message?: string; originalError?: unknown; cause?: unknown } | undefined;
-  let message = current?.message ?? String(error);
-  for (let depth = 0; depth < 5 && current; depth++) {
-    const inner = (current.originalError ?? current.cause) as typeof current | undefined;
-    if (!inner?.message) break;
-    message = inner.message;
-    current = inner;
-  }
-  return { name, message };
+  return { name: (error as { name?: string } | undefined)?.name ?? 'Error', message: rootMessage(error) };
 }
 
 /** The error a producer thread reported, rebuilt with the kafkajs error name it had. */

@@ -1,3 +1,4 @@
+import { rootMessage } from '../kafka/errors.js';
 import type { BatchSender } from './lane.js';
 import type { RunClock } from './runner.js';
 
@@ -132,16 +133,4 @@ export function isRetriable(error: unknown): boolean {
     current = current.cause as typeof current;
   }
   return current?.retriable === true;
-}
-
-function rootMessage(error: unknown): string {
-  let current = error as { message?: string; cause?: unknown; originalError?: unknown } | undefined;
-  let message = current?.message ?? String(error);
-  for (let depth = 0; depth < 5 && current; depth++) {
-    const inner = (current.originalError ?? current.cause) as typeof current | undefined;
-    if (!inner?.message) break;
-    message = inner.message;
-    current = inner;
-  }
-  return message;
 }

@@ -8,7 +8,7 @@ import { createKafka } from '../../src/kafka/client.js';
 import { readTopic } from '../../src/kafka/consumer.js';
 import { KsqlClient } from '../../src/ksql-client/client.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
-import { stackEndpoints } from '../helpers/stack.js';
+import { localTargetEnv, stackEndpoints } from '../helpers/stack.js';
 
 /**
  * The whole local target through the real CLI: up → produce → tail (push query and topic) → MongoDB sink →
@@ -28,17 +28,8 @@ const json = <T>(run: CliRun): T => {
 
 beforeAll(async () => {
   const stack = stackEndpoints();
-  if (!stack.ksqldb) throw new Error('the ksqlDB dev server is not running in the local stack');
   cwd = await mkdtemp(join(tmpdir(), 'marketplace-pipeline-'));
-  env = {
-    MARKETPLACE_TARGET: 'local',
-    MARKETPLACE_PREFIX: prefix,
-    MARKETPLACE_BOOTSTRAP_SERVERS: stack.kafka.plaintext,
-    MARKETPLACE_KSQLDB_URL: stack.ksqldb.url,
-    MARKETPLACE_CONNECT_URL: stack.connect.url,
-    MARKETPLACE_MONGO_URI: stack.ferretdb.uri,
-    MARKETPLACE_MONGO_DATABASE: database,
-  };
+  env = localTargetEnv(stack, { prefix, database });
   // Leftovers of an earlier run that died would be adopted and skew the counts below.
   await cli(['down', '--yes', '--discover']);
 });

@@ -34,3 +34,20 @@ export function stackEndpoints(): StackEndpoints {
   }
   return endpoints;
 }
+
+/**
+ * Environment for CLI runs on the local target against the test stack (which needs the ksqlDB dev server):
+ * demo objects under `prefix`, the sink writing to `database`.
+ */
+export function localTargetEnv(stack: StackEndpoints, demo: { prefix: string; database: string }): NodeJS.ProcessEnv {
+  if (!stack.ksqldb) throw new Error('the ksqlDB dev server is not running in the local stack');
+  return {
+    MARKETPLACE_TARGET: 'local',
+    MARKETPLACE_PREFIX: demo.prefix,
+    MARKETPLACE_BOOTSTRAP_SERVERS: stack.kafka.plaintext,
+    MARKETPLACE_KSQLDB_URL: stack.ksqldb.url,
+    MARKETPLACE_CONNECT_URL: stack.connect.url,
+    MARKETPLACE_MONGO_URI: stack.ferretdb.uri,
+    MARKETPLACE_MONGO_DATABASE: demo.database,
+  };
+}

@@ -9,7 +9,7 @@ import { scanTopic } from '../../../src/kafka/consumer.js';
 import { runCli, startCli, type CliRun } from '../../helpers/cli.js';
 import { checkAndRecord } from '../../helpers/reliability.js';
 import { killService, serviceRunning, startStoppedServices } from '../../helpers/stack-faults.js';
-import { stackEndpoints } from '../../helpers/stack.js';
+import { localTargetEnv, stackEndpoints } from '../../helpers/stack.js';
 
 /**
  * Hardening item 2: the Kafka Connect worker is SIGKILLed while the MongoDB sink is writing job_status, then
@@ -31,18 +31,9 @@ const cli = (args: string[], timeoutMs = 120_000): Promise<CliRun> => runCli(arg
 
 beforeAll(async () => {
   const stack = stackEndpoints();
-  if (!stack.ksqldb) throw new Error('the ksqlDB dev server is not running in the local stack');
   home = stack.home;
   cwd = await mkdtemp(join(tmpdir(), 'marketplace-hardening-connect-'));
-  env = {
-    MARKETPLACE_TARGET: 'local',
-    MARKETPLACE_PREFIX: prefix,
-    MARKETPLACE_BOOTSTRAP_SERVERS: stack.kafka.plaintext,
-    MARKETPLACE_KSQLDB_URL: stack.ksqldb.url,
-    MARKETPLACE_CONNECT_URL: stack.connect.url,
-    MARKETPLACE_MONGO_URI: stack.ferretdb.uri,
-    MARKETPLACE_MONGO_DATABASE: database,
-  };
+  env = localTargetEnv(stack, { prefix, database });
   await cli(['down', '--yes', '--discover']);
   const up = await cli(['up'], 240_000);
   expect(up.code, up.stderr).toBe(0);

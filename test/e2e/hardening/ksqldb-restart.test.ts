@@ -8,7 +8,7 @@ import { readTopic } from '../../../src/kafka/consumer.js';
 import { runCli, startCli, type CliRun, type RunningCli } from '../../helpers/cli.js';
 import { checkAndRecord } from '../../helpers/reliability.js';
 import { killService, serviceRunning, startStoppedServices, stopService } from '../../helpers/stack-faults.js';
-import { stackEndpoints } from '../../helpers/stack.js';
+import { localTargetEnv, stackEndpoints } from '../../helpers/stack.js';
 
 /**
  * Hardening item 3: the ksqlDB dev server goes away while `marketplace tail job_status` runs a push query. A restart
@@ -28,18 +28,9 @@ const startTail = (): RunningCli => startCli(['tail', 'job_status', '--format', 
 
 beforeAll(async () => {
   const stack = stackEndpoints();
-  if (!stack.ksqldb) throw new Error('the ksqlDB dev server is not running in the local stack');
   home = stack.home;
   cwd = await mkdtemp(join(tmpdir(), 'marketplace-hardening-ksql-'));
-  env = {
-    MARKETPLACE_TARGET: 'local',
-    MARKETPLACE_PREFIX: prefix,
-    MARKETPLACE_BOOTSTRAP_SERVERS: stack.kafka.plaintext,
-    MARKETPLACE_KSQLDB_URL: stack.ksqldb.url,
-    MARKETPLACE_CONNECT_URL: stack.connect.url,
-    MARKETPLACE_MONGO_URI: stack.ferretdb.uri,
-    MARKETPLACE_MONGO_DATABASE: database,
-  };
+  env = localTargetEnv(stack, { prefix, database });
   await cli(['down', '--yes', '--discover']);
   const up = await cli(['up'], 240_000);
   expect(up.code, up.stderr).toBe(0);
