@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type ProducerConfig } from 'kafkajs';
 import type { Output } from '../core/output.js';
 import { JavaCompatiblePartitioner } from './partitioner.js';
+import { installProduceEncoder } from './produce-encoder.js';
 
 export interface KafkaTarget {
   target: 'cloud' | 'local';
@@ -27,6 +28,7 @@ export const LOCAL_CONNECTION_TIMEOUT_MS = 5_000;
 
 /** The client for one target: SASL_SSL/PLAIN with TLS for cloud (or whenever credentials are given), plaintext otherwise. */
 export function createKafka(options: CreateKafkaOptions): Kafka {
+  installProduceEncoder();
   const secure = options.sasl !== undefined || options.target === 'cloud';
   const config: KafkaConfig = {
     clientId: options.clientId,

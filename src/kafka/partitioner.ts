@@ -51,3 +51,8 @@ function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
   return true;
 }
+
+/** The partition the Java client (and ksqlDB) puts a keyed record on: toPositive(murmur2(key)) % partitions. */
+export function partitionForKey(key: string, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}

@@ -12,6 +12,12 @@ export async function assertTopicsExist(admin: Admin, names: readonly string[]):
   });
 }
 
+/** How many partitions each topic has (the topics must exist). */
+export async function partitionCounts(admin: Admin, names: readonly string[]): Promise<Map<string, number>> {
+  const { topics } = await admin.fetchTopicMetadata({ topics: [...names] });
+  return new Map(topics.map((topic) => [topic.name, topic.partitions.length]));
+}
+
 export interface TopicSpec {
   name: string;
   partitions: number;

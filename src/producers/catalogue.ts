@@ -70,5 +70,12 @@ export const SERVICE_OPTIONS: readonly ServiceOption[] = Object.entries(TRADES).
 
 /** The text a customer sees and the job_status stream carries, e.g. "Plumbing - Blocked drain clearing". */
 export function serviceLabel(option: ServiceOption): string {
-  return `${option.trade} - ${option.name}`;
+  let label = labels.get(option);
+  if (label === undefined) {
+    label = `${option.trade} - ${option.name}`;
+    labels.set(option, label);
+  }
+  return label;
 }
+
+const labels = new Map<ServiceOption, string>();

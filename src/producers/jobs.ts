@@ -1,5 +1,5 @@
 import { SERVICE_OPTIONS, serviceLabel } from './catalogue.js';
-import { Population, pickContractor, type WordPools } from './population.js';
+import { Population, contractorId, pickContractorNumber, type WordPools } from './population.js';
 import { Random } from './random.js';
 import type { JobCreated, JobLocation, OrderPlaced } from './records.js';
 
@@ -12,6 +12,14 @@ export interface JobGeneratorOptions {
   maxOrderDelayMs: number;
 }
 
+/** An order as numbers (see JobGenerator.orderPlaced): what an order waiting for its time keeps. */
+export interface OrderParts {
+  customer: number;
+  option: number;
+  contractor: number;
+  priceQuoted: number;
+}
+
 /** One job and everything that describes it, all sharing job_id. */
 export interface GeneratedJob {
   jobId: number;
@@ -19,6 +27,7 @@ export interface GeneratedJob {
   key: string;
   jobCreated: JobCreated;
   orderPlaced: OrderPlaced;
+  order: OrderParts;
   jobLocation: JobLocation;
   orderDelayMs: number;
   destination: { lat: number; long: number };
@@ -50,8 +59,10 @@ export class JobGenerator {
   next(nowMs: number): GeneratedJob {
     const random = this.random;
     const jobId = this.nextJobId++;
-    const option = random.pick(SERVICE_OPTIONS);
-    const customer = this.population.pickCustomer(random);
+    const optionIndex = random.index(SERVICE_OPTIONS.length);
+    const option = SERVICE_OPTIONS[optionIndex]!;
+    const customerNumber = this.population.pickCustomerNumber(random);
+    const customer = this.population.customer(customerNumber);
     const price = roundTo(random.int(option.minCharge[0], option.minCharge[1]), 5);
     const accept = this.decideAcceptance();
     const priceQuoted = accept
@@ -62,6 +73,7 @@ export class JobGenerator {
     const start = today + random.int(1, 21) * DAY_MS;
     const end = start + random.int(option.days[0], option.days[1]) * DAY_MS;
 
+    const order = { customer: customerNumber, option: optionIndex, contractor: pickContractorNumber(random), priceQuoted };
     this.generated++;
     return {
       jobId,
@@ -73,14 +85,8 @@ export class JobGenerator {
         price,
         job_status: 'Yet To Begin',
       },
-      orderPlaced: {
-        job_id: jobId,
-        customer_id: customer.id,
-        service_option: serviceLabel(option),
-        contractor_id: pickContractor(option.trade, random),
-        location: customer.address,
-        price_quoted: priceQuoted,
-      },
+      orderPlaced: this.orderPlaced(jobId, order),
+      order,
       jobLocation: {
         CUSTOMERNAME: customer.name,
         EMAIL: customer.email,
@@ -91,6 +97,20 @@ export class JobGenerator {
       },
       orderDelayMs: Math.round(random.next() * this.options.maxOrderDelayMs),
       destination: { lat: customer.lat, long: customer.long },
+    };
+  }
+
+  /** The order_placed value of job `jobId` from its parts. */
+  orderPlaced(jobId: number, order: OrderParts): OrderPlaced {
+    const customer = this.population.customer(order.customer);
+    const option = SERVICE_OPTIONS[order.option]!;
+    return {
+      job_id: jobId,
+      customer_id: customer.id,
+      service_option: serviceLabel(option),
+      contractor_id: contractorId(option.trade, order.contractor),
+      location: customer.address,
+      price_quoted: order.priceQuoted,
     };
   }
 

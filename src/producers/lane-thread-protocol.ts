@@ -5,6 +5,9 @@ import type { LaneAck } from './lane.js';
 import type { WordPools } from './population.js';
 import type { InputTopic } from './records.js';
 
+/** Partition count of each topic produced to. */
+export type TopicPartitions = Partial<Record<InputTopic, number>>;
+
 /** What a producer thread is started with: its topics, and everything needed to generate the same jobs as its peers. */
 export interface LaneThreadData {
   target: KafkaTarget;
@@ -25,7 +28,7 @@ export interface LaneThreadData {
 
 export type LaneRequest =
   /** The word pools come with connect: the thread starts (and loads its modules) while the main thread makes them. */
-  | { type: 'connect'; pools: WordPools }
+  | { type: 'connect'; pools: WordPools; partitions: TopicPartitions }
   | { type: 'jobs'; times: Float64Array; now: number }
   | { type: 'finish'; flushOrders: boolean }
   /** Ctrl-C: stop re-sending through a broker outage. */

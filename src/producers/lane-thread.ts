@@ -8,9 +8,9 @@ import { PRODUCER_CONFIG, createKafka } from '../kafka/client.js';
 import { batchSender } from '../kafka/producer.js';
 import { Lane } from './lane.js';
 import { retryThroughOutages } from './outage.js';
-import { describeError, type LaneReply, type LaneRequest, type LaneThreadData } from './lane-thread-protocol.js';
+import { describeError, type LaneReply, type LaneRequest, type LaneThreadData, type TopicPartitions } from './lane-thread-protocol.js';
 import type { WordPools } from './population.js';
-import type { OutgoingRecord } from './records.js';
+import type { InputTopic } from './records.js';
 import { preciseClock } from './runner.js';
 import { Workload } from './workload.js';
 
@@ -28,7 +28,7 @@ const producer = kafka.producer(PRODUCER_CONFIG);
 let lane: Lane | undefined;
 const interrupted = new AbortController();
 
-function startLane(pools: WordPools): Lane {
+function startLane(pools: WordPools, partitions: TopicPartitions): Lane {
   const started: Lane = new Lane({
     workload: new Workload({
       seed: data.seed,
@@ -39,7 +39,8 @@ function startLane(pools: WordPools): Lane {
       trucks: data.trucks,
       truckIntervalMs: data.truckIntervalMs,
     }),
-    send: retryThroughOutages(batchSender<OutgoingRecord>(producer, { compression: data.compression, topicName: (topic) => `${data.topicPrefix}${topic}` }), {
+    partitions,
+    send: retryThroughOutages(batchSender<InputTopic>(producer, { compression: data.compression, topicName: (topic) => `${data.topicPrefix}${topic}` }), {
       maxOutageMs: data.maxOutageMs,
       clock: preciseClock,
       signal: interrupted.signal,
@@ -61,7 +62,7 @@ function startLane(pools: WordPools): Lane {
 port.on('message', (request: LaneRequest) => {
   switch (request.type) {
     case 'connect':
-      lane = startLane(request.pools);
+      lane = startLane(request.pools, request.partitions);
       producer.connect().then(
         () => post({ type: 'connected' }),
         (error: unknown) => post({ type: 'connect-failed', error: describeError(error) }),

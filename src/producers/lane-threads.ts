@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { LaneEvents } from './lane.js';
 import type { OutageNotices } from './outage.js';
-import { LaneThreadError, type LaneReply, type LaneRequest, type LaneThreadData } from './lane-thread-protocol.js';
+import { LaneThreadError, type LaneReply, type LaneRequest, type LaneThreadData, type TopicPartitions } from './lane-thread-protocol.js';
 import type { WordPools } from './population.js';
 import type { LaneHandle } from './runner.js';
 
@@ -51,11 +51,11 @@ export class RemoteLane implements LaneHandle {
     });
   }
 
-  connect(pools: WordPools): Promise<void> {
+  connect(pools: WordPools, partitions: TopicPartitions): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.dead) return reject(this.dead);
       this.connecting = { resolve, reject };
-      this.request({ type: 'connect', pools });
+      this.request({ type: 'connect', pools, partitions });
     });
   }
 

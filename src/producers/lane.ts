@@ -1,11 +1,14 @@
+import { partitionForKey } from '../kafka/partitioner.js';
+import type { PartitionBatch } from '../kafka/producer.js';
+import { RecordSectionBuilder } from '../kafka/record-batch.js';
 import type { InputTopic, OutgoingRecord } from './records.js';
 import type { LaneHandle, RunClock } from './runner.js';
 import type { Workload } from './workload.js';
 
-/** Sends one batch and resolves when the broker acknowledged all of it. */
-export type BatchSender = (records: OutgoingRecord[]) => Promise<void>;
+/** Sends one request's batches and resolves when the broker acknowledged all of them. */
+export type BatchSender = (batches: Array<PartitionBatch<InputTopic>>) => Promise<void>;
 
-/** What a lane reports after each batch the broker acknowledged. */
+/** What a lane reports after each request the broker acknowledged. */
 export interface LaneAck {
   count: number;
   byTopic: Partial<Record<InputTopic, number>>;
@@ -24,47 +27,95 @@ export interface LaneEvents {
 export interface LaneOptions {
   /** Generates the records of this lane's topics; it sees every job, so all lanes describe the same jobs. */
   workload: Workload;
+  /** Partition count of each topic the lane produces to (records are partitioned by key, as the Java client does). */
+  partitions: Partial<Record<InputTopic, number>>;
   send: BatchSender;
   clock: RunClock;
   events: LaneEvents;
-  maxTopicRecords?: number;
-  maxTopicBytes?: number;
+  maxBatchBytes?: number;
 }
 
-const BROKER_MESSAGE_LIMIT = 900_000;
-// kafkajs groups a request's records per partition by copying the partition's array for every record (quadratic),
-// so several hundred records per topic per request is the sweet spot between round trips and that copying.
-const MAX_TOPIC_RECORDS = 500;
+/** Below the broker's default max.message.bytes (1 MiB), with room for the batch header. */
+const MAX_BATCH_BYTES = 900_000;
+
+/** A record batch of one partition on its way to the broker, with what the acknowledgement reports. */
+interface QueuedBatch {
+  batch: PartitionBatch<InputTopic>;
+  from: PartitionQueue;
+  queuedAt: number[];
+  bytes: number;
+}
+
+/** One partition's records: the batch being filled, and full batches waiting for their turn. */
+class PartitionQueue {
+  private readonly builder = new RecordSectionBuilder();
+  private queuedAt: number[] = [];
+  private bytes = 0;
+  private readonly full: QueuedBatch[] = [];
+
+  constructor(
+    readonly topic: InputTopic,
+    readonly partition: number,
+    private readonly maxBatchBytes: number,
+  ) {}
+
+  append(record: OutgoingRecord, now: number): void {
+    this.builder.append(record.key, record.value, record.timestamp);
+    this.queuedAt.push(now);
+    this.bytes += record.key.length + record.value.length;
+    if (this.builder.size >= this.maxBatchBytes) this.full.push(this.seal());
+  }
+
+  /** The next batch to send: the oldest full one, else whatever is being filled; undefined when empty. */
+  take(): QueuedBatch | undefined {
+    if (this.full.length > 0) return this.full.shift();
+    return this.builder.count > 0 ? this.seal() : undefined;
+  }
+
+  /** The batch was acknowledged: its buffer can hold the next one. */
+  recycle(batch: QueuedBatch): void {
+    this.builder.recycle(batch.batch.section);
+  }
+
+  private seal(): QueuedBatch {
+    const batch = { topic: this.topic, partition: this.partition, section: this.builder.seal() };
+    const sealed = { batch, from: this, queuedAt: this.queuedAt, bytes: this.bytes };
+    this.queuedAt = [];
+    this.bytes = 0;
+    return sealed;
+  }
+}
 
 /**
  * One producer's share of the work: turns job times into this lane's records, releases delayed orders and truck
- * reports when they fall due, and sends them in batches, one request in flight (the idempotent producer's rule),
- * the next batch accumulating meanwhile. Runs on a producer thread, or on the main thread with --threads 0.
+ * reports when they fall due, encodes each record into its partition's batch as soon as it is made, and sends the
+ * batches one request at a time (the idempotent producer's rule), the next request filling meanwhile. Runs on a
+ * producer thread, or on the main thread with --threads 0.
  */
 export class Lane implements LaneHandle {
   private readonly workload: Workload;
-  private records: OutgoingRecord[] = [];
-  private queuedAt: number[] = [];
-  private head = 0;
+  private readonly partitions = new Map<InputTopic, PartitionQueue[]>();
+  private queuedRecords = 0;
   private sending: Promise<void> | undefined;
   private failure: unknown;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private finishing: { flushOrders: boolean; resolve: () => void } | undefined;
   private readonly fresh: OutgoingRecord[] = [];
-  private readonly maxTopicRecords: number;
-  private readonly maxTopicBytes: number;
   jobsSeen = 0;
 
   constructor(private readonly options: LaneOptions) {
     this.workload = options.workload;
-    this.maxTopicRecords = options.maxTopicRecords ?? MAX_TOPIC_RECORDS;
-    this.maxTopicBytes = options.maxTopicBytes ?? BROKER_MESSAGE_LIMIT;
+    const maxBatchBytes = options.maxBatchBytes ?? MAX_BATCH_BYTES;
+    for (const [topic, count] of Object.entries(options.partitions) as Array<[InputTopic, number]>) {
+      if (!(count >= 1)) throw new Error(`topic ${topic} has no partitions`);
+      this.partitions.set(topic, Array.from({ length: count }, (_, partition) => new PartitionQueue(topic, partition, maxBatchBytes)));
+    }
   }
 
-  /** Records waiting to be sent (not counting the batch in flight). */
+  /** Records waiting to be sent (not counting the request in flight). */
   get queued(): number {
-    return this.records.length - this.head;
+    return this.queuedRecords;
   }
 
   backlog(): number {
@@ -77,7 +128,12 @@ export class Lane implements LaneHandle {
 
   /** New jobs, each at its own time (epoch ms, not after `now`). */
   addJobs(times: ArrayLike<number>, now: number): void {
-    for (let i = 0; i < times.length; i++) this.workload.addJob(times[i]!, this.fresh);
+    // Each job's records are encoded as soon as they exist: records kept as objects until the whole tick's jobs
+    // are made would live through young-generation collections and be promoted, to die in the old generation.
+    for (let i = 0; i < times.length; i++) {
+      this.workload.addJob(times[i]!, this.fresh);
+      this.takeFresh(now);
+    }
     this.jobsSeen += times.length;
     this.advance(now);
   }
@@ -100,11 +156,7 @@ export class Lane implements LaneHandle {
   /** Queues what is due at `now`, starts a send if none is in flight, and sets the timer for the next due event. */
   private advance(now: number): void {
     this.workload.due(now, this.fresh);
-    for (let i = 0; i < this.fresh.length; i++) {
-      this.records.push(this.fresh[i]!);
-      this.queuedAt.push(now);
-    }
-    this.fresh.length = 0;
+    this.takeFresh(now);
     if (!this.sending && this.queued > 0 && this.failure === undefined) {
       this.sending = this.pump().finally(() => {
         this.sending = undefined;
@@ -113,6 +165,20 @@ export class Lane implements LaneHandle {
     }
     this.schedule(now);
     this.checkFinished();
+  }
+
+  /** Encodes the records just made into their partitions' batches. */
+  private takeFresh(now: number): void {
+    const fresh = this.fresh;
+    for (let i = 0; i < fresh.length; i++) this.append(fresh[i]!, now);
+    this.queuedRecords += fresh.length;
+    fresh.length = 0;
+  }
+
+  private append(record: OutgoingRecord, now: number): void {
+    const queues = this.partitions.get(record.topic);
+    if (!queues) throw new Error(`lane has no partitions for topic ${record.topic}`);
+    queues[queues.length === 1 ? 0 : partitionForKey(record.key, queues.length)]!.append(record, now);
   }
 
   private schedule(now: number): void {
@@ -141,52 +207,43 @@ export class Lane implements LaneHandle {
   private async pump(): Promise<void> {
     const { events, clock } = this.options;
     while (this.queued > 0 && this.failure === undefined) {
-      const count = this.batchLength();
-      const batch = this.records.slice(this.head, this.head + count);
-      const queuedAt = this.queuedAt.slice(this.head, this.head + count);
-      this.head += count;
-      if (this.head >= 4096 || this.head === this.records.length) {
-        this.records = this.records.slice(this.head);
-        this.queuedAt = this.queuedAt.slice(this.head);
-        this.head = 0;
-      }
-      events.sent(batch.length);
+      const request = this.takeRequest();
+      let count = 0;
+      for (const queued of request) count += queued.batch.section.count;
+      this.queuedRecords -= count;
+      events.sent(count);
       try {
-        await this.options.send(batch);
+        await this.options.send(request.map((queued) => queued.batch));
       } catch (error) {
         this.failure = error;
-        events.failed(error, batch.length);
+        events.failed(error, count);
         return;
       }
       const ackedAt = clock.now();
       const byTopic: Partial<Record<InputTopic, number>> = {};
-      const latencies = new Float64Array(batch.length);
+      const latencies = new Float64Array(count);
       let bytes = 0;
-      for (let i = 0; i < batch.length; i++) {
-        const record = batch[i]!;
-        byTopic[record.topic] = (byTopic[record.topic] ?? 0) + 1;
-        bytes += record.key.length + record.value.length;
-        latencies[i] = ackedAt - queuedAt[i]!;
+      let i = 0;
+      for (const queued of request) {
+        const { batch, queuedAt } = queued;
+        byTopic[batch.topic] = (byTopic[batch.topic] ?? 0) + batch.section.count;
+        bytes += queued.bytes;
+        for (const at of queuedAt) latencies[i++] = ackedAt - at;
+        queued.from.recycle(queued);
       }
-      events.acked({ count: batch.length, byTopic, bytes, latencies });
+      events.acked({ count, byTopic, bytes, latencies });
     }
   }
 
-  /** How many queued records fit one request without any topic batch growing too large. */
-  private batchLength(): number {
-    const bytes = new Map<string, number>();
-    const counts = new Map<string, number>();
-    const limit = this.queued;
-    for (let i = 0; i < limit; i++) {
-      const record = this.records[this.head + i]!;
-      // 70 bytes covers the record header, key length varints and timestamp delta of a v2 record.
-      const size = record.value.length + record.key.length + 70;
-      const totalBytes = (bytes.get(record.topic) ?? 0) + size;
-      const totalRecords = (counts.get(record.topic) ?? 0) + 1;
-      if (i > 0 && (totalBytes > this.maxTopicBytes || totalRecords > this.maxTopicRecords)) return i;
-      bytes.set(record.topic, totalBytes);
-      counts.set(record.topic, totalRecords);
+  /** One batch from every partition that has records: a produce request takes at most one per partition. */
+  private takeRequest(): QueuedBatch[] {
+    const request: QueuedBatch[] = [];
+    for (const queues of this.partitions.values()) {
+      for (const queue of queues) {
+        const batch = queue.take();
+        if (batch) request.push(batch);
+      }
     }
-    return limit;
+    return request;
   }
 }

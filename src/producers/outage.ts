@@ -1,5 +1,4 @@
 import { rootMessage } from '../kafka/errors.js';
-import type { BatchSender } from './lane.js';
 import type { RunClock } from './runner.js';
 
 export interface OutageOptions {
@@ -35,7 +34,11 @@ export class OutageLog {
  * try and the broker drops whatever part of it had already been written. A new producer (a new producer id) would
  * duplicate those records instead.
  */
-export function retryThroughOutages(send: BatchSender, options: OutageOptions & OutageNotices, log = new OutageLog()): BatchSender {
+export function retryThroughOutages<B>(
+  send: (batch: B) => Promise<void>,
+  options: OutageOptions & OutageNotices,
+  log = new OutageLog(),
+): (batch: B) => Promise<void> {
   const retryDelayMs = options.retryDelayMs ?? 1_000;
   return async (records) => {
     // kafkajs retries inside the first attempt for several seconds before it fails: the outage began when it started.

@@ -10,7 +10,6 @@ export interface WordPools {
 }
 
 const POOL_SIZE = 400;
-const CACHED_CUSTOMERS = 2_000;
 const EMAIL_DOMAINS = ['gmail.com', 'outlook.com', 'bigpond.com', 'hotmail.com', 'icloud.com', 'yahoo.com.au', 'optusnet.com.au'];
 
 export async function buildWordPools(seed: number): Promise<WordPools> {
@@ -43,7 +42,7 @@ export interface Customer {
  */
 export class Population {
   readonly size: number;
-  private readonly cache = new Map<number, Customer>();
+  private readonly cache: Array<Customer | undefined>;
   /** The e-mail form of each pool name, worked out once: normalising per customer costs more than the rest. */
   private readonly emailFirstNames: string[];
   private readonly emailLastNames: string[];
@@ -54,18 +53,23 @@ export class Population {
     size = 20_000,
   ) {
     this.size = size;
+    this.cache = new Array<Customer | undefined>(size);
     this.emailFirstNames = pools.firstNames.map(asciiLower);
     this.emailLastNames = pools.lastNames.map(asciiLower);
   }
 
   /** Some customers come back for more work: a skewed pick favours the lower-numbered ones. */
-  pickCustomer(random: Random): Customer {
+  pickCustomerNumber(random: Random): number {
     const u = random.next();
-    return this.customer(Math.floor(u * u * this.size));
+    return Math.floor(u * u * this.size);
+  }
+
+  pickCustomer(random: Random): Customer {
+    return this.customer(this.pickCustomerNumber(random));
   }
 
   customer(n: number): Customer {
-    const cached = this.cache.get(n);
+    const cached = this.cache[n];
     if (cached) return cached;
     const random = new Random((this.seed ^ Math.imul(n + 1, 0x2c1b3c6d)) >>> 0);
     const firstIndex = random.index(this.pools.firstNames.length);
@@ -86,19 +90,30 @@ export class Population {
       lat: roundCoordinate(lat),
       long: roundCoordinate(long),
     };
-    // The skewed pick makes low numbers the regulars: caching only those keeps memory flat on long runs.
-    if (n < CACHED_CUSTOMERS) this.cache.set(n, customer);
+    // Every customer is kept once made (a few MB for the whole population): orders waiting for their time then
+    // hold only a customer number, and each record reuses the customer's strings.
+    this.cache[n] = customer;
     return customer;
   }
 }
 
 const CONTRACTORS_PER_TRADE = 40;
 const TRADE_NAMES = [...new Set(SERVICE_OPTIONS.map((o) => o.trade))];
+const TRADE_CODES = new Map(TRADE_NAMES.map((trade) => [trade, trade.replace(/[^A-Za-z]/g, '').slice(0, 3).toUpperCase()]));
 
 /** Contractor ids are grouped by trade, e.g. PLU-0007 is a plumber. */
 export function pickContractor(trade: string, random: Random): string {
-  const code = trade.replace(/[^A-Za-z]/g, '').slice(0, 3).toUpperCase();
-  const index = TRADE_NAMES.indexOf(trade) * CONTRACTORS_PER_TRADE + random.int(1, CONTRACTORS_PER_TRADE);
+  return contractorId(trade, pickContractorNumber(random));
+}
+
+/** A contractor's number within its trade, 1 … CONTRACTORS_PER_TRADE. */
+export function pickContractorNumber(random: Random): number {
+  return random.int(1, CONTRACTORS_PER_TRADE);
+}
+
+export function contractorId(trade: string, number: number): string {
+  const code = TRADE_CODES.get(trade) ?? trade.replace(/[^A-Za-z]/g, '').slice(0, 3).toUpperCase();
+  const index = TRADE_NAMES.indexOf(trade) * CONTRACTORS_PER_TRADE + number;
   return `${code}-${String(index).padStart(4, '0')}`;
 }
 

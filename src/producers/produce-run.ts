@@ -8,14 +8,15 @@ import { PRODUCER_CONFIG, createKafka, describeBootstrap, type KafkaTarget } fro
 import { resolveKafkaTarget } from '../kafka/connection.js';
 import { connectionTimeoutError, kafkaOperationError, type KafkaErrorContext } from '../kafka/errors.js';
 import { batchSender, type Compression } from '../kafka/producer.js';
-import { assertTopicsExist } from '../kafka/topics.js';
+import { assertTopicsExist, partitionCounts } from '../kafka/topics.js';
 import { startLiveStats } from './live-stats.js';
 import { Lane, type LaneEvents } from './lane.js';
 import { OutageLog, retryThroughOutages, type OutageNotices } from './outage.js';
 import { RemoteLane } from './lane-threads.js';
+import type { TopicPartitions } from './lane-thread-protocol.js';
 import { buildWordPools, type WordPools } from './population.js';
 import { randomSeed } from './random.js';
-import type { InputTopic, OutgoingRecord } from './records.js';
+import type { InputTopic } from './records.js';
 import { preciseClock, runProducer, RunTracker, type LaneHandle, type StopReason } from './runner.js';
 import { ProduceStats } from './stats.js';
 import { Workload } from './workload.js';
@@ -87,9 +88,9 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
   let handles: LaneHandle[];
   try {
     await assertSomeBrokerReachable(target.bootstrap, settings.connectTimeoutMs, errorContext);
-    await assertTopicsReady(target, settings, ctx.out, errorContext);
+    const partitions = await assertTopicsReady(target, settings, ctx.out, errorContext);
     const pools = await buildWordPools(seed);
-    handles = await within(lanes.connect(pools), settings.connectTimeoutMs, () =>
+    handles = await within(lanes.connect(pools, partitions), settings.connectTimeoutMs, () =>
       connectionTimeoutError('connecting the producer', settings.connectTimeoutMs, errorContext),
     );
   } catch (error) {
@@ -209,15 +210,23 @@ export function defaultThreads(topics: readonly InputTopic[], rate: number | und
  * A client without retries for the start-up check: a broker that does not answer the first attempt within the
  * timeout is reported now, and no kafkajs retry timer outlives the error.
  */
-async function assertTopicsReady(target: KafkaTarget, settings: ProduceSettings, out: Output, errorContext: KafkaErrorContext): Promise<void> {
+async function assertTopicsReady(
+  target: KafkaTarget,
+  settings: ProduceSettings,
+  out: Output,
+  errorContext: KafkaErrorContext,
+): Promise<TopicPartitions> {
   const timeoutMs = settings.connectTimeoutMs;
   const probe = createKafka({ ...target, clientId: CLIENT_ID, out, retries: 0, connectionTimeoutMs: timeoutMs });
   const admin = probe.admin();
   try {
     await within(admin.connect(), timeoutMs, () => connectionTimeoutError('connecting', timeoutMs, errorContext));
-    await within(assertTopicsExist(admin, settings.topics.map((topic) => `${settings.topicPrefix}${topic}`)), timeoutMs, () =>
-      connectionTimeoutError('listing topics', timeoutMs, errorContext),
+    const names = settings.topics.map((topic) => `${settings.topicPrefix}${topic}`);
+    await within(assertTopicsExist(admin, names), timeoutMs, () => connectionTimeoutError('listing topics', timeoutMs, errorContext));
+    const counts = await within(partitionCounts(admin, names), timeoutMs, () =>
+      connectionTimeoutError('reading topic metadata', timeoutMs, errorContext),
     );
+    return Object.fromEntries(settings.topics.map((topic) => [topic, counts.get(`${settings.topicPrefix}${topic}`)]));
   } catch (error) {
     throw isCliError(error) ? error : kafkaOperationError(error, 'connecting', errorContext);
   } finally {
@@ -239,7 +248,7 @@ interface LanesContext {
 
 interface StartingLanes {
   /** Connects every producer; the lanes then generate from these word pools. */
-  connect(pools: WordPools): Promise<LaneHandle[]>;
+  connect(pools: WordPools, partitions: TopicPartitions): Promise<LaneHandle[]>;
   close(): Promise<void>;
 }
 
@@ -258,11 +267,12 @@ function startLanes(settings: ProduceSettings, context: LanesContext): StartingL
   if (threads === 0) {
     const producer = context.kafka.producer(PRODUCER_CONFIG);
     return {
-      connect: async (pools) => {
+      connect: async (pools, partitions) => {
         await producer.connect();
         const lane = new Lane({
+          partitions,
           workload: new Workload({ ...workloadOptions, pools, topics: new Set(settings.topics) }),
-          send: retryThroughOutages(batchSender<OutgoingRecord>(producer, { compression: settings.compression, topicName: context.topicName }), {
+          send: retryThroughOutages(batchSender<InputTopic>(producer, { compression: settings.compression, topicName: context.topicName }), {
             maxOutageMs: context.maxOutageMs,
             clock: preciseClock,
             signal: context.signal,
@@ -305,8 +315,8 @@ function startLanes(settings: ProduceSettings, context: LanesContext): StartingL
   const abort = () => remotes.forEach((remote) => remote.abort());
   context.signal.addEventListener('abort', abort, { once: true });
   return {
-    connect: async (pools) => {
-      await Promise.all(remotes.map((remote) => remote.connect(pools)));
+    connect: async (pools, partitions) => {
+      await Promise.all(remotes.map((remote) => remote.connect(pools, partitions)));
       return remotes;
     },
     close: async () => {

@@ -1,7 +1,9 @@
 import { Fleet } from './fleet.js';
 import { JobGenerator } from './jobs.js';
+import { OrderQueue } from './order-queue.js';
 import type { WordPools } from './population.js';
-import type { InputTopic, OutgoingRecord } from './records.js';
+import { jobCreatedJson, jobLocationJson, jobLocationPrefix, orderPlacedJson, vehiclePositionJson } from './record-json.js';
+import type { InputTopic, OrderPlaced, OutgoingRecord } from './records.js';
 
 export interface WorkloadOptions {
   seed: number;
@@ -14,11 +16,6 @@ export interface WorkloadOptions {
   truckIntervalMs: number;
 }
 
-interface PendingOrder {
-  dueAt: number;
-  record: OutgoingRecord;
-}
-
 /**
  * Everything the produce command sends, as a function of time: each new job yields its job_created and
  * joblocation records at once and its order_placed after the job's order delay; trucks report on their own clock.
@@ -27,7 +24,9 @@ interface PendingOrder {
 export class Workload {
   private readonly jobs: JobGenerator;
   private readonly fleet: Fleet | undefined;
-  private readonly orders = new MinHeap<PendingOrder>((a, b) => a.dueAt - b.dueAt);
+  private readonly orders = new OrderQueue();
+  /** jobLocationPrefix of each customer (by number), made once: customers come back for more jobs. */
+  private readonly locationPrefixes: Array<string | undefined> = [];
   private readonly topics: ReadonlySet<InputTopic>;
 
   constructor(options: WorkloadOptions) {
@@ -61,16 +60,16 @@ export class Workload {
     const timestamp = Math.floor(at);
     const job = this.jobs.next(at);
     if (this.topics.has('job_created')) {
-      out.push({ topic: 'job_created', key: job.key, value: JSON.stringify(job.jobCreated), timestamp });
+      out.push({ topic: 'job_created', key: job.key, value: jobCreatedJson(job.jobCreated), timestamp });
     }
     if (this.topics.has('joblocation')) {
-      out.push({ topic: 'joblocation', key: job.key, value: JSON.stringify(job.jobLocation), timestamp });
+      const prefix = (this.locationPrefixes[job.order.customer] ??= jobLocationPrefix(job.jobLocation));
+      out.push({ topic: 'joblocation', key: job.key, value: jobLocationJson(job.jobLocation, prefix), timestamp });
     }
     if (this.topics.has('order_placed')) {
       const dueAt = at + job.orderDelayMs;
-      const record = { topic: 'order_placed' as const, key: job.key, value: JSON.stringify(job.orderPlaced), timestamp: Math.floor(dueAt) };
-      if (job.orderDelayMs <= 0) out.push(record);
-      else this.orders.push({ dueAt, record });
+      if (job.orderDelayMs <= 0) out.push(orderRecord(job.key, job.orderPlaced, dueAt));
+      else this.orders.push(dueAt, job.jobId, job.order);
     }
     this.fleet?.addJob(job.key, job.destination.lat, job.destination.long);
   }
@@ -82,13 +81,16 @@ export class Workload {
 
   /** Appends delayed orders and truck reports that are due at or before `now`. */
   due(now: number, out: OutgoingRecord[]): void {
-    while (this.orders.size > 0 && this.orders.peek()!.dueAt <= now) out.push(this.orders.pop()!.record);
+    while (this.orders.size > 0 && this.orders.peekDueAt()! <= now) {
+      const order = this.orders.pop();
+      out.push(orderRecord(String(order.jobId), this.jobs.orderPlaced(order.jobId, order), order.dueAt));
+    }
     if (!this.fleet) return;
     for (const report of this.fleet.due(now)) {
       out.push({
         topic: 'tradie_truck_location',
         key: report.vehicleId,
-        value: JSON.stringify(report.position),
+        value: vehiclePositionJson(report.position),
         timestamp: Math.floor(report.at),
       });
     }
@@ -97,14 +99,14 @@ export class Workload {
   /** On stop: every order still waiting goes out now, so no job is left without its order. */
   flushOrders(now: number, out: OutgoingRecord[]): void {
     while (this.orders.size > 0) {
-      const { record } = this.orders.pop()!;
-      out.push({ ...record, timestamp: Math.min(record.timestamp, Math.floor(now)) });
+      const order = this.orders.pop();
+      out.push(orderRecord(String(order.jobId), this.jobs.orderPlaced(order.jobId, order), Math.min(order.dueAt, now)));
     }
   }
 
   /** The next time something becomes due by itself (a delayed order or a truck report), if anything. */
   nextDueAt(): number | undefined {
-    const order = this.orders.peek()?.dueAt;
+    const order = this.orders.peekDueAt();
     const truck = this.fleet?.nextDueAt();
     if (order === undefined) return truck;
     if (truck === undefined) return order;
@@ -112,49 +114,6 @@ export class Workload {
   }
 }
 
-class MinHeap<T> {
-  private readonly items: T[] = [];
-
-  constructor(private readonly compare: (a: T, b: T) => number) {}
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): T | undefined {
-    return this.items[0];
-  }
-
-  push(item: T): void {
-    const items = this.items;
-    items.push(item);
-    let i = items.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (this.compare(items[i]!, items[parent]!) >= 0) break;
-      [items[i], items[parent]] = [items[parent]!, items[i]!];
-      i = parent;
-    }
-  }
-
-  pop(): T | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last !== undefined) {
-      items[0] = last;
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        const right = left + 1;
-        let smallest = i;
-        if (left < items.length && this.compare(items[left]!, items[smallest]!) < 0) smallest = left;
-        if (right < items.length && this.compare(items[right]!, items[smallest]!) < 0) smallest = right;
-        if (smallest === i) break;
-        [items[i], items[smallest]] = [items[smallest]!, items[i]!];
-        i = smallest;
-      }
-    }
-    return top;
-  }
+function orderRecord(key: string, order: OrderPlaced, at: number): OutgoingRecord {
+  return { topic: 'order_placed', key, value: orderPlacedJson(order), timestamp: Math.floor(at) };
 }

@@ -99,6 +99,29 @@ describe('marketplace produce (real broker)', () => {
     expect(new Set(locations.map((r) => r.partition)).size).toBe(6);
   });
 
+  it('every record carries its event time as its Kafka timestamp, uncompressed and with --compression gzip', async () => {
+    for (const codec of ['none', 'gzip']) {
+      // CreateTime topics: the broker keeps the producer's timestamps.
+      const prefix = `produce-${randomBytes(4).toString('hex')}-`;
+      created.push(...(await ensureTopics(admin, TOPICS.map((t) => ({ ...t, name: prefix + t.name })))));
+      const run = await produce(['--count', '3000', '--rate', '1500', '--compression', codec, '--topics', JOB_TOPICS, '--topic-prefix', prefix, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      const locations = await readTopic(kafka, `${prefix}joblocation`);
+      expect(locations).toHaveLength(3000);
+      const started = Date.now() - 120_000;
+      for (const record of locations) {
+        const value = JSON.parse(record.value!) as { REPORTING_TIME: number };
+        expect(record.timestamp, codec).toBe(value.REPORTING_TIME);
+        expect(record.timestamp).toBeGreaterThan(started);
+      }
+      // The jobs were spread over about two seconds at 1,500 jobs/s, not stamped all at once.
+      const times = locations.map((r) => r.timestamp);
+      expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(1000);
+      const orders = await readTopic(kafka, `${prefix}order_placed`);
+      expect(new Set(orders.map((r) => r.key))).toEqual(new Set(locations.map((r) => r.key)));
+    }
+  });
+
   it('trucks report positions keyed by vehicle id, heading to real jobs', async () => {
     const prefix = await topicSet();
     const run = await produce(['--duration', '3s', '--rate', '20', '--trucks', '3', '--truck-interval', '200ms', '--topic-prefix', prefix, '--json']);
