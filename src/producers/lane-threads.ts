@@ -6,12 +6,29 @@ import type { WordPools } from './population.js';
 import type { LaneHandle } from './runner.js';
 
 /**
- * The young generation all producer threads share, MB. Each thread's heap is capped so the process stays well
- * under 200 MB at full speed; a young generation much below 16 MB per thread costs more in garbage collection than it
- * saves (the queued and in-flight records outlive its scavenges).
+ * The young generation all producer threads share, and each thread's old generation, MB: caps that keep the process
+ * under 200 MB at full speed. Records are encoded as soon as they are made, so little outlives a scavenge and a
+ * small young generation costs little; the old generation holds the customers, the waiting orders and kafkajs.
  */
-const YOUNG_GENERATION_MB = 32;
+const YOUNG_GENERATION_MB = 16;
+const OLD_GENERATION_MB = 96;
 const MIN_YOUNG_GENERATION_MB = 8;
+
+/** A producer thread died (out of memory, a bug): not a Kafka error, which a thread reports instead of dying. */
+export class ProducerThreadCrash extends Error {
+  readonly outOfMemory: boolean;
+
+  constructor(readonly reason: Error) {
+    const outOfMemory = (reason as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
+    super(
+      outOfMemory
+        ? `a producer thread ran out of memory (its heap is capped at ${OLD_GENERATION_MB} MB): ${reason.message}`
+        : `a producer thread failed: ${reason.message}`,
+    );
+    this.name = 'ProducerThreadCrash';
+    this.outOfMemory = outOfMemory;
+  }
+}
 
 /**
  * The main thread's side of a producer thread (lane-thread.ts). Job times go in; the thread's reports come back as
@@ -40,13 +57,13 @@ export class RemoteLane implements LaneHandle {
     this.recordsPerJob = Math.max(1, data.topics.filter((topic) => topic !== 'tradie_truck_location').length);
     const resourceLimits = {
       maxYoungGenerationSizeMb: Math.max(MIN_YOUNG_GENERATION_MB, Math.floor(YOUNG_GENERATION_MB / threads)),
-      maxOldGenerationSizeMb: 96,
+      maxOldGenerationSizeMb: OLD_GENERATION_MB,
     };
     this.worker = new Worker(new URL('./lane-thread.js', import.meta.url), { workerData: data, resourceLimits });
     this.worker.on('message', (reply: LaneReply) => this.onReply(reply, log));
-    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('error', (error) => this.fail(new ProducerThreadCrash(error)));
     this.worker.on('exit', (code) => {
-      if (!this.closed) this.fail(new Error(`a producer thread stopped unexpectedly (exit code ${code})`));
+      if (!this.closed) this.fail(new ProducerThreadCrash(new Error(`it stopped unexpectedly (exit code ${code})`)));
       this.closing?.();
     });
   }

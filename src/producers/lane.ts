@@ -35,6 +35,12 @@ export interface LaneOptions {
   maxBatchBytes?: number;
 }
 
+/**
+ * Records leave the workload as objects at most this many at a time before they are encoded: at full speed a
+ * stop releases every waiting order at once (over a hundred thousand), too many to hold as objects.
+ */
+const ENCODE_CHUNK = 1_000;
+
 /** Below the broker's default max.message.bytes (1 MiB), with room for the batch header. */
 const MAX_BATCH_BYTES = 900_000;
 
@@ -147,7 +153,10 @@ export class Lane implements LaneHandle {
       this.finishing = { flushOrders, resolve };
       if (flushOrders) {
         const now = this.options.clock.now();
-        this.workload.flushOrders(now, this.fresh);
+        while (this.workload.pendingOrders > 0) {
+          this.workload.flushOrders(now, this.fresh, ENCODE_CHUNK);
+          this.takeFresh(now);
+        }
       }
       this.advance(this.options.clock.now());
     });
@@ -155,8 +164,10 @@ export class Lane implements LaneHandle {
 
   /** Queues what is due at `now`, starts a send if none is in flight, and sets the timer for the next due event. */
   private advance(now: number): void {
-    this.workload.due(now, this.fresh);
-    this.takeFresh(now);
+    do {
+      this.workload.due(now, this.fresh, ENCODE_CHUNK);
+      this.takeFresh(now);
+    } while (this.workload.nextDueAt()! <= now);
     if (!this.sending && this.queued > 0 && this.failure === undefined) {
       this.sending = this.pump().finally(() => {
         this.sending = undefined;

@@ -1,5 +1,5 @@
 import type { Context } from '../core/context.js';
-import { isCliError } from '../core/errors.js';
+import { OperationError, isCliError } from '../core/errors.js';
 import { tcpReachable } from '../core/probes.js';
 import { availableParallelism } from 'node:os';
 import type { Kafka } from 'kafkajs';
@@ -12,7 +12,7 @@ import { assertTopicsExist, partitionCounts } from '../kafka/topics.js';
 import { startLiveStats } from './live-stats.js';
 import { Lane, type LaneEvents } from './lane.js';
 import { OutageLog, retryThroughOutages, type OutageNotices } from './outage.js';
-import { RemoteLane } from './lane-threads.js';
+import { ProducerThreadCrash, RemoteLane } from './lane-threads.js';
 import type { TopicPartitions } from './lane-thread-protocol.js';
 import { buildWordPools, type WordPools } from './population.js';
 import { randomSeed } from './random.js';
@@ -148,7 +148,15 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
     outages: { count: outages.count, longestMs: Math.round(outages.longestMs) },
   };
   if (outcome.stoppedBy === 'error') {
-    const error = kafkaOperationError(outcome.error, 'sending records', errorContext);
+    const error =
+      outcome.error instanceof ProducerThreadCrash
+        ? new OperationError(outcome.error.message, {
+            hint: outcome.error.outOfMemory
+              ? 'Run with --threads 0 to produce from the main thread, whose memory is not capped, and report this.'
+              : 'Run with --threads 0 to produce from the main thread, and report this with the output of --verbose.',
+            cause: outcome.error,
+          })
+        : kafkaOperationError(outcome.error, 'sending records', errorContext);
     result.error = { message: error.message, hint: error.hint };
   }
   return result;
@@ -194,11 +202,11 @@ const MAX_DEFAULT_THREADS = 3;
 const THREADS_FROM_RECORDS_PER_SECOND = 5_000;
 
 /**
- * At high rates the records are generated and sent from producer threads: kafkajs spends most of its time encoding
- * records on the thread that sends them, so with spare cores one thread per busy topic spreads that work (truck
- * reports are few and share the first). One core is left for the main thread and the broker; on a 2-core machine
- * that means one producer thread, which still keeps the memory lower than producing on the main thread (its heap is
- * capped). At low rates threads would only cost start-up time and memory.
+ * At high rates the records are generated, encoded and sent from producer threads, whose heaps are capped (the
+ * main thread's is not, and at full speed it grows past the 200 MB target), leaving the main thread free for the
+ * run loop and the stats. With spare cores each busy topic gets a thread of its own (truck reports are few and
+ * share the first); one core is left for the main thread and the broker, so a 2-core machine gets one thread.
+ * At low rates threads would only cost start-up time and memory.
  */
 export function defaultThreads(topics: readonly InputTopic[], rate: number | undefined, cores = availableParallelism()): number {
   const jobTopics = topics.filter((topic) => topic !== 'tradie_truck_location').length;

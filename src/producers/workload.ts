@@ -79,9 +79,9 @@ export class Workload {
     for (let i = 0; i < count; i++) this.addJob(now, out);
   }
 
-  /** Appends delayed orders and truck reports that are due at or before `now`. */
-  due(now: number, out: OutgoingRecord[]): void {
-    while (this.orders.size > 0 && this.orders.peekDueAt()! <= now) {
+  /** Appends delayed orders (up to maxOrders) and truck reports that are due at or before `now`. */
+  due(now: number, out: OutgoingRecord[], maxOrders = Number.POSITIVE_INFINITY): void {
+    for (let taken = 0; taken < maxOrders && this.orders.size > 0 && this.orders.peekDueAt()! <= now; taken++) {
       const order = this.orders.pop();
       out.push(orderRecord(String(order.jobId), this.jobs.orderPlaced(order.jobId, order), order.dueAt));
     }
@@ -96,9 +96,9 @@ export class Workload {
     }
   }
 
-  /** On stop: every order still waiting goes out now, so no job is left without its order. */
-  flushOrders(now: number, out: OutgoingRecord[]): void {
-    while (this.orders.size > 0) {
+  /** On stop: every order still waiting goes out now (up to maxOrders a call), so no job is left without its order. */
+  flushOrders(now: number, out: OutgoingRecord[], maxOrders = Number.POSITIVE_INFINITY): void {
+    for (let taken = 0; taken < maxOrders && this.orders.size > 0; taken++) {
       const order = this.orders.pop();
       out.push(orderRecord(String(order.jobId), this.jobs.orderPlaced(order.jobId, order), Math.min(order.dueAt, now)));
     }
