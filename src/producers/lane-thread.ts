@@ -1,7 +1,6 @@
 /**
- * Entry point of a producer thread: one idempotent kafkajs producer and a Lane generating this thread's topics.
- * kafkajs spends most of its CPU encoding records on the thread that sends them, so a few of these side by side use
- * more than one core, and the main thread only keeps time.
+ * Entry point of a producer thread: one idempotent kafkajs producer and a Lane generating, encoding and sending this
+ * thread's topics, in a heap capped by the main thread (lane-threads.ts), which only keeps time and stats.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PRODUCER_CONFIG, createKafka } from '../kafka/client.js';
