@@ -12,7 +12,7 @@ export const JavaCompatiblePartitioner: ICustomPartitioner = () => {
     const { message, partitionMetadata } = args;
     if (message.partition !== undefined && message.partition !== null) return message.partition;
     if (message.key === undefined || message.key === null) return fallback(args);
-    return (murmur2(message.key) & 0x7fffffff) % partitionMetadata.length;
+    return partitionForKey(message.key, partitionMetadata.length);
   };
 };
 
@@ -53,6 +53,6 @@ function isAscii(text: string): boolean {
 }
 
 /** The partition the Java client (and ksqlDB) puts a keyed record on: toPositive(murmur2(key)) % partitions. */
-export function partitionForKey(key: string, partitions: number): number {
+export function partitionForKey(key: string | Buffer, partitions: number): number {
   return (murmur2(key) & 0x7fffffff) % partitions;
 }

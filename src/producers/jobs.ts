@@ -26,7 +26,7 @@ export interface GeneratedJob {
   /** The job id as UTF-8, the record key on every job topic. */
   key: string;
   jobCreated: JobCreated;
-  orderPlaced: OrderPlaced;
+  /** The order_placed value is made from these when it is due: JobGenerator.orderPlaced(jobId, order). */
   order: OrderParts;
   jobLocation: JobLocation;
   orderDelayMs: number;
@@ -85,7 +85,6 @@ export class JobGenerator {
         price,
         job_status: 'Yet To Begin',
       },
-      orderPlaced: this.orderPlaced(jobId, order),
       order,
       jobLocation: {
         CUSTOMERNAME: customer.name,

@@ -68,7 +68,7 @@ export class Workload {
     }
     if (this.topics.has('order_placed')) {
       const dueAt = at + job.orderDelayMs;
-      if (job.orderDelayMs <= 0) out.push(orderRecord(job.key, job.orderPlaced, dueAt));
+      if (job.orderDelayMs <= 0) out.push(orderRecord(job.key, this.jobs.orderPlaced(job.jobId, job.order), dueAt));
       else this.orders.push(dueAt, job.jobId, job.order);
     }
     this.fleet?.addJob(job.key, job.destination.lat, job.destination.long);

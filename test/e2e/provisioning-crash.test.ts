@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, runCli, type CliRun } from '../helpers/cli.js';
 import {
+  EMPTY_INVENTORY,
   demoTopicsOnBroker,
   isMutating,
   localConnectors,
@@ -116,15 +117,7 @@ function expectStateFileSound(): Record<string, { id: string }> {
 }
 
 async function expectNothingLeft(workerNames: string[]): Promise<void> {
-  expect(harness.inventory()).toEqual({
-    environments: [],
-    clusters: [],
-    serviceAccounts: [],
-    apiKeys: [],
-    roleBindings: [],
-    ksqlClusters: [],
-    connectors: [],
-  });
+  expect(harness.inventory()).toEqual(EMPTY_INVENTORY);
   expect(await demoTopicsOnBroker(stackEndpoints())).toEqual([]);
   const connectors = await localConnectors(stackEndpoints());
   for (const worker of workerNames) expect(connectors).not.toContain(worker);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import {
+  EMPTY_INVENTORY,
   demoTopicNames,
   demoTopicsOnBroker,
   isMutating,
@@ -65,16 +66,7 @@ function mutationsIn(mark: number): string[] {
 }
 
 function expectEmulatorEmpty(): void {
-  const inventory = harness.inventory();
-  expect(inventory).toEqual({
-    environments: [],
-    clusters: [],
-    serviceAccounts: [],
-    apiKeys: [],
-    roleBindings: [],
-    ksqlClusters: [],
-    connectors: [],
-  });
+  expect(harness.inventory()).toEqual(EMPTY_INVENTORY);
 }
 
 describe('cloud target end to end', () => {

@@ -26,6 +26,17 @@ export interface CloudInventory {
   connectors: { name: string; workerName: string }[];
 }
 
+/** The emulator's inventory when nothing is provisioned (what `down` must leave). */
+export const EMPTY_INVENTORY: CloudInventory = {
+  environments: [],
+  clusters: [],
+  serviceAccounts: [],
+  apiKeys: [],
+  roleBindings: [],
+  ksqlClusters: [],
+  connectors: [],
+};
+
 export interface CloudEmulatorHarness {
   emulator: RunningEmulator;
   logFile: string;

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { KsqlClient } from '../../src/ksql-client/client.js';
 import { KsqlConnectionError, KsqlError, KsqlRequestError } from '../../src/ksql-client/errors.js';
 import { startKsqlDevServer } from '../../src/local/ksqldb-server/index.js';
 import { stackEndpoints } from '../helpers/stack.js';
+import { freePort } from '../helpers/ports.js';
 
 const { Kafka, logLevel } = kafkajs;
 const run = randomUUID().slice(0, 8);
@@ -145,13 +145,6 @@ describe('connection and credential failures', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe.each(['http2', 'http1'] as const)('a server-side error in the middle of a push query (%s)', (protocol) => {
   it('ends the row loop with a typed KsqlError carrying the server\'s code and message', async () => {

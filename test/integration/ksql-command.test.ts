@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
@@ -9,6 +8,7 @@ import { TEMPLATES_DIR } from '../../src/ksql-client/templates.js';
 import { startKsqlDevServer, type KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
 import { runCli } from '../helpers/cli.js';
 import { stackEndpoints } from '../helpers/stack.js';
+import { freePort } from '../helpers/ports.js';
 
 const { Kafka, logLevel } = kafkajs;
 const run = randomUUID().slice(0, 8);
@@ -181,10 +181,3 @@ describe('marketplace ksql apply / list', () => {
   }, 180_000);
 });
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}

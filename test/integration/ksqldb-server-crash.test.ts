@@ -1,21 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrap, cleanup, eventually, kafkaClient, ksql, ksqlOk, readTopic, sleep, templateStatements, uniqueSuffix, type KafkaTestClient } from './ksqldb-server-support.js';
+import { freePort } from '../helpers/ports.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/local/ksqldb-server/main.js', import.meta.url));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 interface RunningServer {
   url: string;

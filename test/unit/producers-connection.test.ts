@@ -58,16 +58,7 @@ describe('resolveKafkaTarget', () => {
 
   it('cloud: SASL credentials from the state, the secret registered for redaction', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'produce-conn-'));
-    const state = emptyState();
-    state.resources['kafka-api-key'] = {
-      kind: 'kafka-api-key',
-      id: 'ABCDEFKEY',
-      target: 'cloud',
-      createdAt: new Date().toISOString(),
-      attributes: { bootstrap: 'SASL_SSL://pkc-123.us-east-2.aws.confluent.cloud:9092' },
-      secrets: { secret: 'cluster-secret-value-123' },
-    };
-    await new StateStore(dir).write(state);
+    await cloudStateIn(dir);
     const secrets = new SecretRegistry();
     const target = await resolveKafkaTarget(await configIn(dir, { target: 'cloud' }), secrets);
     expect(target).toEqual({

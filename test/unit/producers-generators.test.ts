@@ -22,17 +22,18 @@ describe('JobGenerator', () => {
     const ids = new Set<number>();
     for (let i = 0; i < 2000; i++) {
       const job = generator.next(NOW);
+      const orderPlaced = generator.orderPlaced(job.jobId, job.order);
       expect(job.jobCreated.job_id).toBe(job.jobId);
-      expect(job.orderPlaced.job_id).toBe(job.jobId);
+      expect(orderPlaced.job_id).toBe(job.jobId);
       expect(job.key).toBe(String(job.jobId));
       ids.add(job.jobId);
       expect(job.jobCreated.job_status).toBe('Yet To Begin');
       expect(job.jobCreated.job_start_date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
       expect(job.jobCreated.job_end_date > job.jobCreated.job_start_date).toBe(true);
       expect(job.jobCreated.job_start_date > '2025-06-01').toBe(true);
-      expect(labels.has(job.orderPlaced.service_option)).toBe(true);
-      expect(job.orderPlaced.location).toBe(job.jobLocation.ADDRESS);
-      expect(job.orderPlaced.location).toMatch(/^\d+ .+, .+ (NSW|VIC|QLD|WA|SA|ACT|TAS) \d{4}$/);
+      expect(labels.has(orderPlaced.service_option)).toBe(true);
+      expect(orderPlaced.location).toBe(job.jobLocation.ADDRESS);
+      expect(orderPlaced.location).toMatch(/^\d+ .+, .+ (NSW|VIC|QLD|WA|SA|ACT|TAS) \d{4}$/);
       expect(job.jobLocation.EMAIL).toMatch(/^[a-z._0-9]+@[a-z.]+$/);
       expect(job.jobLocation.CUSTOMERNAME).toMatch(/^\S+ \S+/);
       expect(job.jobLocation.DEST_LAT).toBeLessThan(-10);
@@ -40,7 +41,7 @@ describe('JobGenerator', () => {
       expect(job.jobLocation.REPORTING_TIME).toBe(NOW);
       expect(job.orderDelayMs).toBeGreaterThanOrEqual(0);
       expect(job.orderDelayMs).toBeLessThanOrEqual(2000);
-      expect(job.orderPlaced.contractor_id).toMatch(/^[A-Z]{3}-\d{4}$/);
+      expect(orderPlaced.contractor_id).toMatch(/^[A-Z]{3}-\d{4}$/);
     }
     expect(ids.size).toBe(2000);
   });
@@ -51,8 +52,9 @@ describe('JobGenerator', () => {
     const n = 10_000;
     for (let i = 0; i < n; i++) {
       const job = generator.next(NOW);
-      if (job.orderPlaced.price_quoted >= job.jobCreated.price) accepted++;
-      expect(job.orderPlaced.price_quoted).toBeGreaterThan(0);
+      const orderPlaced = generator.orderPlaced(job.jobId, job.order);
+      if (orderPlaced.price_quoted >= job.jobCreated.price) accepted++;
+      expect(orderPlaced.price_quoted).toBeGreaterThan(0);
     }
     expect(Math.abs(accepted - ratio * n)).toBeLessThanOrEqual(2);
   });
@@ -63,12 +65,13 @@ describe('JobGenerator', () => {
     let repeats = 0;
     for (let i = 0; i < 5000; i++) {
       const job = generator.next(NOW);
+      const orderPlaced = generator.orderPlaced(job.jobId, job.order);
       const identity = `${job.jobLocation.CUSTOMERNAME}|${job.jobLocation.EMAIL}|${job.jobLocation.ADDRESS}`;
-      const known = byCustomer.get(job.orderPlaced.customer_id);
+      const known = byCustomer.get(orderPlaced.customer_id);
       if (known) {
         repeats++;
         expect(known).toBe(identity);
-      } else byCustomer.set(job.orderPlaced.customer_id, identity);
+      } else byCustomer.set(orderPlaced.customer_id, identity);
     }
     expect(repeats).toBeGreaterThan(100);
   });

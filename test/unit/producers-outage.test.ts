@@ -57,7 +57,7 @@ describe('retryThroughOutages', () => {
     const events: string[] = [];
     const log = new OutageLog();
     const send = retryThroughOutages(
-      async (records) => {
+      async (records: OutgoingRecord[]) => {
         sent.push(records);
         await clock.sleep(3_000, new AbortController().signal); // each kafkajs attempt takes a while
         if (failuresLeft-- > 0) throw refused();

@@ -13,8 +13,9 @@ describe('record JSON', () => {
     const start = Date.UTC(2026, 0, 1);
     for (let i = 0; i < 5000; i++) {
       const job = generator.next(start + i * 37);
+      const orderPlaced = generator.orderPlaced(job.jobId, job.order);
       expect(jobCreatedJson(job.jobCreated)).toBe(JSON.stringify(job.jobCreated));
-      expect(orderPlacedJson(job.orderPlaced)).toBe(JSON.stringify(job.orderPlaced));
+      expect(orderPlacedJson(orderPlaced)).toBe(JSON.stringify(orderPlaced));
       expect(jobLocationJson(job.jobLocation)).toBe(JSON.stringify(job.jobLocation));
       fleet.addJob(job.key, job.destination.lat, job.destination.long);
     }
@@ -51,7 +52,7 @@ describe('record JSON', () => {
       const job = reference.next(at);
       expected.set(`job_created/${job.key}`, JSON.stringify(job.jobCreated));
       expected.set(`joblocation/${job.key}`, JSON.stringify(job.jobLocation));
-      expected.set(`order_placed/${job.key}`, JSON.stringify(job.orderPlaced));
+      expected.set(`order_placed/${job.key}`, JSON.stringify(reference.orderPlaced(job.jobId, job.order)));
     }
     workload.due(start + 10_000, out);
     expect(out).toHaveLength(12_000);

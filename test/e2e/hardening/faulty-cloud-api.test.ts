@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli, type CliRun } from '../../helpers/cli.js';
 import {
+  EMPTY_INVENTORY,
   demoTopicNames,
   demoTopicsOnBroker,
   localConnectors,
@@ -14,6 +15,7 @@ import {
   type CloudInventory,
 } from '../../helpers/emulator.js';
 import { checkAndRecord } from '../../helpers/reliability.js';
+import { mulberry32 } from '../../emulators/confluent-cloud/faults.js';
 import { stackEndpoints } from '../../helpers/stack.js';
 
 // Hardening item 4: `up` and `down` against a Confluent Cloud that throttles, fails and stalls, and an `up` killed
@@ -115,15 +117,7 @@ function expectStateMatches(state: ReturnType<typeof readState>, inventory: Clou
 
 async function expectNothingLeft(down: CliRun): Promise<void> {
   expect((JSON.parse(down.stdout) as { remaining: string[] }).remaining).toEqual([]);
-  expect(harness.inventory()).toEqual({
-    environments: [],
-    clusters: [],
-    serviceAccounts: [],
-    apiKeys: [],
-    roleBindings: [],
-    ksqlClusters: [],
-    connectors: [],
-  });
+  expect(harness.inventory()).toEqual(EMPTY_INVENTORY);
   expect(await demoTopicsOnBroker(stackEndpoints())).toEqual([]);
 }
 
@@ -359,15 +353,4 @@ async function cloudApi(method: string, path: string, body?: unknown): Promise<R
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
