@@ -57,8 +57,8 @@ const CRC_START = 21;
 const MAX_SPARE_BUFFERS = 2;
 
 /**
- * Builds one batch's record section as records arrive, so each record is written while its strings are fresh and
- * no record object outlives its turn. Timestamp deltas count from the first record (they may be negative).
+ * Builds one batch's record section as records arrive, each copied in from the caller's scratch bytes so no record
+ * object outlives its turn. Timestamp deltas count from the first record (they may be negative).
  *
  * Sections sent and acknowledged should come back through `recycle`: a buffer allocated per batch is memory the
  * garbage collector only sees as external allocation, and at full speed that churn (hundreds of MB/s) set off
@@ -81,34 +81,32 @@ export class RecordSectionBuilder {
     return this.offset;
   }
 
-  append(key: string | null, value: string, timestamp: number): void {
+  /** Appends a record already encoded: its key is source[0, keyEnd), its value source[keyEnd, valueEnd). */
+  append(source: Buffer, keyEnd: number, valueEnd: number, timestamp: number): void {
     if (this.count === 0) this.first = timestamp;
     if (timestamp > this.max) this.max = timestamp;
-    const keyLength = key === null ? -1 : Buffer.byteLength(key);
+    const valueLength = valueEnd - keyEnd;
     const timestampDelta = zigzag(timestamp - this.first);
     const offsetDelta = zigzag(this.count);
-    // Everything before the value depends on the value's UTF-8 length, which only writing it tells (a separate
-    // Buffer.byteLength pass costs about as much as the write). So the value is written first, where it goes if
-    // its UTF-8 length equals its length in characters (always, for ASCII), and moved in the rare other case.
-    const fixed = 1 + varintSize(timestampDelta) + varintSize(offsetDelta) + varintSize(zigzag(keyLength)) + Math.max(keyLength, 0) + 1;
-    this.ensure(5 + fixed + 5 + value.length * 3);
+    const body =
+      1 +
+      varintSize(timestampDelta) +
+      varintSize(offsetDelta) +
+      varintSize(zigzag(keyEnd)) +
+      keyEnd +
+      varintSize(zigzag(valueLength)) +
+      valueLength +
+      1;
+    this.ensure(5 + body);
     const buffer = this.buffer;
-    let prefix = recordPrefixSize(fixed, value.length);
-    const valueLength = buffer.write(value, this.offset + prefix);
-    if (valueLength !== value.length) {
-      const actualPrefix = recordPrefixSize(fixed, valueLength);
-      if (actualPrefix !== prefix) buffer.copyWithin(this.offset + actualPrefix, this.offset + prefix, this.offset + prefix + valueLength);
-      prefix = actualPrefix;
-    }
-    const body = fixed + varintSize(zigzag(valueLength)) + valueLength;
     let o = writeVarint(buffer, zigzag(body), this.offset);
     buffer[o++] = 0; // record attributes: none defined
     o = writeVarint(buffer, timestampDelta, o);
     o = writeVarint(buffer, offsetDelta, o);
-    o = writeVarint(buffer, zigzag(keyLength), o);
-    if (keyLength > 0) o += buffer.write(key!, o);
+    o = writeVarint(buffer, zigzag(keyEnd), o);
+    for (let i = 0; i < keyEnd; i++) buffer[o++] = source[i]!;
     o = writeVarint(buffer, zigzag(valueLength), o);
-    o += valueLength;
+    o += source.copy(buffer, o, keyEnd, valueEnd);
     buffer[o++] = 0; // no headers
     this.offset = o;
     this.count++;
@@ -136,13 +134,6 @@ export class RecordSectionBuilder {
     this.buffer.copy(grown, 0, 0, this.offset);
     this.buffer = grown;
   }
-}
-
-/** Bytes of a record before its value: length varint, the fixed fields and the key, the value's length varint. */
-function recordPrefixSize(fixed: number, valueLength: number): number {
-  const valueLengthSize = varintSize(zigzag(valueLength));
-  const body = fixed + valueLengthSize + valueLength;
-  return varintSize(zigzag(body)) + fixed - 1 + valueLengthSize;
 }
 
 /** The record section of kafkajs messages (any mix of string/Buffer/null keys and values, headers, timestamps). */

@@ -1,5 +1,5 @@
 import { SERVICE_OPTIONS, serviceLabel } from './catalogue.js';
-import { Population, contractorId, pickContractorNumber, type WordPools } from './population.js';
+import { Population, contractorId, pickContractorNumber, type Customer, type WordPools } from './population.js';
 import { Random } from './random.js';
 import type { JobCreated, JobLocation, OrderPlaced } from './records.js';
 
@@ -23,8 +23,6 @@ export interface OrderParts {
 /** One job and everything that describes it, all sharing job_id. */
 export interface GeneratedJob {
   jobId: number;
-  /** The job id as UTF-8, the record key on every job topic. */
-  key: string;
   jobCreated: JobCreated;
   /** The order_placed value is made from these when it is due: JobGenerator.orderPlaced(jobId, order). */
   order: OrderParts;
@@ -77,7 +75,6 @@ export class JobGenerator {
     this.generated++;
     return {
       jobId,
-      key: String(jobId),
       jobCreated: {
         job_id: jobId,
         job_start_date: isoDate(start),
@@ -97,6 +94,10 @@ export class JobGenerator {
       orderDelayMs: Math.round(random.next() * this.options.maxOrderDelayMs),
       destination: { lat: customer.lat, long: customer.long },
     };
+  }
+
+  customer(n: number): Customer {
+    return this.population.customer(n);
   }
 
   /** The order_placed value of job `jobId` from its parts. */

@@ -1,7 +1,7 @@
-import { partitionForKey } from '../kafka/partitioner.js';
+import { partitionForKeyRange } from '../kafka/partitioner.js';
 import type { PartitionBatch } from '../kafka/producer.js';
 import { RecordSectionBuilder } from '../kafka/record-batch.js';
-import type { InputTopic, OutgoingRecord } from './records.js';
+import type { InputTopic, RecordSink } from './records.js';
 import type { LaneHandle, RunClock } from './runner.js';
 import type { Workload } from './workload.js';
 
@@ -36,10 +36,10 @@ export interface LaneOptions {
 }
 
 /**
- * Records leave the workload as objects at most this many at a time before they are encoded: at full speed a
- * stop releases every waiting order at once (over a hundred thousand), too many to hold as objects.
+ * On a stop, orders still waiting go out this many at a time, the next ones once these are on their way: at full
+ * speed over a hundred thousand wait, tens of MB of batches if encoded at once.
  */
-const ENCODE_CHUNK = 1_000;
+const FLUSH_ORDERS = 10_000;
 
 /** Below the broker's default max.message.bytes (1 MiB), with room for the batch header. */
 const MAX_BATCH_BYTES = 900_000;
@@ -65,10 +65,10 @@ class PartitionQueue {
     private readonly maxBatchBytes: number,
   ) {}
 
-  append(record: OutgoingRecord, now: number): void {
-    this.builder.append(record.key, record.value, record.timestamp);
+  append(bytes: Buffer, keyEnd: number, valueEnd: number, timestamp: number, now: number): void {
+    this.builder.append(bytes, keyEnd, valueEnd, timestamp);
     this.queuedAt.push(now);
-    this.bytes += record.key.length + record.value.length;
+    this.bytes += valueEnd;
     if (this.builder.size >= this.maxBatchBytes) this.full.push(this.seal());
   }
 
@@ -107,7 +107,16 @@ export class Lane implements LaneHandle {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private finishing: { flushOrders: boolean; resolve: () => void } | undefined;
-  private readonly fresh: OutgoingRecord[] = [];
+  /** The time records made now are queued at (for their acknowledgement latency). */
+  private now = 0;
+  /** Encodes each record the workload makes into its partition's batch. */
+  private readonly sink: RecordSink = (topic, bytes, keyEnd, valueEnd, timestamp) => {
+    const queues = this.partitions.get(topic);
+    if (!queues) throw new Error(`lane has no partitions for topic ${topic}`);
+    const partition = queues.length === 1 ? 0 : partitionForKeyRange(bytes, 0, keyEnd, queues.length);
+    queues[partition]!.append(bytes, keyEnd, valueEnd, timestamp, this.now);
+    this.queuedRecords++;
+  };
   jobsSeen = 0;
 
   constructor(private readonly options: LaneOptions) {
@@ -134,12 +143,8 @@ export class Lane implements LaneHandle {
 
   /** New jobs, each at its own time (epoch ms, not after `now`). */
   addJobs(times: ArrayLike<number>, now: number): void {
-    // Each job's records are encoded as soon as they exist: records kept as objects until the whole tick's jobs
-    // are made would live through young-generation collections and be promoted, to die in the old generation.
-    for (let i = 0; i < times.length; i++) {
-      this.workload.addJob(times[i]!, this.fresh);
-      this.takeFresh(now);
-    }
+    this.now = now;
+    for (let i = 0; i < times.length; i++) this.workload.addJob(times[i]!, this.sink);
     this.jobsSeen += times.length;
     this.advance(now);
   }
@@ -151,23 +156,15 @@ export class Lane implements LaneHandle {
   finish(flushOrders: boolean): Promise<void> {
     return new Promise((resolve) => {
       this.finishing = { flushOrders, resolve };
-      if (flushOrders) {
-        const now = this.options.clock.now();
-        while (this.workload.pendingOrders > 0) {
-          this.workload.flushOrders(now, this.fresh, ENCODE_CHUNK);
-          this.takeFresh(now);
-        }
-      }
       this.advance(this.options.clock.now());
     });
   }
 
   /** Queues what is due at `now`, starts a send if none is in flight, and sets the timer for the next due event. */
   private advance(now: number): void {
-    do {
-      this.workload.due(now, this.fresh, ENCODE_CHUNK);
-      this.takeFresh(now);
-    } while (this.workload.nextDueAt()! <= now);
+    this.now = now;
+    this.workload.due(now, this.sink);
+    if (this.finishing?.flushOrders && this.failure === undefined && this.queued < FLUSH_ORDERS) this.workload.flushOrders(now, this.sink, FLUSH_ORDERS);
     if (!this.sending && this.queued > 0 && this.failure === undefined) {
       this.sending = this.pump().finally(() => {
         this.sending = undefined;
@@ -176,20 +173,6 @@ export class Lane implements LaneHandle {
     }
     this.schedule(now);
     this.checkFinished();
-  }
-
-  /** Encodes the records just made into their partitions' batches. */
-  private takeFresh(now: number): void {
-    const fresh = this.fresh;
-    for (let i = 0; i < fresh.length; i++) this.append(fresh[i]!, now);
-    this.queuedRecords += fresh.length;
-    fresh.length = 0;
-  }
-
-  private append(record: OutgoingRecord, now: number): void {
-    const queues = this.partitions.get(record.topic);
-    if (!queues) throw new Error(`lane has no partitions for topic ${record.topic}`);
-    queues[queues.length === 1 ? 0 : partitionForKey(record.key, queues.length)]!.append(record, now);
   }
 
   private schedule(now: number): void {

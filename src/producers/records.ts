@@ -47,13 +47,11 @@ export interface VehiclePosition {
 
 export type RecordValue = JobCreated | OrderPlaced | JobLocation | VehiclePosition;
 
-/** One record ready for Kafka: logical topic, key, JSON value and the event time (epoch ms) it carries. */
-export interface OutgoingRecord {
-  topic: InputTopic;
-  key: string;
-  value: string;
-  timestamp: number;
-}
+/**
+ * Where generated records go, one call per record as it is made: the key is bytes[0, keyEnd), the JSON value
+ * bytes[keyEnd, valueEnd) (UTF-8), the timestamp its event time (epoch ms). The bytes are only valid during the call.
+ */
+export type RecordSink = (topic: InputTopic, bytes: Buffer, keyEnd: number, valueEnd: number, timestamp: number) => void;
 
 export function isInputTopic(name: string): name is InputTopic {
   return (INPUT_TOPICS as readonly string[]).includes(name);

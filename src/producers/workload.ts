@@ -1,9 +1,9 @@
 import { Fleet } from './fleet.js';
-import { JobGenerator } from './jobs.js';
+import { JobGenerator, type OrderParts } from './jobs.js';
 import { OrderQueue } from './order-queue.js';
 import type { WordPools } from './population.js';
-import { jobCreatedJson, jobLocationJson, jobLocationPrefix, orderPlacedJson, vehiclePositionJson } from './record-json.js';
-import type { InputTopic, OrderPlaced, OutgoingRecord } from './records.js';
+import { RecordEncoder } from './record-encoder.js';
+import type { InputTopic, RecordSink } from './records.js';
 
 export interface WorkloadOptions {
   seed: number;
@@ -25,8 +25,7 @@ export class Workload {
   private readonly jobs: JobGenerator;
   private readonly fleet: Fleet | undefined;
   private readonly orders = new OrderQueue();
-  /** jobLocationPrefix of each customer (by number), made once: customers come back for more jobs. */
-  private readonly locationPrefixes: Array<string | undefined> = [];
+  private readonly encoder: RecordEncoder;
   private readonly topics: ReadonlySet<InputTopic>;
 
   constructor(options: WorkloadOptions) {
@@ -37,6 +36,7 @@ export class Workload {
       acceptRatio: options.acceptRatio,
       maxOrderDelayMs: options.maxOrderDelayMs,
     });
+    this.encoder = new RecordEncoder((n) => this.jobs.customer(n));
     this.fleet =
       options.topics.has('tradie_truck_location') && options.trucks > 0
         ? new Fleet({ seed: options.seed, trucks: options.trucks, reportIntervalMs: options.truckIntervalMs })
@@ -55,52 +55,51 @@ export class Workload {
     return this.fleet?.active ?? 0;
   }
 
-  /** Creates one job at time `at`, appending the records due immediately to `out`. */
-  addJob(at: number, out: OutgoingRecord[]): void {
+  /** Creates one job at time `at`, handing the records due immediately to `sink`. */
+  addJob(at: number, sink: RecordSink): void {
     const timestamp = Math.floor(at);
     const job = this.jobs.next(at);
+    const encoder = this.encoder;
     if (this.topics.has('job_created')) {
-      out.push({ topic: 'job_created', key: job.key, value: jobCreatedJson(job.jobCreated), timestamp });
+      const valueEnd = encoder.jobCreated(job.jobCreated);
+      sink('job_created', encoder.bytes, encoder.keyEnd, valueEnd, timestamp);
     }
     if (this.topics.has('joblocation')) {
-      const prefix = (this.locationPrefixes[job.order.customer] ??= jobLocationPrefix(job.jobLocation));
-      out.push({ topic: 'joblocation', key: job.key, value: jobLocationJson(job.jobLocation, prefix), timestamp });
+      const valueEnd = encoder.jobLocation(job.jobId, job.order.customer, job.jobLocation.REPORTING_TIME);
+      sink('joblocation', encoder.bytes, encoder.keyEnd, valueEnd, timestamp);
     }
     if (this.topics.has('order_placed')) {
       const dueAt = at + job.orderDelayMs;
-      if (job.orderDelayMs <= 0) out.push(orderRecord(job.key, this.jobs.orderPlaced(job.jobId, job.order), dueAt));
+      if (job.orderDelayMs <= 0) this.sendOrder(job.jobId, job.order, dueAt, sink);
       else this.orders.push(dueAt, job.jobId, job.order);
     }
-    this.fleet?.addJob(job.key, job.destination.lat, job.destination.long);
+    this.fleet?.addJob(String(job.jobId), job.destination.lat, job.destination.long);
   }
 
-  /** Creates `count` jobs at time `now`, appending the records due immediately to `out`. */
-  addJobs(count: number, now: number, out: OutgoingRecord[]): void {
-    for (let i = 0; i < count; i++) this.addJob(now, out);
+  /** Creates `count` jobs at time `now`, handing the records due immediately to `sink`. */
+  addJobs(count: number, now: number, sink: RecordSink): void {
+    for (let i = 0; i < count; i++) this.addJob(now, sink);
   }
 
-  /** Appends delayed orders (up to maxOrders) and truck reports that are due at or before `now`. */
-  due(now: number, out: OutgoingRecord[], maxOrders = Number.POSITIVE_INFINITY): void {
-    for (let taken = 0; taken < maxOrders && this.orders.size > 0 && this.orders.peekDueAt()! <= now; taken++) {
+  /** Hands delayed orders and truck reports that are due at or before `now` to `sink`. */
+  due(now: number, sink: RecordSink): void {
+    while (this.orders.size > 0 && this.orders.peekDueAt()! <= now) {
       const order = this.orders.pop();
-      out.push(orderRecord(String(order.jobId), this.jobs.orderPlaced(order.jobId, order), order.dueAt));
+      this.sendOrder(order.jobId, order, order.dueAt, sink);
     }
     if (!this.fleet) return;
+    const encoder = this.encoder;
     for (const report of this.fleet.due(now)) {
-      out.push({
-        topic: 'tradie_truck_location',
-        key: report.vehicleId,
-        value: vehiclePositionJson(report.position),
-        timestamp: Math.floor(report.at),
-      });
+      const valueEnd = encoder.text(report.vehicleId, JSON.stringify(report.position));
+      sink('tradie_truck_location', encoder.bytes, encoder.keyEnd, valueEnd, Math.floor(report.at));
     }
   }
 
-  /** On stop: every order still waiting goes out now (up to maxOrders a call), so no job is left without its order. */
-  flushOrders(now: number, out: OutgoingRecord[], maxOrders = Number.POSITIVE_INFINITY): void {
+  /** On stop: orders still waiting go out now (up to maxOrders a call), so no job is left without its order. */
+  flushOrders(now: number, sink: RecordSink, maxOrders = Number.POSITIVE_INFINITY): void {
     for (let taken = 0; taken < maxOrders && this.orders.size > 0; taken++) {
       const order = this.orders.pop();
-      out.push(orderRecord(String(order.jobId), this.jobs.orderPlaced(order.jobId, order), Math.min(order.dueAt, now)));
+      this.sendOrder(order.jobId, order, Math.min(order.dueAt, now), sink);
     }
   }
 
@@ -112,8 +111,9 @@ export class Workload {
     if (truck === undefined) return order;
     return Math.min(order, truck);
   }
-}
 
-function orderRecord(key: string, order: OrderPlaced, at: number): OutgoingRecord {
-  return { topic: 'order_placed', key, value: orderPlacedJson(order), timestamp: Math.floor(at) };
+  private sendOrder(jobId: number, order: OrderParts, at: number, sink: RecordSink): void {
+    const valueEnd = this.encoder.orderPlaced(jobId, order);
+    sink('order_placed', this.encoder.bytes, this.encoder.keyEnd, valueEnd, Math.floor(at));
+  }
 }

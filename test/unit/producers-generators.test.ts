@@ -5,7 +5,8 @@ import { JobGenerator } from '../../src/producers/jobs.js';
 import { LatencyHistogram } from '../../src/producers/latency.js';
 import { distanceKm } from '../../src/producers/places.js';
 import { buildWordPools, type WordPools } from '../../src/producers/population.js';
-import type { OutgoingRecord, VehiclePosition } from '../../src/producers/records.js';
+import type { VehiclePosition } from '../../src/producers/records.js';
+import { recordCollector } from '../helpers/records.js';
 import { Workload } from '../../src/producers/workload.js';
 
 let pools: WordPools;
@@ -25,7 +26,6 @@ describe('JobGenerator', () => {
       const orderPlaced = generator.orderPlaced(job.jobId, job.order);
       expect(job.jobCreated.job_id).toBe(job.jobId);
       expect(orderPlaced.job_id).toBe(job.jobId);
-      expect(job.key).toBe(String(job.jobId));
       ids.add(job.jobId);
       expect(job.jobCreated.job_status).toBe('Yet To Begin');
       expect(job.jobCreated.job_start_date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
@@ -88,12 +88,12 @@ describe('Workload', () => {
       trucks: 0,
       truckIntervalMs: 1000,
     });
-    const out: OutgoingRecord[] = [];
+    const { sink, records: out } = recordCollector();
     for (let t = 0; t < 10_000; t += 50) {
-      workload.addJobs(2, NOW + t, out);
-      workload.due(NOW + t, out);
+      workload.addJobs(2, NOW + t, sink);
+      workload.due(NOW + t, sink);
     }
-    workload.flushOrders(NOW + 10_000, out);
+    workload.flushOrders(NOW + 10_000, sink);
     const jobAt = new Map<string, { index: number; timestamp: number }>();
     out.forEach((record, index) => {
       if (record.topic === 'job_created') jobAt.set(record.key, { index, timestamp: record.timestamp });
@@ -121,9 +121,9 @@ describe('Workload', () => {
       trucks: 3,
       truckIntervalMs: 1000,
     });
-    const out: OutgoingRecord[] = [];
-    workload.addJobs(3, NOW, out);
-    for (let t = 0; t <= 5000; t += 100) workload.due(NOW + t, out);
+    const { sink, records: out } = recordCollector();
+    workload.addJobs(3, NOW, sink);
+    for (let t = 0; t <= 5000; t += 100) workload.due(NOW + t, sink);
     expect(out.every((r) => r.topic === 'tradie_truck_location')).toBe(true);
     expect(new Set(out.map((r) => r.key)).size).toBe(3);
     expect(out.length).toBeGreaterThanOrEqual(15);

@@ -23,11 +23,14 @@ async function recordsOf(batch: PartitionBatch<InputTopic>) {
 }
 
 describe('Lane', () => {
-  it('sends each record once, on the partition of its key, one batch per partition per request; a stop releases every waiting order', async () => {
+  it('sends each record once, on the partition of its key, one batch per partition per request; a stop releases every waiting order, in turns', async () => {
     const partitions = { job_created: 1, order_placed: 3, joblocation: 6 } as const;
-    const requests: Array<Array<PartitionBatch<InputTopic>>> = [];
+    // Each request as the broker would read it: batches are decoded when sent (their buffers are reused once acknowledged).
+    const requests: Array<Array<{ topic: InputTopic; partition: number; records: Array<{ key: Buffer; value: Buffer }> }>> = [];
     const acks: LaneAck[] = [];
-    const lane = new Lane({
+    let stopping = false;
+    const waitingAtSend: number[] = [];
+    const lane: Lane = new Lane({
       workload: new Workload({
         seed: 9,
         pools: await buildWordPools(9),
@@ -39,25 +42,33 @@ describe('Lane', () => {
       }),
       partitions,
       send: async (batches) => {
-        requests.push(batches);
+        if (stopping) waitingAtSend.push(lane.pendingOrders);
+        const decoded = [];
+        for (const batch of batches) decoded.push({ topic: batch.topic, partition: batch.partition, records: await recordsOf(batch) });
+        requests.push(decoded);
         await new Promise((resolve) => setTimeout(resolve, 1));
       },
       clock: preciseClock,
       events: { sent: () => undefined, acked: (ack) => acks.push(ack), failed: (error) => { throw error; } },
       maxBatchBytes: 64 * 1024,
     });
-    for (let i = 0; i < 6; i++) lane.addJobs(new Float64Array(1000).fill(Date.now()), Date.now());
-    expect(lane.pendingOrders).toBe(6000);
+    for (let i = 0; i < 25; i++) lane.addJobs(new Float64Array(1000).fill(Date.now()), Date.now());
+    expect(lane.pendingOrders).toBe(25_000);
+    stopping = true;
     await lane.finish(true);
     expect(lane.pendingOrders).toBe(0);
     expect(lane.queued).toBe(0);
+    // Released in turns of at most 10,000 as earlier ones are sent, not all 25,000 encoded at once.
+    const waiting = [...new Set(waitingAtSend)];
+    expect(waiting.at(-1)).toBe(0);
+    for (let i = 1; i < waiting.length; i++) expect(waiting[i - 1]! - waiting[i]!).toBeLessThanOrEqual(10_000);
 
     const keys: Record<string, string[]> = { job_created: [], order_placed: [], joblocation: [] };
     for (const request of requests) {
       const seen = new Set(request.map((b) => `${b.topic}/${b.partition}`));
       expect(seen.size).toBe(request.length);
       for (const batch of request) {
-        for (const record of await recordsOf(batch)) {
+        for (const record of batch.records) {
           const key = record.key.toString();
           expect(batch.partition).toBe(partitionForKey(key, partitions[batch.topic as keyof typeof partitions]));
           expect(JSON.parse(record.value.toString())).toBeTypeOf('object');
@@ -66,11 +77,11 @@ describe('Lane', () => {
       }
     }
     for (const topic of Object.keys(partitions)) {
-      expect(keys[topic], topic).toHaveLength(6000);
-      expect(new Set(keys[topic]).size, topic).toBe(6000);
+      expect(keys[topic], topic).toHaveLength(25_000);
+      expect(new Set(keys[topic]).size, topic).toBe(25_000);
     }
     expect(new Set(keys.order_placed)).toEqual(new Set(keys.job_created));
-    expect(acks.reduce((n, ack) => n + ack.count, 0)).toBe(18_000);
-    expect(acks.reduce((n, ack) => n + ack.latencies.length, 0)).toBe(18_000);
+    expect(acks.reduce((n, ack) => n + ack.count, 0)).toBe(75_000);
+    expect(acks.reduce((n, ack) => n + ack.latencies.length, 0)).toBe(75_000);
   });
 });

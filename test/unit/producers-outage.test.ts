@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { OutageLog, OutageTooLong, isRetriable, retryThroughOutages } from '../../src/producers/outage.js';
-import type { OutgoingRecord } from '../../src/producers/records.js';
+import type { TextRecord } from '../helpers/records.js';
 import type { RunClock } from '../../src/producers/runner.js';
 
 // kafkajs' type declarations list fewer constructor arguments than its classes take at run time.
@@ -33,7 +33,7 @@ function refused(): Error {
   return new KafkaJSNonRetriableError(exhausted, { cause: connection });
 }
 
-const batch: OutgoingRecord[] = [{ topic: 'job_created', key: '1', value: '{}', timestamp: 0 } as OutgoingRecord];
+const batch: TextRecord[] = [{ topic: 'job_created', key: '1', value: '{}', timestamp: 0 }];
 
 describe('isRetriable', () => {
   it('sees through the wrappers kafkajs puts around a retriable error once its own retries ran out', () => {
@@ -52,12 +52,12 @@ describe('isRetriable', () => {
 describe('retryThroughOutages', () => {
   it('re-sends the same batch until the broker is back, and reports the outage once', async () => {
     const clock = manualClock();
-    const sent: OutgoingRecord[][] = [];
+    const sent: TextRecord[][] = [];
     let failuresLeft = 4;
     const events: string[] = [];
     const log = new OutageLog();
     const send = retryThroughOutages(
-      async (records: OutgoingRecord[]) => {
+      async (records: TextRecord[]) => {
         sent.push(records);
         await clock.sleep(3_000, new AbortController().signal); // each kafkajs attempt takes a while
         if (failuresLeft-- > 0) throw refused();

@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildWordPools, type WordPools } from '../../src/producers/population.js';
-import { INPUT_TOPICS, type OutgoingRecord } from '../../src/producers/records.js';
+import { INPUT_TOPICS } from '../../src/producers/records.js';
+import { recordCollector, type TextRecord } from '../helpers/records.js';
 import { Workload } from '../../src/producers/workload.js';
 
 interface Column {
@@ -61,7 +62,7 @@ function conforms(value: unknown, type: string): boolean {
   }
 }
 
-function generate(pools: WordPools, seed: number, seconds: number): OutgoingRecord[] {
+function generate(pools: WordPools, seed: number, seconds: number): TextRecord[] {
   const workload = new Workload({
     seed,
     pools,
@@ -71,20 +72,20 @@ function generate(pools: WordPools, seed: number, seconds: number): OutgoingReco
     trucks: 4,
     truckIntervalMs: 1000,
   });
-  const out: OutgoingRecord[] = [];
+  const { sink, records: out } = recordCollector();
   const start = Date.UTC(2025, 0, 15, 9, 0, 0);
   for (let t = 0; t <= seconds * 1000; t += 100) {
-    workload.addJobs(5, start + t, out);
-    workload.due(start + t, out);
+    workload.addJobs(5, start + t, sink);
+    workload.due(start + t, sink);
   }
-  workload.flushOrders(start + seconds * 1000, out);
+  workload.flushOrders(start + seconds * 1000, sink);
   return out;
 }
 
 describe('generated records against templates/ksql', () => {
   const sources = sourcesFromTemplates();
   let pools: WordPools;
-  let records: OutgoingRecord[];
+  let records: TextRecord[];
 
   beforeAll(async () => {
     pools = await buildWordPools(42);
