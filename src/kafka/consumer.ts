@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { OperationError } from '../core/errors.js';
+import { fetchOffsetsWhenReady } from './topics.js';
 
 export interface ConsumedRecord {
   topic: string;
@@ -32,7 +33,7 @@ export async function scanTopic(
   await admin.connect();
   let remaining: Map<number, bigint>;
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await fetchOffsetsWhenReady(admin, topic);
     remaining = new Map(
       offsets.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n] as const),
     );

@@ -39,8 +39,34 @@ export async function ensureTopics(admin: Admin, topics: readonly TopicSpec[], r
   return wanted.map((topic) => topic.topic);
 }
 
-/** Metadata errors a broker answers while a just-created (or just-deleted) topic propagates from the controller. */
-const PROPAGATING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER']);
+/**
+ * Errors a broker answers while a just-created (or just-deleted) topic propagates from the controller. The metadata
+ * may already name a leader that has not taken the partition on yet: it answers NOT_LEADER_FOR_PARTITION (kafkajs'
+ * name for NOT_LEADER_OR_FOLLOWER, code 6) for a moment.
+ */
+const PROPAGATING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION']);
+
+function isPropagating(error: unknown): boolean {
+  return PROPAGATING.has((error as { type?: string }).type ?? '');
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Each partition's low and high offsets. kafkajs' fetchTopicOffsets gives up at once when a leader is still taking
+ * the partition on (a fresh broker, a topic created a moment ago); that counts as "not yet" here, until the timeout.
+ */
+export async function fetchOffsetsWhenReady(admin: Admin, topic: string, timeoutMs = 30_000): ReturnType<Admin['fetchTopicOffsets']> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (error) {
+      if (!isPropagating(error) || Date.now() > deadline) throw error;
+    }
+    await pause(250);
+  }
+}
 
 /**
  * Creates topics and waits until every partition has a leader. kafkajs' own waitForLeaders gives up on
@@ -59,18 +85,20 @@ export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], 
       // A topic of the same name still being deleted: its removal finishes within moments, then create again.
       const beingDeleted = /marked for deletion/i.test(JSON.stringify(error) + (error as Error).message);
       if (type === 'TOPIC_ALREADY_EXISTS' && !beingDeleted) break;
-      if (Date.now() > deadline || !(PROPAGATING.has(type ?? '') || beingDeleted)) throw error;
+      if (Date.now() > deadline || !(isPropagating(error) || beingDeleted)) throw error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await pause(250);
   }
   for (;;) {
     try {
       const { topics: metadata } = await admin.fetchTopicMetadata({ topics: names });
-      if (metadata.length === names.length && metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      if (metadata.length === names.length && metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) break;
     } catch (error) {
-      if (!PROPAGATING.has((error as { type?: string }).type ?? '')) throw error;
+      if (!isPropagating(error)) throw error;
     }
     if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await pause(250);
   }
+  // Named leaders may not serve the partitions yet; a ListOffsets answered by every one of them means they do.
+  for (const name of names) await fetchOffsetsWhenReady(admin, name, Math.max(deadline - Date.now(), 0));
 }

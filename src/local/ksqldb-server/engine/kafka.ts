@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { JavaCompatiblePartitioner } from '../../../kafka/partitioner.js';
+import { fetchOffsetsWhenReady } from '../../../kafka/topics.js';
 import { cacheCoordinatorLookups } from './coordinator-cache.js';
 
 const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
@@ -71,7 +72,7 @@ export interface TopicPartitionOffsets {
 }
 
 export async function topicOffsets(admin: Admin, topic: string): Promise<TopicPartitionOffsets[]> {
-  const offsets = await admin.fetchTopicOffsets(topic);
+  const offsets = await fetchOffsetsWhenReady(admin, topic);
   return offsets
     .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
     .sort((a, b) => a.partition - b.partition);
