@@ -30,6 +30,7 @@ describe('Lane', () => {
     const acks: LaneAck[] = [];
     let stopping = false;
     const waitingAtSend: number[] = [];
+    const createdAt = Date.now();
     const lane: Lane = new Lane({
       workload: new Workload({
         seed: 9,
@@ -48,11 +49,12 @@ describe('Lane', () => {
         requests.push(decoded);
         await new Promise((resolve) => setTimeout(resolve, 1));
       },
-      clock: preciseClock,
+      // Time stands still at the jobs' creation: no order comes due by itself while the stop releases them.
+      clock: { ...preciseClock, now: () => createdAt },
       events: { sent: () => undefined, acked: (ack) => acks.push(ack), failed: (error) => { throw error; } },
       maxBatchBytes: 64 * 1024,
     });
-    for (let i = 0; i < 25; i++) lane.addJobs(new Float64Array(1000).fill(Date.now()), Date.now());
+    for (let i = 0; i < 25; i++) lane.addJobs(new Float64Array(1000).fill(createdAt), createdAt);
     expect(lane.pendingOrders).toBe(25_000);
     stopping = true;
     await lane.finish(true);
