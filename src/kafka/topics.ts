@@ -1,5 +1,7 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { UserError } from '../core/errors.js';
+import { waitFor } from '../core/waiter.js';
 
 /** Throws a UserError naming every topic in `names` the cluster does not have. */
 export async function assertTopicsExist(admin: Admin, names: readonly string[]): Promise<void> {
@@ -50,22 +52,24 @@ function isPropagating(error: unknown): boolean {
   return PROPAGATING.has((error as { type?: string }).type ?? '');
 }
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Each partition's low and high offsets. kafkajs' fetchTopicOffsets gives up at once when a leader is still taking
- * the partition on (a fresh broker, a topic created a moment ago); that counts as "not yet" here, until the timeout.
+ * the partition on (a fresh broker, a topic created a moment ago); that counts as "not yet" here, until the timeout,
+ * after which the broker's error is passed on.
  */
 export async function fetchOffsetsWhenReady(admin: Admin, topic: string, timeoutMs = 30_000): ReturnType<Admin['fetchTopicOffsets']> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } catch (error) {
-      if (!isPropagating(error) || Date.now() > deadline) throw error;
-    }
-    await pause(250);
-  }
+  return waitFor(
+    async () => {
+      try {
+        return { done: true, value: await admin.fetchTopicOffsets(topic) };
+      } catch (error) {
+        if (!isPropagating(error) || Date.now() > deadline) throw error;
+        return { done: false, status: (error as { type: string }).type };
+      }
+    },
+    { what: `the leaders of topic ${topic} to answer`, timeoutMs, initialDelayMs: 100, maxDelayMs: 1000 },
+  );
 }
 
 /**
@@ -87,7 +91,7 @@ export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], 
       if (type === 'TOPIC_ALREADY_EXISTS' && !beingDeleted) break;
       if (Date.now() > deadline || !(isPropagating(error) || beingDeleted)) throw error;
     }
-    await pause(250);
+    await delay(250);
   }
   for (;;) {
     try {
@@ -97,7 +101,7 @@ export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], 
       if (!isPropagating(error)) throw error;
     }
     if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs / 1000} s`);
-    await pause(250);
+    await delay(250);
   }
   // Named leaders may not serve the partitions yet; a ListOffsets answered by every one of them means they do.
   for (const name of names) await fetchOffsetsWhenReady(admin, name, Math.max(deadline - Date.now(), 0));
