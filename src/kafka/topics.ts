@@ -1,6 +1,6 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { UserError } from '../core/errors.js';
+import { OperationError, UserError } from '../core/errors.js';
 import { waitFor } from '../core/waiter.js';
 
 /** Throws a UserError naming every topic in `names` the cluster does not have. */
@@ -55,21 +55,28 @@ function isPropagating(error: unknown): boolean {
 /**
  * Each partition's low and high offsets. kafkajs' fetchTopicOffsets gives up at once when a leader is still taking
  * the partition on (a fresh broker, a topic created a moment ago); that counts as "not yet" here, until the timeout,
- * after which the broker's error is passed on.
+ * after which the broker's last error is passed on.
  */
 export async function fetchOffsetsWhenReady(admin: Admin, topic: string, timeoutMs = 30_000): ReturnType<Admin['fetchTopicOffsets']> {
-  const deadline = Date.now() + timeoutMs;
-  return waitFor(
-    async () => {
-      try {
-        return { done: true, value: await admin.fetchTopicOffsets(topic) };
-      } catch (error) {
-        if (!isPropagating(error) || Date.now() > deadline) throw error;
-        return { done: false, status: (error as { type: string }).type };
-      }
-    },
-    { what: `the leaders of topic ${topic} to answer`, timeoutMs, initialDelayMs: 100, maxDelayMs: 1000 },
-  );
+  let brokerError: unknown;
+  try {
+    return await waitFor(
+      async () => {
+        try {
+          return { done: true, value: await admin.fetchTopicOffsets(topic) };
+        } catch (error) {
+          if (!isPropagating(error)) throw error;
+          brokerError = error;
+          return { done: false, status: (error as { type: string }).type };
+        }
+      },
+      { what: `the leaders of topic ${topic} to answer`, timeoutMs, initialDelayMs: 100, maxDelayMs: 1000 },
+    );
+  } catch (error) {
+    // The wait timed out while the broker still answered "not yet": its error says more than ours.
+    if (brokerError !== undefined && error instanceof OperationError) throw brokerError;
+    throw error;
+  }
 }
 
 /**

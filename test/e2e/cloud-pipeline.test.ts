@@ -112,6 +112,7 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
       demoTopics: [],
       connectors: [],
       ksqlQueryGroups: [],
+      emulatorErrors: [],
     });
   });
 });

@@ -190,5 +190,6 @@ describe('partial deployments and an unreliable API', () => {
     harness.emulator.faults.clear();
     await expectNothingLeft(workerNames);
     expect(harness.emulator.responseViolations).toEqual([]);
+    expect(harness.emulator.internalErrors).toEqual([]);
   });
 });

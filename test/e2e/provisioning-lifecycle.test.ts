@@ -65,8 +65,10 @@ function mutationsIn(mark: number): string[] {
   return harness.exchangesSince(mark).filter(isMutating).map((e) => `${e.method} ${e.path}`);
 }
 
+/** Nothing left in the emulator, and nothing failed inside it on the way (a failed clean-up leaves topics behind). */
 function expectEmulatorEmpty(): void {
   expect(harness.inventory()).toEqual(EMPTY_INVENTORY);
+  expect(harness.emulator.internalErrors).toEqual([]);
 }
 
 describe('cloud target end to end', () => {

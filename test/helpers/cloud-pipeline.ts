@@ -45,6 +45,8 @@ export interface Leftovers {
   connectors: string[];
   /** Consumer groups of ksqlDB queries (persistent and push) still on the broker. */
   ksqlQueryGroups: string[];
+  /** What failed inside the emulator (its bugs, e.g. a topic it could not delete with its cluster). */
+  emulatorErrors: string[];
 }
 
 export class CloudPipeline {
@@ -155,6 +157,7 @@ export class CloudPipeline {
       demoTopics: await demoTopicsOnBroker(this.stack),
       connectors: (await localConnectors(this.stack)).filter((name) => this.connectorWorkers.includes(name)),
       ksqlQueryGroups,
+      emulatorErrors: [...this.harness.emulator.internalErrors],
     };
   }
 

@@ -194,15 +194,17 @@ describe.each(['http2', 'http1'] as const)('a command still executing when the s
     const client = new KsqlClient({ url: server.url, protocol, onCommandProgress: (id, status) => progress.push(`${id} ${status}`) });
     try {
       const tag = `${protocol}_${run.replace(/-/g, '')}`.toUpperCase();
+      await client.executeStatement(`CREATE STREAM SLOW_SRC_${tag} (id BIGINT KEY, v INT) WITH (KAFKA_TOPIC='slow_src_${tag.toLowerCase()}', PARTITIONS=1, VALUE_FORMAT='JSON');`);
+      // Starting a persistent query outlasts the 0 ms: the answer carries the command's non-final status.
       const raw = await fetch(`${server.url}/ksql`, {
         method: 'POST',
         headers: { 'content-type': 'application/vnd.ksql.v1+json' },
-        body: JSON.stringify({ ksql: `CREATE STREAM SLOW_SRC_${tag} (id BIGINT KEY, v INT) WITH (KAFKA_TOPIC='slow_src_${tag.toLowerCase()}', PARTITIONS=1, VALUE_FORMAT='JSON');`, streamsProperties: {} }),
+        body: JSON.stringify({ ksql: `CREATE STREAM SLOW_MID_${tag} AS SELECT id, v FROM SLOW_SRC_${tag} EMIT CHANGES;`, streamsProperties: {} }),
       });
       const [answer] = (await raw.json()) as Array<{ commandId: string; commandStatus: { status: string } }>;
       expect(answer!.commandStatus.status).not.toBe('SUCCESS');
 
-      const created = await client.executeStatement(`CREATE STREAM SLOW_OUT_${tag} AS SELECT id, v * 2 AS doubled FROM SLOW_SRC_${tag} EMIT CHANGES;`);
+      const created = await client.executeStatement(`CREATE STREAM SLOW_OUT_${tag} AS SELECT id, v * 2 AS doubled FROM SLOW_MID_${tag} EMIT CHANGES;`);
       expect(created['@type']).toBe('currentStatus');
       const status = created['@type'] === 'currentStatus' ? created.commandStatus : undefined;
       expect(status?.status).toBe('SUCCESS');
@@ -212,6 +214,7 @@ describe.each(['http2', 'http1'] as const)('a command still executing when the s
       expect((await client.listQueries()).map((q) => q.id)).toContain(status?.queryId);
 
       await client.executeStatement(`DROP STREAM SLOW_OUT_${tag} DELETE TOPIC;`);
+      await client.executeStatement(`DROP STREAM SLOW_MID_${tag} DELETE TOPIC;`);
       await client.executeStatement(`DROP STREAM SLOW_SRC_${tag} DELETE TOPIC;`);
     } finally {
       client.close();

@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { lastingAdmin } from '../../../src/kafka/lasting-admin.js';
 import { createTopicsAndWait } from '../../../src/kafka/topics.js';
 import { EmulatorHttpError } from './http-error.js';
 import type { Call } from './router.js';
@@ -19,7 +20,8 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
   const getAdmin = async (): Promise<Admin> => {
     if (!options.kafka) throw new EmulatorHttpError(501, 'not_implemented', 'This emulator was started without a Kafka backend (no --kafka-plaintext)', { kafkaErrorCode: 501 });
     if (!admin) {
-      const created = new Kafka({ clientId: 'confluent-cloud-emulator', brokers: [options.kafka.plaintext], logLevel: logLevel.NOTHING }).admin();
+      // Every cluster's topics come and go on one broker for as long as the emulator runs.
+      const created = lastingAdmin(new Kafka({ clientId: 'confluent-cloud-emulator', brokers: [options.kafka.plaintext], logLevel: logLevel.NOTHING }));
       await created.connect();
       admin = created;
     }

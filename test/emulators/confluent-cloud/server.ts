@@ -67,6 +67,8 @@ export interface RunningEmulator {
   logFile?: string;
   /** Responses that did not match the spec; a test asserts this stays empty. */
   responseViolations: string[];
+  /** Failures inside the emulator itself (a handler or a clean-up that threw): its bugs, which a test asserts away. */
+  internalErrors: string[];
   /** Hooks for the data-plane modules (Kafka REST, connect/v1). */
   router: Router;
   durations: PhaseDurations;
@@ -109,6 +111,7 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     specs,
     logFile: options.logFile,
     responseViolations: [],
+    internalErrors: [],
     router,
     durations,
     clusterDeletedHooks: [],
@@ -127,9 +130,10 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     onSecret: (secret) => recorder.addSecret(secret),
     onClusterDeleted: async (cluster) => {
       for (const hook of emulator.clusterDeletedHooks) {
-        await hook(cluster).catch((error: unknown) =>
-          process.stderr.write(`confluent-cloud emulator: cleaning up after cluster ${cluster.id} failed: ${String(error)}\n`),
-        );
+        await hook(cluster).catch((error: unknown) => {
+          emulator.internalErrors.push(`cleaning up after cluster ${cluster.id}: ${String(error)}`);
+          process.stderr.write(`confluent-cloud emulator: cleaning up after cluster ${cluster.id} failed: ${String(error)}\n`);
+        });
       }
     },
     onKsqlClusterReady: (cluster) => {
@@ -177,6 +181,7 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
 
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
+      emulator.internalErrors.push(`${req.method} ${req.url}: ${String(error)}`);
       process.stderr.write(`confluent-cloud emulator: ${String((error as Error)?.stack ?? error)}\n`);
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"errors":[{"status":"500","code":"internal_server_error","detail":"emulator bug"}]}');
     });

@@ -313,12 +313,13 @@ export class Engine {
     const commandId = `${sourceType.toLowerCase()}/${name}/create`;
     return {
       run: async () => {
-        const sequence = await this.distribute(commandId, statement.text, {}, replaySequence);
-        // On replay a missing topic was deleted after the statement ran (a later DROP … DELETE TOPIC, or `down`):
-        // re-creating it would resurrect topics nobody wants.
+        // As in ksqlDB, the topic comes before the command: a topic that cannot be made fails the statement with
+        // nothing recorded. On replay a missing topic was deleted after the statement ran (a later DROP … DELETE
+        // TOPIC, or `down`): re-creating it would resurrect topics nobody wants.
         if (!this.replaying && !existingTopic && !(await topicPartitionCount(this.options.handles.admin, topic))) {
           await this.createTopic(topic, partitions!, replicas, sourceType === 'TABLE');
         }
+        const sequence = await this.distribute(commandId, statement.text, {}, replaySequence);
         this.sources.set(name, source);
         const message = existing ? `${sourceType === 'STREAM' ? 'Stream' : 'Table'} replaced` : `${sourceType === 'STREAM' ? 'Stream' : 'Table'} created`;
         return this.statusEntity(statement.text, commandId, sequence, { status: 'SUCCESS', message, queryId: null }, []);
@@ -381,11 +382,11 @@ export class Engine {
     const streamsProperties = Object.fromEntries(props);
     return {
       run: async () => {
-        const sequence = await this.distribute(commandId, statement.text, streamsProperties, replaySequence);
-        const queryId = existing?.writeQueryId ?? `${prefix}_${name}_${sequence}`;
         if (!this.replaying && !sinkTopic && !(await topicPartitionCount(this.options.handles.admin, topic))) {
           await this.createTopic(topic, partitions, replicas, sourceType === 'TABLE');
         }
+        const sequence = await this.distribute(commandId, statement.text, streamsProperties, replaySequence);
+        const queryId = existing?.writeQueryId ?? `${prefix}_${name}_${sequence}`;
         const finalSink: DataSource = { ...sink, writeQueryId: queryId };
         const finalPlan = planQuery(query, (n) => this.sources.get(n), { persistent: true, sinkName: name, onExpressionError: () => undefined });
         const previous = this.queries.get(queryId);
@@ -787,9 +788,16 @@ export class Engine {
   }
 
   private async createTopic(topic: string, partitions: number, replicas: number | undefined, compact: boolean): Promise<void> {
-    await createTopicsAndWait(this.options.handles.admin, [
-      { topic, numPartitions: partitions, replicationFactor: replicas ?? -1, configEntries: compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [] },
-    ]);
+    try {
+      await createTopicsAndWait(this.options.handles.admin, [
+        { topic, numPartitions: partitions, replicationFactor: replicas ?? -1, configEntries: compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [] },
+      ]);
+    } catch (error) {
+      // The broker refused the topic itself (replicas beyond its brokers, a bad config): the statement is at fault.
+      const refusals = (error as { errors?: { message?: string }[] }).errors?.map((e) => e.message).filter(Boolean) ?? [];
+      if (refusals.length === 0) throw error;
+      throw badStatement(`Could not create topic '${topic}': ${refusals.join('; ')}`);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { JavaCompatiblePartitioner } from '../../../kafka/partitioner.js';
+import { lastingAdmin } from '../../../kafka/lasting-admin.js';
 import { fetchOffsetsWhenReady } from '../../../kafka/topics.js';
 import { cacheCoordinatorLookups } from './coordinator-cache.js';
 
@@ -19,7 +20,8 @@ export async function connectKafka(bootstrap: string, clientId: string): Promise
     logLevel: logLevel.NOTHING,
     retry: { retries: 8, initialRetryTime: 200 },
   });
-  const admin = kafka.admin();
+  // The CLI deletes the demo topics (`down`) while this server runs on.
+  const admin = lastingAdmin(kafka);
   const producer = newProducer(kafka);
   await admin.connect();
   await producer.connect();
