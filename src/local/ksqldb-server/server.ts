@@ -61,7 +61,7 @@ export async function startKsqlDevServer(options: KsqlDevServerOptions): Promise
   try {
     await engine.start();
   } catch (error) {
-    await Promise.allSettled([handles.producer.disconnect(), handles.admin.disconnect()]);
+    await Promise.allSettled([handles.producers.disconnect(), handles.admin.disconnect()]);
     throw error;
   }
 
@@ -101,7 +101,7 @@ export async function startKsqlDevServer(options: KsqlDevServerOptions): Promise
       closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await engine.stop();
-        await Promise.allSettled([handles.producer.disconnect(), handles.admin.disconnect()]);
+        await Promise.allSettled([handles.producers.disconnect(), handles.admin.disconnect()]);
       })();
       return closing;
     },

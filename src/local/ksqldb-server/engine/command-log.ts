@@ -50,7 +50,7 @@ export class CommandLog {
 
   /** Appends a command and returns its sequence number (its offset in the single-partition topic). */
   async append(commandId: string, command: Command): Promise<number> {
-    const [result] = await this.handles.producer.send({
+    const [result] = await this.handles.producers.send({
       topic: this.topic,
       acks: -1,
       messages: [{ key: commandId, value: JSON.stringify({ ...command, originalProperties: {}, plan: null }), partition: 0 }],

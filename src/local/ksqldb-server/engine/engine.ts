@@ -7,7 +7,7 @@ import { parseStatements } from '../sql/parser.js';
 import { formatType, schemaOf } from '../sql/types.js';
 import { createTopicsAndWait } from '../../../kafka/topics.js';
 import { CommandLog } from './command-log.js';
-import { renewProducer, topicPartitionCount, type KafkaHandles } from './kafka.js';
+import { topicPartitionCount, type KafkaHandles } from './kafka.js';
 import { PersistentQuery, type QueryLogger } from './persistent-query.js';
 import { outputSourceColumns, planQuery, type QueryPlan } from './planner.js';
 import { PushQuery } from './push-query.js';
@@ -436,7 +436,7 @@ export class Engine {
         }
         if (statement.deleteTopic && !this.replaying) {
           await this.options.handles.admin.deleteTopics({ topics: [source.topic] }).catch(() => undefined);
-          await renewProducer(this.options.handles);
+          await this.options.handles.producers.forget(source.topic);
         }
         return this.statusEntity(statement.text, commandId, sequence, { status: 'SUCCESS', message: `Source \`${source.name}\` (topic: ${source.topic}) was dropped.`, queryId: null }, []);
       },
@@ -536,7 +536,7 @@ export class Engine {
     const key = source.columns.findIndex((c) => c.key);
     const valueColumns = source.columns.filter((c) => !c.key);
     const encode = jsonValueEncoder(valueColumns);
-    await this.options.handles.producer.send({
+    await this.options.handles.producers.send({
       topic: source.topic,
       acks: -1,
       messages: [{

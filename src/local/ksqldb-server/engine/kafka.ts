@@ -4,13 +4,15 @@ import { JavaCompatiblePartitioner } from '../../../kafka/partitioner.js';
 import { lastingAdmin } from '../../../kafka/lasting-admin.js';
 import { fetchOffsetsWhenReady } from '../../../kafka/topics.js';
 import { cacheCoordinatorLookups } from './coordinator-cache.js';
+import { TopicProducers } from './topic-producers.js';
 
 const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
 
 export interface KafkaHandles {
   kafka: Kafka;
   admin: Admin;
-  producer: Producer;
+  /** Inserted rows and the command topic's commands. */
+  producers: TopicProducers;
 }
 
 export async function connectKafka(bootstrap: string, clientId: string): Promise<KafkaHandles> {
@@ -22,10 +24,8 @@ export async function connectKafka(bootstrap: string, clientId: string): Promise
   });
   // The CLI deletes the demo topics (`down`) while this server runs on.
   const admin = lastingAdmin(kafka);
-  const producer = newProducer(kafka);
   await admin.connect();
-  await producer.connect();
-  return { kafka, admin, producer };
+  return { kafka, admin, producers: new TopicProducers(() => newProducer(kafka)) };
 }
 
 /** The Java-compatible partitioner, so keys land on the partitions ksqlDB and Java producers choose. */
@@ -53,18 +53,6 @@ export function newTransactionalProducer(kafka: Kafka, transactionalId: string):
     // (CONCURRENT_TRANSACTIONS) for a few milliseconds: retry at once rather than after the client's 200 ms.
     retry: { retries: 30, initialRetryTime: 5, maxRetryTime: 1_000 },
   });
-}
-
-/**
- * Replaces the shared producer: a kafkajs producer that once wrote to a topic that has since been deleted fails
- * every later send while refreshing that topic's metadata.
- */
-export async function renewProducer(handles: KafkaHandles): Promise<void> {
-  const fresh = newProducer(handles.kafka);
-  await fresh.connect();
-  const old = handles.producer;
-  handles.producer = fresh;
-  setTimeout(() => void old.disconnect().catch(() => undefined), 5000).unref();
 }
 
 export interface TopicPartitionOffsets {
