@@ -23,12 +23,16 @@ export interface StackEndpoints {
 declare module 'vitest' {
   export interface ProvidedContext {
     localStack: StackEndpoints;
+    /** Why the global setup could not start the stack, when it could not. */
+    localStackError: string;
   }
 }
 
 /** Endpoints of the local stack started (or reused) by the `stack` project's global setup. */
 export function stackEndpoints(): StackEndpoints {
   const endpoints = inject('localStack');
+  const setupError = inject('localStackError');
+  if (setupError) throw new Error(`the local stack did not start: ${setupError}`);
   if (!endpoints) {
     throw new Error('no local stack: run this file in the `stack` vitest project (its globalSetup starts the stack)');
   }

@@ -8,6 +8,19 @@ import type { StackEndpoints } from '../helpers/stack.js';
  * Home and ports follow the usual configuration (MARKETPLACE_HOME, MARKETPLACE_LOCAL_KAFKA_PORT, …).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // A stack that cannot start fails each test that needs it, with the reason, rather than the whole run: vitest
+  // would otherwise run no test at all, the unit tests of the other project included.
+  try {
+    return await startOrReuse(project);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`local stack: could not start: ${reason}\n`);
+    project.provide('localStackError', reason);
+    return async () => undefined;
+  }
+}
+
+async function startOrReuse(project: TestProject): Promise<() => Promise<void>> {
   const distStack = new URL('../../dist/local/stack.js', import.meta.url).href;
   const distConfig = new URL('../../dist/core/config.js', import.meta.url).href;
   const stack = (await import(distStack).catch((error: unknown) => {
