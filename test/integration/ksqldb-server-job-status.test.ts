@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
-import { cleanup, sleep, readTopic, readTopicUntil, kafkaClient, ksqlOk, startServer, templateStatements, uniqueSuffix, type KafkaTestClient, type RawRecord } from './ksqldb-server-support.js';
+import { closeServerAndClient, sleep, readTopic, readTopicUntil, kafkaClient, ksqlOk, startServer, templateStatements, uniqueSuffix, type KafkaTestClient, type RawRecord } from './ksqldb-server-support.js';
 
 const MINUTE = 60_000;
 
@@ -38,13 +38,7 @@ describe('ksqlDB dev server: the job_status stream-stream join (templates/ksql/0
     await ksqlOk(server.url, templateStatements(suffix, ['01', '02', '03']), { 'auto.offset.reset': 'earliest' });
   });
 
-  afterAll(async () => {
-    await server?.close();
-    if (client) {
-      await cleanup(client, suffix);
-      await client.close();
-    }
-  });
+  afterAll(() => closeServerAndClient(server, client, suffix));
 
   it('emits ACCEPTED/REJECTED rows for in-window pairs only, keyed by job_id as an 8-byte long', async () => {
     const t = Date.now() - 60 * MINUTE;

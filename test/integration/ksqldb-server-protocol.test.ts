@@ -2,7 +2,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
 import {
-  cleanup, eventually, http2Request, kafkaClient, ksql, ksqlOk, parseDelimited, postJson, readTopicUntil, sleep, startServer, uniqueSuffix,
+  cleanup, closeServerAndClient, eventually, http2Request, kafkaClient, ksql, ksqlOk, parseDelimited, postJson, readTopicUntil, sleep, startServer, uniqueSuffix,
   type KafkaTestClient,
 } from './ksqldb-server-support.js';
 
@@ -63,13 +63,7 @@ describe('ksqlDB dev server: REST protocol', () => {
     server = await startServer(serviceId);
   });
 
-  afterAll(async () => {
-    await server?.close();
-    if (client) {
-      await cleanup(client, suffix);
-      await client.close();
-    }
-  });
+  afterAll(() => closeServerAndClient(server, client, suffix));
 
   it('serves /info, /healthcheck, /clusterStatus and redirects / to /info', async () => {
     const info = await (await fetch(`${server.url}/info`)).json();

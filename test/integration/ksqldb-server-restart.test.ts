@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
-import { cleanup, kafkaClient, ksql, ksqlOk, readTopic, readTopicUntil, sleep, startServer, templateStatements, uniqueSuffix, type KafkaTestClient } from './ksqldb-server-support.js';
+import { closeServerAndClient, kafkaClient, ksql, ksqlOk, readTopic, readTopicUntil, sleep, startServer, templateStatements, uniqueSuffix, type KafkaTestClient } from './ksqldb-server-support.js';
 
 describe('ksqlDB dev server: restart mid-stream', () => {
   const suffix = uniqueSuffix();
@@ -19,13 +19,7 @@ describe('ksqlDB dev server: restart mid-stream', () => {
     });
   });
 
-  afterAll(async () => {
-    await server?.close();
-    if (client) {
-      await cleanup(client, suffix);
-      await client.close();
-    }
-  });
+  afterAll(() => closeServerAndClient(server, client, suffix));
 
   it('replays its command topic and resumes the join with no output lost or duplicated', async () => {
     server = await startServer(serviceId);

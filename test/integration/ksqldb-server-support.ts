@@ -59,6 +59,14 @@ export async function cleanup(client: KafkaTestClient, marker: string): Promise<
   }
 }
 
+/** Closes a test file's dev server and Kafka client, removing the topics and groups marked with `marker` first. */
+export async function closeServerAndClient(server: KsqlDevServer | undefined, client: KafkaTestClient | undefined, marker: string): Promise<void> {
+  await server?.close();
+  if (!client) return;
+  await cleanup(client, marker);
+  await client.close();
+}
+
 /** The demo's statements, run exactly, except that every KAFKA_TOPIC gets `suffix` so tests never share topics. */
 export function templateStatements(suffix: string, files?: string[]): string {
   const dir = fileURLToPath(new URL('../../templates/ksql/', import.meta.url));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
 import { fetchOffsetsWhenReady } from '../../src/kafka/topics.js';
-import { cleanup, kafkaClient, ksql, ksqlOk, startServer, uniqueSuffix, type KafkaTestClient } from './ksqldb-server-support.js';
+import { closeServerAndClient, kafkaClient, ksql, ksqlOk, startServer, uniqueSuffix, type KafkaTestClient } from './ksqldb-server-support.js';
 
 // The dev server outlives the topics around it: `marketplace down` deletes the demo topics while it runs on.
 describe('ksqlDB dev server: topics made and deleted around it', () => {
@@ -15,13 +15,7 @@ describe('ksqlDB dev server: topics made and deleted around it', () => {
     server = await startServer(serviceId);
   });
 
-  afterAll(async () => {
-    await server?.close();
-    if (client) {
-      await cleanup(client, suffix);
-      await client.close();
-    }
-  });
+  afterAll(() => closeServerAndClient(server, client, suffix));
 
   const streamNames = async () => ((await ksqlOk(server!.url, 'SHOW STREAMS;'))[0].streams as { name: string }[]).map((s) => s.name);
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
 import {
-  cleanup, eventually, kafkaClient, ksqlOk, parseDelimited, postJson, readTopic, sleep, startServer, templateStatements, uniqueSuffix,
+  closeServerAndClient, eventually, kafkaClient, ksqlOk, parseDelimited, postJson, readTopic, sleep, startServer, templateStatements, uniqueSuffix,
   type KafkaTestClient,
 } from './ksqldb-server-support.js';
 
@@ -32,13 +32,7 @@ describe('ksqlDB dev server: truck_tracker (stream-table join + LATEST_BY_OFFSET
     await ksqlOk(server.url, templateStatements(suffix, ['04', '05', '06']), { 'auto.offset.reset': 'earliest' });
   });
 
-  afterAll(async () => {
-    await server?.close();
-    if (client) {
-      await cleanup(client, suffix);
-      await client.close();
-    }
-  });
+  afterAll(() => closeServerAndClient(server, client, suffix));
 
   it('keeps the latest position per job with GEO_DISTANCE and the template ETA; unknown jobs yield nothing', async () => {
     const sites = { J1: { lat: -33.8688, long: 151.2093 }, J2: { lat: -37.8136, long: 144.9631 } };
