@@ -1,16 +1,6 @@
-import { OperationError } from '../core/errors.js';
 import { duration, positiveNumber } from '../core/parse.js';
+import type { DemoResult } from '../demo/result.js';
 import { defineCommand } from './command.js';
-
-export interface DemoResult {
-  durationMs: number;
-  jobs: number;
-  jobStatus: { rows: number; accepted: number; rejected: number };
-  mongoDocuments: number;
-  truckTrackerRows: number;
-  kept: boolean;
-  stackStartedHere: boolean;
-}
 
 export const demoCommand = defineCommand<DemoResult>({
   name: 'demo',
@@ -50,11 +40,3 @@ export const demoCommand = defineCommand<DemoResult>({
     ctx.out.info(result.kept ? 'Everything is still running (--keep). `marketplace down --target local --yes` removes the demo.' : 'Cleaned up.');
   },
 });
-
-export function demoFailed(step: string, error: unknown): OperationError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new OperationError(`demo: ${step} failed: ${message}`, {
-    hint: (error as { hint?: string }).hint ?? 'Run `marketplace doctor --target local` to see what is wrong.',
-    cause: error,
-  });
-}

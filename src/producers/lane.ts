@@ -2,27 +2,14 @@ import { partitionForKeyRange } from '../kafka/partitioner.js';
 import type { PartitionBatch } from '../kafka/producer.js';
 import { RecordSectionBuilder } from '../kafka/record-batch.js';
 import type { InputTopic, RecordSink } from './records.js';
-import type { LaneHandle, RunClock } from './runner.js';
+import type { LaneEvents, LaneHandle } from './lane-handle.js';
+import type { RunClock } from './run-clock.js';
 import type { Workload } from './workload.js';
+
+export type { LaneAck, LaneEvents } from './lane-handle.js';
 
 /** Sends one request's batches and resolves when the broker acknowledged all of them. */
 export type BatchSender = (batches: Array<PartitionBatch<InputTopic>>) => Promise<void>;
-
-/** What a lane reports after each request the broker acknowledged. */
-export interface LaneAck {
-  count: number;
-  byTopic: Partial<Record<InputTopic, number>>;
-  bytes: number;
-  /** Milliseconds from queueing to acknowledgement, one per record. */
-  latencies: Float64Array;
-}
-
-export interface LaneEvents {
-  sent(count: number): void;
-  acked(ack: LaneAck): void;
-  /** The batch failed; the lane sends nothing more. */
-  failed(error: unknown, count: number): void;
-}
 
 export interface LaneOptions {
   /** Generates the records of this lane's topics; it sees every job, so all lanes describe the same jobs. */

@@ -1,20 +1,11 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { ProduceStats } from './stats.js';
 import { TokenBucket } from './token-bucket.js';
-import type { LaneAck, LaneEvents } from './lane.js';
+import type { LaneAck, LaneEvents, LaneHandle } from './lane-handle.js';
+import { preciseClock, type RunClock } from './run-clock.js';
 import type { InputTopic } from './records.js';
 
-/**
- * One producer's lane as the run loop sees it: it is told the times of new jobs, says how far behind it is, and
- * finishes by sending everything it generated. Lanes run on producer threads (see lane-threads.ts) or in-process.
- */
-export interface LaneHandle {
-  addJobs(times: Float64Array, now: number): void;
-  /** Records generated (or about to be) and not yet handed to the producer. */
-  backlog(): number;
-  /** Resolves when everything the lane generated is acknowledged or it failed; see Lane.finish. */
-  finish(flushOrders: boolean): Promise<void>;
-}
+export type { LaneHandle } from './lane-handle.js';
+export { preciseClock, type RunClock } from './run-clock.js';
 
 /** Collects what the lanes report into the run's stats, and wakes the run loop when something changed. */
 export class RunTracker implements LaneEvents {
@@ -59,23 +50,6 @@ export class RunTracker implements LaneEvents {
     this.wake?.();
   }
 }
-
-export interface RunClock {
-  /** Epoch milliseconds with sub-millisecond precision. */
-  now(): number;
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
-export const preciseClock: RunClock = {
-  now: () => performance.timeOrigin + performance.now(),
-  sleep: async (ms, signal) => {
-    try {
-      await delay(ms, undefined, { signal });
-    } catch {
-      // woken by the abort signal: the loop checks it next
-    }
-  },
-};
 
 export interface RunOptions {
   lanes: LaneHandle[];

@@ -1,6 +1,6 @@
 import type { ResourceRecord } from '../core/state-store.js';
-import type { CloudSession } from './cloud-session.js';
-import { hasPrefix } from './names.js';
+import type { ConfluentCloud } from '../confluent-api/index.js';
+import { hasPrefix, type ResourceNames } from './names.js';
 
 /**
  * After a teardown, looks for anything that still carries the prefix: environments, service accounts and API keys
@@ -9,10 +9,9 @@ import { hasPrefix } from './names.js';
  * Anything found here would keep billing or keep granting access.
  */
 export async function remainingCloudResources(
-  session: CloudSession,
+  { cloud, names }: { cloud: ConfluentCloud; names: ResourceNames },
   options: { keepEnvironment: boolean; deleted: ResourceRecord[] },
 ): Promise<string[]> {
-  const { cloud, names } = session;
   const remaining: string[] = [];
   const environments = (await cloud.environments.list()).filter((e) => hasPrefix(e.display_name, names.prefix));
   for (const environment of environments) {

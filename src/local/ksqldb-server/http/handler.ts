@@ -4,6 +4,7 @@ import { parseJsonExact, stringifyExact } from '../engine/exact-json.js';
 import type { PushQuery } from '../engine/push-query.js';
 import { isHttp2, readBody, type Request, type Response } from './transport.js';
 import { handleInsertsStream } from './inserts-stream.js';
+import { sendError, sendJson } from './responses.js';
 
 export interface HandlerOptions {
   engine: Engine;
@@ -17,21 +18,6 @@ export interface HandlerOptions {
 
 const DELIMITED = 'application/vnd.ksqlapi.delimited.v1';
 const LEGACY_JSON = 'application/vnd.ksql.v1+json';
-
-export function sendJson(res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-export function sendError(res: Response, error: unknown): void {
-  const ksqlError = error instanceof KsqlError ? error : new KsqlError(ErrorCodes.serverError, (error as Error)?.message ?? String(error));
-  sendJson(res, ksqlError.httpStatus, ksqlError.toJSON());
-}
 
 function parseJsonBody(text: string): Record<string, unknown> {
   let parsed: unknown;

@@ -3,7 +3,7 @@ import type { Engine } from '../engine/engine.js';
 import { parseJsonExact } from '../engine/exact-json.js';
 import { tokenize } from '../sql/lexer.js';
 import type { Request, Response } from './transport.js';
-import { sendError } from './handler.js';
+import { sendError } from './responses.js';
 
 /** Resolves an identifier as ksqlDB does: unquoted names are upper-cased, backticked ones kept as written. */
 function identifier(name: string): string {
