@@ -2,6 +2,7 @@ import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, OperationError, UserError } from '../core/errors.js';
 import { duration } from '../core/parse.js';
+import { type Probe, waitFor } from '../core/waiter.js';
 import { defineCommand } from './command.js';
 
 export interface SinkApplyResult {
@@ -181,40 +182,46 @@ async function sinkStatus(ctx: Context, loaded: LoadedConfig): Promise<SinkStatu
 
 async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number): Promise<SinkVerifyResult> {
   const config = loaded.values;
-  const { MongoClient } = await import('mongodb');
+  const { MongoConnectError, withSinkCollection } = await import('../mongo/client.js');
   const connection = await mongoConnection(ctx, loaded);
-  const client = new MongoClient(connection.uri, { serverSelectionTimeoutMS: 5000, connectTimeoutMS: 5000, auth: connection.auth });
+  const target = { ...connection, database: config.mongoDatabase, collection: config.mongoCollection };
   try {
-    try {
-      await client.connect();
-    } catch (error) {
-      throw new OperationError(`cannot connect to MongoDB: ${(error as Error).message}`, {
-        hint:
-          config.target === 'local'
-            ? 'Start the local stack with `marketplace local start`.'
-            : `Check ${config.mongoUri ? 'mongoUri' : 'mongoHost'}, mongoUser, MONGODB_PASSWORD and the Atlas IP access list.`,
+    return await withSinkCollection(target, async (collection) => {
+      const topicRecords = await topicRecordCount(ctx, loaded);
+      const caughtUp = async (): Promise<Probe<number>> => {
+        const documents = await collection.count();
+        return documents >= topicRecords
+          ? { done: true, value: documents }
+          : { done: false, status: `${documents} of ${topicRecords} documents` };
+      };
+      const documents = await waitFor(caughtUp, {
+        what: 'the MongoDB sink to catch up',
+        timeoutMs: waitMs,
+        initialDelayMs: 500,
+        maxDelayMs: 500,
+        signal: ctx.signal,
+      }).catch(async (error: unknown) => {
+        if (ctx.signal.aborted || !(error instanceof OperationError)) throw error;
+        return collection.count();
       });
-    }
-    const collection = client.db(config.mongoDatabase).collection(config.mongoCollection);
-    const topicRecords = await topicRecordCount(ctx, loaded);
-    const started = Date.now();
-    let documents = await collection.countDocuments();
-    while (documents < topicRecords && Date.now() - started < waitMs && !ctx.signal.aborted) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      documents = await collection.countDocuments();
-    }
-    // Natural order is insertion order; $natural sorts are not supported everywhere (FerretDB), so skip instead.
-    const newest = documents > 0 ? await collection.find({}, { skip: documents - 1, limit: 1 }).next() : null;
-    return {
-      database: config.mongoDatabase,
-      collection: config.mongoCollection,
-      documents,
-      topicRecords,
-      missing: Math.max(0, topicRecords - documents),
-      newest: newest ? JSON.parse(JSON.stringify(newest)) : undefined,
-    };
-  } finally {
-    await client.close();
+      const newest = await collection.newest();
+      return {
+        database: config.mongoDatabase,
+        collection: config.mongoCollection,
+        documents,
+        topicRecords,
+        missing: Math.max(0, topicRecords - documents),
+        newest: newest ? JSON.parse(JSON.stringify(newest)) : undefined,
+      };
+    });
+  } catch (error) {
+    if (!(error instanceof MongoConnectError)) throw error;
+    throw new OperationError(error.message, {
+      hint:
+        config.target === 'local'
+          ? 'Start the local stack with `marketplace local start`.'
+          : `Check ${config.mongoUri ? 'mongoUri' : 'mongoHost'}, mongoUser, MONGODB_PASSWORD and the Atlas IP access list.`,
+    });
   }
 }
 

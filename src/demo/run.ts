@@ -2,8 +2,8 @@ import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { isCliError } from '../core/errors.js';
 import { waitFor } from '../core/waiter.js';
-import type { DemoResult } from '../commands/demo.js';
-import { demoFailed } from '../commands/demo.js';
+import type { SinkCollection } from '../mongo/client.js';
+import { type DemoResult, demoFailed } from './result.js';
 import { INPUT_TOPICS } from '../producers/records.js';
 
 export interface DemoOptions {
@@ -139,26 +139,18 @@ async function counts(ctx: Context, loaded: LoadedConfig): Promise<Counts> {
     const offsets = await admin.fetchTopicOffsets('job_status');
     return {
       jobStatusEnd: new Map(offsets.map((p) => [p.partition, Number(p.high)])),
-      mongoDocuments: await withCollection(loaded, (collection) => collection.countDocuments()),
+      mongoDocuments: await withCollection(loaded, (collection) => collection.count()),
     };
   } finally {
     await admin.disconnect();
   }
 }
 
-async function withCollection<T>(
-  loaded: LoadedConfig,
-  use: (collection: import('mongodb').Collection) => Promise<T>,
-): Promise<T> {
-  const { MongoClient } = await import('mongodb');
+async function withCollection<T>(loaded: LoadedConfig, use: (collection: SinkCollection) => Promise<T>): Promise<T> {
+  const { withSinkCollection } = await import('../mongo/client.js');
   const { configuredEndpoints } = await import('../core/endpoints.js');
-  const mongo = new MongoClient(configuredEndpoints(loaded.values).mongoUri!, { serverSelectionTimeoutMS: 5000 });
-  try {
-    await mongo.connect();
-    return await use(mongo.db(loaded.values.mongoDatabase).collection(loaded.values.mongoCollection));
-  } finally {
-    await mongo.close();
-  }
+  const { mongoDatabase: database, mongoCollection: collection } = loaded.values;
+  return withSinkCollection({ uri: configuredEndpoints(loaded.values).mongoUri!, database, collection }, use);
 }
 
 async function summarise(
@@ -181,7 +173,7 @@ async function summarise(
     rejected: statuses.filter((s) => s === 'REJECTED').length,
   };
   const mongoDocuments = await withCollection(loaded, async (collection) => {
-    const landed = async () => (await collection.countDocuments()) - before.mongoDocuments;
+    const landed = async () => (await collection.count()) - before.mongoDocuments;
     return waitFor(
       async () => {
         const count = await landed();

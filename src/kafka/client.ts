@@ -3,6 +3,9 @@ import type { Output } from '../core/output.js';
 import { JavaCompatiblePartitioner } from './partitioner.js';
 import { installProduceEncoder } from './produce-encoder.js';
 
+/** The kafkajs types other modules hold on to; kafkajs itself is imported only under src/kafka. */
+export type { Admin, Consumer, Kafka } from 'kafkajs';
+
 export interface KafkaTarget {
   target: 'cloud' | 'local';
   /** host:port list. */

@@ -2,7 +2,7 @@ import type { Context } from '../core/context.js';
 import { OperationError, isCliError } from '../core/errors.js';
 import { tcpReachable } from '../core/probes.js';
 import { availableParallelism } from 'node:os';
-import type { Kafka } from 'kafkajs';
+import type { Kafka } from '../kafka/client.js';
 import type { Output } from '../core/output.js';
 import { PRODUCER_CONFIG, createKafka, describeBootstrap, type KafkaTarget } from '../kafka/client.js';
 import { resolveKafkaTarget } from '../kafka/connection.js';

@@ -1,4 +1,4 @@
-import type { Admin } from 'kafkajs';
+import type { Admin } from '../kafka/client.js';
 import { ConnectClient } from '../connect/client.js';
 import type { Config } from '../core/config-schema.js';
 import type { LoadedConfig } from '../core/config.js';

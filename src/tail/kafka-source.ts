@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, Kafka } from '../kafka/client.js';
 import { parseJson } from '../ksql-client/json.js';
 import type { RowSource, TailRow } from './source.js';
 

@@ -1,0 +1,82 @@
+import type { Document, MongoClient } from 'mongodb';
+
+/** Where a collection lives and how to sign in; the password travels in `auth`, never in the URI. */
+export interface MongoTarget {
+  uri: string;
+  auth?: { username: string; password: string };
+  database: string;
+  collection: string;
+}
+
+export type MongoHealth = { healthy: true } | { healthy: false; status: string };
+
+/** What the tool asks of a sink collection: how many documents, and the newest one. */
+export interface SinkCollection {
+  count(): Promise<number>;
+  /** The last document in insertion (natural) order, or null when the collection is empty. */
+  newest(): Promise<Document | null>;
+}
+
+/** The driver could not reach or sign in to MongoDB; callers add the hint that fits their target. */
+export class MongoConnectError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MongoConnectError';
+  }
+}
+
+const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+
+async function connect(target: Pick<MongoTarget, 'uri' | 'auth'>, timeoutMs: number): Promise<MongoClient> {
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(target.uri, {
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+    ...(target.auth ? { auth: target.auth } : {}),
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw new MongoConnectError(`cannot connect to MongoDB: ${firstLine(error)}`, { cause: error });
+  }
+  return client;
+}
+
+/** Opens the collection, hands it to `use`, and always closes the connection. */
+export async function withSinkCollection<T>(
+  target: MongoTarget,
+  use: (collection: SinkCollection) => Promise<T>,
+  options: { timeoutMs?: number } = {},
+): Promise<T> {
+  const client = await connect(target, options.timeoutMs ?? 5_000);
+  try {
+    const collection = client.db(target.database).collection(target.collection);
+    return await use({
+      count: () => collection.countDocuments(),
+      newest: async () => {
+        // $natural sorts are not supported everywhere (FerretDB), so skip to the last document instead.
+        const documents = await collection.countDocuments();
+        return documents > 0 ? collection.find({}, { skip: documents - 1, limit: 1 }).next() : null;
+      },
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+/** Healthy when the server answers `hello` and can list its databases (which touches storage, unlike hello). */
+export async function mongoHealth(uri: string): Promise<MongoHealth> {
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1_500, connectTimeoutMS: 1_500, socketTimeoutMS: 5_000 });
+  try {
+    const hello = await client.db('admin').command({ hello: 1 });
+    if (hello.ok !== 1) return { healthy: false, status: 'hello did not answer ok' };
+    await client.db('admin').command({ listDatabases: 1, nameOnly: true });
+    return { healthy: true };
+  } catch (error) {
+    return { healthy: false, status: firstLine(error) };
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
