@@ -5,6 +5,7 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretRegistry } from '../../src/core/redact.js';
 import { KsqlClient } from '../../src/ksql-client/client.js';
+import type { CurrentStatusEntity } from '../../src/ksql-client/entities.js';
 import { KsqlConnectionError, KsqlError, KsqlRequestError } from '../../src/ksql-client/errors.js';
 import { startKsqlDevServer } from '../../src/local/ksqldb-server/index.js';
 import { stackEndpoints } from '../helpers/stack.js';
@@ -206,7 +207,7 @@ describe.each(['http2', 'http1'] as const)('a command still executing when the s
 
       const created = await client.executeStatement(`CREATE STREAM SLOW_OUT_${tag} AS SELECT id, v * 2 AS doubled FROM SLOW_MID_${tag} EMIT CHANGES;`);
       expect(created['@type']).toBe('currentStatus');
-      const status = created['@type'] === 'currentStatus' ? created.commandStatus : undefined;
+      const status = created['@type'] === 'currentStatus' ? (created as CurrentStatusEntity).commandStatus : undefined;
       expect(status?.status).toBe('SUCCESS');
       expect(status?.queryId).toMatch(new RegExp(`^CSAS_SLOW_OUT_${tag}_\\d+$`));
       expect(progress).toContain(`stream/SLOW_OUT_${tag}/create SUCCESS`);

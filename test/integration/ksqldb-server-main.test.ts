@@ -47,7 +47,7 @@ describe('ksqlDB dev server: main.js as the local stack starts it', () => {
       expect(anonymous.status).toBe(401);
       const health = await fetch(`${url}/healthcheck`, { headers: { authorization: `Basic ${Buffer.from(`DEVKEY:${secret}`).toString('base64')}` } });
       expect(health.status).toBe(200);
-      expect((await health.json()).isHealthy).toBe(true);
+      expect(((await health.json()) as { isHealthy: boolean }).isHealthy).toBe(true);
       expect(server.output()).toContain('development stand-in, not ksqlDB');
       expect(server.output()).not.toContain(secret);
       server.child.kill('SIGTERM');

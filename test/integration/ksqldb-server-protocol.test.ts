@@ -66,7 +66,7 @@ describe('ksqlDB dev server: REST protocol', () => {
   afterAll(() => closeServerAndClient(server, client, suffix));
 
   it('serves /info, /healthcheck, /clusterStatus and redirects / to /info', async () => {
-    const info = await (await fetch(`${server.url}/info`)).json();
+    const info = (await (await fetch(`${server.url}/info`)).json()) as { KsqlServerInfo: Record<string, unknown> };
     expect(info.KsqlServerInfo).toMatchObject({ version: '0.29.0-marketplace-dev', ksqlServiceId: serviceId, serverStatus: 'RUNNING' });
     expect(info.KsqlServerInfo.kafkaClusterId).toMatch(/.+/);
     const health = await (await fetch(`${server.url}/healthcheck`)).json();
@@ -75,7 +75,7 @@ describe('ksqlDB dev server: REST protocol', () => {
       details: { metastore: { isHealthy: true }, kafka: { isHealthy: true }, commandRunner: { isHealthy: true } },
       serverState: 'READY',
     });
-    const cluster = await (await fetch(`${server.url}/clusterStatus`)).json();
+    const cluster = (await (await fetch(`${server.url}/clusterStatus`)).json()) as { clusterStatus: Record<string, unknown> };
     expect(Object.values(cluster.clusterStatus)[0]).toMatchObject({ hostAlive: true });
     const root = await fetch(`${server.url}/`, { redirect: 'manual' });
     expect(root.status).toBe(307);
@@ -182,7 +182,7 @@ describe('ksqlDB dev server: REST protocol', () => {
     expect(windowed.body.message).toContain('not supported by the marketplace ksqlDB dev server');
     const badJson = await fetch(`${server.url}/ksql`, { method: 'POST', body: '{"ksql": ' });
     expect(badJson.status).toBe(400);
-    expect((await badJson.json()).error_code).toBe(40000);
+    expect(((await badJson.json()) as { error_code: number }).error_code).toBe(40000);
   });
 
   it('streams push queries over HTTP/1.1 chunked, delimited and JSON, honouring LIMIT and auto.offset.reset', async () => {

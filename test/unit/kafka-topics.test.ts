@@ -6,7 +6,9 @@ const { KafkaJSProtocolError } = kafkajs;
 
 /** kafkajs' own error for a broker answering with `code`, as its protocol decoder raises it. */
 function brokerAnswered(type: string, code: number, retriable: boolean): Error {
-  return new KafkaJSProtocolError({ type, code, retriable, message: `${type} from the broker` });
+  // At run time kafkajs takes the broker's error description here; its typings only admit an Error or a string.
+  const description = { type, code, retriable, message: `${type} from the broker` };
+  return new KafkaJSProtocolError(description as unknown as Error);
 }
 
 /** An admin whose fetchTopicOffsets fails with each error in turn, then answers. */
