@@ -46,7 +46,7 @@ function freePort() {
 
 async function startServer() {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(process.env.KSQL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), `${root}dist/local/ksqldb-server/main.js`, '--listen', `127.0.0.1:${port}`, '--bootstrap', args.bootstrap, '--service-id', serviceId], {
+  const child = spawn(process.execPath, [...(process.env.KSQL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), `${root}dist/ksqldb-dev-server/main.js`, '--listen', `127.0.0.1:${port}`, '--bootstrap', args.bootstrap, '--service-id', serviceId], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

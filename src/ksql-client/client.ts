@@ -28,7 +28,7 @@ import {
   type ErrorContext,
 } from './errors.js';
 import { InsertsStream } from './inserts-stream.js';
-import { stringifyJson } from './json.js';
+import { stringifyJson } from '../json/exact-json.js';
 import { splitStatements, SqlSplitError } from './statements.js';
 import { KsqlRow, StreamedQuery } from './streamed-query.js';
 import {

@@ -1,4 +1,4 @@
-import { NumberToken, exactNumber } from './json.js';
+import { NumberToken, exactNumber } from '../json/exact-json.js';
 
 /**
  * The column types a /query-stream header announces ("BIGINT", "DECIMAL(4, 2)", "ARRAY<STRING>",

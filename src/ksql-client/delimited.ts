@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { untypedValue } from './column-types.js';
 import type { KsqlErrorBody } from './errors.js';
-import { JsonSyntaxError, numberToken, parseJson } from './json.js';
+import { JsonSyntaxError, numberToken, parseJson } from '../json/exact-json.js';
 
 /**
  * The `application/vnd.ksqlapi.delimited.v1` format of /query-stream (and the ack lines of /inserts-stream): one

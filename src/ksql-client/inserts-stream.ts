@@ -3,7 +3,7 @@ import type { PassThrough } from 'node:stream';
 import { readLines } from './delimited.js';
 import type { InsertAck } from './entities.js';
 import { errorFromResponse, KsqlConnectionError, type AnyKsqlError, type ErrorContext, type KsqlErrorBody } from './errors.js';
-import { exactNumber, parseJson, stringifyJson } from './json.js';
+import { exactNumber, parseJson, stringifyJson } from '../json/exact-json.js';
 import type { HttpExchange } from './transport.js';
 
 interface Pending {

@@ -44,7 +44,7 @@ export interface ServiceDefinition {
   health(settings: StackSettings): Promise<Health>;
 }
 
-const KSQLDB_SERVER_MAIN = fileURLToPath(new URL('./ksqldb-server/main.js', import.meta.url));
+const KSQLDB_SERVER_MAIN = fileURLToPath(new URL('../ksqldb-dev-server/main.js', import.meta.url));
 const ksqldbMain = (settings: StackSettings) => settings.ksqldbServerMain ?? KSQLDB_SERVER_MAIN;
 
 export const JVM_OPTIONS = [

@@ -6,7 +6,7 @@ import type { Config } from '../core/config-schema.js';
 export interface StackSettings {
   home: string;
   ports: StackPorts;
-  /** Entry point of the ksqlDB dev server; default dist/local/ksqldb-server/main.js (MARKETPLACE_KSQLDB_SERVER_MAIN). */
+  /** Entry point of the ksqlDB dev server; default dist/ksqldb-dev-server/main.js (MARKETPLACE_KSQLDB_SERVER_MAIN). */
   ksqldbServerMain?: string;
   /** Start deadlines in seconds that replace a service's default (MARKETPLACE_LOCAL_<SERVICE>_DEADLINE). */
   deadlines?: Record<string, number>;

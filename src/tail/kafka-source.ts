@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from '../kafka/client.js';
-import { parseJson } from '../ksql-client/json.js';
+import { parseJson } from '../json/exact-json.js';
 import type { RowSource, TailRow } from './source.js';
 
 export interface KafkaSourceOptions {

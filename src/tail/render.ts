@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { stringifyJson } from '../ksql-client/json.js';
+import { stringifyJson } from '../json/exact-json.js';
 import type { TailRow } from './source.js';
 
 export type TailFormat = 'table' | 'jsonl' | 'json';

@@ -7,13 +7,13 @@ import { SecretRegistry } from '../../src/core/redact.js';
 import { KsqlClient } from '../../src/ksql-client/client.js';
 import type { CurrentStatusEntity } from '../../src/ksql-client/entities.js';
 import { KsqlConnectionError, KsqlError, KsqlRequestError } from '../../src/ksql-client/errors.js';
-import { startKsqlDevServer } from '../../src/local/ksqldb-server/index.js';
+import { startKsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import { stackEndpoints } from '../helpers/stack.js';
 import { freePort } from '../helpers/ports.js';
 
 const { Kafka, logLevel } = kafkajs;
 const run = randomUUID().slice(0, 8);
-const DEV_SERVER = fileURLToPath(new URL('../../dist/local/ksqldb-server/index.js', import.meta.url));
+const DEV_SERVER = fileURLToPath(new URL('../../dist/ksqldb-dev-server/index.js', import.meta.url));
 
 let admin: kafkajs.Admin;
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KsqlClient } from '../../src/ksql-client/client.js';
 import { KsqlConnectionError, KsqlError, KsqlRequestError } from '../../src/ksql-client/errors.js';
 import { applyTemplates, TEMPLATES_DIR } from '../../src/ksql-client/templates.js';
-import { startKsqlDevServer, type KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
+import { startKsqlDevServer, type KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEMPLATES_DIR } from '../../src/ksql-client/templates.js';
-import { startKsqlDevServer, type KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
+import { startKsqlDevServer, type KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import { runCli } from '../helpers/cli.js';
 import { stackEndpoints } from '../helpers/stack.js';
 import { freePort } from '../helpers/ports.js';

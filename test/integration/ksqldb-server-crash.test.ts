@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrap, cleanup, eventually, kafkaClient, ksql, ksqlOk, readTopic, sleep, templateStatements, uniqueSuffix, type KafkaTestClient } from './ksqldb-server-support.js';
 import { freePort } from '../helpers/ports.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/local/ksqldb-server/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../dist/ksqldb-dev-server/main.js', import.meta.url));
 
 
 interface RunningServer {

@@ -1,6 +1,6 @@
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
+import type { KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import { closeServerAndClient, sleep, readTopic, readTopicUntil, kafkaClient, ksqlOk, startServer, templateStatements, uniqueSuffix, type KafkaTestClient, type RawRecord } from './ksqldb-server-support.js';
 
 const MINUTE = 60_000;

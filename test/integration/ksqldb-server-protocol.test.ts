@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
+import type { KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import {
   cleanup, closeServerAndClient, eventually, http2Request, kafkaClient, ksql, ksqlOk, parseDelimited, postJson, readTopicUntil, sleep, startServer, uniqueSuffix,
   type KafkaTestClient,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
+import type { KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import { closeServerAndClient, kafkaClient, ksql, ksqlOk, readTopic, readTopicUntil, sleep, startServer, templateStatements, uniqueSuffix, type KafkaTestClient } from './ksqldb-server-support.js';
 
 describe('ksqlDB dev server: restart mid-stream', () => {

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import http2 from 'node:http2';
 import { fileURLToPath } from 'node:url';
 import kafkajs, { type Admin, type Producer } from 'kafkajs';
-import { startKsqlDevServer, type KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
+import { startKsqlDevServer, type KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;

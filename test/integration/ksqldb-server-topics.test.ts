@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
+import type { KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import { fetchOffsetsWhenReady } from '../../src/kafka/topics.js';
 import { closeServerAndClient, kafkaClient, ksql, ksqlOk, startServer, uniqueSuffix, type KafkaTestClient } from './ksqldb-server-support.js';
 

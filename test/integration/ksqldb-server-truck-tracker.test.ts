@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KsqlDevServer } from '../../src/local/ksqldb-server/index.js';
+import type { KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import {
   closeServerAndClient, eventually, kafkaClient, ksqlOk, parseDelimited, postJson, readTopic, sleep, startServer, templateStatements, uniqueSuffix,
   type KafkaTestClient,

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseColumnType, typeValue } from '../../src/ksql-client/column-types.js';
 import { parseStreamLine, readLines } from '../../src/ksql-client/delimited.js';
-import { exactNumber, numberToken, parseJson, stringifyJson } from '../../src/ksql-client/json.js';
+import { exactNumber, numberToken, parseJson, stringifyJson } from '../../src/json/exact-json.js';
 
 function typedRow(line: string, types: string[]): unknown[] {
   const message = parseStreamLine(line);

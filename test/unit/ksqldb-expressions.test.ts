@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { compile, type ScopeColumn } from '../../src/local/ksqldb-server/sql/expressions.js';
-import { geoDistance } from '../../src/local/ksqldb-server/sql/functions.js';
-import { parseExpression } from '../../src/local/ksqldb-server/sql/parser.js';
-import { BIGINT, DOUBLE, INTEGER, STRING, formatType } from '../../src/local/ksqldb-server/sql/types.js';
+import { compile, type ScopeColumn } from '../../src/ksqldb-dev-server/sql/expressions.js';
+import { geoDistance } from '../../src/ksqldb-dev-server/sql/functions.js';
+import { parseExpression } from '../../src/ksqldb-dev-server/sql/parser.js';
+import { BIGINT, DOUBLE, INTEGER, STRING, formatType } from '../../src/ksqldb-dev-server/sql/types.js';
 
 const columns: ScopeColumn[] = [
   { qualifier: 'V', name: 'LAT', type: DOUBLE, index: 0 },

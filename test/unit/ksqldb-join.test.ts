@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { planQuery, type ResultRow } from '../../src/local/ksqldb-server/engine/planner.js';
-import type { DataSource } from '../../src/local/ksqldb-server/engine/source.js';
-import { parseStatements } from '../../src/local/ksqldb-server/sql/parser.js';
-import { BIGINT, STRING } from '../../src/local/ksqldb-server/sql/types.js';
+import { planQuery, type ResultRow } from '../../src/ksqldb-dev-server/engine/planner.js';
+import type { DataSource } from '../../src/ksqldb-dev-server/engine/source.js';
+import { parseStatements } from '../../src/ksqldb-dev-server/sql/parser.js';
+import { BIGINT, STRING } from '../../src/ksqldb-dev-server/sql/types.js';
 
 const MINUTE = 60_000;
 const jobs: DataSource = {

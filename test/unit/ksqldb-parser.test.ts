@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { KsqlError } from '../../src/local/ksqldb-server/errors.js';
-import { parseStatements } from '../../src/local/ksqldb-server/sql/parser.js';
+import { KsqlError } from '../../src/ksqldb-dev-server/errors.js';
+import { parseStatements } from '../../src/ksqldb-dev-server/sql/parser.js';
 
 const templateDir = fileURLToPath(new URL('../../templates/ksql/', import.meta.url));
 

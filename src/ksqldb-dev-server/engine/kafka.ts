@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
-import { JavaCompatiblePartitioner } from '../../../kafka/partitioner.js';
-import { lastingAdmin } from '../../../kafka/lasting-admin.js';
-import { fetchOffsetsWhenReady } from '../../../kafka/topics.js';
+import { JavaCompatiblePartitioner } from '../../kafka/partitioner.js';
+import { lastingAdmin } from '../../kafka/lasting-admin.js';
+import { fetchOffsetsWhenReady } from '../../kafka/topics.js';
 import { cacheCoordinatorLookups } from './coordinator-cache.js';
 import { TopicProducers } from './topic-producers.js';
 

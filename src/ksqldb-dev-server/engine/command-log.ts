@@ -1,4 +1,4 @@
-import { createTopicsAndWait } from '../../../kafka/topics.js';
+import { createTopicsAndWait } from '../../kafka/topics.js';
 import { readTopicToEnd, topicExists, type KafkaHandles } from './kafka.js';
 
 export interface Command {

@@ -5,7 +5,7 @@ import { compile, exprText } from '../sql/expressions.js';
 import { substituteVariables } from '../sql/lexer.js';
 import { parseStatements } from '../sql/parser.js';
 import { formatType, schemaOf } from '../sql/types.js';
-import { createTopicsAndWait } from '../../../kafka/topics.js';
+import { createTopicsAndWait } from '../../kafka/topics.js';
 import { CommandLog } from './command-log.js';
 import { topicPartitionCount, type KafkaHandles } from './kafka.js';
 import { PersistentQuery, type QueryLogger } from './persistent-query.js';

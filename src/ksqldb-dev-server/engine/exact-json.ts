@@ -1,4 +1,4 @@
-import { parseJson, stringifyJson } from '../../../ksql-client/json.js';
+import { parseJson, stringifyJson } from '../../json/exact-json.js';
 
 export { exactLong } from '../sql/numbers.js';
 
