@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from '../helpers/cli.js';
+import { eventually } from '../helpers/poll.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
 /** `tail truck_tracker --live` in a real terminal (tmux): one line per job, rewritten in place as trucks move. */
@@ -13,7 +14,6 @@ let env: Record<string, string>;
 
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
 const screen = () => tmux('capture-pane', '-p', '-t', session);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   const stack = stackEndpoints();
@@ -50,11 +50,21 @@ describe('tail --live', () => {
       ['produce', '--rate', '0.5', '--trucks', '2', '--truck-interval', '500ms', '--duration', '12s', '--seed', '5'],
       { cwd, env, timeoutMs: 60_000 },
     );
+    // The screen is sampled for as long as produce runs, and a little after, so the last rows are drawn.
     const snapshots: string[] = [];
-    for (let i = 0; i < 14; i++) {
-      await sleep(1000);
+    let produced = false;
+    void producing.finally(() => {
+      produced = true;
+    });
+    await eventually(async () => {
       snapshots.push(screen());
-    }
+      return produced ? true : undefined;
+    }, 60_000, 'produce to finish', 500);
+    await eventually(async () => {
+      const text = screen();
+      snapshots.push(text);
+      return /^\d+\s+TRUCK-/m.test(text) ? true : undefined;
+    }, 15_000, 'truck rows on the screen', 500);
     await producing;
     const last = snapshots.at(-1)!;
     expect(last).toMatch(/JOB_ID\s+VEHICLE_ID\s+LAT\s+LONG/);
@@ -69,7 +79,7 @@ describe('tail --live', () => {
     expect(earlier.some((line) => ids.includes(line.split(/\s+/)[0]) && !rows.includes(line))).toBe(true);
 
     tmux('send-keys', '-t', session, 'C-c');
-    await sleep(1500);
-    expect(screen()).toMatch(/rows from truck_tracker/);
+    const summary = await eventually(async () => (/rows from truck_tracker/.test(screen()) ? screen() : undefined), 10_000);
+    expect(summary).toMatch(/rows from truck_tracker/);
   });
 });

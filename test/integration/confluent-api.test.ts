@@ -21,6 +21,7 @@ import { SecretRegistry } from '../../src/core/redact.js';
 import { scaledClock } from '../../src/core/waiter.js';
 import { startConfluentCloudEmulator, type RunningEmulator } from '../emulators/confluent-cloud/index.js';
 import { localKsqlBackend } from '../emulators/confluent-cloud/ksql-backend.js';
+import { eventually } from '../helpers/poll.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
 const clock = scaledClock(0.01);
@@ -68,8 +69,12 @@ beforeAll(async () => {
   saId = (await cloud.serviceAccounts.create({ displayName: `it-app-${run}` })).id;
   kafkaKey = (await cloud.apiKeys.create({ ownerId: saId, resourceId: cluster.id, environmentId: envId, displayName: 'it-kafka' })).credentials;
   kafka = cloud.kafka({ restEndpoint: restEndpoint(cluster)!, clusterId: cluster.id, credentials: kafkaKey });
-  // New keys become usable after apiKeyMs (1 s at this time scale).
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  // New keys become usable after apiKeyMs (1 s at this time scale): until then the API answers 401.
+  await eventually(
+    () => kafka.listTopics().then(() => true, (error: { status?: number }) => (error.status === 401 ? undefined : true)),
+    10_000,
+    'the Kafka API key to become usable',
+  );
 });
 
 afterAll(async () => {

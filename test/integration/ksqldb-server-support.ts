@@ -197,15 +197,9 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
+import { eventually } from '../helpers/poll.js';
+
+export { eventually };
 
 /** Parses a delimited /query-stream body: header object, then rows. */
 export function parseDelimited(text: string): { header: any; rows: unknown[][]; errors: any[] } {

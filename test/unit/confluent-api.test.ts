@@ -15,6 +15,7 @@ import { SecretRegistry } from '../../src/core/redact.js';
 import type { Clock } from '../../src/core/waiter.js';
 import { startConfluentCloudEmulator, type RunningEmulator } from '../emulators/confluent-cloud/index.js';
 import type { RecordedExchange } from '../emulators/confluent-cloud/recorder.js';
+import { eventually } from '../helpers/poll.js';
 
 /** A clock whose sleeps are recorded and shortened 100×, so retry and wait delays can be asserted. */
 function recordingClock(): Clock & { sleeps: number[] } {
@@ -183,8 +184,10 @@ describe('Confluent Cloud client against the strict emulator', () => {
     expect(ksql.status.phase).toBe('PROVISIONING');
     expect(ksql.status.topic_prefix).toMatch(/^pksqlc-/);
     expect((await cloud.ksqlClusters.findByName(env.id, 'ksql'))?.id).toBe(ksql.id);
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    expect((await cloud.ksqlClusters.get(ksql.id, env.id)).status.phase).toBe('PROVISIONED');
+    const phase = () => cloud.ksqlClusters.get(ksql.id, env.id).then((cluster) => cluster.status.phase);
+    expect(await eventually(async () => ((await phase()) === 'PROVISIONED' ? 'PROVISIONED' : undefined), 10_000)).toBe(
+      'PROVISIONED',
+    );
     await cloud.ksqlClusters.delete(ksql.id, env.id);
     expect(await cloud.ksqlClusters.find(ksql.id, env.id)).toBeUndefined();
   });
