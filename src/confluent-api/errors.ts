@@ -39,6 +39,7 @@ interface ConfluentApiErrorFields extends ConfluentErrorDetails {
 }
 
 /** A 4xx the user can act on (credentials, permission, quota, conflict, invalid input): exit 2 with a hint. */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor sets every field with Object.assign(this, details)
 export class ConfluentApiUserError extends UserError implements ConfluentApiErrorFields {
   constructor(details: ConfluentErrorDetails, options: CliErrorOptions = {}) {
     super(oneLine(details), { hint: options.hint ?? hintFor(details), cause: options.cause });
@@ -54,6 +55,7 @@ export class ConfluentApiUserError extends UserError implements ConfluentApiErro
 export interface ConfluentApiUserError extends ConfluentErrorDetails {}
 
 /** Throttling, server errors and network failures: exit 1. */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor sets every field with Object.assign(this, details)
 export class ConfluentApiOperationError extends OperationError implements ConfluentApiErrorFields {
   constructor(details: ConfluentErrorDetails, options: CliErrorOptions = {}) {
     super(oneLine(details), { hint: options.hint ?? hintFor(details), cause: options.cause });

@@ -117,7 +117,7 @@ export function toTree(graph: LineageGraph, paint: { status(text: string, ok: bo
     if (again) return;
     shown.add(id);
     const kids = children.get(id) ?? [];
-    kids.forEach((kid, i) => walk(kid, root ? '' : `${prefix}${last ? '   ' : '│  '}`, i === kids.length - 1, false));
+    for (const [i, kid] of kids.entries()) walk(kid, root ? '' : `${prefix}${last ? '   ' : '│  '}`, i === kids.length - 1, false);
   };
   const roots = graph.nodes.filter((n) => !incoming.has(n.id));
   for (const root of roots.length ? roots : graph.nodes.slice(0, 1)) walk(root.id, '', true, true);

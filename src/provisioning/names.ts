@@ -24,5 +24,5 @@ export function resourceNames(prefix: string): ResourceNames {
 }
 
 export function hasPrefix(name: string | undefined, prefix: string): boolean {
-  return name !== undefined && name.startsWith(`${prefix}-`);
+  return name?.startsWith(`${prefix}-`) ?? false;
 }

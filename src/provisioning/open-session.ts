@@ -7,6 +7,7 @@ export async function openSession(
   ctx: Context,
   loaded: LoadedConfig,
   options: { lock: string | undefined; needMongoPassword: boolean },
+  // biome-ignore lint/suspicious/noExplicitAny: callers are generic over the env, and ResourceDef<Env> is invariant
 ): Promise<ProvisionSession<any>> {
   if (loaded.values.target === 'local') {
     const { openLocalSession } = await import('./local-session.js');

@@ -43,7 +43,7 @@ export function findSecrets(bytes: Buffer | string, where: string, secrets: Secr
 
 /** Every regular file under `dir`, recursively (none when it does not exist). */
 export function filesUnder(dir: string): string[] {
-  let entries;
+  let entries: import('node:fs').Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {

@@ -21,11 +21,11 @@ function openStream(url: string, path: string, body: unknown, headers: Record<st
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => {
       text += chunk;
-      listeners.forEach((l) => l());
+      for (const listener of listeners) listener();
     });
     response.on('end', () => {
       ended = true;
-      listeners.forEach((l) => l());
+      for (const listener of listeners) listener();
     });
   });
   request.end(JSON.stringify(body));

@@ -188,10 +188,9 @@ describe('Produce request encoding', () => {
     const body = encodeTopicData({ acks: 1, timeoutMs: 1000, producerId: -1n, producerEpoch: -1, now: T0 }, [
       { topic: 't', partitions: [{ partition: 0, messages: [{ value: 'a', timestamp: 1000 }, { value: 'b' }, { value: 'c', timestamp: '5000' }] }] },
     ]);
-    let decoded: Awaited<ReturnType<typeof decodeRecordBatch>> | undefined;
     const batches: Buffer[] = [];
     eachBatch(body, (_t, _p, start, length) => batches.push(body.subarray(start, start + length)));
-    decoded = await decodeRecordBatch(new Decoder(batches[0]!));
+    const decoded = await decodeRecordBatch(new Decoder(batches[0]!));
     expect(decoded.records.map((r) => r.timestamp)).toEqual(['1000', String(T0), '5000']);
     expect(decoded.producerId).toBe('-1');
   });

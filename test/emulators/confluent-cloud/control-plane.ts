@@ -315,7 +315,7 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       const cloud = String(spec['cloud']);
       const region = String(spec['region']);
       const regions = (CLOUD_REGIONS as Record<string, readonly string[]>)[cloud.toLowerCase()];
-      if (!regions || !regions.includes(region)) {
+      if (!regions?.includes(region)) {
         throw new EmulatorHttpError(400, 'bad_request', 'Unable to schedule given the cloud and/or region in request is invalid or unavailable', { pointer: '/spec/region' });
       }
       const kind = spec['config']?.['kind'];

@@ -77,7 +77,7 @@ export class OpenApiSpecs {
       if (op.method !== method.toLowerCase()) continue;
       if (op.impliedQuery.some((name) => !query.has(name))) continue;
       const params: Record<string, string> = {};
-      op.paramNames.forEach((name, i) => (params[name] = decodeURIComponent(found[i + 1]!)));
+      for (const [i, name] of op.paramNames.entries()) params[name] = decodeURIComponent(found[i + 1]!);
       return { op, params, pathExists };
     }
     return { params: {}, pathExists };

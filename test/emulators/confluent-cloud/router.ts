@@ -59,7 +59,7 @@ export class Router {
       pathExists = true;
       if (route.method !== method) continue;
       const params: Record<string, string> = {};
-      route.names.forEach((name, i) => (params[name] = decodeURIComponent(found[i + 1]!)));
+      for (const [i, name] of route.names.entries()) params[name] = decodeURIComponent(found[i + 1]!);
       return { route, params, pathExists };
     }
     return { params: {}, pathExists };

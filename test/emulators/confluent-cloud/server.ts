@@ -192,7 +192,10 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     const requestUrl = new URL(req.url ?? '/', 'http://emulator');
     const pathname = requestUrl.pathname;
     const method = (req.method ?? 'GET').toUpperCase();
-    if (pathname.startsWith('/__emulator/')) return admin(method, pathname, rawBody, res);
+    if (pathname.startsWith('/__emulator/')) {
+      admin(method, pathname, rawBody, res);
+      return;
+    }
 
     const requestId = randomUUID();
     const family = familyOf(pathname);
@@ -316,10 +319,9 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     });
   }
 
-  function admin(method: string, pathname: string, rawBody: string, res: ServerResponse): void {
-    const send = (status: number, value: unknown): void => {
+  function admin(method: string, pathname: string, rawBody: string, res: ServerResponse): ServerResponse {
+    const send = (status: number, value: unknown): ServerResponse =>
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(value));
-    };
     if (pathname === '/__emulator/faults') {
       if (method === 'GET') return send(200, faults.describe());
       if (method === 'DELETE') {
