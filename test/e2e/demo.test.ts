@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createKafka } from '../../src/kafka/client.js';
 import { runCli } from '../helpers/cli.js';
 import { stackEndpoints } from '../helpers/stack.js';
+import type { DemoResult } from '../../src/demo/result.js';
 
 describe('marketplace demo', () => {
   it('runs for 10 s from a clean state, reports a consistent summary and leaves nothing behind', async () => {
@@ -19,13 +20,7 @@ describe('marketplace demo', () => {
 
     const run = await runCli(['demo', '--duration', '10s', '--rate', '20', '--json'], { cwd, env, timeoutMs: 400_000 });
     expect(run.code, run.stderr).toBe(0);
-    const summary = JSON.parse(run.stdout) as {
-      jobs: number;
-      jobStatus: { rows: number; accepted: number; rejected: number };
-      mongoDocuments: number;
-      truckTrackerRows: number;
-      kept: boolean;
-    };
+    const summary = JSON.parse(run.stdout) as DemoResult;
     expect(summary.jobs).toBeGreaterThanOrEqual(150);
     expect(summary.jobStatus.rows).toBe(summary.jobs);
     expect(summary.jobStatus.accepted + summary.jobStatus.rejected).toBe(summary.jobStatus.rows);

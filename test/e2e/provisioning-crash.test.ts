@@ -14,6 +14,7 @@ import {
   type CloudEmulatorHarness,
 } from '../helpers/emulator.js';
 import { stackEndpoints } from '../helpers/stack.js';
+import type { DownResult } from '../../src/commands/down.js';
 
 // `up` killed at the worst moments, and an API that throttles and fails: the next `up` must finish without
 // duplicating anything, and `down` must still remove everything.
@@ -160,7 +161,7 @@ describe('partial deployments and an unreliable API', () => {
 
     const down = await cli(['down', '--yes', '--json']);
     expectOk(down);
-    expect((JSON.parse(down.stdout) as { remaining: string[] }).remaining).toEqual([]);
+    expect((JSON.parse(down.stdout) as DownResult).remaining).toEqual([]);
     await expectNothingLeft(workerNames);
     expect(Object.keys(expectStateFileSound())).toEqual([]);
   });

@@ -14,6 +14,10 @@ import {
   type CloudEmulatorHarness,
 } from '../helpers/emulator.js';
 import { stackEndpoints } from '../helpers/stack.js';
+import type { DownResult } from '../../src/commands/down.js';
+import type { PlanResult } from '../../src/commands/plan.js';
+import type { StatusResult } from '../../src/commands/status.js';
+import type { UpResult } from '../../src/commands/up.js';
 
 // `marketplace up / plan / status / down` (cloud target) as a user runs them: the built CLI in a child process
 // against the strict Confluent Cloud emulator, which backs topics, keys, the Atlas sink and ksqlDB by the local stack.
@@ -80,7 +84,7 @@ describe('cloud target end to end', () => {
     let mark = harness.mark();
     const plan = await cli(['plan', '--json'], currentPrefix, {}, sink);
     expectOk(plan);
-    const planned = JSON.parse(plan.stdout) as { steps: { id: string; action: string }[]; changes: number };
+    const planned = JSON.parse(plan.stdout) as PlanResult;
     expect(planned.steps.every((step) => step.action === 'create')).toBe(true);
     expect(planned.changes).toBe(planned.steps.length);
     expect(mutationsIn(mark)).toEqual([]);
@@ -88,7 +92,7 @@ describe('cloud target end to end', () => {
     mark = harness.mark();
     const up = await cli(['up', '--json', '--verbose'], currentPrefix, {}, sink);
     expectOk(up);
-    const applied = JSON.parse(up.stdout) as { created: string[]; adopted: string[]; nothingToDo: boolean; timings: Record<string, unknown> };
+    const applied = JSON.parse(up.stdout) as UpResult;
     expect(applied.nothingToDo).toBe(false);
     expect(applied.adopted).toEqual([]);
     expect(applied.created).toHaveLength(planned.steps.length);
@@ -127,12 +131,7 @@ describe('cloud target end to end', () => {
     mark = harness.mark();
     const status = await cli(['status', '--json', '--verbose'], currentPrefix, {}, sink);
     expectOk(status);
-    const health = JSON.parse(status.stdout) as {
-      healthy: boolean;
-      resources: { id: string; health: string }[];
-      queries: { state: string }[];
-      topics: { name: string }[];
-    };
+    const health = JSON.parse(status.stdout) as StatusResult;
     expect(health.healthy).toBe(true);
     expect(health.resources.every((r) => r.health === 'present')).toBe(true);
     expect(health.queries.length).toBeGreaterThan(0);
@@ -141,7 +140,7 @@ describe('cloud target end to end', () => {
 
     const down = await cli(['down', '--yes', '--json', '--verbose'], currentPrefix, {}, sink);
     expectOk(down);
-    const removed = JSON.parse(down.stdout) as { deleted: string[]; remaining: string[] };
+    const removed = JSON.parse(down.stdout) as DownResult;
     expect(removed.remaining).toEqual([]);
     expect(removed.deleted.sort()).toEqual(planned.steps.map((step) => step.id).sort());
     expectEmulatorEmpty();
@@ -181,7 +180,7 @@ describe('cloud target end to end', () => {
 
     const down = await cli(['down', '--yes', '--discover', '--json']);
     expectOk(down);
-    expect((JSON.parse(down.stdout) as { remaining: string[] }).remaining).toEqual([]);
+    expect((JSON.parse(down.stdout) as DownResult).remaining).toEqual([]);
     expectEmulatorEmpty();
     expect(await demoTopicsOnBroker(stackEndpoints())).toEqual([]);
   });

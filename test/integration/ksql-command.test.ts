@@ -9,6 +9,7 @@ import { startKsqlDevServer, type KsqlDevServer } from '../../src/ksqldb-dev-ser
 import { runCli } from '../helpers/cli.js';
 import { stackEndpoints } from '../helpers/stack.js';
 import { freePort } from '../helpers/ports.js';
+import type { KsqlApplyResult, KsqlListResult, KsqlRunResult } from '../../src/commands/ksql.js';
 
 const { Kafka, logLevel } = kafkajs;
 const run = randomUUID().slice(0, 8);
@@ -74,7 +75,7 @@ describe('marketplace ksql', () => {
     );
     const result = await ksql(['-f', 'script.sql', '--json'], { MARKETPLACE_KSQLDB_URL: server.url });
     expect(result.code).toBe(0);
-    const json = JSON.parse(result.stdout) as { url: string; steps: { kind: string; line: number; query?: { rows: unknown[][]; columnNames: string[] } }[] };
+    const json = JSON.parse(result.stdout) as KsqlRunResult;
     expect(json.url).toBe(server.url);
     expect(json.steps.map((s) => [s.kind, s.line])).toEqual([
       ['define', 1],
@@ -158,7 +159,7 @@ describe('marketplace ksql apply / list', () => {
 
     const first = await ksql(['apply', '--dir', 'templates', '--json']);
     expect(first.code).toBe(0);
-    const applied = JSON.parse(first.stdout) as { created: string[]; existing: string[] };
+    const applied = JSON.parse(first.stdout) as KsqlApplyResult;
     expect(applied.created).toEqual(names);
     expect(applied.existing).toEqual([]);
 
@@ -169,7 +170,7 @@ describe('marketplace ksql apply / list', () => {
 
     const listed = await ksql(['list', '--json']);
     expect(listed.code).toBe(0);
-    const list = JSON.parse(listed.stdout) as { streams: { name: string }[]; tables: { name: string }[]; queries: { id: string; sinks: string[]; state?: string }[] };
+    const list = JSON.parse(listed.stdout) as KsqlListResult;
     expect(list.streams.map((s) => s.name)).toEqual(expect.arrayContaining([names[0], names[1], names[2], names[4]]));
     expect(list.tables.map((t) => t.name)).toEqual(expect.arrayContaining([names[3], names[5]]));
     const sinks = list.queries.flatMap((q) => q.sinks);

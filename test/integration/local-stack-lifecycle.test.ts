@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import type { StartResult } from '../../src/local/stack.js';
 
 /**
  * Start/stop/reset/failure behaviour against a second stack with its own home and ports, so the shared stack
@@ -156,7 +157,7 @@ describe('local stack lifecycle (separate home and ports)', () => {
     const second = await cli(['start', '--json']);
     expect(second.code, second.stderr).toBe(0);
     expect(Date.now() - started).toBeLessThan(5_000);
-    const again = JSON.parse(second.stdout) as { services: { name: string; action: string; pid: number | null }[] };
+    const again = JSON.parse(second.stdout) as StartResult;
     for (const service of again.services) expect(['already-running', 'skipped']).toContain(service.action);
     expect(again.services.map((s) => s.pid)).toEqual(pids);
   });
@@ -171,7 +172,7 @@ describe('local stack lifecycle (separate home and ports)', () => {
     const run = await cli(['start', '--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/ferretdb is running but not healthy .*restarting it/);
-    const result = JSON.parse(run.stdout) as { services: { name: string; action: string; pid: number }[] };
+    const result = JSON.parse(run.stdout) as StartResult;
     const restarted = result.services.find((s) => s.name === 'ferretdb')!;
     expect(restarted.action).toBe('restarted');
     expect(restarted.pid).not.toBe(ferretdb.pid);

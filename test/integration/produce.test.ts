@@ -11,6 +11,7 @@ import { readTopic, scanTopic } from '../../src/kafka/consumer.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { CLI, runCli, type CliRun } from '../helpers/cli.js';
 import { stackEndpoints } from '../helpers/stack.js';
+import type { ProduceResult } from '../../src/producers/produce-run.js';
 
 const TOPICS = [
   { name: 'job_created', partitions: 1 },
@@ -43,14 +44,7 @@ function produce(args: string[], timeoutMs = 120_000): Promise<CliRun> {
 }
 
 function summaryOf(run: CliRun) {
-  return JSON.parse(run.stdout) as {
-    stoppedBy: string;
-    jobs: number;
-    acked: number;
-    sent: number;
-    errors: number;
-    topics: Array<{ topic: string; name: string; acked: number }>;
-  };
+  return JSON.parse(run.stdout) as ProduceResult;
 }
 
 beforeAll(async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import type { DoctorResult } from '../../src/commands/doctor.js';
 
 const SECRET = 'cloud-secret-DO-NOT-PRINT-4f9a';
 
@@ -142,7 +143,7 @@ describe('marketplace doctor --json', () => {
       },
     });
     expect(run.code, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout) as { ok: boolean; target: string; checks: { name: string; ok: boolean }[] };
+    const result = JSON.parse(run.stdout) as DoctorResult;
     expect(result.ok).toBe(true);
     expect(result.target).toBe('local');
     expect(result.checks.map((c) => c.name)).toEqual(['node', 'config', 'credentials', 'kafka', 'ksqldb', 'connect', 'mongodb']);
@@ -164,7 +165,7 @@ describe('marketplace doctor --json', () => {
       },
     });
     expect(run.code).toBe(1);
-    const result = JSON.parse(run.stdout) as { ok: boolean; checks: { name: string; ok: boolean; hint?: string }[] };
+    const result = JSON.parse(run.stdout) as DoctorResult;
     expect(result.ok).toBe(false);
     const kafka = result.checks.find((c) => c.name === 'kafka')!;
     expect(kafka.ok).toBe(false);
@@ -177,7 +178,7 @@ describe('marketplace doctor --json', () => {
       cwd,
       env: { MARKETPLACE_CLOUD_API_URL: `http://127.0.0.1:${httpPort}` },
     });
-    const result = JSON.parse(run.stdout) as { checks: { name: string; ok: boolean; detail: string }[] };
+    const result = JSON.parse(run.stdout) as DoctorResult;
     const credentials = result.checks.find((c) => c.name === 'credentials')!;
     expect(credentials.ok).toBe(false);
     expect(credentials.detail).toMatch(/CONFLUENT_CLOUD_API_KEY and CONFLUENT_CLOUD_API_SECRET not set/);
@@ -194,7 +195,7 @@ describe('secret redaction', () => {
       env: { CONFLUENT_CLOUD_API_KEY: 'KEY1', CONFLUENT_CLOUD_API_SECRET: SECRET, MARKETPLACE_PREFIX: SECRET },
     });
     expect(run.stdout + run.stderr).not.toContain(SECRET);
-    const result = JSON.parse(run.stdout) as { checks: { name: string; ok: boolean; detail: string }[] };
+    const result = JSON.parse(run.stdout) as DoctorResult;
     const config = result.checks.find((c) => c.name === 'config')!;
     expect(config.ok).toBe(false);
     expect(config.detail).toMatch(/MARKETPLACE_PREFIX: "prefix" must be .*; got "\*\*\*\*"/);
@@ -207,7 +208,7 @@ describe('secret redaction', () => {
       env: { MARKETPLACE_MONGO_URI: 'mongodb://app:hunter2-unregistered@127.0.0.1:27017/' },
     });
     expect(run.stdout + run.stderr).not.toContain('hunter2-unregistered');
-    const result = JSON.parse(run.stdout) as { checks: { name: string; detail: string }[] };
+    const result = JSON.parse(run.stdout) as DoctorResult;
     expect(result.checks.find((c) => c.name === 'config')!.detail).toMatch(
       /MARKETPLACE_MONGO_URI: "mongoUri" must be a mongodb:\/\/ or mongodb\+srv:\/\/ URI without a password; got "mongodb:\/\/app:\*\*\*\*@/,
     );

@@ -10,6 +10,7 @@ import { runCli, startCli, type CliRun } from '../../helpers/cli.js';
 import { checkAndRecord } from '../../helpers/reliability.js';
 import { killService, serviceRunning, startStoppedServices } from '../../helpers/stack-faults.js';
 import { localTargetEnv, stackEndpoints } from '../../helpers/stack.js';
+import type { SinkStatusResult, SinkVerifyResult } from '../../../src/commands/sink.js';
 
 /**
  * Hardening item 2: the Kafka Connect worker is SIGKILLed while the MongoDB sink is writing job_status, then
@@ -96,12 +97,12 @@ describe('hardening 2: Connect worker SIGKILLed while the MongoDB sink writes jo
         'the sink connector and its task to be RUNNING again',
         async () => {
           const run = await cli(['sink', 'status', '--json']);
-          return run.code === 0 ? (JSON.parse(run.stdout) as { state: string; tasks: { state: string }[] }) : undefined;
+          return run.code === 0 ? (JSON.parse(run.stdout) as SinkStatusResult) : undefined;
         },
         90_000,
       );
       const verify = await cli(['sink', 'verify', '--wait', '150s', '--json'], 180_000);
-      const verified = JSON.parse(verify.stdout) as { documents: number; topicRecords: number; missing: number };
+      const verified = JSON.parse(verify.stdout) as SinkVerifyResult;
 
       // The topic's keys, decoded by the CLI itself (the key is ksqlDB's KAFKA-format BIGINT JOB_ID).
       const topicRecords = await topicRecordCount('job_status');

@@ -17,6 +17,7 @@ import {
 import { checkAndRecord } from '../../helpers/reliability.js';
 import { mulberry32 } from '../../emulators/confluent-cloud/faults.js';
 import { stackEndpoints } from '../../helpers/stack.js';
+import type { DownResult } from '../../../src/commands/down.js';
 
 // Hardening item 4: `up` and `down` against a Confluent Cloud that throttles, fails and stalls, and an `up` killed
 // at random points over and over. Provisioning phases run at TIME_SCALE (a 2-minute cluster takes 120 ms) and the
@@ -116,7 +117,7 @@ function expectStateMatches(state: ReturnType<typeof readState>, inventory: Clou
 }
 
 async function expectNothingLeft(down: CliRun): Promise<void> {
-  expect((JSON.parse(down.stdout) as { remaining: string[] }).remaining).toEqual([]);
+  expect((JSON.parse(down.stdout) as DownResult).remaining).toEqual([]);
   expect(harness.inventory()).toEqual(EMPTY_INVENTORY);
   expect(await demoTopicsOnBroker(stackEndpoints())).toEqual([]);
 }
@@ -276,7 +277,7 @@ describe('hardening 4: up and down against a faulty Confluent Cloud API', () => 
         spec: { display_name: `${deployment.prefix}-by-hand`, description: 'made outside marketplace', owner: { id: harness.emulator.state.adminUserId } },
       });
       const down = await deployment.cli(['down', '--yes', '--json']);
-      const remaining = down.code === 1 ? (JSON.parse(down.stdout) as { remaining: string[] }).remaining : [];
+      const remaining = down.code === 1 ? (JSON.parse(down.stdout) as DownResult).remaining : [];
       await checkAndRecord(
         {
           item: 4,
