@@ -4,7 +4,7 @@ import { defineCommand } from './command.js';
 
 export const demoCommand = defineCommand<DemoResult>({
   name: 'demo',
-  summary: 'Run the whole demo locally: stack, topics, ksqlDB, sink, producers, live results, summary',
+  summary: 'Run the whole demo on the local stack for 30 s and print a summary (the quick start)',
   description:
     'Installs and starts the local stack if needed (Kafka, Connect with the MongoDB sink, FerretDB, the ksqlDB dev ' +
     'server), provisions the demo on it (`up --target local`), produces jobs, orders, job locations and truck ' +
