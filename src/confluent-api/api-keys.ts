@@ -1,3 +1,4 @@
+import { OperationError } from '../core/errors.js';
 import type { SecretRegistry } from '../core/redact.js';
 import { enc } from './environments.js';
 import type { Credentials, HttpCore } from './http.js';
@@ -63,7 +64,11 @@ export class ApiKeys {
       },
     });
     const secret = response.data.spec.secret;
-    if (!secret) throw new Error(`API key ${response.data.id} was created without a secret in the response`);
+    if (!secret) {
+      throw new OperationError(`API key ${response.data.id} was created without a secret in the response`, {
+        hint: 'Run `marketplace down` to remove it, then `marketplace up` again.',
+      });
+    }
     const credentials = { key: response.data.id, secret };
     this.secrets?.addCredentialPair(credentials.key, credentials.secret);
     return { key: response.data, credentials };

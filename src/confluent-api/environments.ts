@@ -1,3 +1,4 @@
+import { UserError } from '../core/errors.js';
 import type { HttpCore } from './http.js';
 import { orUndefinedIfGone } from './lookup.js';
 import { listAll } from './pagination.js';
@@ -60,7 +61,11 @@ export class Organizations {
   /** The organization a Cloud API key belongs to: the only one it can list. */
   async current(): Promise<Organization> {
     const [first] = await this.list();
-    if (!first) throw new Error('the Cloud API key can see no organization');
+    if (!first) {
+      throw new UserError('the Cloud API key can see no organization', {
+        hint: 'Use a Cloud API key (Cloud resource management), not a cluster or ksqlDB key, in CONFLUENT_CLOUD_API_KEY.',
+      });
+    }
     return first;
   }
 }

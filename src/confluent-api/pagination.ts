@@ -1,3 +1,4 @@
+import { OperationError } from '../core/errors.js';
 import type { HttpCore, QueryValue } from './http.js';
 import type { ListResponse } from './types.js';
 
@@ -20,7 +21,11 @@ export async function listAll<T>(http: HttpCore, path: string, query: Record<str
     items.push(...(page.data.data ?? []));
     pageToken = pageTokenOf(page.data.metadata?.next);
     if (pageToken === undefined) return items;
-    if (seen.has(pageToken)) throw new Error(`${path}: the server returned the same page token twice`);
+    if (seen.has(pageToken)) {
+      throw new OperationError(`${path}: the Cloud API returned the same page token twice`, {
+        hint: 'Run the command again; if it keeps happening, the listing is broken on the service side.',
+      });
+    }
     seen.add(pageToken);
   }
 }

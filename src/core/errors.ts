@@ -52,3 +52,17 @@ export class InterruptedError extends CliError {
 export function isCliError(error: unknown): error is CliError {
   return error instanceof CliError;
 }
+
+/**
+ * Errors the project knows how to describe to a user: its own CliErrors, the errors of the libraries it talks to
+ * the outside world through (kafkajs, the MongoDB driver), and Node's system errors (ECONNREFUSED, ENOENT, …).
+ * Wrappers add context only to these; anything else is a bug and must reach the boundary in cli.ts unchanged, so it
+ * prints as "unexpected failure".
+ */
+export function isClassifiedError(error: unknown): error is Error {
+  if (isCliError(error)) return true;
+  if (!(error instanceof Error)) return false;
+  if (/^(KafkaJS|Mongo)/.test(error.name)) return true;
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
+}

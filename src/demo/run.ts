@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
-import { isCliError } from '../core/errors.js';
+import { isClassifiedError, isCliError } from '../core/errors.js';
 import { waitFor } from '../core/waiter.js';
 import type { SinkCollection } from '../mongo/client.js';
 import { type DemoResult, demoFailed } from './result.js';
@@ -57,7 +57,7 @@ async function ensureStack(ctx: Context, loaded: LoadedConfig): Promise<boolean>
       throw error;
     }
   } catch (error) {
-    throw isCliError(error) ? error : demoFailed('starting the local stack', error);
+    throw isCliError(error) || !isClassifiedError(error) ? error : demoFailed('starting the local stack', error);
   }
 }
 

@@ -2,6 +2,7 @@ import type { ConfluentCloud, Credentials, KafkaCluster } from '../confluent-api
 import { bootstrapServers, clusterRbacCrn, isConfluentApiError, restEndpoint } from '../confluent-api/index.js';
 import type { WaitSettings } from '../confluent-api/waiters.js';
 import type { Config } from '../core/config-schema.js';
+import { OperationError } from '../core/errors.js';
 import type { ResourceRecord } from '../core/state-store.js';
 import { renderConnectorConfig } from './connector-templates.js';
 import type { ResourceNames } from './names.js';
@@ -68,7 +69,11 @@ function envId(env: CloudEnv): string {
 function kafkaCredentials(env: CloudEnv): Credentials {
   const key = requireKnown(env, KAFKA_KEY);
   const secret = key.secrets?.secret;
-  if (!secret) throw new Error('kafka API key without its secret in state');
+  if (!secret) {
+    throw new OperationError(`the state file records Kafka API key ${key.id} without its secret`, {
+      hint: 'Run `marketplace down` to remove the deployment, then `marketplace up` to make a new key.',
+    });
+  }
   return { key: key.id, secret };
 }
 

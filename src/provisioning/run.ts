@@ -1,5 +1,5 @@
 import type { Context } from '../core/context.js';
-import { InterruptedError, OperationError } from '../core/errors.js';
+import { InterruptedError, isClassifiedError, OperationError } from '../core/errors.js';
 import { criticalPathMs, type DagResult } from './dag.js';
 import { applyResources, destroyResources, planResources, type PlanStep } from './engine.js';
 import { ProvisionProgress } from './progress.js';
@@ -123,6 +123,7 @@ function throwIfStopped<E extends ProvisionEnvBase>(
   }
   const failure = dag.failed[0];
   if (!failure) return;
+  if (!isClassifiedError(failure.error)) throw failure.error;
   const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
   const hint = (failure.error as { hint?: string }).hint;
   const title = session.defs.find((def) => def.id === failure.id)?.title ?? failure.id;
