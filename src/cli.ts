@@ -225,12 +225,9 @@ function buildCommand(
       }
       if (spec.exitCode && result !== undefined) setExit(spec.exitCode(result));
     });
-  } else if (spec.subcommands?.length) {
-    command.action(() => {
-      io.stderr.write(command.helpInformation());
-      setExit(ExitCode.usage);
-    });
   }
+  // A group without a handler of its own (sink, local) is left to commander: an unknown word is "unknown command"
+  // with the closest sub-command, no word at all prints the help on stderr (reported by reportError).
   return command;
 }
 
@@ -285,7 +282,9 @@ function reportError(error: unknown, out: Output, signal: AbortSignal): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) {
       return ExitCode.ok;
     }
-    if (out.json) out.printJson({ error: { message: error.message.replace(/^error: /, ''), exitCode: ExitCode.usage } });
+    const message = error.code === 'commander.help' ? 'no command given (the help is on stderr)' : error.message;
+    const oneLine = message.replace(/^error: /, '').split(/\s*\n\s*/).join(' ');
+    if (out.json) out.printJson({ error: { message: oneLine, exitCode: ExitCode.usage } });
     return ExitCode.usage;
   }
   if (isCliError(error)) {

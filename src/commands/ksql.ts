@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Context } from '../core/context.js';
 import { UserError } from '../core/errors.js';
+import { closest } from '../core/suggest.js';
 import { oneOf, positiveInteger } from '../core/parse.js';
 import type { KsqlClient, KsqlEntity, QueryInfo, SourceInfo } from '../ksql-client/index.js';
 import type { AppliedStatement } from '../ksql-client/templates.js';
@@ -129,6 +130,7 @@ export const ksqlCommand = defineCommand<KsqlRunResult>({
         hint: 'Example: marketplace ksql "SHOW STREAMS;" or marketplace ksql -f statements.sql',
       });
     }
+    if (inline !== undefined) rejectSubcommandTypo(inline);
     const sql = file !== undefined ? await readSqlFile(ctx, file) : inline!;
     return withClient(ctx, options, async (client, { runScript }) => {
       const streamRows = !ctx.globals.json;
@@ -177,6 +179,19 @@ async function withClient<T>(
   } finally {
     client.close();
   }
+}
+
+const SUBCOMMANDS = ['apply', 'list'];
+
+/** One bare word close to a sub-command (`ksql aply`) is a typo of it, not SQL to send to the server. */
+function rejectSubcommandTypo(inline: string): void {
+  const word = inline.trim();
+  if (!/^[A-Za-z][A-Za-z-]*$/.test(word)) return;
+  const near = closest(word, SUBCOMMANDS);
+  if (near === undefined) return;
+  throw new UserError(`unknown command '${word}' (did you mean ${near}?)`, {
+    hint: `Run \`marketplace ksql ${near}\`, or end a statement with ";" (e.g. "SHOW STREAMS;")`,
+  });
 }
 
 async function readSqlFile(ctx: Context, file: string): Promise<string> {

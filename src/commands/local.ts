@@ -127,7 +127,7 @@ const stopCommand = defineCommand<{ home: string; services: ServiceStop[] }>({
     { command: 'marketplace local stop ksqldb && marketplace local start', description: 'restart one service' },
   ],
   run: async (ctx, { args }) => {
-    const chosen = args[0] === undefined ? undefined : oneOf('service', SERVICE_NAMES)(args[0]);
+    const chosen = args[0] === undefined ? undefined : serviceArg('stop', args[0]);
     const settings = await settingsOf(ctx);
     return (await stack()).stopStack({ home: settings.home, ...(chosen ? { only: [chosen] } : {}) });
   },
@@ -200,7 +200,7 @@ const logsCommand = defineCommand<void>({
     { command: 'marketplace local logs connect --follow', description: 'follow the Connect worker' },
   ],
   run: async (ctx, { args, options }) => {
-    const chosen = args[0] === undefined ? undefined : oneOf('service', SERVICE_NAMES)(args[0]);
+    const chosen = args[0] === undefined ? undefined : serviceArg('logs', args[0]);
     const settings = await settingsOf(ctx);
     await registerStackSecrets(ctx, settings.home);
     const { printLogs } = await import('../local/logs.js');
@@ -228,3 +228,8 @@ export const localCommand = defineCommand<void>({
   ],
   subcommands: [installCommand, startCommand, stopCommand, statusCommand, resetCommand, logsCommand],
 });
+
+/** A service name given to `local <command>`; a typo names the closest service in a runnable example. */
+function serviceArg(command: 'stop' | 'logs', value: string): (typeof SERVICE_NAMES)[number] {
+  return oneOf('service', SERVICE_NAMES, (service) => `marketplace local ${command} ${service}`)(value);
+}

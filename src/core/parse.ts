@@ -1,4 +1,5 @@
 import { UserError } from './errors.js';
+import { closest, didYouMean } from './suggest.js';
 
 /** Option parsers for commander: each turns bad input into a one-line UserError naming the flag. */
 
@@ -49,11 +50,20 @@ export function duration(flag: string) {
   };
 }
 
-export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
+/**
+ * One of a fixed set of words. A near miss names the closest word, and the example uses it; `example` shapes the
+ * example for a positional argument (default: `<flag> <choice>`).
+ */
+export function oneOf<T extends string>(
+  flag: string,
+  choices: readonly T[],
+  example: (choice: T) => string = (choice) => `${flag} ${choice}`,
+) {
   return (value: string): T => {
     if (!(choices as readonly string[]).includes(value)) {
-      throw new UserError(`${flag} must be one of ${choices.join(', ')}; got "${value}"`, {
-        hint: `Example: ${flag} ${choices[0]}`,
+      const near = closest(value, choices) as T | undefined;
+      throw new UserError(`${flag} must be one of ${choices.join(', ')}; got "${value}"${didYouMean(value, choices)}`, {
+        hint: `Example: ${example(near ?? choices[0]!)}`,
       });
     }
     return value as T;

@@ -51,6 +51,31 @@ describe('marketplace CLI frame', () => {
     expect(run.stderr).toMatch(/Did you mean --region\?/);
   });
 
+  it('suggests the closest sub-command for a typo, exit 2, one line', async () => {
+    const typos: [string[], RegExp][] = [
+      [['sink', 'verfy'], /unknown command 'verfy' \(Did you mean verify\?\)/],
+      [['ksql', 'aply'], /unknown command 'aply' \(did you mean apply\?\) — Run `marketplace ksql apply`/],
+      [['local', 'logs', 'kafak'], /\(did you mean "kafka"\?\) — Example: marketplace local logs kafka$/],
+    ];
+    for (const [args, expected] of typos) {
+      const run = await runCli(args, { env: { MARKETPLACE_TARGET: 'cloud' } });
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
+      expect(run.stderr.trim()).toMatch(expected);
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  it('with --json and no (sub-)command: help on stderr, one JSON error on stdout, exit 2', async () => {
+    for (const args of [['--json'], ['sink', '--json'], ['local', '--json']]) {
+      const run = await runCli(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(/Usage: marketplace/);
+      const parsed = JSON.parse(run.stdout) as { error: { message: string; exitCode: number } };
+      expect(parsed.error).toEqual({ message: 'no command given (the help is on stderr)', exitCode: 2 });
+    }
+  });
+
   it('exits 2 with the help text when no command is given', async () => {
     const run = await runCli([]);
     expect(run.code).toBe(2);
