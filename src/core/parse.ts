@@ -35,7 +35,10 @@ export function fraction(flag: string) {
   };
 }
 
-/** "30s", "5m", "1h" or plain seconds → milliseconds. */
+/** The longest delay a Node timer takes (2^31-1 ms); a longer one fires at once with a TimeoutOverflowWarning. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** "30s", "5m", "1h" or plain seconds → milliseconds, within what a timer can wait. */
 export function duration(flag: string) {
   return (value: string): number => {
     const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
@@ -46,7 +49,13 @@ export function duration(flag: string) {
       });
     }
     const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!;
-    return Math.round(amount * unit);
+    const ms = Math.round(amount * unit);
+    if (ms < 1 || ms > MAX_TIMER_MS) {
+      throw new UserError(`${flag} must be from 1ms to 24 days (${MAX_TIMER_MS} ms); got "${value}"`, {
+        hint: `Example: ${flag} 30s`,
+      });
+    }
+    return ms;
   };
 }
 

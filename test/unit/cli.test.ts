@@ -211,6 +211,32 @@ describe('marketplace doctor --json', () => {
   });
 });
 
+describe('ranges checked up front', () => {
+  it('rejects a bootstrap port above 65535 with one line, exit 2', async () => {
+    const run = await runCli(['produce', '--target', 'local', '--count', '1'], {
+      cwd: await tempDir(),
+      env: { MARKETPLACE_BOOTSTRAP_SERVERS: '127.0.0.1:99999' },
+    });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/"bootstrapServers" must be host:port.* with ports 1-65535; got "127\.0\.0\.1:99999"/);
+    expect(run.stderr).not.toMatch(/unexpected failure/);
+  });
+
+  it('rejects a duration longer than a timer can wait, without a TimeoutOverflowWarning', async () => {
+    for (const value of ['1000h', '0.1ms']) {
+      const run = await runCli(['produce', '--target', 'local', '--count', '1', '--connect-timeout', value], {
+        cwd: await tempDir(),
+        env: { MARKETPLACE_BOOTSTRAP_SERVERS: '127.0.0.1:1' },
+      });
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(new RegExp(`--connect-timeout must be from 1ms to 24 days .*got "${value}"`));
+      expect(run.stderr).not.toMatch(/TimeoutOverflowWarning/);
+    }
+  });
+});
+
 describe('secret redaction', () => {
   it('masks a known secret echoed in an error message and in --json output', async () => {
     const cwd = await tempDir();
