@@ -205,9 +205,31 @@ describe('marketplace doctor --json', () => {
     const result = JSON.parse(run.stdout) as { checks: { name: string; ok: boolean; detail: string }[] };
     const credentials = result.checks.find((c) => c.name === 'credentials')!;
     expect(credentials.ok).toBe(false);
-    expect(credentials.detail).toMatch(/CONFLUENT_CLOUD_API_KEY and CONFLUENT_CLOUD_API_SECRET not set/);
+    expect(credentials.detail).toMatch(/CONFLUENT_CLOUD_API_KEY and CONFLUENT_CLOUD_API_SECRET are not set/);
     expect(result.checks.find((c) => c.name === 'cloud api')!.ok).toBe(true);
     expect(run.code).toBe(1);
+  });
+
+  it('judges the key and secret by the same shape checks as `up`', async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ CONFLUENT_CLOUD_API_KEY: 'short', CONFLUENT_CLOUD_API_SECRET: 'x' }, /does not look like an API key/],
+      [{ CONFLUENT_CLOUD_API_KEY: 'ABCDEFGH12345678', CONFLUENT_CLOUD_API_SECRET: 'x' }, /does not look like an API secret/],
+    ];
+    for (const [env, expected] of cases) {
+      const run = await runCli(['doctor', '--json'], {
+        cwd: await tempDir(),
+        env: { ...env, MARKETPLACE_CLOUD_API_URL: `http://127.0.0.1:${httpPort}` },
+      });
+      expect(run.code).toBe(1);
+      const result = JSON.parse(run.stdout) as { checks: { name: string; ok: boolean; detail: string; hint?: string }[] };
+      const credentials = result.checks.find((c) => c.name === 'credentials')!;
+      expect(credentials.ok).toBe(false);
+      expect(credentials.detail).toMatch(expected);
+      expect(credentials.hint).toMatch(/Confluent Cloud console|create a new key/);
+      const up = await runCli(['up'], { cwd: await tempDir(), env: { ...env, MARKETPLACE_CLOUD_API_URL: 'http://127.0.0.1:1' } });
+      expect(up.code).toBe(2);
+      expect(up.stderr).toMatch(expected);
+    }
   });
 });
 
@@ -238,6 +260,16 @@ describe('ranges checked up front', () => {
 });
 
 describe('secret redaction', () => {
+  it('masks the password of user:password@host in bootstrap servers', async () => {
+    const run = await runCli(['doctor', '--json', '--target', 'local'], {
+      cwd: await tempDir(),
+      env: { MARKETPLACE_BOOTSTRAP_SERVERS: 'broker-1:9092,app:hunter2-unregistered@broker-2:9092' },
+    });
+    expect(run.stdout + run.stderr).not.toContain('hunter2-unregistered');
+    const result = JSON.parse(run.stdout) as { checks: { name: string; detail: string }[] };
+    expect(result.checks.find((c) => c.name === 'config')!.detail).toMatch(/got "broker-1:9092,app:\*\*\*\*@broker-2:9092"/);
+  });
+
   it('masks a known secret echoed in an error message and in --json output', async () => {
     const cwd = await tempDir();
     const run = await runCli(['doctor', '--json'], {

@@ -106,6 +106,7 @@ function cases(): BadInput[] {
     { name: 'service name typo (local logs kafak)', args: ['local', 'logs', 'kafak'], exit: 2, problem: /got "kafak" \(did you mean "kafka"\?\)/, fix: /Example: marketplace local logs kafka$/ },
     { name: 'bootstrap port above 65535', args: ['produce', '--count', '5'], env: { MARKETPLACE_BOOTSTRAP_SERVERS: '127.0.0.1:99999' }, exit: 2, problem: /"bootstrapServers" must be host:port.* with ports 1-65535; got "127\.0\.0\.1:99999"/, fix: /Fix or unset MARKETPLACE_BOOTSTRAP_SERVERS/ },
     { name: 'duration longer than a timer can wait', args: ['produce', '--count', '5', '--connect-timeout', '1000h'], exit: 2, problem: /--connect-timeout must be from 1ms to 24 days .*got "1000h"/, fix: /Example: --connect-timeout 30s/ },
+    { name: 'bootstrap servers with user:password@ (masked)', args: ['produce', '--count', '5'], env: { MARKETPLACE_BOOTSTRAP_SERVERS: 'app:hunter2-not-real@127.0.0.1:1' }, exit: 2, problem: /got "app:\*\*\*\*@127\.0\.0\.1:1"/, fix: /Fix or unset MARKETPLACE_BOOTSTRAP_SERVERS/ },
     { name: 'tail without a target', args: ['tail'], exit: 2, problem: /missing required argument 'name'/, fix: usage },
     { name: 'unknown tail target', args: ['tail', 'no_such_table', '--limit', '1'], exit: 2, problem: /no stream or table named no_such_table/, fix: /marketplace ksql list|marketplace up/ },
     { name: 'unknown tail --format', args: ['tail', 'job_status', '--format', 'xml'], exit: 2, problem: /--format must be one of/, fix: /Example: --format/ },
