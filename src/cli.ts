@@ -5,6 +5,7 @@ import { configFlags, type CommandSpec } from './commands/command.js';
 import { SECRET_ENV } from './core/secret-env.js';
 import type { Context, GlobalOptions } from './core/context.js';
 import { ExitCode, isCliError } from './core/errors.js';
+import { escapeControl } from './core/escape.js';
 import { Output, colorWanted } from './core/output.js';
 import { nonInteractivePrompter, terminalPrompter, type Prompter } from './core/prompts.js';
 import { SecretRegistry } from './core/redact.js';
@@ -288,7 +289,8 @@ function reportError(error: unknown, out: Output, signal: AbortSignal): number {
     return ExitCode.usage;
   }
   if (isCliError(error)) {
-    const line = error.hint ? `${error.message} — ${error.hint}` : error.message;
+    // Messages quote user files and server replies: one line, control characters written out.
+    const line = escapeControl(error.hint ? `${error.message} — ${error.hint}` : error.message);
     out.failure(`Error: ${line}`);
     if (out.verbose && error.cause instanceof Error && error.cause.stack) out.debug(error.cause.stack);
     if (out.json) out.printJson({ error: { message: error.message, hint: error.hint, exitCode: error.exitCode } });
@@ -299,7 +301,7 @@ function reportError(error: unknown, out: Output, signal: AbortSignal): number {
     return ExitCode.interrupted;
   }
   const message = error instanceof Error ? error.message : String(error);
-  out.failure(`Error: unexpected failure: ${message} (run with --verbose for details)`);
+  out.failure(`Error: unexpected failure: ${escapeControl(message)} (run with --verbose for details)`);
   if (out.verbose && error instanceof Error && error.stack) out.debug(error.stack);
   if (out.json) out.printJson({ error: { message, exitCode: ExitCode.failure } });
   return ExitCode.failure;

@@ -1,6 +1,7 @@
 import type { Context } from '../core/context.js';
 import { UserError } from '../core/errors.js';
 import { oneOf, positiveInteger } from '../core/parse.js';
+import { predicateProblem } from '../ksql-client/predicate.js';
 import { defineCommand } from './command.js';
 
 export interface TailResult {
@@ -25,7 +26,11 @@ export const tailCommand = defineCommand<TailResult>({
   options: [
     { flags: '--from-beginning', description: 'start from the earliest record (auto.offset.reset=earliest)' },
     { flags: '--limit <n>', description: 'stop after n rows', parse: positiveInteger('--limit') },
-    { flags: '--where <predicate>', description: 'ksqlDB predicate, e.g. "CURRENT_STATUS = \'REJECTED\'"' },
+    {
+      flags: '--where <predicate>',
+      description: 'ksqlDB predicate, e.g. "CURRENT_STATUS = \'REJECTED\'" (one boolean expression)',
+      parse: wherePredicate,
+    },
     {
       flags: '--format <format>',
       description: 'table | jsonl | json (default: table on a terminal, jsonl when piped)',
@@ -114,4 +119,13 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
     statuses: Object.fromEntries(stats.statuses),
     interrupted: ctx.signal.aborted && (limit === undefined || stats.rows < limit),
   };
+}
+
+/** --where is pasted into the push query, so it is checked to be one expression before anything is sent. */
+function wherePredicate(value: string): string {
+  const problem = predicateProblem(value);
+  if (!problem) return value;
+  throw new UserError(`--where must be one boolean expression; ${problem.reason} (column ${problem.column} of "${value}")`, {
+    hint: 'Example: --where "CURRENT_STATUS = \'REJECTED\'"',
+  });
 }

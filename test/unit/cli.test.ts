@@ -259,6 +259,46 @@ describe('ranges checked up front', () => {
   });
 });
 
+describe('untrusted text in output', () => {
+  it('refuses a --where that is not one expression before any request to ksqlDB', async () => {
+    let requests = 0;
+    const ksql = createHttpServer((_req, res) => {
+      requests++;
+      res.end('[]');
+    });
+    await new Promise<void>((resolve) => ksql.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(ksql.address() as AddressInfo).port}`;
+      for (const where of ['1=1; DROP STREAM job_status', "CURRENT_STATUS = 'ACCEPTED", 'a = 1 -- EMIT CHANGES']) {
+        const run = await runCli(['tail', 'job_status', '--target', 'local', '--where', where], {
+          cwd: await tempDir(),
+          env: { MARKETPLACE_KSQLDB_URL: url },
+        });
+        expect(run.code, run.stderr).toBe(2);
+        expect(run.stderr.trim().split('\n')).toHaveLength(1);
+        expect(run.stderr).toMatch(/--where must be one boolean expression; .* — Example: --where/);
+      }
+      expect(requests, 'requests that reached ksqlDB').toBe(0);
+    } finally {
+      ksql.close();
+    }
+  });
+
+  it('writes out the control characters of an echoed statement, in the line and in --json', async () => {
+    const statement = '\u001b[2J\u001b]0;owned\u0007\u009b1Aoops';
+    for (const json of [false, true]) {
+      const run = await runCli(['ksql', statement, '--target', 'local', ...(json ? ['--json'] : [])], {
+        cwd: await tempDir(),
+        env: { MARKETPLACE_KSQLDB_URL: 'http://127.0.0.1:1' },
+      });
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr + run.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+      expect(run.stderr).toMatch(/unknown statement '\\x1b\[2J\\x1b\]0;'; nothing was run/);
+      if (json) expect((JSON.parse(run.stdout) as { error: { message: string } }).error.message).toMatch(/\u001b\[2J/);
+    }
+  });
+});
+
 describe('secret redaction', () => {
   it('masks the password of user:password@host in bootstrap servers', async () => {
     const run = await runCli(['doctor', '--json', '--target', 'local'], {
