@@ -220,7 +220,8 @@ function buildCommand(
       };
       const result = await run(contextWithFlags, { args, options });
       if (globals.json) {
-        if (result !== undefined) out.printJson(result);
+        // --json is always one JSON document on stdout, also for a command with nothing to report.
+        out.printJson(result ?? {});
       } else if (spec.render && result !== undefined) {
         spec.render(result, contextWithFlags);
       }
@@ -298,6 +299,7 @@ function reportError(error: unknown, out: Output, signal: AbortSignal): number {
   }
   if (signal.aborted) {
     out.failure('Interrupted.');
+    if (out.json) out.printJson({ error: { message: 'interrupted', exitCode: ExitCode.interrupted } });
     return ExitCode.interrupted;
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -186,7 +186,14 @@ const resetCommand = defineCommand<{ home: string; stopped: ServiceStop[]; remov
   },
 });
 
-const logsCommand = defineCommand<void>({
+export interface LocalLogsResult {
+  home: string;
+  services: string[];
+  /** With --json: the lines that would have been printed, each with its service prefix. */
+  lines: string[];
+}
+
+const logsCommand = defineCommand<LocalLogsResult | undefined>({
   name: 'logs',
   summary: 'Print (or follow) the log of one service, or of all of them',
   args: [{ name: 'service', description: `one of ${SERVICE_NAMES.join(', ')} (default: all)` }],
@@ -203,15 +210,24 @@ const logsCommand = defineCommand<void>({
     const chosen = args[0] === undefined ? undefined : serviceArg('logs', args[0]);
     const settings = await settingsOf(ctx);
     await registerStackSecrets(ctx, settings.home);
+    const json = ctx.globals.json;
+    if (json && options.follow) {
+      throw new UserError('--follow streams lines until Ctrl-C and cannot be one JSON document (--json)', {
+        hint: 'Drop --follow to get the last lines as JSON, or drop --json to follow.',
+      });
+    }
+    const services = chosen ? [chosen] : [...SERVICE_NAMES];
+    const collected: string[] = [];
     const { printLogs } = await import('../local/logs.js');
     await printLogs({
       home: settings.home,
-      services: chosen ? [chosen] : [...SERVICE_NAMES],
+      services,
       lines: options.lines as number,
       follow: Boolean(options.follow),
-      write: (text) => ctx.out.data(text),
+      write: (text) => (json ? collected.push(...text.replace(/\n$/, '').split('\n')) : ctx.out.data(text)),
       signal: ctx.signal,
     });
+    return json ? { home: settings.home, services, lines: collected } : undefined;
   },
 });
 

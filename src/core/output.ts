@@ -121,7 +121,8 @@ export class Output {
   }
 
   printJson(value: unknown): void {
-    this.stdout.write(`${escapeJsonControl(JSON.stringify(this.secrets.redactValue(value), null, 2))}\n`);
+    const text = JSON.stringify(this.secrets.redactValue(value), exactBigint, 2);
+    this.stdout.write(`${escapeJsonControl(text)}\n`);
   }
 
   /** Aligned columns for listings; widths from the content. */
@@ -179,6 +180,12 @@ export class Output {
   private spinnerText(text: string): string {
     return escapeControl(this.redact(text));
   }
+}
+
+/** A bigint (ksqlDB BIGINT) as a JSON number when exact, else as its digits in a string. */
+function exactBigint(_key: string, value: unknown): unknown {
+  if (typeof value !== 'bigint') return value;
+  return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
 }
 
 // eslint-disable-next-line no-control-regex
