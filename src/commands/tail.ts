@@ -57,7 +57,8 @@ export const tailCommand = defineCommand<TailResult>({
   run: async (ctx, { args, options }) => runTail(ctx, args[0]!, options),
   render: (result, ctx) => {
     const statuses = Object.entries(result.statuses).map(([s, n]) => `${s} ${n}`);
-    ctx.out.info(`${result.rowCount} rows from ${result.source} (${result.via})${statuses.length ? `: ${statuses.join(', ')}` : ''}`);
+    const counts = statuses.length ? `: ${statuses.join(', ')}` : '';
+    ctx.out.info(`${result.rowCount} rows from ${result.source} (${result.via})${counts}`);
   },
   exitCode: (result) => (result.interrupted ? 130 : 0),
 });
@@ -139,7 +140,8 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
 function wherePredicate(value: string): string {
   const problem = predicateProblem(value);
   if (!problem) return value;
-  throw new UserError(`--where must be one boolean expression; ${problem.reason} (column ${problem.column} of "${value}")`, {
+  const where = `column ${problem.column} of "${value}"`;
+  throw new UserError(`--where must be one boolean expression; ${problem.reason} (${where})`, {
     hint: 'Example: --where "CURRENT_STATUS = \'REJECTED\'"',
   });
 }

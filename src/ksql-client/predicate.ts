@@ -33,7 +33,9 @@ export function predicateProblem(text: string): PredicateProblem | undefined {
       continue;
     }
     if (c === ';') return { reason: "';' would end the query and start another statement", column: i + 1 };
-    if (pair === '--' || pair === '/*') return { reason: `a comment (${pair}) would hide the rest of the query`, column: i + 1 };
+    if (pair === '--' || pair === '/*') {
+      return { reason: `a comment (${pair}) would hide the rest of the query`, column: i + 1 };
+    }
     if (c === '(') opened.push(i);
     if (c === ')' && opened.pop() === undefined) return { reason: "')' closes nothing", column: i + 1 };
     const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i))?.[0];

@@ -40,7 +40,10 @@ const CASES: Case[] = [
   { args: ['lineage'], exit: 0 },
   { args: ['lineage', '--format', 'mermaid'], exit: 0 },
   { args: ['ksql', 'SHOW STREAMS;'], exit: 0 },
-  { args: ['ksql', "SET 'auto.offset.reset' = 'earliest'; SELECT * FROM job_status EMIT CHANGES;", '--max-rows', '2'], exit: 0 },
+  {
+    args: ['ksql', "SET 'auto.offset.reset' = 'earliest'; SELECT * FROM job_status EMIT CHANGES;", '--max-rows', '2'],
+    exit: 0,
+  },
   { args: ['ksql', 'SELEC nothing;'], exit: 2 },
   { args: ['ksql', 'apply'], exit: 0 },
   { args: ['ksql', 'list'], exit: 0 },
@@ -68,7 +71,9 @@ beforeAll(async () => {
   const stack = stackEndpoints();
   cwd = await mkdtemp(join(tmpdir(), 'marketplace-json-contract-'));
   const stackSettings = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => name === 'MARKETPLACE_HOME' || name.startsWith('MARKETPLACE_LOCAL_')),
+    Object.entries(process.env).filter(
+      ([name]) => name === 'MARKETPLACE_HOME' || name.startsWith('MARKETPLACE_LOCAL_'),
+    ),
   );
   env = { ...stackSettings, ...localTargetEnv(stack, { prefix, database }) };
   await cli(['down', '--yes', '--discover']);
@@ -95,7 +100,9 @@ describe('--json is one JSON document on stdout, for every command', () => {
           item: 5,
           scenario: `--json contract: \`${command}\``,
           expectation: `exit ${exit}; stdout is exactly one JSON document${exit === 0 ? '' : ' (the error)'}`,
-          observed: `exit ${run.code}; stdout ${run.stdout.length} bytes, ${parseError ? `not one JSON value: ${parseError}` : 'one JSON value'}`,
+          observed:
+            `exit ${run.code}; stdout ${run.stdout.length} bytes, ` +
+            (parseError ? `not one JSON value: ${parseError}` : 'one JSON value'),
         },
         () => {
           expect(run.code, run.stderr).toBe(exit);
@@ -137,7 +144,8 @@ describe('--json is one JSON document on stdout, for every command', () => {
         const lines = run.stdout.slice(0, -1).split('\n');
         expect(lines).toHaveLength(4);
         for (const line of lines) {
-          expect(JSON.parse(line)).toEqual(expect.objectContaining({ CURRENT_STATUS: expect.stringMatching(/^(ACCEPTED|REJECTED)$/) }));
+          const status = expect.stringMatching(/^(ACCEPTED|REJECTED)$/);
+          expect(JSON.parse(line)).toEqual(expect.objectContaining({ CURRENT_STATUS: status }));
         }
       },
     );

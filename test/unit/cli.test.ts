@@ -213,7 +213,10 @@ describe('marketplace doctor --json', () => {
   it('judges the key and secret by the same shape checks as `up`', async () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ CONFLUENT_CLOUD_API_KEY: 'short', CONFLUENT_CLOUD_API_SECRET: 'x' }, /does not look like an API key/],
-      [{ CONFLUENT_CLOUD_API_KEY: 'ABCDEFGH12345678', CONFLUENT_CLOUD_API_SECRET: 'x' }, /does not look like an API secret/],
+      [
+        { CONFLUENT_CLOUD_API_KEY: 'ABCDEFGH12345678', CONFLUENT_CLOUD_API_SECRET: 'x' },
+        /does not look like an API secret/,
+      ],
     ];
     for (const [env, expected] of cases) {
       const run = await runCli(['doctor', '--json'], {
@@ -221,12 +224,14 @@ describe('marketplace doctor --json', () => {
         env: { ...env, MARKETPLACE_CLOUD_API_URL: `http://127.0.0.1:${httpPort}` },
       });
       expect(run.code).toBe(1);
-      const result = JSON.parse(run.stdout) as { checks: { name: string; ok: boolean; detail: string; hint?: string }[] };
+      type Checks = { checks: { name: string; ok: boolean; detail: string; hint?: string }[] };
+      const result = JSON.parse(run.stdout) as Checks;
       const credentials = result.checks.find((c) => c.name === 'credentials')!;
       expect(credentials.ok).toBe(false);
       expect(credentials.detail).toMatch(expected);
       expect(credentials.hint).toMatch(/Confluent Cloud console|create a new key/);
-      const up = await runCli(['up'], { cwd: await tempDir(), env: { ...env, MARKETPLACE_CLOUD_API_URL: 'http://127.0.0.1:1' } });
+      const upEnv = { ...env, MARKETPLACE_CLOUD_API_URL: 'http://127.0.0.1:1' };
+      const up = await runCli(['up'], { cwd: await tempDir(), env: upEnv });
       expect(up.code).toBe(2);
       expect(up.stderr).toMatch(expected);
     }
@@ -307,7 +312,8 @@ describe('secret redaction', () => {
     });
     expect(run.stdout + run.stderr).not.toContain('hunter2-unregistered');
     const result = JSON.parse(run.stdout) as { checks: { name: string; detail: string }[] };
-    expect(result.checks.find((c) => c.name === 'config')!.detail).toMatch(/got "broker-1:9092,app:\*\*\*\*@broker-2:9092"/);
+    const config = result.checks.find((c) => c.name === 'config')!;
+    expect(config.detail).toMatch(/got "broker-1:9092,app:\*\*\*\*@broker-2:9092"/);
   });
 
   it('masks a known secret echoed in an error message and in --json output', async () => {

@@ -101,14 +101,64 @@ function cases(): BadInput[] {
     { name: 'unknown global --target', args: ['up', '--target', 'moon'], exit: 2, problem: /argument 'moon' is invalid/, fix: usage },
     { name: 'unknown flag', args: ['up', '--regoin', 'us-east-1'], exit: 2, problem: /unknown option '--regoin'/, fix: usage },
     { name: 'unknown command', args: ['upp'], exit: 2, problem: /unknown command 'upp' \(Did you mean up\?\)/, fix: usage },
-    { name: 'sub-command typo (sink verfy)', args: ['sink', 'verfy'], exit: 2, problem: /unknown command 'verfy' \(Did you mean verify\?\)/, fix: /run `marketplace sink --help` for usage/ },
-    { name: 'sub-command typo taken for SQL (ksql aply)', args: ['ksql', 'aply'], exit: 2, problem: /unknown command 'aply' \(did you mean apply\?\)/, fix: /Run `marketplace ksql apply`/ },
-    { name: 'service name typo (local logs kafak)', args: ['local', 'logs', 'kafak'], exit: 2, problem: /got "kafak" \(did you mean "kafka"\?\)/, fix: /Example: marketplace local logs kafka$/ },
-    { name: 'bootstrap port above 65535', args: ['produce', '--count', '5'], env: { MARKETPLACE_BOOTSTRAP_SERVERS: '127.0.0.1:99999' }, exit: 2, problem: /"bootstrapServers" must be host:port.* with ports 1-65535; got "127\.0\.0\.1:99999"/, fix: /Fix or unset MARKETPLACE_BOOTSTRAP_SERVERS/ },
-    { name: 'duration longer than a timer can wait', args: ['produce', '--count', '5', '--connect-timeout', '1000h'], exit: 2, problem: /--connect-timeout must be from 1ms to 24 days .*got "1000h"/, fix: /Example: --connect-timeout 30s/ },
-    { name: 'bootstrap servers with user:password@ (masked)', args: ['produce', '--count', '5'], env: { MARKETPLACE_BOOTSTRAP_SERVERS: 'app:hunter2-not-real@127.0.0.1:1' }, exit: 2, problem: /got "app:\*\*\*\*@127\.0\.0\.1:1"/, fix: /Fix or unset MARKETPLACE_BOOTSTRAP_SERVERS/ },
-    { name: '--where with a second statement', args: ['tail', 'job_status', '--where', '1=1; DROP STREAM job_status'], exit: 2, problem: /--where must be one boolean expression; ';' would end the query .*column 4/, fix: /Example: --where/ },
-    { name: '--where with a quote never closed', args: ['tail', 'job_status', '--where', "CURRENT_STATUS = 'ACCEPTED"], exit: 2, problem: /--where must be one boolean expression; the ' opened here is never closed/, fix: /Example: --where/ },
+    {
+      name: 'sub-command typo (sink verfy)',
+      args: ['sink', 'verfy'],
+      exit: 2,
+      problem: /unknown command 'verfy' \(Did you mean verify\?\)/,
+      fix: /run `marketplace sink --help` for usage/,
+    },
+    {
+      name: 'sub-command typo taken for SQL (ksql aply)',
+      args: ['ksql', 'aply'],
+      exit: 2,
+      problem: /unknown command 'aply' \(did you mean apply\?\)/,
+      fix: /Run `marketplace ksql apply`/,
+    },
+    {
+      name: 'service name typo (local logs kafak)',
+      args: ['local', 'logs', 'kafak'],
+      exit: 2,
+      problem: /got "kafak" \(did you mean "kafka"\?\)/,
+      fix: /Example: marketplace local logs kafka$/,
+    },
+    {
+      name: 'bootstrap port above 65535',
+      args: ['produce', '--count', '5'],
+      env: { MARKETPLACE_BOOTSTRAP_SERVERS: '127.0.0.1:99999' },
+      exit: 2,
+      problem: /"bootstrapServers" must be host:port.* with ports 1-65535; got "127\.0\.0\.1:99999"/,
+      fix: /Fix or unset MARKETPLACE_BOOTSTRAP_SERVERS/,
+    },
+    {
+      name: 'duration longer than a timer can wait',
+      args: ['produce', '--count', '5', '--connect-timeout', '1000h'],
+      exit: 2,
+      problem: /--connect-timeout must be from 1ms to 24 days .*got "1000h"/,
+      fix: /Example: --connect-timeout 30s/,
+    },
+    {
+      name: 'bootstrap servers with user:password@ (masked)',
+      args: ['produce', '--count', '5'],
+      env: { MARKETPLACE_BOOTSTRAP_SERVERS: 'app:hunter2-not-real@127.0.0.1:1' },
+      exit: 2,
+      problem: /got "app:\*\*\*\*@127\.0\.0\.1:1"/,
+      fix: /Fix or unset MARKETPLACE_BOOTSTRAP_SERVERS/,
+    },
+    {
+      name: '--where with a second statement',
+      args: ['tail', 'job_status', '--where', '1=1; DROP STREAM job_status'],
+      exit: 2,
+      problem: /--where must be one boolean expression; ';' would end the query .*column 4/,
+      fix: /Example: --where/,
+    },
+    {
+      name: '--where with a quote never closed',
+      args: ['tail', 'job_status', '--where', "CURRENT_STATUS = 'ACCEPTED"],
+      exit: 2,
+      problem: /--where must be one boolean expression; the ' opened here is never closed/,
+      fix: /Example: --where/,
+    },
     { name: 'tail without a target', args: ['tail'], exit: 2, problem: /missing required argument 'name'/, fix: usage },
     { name: 'unknown tail target', args: ['tail', 'no_such_table', '--limit', '1'], exit: 2, problem: /no stream or table named no_such_table/, fix: /marketplace ksql list|marketplace up/ },
     { name: 'unknown tail --format', args: ['tail', 'job_status', '--format', 'xml'], exit: 2, problem: /--format must be one of/, fix: /Example: --format/ },
@@ -360,7 +410,8 @@ describe('hardening 5: bad input, through the real CLI, against a real deploymen
         () => {
           expect(result.code, result.stderr).toBe(bad.exit);
           expect(lines, 'exactly one line on stderr').toHaveLength(1);
-          expect(result.stderr, 'no control character but the newline').not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+          const controls = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+          expect(result.stderr, 'no control character but the newline').not.toMatch(controls);
           expect(result.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
           expect(result.stderr).not.toMatch(/unexpected failure/);
           expect(result.stdout).toBe('');
