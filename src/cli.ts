@@ -5,6 +5,7 @@ import { configFlags, type CommandSpec } from './commands/command.js';
 import { SECRET_ENV } from './core/secret-env.js';
 import type { Context, GlobalOptions } from './core/context.js';
 import { ExitCode, isCliError } from './core/errors.js';
+import { escapeControl } from './core/escape.js';
 import { Output, colorWanted } from './core/output.js';
 import { nonInteractivePrompter, terminalPrompter, type Prompter } from './core/prompts.js';
 import { SecretRegistry } from './core/redact.js';
@@ -219,18 +220,16 @@ function buildCommand(
       };
       const result = await run(contextWithFlags, { args, options });
       if (globals.json) {
-        if (result !== undefined) out.printJson(result);
+        // --json is always one JSON document on stdout, also for a command with nothing to report.
+        out.printJson(result ?? {});
       } else if (spec.render && result !== undefined) {
         spec.render(result, contextWithFlags);
       }
       if (spec.exitCode && result !== undefined) setExit(spec.exitCode(result));
     });
-  } else if (spec.subcommands?.length) {
-    command.action(() => {
-      io.stderr.write(command.helpInformation());
-      setExit(ExitCode.usage);
-    });
   }
+  // A group without a handler of its own (sink, local) is left to commander: an unknown word is "unknown command"
+  // with the closest sub-command, no word at all prints the help on stderr (reported by reportError).
   return command;
 }
 
@@ -285,11 +284,14 @@ function reportError(error: unknown, out: Output, signal: AbortSignal): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) {
       return ExitCode.ok;
     }
-    if (out.json) out.printJson({ error: { message: error.message.replace(/^error: /, ''), exitCode: ExitCode.usage } });
+    const message = error.code === 'commander.help' ? 'no command given (the help is on stderr)' : error.message;
+    const oneLine = message.replace(/^error: /, '').split(/\s*\n\s*/).join(' ');
+    if (out.json) out.printJson({ error: { message: oneLine, exitCode: ExitCode.usage } });
     return ExitCode.usage;
   }
   if (isCliError(error)) {
-    const line = error.hint ? `${error.message} — ${error.hint}` : error.message;
+    // Messages quote user files and server replies: one line, control characters written out.
+    const line = escapeControl(error.hint ? `${error.message} — ${error.hint}` : error.message);
     out.failure(`Error: ${line}`);
     if (out.verbose && error.cause instanceof Error && error.cause.stack) out.debug(error.cause.stack);
     if (out.json) out.printJson({ error: { message: error.message, hint: error.hint, exitCode: error.exitCode } });
@@ -297,10 +299,11 @@ function reportError(error: unknown, out: Output, signal: AbortSignal): number {
   }
   if (signal.aborted) {
     out.failure('Interrupted.');
+    if (out.json) out.printJson({ error: { message: 'interrupted', exitCode: ExitCode.interrupted } });
     return ExitCode.interrupted;
   }
   const message = error instanceof Error ? error.message : String(error);
-  out.failure(`Error: unexpected failure: ${message} (run with --verbose for details)`);
+  out.failure(`Error: unexpected failure: ${escapeControl(message)} (run with --verbose for details)`);
   if (out.verbose && error instanceof Error && error.stack) out.debug(error.stack);
   if (out.json) out.printJson({ error: { message, exitCode: ExitCode.failure } });
   return ExitCode.failure;

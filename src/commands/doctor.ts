@@ -2,6 +2,7 @@ import { SECRET_ENV } from '../core/config-schema.js';
 import { describeSource, type LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { configuredEndpoints } from '../core/endpoints.js';
+import { credentialProblem } from '../core/credentials.js';
 import { ExitCode, isCliError } from '../core/errors.js';
 import { httpReachable, mongoHostPort, tcpReachable } from '../core/probes.js';
 import { defineCommand } from './command.js';
@@ -83,16 +84,14 @@ function checkCredentials(ctx: Context, loaded: LoadedConfig): Check[] {
     return [{ name: 'credentials', ok: true, skipped: true, detail: 'not needed for the local target' }];
   }
   const checks: Check[] = [];
-  const missing = [SECRET_ENV.cloudApiKey, SECRET_ENV.cloudApiSecret].filter((name) => !ctx.env[name]);
+  const problem = credentialProblem(
+    ctx.env[SECRET_ENV.cloudApiKey]?.trim() ?? '',
+    ctx.env[SECRET_ENV.cloudApiSecret]?.trim() ?? '',
+  );
   checks.push(
-    missing.length === 0
-      ? { name: 'credentials', ok: true, detail: `${SECRET_ENV.cloudApiKey} and ${SECRET_ENV.cloudApiSecret} are set` }
-      : {
-          name: 'credentials',
-          ok: false,
-          detail: `${missing.join(' and ')} not set`,
-          hint: 'Create a Cloud API key (Confluent Cloud console → API keys → Cloud resource management) and export both variables.',
-        },
+    problem
+      ? { name: 'credentials', ok: false, detail: problem.message, hint: problem.hint }
+      : { name: 'credentials', ok: true, detail: `${SECRET_ENV.cloudApiKey} and ${SECRET_ENV.cloudApiSecret} are set` },
   );
   if (config.mongoHost) {
     checks.push(

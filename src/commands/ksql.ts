@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Context } from '../core/context.js';
 import { UserError } from '../core/errors.js';
+import { escapeControl } from '../core/escape.js';
+import { closest } from '../core/suggest.js';
 import { oneOf, positiveInteger } from '../core/parse.js';
 import type { KsqlClient, KsqlEntity, QueryInfo, SourceInfo } from '../ksql-client/index.js';
 import type { AppliedStatement } from '../ksql-client/templates.js';
@@ -129,6 +131,7 @@ export const ksqlCommand = defineCommand<KsqlRunResult>({
         hint: 'Example: marketplace ksql "SHOW STREAMS;" or marketplace ksql -f statements.sql',
       });
     }
+    if (inline !== undefined) rejectSubcommandTypo(inline);
     const sql = file !== undefined ? await readSqlFile(ctx, file) : inline!;
     return withClient(ctx, options, async (client, { runScript }) => {
       const streamRows = !ctx.globals.json;
@@ -177,6 +180,19 @@ async function withClient<T>(
   } finally {
     client.close();
   }
+}
+
+const SUBCOMMANDS = ['apply', 'list'];
+
+/** One bare word close to a sub-command (`ksql aply`) is a typo of it, not SQL to send to the server. */
+function rejectSubcommandTypo(inline: string): void {
+  const word = inline.trim();
+  if (!/^[A-Za-z][A-Za-z-]*$/.test(word)) return;
+  const near = closest(word, SUBCOMMANDS);
+  if (near === undefined) return;
+  throw new UserError(`unknown command '${word}' (did you mean ${near}?)`, {
+    hint: `Run \`marketplace ksql ${near}\`, or end a statement with ";" (e.g. "SHOW STREAMS;")`,
+  });
 }
 
 async function readSqlFile(ctx: Context, file: string): Promise<string> {
@@ -289,10 +305,11 @@ function queryStatus(query: QueryInfo): string {
   return counts.length === 0 ? '' : counts.map(([state, n]) => (counts.length === 1 ? state : `${state}:${n}`)).join(' ');
 }
 
+/** One cell of a tab-separated row: a value with a tab or newline in it must not split the row. */
 function formatCell(value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'object') return JSON.stringify(jsonSafe(value));
-  return String(value);
+  if (typeof value === 'object') return escapeControl(JSON.stringify(jsonSafe(value)));
+  return escapeControl(String(value));
 }
 
 /** bigint within ±2^53 becomes a number; beyond, its exact digits as a string (JSON numbers that big lose digits). */

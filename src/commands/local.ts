@@ -127,7 +127,7 @@ const stopCommand = defineCommand<{ home: string; services: ServiceStop[] }>({
     { command: 'marketplace local stop ksqldb && marketplace local start', description: 'restart one service' },
   ],
   run: async (ctx, { args }) => {
-    const chosen = args[0] === undefined ? undefined : oneOf('service', SERVICE_NAMES)(args[0]);
+    const chosen = args[0] === undefined ? undefined : serviceArg('stop', args[0]);
     const settings = await settingsOf(ctx);
     return (await stack()).stopStack({ home: settings.home, ...(chosen ? { only: [chosen] } : {}) });
   },
@@ -186,7 +186,14 @@ const resetCommand = defineCommand<{ home: string; stopped: ServiceStop[]; remov
   },
 });
 
-const logsCommand = defineCommand<void>({
+export interface LocalLogsResult {
+  home: string;
+  services: string[];
+  /** With --json: the lines that would have been printed, each with its service prefix. */
+  lines: string[];
+}
+
+const logsCommand = defineCommand<LocalLogsResult | undefined>({
   name: 'logs',
   summary: 'Print (or follow) the log of one service, or of all of them',
   args: [{ name: 'service', description: `one of ${SERVICE_NAMES.join(', ')} (default: all)` }],
@@ -200,18 +207,27 @@ const logsCommand = defineCommand<void>({
     { command: 'marketplace local logs connect --follow', description: 'follow the Connect worker' },
   ],
   run: async (ctx, { args, options }) => {
-    const chosen = args[0] === undefined ? undefined : oneOf('service', SERVICE_NAMES)(args[0]);
+    const chosen = args[0] === undefined ? undefined : serviceArg('logs', args[0]);
     const settings = await settingsOf(ctx);
     await registerStackSecrets(ctx, settings.home);
+    const json = ctx.globals.json;
+    if (json && options.follow) {
+      throw new UserError('--follow streams lines until Ctrl-C and cannot be one JSON document (--json)', {
+        hint: 'Drop --follow to get the last lines as JSON, or drop --json to follow.',
+      });
+    }
+    const services = chosen ? [chosen] : [...SERVICE_NAMES];
+    const collected: string[] = [];
     const { printLogs } = await import('../local/logs.js');
     await printLogs({
       home: settings.home,
-      services: chosen ? [chosen] : [...SERVICE_NAMES],
+      services,
       lines: options.lines as number,
       follow: Boolean(options.follow),
-      write: (text) => ctx.out.data(text),
+      write: (text) => (json ? collected.push(...text.replace(/\n$/, '').split('\n')) : ctx.out.data(text)),
       signal: ctx.signal,
     });
+    return json ? { home: settings.home, services, lines: collected } : undefined;
   },
 });
 
@@ -228,3 +244,8 @@ export const localCommand = defineCommand<void>({
   ],
   subcommands: [installCommand, startCommand, stopCommand, statusCommand, resetCommand, logsCommand],
 });
+
+/** A service name given to `local <command>`; a typo names the closest service in a runnable example. */
+function serviceArg(command: 'stop' | 'logs', value: string): (typeof SERVICE_NAMES)[number] {
+  return oneOf('service', SERVICE_NAMES, (service) => `marketplace local ${command} ${service}`)(value);
+}

@@ -1,12 +1,17 @@
 import type { Context } from '../core/context.js';
 import { UserError } from '../core/errors.js';
 import { oneOf, positiveInteger } from '../core/parse.js';
+import { predicateProblem } from '../ksql-client/predicate.js';
+import type { RowRenderer } from '../tail/render.js';
+import type { TailRow } from '../tail/source.js';
 import { defineCommand } from './command.js';
 
 export interface TailResult {
   source: string;
   via: 'ksqldb' | 'kafka';
-  rows: number;
+  rowCount: number;
+  /** With --json only: every row, so stdout holds one JSON document (without --json rows stream as they come). */
+  rows?: TailRow[];
   statuses: Record<string, number>;
   interrupted: boolean;
 }
@@ -17,7 +22,8 @@ export const tailCommand = defineCommand<TailResult>({
   description:
     'Runs a ksqlDB push query (SELECT * FROM <name> EMIT CHANGES) and prints each row as it arrives; with ' +
     '--via kafka it reads the topic directly instead. Rows go to stdout: an aligned table on a terminal, one JSON ' +
-    'object per line (jsonl) when piped. --limit N stops after N rows; Ctrl-C stops too (exit 130). Either way the ' +
+    'object per line (jsonl) when piped; with --json, one JSON document of the rows and the summary at the end. ' +
+    '--limit N stops after N rows; Ctrl-C stops too (exit 130). Either way the ' +
     'push query is closed on the server. If the connection to ksqlDB drops (e.g. the server restarts), tail ' +
     'reconnects once, trying for up to 30 s, and continues from the latest rows; a second drop, or a server that ' +
     'does not come back, ends it with an error (exit 1).',
@@ -25,7 +31,11 @@ export const tailCommand = defineCommand<TailResult>({
   options: [
     { flags: '--from-beginning', description: 'start from the earliest record (auto.offset.reset=earliest)' },
     { flags: '--limit <n>', description: 'stop after n rows', parse: positiveInteger('--limit') },
-    { flags: '--where <predicate>', description: 'ksqlDB predicate, e.g. "CURRENT_STATUS = \'REJECTED\'"' },
+    {
+      flags: '--where <predicate>',
+      description: 'ksqlDB predicate, e.g. "CURRENT_STATUS = \'REJECTED\'" (one boolean expression)',
+      parse: wherePredicate,
+    },
     {
       flags: '--format <format>',
       description: 'table | jsonl | json (default: table on a terminal, jsonl when piped)',
@@ -47,7 +57,8 @@ export const tailCommand = defineCommand<TailResult>({
   run: async (ctx, { args, options }) => runTail(ctx, args[0]!, options),
   render: (result, ctx) => {
     const statuses = Object.entries(result.statuses).map(([s, n]) => `${s} ${n}`);
-    ctx.out.info(`${result.rows} rows from ${result.source} (${result.via})${statuses.length ? `: ${statuses.join(', ')}` : ''}`);
+    const counts = statuses.length ? `: ${statuses.join(', ')}` : '';
+    ctx.out.info(`${result.rowCount} rows from ${result.source} (${result.via})${counts}`);
   },
   exitCode: (result) => (result.interrupted ? 130 : 0),
 });
@@ -56,6 +67,12 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
   const loaded = await ctx.loadConfig();
   const via = (options.via as 'ksqldb' | 'kafka' | undefined) ?? 'ksqldb';
   const stdout = ctx.stdout;
+  const json = ctx.globals.json;
+  if (json && options.format !== undefined) {
+    throw new UserError('--json prints one JSON document holding the rows, and --format streams them: give one', {
+      hint: 'Use --json for one document, or --format jsonl for one JSON object per row.',
+    });
+  }
   const format = (options.format as 'table' | 'jsonl' | 'json' | undefined) ?? (stdout.isTTY ? 'table' : 'jsonl');
   if (options.live && (!stdout.isTTY || format !== 'table')) {
     throw new UserError('--live redraws the screen and needs a terminal with the table format', {
@@ -76,8 +93,10 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
   const stats = new TailStats();
   const palette = ctx.out.paint;
   const width = stdout.columns ?? 120;
-  const renderer =
-    format === 'jsonl'
+  const collected: TailRow[] = [];
+  const renderer: RowRenderer = json
+    ? { row: (row) => collected.push(row), end: () => undefined }
+    : format === 'jsonl'
       ? jsonlRenderer(stdout)
       : format === 'json'
         ? jsonArrayRenderer(stdout)
@@ -110,8 +129,19 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
   return {
     source: opened.displayName,
     via,
-    rows: stats.rows,
+    rowCount: stats.rows,
+    ...(json ? { rows: collected } : {}),
     statuses: Object.fromEntries(stats.statuses),
     interrupted: ctx.signal.aborted && (limit === undefined || stats.rows < limit),
   };
+}
+
+/** --where is pasted into the push query, so it is checked to be one expression before anything is sent. */
+function wherePredicate(value: string): string {
+  const problem = predicateProblem(value);
+  if (!problem) return value;
+  const where = `column ${problem.column} of "${value}"`;
+  throw new UserError(`--where must be one boolean expression; ${problem.reason} (${where})`, {
+    hint: 'Example: --where "CURRENT_STATUS = \'REJECTED\'"',
+  });
 }

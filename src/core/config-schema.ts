@@ -18,7 +18,12 @@ const port = z.coerce.number().int().min(1).max(65535);
 const httpUrl = z.url({ protocol: /^https?$/ });
 const hostPortList = z
   .string()
-  .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}(,[A-Za-z0-9.\-[\]:]+:\d{1,5})*$/);
+  .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}(,[A-Za-z0-9.\-[\]:]+:\d{1,5})*$/)
+  .refine((list) => list.split(',').every((server) => isPort(Number(server.slice(server.lastIndexOf(':') + 1)))));
+
+function isPort(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= 65535;
+}
 
 export const CONFIG_KEYS = {
   target: {
@@ -65,7 +70,7 @@ export const CONFIG_KEYS = {
   },
   bootstrapServers: {
     schema: hostPortList,
-    expected: 'host:port[,host:port…]',
+    expected: 'host:port[,host:port…] with ports 1-65535',
     description: 'Kafka bootstrap servers. Cloud: taken from the provisioned cluster; local: the running local stack.',
   },
   kafkaCaFile: {

@@ -20,24 +20,35 @@ export async function cloudCredentials(ctx: Context): Promise<CloudCredentials> 
     if (!key) key = (await ctx.prompts.input({ message: 'Confluent Cloud API key' })).trim();
     if (!secret) secret = (await ctx.prompts.password({ message: 'Confluent Cloud API secret' })).trim();
   }
+  const problem = credentialProblem(key, secret);
+  if (key && secret) ctx.secrets.addCredentialPair(key, secret);
+  if (problem) throw problem;
+  return { key, secret };
+}
+
+/**
+ * What is wrong with a Cloud API key and secret before any request is sent (missing, or not shaped like one), or
+ * undefined. `up` and `doctor` both judge them by this.
+ */
+export function credentialProblem(key: string, secret: string): UserError | undefined {
   const missing = [!key && SECRET_ENV.cloudApiKey, !secret && SECRET_ENV.cloudApiSecret].filter(Boolean);
   if (missing.length > 0) {
-    throw new UserError(`no Confluent Cloud credentials: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`, {
+    const verb = missing.length > 1 ? 'are' : 'is';
+    return new UserError(`no Confluent Cloud credentials: ${missing.join(' and ')} ${verb} not set`, {
       hint: 'Create a Cloud API key (Confluent Cloud console → API keys → Cloud resource management) and export both variables.',
     });
   }
-  ctx.secrets.addCredentialPair(key, secret);
   if (!KEY_SHAPE.test(key)) {
-    throw new UserError(`${SECRET_ENV.cloudApiKey} does not look like an API key (8-64 letters and digits)`, {
+    return new UserError(`${SECRET_ENV.cloudApiKey} does not look like an API key (8-64 letters and digits)`, {
       hint: 'Copy the key (not the secret, not a key id with a prefix) from the Confluent Cloud console.',
     });
   }
   if (/\s/.test(secret) || secret.length < 16) {
-    throw new UserError(`${SECRET_ENV.cloudApiSecret} does not look like an API secret`, {
+    return new UserError(`${SECRET_ENV.cloudApiSecret} does not look like an API secret`, {
       hint: 'Copy the whole secret shown when the key was created; if it is lost, create a new key.',
     });
   }
-  return { key, secret };
+  return undefined;
 }
 
 /** The MongoDB Atlas password for the cloud sink: MONGODB_PASSWORD or a prompt. */

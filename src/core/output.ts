@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { escapeControl, escapeControlKeeping, escapeJsonControl } from './escape.js';
 import type { SecretRegistry } from './redact.js';
 
 export interface OutputOptions {
@@ -42,7 +43,7 @@ const plain: Palette = {
 
 /**
  * The only way commands talk to the user. Human text goes to stderr, machine results to stdout, and every byte
- * passes through the secret registry first.
+ * passes through the secret registry first, then has its control characters written out (src/core/escape.ts).
  */
 export class Output {
   readonly json: boolean;
@@ -116,11 +117,12 @@ export class Output {
 
   /** Data that is the product of a command even without --json (a row stream, a Mermaid chart): stdout. */
   data(text: string): void {
-    this.stdout.write(this.secrets.redact(text));
+    this.stdout.write(escapeControl(this.secrets.redact(text), { lines: true }));
   }
 
   printJson(value: unknown): void {
-    this.stdout.write(`${JSON.stringify(this.secrets.redactValue(value), null, 2)}\n`);
+    const text = JSON.stringify(this.secrets.redactValue(value), exactBigint, 2);
+    this.stdout.write(`${escapeJsonControl(text)}\n`);
   }
 
   /** Aligned columns for listings; widths from the content. */
@@ -148,10 +150,10 @@ export class Output {
       };
     }
     const { default: ora } = await import('ora');
-    const spinner = ora({ text: this.redact(text), stream: this.stderr as NodeJS.WriteStream }).start();
+    const spinner = ora({ text: this.spinnerText(text), stream: this.stderr as NodeJS.WriteStream }).start();
     return {
       update: (next) => {
-        spinner.text = this.redact(next);
+        spinner.text = this.spinnerText(next);
       },
       log: (line) => {
         spinner.clear();
@@ -159,10 +161,10 @@ export class Output {
         spinner.render();
       },
       succeed: (final) => {
-        spinner.succeed(final === undefined ? undefined : this.redact(final));
+        spinner.succeed(final === undefined ? undefined : this.spinnerText(final));
       },
       fail: (final) => {
-        spinner.fail(final === undefined ? undefined : this.redact(final));
+        spinner.fail(final === undefined ? undefined : this.spinnerText(final));
       },
       stop: () => {
         spinner.stop();
@@ -171,8 +173,19 @@ export class Output {
   }
 
   writeErr(text: string): void {
-    this.stderr.write(this.secrets.redact(text));
+    this.stderr.write(escapeControlKeeping(this.secrets.redact(text), this.color || this.interactive));
   }
+
+  /** Spinner text, which ora writes itself: redacted and on one line. */
+  private spinnerText(text: string): string {
+    return escapeControl(this.redact(text));
+  }
+}
+
+/** A bigint (ksqlDB BIGINT) as a JSON number when exact, else as its digits in a string. */
+function exactBigint(_key: string, value: unknown): unknown {
+  if (typeof value !== 'bigint') return value;
+  return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
 }
 
 // eslint-disable-next-line no-control-regex

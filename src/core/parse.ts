@@ -1,4 +1,5 @@
 import { UserError } from './errors.js';
+import { closest, didYouMean } from './suggest.js';
 
 /** Option parsers for commander: each turns bad input into a one-line UserError naming the flag. */
 
@@ -34,7 +35,10 @@ export function fraction(flag: string) {
   };
 }
 
-/** "30s", "5m", "1h" or plain seconds → milliseconds. */
+/** The longest delay a Node timer takes (2^31-1 ms); a longer one fires at once with a TimeoutOverflowWarning. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** "30s", "5m", "1h" or plain seconds → milliseconds, within what a timer can wait. */
 export function duration(flag: string) {
   return (value: string): number => {
     const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
@@ -45,15 +49,30 @@ export function duration(flag: string) {
       });
     }
     const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!;
-    return Math.round(amount * unit);
+    const ms = Math.round(amount * unit);
+    if (ms < 1 || ms > MAX_TIMER_MS) {
+      throw new UserError(`${flag} must be from 1ms to 24 days (${MAX_TIMER_MS} ms); got "${value}"`, {
+        hint: `Example: ${flag} 30s`,
+      });
+    }
+    return ms;
   };
 }
 
-export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
+/**
+ * One of a fixed set of words. A near miss names the closest word, and the example uses it; `example` shapes the
+ * example for a positional argument (default: `<flag> <choice>`).
+ */
+export function oneOf<T extends string>(
+  flag: string,
+  choices: readonly T[],
+  example: (choice: T) => string = (choice) => `${flag} ${choice}`,
+) {
   return (value: string): T => {
     if (!(choices as readonly string[]).includes(value)) {
-      throw new UserError(`${flag} must be one of ${choices.join(', ')}; got "${value}"`, {
-        hint: `Example: ${flag} ${choices[0]}`,
+      const near = closest(value, choices) as T | undefined;
+      throw new UserError(`${flag} must be one of ${choices.join(', ')}; got "${value}"${didYouMean(value, choices)}`, {
+        hint: `Example: ${example(near ?? choices[0]!)}`,
       });
     }
     return value as T;

@@ -6,6 +6,12 @@ const SECRET_FIELD = /(secret|password|passwd|authorization|api_?key_?secret|pri
 /** The password part of scheme://user:password@host, which may be a secret nobody registered. */
 const URI_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:@/\s]+:)[^@/\s]+@/gi;
 
+/**
+ * The password of user:password@host with no scheme (a bootstrap server list, say): after a start, a space, a quote,
+ * a comma or a "=", and followed by a host.
+ */
+const USERINFO_PASSWORD = /((?:^|[\s,"'=(\[])[A-Za-z0-9._~%!$&*+;-]+:)[^@\s,"'/]+@(?=[A-Za-z0-9[])/g;
+
 /** Secrets shorter than this are not scanned for in free text: masking "a" everywhere would garble output. */
 const MIN_SECRET_LENGTH = 4;
 
@@ -37,7 +43,7 @@ export class SecretRegistry {
 
   redact(text: string): string {
     if (text.length === 0) return text;
-    text = text.replace(URI_PASSWORD, `$1${MASK}@`);
+    text = text.replace(URI_PASSWORD, `$1${MASK}@`).replace(USERINFO_PASSWORD, `$1${MASK}@`);
     if (this.secrets.size === 0) return text;
     this.pattern ??= new RegExp(
       [...this.secrets]

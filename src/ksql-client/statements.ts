@@ -66,7 +66,8 @@ export function splitStatements(sql: string): SqlStatement[] {
   return statements;
 }
 
-function skipQuoted(sql: string, open: number, quote: string): number {
+/** The offset just past the quote that closes the one at `open` (a doubled quote is an escaped one). */
+export function skipQuoted(sql: string, open: number, quote: string): number {
   let i = open + 1;
   while (i < sql.length) {
     if (sql[i] === quote) {

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { escapeControl, escapeJsonControl } from '../core/escape.js';
 import { stringifyJson } from '../json/exact-json.js';
 import type { TailRow } from './source.js';
 
@@ -44,7 +45,7 @@ export interface RowRenderer {
 /** One JSON object per line, keyed by column name: the format for pipes and scripts. */
 export function jsonlRenderer(out: Writable): RowRenderer {
   return {
-    row: (row) => out.write(`${stringifyJson(row)}\n`),
+    row: (row) => out.write(`${escapeJsonControl(stringifyJson(row))}\n`),
     end: () => undefined,
   };
 }
@@ -54,19 +55,20 @@ export function jsonArrayRenderer(out: Writable): RowRenderer {
   let first = true;
   return {
     row: (row) => {
-      out.write(`${first ? '[\n' : ',\n'}${stringifyJson(row)}`);
+      out.write(`${first ? '[\n' : ',\n'}${escapeJsonControl(stringifyJson(row))}`);
       first = false;
     },
     end: () => out.write(first ? '[]\n' : '\n]\n'),
   };
 }
 
+/** A value as a table cell: one line, control characters written out (records are untrusted text). */
 export function formatCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Math.round(value * 1e6) / 1e6);
   if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (typeof value === 'string') return value;
-  return stringifyJson(value);
+  if (typeof value === 'string') return escapeControl(value);
+  return escapeControl(stringifyJson(value));
 }
 
 function colourStatus(text: string, palette: TailPalette): string {

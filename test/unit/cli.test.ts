@@ -52,6 +52,31 @@ describe('marketplace CLI frame', () => {
     expect(run.stderr).toMatch(/Did you mean --region\?/);
   });
 
+  it('suggests the closest sub-command for a typo, exit 2, one line', async () => {
+    const typos: [string[], RegExp][] = [
+      [['sink', 'verfy'], /unknown command 'verfy' \(Did you mean verify\?\)/],
+      [['ksql', 'aply'], /unknown command 'aply' \(did you mean apply\?\) — Run `marketplace ksql apply`/],
+      [['local', 'logs', 'kafak'], /\(did you mean "kafka"\?\) — Example: marketplace local logs kafka$/],
+    ];
+    for (const [args, expected] of typos) {
+      const run = await runCli(args, { env: { MARKETPLACE_TARGET: 'cloud' } });
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
+      expect(run.stderr.trim()).toMatch(expected);
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  it('with --json and no (sub-)command: help on stderr, one JSON error on stdout, exit 2', async () => {
+    for (const args of [['--json'], ['sink', '--json'], ['local', '--json']]) {
+      const run = await runCli(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(/Usage: marketplace/);
+      const parsed = JSON.parse(run.stdout) as { error: { message: string; exitCode: number } };
+      expect(parsed.error).toEqual({ message: 'no command given (the help is on stderr)', exitCode: 2 });
+    }
+  });
+
   it('exits 2 with the help text when no command is given', async () => {
     const run = await runCli([]);
     expect(run.code).toBe(2);
@@ -181,13 +206,117 @@ describe('marketplace doctor --json', () => {
     const result = JSON.parse(run.stdout) as DoctorResult;
     const credentials = result.checks.find((c) => c.name === 'credentials')!;
     expect(credentials.ok).toBe(false);
-    expect(credentials.detail).toMatch(/CONFLUENT_CLOUD_API_KEY and CONFLUENT_CLOUD_API_SECRET not set/);
+    expect(credentials.detail).toMatch(/CONFLUENT_CLOUD_API_KEY and CONFLUENT_CLOUD_API_SECRET are not set/);
     expect(result.checks.find((c) => c.name === 'cloud api')!.ok).toBe(true);
     expect(run.code).toBe(1);
+  });
+
+  it('judges the key and secret by the same shape checks as `up`', async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ CONFLUENT_CLOUD_API_KEY: 'short', CONFLUENT_CLOUD_API_SECRET: 'x' }, /does not look like an API key/],
+      [
+        { CONFLUENT_CLOUD_API_KEY: 'ABCDEFGH12345678', CONFLUENT_CLOUD_API_SECRET: 'x' },
+        /does not look like an API secret/,
+      ],
+    ];
+    for (const [env, expected] of cases) {
+      const run = await runCli(['doctor', '--json'], {
+        cwd: await tempDir(),
+        env: { ...env, MARKETPLACE_CLOUD_API_URL: `http://127.0.0.1:${httpPort}` },
+      });
+      expect(run.code).toBe(1);
+      type Checks = { checks: { name: string; ok: boolean; detail: string; hint?: string }[] };
+      const result = JSON.parse(run.stdout) as Checks;
+      const credentials = result.checks.find((c) => c.name === 'credentials')!;
+      expect(credentials.ok).toBe(false);
+      expect(credentials.detail).toMatch(expected);
+      expect(credentials.hint).toMatch(/Confluent Cloud console|create a new key/);
+      const upEnv = { ...env, MARKETPLACE_CLOUD_API_URL: 'http://127.0.0.1:1' };
+      const up = await runCli(['up'], { cwd: await tempDir(), env: upEnv });
+      expect(up.code).toBe(2);
+      expect(up.stderr).toMatch(expected);
+    }
+  });
+});
+
+describe('ranges checked up front', () => {
+  it('rejects a bootstrap port above 65535 with one line, exit 2', async () => {
+    const run = await runCli(['produce', '--target', 'local', '--count', '1'], {
+      cwd: await tempDir(),
+      env: { MARKETPLACE_BOOTSTRAP_SERVERS: '127.0.0.1:99999' },
+    });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/"bootstrapServers" must be host:port.* with ports 1-65535; got "127\.0\.0\.1:99999"/);
+    expect(run.stderr).not.toMatch(/unexpected failure/);
+  });
+
+  it('rejects a duration longer than a timer can wait, without a TimeoutOverflowWarning', async () => {
+    for (const value of ['1000h', '0.1ms']) {
+      const run = await runCli(['produce', '--target', 'local', '--count', '1', '--connect-timeout', value], {
+        cwd: await tempDir(),
+        env: { MARKETPLACE_BOOTSTRAP_SERVERS: '127.0.0.1:1' },
+      });
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(new RegExp(`--connect-timeout must be from 1ms to 24 days .*got "${value}"`));
+      expect(run.stderr).not.toMatch(/TimeoutOverflowWarning/);
+    }
+  });
+});
+
+describe('untrusted text in output', () => {
+  it('refuses a --where that is not one expression before any request to ksqlDB', async () => {
+    let requests = 0;
+    const ksql = createHttpServer((_req, res) => {
+      requests++;
+      res.end('[]');
+    });
+    await new Promise<void>((resolve) => ksql.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(ksql.address() as AddressInfo).port}`;
+      for (const where of ['1=1; DROP STREAM job_status', "CURRENT_STATUS = 'ACCEPTED", 'a = 1 -- EMIT CHANGES']) {
+        const run = await runCli(['tail', 'job_status', '--target', 'local', '--where', where], {
+          cwd: await tempDir(),
+          env: { MARKETPLACE_KSQLDB_URL: url },
+        });
+        expect(run.code, run.stderr).toBe(2);
+        expect(run.stderr.trim().split('\n')).toHaveLength(1);
+        expect(run.stderr).toMatch(/--where must be one boolean expression; .* — Example: --where/);
+      }
+      expect(requests, 'requests that reached ksqlDB').toBe(0);
+    } finally {
+      ksql.close();
+    }
+  });
+
+  it('writes out the control characters of an echoed statement, in the line and in --json', async () => {
+    const statement = '\u001b[2J\u001b]0;owned\u0007\u009b1Aoops';
+    for (const json of [false, true]) {
+      const run = await runCli(['ksql', statement, '--target', 'local', ...(json ? ['--json'] : [])], {
+        cwd: await tempDir(),
+        env: { MARKETPLACE_KSQLDB_URL: 'http://127.0.0.1:1' },
+      });
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr + run.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+      expect(run.stderr).toMatch(/unknown statement '\\x1b\[2J\\x1b\]0;'; nothing was run/);
+      if (json) expect((JSON.parse(run.stdout) as { error: { message: string } }).error.message).toMatch(/\u001b\[2J/);
+    }
   });
 });
 
 describe('secret redaction', () => {
+  it('masks the password of user:password@host in bootstrap servers', async () => {
+    const run = await runCli(['doctor', '--json', '--target', 'local'], {
+      cwd: await tempDir(),
+      env: { MARKETPLACE_BOOTSTRAP_SERVERS: 'broker-1:9092,app:hunter2-unregistered@broker-2:9092' },
+    });
+    expect(run.stdout + run.stderr).not.toContain('hunter2-unregistered');
+    const result = JSON.parse(run.stdout) as { checks: { name: string; detail: string }[] };
+    const config = result.checks.find((c) => c.name === 'config')!;
+    expect(config.detail).toMatch(/got "broker-1:9092,app:\*\*\*\*@broker-2:9092"/);
+  });
+
   it('masks a known secret echoed in an error message and in --json output', async () => {
     const cwd = await tempDir();
     const run = await runCli(['doctor', '--json'], {

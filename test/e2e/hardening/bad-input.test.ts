@@ -101,6 +101,64 @@ function cases(): BadInput[] {
     { name: 'unknown global --target', args: ['up', '--target', 'moon'], exit: 2, problem: /argument 'moon' is invalid/, fix: usage },
     { name: 'unknown flag', args: ['up', '--regoin', 'us-east-1'], exit: 2, problem: /unknown option '--regoin'/, fix: usage },
     { name: 'unknown command', args: ['upp'], exit: 2, problem: /unknown command 'upp' \(Did you mean up\?\)/, fix: usage },
+    {
+      name: 'sub-command typo (sink verfy)',
+      args: ['sink', 'verfy'],
+      exit: 2,
+      problem: /unknown command 'verfy' \(Did you mean verify\?\)/,
+      fix: /run `marketplace sink --help` for usage/,
+    },
+    {
+      name: 'sub-command typo taken for SQL (ksql aply)',
+      args: ['ksql', 'aply'],
+      exit: 2,
+      problem: /unknown command 'aply' \(did you mean apply\?\)/,
+      fix: /Run `marketplace ksql apply`/,
+    },
+    {
+      name: 'service name typo (local logs kafak)',
+      args: ['local', 'logs', 'kafak'],
+      exit: 2,
+      problem: /got "kafak" \(did you mean "kafka"\?\)/,
+      fix: /Example: marketplace local logs kafka$/,
+    },
+    {
+      name: 'bootstrap port above 65535',
+      args: ['produce', '--count', '5'],
+      env: { MARKETPLACE_BOOTSTRAP_SERVERS: '127.0.0.1:99999' },
+      exit: 2,
+      problem: /"bootstrapServers" must be host:port.* with ports 1-65535; got "127\.0\.0\.1:99999"/,
+      fix: /Fix or unset MARKETPLACE_BOOTSTRAP_SERVERS/,
+    },
+    {
+      name: 'duration longer than a timer can wait',
+      args: ['produce', '--count', '5', '--connect-timeout', '1000h'],
+      exit: 2,
+      problem: /--connect-timeout must be from 1ms to 24 days .*got "1000h"/,
+      fix: /Example: --connect-timeout 30s/,
+    },
+    {
+      name: 'bootstrap servers with user:password@ (masked)',
+      args: ['produce', '--count', '5'],
+      env: { MARKETPLACE_BOOTSTRAP_SERVERS: 'app:hunter2-not-real@127.0.0.1:1' },
+      exit: 2,
+      problem: /got "app:\*\*\*\*@127\.0\.0\.1:1"/,
+      fix: /Fix or unset MARKETPLACE_BOOTSTRAP_SERVERS/,
+    },
+    {
+      name: '--where with a second statement',
+      args: ['tail', 'job_status', '--where', '1=1; DROP STREAM job_status'],
+      exit: 2,
+      problem: /--where must be one boolean expression; ';' would end the query .*column 4/,
+      fix: /Example: --where/,
+    },
+    {
+      name: '--where with a quote never closed',
+      args: ['tail', 'job_status', '--where', "CURRENT_STATUS = 'ACCEPTED"],
+      exit: 2,
+      problem: /--where must be one boolean expression; the ' opened here is never closed/,
+      fix: /Example: --where/,
+    },
     { name: 'tail without a target', args: ['tail'], exit: 2, problem: /missing required argument 'name'/, fix: usage },
     { name: 'unknown tail target', args: ['tail', 'no_such_table', '--limit', '1'], exit: 2, problem: /no stream or table named no_such_table/, fix: /marketplace ksql list|marketplace up/ },
     { name: 'unknown tail --format', args: ['tail', 'job_status', '--format', 'xml'], exit: 2, problem: /--format must be one of/, fix: /Example: --format/ },
@@ -118,6 +176,14 @@ function cases(): BadInput[] {
       exit: 2,
       problem: /bad\.sql:2:1: unknown statement 'SELEC'; nothing was run/,
       fix: /fix it and run again/,
+    },
+    {
+      name: 'terminal escape sequences in a user file, echoed in the ksqlDB error (ksql -f)',
+      args: ['ksql', '-f', 'escapes.sql'],
+      files: { 'escapes.sql': 'SHOW STREAMS;\nDESCRIBE no_such\u001b[2J\u001b[31m\u009b1A;\n' },
+      exit: 2,
+      problem: /escapes\.sql:2:\d+: .*no_such\\x1b\[2J\\x1b\[31m\\x9b1A/,
+      fix: /Fix the statement/,
     },
     { name: 'ksql -f naming a missing file', args: ['ksql', '-f', 'missing.sql'], exit: 2, problem: /cannot read missing\.sql: no such file/, fix: /Give the path of a \.sql file/ },
     { name: 'sink mongo without the Mongo settings', args: ['sink', 'mongo'], env: { MARKETPLACE_MONGO_HOST: undefined, MARKETPLACE_MONGO_USER: undefined }, exit: 2, problem: /the cloud sink needs mongoHost and mongoUser, and mongoHost and mongoUser are not set/, fix: /marketplace init|MARKETPLACE_MONGO_HOST/ },
@@ -344,6 +410,8 @@ describe('hardening 5: bad input, through the real CLI, against a real deploymen
         () => {
           expect(result.code, result.stderr).toBe(bad.exit);
           expect(lines, 'exactly one line on stderr').toHaveLength(1);
+          const controls = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+          expect(result.stderr, 'no control character but the newline').not.toMatch(controls);
           expect(result.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
           expect(result.stderr).not.toMatch(/unexpected failure/);
           expect(result.stdout).toBe('');
