@@ -61,7 +61,7 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
             replicationFactor: 1,
             configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
           },
-        ]);
+        ], 30_000, env.signal);
         return rec('topic', topic.name, { partitions: topic.partitions });
       },
       destroy: async (env, record) => {
