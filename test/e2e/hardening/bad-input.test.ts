@@ -131,6 +131,14 @@ function cases(): BadInput[] {
     { name: 'ksqlDB unreachable (up --target local)', args: ['up', '--target', 'local'], env: { MARKETPLACE_KSQLDB_URL: `http://${closed}` }, exit: 1, problem: new RegExp(`ksqlDB at http://${closed} is not reachable .*nothing was changed`), fix: /marketplace local start.*ksqldbUrl/ },
     { name: 'Kafka Connect unreachable (up --target local)', args: ['up', '--target', 'local'], env: { MARKETPLACE_CONNECT_URL: `http://${closed}` }, exit: 1, problem: new RegExp(`Kafka Connect at http://${closed} is not reachable .*nothing was changed`), fix: /marketplace local start.*connectUrl/ },
     { name: 'Kafka Connect unreachable (sink status --target local)', args: ['sink', 'status', '--target', 'local'], env: { MARKETPLACE_CONNECT_URL: `http://${closed}` }, exit: 1, problem: new RegExp(`Kafka Connect at http://${closed} is not reachable`), fix: /marketplace local start|connectUrl/ },
+    {
+      name: 'nothing running (status --target local)',
+      args: ['status', '--target', 'local'],
+      env: { MARKETPLACE_BOOTSTRAP_SERVERS: closed, MARKETPLACE_KSQLDB_URL: `http://${closed}`, MARKETPLACE_CONNECT_URL: `http://${closed}` },
+      exit: 1,
+      problem: new RegExp(`Kafka at ${closed} is not reachable .*nothing could be checked`),
+      fix: /marketplace local start.*bootstrapServers/,
+    },
 
     // --- lock and state directory ----------------------------------------------------------------------------------------
     {
