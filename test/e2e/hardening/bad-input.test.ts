@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +138,39 @@ function cases(): BadInput[] {
       exit: 1,
       problem: new RegExp(`Kafka at ${closed} is not reachable .*nothing could be checked`),
       fix: /marketplace local start.*bootstrapServers/,
+    },
+
+    // --- local stack home ------------------------------------------------------------------------------------------------
+    {
+      name: 'local stop with a home that does not exist',
+      args: ['local', 'stop'],
+      prepare: () => ({ undo: () => undefined, env: { MARKETPLACE_HOME: join(root, 'no-such-home') } }),
+      exit: 2,
+      problem: /the local stack home .*no-such-home does not exist/,
+      fix: /MARKETPLACE_HOME|marketplace local install/,
+    },
+    {
+      name: 'local stop with a home that holds no stack',
+      args: ['local', 'stop'],
+      prepare: () => {
+        const empty = mkdtempSync(join(root, 'empty-home-'));
+        return { undo: () => rmSync(empty, { recursive: true, force: true }), env: { MARKETPLACE_HOME: empty } };
+      },
+      exit: 2,
+      problem: /no local stack in .*empty-home-.*: it has no manifest\.json/,
+      fix: /MARKETPLACE_HOME|marketplace local install/,
+    },
+    {
+      name: 'local logs of a stack that never ran',
+      args: ['local', 'logs'],
+      prepare: () => {
+        const installed = mkdtempSync(join(root, 'never-ran-home-'));
+        copyFileSync(join(stackEndpoints().home, 'manifest.json'), join(installed, 'manifest.json'));
+        return { undo: () => rmSync(installed, { recursive: true, force: true }), env: { MARKETPLACE_HOME: installed } };
+      },
+      exit: 1,
+      problem: /no log lines of any service in .*never-ran-home-.*has not run since its install or reset/,
+      fix: /marketplace local start/,
     },
 
     // --- lock and state directory ----------------------------------------------------------------------------------------
