@@ -104,6 +104,7 @@ function cases(): BadInput[] {
     { name: 'tail without a target', args: ['tail'], exit: 2, problem: /missing required argument 'name'/, fix: usage },
     { name: 'unknown tail target', args: ['tail', 'no_such_table', '--limit', '1'], exit: 2, problem: /no stream or table named no_such_table/, fix: /marketplace ksql list|marketplace up/ },
     { name: 'unknown tail --format', args: ['tail', 'job_status', '--format', 'xml'], exit: 2, problem: /--format must be one of/, fix: /Example: --format/ },
+    { name: 'tail of a name no stream can have', args: ['tail', ';'], exit: 2, problem: /";" is not a stream, table or topic name/, fix: /marketplace tail job_status/ },
     { name: 'demo --rate above what produce paces', args: ['demo', '--rate', '5000000'], exit: 2, problem: /--rate must be a number of jobs per second \(0 < n ≤ 1000000\); got "5000000"/, fix: /Example: --rate 50/ },
     { name: 'down without --yes and no terminal', args: ['down'], exit: 2, problem: /deletes resources and needs confirmation/, fix: /pass --yes/ },
 
