@@ -213,7 +213,8 @@ const logsCommand = defineCommand<void>({
     await registerStackSecrets(ctx, settings.home);
     const { printLogs } = await import('../local/logs.js');
     const services = chosen ? [chosen] : [...SERVICE_NAMES];
-    const noLines = `no log lines of ${chosen ?? 'any service'} in ${settings.home}: the stack has not run since its install or reset`;
+    const what = chosen ?? 'any service';
+    const noLines = `no log lines of ${what} in ${settings.home}: the stack has not run since its install or reset`;
     const printed = await printLogs({
       home: settings.home,
       services,
@@ -224,7 +225,9 @@ const logsCommand = defineCommand<void>({
       signal: ctx.signal,
     });
     if (printed === 0 && !options.follow) {
-      throw new OperationError(noLines, { hint: 'Start it with `marketplace local start`, or follow the logs with --follow.' });
+      throw new OperationError(noLines, {
+        hint: 'Start it with `marketplace local start`, or follow the logs with --follow.',
+      });
     }
   },
 });

@@ -67,7 +67,8 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
   }
   if (!SOURCE_NAME.test(name)) {
     throw new UserError(`"${name}" is not a stream, table or topic name`, {
-      hint: 'Name one with letters, digits, _ (and . or - for a topic), or in backquotes; e.g. `marketplace tail job_status`.',
+      hint:
+        'Use letters, digits, _ (and . or - for a topic), or backquotes; e.g. `marketplace tail job_status`.',
     });
   }
   if (options.where && via === 'kafka') {

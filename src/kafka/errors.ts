@@ -76,7 +76,11 @@ const NOT_READY_TYPES = new Set([
 ]);
 
 /** kafkajs errors that say its metadata cache has no entry (yet) for a topic or partition it was asked about. */
-const NOT_READY_NAMES = new Set(['KafkaJSMetadataNotLoaded', 'KafkaJSTopicMetadataNotLoaded', 'KafkaJSGroupCoordinatorNotFound']);
+const NOT_READY_NAMES = new Set([
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSGroupCoordinatorNotFound',
+]);
 
 /**
  * Why a kafkajs failure only means "not ready yet" (a status for the wait), or undefined for a real failure.
@@ -92,12 +96,15 @@ export function notReadyYet(error: unknown): string | undefined {
   for (let depth = 0; depth < 6 && current; depth++) {
     if (current.type && NOT_READY_TYPES.has(current.type)) return current.type;
     if (current.name && NOT_READY_NAMES.has(current.name)) return current.name;
-    if (current.name === 'KafkaJSError' && current.message === 'Invalid partition metadata') return 'partition without a leader';
-    if (current.name === 'TypeError' && /[/\\]kafkajs[/\\]src[/\\]/.test(current.stack ?? '')) return 'topic metadata not loaded yet';
+    const { name, message, stack } = current;
+    if (name === 'KafkaJSError' && message === 'Invalid partition metadata') return 'partition without a leader';
+    if (name === 'TypeError' && KAFKAJS_SOURCE.test(stack ?? '')) return 'topic metadata not loaded yet';
     current = (current.originalError ?? current.cause ?? current.errors?.[0]) as KafkaLikeError | undefined;
   }
   return undefined;
 }
+
+const KAFKAJS_SOURCE = /[/\\]kafkajs[/\\]src[/\\]/;
 
 interface KafkaLikeError {
   name?: string;

@@ -69,7 +69,13 @@ export async function retryWhileNotReady<T>(
           return { done: false, status };
         }
       },
-      { what: options.what, timeoutMs: options.timeoutMs, signal: options.signal, initialDelayMs: 100, maxDelayMs: 1000 },
+      {
+        what: options.what,
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        initialDelayMs: 100,
+        maxDelayMs: 1000,
+      },
     );
   } catch (error) {
     if (brokerError !== undefined && error instanceof OperationError) throw brokerError;
@@ -122,15 +128,25 @@ export async function createTopicsAndWait(
         throw error;
       }
     },
-    { what: `topics ${names.join(', ')} to be created`, timeoutMs: left(), signal, pending: 'a topic of that name is being deleted' },
+    {
+      what: `topics ${names.join(', ')} to be created`,
+      timeoutMs: left(),
+      signal,
+      pending: 'a topic of that name is being deleted',
+    },
   );
   await retryWhileNotReady(
     async () => {
       const { topics: metadata } = await admin.fetchTopicMetadata({ topics: names });
-      const led = metadata.length === names.length && metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-      return led ? true : undefined;
+      const led = (t: (typeof metadata)[number]) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0);
+      return metadata.length === names.length && metadata.every(led) ? true : undefined;
     },
-    { what: `topics ${names.join(', ')} to have leaders`, timeoutMs: left(), signal, pending: 'partitions without a leader' },
+    {
+      what: `topics ${names.join(', ')} to have leaders`,
+      timeoutMs: left(),
+      signal,
+      pending: 'partitions without a leader',
+    },
   );
   // Named leaders may not serve the partitions yet; a ListOffsets answered by every one of them means they do.
   for (const name of names) await fetchOffsetsWhenReady(admin, name, left(), signal);

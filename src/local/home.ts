@@ -7,7 +7,9 @@ import { stackPaths } from './settings.js';
  * commands that act on a stack (stop, reset, logs) never report success for a home that holds none.
  */
 export async function requireStackHome(home: string): Promise<void> {
-  const fix = 'Point --home or MARKETPLACE_HOME at the stack\'s home (default ~/.cache/marketplace), or run `marketplace local install`.';
+  const fix =
+    "Point --home or MARKETPLACE_HOME at the stack's home (default ~/.cache/marketplace), or run " +
+    '`marketplace local install`.';
   const kind = await stat(home).then(
     (s) => (s.isDirectory() ? 'directory' : 'file'),
     () => 'missing',
@@ -18,5 +20,7 @@ export async function requireStackHome(home: string): Promise<void> {
     () => true,
     () => false,
   );
-  if (!installed) throw new UserError(`no local stack in ${home}: it has no manifest.json from \`local install\``, { hint: fix });
+  if (!installed) {
+    throw new UserError(`no local stack in ${home}: it has no manifest.json from \`local install\``, { hint: fix });
+  }
 }

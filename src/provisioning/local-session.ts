@@ -120,12 +120,12 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
       },
       create: async (env) => {
         const desired = sinkConfig(env);
-        await env.connect.putConfig(names.sinkConnector, desired);
+        await env.connect.putConfig(names.sinkConnector, desired, { signal: env.signal });
         return sinkRecord(desired);
       },
       update: async (env) => {
         const desired = sinkConfig(env);
-        await env.connect.putConfig(names.sinkConnector, desired);
+        await env.connect.putConfig(names.sinkConnector, desired, { signal: env.signal });
         return sinkRecord(desired);
       },
       ready: async (env, record) => {

@@ -67,7 +67,8 @@ describe('marketplace demo from a fresh stack', () => {
     for (let run = 1; run <= 3; run++) {
       const reset = await runCli(['local', 'reset', '--yes'], { cwd, env, timeoutMs: 120_000 });
       expect(reset.code, `reset before run ${run}: ${reset.stderr}`).toBe(0);
-      const demo = await runCli(['demo', '--duration', '8s', '--rate', '20', '--json'], { cwd, env, timeoutMs: 300_000 });
+      const args = ['demo', '--duration', '8s', '--rate', '20', '--json'];
+      const demo = await runCli(args, { cwd, env, timeoutMs: 300_000 });
       expect(demo.code, `run ${run}: ${demo.stderr.slice(-2000)}`).toBe(0);
       const summary = JSON.parse(demo.stdout) as DemoSummary;
       expect(summary.stackStartedHere, `run ${run}`).toBe(true);

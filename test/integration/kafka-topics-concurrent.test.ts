@@ -16,7 +16,8 @@ describe('topics created in parallel on one admin', () => {
 
   beforeAll(async () => {
     const stack = stackEndpoints();
-    admin = createKafka({ target: 'local', bootstrap: [stack.kafka.plaintext], clientId: 'topics-concurrent-test' }).admin();
+    const kafka = createKafka({ target: 'local', bootstrap: [stack.kafka.plaintext], clientId: 'concurrent-test' });
+    admin = kafka.admin();
     await admin.connect();
   });
 
@@ -28,13 +29,17 @@ describe('topics created in parallel on one admin', () => {
   it('all get created and answer their offsets, round after round', async () => {
     const run = Date.now().toString(36);
     for (let round = 0; round < 3; round++) {
-      const topics = Array.from({ length: 40 }, (_, i) => ({ name: `concurrent-${run}-${round}-${i}`, partitions: 1 + (i % 6) }));
+      const topics = Array.from({ length: 40 }, (_, i) => ({
+        name: `concurrent-${run}-${round}-${i}`,
+        partitions: 1 + (i % 6),
+      }));
       created.push(...topics.map((topic) => topic.name));
       const outcomes = await Promise.allSettled(
         topics.map(async (topic, i) => {
           // A staggered start (no assertion on time): each create overlaps others at another step.
           await new Promise((resolve) => setTimeout(resolve, i * 25));
-          await createTopicsAndWait(admin, [{ topic: topic.name, numPartitions: topic.partitions, replicationFactor: 1 }]);
+          const config = { topic: topic.name, numPartitions: topic.partitions, replicationFactor: 1 };
+          await createTopicsAndWait(admin, [config]);
           return (await fetchOffsetsWhenReady(admin, topic.name)).length;
         }),
       );

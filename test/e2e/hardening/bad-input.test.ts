@@ -104,8 +104,20 @@ function cases(): BadInput[] {
     { name: 'tail without a target', args: ['tail'], exit: 2, problem: /missing required argument 'name'/, fix: usage },
     { name: 'unknown tail target', args: ['tail', 'no_such_table', '--limit', '1'], exit: 2, problem: /no stream or table named no_such_table/, fix: /marketplace ksql list|marketplace up/ },
     { name: 'unknown tail --format', args: ['tail', 'job_status', '--format', 'xml'], exit: 2, problem: /--format must be one of/, fix: /Example: --format/ },
-    { name: 'tail of a name no stream can have', args: ['tail', ';'], exit: 2, problem: /";" is not a stream, table or topic name/, fix: /marketplace tail job_status/ },
-    { name: 'demo --rate above what produce paces', args: ['demo', '--rate', '5000000'], exit: 2, problem: /--rate must be a number of jobs per second \(0 < n ≤ 1000000\); got "5000000"/, fix: /Example: --rate 50/ },
+    {
+      name: 'tail of a name no stream can have',
+      args: ['tail', ';'],
+      exit: 2,
+      problem: /";" is not a stream, table or topic name/,
+      fix: /marketplace tail job_status/,
+    },
+    {
+      name: 'demo --rate above what produce paces',
+      args: ['demo', '--rate', '5000000'],
+      exit: 2,
+      problem: /--rate must be a number of jobs per second \(0 < n ≤ 1000000\); got "5000000"/,
+      fix: /Example: --rate 50/,
+    },
     { name: 'down without --yes and no terminal', args: ['down'], exit: 2, problem: /deletes resources and needs confirmation/, fix: /pass --yes/ },
 
     // --- user files ------------------------------------------------------------------------------------------------------
@@ -136,13 +148,17 @@ function cases(): BadInput[] {
     {
       name: 'nothing running (status --target local)',
       args: ['status', '--target', 'local'],
-      env: { MARKETPLACE_BOOTSTRAP_SERVERS: closed, MARKETPLACE_KSQLDB_URL: `http://${closed}`, MARKETPLACE_CONNECT_URL: `http://${closed}` },
+      env: {
+        MARKETPLACE_BOOTSTRAP_SERVERS: closed,
+        MARKETPLACE_KSQLDB_URL: `http://${closed}`,
+        MARKETPLACE_CONNECT_URL: `http://${closed}`,
+      },
       exit: 1,
       problem: new RegExp(`Kafka at ${closed} is not reachable .*nothing could be checked`),
       fix: /marketplace local start.*bootstrapServers/,
     },
 
-    // --- local stack home ------------------------------------------------------------------------------------------------
+    // --- local stack home --------------------------------------------------------------------------------------------
     {
       name: 'local stop with a home that does not exist',
       args: ['local', 'stop'],
@@ -168,7 +184,8 @@ function cases(): BadInput[] {
       prepare: () => {
         const installed = mkdtempSync(join(root, 'never-ran-home-'));
         copyFileSync(join(stackEndpoints().home, 'manifest.json'), join(installed, 'manifest.json'));
-        return { undo: () => rmSync(installed, { recursive: true, force: true }), env: { MARKETPLACE_HOME: installed } };
+        const undo = () => rmSync(installed, { recursive: true, force: true });
+        return { undo, env: { MARKETPLACE_HOME: installed } };
       },
       exit: 1,
       problem: /no log lines of any service in .*never-ran-home-.*has not run since its install or reset/,

@@ -174,10 +174,10 @@ export class PersistentQuery {
     }
 
     // Where each input partition resumes, and how far back it must replay to rebuild join state.
-    const committed = await retryWhileNotReady(() => this.handles.admin.fetchOffsets({ groupId: this.groupId, topics }), {
-      what: `the group coordinator of ${this.groupId}`,
-      timeoutMs: COORDINATOR_TIMEOUT_MS,
-    });
+    const committed = await retryWhileNotReady(
+      () => this.handles.admin.fetchOffsets({ groupId: this.groupId, topics }),
+      { what: `the group coordinator of ${this.groupId}`, timeoutMs: COORDINATOR_TIMEOUT_MS },
+    );
     const resuming = committed.some((t) => t.partitions.some((p) => Number(p.offset) >= 0));
     // A table's rows (and an aggregation's state) come back from its sink topic, but only for a query that ran before:
     // a new query must not pick up whatever an older one left in the topic.
