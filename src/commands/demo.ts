@@ -1,4 +1,4 @@
-import { duration, positiveNumber } from '../core/parse.js';
+import { duration, jobRate } from '../core/parse.js';
 import type { DemoResult } from '../demo/result.js';
 import { defineCommand } from './command.js';
 
@@ -13,7 +13,11 @@ export const demoCommand = defineCommand<DemoResult>({
     'topics, queries and connector, and the stack if it started it) unless --keep.',
   options: [
     { flags: '--duration <time>', description: 'how long to produce (default 30s)', parse: duration('--duration') },
-    { flags: '--rate <jobs>', description: 'new jobs per second (default 20)', parse: positiveNumber('--rate') },
+    {
+      flags: '--rate <jobs>',
+      description: 'new jobs per second (default 20)',
+      parse: jobRate('--rate', { example: 50 }),
+    },
     { flags: '--keep', description: 'leave the stack and the demo running afterwards' },
   ],
   examples: [

@@ -1,5 +1,6 @@
 import type { Context } from '../core/context.js';
-import { UserError } from '../core/errors.js';
+import { OperationError, UserError } from '../core/errors.js';
+import { requireStackHome } from '../local/home.js';
 import { oneOf, positiveInteger } from '../core/parse.js';
 import { defineCommand, type OptionSpec } from './command.js';
 import type { InstallResult } from '../local/install.js';
@@ -129,11 +130,16 @@ const stopCommand = defineCommand<{ home: string; services: ServiceStop[] }>({
   run: async (ctx, { args }) => {
     const chosen = args[0] === undefined ? undefined : serviceArg('stop', args[0]);
     const settings = await settingsOf(ctx);
+    await requireStackHome(settings.home);
     return (await stack()).stopStack({ home: settings.home, ...(chosen ? { only: [chosen] } : {}) });
   },
   render: (result, ctx) => {
     for (const s of result.services) {
       ctx.out.info(`  ${s.name.padEnd(10)} ${s.action}${s.pid ? ` (pid ${s.pid})` : ''}`);
+    }
+    if (result.services.every((s) => s.action === 'not-running')) {
+      ctx.out.success(`Nothing to stop: no service of the local stack in ${result.home} was running.`);
+      return;
     }
     ctx.out.success(result.services.length === 1 ? `${result.services[0]!.name} stopped.` : 'Local stack stopped.');
   },
@@ -172,6 +178,7 @@ const resetCommand = defineCommand<{ home: string; stopped: ServiceStop[]; remov
   examples: [{ command: 'marketplace local reset --yes', description: 'wipe all local topics, connectors and documents' }],
   run: async (ctx, { options }) => {
     const settings = await settingsOf(ctx);
+    await requireStackHome(settings.home);
     if (!options.yes && !ctx.globals.yes) {
       const sure = await ctx.prompts.confirm({
         message: `Delete every topic, connector and document of the local stack in ${settings.home}?`,
@@ -209,6 +216,7 @@ const logsCommand = defineCommand<LocalLogsResult | undefined>({
   run: async (ctx, { args, options }) => {
     const chosen = args[0] === undefined ? undefined : serviceArg('logs', args[0]);
     const settings = await settingsOf(ctx);
+    await requireStackHome(settings.home);
     await registerStackSecrets(ctx, settings.home);
     const json = ctx.globals.json;
     if (json && options.follow) {
@@ -219,14 +227,22 @@ const logsCommand = defineCommand<LocalLogsResult | undefined>({
     const services = chosen ? [chosen] : [...SERVICE_NAMES];
     const collected: string[] = [];
     const { printLogs } = await import('../local/logs.js');
-    await printLogs({
+    const what = chosen ?? 'any service';
+    const noLines = `no log lines of ${what} in ${settings.home}: the stack has not run since its install or reset`;
+    const printed = await printLogs({
       home: settings.home,
       services,
       lines: options.lines as number,
       follow: Boolean(options.follow),
       write: (text) => (json ? collected.push(...text.replace(/\n$/, '').split('\n')) : ctx.out.data(text)),
+      onNothingYet: () => ctx.out.info(`${noLines}; waiting for new lines (Ctrl-C stops).`),
       signal: ctx.signal,
     });
+    if (printed === 0 && !options.follow) {
+      throw new OperationError(noLines, {
+        hint: 'Start it with `marketplace local start`, or follow the logs with --follow.',
+      });
+    }
     return json ? { home: settings.home, services, lines: collected } : undefined;
   },
 });

@@ -1,5 +1,5 @@
 import { ExitCode, UserError } from '../core/errors.js';
-import { duration, fraction, oneOf, positiveInteger } from '../core/parse.js';
+import { duration, fraction, jobRate, oneOf, positiveInteger } from '../core/parse.js';
 import { didYouMean } from '../core/suggest.js';
 import type { ProduceResult, ProduceSettings } from '../producers/produce-run.js';
 import { INPUT_TOPICS, isInputTopic, type InputTopic } from '../producers/records.js';
@@ -106,13 +106,7 @@ export const produceCommand = defineCommand<ProduceResult>({
 
 function rate(value: string): number | 'max' {
   if (value.trim().toLowerCase() === 'max') return 'max';
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1_000_000) {
-    throw new UserError(`--rate must be a number of jobs per second (0 < n ≤ 1000000) or "max"; got "${value}"`, {
-      hint: 'Example: --rate 100',
-    });
-  }
-  return n;
+  return jobRate('--rate', { orMax: true })(value);
 }
 
 function topicList(value: string): InputTopic[] {

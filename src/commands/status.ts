@@ -149,12 +149,13 @@ async function topicOffsets(
   const { resolveKafkaTarget } = await import('../kafka/connection.js');
   const { createKafka } = await import('../kafka/client.js');
   const target = await resolveKafkaTarget(loaded, ctx.secrets);
+  const { fetchOffsetsWhenReady } = await import('../kafka/topics.js');
   const admin = createKafka({ ...target, clientId: 'marketplace-status', out: ctx.out }).admin();
   await admin.connect();
   try {
     const result: StatusResult['topics'] = [];
     for (const name of present) {
-      const offsets = await admin.fetchTopicOffsets(name);
+      const offsets = await fetchOffsetsWhenReady(admin, name, 30_000, ctx.signal);
       result.push({ name, endOffset: offsets.reduce((sum, p) => sum + Number(p.high), 0) });
     }
     return result;

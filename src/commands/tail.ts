@@ -63,6 +63,9 @@ export const tailCommand = defineCommand<TailResult>({
   exitCode: (result) => (result.interrupted ? 130 : 0),
 });
 
+/** A ksqlDB identifier, a backquoted one, or a Kafka topic name (letters, digits, `.`, `_`, `-`; at most 249). */
+const SOURCE_NAME = /^(?:[A-Za-z0-9._-]{1,249}|`[^`]+`)$/;
+
 async function runTail(ctx: Context, name: string, options: Record<string, unknown>): Promise<TailResult> {
   const loaded = await ctx.loadConfig();
   const via = (options.via as 'ksqldb' | 'kafka' | undefined) ?? 'ksqldb';
@@ -77,6 +80,12 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
   if (options.live && (!stdout.isTTY || format !== 'table')) {
     throw new UserError('--live redraws the screen and needs a terminal with the table format', {
       hint: 'Drop --live when piping, or use --format jsonl to get every update as a line.',
+    });
+  }
+  if (!SOURCE_NAME.test(name)) {
+    throw new UserError(`"${name}" is not a stream, table or topic name`, {
+      hint:
+        'Use letters, digits, _ (and . or - for a topic), or backquotes; e.g. `marketplace tail job_status`.',
     });
   }
   if (options.where && via === 'kafka') {

@@ -1,4 +1,5 @@
 import { OperationError, UserError } from '../core/errors.js';
+import { waitFor } from '../core/waiter.js';
 
 export interface ConnectorState {
   name: string;
@@ -23,9 +24,43 @@ export class ConnectClient {
     return this.call<Record<string, string>>('GET', `/connectors/${encodeURIComponent(name)}/config`, undefined, [404]);
   }
 
-  /** Create or update (PUT is idempotent on Connect). */
-  async putConfig(name: string, config: Record<string, string>): Promise<void> {
-    await this.call('PUT', `/connectors/${encodeURIComponent(name)}/config`, config);
+  /**
+   * Create or update. PUT is idempotent on Connect, so a worker that answers "not ready yet" (starting, joining its
+   * group, rebalancing) is asked again until `timeoutMs`.
+   */
+  async putConfig(
+    name: string,
+    config: Record<string, string>,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const path = `/connectors/${encodeURIComponent(name)}/config`;
+    let lastRefusal: ConnectNotReady | undefined;
+    let failure: unknown;
+    try {
+      await waitFor(
+        async () => {
+          try {
+            await this.call('PUT', path, config);
+            return { done: true, value: undefined };
+          } catch (error) {
+            if (!(error instanceof ConnectNotReady)) throw (failure = error);
+            lastRefusal = error;
+            return { done: false, status: `${error.status}: ${error.message}` };
+          }
+        },
+        {
+          what: `Kafka Connect to accept connector ${name}`,
+          timeoutMs: options.timeoutMs ?? 60_000,
+          signal: options.signal,
+          initialDelayMs: 250,
+          maxDelayMs: 2_000,
+        },
+      );
+    } catch (error) {
+      // The wait timed out while the worker still refused: its answer says more than the timeout.
+      if (lastRefusal && error !== failure && error instanceof OperationError) throw lastRefusal;
+      throw error;
+    }
   }
 
   async status(name: string): Promise<ConnectorState | undefined> {
@@ -67,10 +102,30 @@ export class ConnectClient {
       }
       const summary = `Kafka Connect ${method} ${path} answered ${response.status}: ${message.split('\n')[0]}`;
       if (response.status === 400) throw new UserError(summary, { hint: 'Fix the connector settings named above.' });
+      if (notReadyYet(response.status, message)) throw new ConnectNotReady(summary, response.status);
       throw new OperationError(summary, {
-        hint: response.status === 409 ? 'The worker is rebalancing; run the command again in a few seconds.' : 'See the Connect log: `marketplace local logs connect`.',
+        hint: 'See the Connect log: `marketplace local logs connect`.',
       });
     }
     return (text ? JSON.parse(text) : (null as unknown)) as T;
+  }
+}
+
+/**
+ * A worker's answers while it cannot serve a request yet: 503 while it starts, 409 while it joins its group or
+ * rebalances (a request forwarded to a leader it does not know yet, or config it has not read), 500 when the
+ * herder did not answer in time.
+ */
+function notReadyYet(status: number, message: string): boolean {
+  return status === 503 || status === 409 || (status === 500 && /timed out/i.test(message));
+}
+
+/** Kafka Connect answered "not ready yet"; the worker is expected to serve the request within moments. */
+class ConnectNotReady extends OperationError {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message, { hint: 'The worker is starting or rebalancing; run the command again in a few seconds.' });
   }
 }

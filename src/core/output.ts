@@ -194,10 +194,13 @@ export function visibleLength(text: string): number {
   return text.replace(ANSI, '').length;
 }
 
-/** Colour is on only for a TTY, and never with NO_COLOR (any value) or --no-color. */
+/**
+ * Colour is on only for a TTY that is not TERM=dumb (a terminal that shows escape codes as text, such as Emacs'
+ * shell), and never with NO_COLOR (any value) or --no-color; FORCE_COLOR overrides the terminal checks.
+ */
 export function colorWanted(env: NodeJS.ProcessEnv, isTty: boolean, flag: boolean | undefined): boolean {
   if (flag === false) return false;
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
-  return isTty;
+  return isTty && env.TERM !== 'dumb';
 }

@@ -25,6 +25,23 @@ export function positiveNumber(flag: string) {
   };
 }
 
+/** The fastest paced rate the producers keep up (faster is `produce --rate max`). */
+export const MAX_JOB_RATE = 1_000_000;
+
+/** A rate in jobs per second, 0 < n <= MAX_JOB_RATE; `orMax` adds "max" to the message (produce accepts it). */
+export function jobRate(flag: string, options: { orMax?: boolean; example?: number } = {}) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > MAX_JOB_RATE) {
+      const choices = `(0 < n ≤ ${MAX_JOB_RATE})${options.orMax ? ' or "max"' : ''}`;
+      throw new UserError(`${flag} must be a number of jobs per second ${choices}; got "${value}"`, {
+        hint: `Example: ${flag} ${options.example ?? 100}`,
+      });
+    }
+    return n;
+  };
+}
+
 export function fraction(flag: string) {
   return (value: string): number => {
     const n = Number(value);

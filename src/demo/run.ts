@@ -136,7 +136,8 @@ async function counts(ctx: Context, loaded: LoadedConfig): Promise<Counts> {
   const admin = createKafka({ ...(await resolveKafkaTarget(loaded, ctx.secrets)), clientId: 'marketplace-demo', out: ctx.out }).admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets('job_status');
+    const { fetchOffsetsWhenReady } = await import('../kafka/topics.js');
+    const offsets = await fetchOffsetsWhenReady(admin, 'job_status', 30_000, ctx.signal);
     return {
       jobStatusEnd: new Map(offsets.map((p) => [p.partition, Number(p.high)])),
       mongoDocuments: await withCollection(loaded, (collection) => collection.count()),

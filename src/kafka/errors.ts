@@ -54,3 +54,64 @@ export function rootMessage(error: unknown): string {
   }
   return message;
 }
+
+/**
+ * Broker answers that mean "not ready yet": a topic or partition still propagating from the controller, a leader
+ * taking a partition on (NOT_LEADER_FOR_PARTITION is kafkajs' name for NOT_LEADER_OR_FOLLOWER), a group or
+ * transaction coordinator whose internal topic a seconds-old broker is still creating or loading.
+ */
+const NOT_READY_TYPES = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'REPLICA_NOT_AVAILABLE',
+  'BROKER_NOT_AVAILABLE',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'GROUP_LOAD_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'NOT_ENOUGH_REPLICAS',
+  'REBALANCE_IN_PROGRESS',
+  'CONCURRENT_TRANSACTIONS',
+  'OFFSET_NOT_AVAILABLE',
+]);
+
+/** kafkajs errors that say its metadata cache has no entry (yet) for a topic or partition it was asked about. */
+const NOT_READY_NAMES = new Set([
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSGroupCoordinatorNotFound',
+]);
+
+/**
+ * Why a kafkajs failure only means "not ready yet" (a status for the wait), or undefined for a real failure.
+ *
+ * Besides the broker's own answers, kafkajs has paths where a missing metadata entry becomes a TypeError:
+ * fetchTopicOffsets and fetchTopicOffsetsByTimestamp read the partitions of ListOffsets answers that are empty
+ * when another call on the same client replaced its metadata cache in between (fetchTopicMetadata of a topic the
+ * cache lacks keeps only that topic), and findLeaderForPartitions throws "Invalid partition metadata" for a
+ * partition listed without a leader. Those come from kafkajs' own source, so only such TypeErrors count.
+ */
+export function notReadyYet(error: unknown): string | undefined {
+  let current = error as KafkaLikeError | undefined;
+  for (let depth = 0; depth < 6 && current; depth++) {
+    if (current.type && NOT_READY_TYPES.has(current.type)) return current.type;
+    if (current.name && NOT_READY_NAMES.has(current.name)) return current.name;
+    const { name, message, stack } = current;
+    if (name === 'KafkaJSError' && message === 'Invalid partition metadata') return 'partition without a leader';
+    if (name === 'TypeError' && KAFKAJS_SOURCE.test(stack ?? '')) return 'topic metadata not loaded yet';
+    current = (current.originalError ?? current.cause ?? current.errors?.[0]) as KafkaLikeError | undefined;
+  }
+  return undefined;
+}
+
+const KAFKAJS_SOURCE = /[/\\]kafkajs[/\\]src[/\\]/;
+
+interface KafkaLikeError {
+  name?: string;
+  type?: string;
+  message?: string;
+  stack?: string;
+  originalError?: unknown;
+  cause?: unknown;
+  errors?: unknown[];
+}

@@ -1,7 +1,7 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
-import { setTimeout as delay } from 'node:timers/promises';
 import { OperationError, UserError } from '../core/errors.js';
 import { waitFor } from '../core/waiter.js';
+import { notReadyYet } from './errors.js';
 
 /** Throws a UserError naming every topic in `names` the cluster does not have. */
 export async function assertTopicsExist(admin: Admin, names: readonly string[]): Promise<void> {
@@ -42,74 +42,112 @@ export async function ensureTopics(admin: Admin, topics: readonly TopicSpec[], r
 }
 
 /**
- * Errors a broker answers while a just-created (or just-deleted) topic propagates from the controller. The metadata
- * may already name a leader that has not taken the partition on yet: it answers NOT_LEADER_FOR_PARTITION (kafkajs'
- * name for NOT_LEADER_OR_FOLLOWER, code 6) for a moment.
+ * Runs `call` until it succeeds, counting failures that mean "not ready yet" (see notReadyYet) as a status of the
+ * wait, until the deadline; then the broker's last error is passed on, as it says more than a timeout. A call may
+ * return undefined to be asked again (a condition not met yet), with `pending` as the status.
  */
-const PROPAGATING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION']);
-
-function isPropagating(error: unknown): boolean {
-  return PROPAGATING.has((error as { type?: string }).type ?? '');
-}
-
-/**
- * Each partition's low and high offsets. kafkajs' fetchTopicOffsets gives up at once when a leader is still taking
- * the partition on (a fresh broker, a topic created a moment ago); that counts as "not yet" here, until the timeout,
- * after which the broker's last error is passed on.
- */
-export async function fetchOffsetsWhenReady(admin: Admin, topic: string, timeoutMs = 30_000): ReturnType<Admin['fetchTopicOffsets']> {
+export async function retryWhileNotReady<T>(
+  call: () => Promise<T | undefined>,
+  options: { what: string; timeoutMs: number; signal?: AbortSignal; pending?: string },
+): Promise<T> {
   let brokerError: unknown;
   try {
-    return await waitFor(
+    return await waitFor<T>(
       async () => {
         try {
-          return { done: true, value: await admin.fetchTopicOffsets(topic) };
+          const value = await call();
+          if (value === undefined) {
+            brokerError = undefined;
+            return { done: false, status: options.pending ?? 'not yet' };
+          }
+          brokerError = undefined;
+          return { done: true, value };
         } catch (error) {
-          if (!isPropagating(error)) throw error;
+          const status = notReadyYet(error);
+          if (status === undefined) throw error;
           brokerError = error;
-          return { done: false, status: (error as { type: string }).type };
+          return { done: false, status };
         }
       },
-      { what: `the leaders of topic ${topic} to answer`, timeoutMs, initialDelayMs: 100, maxDelayMs: 1000 },
+      {
+        what: options.what,
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        initialDelayMs: 100,
+        maxDelayMs: 1000,
+      },
     );
   } catch (error) {
-    // The wait timed out while the broker still answered "not yet": its error says more than ours.
     if (brokerError !== undefined && error instanceof OperationError) throw brokerError;
     throw error;
   }
 }
 
 /**
- * Creates topics and waits until every partition has a leader. kafkajs' own waitForLeaders gives up on
- * UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers for a moment after a create (or right after the same name
- * was deleted); here that counts as "not yet".
+ * Each partition's low and high offsets. kafkajs' fetchTopicOffsets gives up at once when a leader is still taking
+ * the partition on (a fresh broker, a topic created a moment ago), or fails with a TypeError when another call on
+ * the same admin replaced its metadata cache; both count as "not yet" here, until the timeout.
  */
-export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], timeoutMs = 30_000): Promise<void> {
+export function fetchOffsetsWhenReady(
+  admin: Admin,
+  topic: string,
+  timeoutMs = 30_000,
+  signal?: AbortSignal,
+): ReturnType<Admin['fetchTopicOffsets']> {
+  return retryWhileNotReady(() => admin.fetchTopicOffsets(topic), {
+    what: `the leaders of topic ${topic} to answer`,
+    timeoutMs,
+    signal,
+  });
+}
+
+/**
+ * Creates topics and waits until every partition has a leader that serves it. kafkajs' own waitForLeaders gives up
+ * on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers for a moment after a create (or right after the same
+ * name was deleted); here that, and every other "not ready yet", counts as "not yet".
+ */
+export async function createTopicsAndWait(
+  admin: Admin,
+  topics: ITopicConfig[],
+  timeoutMs = 30_000,
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const left = () => Math.max(deadline - Date.now(), 0);
   const names = topics.map((topic) => topic.topic);
-  for (;;) {
-    try {
-      await admin.createTopics({ topics, waitForLeaders: false });
-      break;
-    } catch (error) {
-      const type = (error as { type?: string }).type;
-      // A topic of the same name still being deleted: its removal finishes within moments, then create again.
-      const beingDeleted = /marked for deletion/i.test(JSON.stringify(error) + (error as Error).message);
-      if (type === 'TOPIC_ALREADY_EXISTS' && !beingDeleted) break;
-      if (Date.now() > deadline || !(isPropagating(error) || beingDeleted)) throw error;
-    }
-    await delay(250);
-  }
-  for (;;) {
-    try {
+  await retryWhileNotReady(
+    async () => {
+      try {
+        await admin.createTopics({ topics, waitForLeaders: false });
+        return true;
+      } catch (error) {
+        // A topic of the same name still being deleted: its removal finishes within moments, then create again.
+        const beingDeleted = /marked for deletion/i.test(JSON.stringify(error) + (error as Error).message);
+        if (beingDeleted) return undefined;
+        if ((error as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return true;
+        throw error;
+      }
+    },
+    {
+      what: `topics ${names.join(', ')} to be created`,
+      timeoutMs: left(),
+      signal,
+      pending: 'a topic of that name is being deleted',
+    },
+  );
+  await retryWhileNotReady(
+    async () => {
       const { topics: metadata } = await admin.fetchTopicMetadata({ topics: names });
-      if (metadata.length === names.length && metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) break;
-    } catch (error) {
-      if (!isPropagating(error)) throw error;
-    }
-    if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs / 1000} s`);
-    await delay(250);
-  }
+      const led = (t: (typeof metadata)[number]) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0);
+      return metadata.length === names.length && metadata.every(led) ? true : undefined;
+    },
+    {
+      what: `topics ${names.join(', ')} to have leaders`,
+      timeoutMs: left(),
+      signal,
+      pending: 'partitions without a leader',
+    },
+  );
   // Named leaders may not serve the partitions yet; a ListOffsets answered by every one of them means they do.
-  for (const name of names) await fetchOffsetsWhenReady(admin, name, Math.max(deadline - Date.now(), 0));
+  for (const name of names) await fetchOffsetsWhenReady(admin, name, left(), signal);
 }

@@ -61,7 +61,7 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
             replicationFactor: 1,
             configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
           },
-        ]);
+        ], 30_000, env.signal);
         return rec('topic', topic.name, { partitions: topic.partitions });
       },
       destroy: async (env, record) => {
@@ -120,12 +120,12 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
       },
       create: async (env) => {
         const desired = sinkConfig(env);
-        await env.connect.putConfig(names.sinkConnector, desired);
+        await env.connect.putConfig(names.sinkConnector, desired, { signal: env.signal });
         return sinkRecord(desired);
       },
       update: async (env) => {
         const desired = sinkConfig(env);
-        await env.connect.putConfig(names.sinkConnector, desired);
+        await env.connect.putConfig(names.sinkConnector, desired, { signal: env.signal });
         return sinkRecord(desired);
       },
       ready: async (env, record) => {
@@ -175,8 +175,9 @@ export async function openLocalSession(
   const config = loaded.values;
   const endpoints = configuredEndpoints(config) as Required<Endpoints>;
   const names = resourceNames(config.prefix);
-  // A command that changes things checks every server first, so a stopped one cannot leave half a deployment.
-  if (options.lock) await requireReachable(endpoints);
+  // A command that changes things checks every server first, so a stopped one cannot leave half a deployment; one
+  // that only reads needs Kafka at least (every topic is looked up there), and kafkajs would retry for a minute.
+  await requireReachable(endpoints, options.lock ? 'change' : 'read');
   const store = new StateStore(loaded.dir);
   const lock = await lockStateDir(ctx.out, store, options.lock);
   let admin: Admin | undefined;
@@ -253,11 +254,11 @@ export async function openLocalSession(
   }
 }
 
-async function requireReachable(endpoints: Required<Endpoints>): Promise<void> {
+async function requireReachable(endpoints: Required<Endpoints>, purpose: 'change' | 'read'): Promise<void> {
   const [kafka, ksqldb, connect] = await Promise.all([
     tcpReachable(endpoints.bootstrapServers.split(',')[0]!),
-    httpReachable(new URL('/info', endpoints.ksqldbUrl).toString()),
-    httpReachable(new URL('/', endpoints.connectUrl).toString()),
+    purpose === 'change' ? httpReachable(new URL('/info', endpoints.ksqldbUrl).toString()) : { ok: true, detail: '' },
+    purpose === 'change' ? httpReachable(new URL('/', endpoints.connectUrl).toString()) : { ok: true, detail: '' },
   ]);
   const down = [
     kafka.ok ? undefined : { what: `Kafka at ${endpoints.bootstrapServers}`, detail: kafka.detail, key: 'bootstrapServers' },
@@ -265,7 +266,8 @@ async function requireReachable(endpoints: Required<Endpoints>): Promise<void> {
     connect.ok ? undefined : { what: `Kafka Connect at ${endpoints.connectUrl}`, detail: connect.detail, key: 'connectUrl' },
   ].filter((entry) => entry !== undefined);
   if (down.length === 0) return;
-  throw new OperationError(`${down.map((d) => `${d.what} is not reachable (${d.detail})`).join('; ')}; nothing was changed`, {
+  const outcome = purpose === 'change' ? 'nothing was changed' : 'nothing could be checked';
+  throw new OperationError(`${down.map((d) => `${d.what} is not reachable (${d.detail})`).join('; ')}; ${outcome}`, {
     hint: `Start the local stack with \`marketplace local start\` (check it with \`marketplace local status\`), or fix ${down.map((d) => d.key).join(', ')}.`,
   });
 }

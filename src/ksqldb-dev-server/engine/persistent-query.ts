@@ -3,6 +3,10 @@ import { DeserializationError, jsonValueDecoder, jsonValueEncoder, serializeKafk
 import { newConsumer, newTransactionalProducer, readTopicToEnd, seekOnFirstJoin, topicOffsets, type KafkaHandles, type PartitionOffset } from './kafka.js';
 import type { Processor, QueryPlan, ResultRow } from './planner.js';
 import type { DataSource } from './source.js';
+import { retryWhileNotReady } from '../../kafka/topics.js';
+
+/** How long a query's start waits for coordinators and leaders of a seconds-old broker. */
+const COORDINATOR_TIMEOUT_MS = 60_000;
 
 export type QueryState = 'RUNNING' | 'ERROR' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING';
 
@@ -150,20 +154,30 @@ export class PersistentQuery {
 
     // The transactional producer comes first: initializing it fences a previous instance and completes whatever
     // transaction that one left, so the offsets read next are the ones that went with its last committed output.
+    // On a seconds-old broker the transaction and group coordinators answer "not available" while their internal
+    // topics are created and loaded: that is waited for, not a failed query.
     if (!this.producer) {
-      const producer = newTransactionalProducer(this.handles.kafka, this.groupId);
-      await producer.connect();
-      try {
-        await (await producer.transaction()).abort();
-      } catch (error) {
-        await producer.disconnect().catch(() => undefined);
-        throw error;
-      }
-      this.producer = producer;
+      this.producer = await retryWhileNotReady(
+        async () => {
+          const producer = newTransactionalProducer(this.handles.kafka, this.groupId);
+          try {
+            await producer.connect();
+            await (await producer.transaction()).abort();
+            return producer;
+          } catch (error) {
+            await producer.disconnect().catch(() => undefined);
+            throw error;
+          }
+        },
+        { what: `the transaction coordinator of ${this.groupId}`, timeoutMs: COORDINATOR_TIMEOUT_MS },
+      );
     }
 
     // Where each input partition resumes, and how far back it must replay to rebuild join state.
-    const committed = await this.handles.admin.fetchOffsets({ groupId: this.groupId, topics });
+    const committed = await retryWhileNotReady(
+      () => this.handles.admin.fetchOffsets({ groupId: this.groupId, topics }),
+      { what: `the group coordinator of ${this.groupId}`, timeoutMs: COORDINATOR_TIMEOUT_MS },
+    );
     const resuming = committed.some((t) => t.partitions.some((p) => Number(p.offset) >= 0));
     // A table's rows (and an aggregation's state) come back from its sink topic, but only for a query that ran before:
     // a new query must not pick up whatever an older one left in the topic.
@@ -194,7 +208,11 @@ export class PersistentQuery {
 
       let replayFrom = new Map<number, number>();
       if (spec.replay === 'window' && savedStreamTime >= 0) {
-        const byTime = await this.handles.admin.fetchTopicOffsetsByTimestamp(topic, Math.max(savedStreamTime - this.plan.windowRetentionMs, 0));
+        const since = Math.max(savedStreamTime - this.plan.windowRetentionMs, 0);
+        const byTime = await retryWhileNotReady(() => this.handles.admin.fetchTopicOffsetsByTimestamp(topic, since), {
+          what: `the leaders of topic ${topic} to answer`,
+          timeoutMs: COORDINATOR_TIMEOUT_MS,
+        });
         replayFrom = new Map(byTime.map((o) => [o.partition, Number(o.offset)]));
       }
       for (const bound of bounds) {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,6 +162,20 @@ function cases(): BadInput[] {
     { name: 'tail without a target', args: ['tail'], exit: 2, problem: /missing required argument 'name'/, fix: usage },
     { name: 'unknown tail target', args: ['tail', 'no_such_table', '--limit', '1'], exit: 2, problem: /no stream or table named no_such_table/, fix: /marketplace ksql list|marketplace up/ },
     { name: 'unknown tail --format', args: ['tail', 'job_status', '--format', 'xml'], exit: 2, problem: /--format must be one of/, fix: /Example: --format/ },
+    {
+      name: 'tail of a name no stream can have',
+      args: ['tail', ';'],
+      exit: 2,
+      problem: /";" is not a stream, table or topic name/,
+      fix: /marketplace tail job_status/,
+    },
+    {
+      name: 'demo --rate above what produce paces',
+      args: ['demo', '--rate', '5000000'],
+      exit: 2,
+      problem: /--rate must be a number of jobs per second \(0 < n ≤ 1000000\); got "5000000"/,
+      fix: /Example: --rate 50/,
+    },
     { name: 'down without --yes and no terminal', args: ['down'], exit: 2, problem: /deletes resources and needs confirmation/, fix: /pass --yes/ },
 
     // --- user files ------------------------------------------------------------------------------------------------------
@@ -197,6 +211,52 @@ function cases(): BadInput[] {
     { name: 'ksqlDB unreachable (up --target local)', args: ['up', '--target', 'local'], env: { MARKETPLACE_KSQLDB_URL: `http://${closed}` }, exit: 1, problem: new RegExp(`ksqlDB at http://${closed} is not reachable .*nothing was changed`), fix: /marketplace local start.*ksqldbUrl/ },
     { name: 'Kafka Connect unreachable (up --target local)', args: ['up', '--target', 'local'], env: { MARKETPLACE_CONNECT_URL: `http://${closed}` }, exit: 1, problem: new RegExp(`Kafka Connect at http://${closed} is not reachable .*nothing was changed`), fix: /marketplace local start.*connectUrl/ },
     { name: 'Kafka Connect unreachable (sink status --target local)', args: ['sink', 'status', '--target', 'local'], env: { MARKETPLACE_CONNECT_URL: `http://${closed}` }, exit: 1, problem: new RegExp(`Kafka Connect at http://${closed} is not reachable`), fix: /marketplace local start|connectUrl/ },
+    {
+      name: 'nothing running (status --target local)',
+      args: ['status', '--target', 'local'],
+      env: {
+        MARKETPLACE_BOOTSTRAP_SERVERS: closed,
+        MARKETPLACE_KSQLDB_URL: `http://${closed}`,
+        MARKETPLACE_CONNECT_URL: `http://${closed}`,
+      },
+      exit: 1,
+      problem: new RegExp(`Kafka at ${closed} is not reachable .*nothing could be checked`),
+      fix: /marketplace local start.*bootstrapServers/,
+    },
+
+    // --- local stack home --------------------------------------------------------------------------------------------
+    {
+      name: 'local stop with a home that does not exist',
+      args: ['local', 'stop'],
+      prepare: () => ({ undo: () => undefined, env: { MARKETPLACE_HOME: join(root, 'no-such-home') } }),
+      exit: 2,
+      problem: /the local stack home .*no-such-home does not exist/,
+      fix: /MARKETPLACE_HOME|marketplace local install/,
+    },
+    {
+      name: 'local stop with a home that holds no stack',
+      args: ['local', 'stop'],
+      prepare: () => {
+        const empty = mkdtempSync(join(root, 'empty-home-'));
+        return { undo: () => rmSync(empty, { recursive: true, force: true }), env: { MARKETPLACE_HOME: empty } };
+      },
+      exit: 2,
+      problem: /no local stack in .*empty-home-.*: it has no manifest\.json/,
+      fix: /MARKETPLACE_HOME|marketplace local install/,
+    },
+    {
+      name: 'local logs of a stack that never ran',
+      args: ['local', 'logs'],
+      prepare: () => {
+        const installed = mkdtempSync(join(root, 'never-ran-home-'));
+        copyFileSync(join(stackEndpoints().home, 'manifest.json'), join(installed, 'manifest.json'));
+        const undo = () => rmSync(installed, { recursive: true, force: true });
+        return { undo, env: { MARKETPLACE_HOME: installed } };
+      },
+      exit: 1,
+      problem: /no log lines of any service in .*never-ran-home-.*has not run since its install or reset/,
+      fix: /marketplace local start/,
+    },
 
     // --- lock and state directory ----------------------------------------------------------------------------------------
     {
