@@ -40,6 +40,17 @@ describe('splitting SQL into statements', () => {
     }
   });
 
+  it('gives positions in characters across CRLF line ends and non-ASCII text', () => {
+    const sql = "SELECT 'é😀;' FROM a;\r\n  SHOW STREAMS; 😀 SHOW TABLES;\r\n\tLIST TOPICS";
+    expect(splitStatements(sql).map((s) => [s.line, s.column])).toEqual([
+      [1, 1],
+      [2, 3],
+      [2, 17],
+      [3, 2],
+    ]);
+    expect(() => splitStatements('SHOW STREAMS;\r\n😀é `open')).toThrow(expect.objectContaining({ line: 2, column: 4 }));
+  });
+
   it('ignores text that is only comments and whitespace', () => {
     expect(splitStatements('  -- nothing\n/* here */\n')).toEqual([]);
   });
