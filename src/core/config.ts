@@ -13,7 +13,7 @@ import {
   type ConfigKey,
 } from './config-schema.js';
 import { UserError } from './errors.js';
-import { JsonSyntaxError, parseJsonWithLines } from './json-source.js';
+import { JsonRejectedError, JsonSyntaxError, parseJsonWithLines } from './json-source.js';
 import { didYouMean } from './suggest.js';
 
 export const CONFIG_FILE_NAME = 'marketplace.config.json';
@@ -147,6 +147,13 @@ async function readConfigFile(file: string, explicit: boolean): Promise<ConfigFi
         hint: 'Check the --config path, or run `marketplace init` to create one.',
       });
     }
+    if (code === 'EISDIR') {
+      throw new UserError(`config file ${file} is a directory`, {
+        hint: explicit
+          ? `Pass --config the path of a JSON file, such as ${join(file, CONFIG_FILE_NAME)}.`
+          : `Move that directory aside (marketplace reads its settings from a file of that name), or pass --config.`,
+      });
+    }
     throw new UserError(`cannot read config file ${file}: ${(error as Error).message}`, {
       hint: 'Check the file permissions.',
     });
@@ -159,6 +166,11 @@ async function readConfigFile(file: string, explicit: boolean): Promise<ConfigFi
     if (error instanceof JsonSyntaxError) {
       throw new UserError(`${displayName}:${error.line}:${error.column}: not valid JSON (${error.message})`, {
         hint: `Fix the JSON syntax in ${displayName}, or delete it and run \`marketplace init\`.`,
+      });
+    }
+    if (error instanceof JsonRejectedError) {
+      throw new UserError(`${displayName}:${error.line}:${error.column}: ${error.message}`, {
+        hint: error.hint,
       });
     }
     throw error;

@@ -6,15 +6,17 @@ import { runCli, startCli, type CliRun } from '../../helpers/cli.js';
 import { checkAndRecord } from '../../helpers/reliability.js';
 import { stackEndpoints } from '../../helpers/stack.js';
 
-// Hardening item 5, large inputs: a SQL script of many megabytes is checked in one pass, so its
+// Hardening item 5, large inputs: a SQL script or config file of many megabytes is checked in one pass, so its
 // error (file:line:column) comes promptly and a SIGTERM during the check still ends the process. When positions
 // were recounted from the start of the text for every statement or key, these sizes took hours, so the tests'
 // own timeouts are the bound; nothing here measures time.
 const STATEMENTS = 160_000;
+const CONFIG_ENTRIES = 120_000;
 
 let cwd: string;
 let env: NodeJS.ProcessEnv;
 let sqlErrorLine: number;
+let configError: { line: number; column: number };
 
 /** Valid statements with a misspelt one near the end, indented by two spaces. */
 function bigScript(): string {
@@ -27,6 +29,17 @@ function bigScript(): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** A config whose "$schema" value is large (it is not validated, so only the parser sees it), broken at the end. */
+function bigConfig(): string {
+  const lines = ['{', '  "prefix": "large-input",', '  "$schema": ['];
+  for (let i = 0; i < CONFIG_ENTRIES; i++) lines.push(`    {"id": ${i}, "weight": ${i}.5e1, "label": "naïve 😀 ${i}"},`);
+  lines.push('    {"id": -1}', '  ],');
+  const last = '  "clusterType": "basic", "naïve 😀": ';
+  lines.push(`${last}nope`, '}');
+  configError = { line: lines.length - 1, column: [...last].length + 1 };
+  return `${lines.join('\r\n')}\r\n`;
+}
+
 function stderrLines(run: CliRun): string[] {
   return run.stderr.trim().split('\n');
 }
@@ -37,6 +50,7 @@ beforeAll(() => {
   cwd = mkdtempSync(join(tmpdir(), 'e2e-large-input-'));
   env = { MARKETPLACE_TARGET: 'local', MARKETPLACE_KSQLDB_URL: stack.ksqldb.url };
   writeFileSync(join(cwd, 'big.sql'), bigScript());
+  writeFileSync(join(cwd, 'big.config.json'), bigConfig());
 });
 
 afterAll(() => {
@@ -86,4 +100,23 @@ describe('hardening 5: large inputs are checked in one pass', () => {
     );
   }, 180_000);
 
+  it('a many-megabyte config file (CRLF, non-ASCII) reports its syntax error at line:column', async () => {
+    const result = await runCli(['--config', 'big.config.json', 'plan'], { cwd, env, timeoutMs: 150_000 });
+    const lines = stderrLines(result);
+    const where = `big\\.config\\.json:${configError.line}:${configError.column}`;
+    await checkAndRecord(
+      {
+        item: 5,
+        scenario: `\`marketplace --config big.config.json plan\`: ${CONFIG_ENTRIES} entries, a bad value on line ${configError.line}`,
+        expectation: `exit 2 with one line naming big.config.json:${configError.line}:${configError.column}`,
+        observed: `exit ${result.code}${result.signal ? ` (${result.signal})` : ''}, ${lines.length} line(s): ${lines[0]?.slice(-200)}`,
+      },
+      () => {
+        expect(result.code, result.stderr).toBe(2);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(new RegExp(`${where}: not valid JSON \\(unexpected 'n' where a value was expected`));
+        expect(lines[0]).toMatch(/ — Fix the JSON syntax/);
+      },
+    );
+  }, 180_000);
 });
