@@ -33,7 +33,12 @@ export interface LoadedConfig {
   dir: string;
 }
 
-export interface LoadConfigOptions {
+export interface LoadConfigChoices {
+  /** Validate flags, environment and defaults only, as `init` does before it (over)writes the file. */
+  withoutFile?: boolean;
+}
+
+export interface LoadConfigOptions extends LoadConfigChoices {
   cwd: string;
   env: NodeJS.ProcessEnv;
   /** From --config; when set the file must exist. */
@@ -58,7 +63,7 @@ export function describeSource(source: ConfigSource, key: ConfigKey): string {
 export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
   const explicit = options.configPath !== undefined;
   const file = resolve(options.cwd, options.configPath ?? CONFIG_FILE_NAME);
-  const fromFile = await readConfigFile(file, explicit);
+  const fromFile = options.withoutFile ? undefined : await readConfigFile(file, explicit);
 
   const raw: Partial<Record<ConfigKey, unknown>> = {};
   const sources = {} as Record<ConfigKey, ConfigSource>;
