@@ -177,7 +177,7 @@ export async function openLocalSession(
   const names = resourceNames(config.prefix);
   // A command that changes things checks every server first, so a stopped one cannot leave half a deployment.
   if (options.lock) await requireReachable(endpoints);
-  const store = new StateStore(loaded.dir);
+  const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
   const lock = await lockStateDir(ctx.out, store, options.lock);
   let admin: Admin | undefined;
   let adminReady: Promise<Admin> | undefined;

@@ -163,6 +163,8 @@ function cases(): BadInput[] {
       fix: /delete .*lock/,
     },
     { name: 'state file that is not JSON', args: ['up'], state: '{"version": 1, "resources": {', exit: 2, problem: /state file .*state\.json is corrupt/, fix: /down --discover/ },
+    { name: 'state file whose record has the wrong shape', args: ['down', '--yes'], state: '{"version": 1, "resources": {"env-1": {"kind": "environment", "id": "env-1", "target": "moon", "createdAt": ""}}}\n', exit: 2, problem: /state file .*state\.json is not in the shape marketplace writes \(resources\.env-1\.target: /, fix: /down --discover/ },
+    { name: 'state file whose resources is an array', args: ['up'], state: '{"version": 1, "resources": []}\n', exit: 2, problem: /is not in the shape marketplace writes \(resources: /, fix: /down --discover/ },
     { name: 'state file from a newer marketplace', args: ['down', '--yes'], state: '{"version": 99, "resources": {}}\n', exit: 2, problem: /written by a newer marketplace \(schema v99\)/, fix: /Upgrade marketplace/ },
     {
       name: 'read-only state directory',

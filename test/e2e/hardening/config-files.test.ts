@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +7,21 @@ import { checkAndRecord } from '../../helpers/reliability.js';
 import { stackEndpoints } from '../../helpers/stack.js';
 
 // Hardening item 5, the files marketplace reads and writes: `init` writes the file --config names and replaces a
-// broken one with --force; what every run leaves in the directory is checked besides the exit code and the line.
+// broken one with --force; a file where the state directory belongs, and a state file with secrets that others can
+// read. What every run leaves in the directory is checked besides the exit code and the line.
 let root: string;
+
+/** The local target on the test stack, read-only here (plan and status change nothing). */
+function localEnv(): NodeJS.ProcessEnv {
+  const stack = stackEndpoints();
+  return {
+    MARKETPLACE_TARGET: 'local',
+    MARKETPLACE_BOOTSTRAP_SERVERS: stack.kafka.plaintext,
+    MARKETPLACE_KSQLDB_URL: stack.ksqldb?.url,
+    MARKETPLACE_CONNECT_URL: stack.connect.url,
+    MARKETPLACE_MONGO_URI: stack.ferretdb.uri,
+  };
+}
 
 function freshDir(name: string): string {
   const dir = join(root, name);
@@ -36,16 +49,7 @@ describe('hardening 5: init writes the config file it is told to', () => {
   it('`--config my.json init --yes` creates my.json, and later commands read it', async () => {
     const cwd = freshDir('named');
     const run = await runCli(['--config', 'my.json', 'init', '--yes', '--prefix', 'named-demo'], { cwd });
-    const stack = stackEndpoints();
-    const plan = await runCli(['--config', 'my.json', 'plan', '--target', 'local', '--json'], {
-      cwd,
-      env: {
-        MARKETPLACE_BOOTSTRAP_SERVERS: stack.kafka.plaintext,
-        MARKETPLACE_KSQLDB_URL: stack.ksqldb?.url,
-        MARKETPLACE_CONNECT_URL: stack.connect.url,
-        MARKETPLACE_MONGO_URI: stack.ferretdb.uri,
-      },
-    });
+    const plan = await runCli(['--config', 'my.json', 'plan', '--json'], { cwd, env: localEnv() });
     await checkAndRecord(
       {
         item: 5,
@@ -106,6 +110,59 @@ describe('hardening 5: init writes the config file it is told to', () => {
         expect(lines(missingDir)[0]).toMatch(/the directory .*nowhere does not exist — Create the directory first/);
         expect(readdirSync(cwd)).toEqual([]);
         expect(existsSync(join(cwd, 'nowhere'))).toBe(false);
+      },
+    );
+  });
+});
+
+describe('hardening 5: the state directory and file', () => {
+  it('a file named .marketplace where the state directory belongs: one line naming it', async () => {
+    const cwd = freshDir('state-dir-is-file');
+    writeFileSync(join(cwd, '.marketplace'), 'notes\n');
+    const status = await runCli(['status'], { cwd, env: localEnv() });
+    const down = await runCli(['down', '--yes'], { cwd, env: localEnv() });
+    await checkAndRecord(
+      {
+        item: 5,
+        scenario: '`marketplace status` and `marketplace down --yes` where .marketplace is a file',
+        expectation: 'exit 2, one line naming the file and saying to move it; the file untouched',
+        observed: `status: ${observed(status, cwd)}; down: ${observed(down, cwd)}`,
+      },
+      () => {
+        for (const run of [status, down]) {
+          expect(run.code, run.stderr).toBe(2);
+          expect(lines(run)).toHaveLength(1);
+          expect(lines(run)[0]).toMatch(/\.marketplace is a file, where marketplace needs a directory.* — Move or rename that file/);
+          expect(run.stderr).not.toMatch(/ENOTDIR|EEXIST|unexpected failure/);
+        }
+        expect(readFileSync(join(cwd, '.marketplace'), 'utf8')).toBe('notes\n');
+      },
+    );
+  });
+
+  it('a state file with secrets at mode 0644 is tightened to 0600 with one warning line', async () => {
+    const cwd = freshDir('state-0644');
+    const secret = `not-for-others-${Date.now().toString(36)}`;
+    const statePath = join(cwd, '.marketplace', 'state.json');
+    mkdirSync(join(cwd, '.marketplace'), { mode: 0o700 });
+    const record = { kind: 'kafka-api-key', id: 'key-1', target: 'cloud', createdAt: '2026-01-01T00:00:00.000Z' };
+    writeFileSync(statePath, JSON.stringify({ version: 1, resources: { 'key-1': { ...record, secrets: { secret } } } }));
+    chmodSync(statePath, 0o644);
+    const run = await runCli(['plan', '--json'], { cwd, env: localEnv() });
+    const mode = statSync(statePath).mode & 0o777;
+    const warnings = lines(run).filter((line) => /readable by others/.test(line));
+    await checkAndRecord(
+      {
+        item: 5,
+        scenario: '`marketplace plan` with a state file holding an API key secret at mode 0644',
+        expectation: 'one warning line; the file is 0600 afterwards; the command goes on; the secret printed nowhere',
+        observed: `exit ${run.code}; mode after 0${mode.toString(8)}; warning: ${warnings.join(' / ')}`,
+      },
+      () => {
+        expect(run.code, run.stderr).toBe(0);
+        expect(warnings).toEqual([`! ${statePath} holds API key secrets but was readable by others (mode 0644); it is now 0600`]);
+        expect(mode).toBe(0o600);
+        expect(`${run.stdout}${run.stderr}`).not.toContain(secret);
       },
     );
   });
