@@ -50,7 +50,8 @@ const STATE_SCHEMA = z.looseObject({
   resources: z.record(z.string(), RESOURCE_SCHEMA).optional(),
 });
 
-const MOVE_ASIDE = 'Move it aside and run `marketplace down --discover` to find what the tool created by its name prefix.';
+const MOVE_ASIDE =
+  'Move it aside and run `marketplace down --discover` to find what the tool created by its name prefix.';
 
 export function emptyState(): StateDocument {
   return { version: STATE_VERSION, updatedAt: new Date(0).toISOString(), resources: {} };
@@ -106,7 +107,8 @@ export class StateStore {
     if (!checked.success) {
       const issue = checked.error.issues[0]!;
       const where = issue.path.map(String).join('.') || 'the document';
-      throw new UserError(`state file ${this.path} is not in the shape marketplace writes (${where}: ${issue.message})`, {
+      const problem = `${where}: ${issue.message}`;
+      throw new UserError(`state file ${this.path} is not in the shape marketplace writes (${problem})`, {
         hint: `Restore it from a backup, or ${MOVE_ASIDE.charAt(0).toLowerCase()}${MOVE_ASIDE.slice(1)}`,
       });
     }

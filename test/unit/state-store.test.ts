@@ -146,11 +146,12 @@ async function stateFile(contents: string, mode = 0o600): Promise<string> {
 const keyRecord = { kind: 'kafka-api-key', id: 'k1', target: 'cloud', createdAt: '2026-01-01T00:00:00.000Z' };
 
 describe('state file shape and permissions', () => {
+  const withKey = (record: Record<string, unknown>) => ({ version: 1, resources: { k1: { ...keyRecord, ...record } } });
   it.each([
     ['resources as an array', { version: 1, resources: [] }, /resources: /],
-    ['a record with an unknown target', { version: 1, resources: { k1: { ...keyRecord, target: 'moon' } } }, /resources\.k1\.target: /],
-    ['a record without an id', { version: 1, resources: { k1: { ...keyRecord, id: undefined } } }, /resources\.k1\.id: /],
-    ['secrets that are not strings', { version: 1, resources: { k1: { ...keyRecord, secrets: { secret: 7 } } } }, /resources\.k1\.secrets\.secret: /],
+    ['a record with an unknown target', withKey({ target: 'moon' }), /resources\.k1\.target: /],
+    ['a record without an id', withKey({ id: undefined }), /resources\.k1\.id: /],
+    ['secrets that are not strings', withKey({ secrets: { secret: 7 } }), /resources\.k1\.secrets\.secret: /],
   ])('refuses %s, naming where and what to do', async (_name, doc, where) => {
     const error = await new StateStore(await stateFile(JSON.stringify(doc))).read().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
@@ -173,7 +174,9 @@ describe('state file shape and permissions', () => {
     const store = new StateStore(dir, { warn: (message) => warnings.push(message) });
     expect((await store.read()).resources.k1!.secrets).toEqual({ secret: 'do-not-share' });
     expect((await fs.stat(store.path)).mode & 0o777).toBe(0o600);
-    expect(warnings).toEqual([`${store.path} holds API key secrets but was readable by others (mode 0644); it is now 0600`]);
+    expect(warnings).toEqual([
+      `${store.path} holds API key secrets but was readable by others (mode 0644); it is now 0600`,
+    ]);
     await store.read();
     expect(warnings).toHaveLength(1);
   });

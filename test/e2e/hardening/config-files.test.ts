@@ -1,4 +1,14 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +44,8 @@ function lines(run: CliRun): string[] {
 }
 
 function observed(run: CliRun, dir: string): string {
-  return `exit ${run.code}; stderr: ${lines(run).join(' / ').slice(0, 300)}; files: ${readdirSync(dir).sort().join(', ')}`;
+  const files = readdirSync(dir).sort().join(', ');
+  return `exit ${run.code}; stderr: ${lines(run).join(' / ').slice(0, 300)}; files: ${files}`;
 }
 
 beforeAll(() => {
@@ -76,7 +87,8 @@ describe('hardening 5: init writes the config file it is told to', () => {
       {
         item: 5,
         scenario: '`marketplace init --yes --force` over a marketplace.config.json that is not valid JSON',
-        expectation: 'without --force: exit 2 "already exists — Pass --force"; with it: exit 0, the file replaced whole',
+        expectation:
+          'without --force: exit 2 "already exists — Pass --force"; with it: exit 0, the file replaced whole',
         observed: `without --force: exit ${refused.code}, ${lines(refused)[0]}; with: ${observed(run, cwd)}`,
       },
       () => {
@@ -85,7 +97,8 @@ describe('hardening 5: init writes the config file it is told to', () => {
         expect(lines(refused)[0]).toMatch(/marketplace\.config\.json already exists — Pass --force to overwrite it/);
         expect(run.code, run.stderr).toBe(0);
         expect(readdirSync(cwd), 'no temp file left beside it').toEqual(['marketplace.config.json']);
-        expect(JSON.parse(readFileSync(join(cwd, 'marketplace.config.json'), 'utf8'))).toMatchObject({ prefix: 'fresh-demo' });
+        const written: unknown = JSON.parse(readFileSync(join(cwd, 'marketplace.config.json'), 'utf8'));
+        expect(written).toMatchObject({ prefix: 'fresh-demo' });
       },
     );
   });
@@ -132,7 +145,7 @@ describe('hardening 5: the state directory and file', () => {
         for (const run of [status, down]) {
           expect(run.code, run.stderr).toBe(2);
           expect(lines(run)).toHaveLength(1);
-          expect(lines(run)[0]).toMatch(/\.marketplace is a file, where marketplace needs a directory.* — Move or rename that file/);
+          expect(lines(run)[0]).toMatch(/\.marketplace is a file, where marketplace needs a directory.* — Move/);
           expect(run.stderr).not.toMatch(/ENOTDIR|EEXIST|unexpected failure/);
         }
         expect(readFileSync(join(cwd, '.marketplace'), 'utf8')).toBe('notes\n');
@@ -146,7 +159,8 @@ describe('hardening 5: the state directory and file', () => {
     const statePath = join(cwd, '.marketplace', 'state.json');
     mkdirSync(join(cwd, '.marketplace'), { mode: 0o700 });
     const record = { kind: 'kafka-api-key', id: 'key-1', target: 'cloud', createdAt: '2026-01-01T00:00:00.000Z' };
-    writeFileSync(statePath, JSON.stringify({ version: 1, resources: { 'key-1': { ...record, secrets: { secret } } } }));
+    const resources = { 'key-1': { ...record, secrets: { secret } } };
+    writeFileSync(statePath, JSON.stringify({ version: 1, resources }));
     chmodSync(statePath, 0o644);
     const run = await runCli(['plan', '--json'], { cwd, env: localEnv() });
     const mode = statSync(statePath).mode & 0o777;
@@ -160,7 +174,9 @@ describe('hardening 5: the state directory and file', () => {
       },
       () => {
         expect(run.code, run.stderr).toBe(0);
-        expect(warnings).toEqual([`! ${statePath} holds API key secrets but was readable by others (mode 0644); it is now 0600`]);
+        expect(warnings).toEqual([
+          `! ${statePath} holds API key secrets but was readable by others (mode 0644); it is now 0600`,
+        ]);
         expect(mode).toBe(0o600);
         expect(`${run.stdout}${run.stderr}`).not.toContain(secret);
       },

@@ -32,12 +32,18 @@ function bigScript(): string {
 /** A config whose "$schema" value is large (it is not validated, so only the parser sees it), broken at the end. */
 function bigConfig(): string {
   const lines = ['{', '  "prefix": "large-input",', '  "$schema": ['];
-  for (let i = 0; i < CONFIG_ENTRIES; i++) lines.push(`    {"id": ${i}, "weight": ${i}.5e1, "label": "naïve 😀 ${i}"},`);
+  for (let i = 0; i < CONFIG_ENTRIES; i++) {
+    lines.push(`    {"id": ${i}, "weight": ${i}.5e1, "label": "naïve 😀 ${i}"},`);
+  }
   lines.push('    {"id": -1}', '  ],');
   const last = '  "clusterType": "basic", "naïve 😀": ';
   lines.push(`${last}nope`, '}');
   configError = { line: lines.length - 1, column: [...last].length + 1 };
   return `${lines.join('\r\n')}\r\n`;
+}
+
+function exitOf(run: CliRun): string {
+  return `exit ${run.code}${run.signal ? ` (killed by ${run.signal})` : ''}`;
 }
 
 function stderrLines(run: CliRun): string[] {
@@ -64,14 +70,16 @@ describe('hardening 5: large inputs are checked in one pass', () => {
     await checkAndRecord(
       {
         item: 5,
-        scenario: `\`marketplace ksql -f big.sql\`: ${STATEMENTS} valid statements, then a misspelt one (line ${sqlErrorLine})`,
+        scenario:
+          `\`marketplace ksql -f big.sql\`: ${STATEMENTS} valid statements, then a misspelt one (line ${sqlErrorLine})`,
         expectation: 'exit 2 with one line big.sql:line:column naming it; nothing run',
-        observed: `exit ${result.code}${result.signal ? ` (${result.signal})` : ''}, ${lines.length} line(s): ${lines[0]}`,
+        observed: `${exitOf(result)}, ${lines.length} line(s): ${lines[0]}`,
       },
       () => {
         expect(result.code, result.stderr).toBe(2);
         expect(lines).toHaveLength(1);
-        expect(lines[0]).toMatch(new RegExp(`^✖ Error: big\\.sql:${sqlErrorLine}:3: unknown statement 'SELEC'; nothing was run — `));
+        const expected = `^✖ Error: big\\.sql:${sqlErrorLine}:3: unknown statement 'SELEC'; nothing was run — `;
+        expect(lines[0]).toMatch(new RegExp(expected));
         expect(result.stdout).toBe('');
       },
     );
@@ -89,7 +97,7 @@ describe('hardening 5: large inputs are checked in one pass', () => {
         item: 5,
         scenario: `SIGTERM during the check of \`marketplace ksql -f big.sql\` (${STATEMENTS} statements)`,
         expectation: 'the process ends with exit 130 and says nothing was run',
-        observed: `exit ${result.code}${result.signal ? ` (${result.signal})` : ''}; last line: ${last}`,
+        observed: `${exitOf(result)}; last line: ${last}`,
       },
       () => {
         expect(result.signal, 'not killed by the test timeout').toBeNull();
@@ -107,9 +115,11 @@ describe('hardening 5: large inputs are checked in one pass', () => {
     await checkAndRecord(
       {
         item: 5,
-        scenario: `\`marketplace --config big.config.json plan\`: ${CONFIG_ENTRIES} entries, a bad value on line ${configError.line}`,
+        scenario:
+          `\`marketplace --config big.config.json plan\`: ${CONFIG_ENTRIES} entries, ` +
+          `a bad value on line ${configError.line}`,
         expectation: `exit 2 with one line naming big.config.json:${configError.line}:${configError.column}`,
-        observed: `exit ${result.code}${result.signal ? ` (${result.signal})` : ''}, ${lines.length} line(s): ${lines[0]?.slice(-200)}`,
+        observed: `${exitOf(result)}, ${lines.length} line(s): ${lines[0]?.slice(-200)}`,
       },
       () => {
         expect(result.code, result.stderr).toBe(2);
