@@ -4,7 +4,8 @@ import { LineIndex } from './line-index.js';
  * A small JSON parser for config files that knows where things are: syntax errors carry line and column (Node 20's
  * JSON.parse often reports neither), and the line of every top-level key is kept so config errors point at file:line.
  * It is stricter than JSON.parse where leniency would be dangerous in a config file: a key given twice, a key that
- * names an object's prototype, and a number too large to represent are refused (JsonRejectedError). A leading byte
+ * reaches an object's prototype (__proto__, constructor, prototype), and a number too large to represent are
+ * refused (JsonRejectedError). A leading byte
  * order mark is ignored, as editors do.
  */
 
@@ -185,7 +186,8 @@ class Parser {
     if (!match) return this.fail(`invalid number`);
     const value = Number(match[0]);
     if (!Number.isFinite(value)) {
-      this.reject(`the number ${shorten(match[0])} is too large`, this.pos, 'Use a number of reasonable size.');
+      const hint = 'Write the number the setting expects (see "Configuration reference" in the README).';
+      this.reject(`the number ${shorten(match[0])} is too large`, this.pos, hint);
     }
     this.pos += match[0].length;
     return value;

@@ -76,7 +76,7 @@ function cases(): BadInput[] {
     { name: 'wrong type: ksqlCsu as true', args: ['up'], config: '{"ksqlCsu": true}', exit: 2, problem: /"ksqlCsu" must be a whole number of CSUs \(4, 8, 12 or 28.*; got true/, fix: /Edit "ksqlCsu"/ },
     { name: 'ksqlCsu as an array', args: ['up'], config: '{"ksqlCsu": [8]}', exit: 2, problem: /"ksqlCsu" must be a whole number.*; got \[8\]/, fix: /Edit "ksqlCsu"/ },
     { name: 'ksqlCsu of a size Confluent Cloud does not offer', args: ['up'], config: '{"ksqlCsu": 3}', exit: 2, problem: /"ksqlCsu" must be .*4, 8, 12 or 28.*; got 3/, fix: /Edit "ksqlCsu"/ },
-    { name: 'number too large for a double', args: ['up'], config: '{\n  "ksqlCsu": 1e400\n}', exit: 2, problem: /marketplace\.config\.json:2:14: the number 1e400 is too large/, fix: /reasonable size/ },
+    { name: 'number too large for a double', args: ['up'], config: '{\n  "ksqlCsu": 1e400\n}', exit: 2, problem: /marketplace\.config\.json:2:14: the number 1e400 is too large/, fix: /Write the number the setting expects/ },
     { name: '__proto__ key in the config', args: ['up'], config: '{"__proto__": {"target": "local"}}', exit: 2, problem: /marketplace\.config\.json:1:2: the key "__proto__" is not allowed/, fix: /Remove "__proto__"/ },
     { name: 'config key given twice (before down)', args: ['down', '--yes'], config: '{\n  "prefix": "keep-me",\n  "prefix": "other"\n}', exit: 2, problem: /marketplace\.config\.json:3:3: "prefix" is given twice, on lines 2 and 3/, fix: /Keep one "prefix"/ },
     { name: '--config naming a directory', args: ['--config', '.', 'up'], exit: 2, problem: /config file .* is a directory/, fix: /Pass --config the path of a JSON file/ },
