@@ -216,7 +216,7 @@ function buildCommand(
       const flagConfig = configFlags(spec, options);
       const contextWithFlags: Context = {
         ...ctx,
-        loadConfig: (flags) => ctx.loadConfig({ ...flagConfig, ...flags }),
+        loadConfig: (flags, choices) => ctx.loadConfig({ ...flagConfig, ...flags }, choices),
       };
       const result = await run(contextWithFlags, { args, options });
       if (globals.json) {
@@ -268,13 +268,14 @@ function createContext(
     cwd: io.cwd,
     globals,
     signal,
-    loadConfig: async (flags = {}) =>
+    loadConfig: async (flags = {}, choices = {}) =>
       // zod and the schema load only when a command actually reads configuration
       (await import('./core/config.js')).loadConfig({
         cwd: io.cwd,
         env: io.env,
         configPath: globals.config,
         flags: { ...(globals.target ? { target: globals.target } : {}), ...flags },
+        ...choices,
       }),
   };
 }

@@ -1,5 +1,5 @@
-import { access } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { CONFIG_KEYS, SECRET_ENV, regionsOf, type Config } from '../core/config-schema.js';
 import { CONFIG_FILE_NAME } from '../core/config.js';
 import { UserError } from '../core/errors.js';
@@ -50,7 +50,18 @@ export const initCommand = defineCommand<InitResult>({
   ],
   run: async (ctx, { options }) => {
     const path = resolve(ctx.cwd, ctx.globals.config ?? CONFIG_FILE_NAME);
-    if (!options.force && (await exists(path))) {
+    const existing = await kindOf(path);
+    if (existing === 'directory') {
+      throw new UserError(`${path} is a directory`, {
+        hint: `Pass --config the path of the file to write, such as ${join(path, CONFIG_FILE_NAME)}.`,
+      });
+    }
+    if (existing === 'missing' && (await kindOf(dirname(path))) !== 'directory') {
+      throw new UserError(`cannot write ${path}: the directory ${dirname(path)} does not exist`, {
+        hint: 'Create the directory first, or pass --config a path in an existing one.',
+      });
+    }
+    if (!options.force && existing === 'file') {
       throw new UserError(`${path} already exists`, { hint: 'Pass --force to overwrite it, or edit it by hand.' });
     }
     const given: Answers = {};
@@ -68,9 +79,11 @@ export const initCommand = defineCommand<InitResult>({
       }
     }
     const config = withDefaults(answers);
-    // Validate exactly as every later command will read it, so init never writes a file that fails to load.
+    // Validate exactly as every later command will read it, so init never writes a file that fails to load. The
+    // file itself is left out: it is the one being written (and with --force may be the broken one being replaced).
     await ctx.loadConfig(
       Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)) as Partial<Config>,
+      { withoutFile: true },
     );
     const ordered = Object.fromEntries(QUESTIONS.flatMap((q) => (config[q.key] ? [[q.key, config[q.key]]] : [])));
     await writeFileAtomic(path, `${JSON.stringify(ordered, null, 2)}\n`, { mode: 0o644 });
@@ -138,9 +151,9 @@ function defaultOf(flag: string): string {
   return `${flag} ${String((CONFIG_KEYS[q.key] as { default?: unknown }).default)}`;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
+async function kindOf(path: string): Promise<'file' | 'directory' | 'missing'> {
+  return stat(path).then(
+    (found) => (found.isDirectory() ? 'directory' : 'file'),
+    () => 'missing',
   );
 }

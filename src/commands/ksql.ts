@@ -197,7 +197,9 @@ function rejectSubcommandTypo(inline: string): void {
 
 async function readSqlFile(ctx: Context, file: string): Promise<string> {
   try {
-    return await readFile(resolve(ctx.cwd, file), 'utf8');
+    const text = await readFile(resolve(ctx.cwd, file), 'utf8');
+    // An editor's byte order mark is not part of the first statement (and columns are counted without it).
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new UserError(`cannot read ${file}${code === 'ENOENT' ? ': no such file' : code ? ` (${code})` : ''}`, {

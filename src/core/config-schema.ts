@@ -13,8 +13,14 @@ export interface KeySpec {
   default?: unknown;
 }
 
-const positiveInt = z.coerce.number().int().positive();
-const port = z.coerce.number().int().min(1).max(65535);
+/**
+ * A whole number: a JSON number in the file, digits in a variable or flag. Not z.coerce, which reads true as 1 and
+ * [8] as 8.
+ */
+const wholeNumber = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]).pipe(z.number().int());
+const port = wholeNumber.pipe(z.number().min(1).max(65535));
+/** The sizes Confluent Cloud offers a ksqlDB cluster, less 1 and 2, which new clusters may no longer have. */
+export const KSQL_CSU_SIZES = [4, 8, 12, 28] as const;
 const httpUrl = z.url({ protocol: /^https?$/ });
 const hostPortList = z
   .string()
@@ -57,7 +63,7 @@ export const CONFIG_KEYS = {
     default: 'basic',
   },
   ksqlCsu: {
-    schema: positiveInt,
+    schema: wholeNumber.pipe(z.literal(KSQL_CSU_SIZES)),
     expected: 'a whole number of CSUs (4, 8, 12 or 28; new clusters need at least 4)',
     description: 'Size of the ksqlDB cluster in Confluent Streaming Units (new clusters need at least 4).',
     default: 4,

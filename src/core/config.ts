@@ -13,7 +13,7 @@ import {
   type ConfigKey,
 } from './config-schema.js';
 import { UserError } from './errors.js';
-import { JsonSyntaxError, parseJsonWithLines } from './json-source.js';
+import { JsonRejectedError, JsonSyntaxError, parseJsonWithLines } from './json-source.js';
 import { didYouMean } from './suggest.js';
 
 export const CONFIG_FILE_NAME = 'marketplace.config.json';
@@ -33,7 +33,12 @@ export interface LoadedConfig {
   dir: string;
 }
 
-export interface LoadConfigOptions {
+export interface LoadConfigChoices {
+  /** Validate flags, environment and defaults only, as `init` does before it (over)writes the file. */
+  withoutFile?: boolean;
+}
+
+export interface LoadConfigOptions extends LoadConfigChoices {
   cwd: string;
   env: NodeJS.ProcessEnv;
   /** From --config; when set the file must exist. */
@@ -58,7 +63,7 @@ export function describeSource(source: ConfigSource, key: ConfigKey): string {
 export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
   const explicit = options.configPath !== undefined;
   const file = resolve(options.cwd, options.configPath ?? CONFIG_FILE_NAME);
-  const fromFile = await readConfigFile(file, explicit);
+  const fromFile = options.withoutFile ? undefined : await readConfigFile(file, explicit);
 
   const raw: Partial<Record<ConfigKey, unknown>> = {};
   const sources = {} as Record<ConfigKey, ConfigSource>;
@@ -147,6 +152,13 @@ async function readConfigFile(file: string, explicit: boolean): Promise<ConfigFi
         hint: 'Check the --config path, or run `marketplace init` to create one.',
       });
     }
+    if (code === 'EISDIR') {
+      throw new UserError(`config file ${file} is a directory`, {
+        hint: explicit
+          ? `Pass --config the path of a JSON file, such as ${join(file, CONFIG_FILE_NAME)}.`
+          : `Move that directory aside (marketplace reads its settings from a file of that name), or pass --config.`,
+      });
+    }
     throw new UserError(`cannot read config file ${file}: ${(error as Error).message}`, {
       hint: 'Check the file permissions.',
     });
@@ -159,6 +171,11 @@ async function readConfigFile(file: string, explicit: boolean): Promise<ConfigFi
     if (error instanceof JsonSyntaxError) {
       throw new UserError(`${displayName}:${error.line}:${error.column}: not valid JSON (${error.message})`, {
         hint: `Fix the JSON syntax in ${displayName}, or delete it and run \`marketplace init\`.`,
+      });
+    }
+    if (error instanceof JsonRejectedError) {
+      throw new UserError(`${displayName}:${error.line}:${error.column}: ${error.message}`, {
+        hint: error.hint,
       });
     }
     throw error;

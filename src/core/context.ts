@@ -1,5 +1,5 @@
 import type { ConfigKey } from './config-schema.js';
-import type { LoadedConfig } from './config.js';
+import type { LoadConfigChoices, LoadedConfig } from './config.js';
 import type { Output } from './output.js';
 import type { Prompter } from './prompts.js';
 import type { SecretRegistry } from './redact.js';
@@ -26,5 +26,5 @@ export interface Context {
   /** Aborted on Ctrl-C / SIGTERM; long-running commands watch it and clean up. */
   signal: AbortSignal;
   /** Loads and validates configuration, with these flag values taking precedence over everything else. */
-  loadConfig(flags?: Partial<Record<ConfigKey, unknown>>): Promise<LoadedConfig>;
+  loadConfig(flags?: Partial<Record<ConfigKey, unknown>>, options?: LoadConfigChoices): Promise<LoadedConfig>;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { OperationError, UserError } from './errors.js';
 
@@ -103,8 +103,35 @@ async function syncDirectory(dir: string): Promise<void> {
   await handle.close();
 }
 
+/**
+ * When `path` cannot be reached because a file sits where one of its directories should be (mkdir's EEXIST,
+ * ENOTDIR), a one-line error naming that file; undefined when nothing is in the way.
+ */
+export function notADirectory(path: string, cause: unknown): UserError | undefined {
+  for (let dir = path; ; dir = dirname(dir)) {
+    let found;
+    try {
+      found = statSync(dir);
+    } catch {
+      if (dirname(dir) === dir) return undefined;
+      continue;
+    }
+    if (found.isDirectory()) return undefined;
+    if (dir === path && !(cause as NodeJS.ErrnoException | undefined)?.syscall?.startsWith('mkdir')) return undefined;
+    const forWhat = dir === path ? '' : ` (for ${path})`;
+    return new UserError(`${dir} is a file, where marketplace needs a directory${forWhat}`, {
+      hint: 'Move or rename that file, then run the command again.',
+      cause,
+    });
+  }
+}
+
 export function describeWriteFailure(path: string, error: unknown): Error {
   const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EEXIST' || code === 'ENOTDIR') {
+    const inTheWay = notADirectory(path, error);
+    if (inTheWay) return inTheWay;
+  }
   switch (code) {
     case 'ENOSPC':
     case 'EDQUOT':

@@ -1,6 +1,12 @@
+import { LineIndex } from './line-index.js';
+
 /**
  * A small JSON parser for config files that knows where things are: syntax errors carry line and column (Node 20's
  * JSON.parse often reports neither), and the line of every top-level key is kept so config errors point at file:line.
+ * It is stricter than JSON.parse where leniency would be dangerous in a config file: a key given twice, a key that
+ * reaches an object's prototype (__proto__, constructor, prototype), and a number too large to represent are
+ * refused (JsonRejectedError). A leading byte
+ * order mark is ignored, as editors do.
  */
 
 export interface ParsedJson {
@@ -19,30 +25,41 @@ export class JsonSyntaxError extends Error {
   }
 }
 
-export function parseJsonWithLines(text: string): ParsedJson {
-  const parser = new Parser(text);
-  const value = parser.document();
-  return { value, keyLines: parser.keyLines };
+/** Valid JSON that a config file must not hold; `hint` says what to change. */
+export class JsonRejectedError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly column: number,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
 }
 
-export function lineColumnAt(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text[i] === '\n') {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
+/** Keys that would reach an object's prototype if a later reader copied the object into a plain one. */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Deeper than any config needs, and far from the recursion limit of the parser. */
+const MAX_DEPTH = 200;
+
+const NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+
+export function parseJsonWithLines(text: string): ParsedJson {
+  const parser = new Parser(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  const value = parser.document();
+  return { value, keyLines: parser.keyLines };
 }
 
 class Parser {
   readonly keyLines = new Map<string, number>();
   private pos = 0;
   private depth = 0;
+  private readonly lines: LineIndex;
 
-  constructor(private readonly text: string) {}
+  constructor(private readonly text: string) {
+    this.lines = new LineIndex(text);
+  }
 
   document(): unknown {
     this.skipSpace();
@@ -70,8 +87,9 @@ class Parser {
 
   private object(): Record<string, unknown> {
     this.pos++;
-    this.depth++;
+    if (++this.depth > MAX_DEPTH) this.fail(`nested more than ${MAX_DEPTH} levels deep`);
     const result: Record<string, unknown> = {};
+    const keyLines = new Map<string, number>();
     this.skipSpace();
     if (this.text[this.pos] === '}') {
       this.pos++;
@@ -81,8 +99,11 @@ class Parser {
     for (;;) {
       this.skipSpace();
       if (this.text[this.pos] !== '"') this.fail(`expected a "quoted" key, found ${this.describeHere()}`);
-      const keyLine = lineColumnAt(this.text, this.pos).line;
+      const keyAt = this.pos;
+      const keyLine = this.lines.positionOf(keyAt).line;
       const key = this.string();
+      this.checkKey(key, keyAt, keyLines.get(key));
+      keyLines.set(key, keyLine);
       if (this.depth === 1) this.keyLines.set(key, keyLine);
       this.skipSpace();
       if (this.text[this.pos] !== ':') this.fail(`expected ':' after "${key}", found ${this.describeHere()}`);
@@ -105,7 +126,7 @@ class Parser {
 
   private array(): unknown[] {
     this.pos++;
-    this.depth++;
+    if (++this.depth > MAX_DEPTH) this.fail(`nested more than ${MAX_DEPTH} levels deep`);
     const result: unknown[] = [];
     this.skipSpace();
     if (this.text[this.pos] === ']') {
@@ -132,7 +153,7 @@ class Parser {
     const start = this.pos;
     this.pos++;
     while (this.pos < this.text.length && this.text[this.pos] !== '"') {
-      if (this.text[this.pos] === '\n') this.fail('unterminated string');
+      if (this.text[this.pos] === '\n') this.fail('unterminated string', start);
       if (this.text[this.pos] === '\\') this.pos++;
       this.pos++;
     }
@@ -145,11 +166,31 @@ class Parser {
     }
   }
 
+  private checkKey(key: string, at: number, earlierLine: number | undefined): void {
+    if (RESERVED_KEYS.has(key)) {
+      this.reject(`the key "${key}" is not allowed`, at, `Remove "${key}": it is not a setting.`);
+    }
+    if (earlierLine !== undefined) {
+      const { line } = this.lines.positionOf(at);
+      this.reject(
+        `"${key}" is given twice, on lines ${earlierLine} and ${line}`,
+        at,
+        `Keep one "${key}" and delete the other, so it is clear which value applies.`,
+      );
+    }
+  }
+
   private number(): number {
-    const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(this.text.slice(this.pos));
+    NUMBER.lastIndex = this.pos;
+    const match = NUMBER.exec(this.text);
     if (!match) return this.fail(`invalid number`);
+    const value = Number(match[0]);
+    if (!Number.isFinite(value)) {
+      const hint = 'Write the number the setting expects (see "Configuration reference" in the README).';
+      this.reject(`the number ${shorten(match[0])} is too large`, this.pos, hint);
+    }
     this.pos += match[0].length;
-    return Number(match[0]);
+    return value;
   }
 
   private skipSpace(): void {
@@ -162,7 +203,16 @@ class Parser {
   }
 
   private fail(message: string, at = this.pos): never {
-    const { line, column } = lineColumnAt(this.text, Math.min(at, this.text.length));
+    const { line, column } = this.lines.positionOf(at);
     throw new JsonSyntaxError(message, line, column);
   }
+
+  private reject(message: string, at: number, hint: string): never {
+    const { line, column } = this.lines.positionOf(at);
+    throw new JsonRejectedError(message, line, column, hint);
+  }
+}
+
+function shorten(text: string): string {
+  return text.length > 24 ? `${text.slice(0, 20)}…` : text;
 }

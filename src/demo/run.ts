@@ -14,7 +14,10 @@ export interface DemoOptions {
 
 /** The README's main job, end to end on the local stack; each step is the same code the single commands run. */
 export async function runDemo(ctx: Context, options: DemoOptions): Promise<DemoResult> {
-  const localCtx: Context = { ...ctx, loadConfig: (flags) => ctx.loadConfig({ ...flags, target: 'local' }) };
+  const localCtx: Context = {
+    ...ctx,
+    loadConfig: (flags, choices) => ctx.loadConfig({ ...flags, target: 'local' }, choices),
+  };
   const loaded = await localCtx.loadConfig();
   const stackStartedHere = await ensureStack(localCtx, loaded);
   let provisioned = false;

@@ -1,3 +1,4 @@
+import { LineIndex } from '../core/line-index.js';
 import { SqlSplitError, skipQuoted } from './statements.js';
 
 /**
@@ -18,6 +19,7 @@ const CLAUSE_WORDS = new Set([
 
 export function predicateProblem(text: string): PredicateProblem | undefined {
   if (text.trim() === '') return { reason: 'it is empty', column: 1 };
+  const lines = new LineIndex(text);
   const opened: number[] = [];
   let i = 0;
   while (i < text.length) {
@@ -25,7 +27,7 @@ export function predicateProblem(text: string): PredicateProblem | undefined {
     const pair = text.slice(i, i + 2);
     if (c === "'" || c === '`' || c === '"') {
       try {
-        i = skipQuoted(text, i, c);
+        i = skipQuoted(text, lines, i, c);
       } catch (error) {
         if (!(error instanceof SqlSplitError)) throw error;
         return { reason: `the ${c} opened here is never closed`, column: i + 1 };

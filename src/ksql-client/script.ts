@@ -1,4 +1,4 @@
-import { UserError } from '../core/errors.js';
+import { InterruptedError, UserError } from '../core/errors.js';
 import type { KsqlClient } from './client.js';
 import type { KsqlEntity } from './entities.js';
 import { isKsqlError, KsqlError, KsqlRequestError } from './errors.js';
@@ -54,13 +54,16 @@ export interface RunScriptOptions {
  * /ksql, and DEFINE/UNDEFINE/SET/UNSET are kept by the client so they apply to the statements after them.
  */
 export async function runScript(client: KsqlClient, sql: string, options: RunScriptOptions): Promise<ScriptStep[]> {
-  const statements = options.file ? splitFile(options.file, sql) : splitInline(sql);
-  if (statements.length === 0) {
-    throw new UserError(options.file ? `${options.file} contains no statements` : 'no statement given', {
-      hint: 'Statements end with a semicolon, e.g. "SHOW STREAMS;".',
-    });
-  }
-  rejectUnknownStatements(statements, options.file);
+  const statements = await signalsFirst(options.signal, () => {
+    const split = options.file ? splitFile(options.file, sql) : splitInline(sql);
+    if (split.length === 0) {
+      throw new UserError(options.file ? `${options.file} contains no statements` : 'no statement given', {
+        hint: 'Statements end with a semicolon, e.g. "SHOW STREAMS;".',
+      });
+    }
+    rejectUnknownStatements(split, options.file);
+    return split;
+  });
   const steps: ScriptStep[] = [];
   for (const statement of statements) {
     if (options.signal?.aborted) break;
@@ -74,6 +77,25 @@ export async function runScript(client: KsqlClient, sql: string, options: RunScr
     options.onStep?.(step);
   }
   return steps;
+}
+
+/**
+ * Checking a script of many megabytes holds the event loop for a moment, so a Ctrl-C or SIGTERM that arrives
+ * meanwhile is only seen after it: it then wins over whatever the check found.
+ */
+async function signalsFirst<T>(signal: AbortSignal | undefined, work: () => T): Promise<T> {
+  let outcome: { value: T } | { error: unknown };
+  try {
+    outcome = { value: work() };
+  } catch (error) {
+    outcome = { error };
+  }
+  // A pending signal is dispatched in the event loop's poll phase. The work may itself have run in a poll callback
+  // (the file read), whose loop turn goes on to the check phase without polling again: the second turn has polled.
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+  if (signal?.aborted) throw new InterruptedError('Interrupted before the first statement ran; nothing was run');
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
 }
 
 async function runOne(client: KsqlClient, statement: SqlStatement, options: RunScriptOptions): Promise<ScriptStep> {

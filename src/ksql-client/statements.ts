@@ -3,6 +3,8 @@
  * as "line L:C" inside one statement can be shown as file:line:column. Quotes ('…' with '' escapes, `…`, "…") and
  * comments (-- and /* *\/) are respected, so a ';' inside them does not end a statement.
  */
+import { LineIndex } from '../core/line-index.js';
+
 export interface SqlStatement {
   /** The statement from its first token through its ';' (one is appended when the text ends without it). */
   text: string;
@@ -25,6 +27,7 @@ export class SqlSplitError extends Error {
 }
 
 export function splitStatements(sql: string): SqlStatement[] {
+  const lines = new LineIndex(sql);
   const statements: SqlStatement[] = [];
   let start = -1;
   let i = 0;
@@ -41,17 +44,17 @@ export function splitStatements(sql: string): SqlStatement[] {
     }
     if (c === '/' && next === '*') {
       const end = sql.indexOf('*/', i + 2);
-      if (end === -1) throw unterminated(sql, i, 'comment');
+      if (end === -1) throw unterminated(lines, i, 'comment');
       i = end + 2;
       continue;
     }
     if (c === "'" || c === '`' || c === '"') {
       begin();
-      i = skipQuoted(sql, i, c);
+      i = skipQuoted(sql, lines, i, c);
       continue;
     }
     if (c === ';') {
-      if (start !== -1) statements.push(statementAt(sql, start, i + 1));
+      if (start !== -1) statements.push(statementAt(sql, lines, start, i + 1));
       start = -1;
       i++;
       continue;
@@ -60,48 +63,32 @@ export function splitStatements(sql: string): SqlStatement[] {
     i++;
   }
   if (start !== -1) {
-    const last = statementAt(sql, start, sql.length);
+    const last = statementAt(sql, lines, start, sql.length);
     statements.push({ ...last, text: `${last.text.trimEnd()};` });
   }
   return statements;
 }
 
 /** The offset just past the quote that closes the one at `open` (a doubled quote is an escaped one). */
-export function skipQuoted(sql: string, open: number, quote: string): number {
+export function skipQuoted(sql: string, lines: LineIndex, open: number, quote: string): number {
   let i = open + 1;
-  while (i < sql.length) {
-    if (sql[i] === quote) {
-      if (sql[i + 1] === quote) {
-        i += 2;
-        continue;
-      }
-      return i + 1;
-    }
-    i++;
+  for (;;) {
+    const close = sql.indexOf(quote, i);
+    if (close === -1) break;
+    if (sql[close + 1] !== quote) return close + 1;
+    i = close + 2;
   }
-  throw unterminated(sql, open, quote === "'" ? 'string' : 'quoted identifier');
+  throw unterminated(lines, open, quote === "'" ? 'string' : 'quoted identifier');
 }
 
-function unterminated(sql: string, offset: number, what: string): SqlSplitError {
-  const { line, column } = positionOf(sql, offset);
+function unterminated(lines: LineIndex, offset: number, what: string): SqlSplitError {
+  const { line, column } = lines.positionOf(offset);
   return new SqlSplitError(`unterminated ${what}`, line, column);
 }
 
-function statementAt(sql: string, start: number, end: number): SqlStatement {
-  const { line, column } = positionOf(sql, start);
+function statementAt(sql: string, lines: LineIndex, start: number, end: number): SqlStatement {
+  const { line, column } = lines.positionOf(start);
   return { text: sql.slice(start, end), line, column, offset: start };
-}
-
-export function positionOf(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset; i++) {
-    if (text.charCodeAt(i) === 0x0a) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
 }
 
 /**

@@ -58,7 +58,7 @@ export async function openCloudSession(
     secrets: ctx.secrets,
     logger: { debug: (line: string) => ctx.out.debug(line) },
   });
-  const store = new StateStore(loaded.dir);
+  const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
   const lock = await lockStateDir(ctx.out, store, options.lock);
   try {
     const recorder = new StateRecorder(store, await store.read());

@@ -178,7 +178,7 @@ export async function openLocalSession(
   // A command that changes things checks every server first, so a stopped one cannot leave half a deployment; one
   // that only reads needs Kafka at least (every topic is looked up there), and kafkajs would retry for a minute.
   await requireReachable(endpoints, options.lock ? 'change' : 'read');
-  const store = new StateStore(loaded.dir);
+  const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
   const lock = await lockStateDir(ctx.out, store, options.lock);
   let admin: Admin | undefined;
   let adminReady: Promise<Admin> | undefined;

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -132,5 +132,82 @@ describe('configuration errors name the key, the source and the expected form', 
   it('a --config path that does not exist', async () => {
     const error = await loadError({ cwd: await dirWith(), env: {}, configPath: 'nope.json' });
     expect(error.message).toMatch(/config file .*nope\.json does not exist/);
+  });
+});
+
+describe('strict config values', () => {
+  it.each([
+    ['true', 'true'],
+    ['[8]', '[8]'],
+    ['3', '3'],
+    ['4.5', '4.5'],
+    ['"four"', '"four"'],
+  ])('ksqlCsu %s in the file is refused', async (value, shown) => {
+    const error = await loadError({ cwd: await dirWith(`{\n  "ksqlCsu": ${value}\n}`), env: {} });
+    const expected = 'a whole number of CSUs (4, 8, 12 or 28; new clusters need at least 4)';
+    expect(error.message).toBe(`marketplace.config.json:2: "ksqlCsu" must be ${expected}; got ${shown}`);
+  });
+
+  it('ksqlCsu takes a size Confluent Cloud offers, as a JSON number or as digits from a variable', async () => {
+    expect((await loadConfig({ cwd: await dirWith('{"ksqlCsu": 12}'), env: {} })).values.ksqlCsu).toBe(12);
+    expect((await loadConfig({ cwd: await dirWith('{"ksqlCsu": "8"}'), env: {} })).values.ksqlCsu).toBe(8);
+    expect((await loadConfig({ cwd: await dirWith(), env: { MARKETPLACE_KSQL_CSU: ' 28 ' } })).values.ksqlCsu).toBe(28);
+    const error = await loadError({ cwd: await dirWith(), env: { MARKETPLACE_KSQL_CSU: '2' } });
+    expect(error.message).toMatch(/^MARKETPLACE_KSQL_CSU: "ksqlCsu" must be .*; got "2"$/);
+  });
+
+  it('a port given as true is refused, not read as port 1', async () => {
+    const error = await loadError({ cwd: await dirWith('{"localKafkaPort": true}'), env: {} });
+    expect(error.message).toMatch(/"localKafkaPort" must be a TCP port; got true/);
+  });
+
+  it('a number too large for a double is an error at its line, not null or Infinity', async () => {
+    const error = await loadError({ cwd: await dirWith('{\n  "cloud": "aws",\n  "ksqlCsu": 1e400\n}'), env: {} });
+    expect(error.message).toBe('marketplace.config.json:3:14: the number 1e400 is too large');
+  });
+
+  it.each(['__proto__', 'constructor', 'prototype'])('a "%s" key is refused, at any depth', async (key) => {
+    const top = await loadError({ cwd: await dirWith(`{\n  "${key}": {"target": "local"}\n}`), env: {} });
+    expect(top.message).toBe(`marketplace.config.json:2:3: the key "${key}" is not allowed`);
+    expect(top.hint).toMatch(new RegExp(`Remove "${key}"`));
+    const nested = await loadError({ cwd: await dirWith(`{"$schema": {"a": [{"${key}": 1}]}}`), env: {} });
+    expect(nested.message).toMatch(/the key .* is not allowed/);
+  });
+
+  it('a key given twice is an error naming both lines, at any depth', async () => {
+    const cwd = await dirWith('{\n  "prefix": "keep-me",\n  "target": "local",\n  "prefix": "delete-all"\n}');
+    const error = await loadError({ cwd, env: {} });
+    expect(error.message).toBe('marketplace.config.json:4:3: "prefix" is given twice, on lines 2 and 4');
+    expect(error.hint).toMatch(/Keep one "prefix"/);
+    const nested = await loadError({ cwd: await dirWith('{"$schema": {"a": 1,\n "a": 2}}'), env: {} });
+    expect(nested.message).toMatch(/"a" is given twice, on lines 1 and 2/);
+  });
+
+  it('a leading byte order mark is ignored, and columns count without it', async () => {
+    const { values, sources } = await loadConfig({ cwd: await dirWith('\ufeff{\n  "target": "local"\n}'), env: {} });
+    expect(values.target).toBe('local');
+    expect(sources.target).toMatchObject({ kind: 'file', line: 2 });
+    const error = await loadError({ cwd: await dirWith('\ufeff{"target": local}'), env: {} });
+    expect(error.message).toMatch(/^marketplace\.config\.json:1:12: not valid JSON/);
+  });
+
+  it('syntax errors are placed in characters, across CRLF line ends', async () => {
+    const text = '{\r\n  "mongoUser": "ünï😀",\r\n  "prefix": "a", x\r\n}';
+    const error = await loadError({ cwd: await dirWith(text), env: {} });
+    expect(error.message).toMatch(/^marketplace\.config\.json:3:18: not valid JSON \(expected a "quoted" key/);
+    const unterminated = await loadError({ cwd: await dirWith('{\r\n  "mongoUser": "😀é\r\n}'), env: {} });
+    expect(unterminated.message).toMatch(/^marketplace\.config\.json:2:16: not valid JSON \(unterminated string/);
+  });
+
+  it('a config path that is a directory is named as such, with the fix', async () => {
+    const cwd = await dirWith();
+    await mkdir(join(cwd, 'conf'));
+    const explicit = await loadError({ cwd, env: {}, configPath: 'conf' });
+    expect(explicit.message).toBe(`config file ${join(cwd, 'conf')} is a directory`);
+    expect(explicit.hint).toMatch(/Pass --config the path of a JSON file, such as .*conf\/marketplace\.config\.json/);
+    await mkdir(join(cwd, 'marketplace.config.json'));
+    const implicit = await loadError({ cwd, env: {} });
+    expect(implicit.message).toMatch(/marketplace\.config\.json is a directory$/);
+    expect(implicit.hint).toMatch(/Move that directory aside/);
   });
 });

@@ -40,6 +40,18 @@ describe('splitting SQL into statements', () => {
     }
   });
 
+  it('gives positions in characters across CRLF line ends and non-ASCII text', () => {
+    const sql = "SELECT 'é😀;' FROM a;\r\n  SHOW STREAMS; 😀 SHOW TABLES;\r\n\tLIST TOPICS";
+    expect(splitStatements(sql).map((s) => [s.line, s.column])).toEqual([
+      [1, 1],
+      [2, 3],
+      [2, 17],
+      [3, 2],
+    ]);
+    const unterminated = expect.objectContaining({ line: 2, column: 4 });
+    expect(() => splitStatements('SHOW STREAMS;\r\n😀é `open')).toThrow(unterminated);
+  });
+
   it('ignores text that is only comments and whitespace', () => {
     expect(splitStatements('  -- nothing\n/* here */\n')).toEqual([]);
   });

@@ -135,6 +135,74 @@ describe('state store', () => {
   });
 });
 
+async function stateFile(contents: string, mode = 0o600): Promise<string> {
+  const dir = await tempDir();
+  await fs.mkdir(join(dir, '.marketplace'), { mode: 0o700 });
+  await fs.writeFile(join(dir, '.marketplace', 'state.json'), contents, { mode });
+  await fs.chmod(join(dir, '.marketplace', 'state.json'), mode);
+  return dir;
+}
+
+const keyRecord = { kind: 'kafka-api-key', id: 'k1', target: 'cloud', createdAt: '2026-01-01T00:00:00.000Z' };
+
+describe('state file shape and permissions', () => {
+  const withKey = (record: Record<string, unknown>) => ({ version: 1, resources: { k1: { ...keyRecord, ...record } } });
+  it.each([
+    ['resources as an array', { version: 1, resources: [] }, /resources: /],
+    ['a record with an unknown target', withKey({ target: 'moon' }), /resources\.k1\.target: /],
+    ['a record without an id', withKey({ id: undefined }), /resources\.k1\.id: /],
+    ['secrets that are not strings', withKey({ secrets: { secret: 7 } }), /resources\.k1\.secrets\.secret: /],
+  ])('refuses %s, naming where and what to do', async (_name, doc, where) => {
+    const error = await new StateStore(await stateFile(JSON.stringify(doc))).read().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message).toMatch(/state file .*state\.json is not in the shape marketplace writes \(/);
+    expect((error as UserError).message).toMatch(where);
+    expect((error as UserError).hint).toMatch(/down --discover/);
+  });
+
+  it('keeps fields it does not know when it rewrites a record', async () => {
+    const dir = await stateFile(JSON.stringify({ version: 1, resources: { k1: { ...keyRecord, region: 'x' } } }));
+    const store = new StateStore(dir);
+    await store.update(() => undefined);
+    expect(JSON.parse(await fs.readFile(store.path, 'utf8')).resources.k1.region).toBe('x');
+  });
+
+  it('tightens a state file holding secrets from 0644 to 0600, with one warning', async () => {
+    const doc = { version: 1, resources: { k1: { ...keyRecord, secrets: { secret: 'do-not-share' } } } };
+    const dir = await stateFile(JSON.stringify(doc), 0o644);
+    const warnings: string[] = [];
+    const store = new StateStore(dir, { warn: (message) => warnings.push(message) });
+    expect((await store.read()).resources.k1!.secrets).toEqual({ secret: 'do-not-share' });
+    expect((await fs.stat(store.path)).mode & 0o777).toBe(0o600);
+    expect(warnings).toEqual([
+      `${store.path} holds API key secrets but was readable by others (mode 0644); it is now 0600`,
+    ]);
+    await store.read();
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('leaves a 0644 state file without secrets as it is', async () => {
+    const dir = await stateFile(JSON.stringify({ version: 1, resources: { k1: keyRecord } }), 0o644);
+    const warnings: string[] = [];
+    const store = new StateStore(dir, { warn: (message) => warnings.push(message) });
+    await store.read();
+    expect((await fs.stat(store.path)).mode & 0o777).toBe(0o644);
+    expect(warnings).toEqual([]);
+  });
+
+  it('a file where the state directory should be is named, for reads and writes', async () => {
+    const dir = await tempDir();
+    await fs.writeFile(join(dir, '.marketplace'), 'not a directory');
+    const store = new StateStore(dir);
+    for (const attempt of [store.read(), store.write({ version: 1, updatedAt: '', resources: {} })]) {
+      const error = await attempt.then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as UserError).message).toMatch(/\.marketplace is a file, where marketplace needs a directory/);
+      expect((error as UserError).hint).toBe('Move or rename that file, then run the command again.');
+    }
+  });
+});
+
 describe('lock', () => {
   it('a live holder makes a second run fail with a message naming it', async () => {
     const dir = join(await tempDir(), '.marketplace');
