@@ -5,7 +5,7 @@ import { UserError } from '../core/errors.js';
 import { escapeControl } from '../core/escape.js';
 import { closest } from '../core/suggest.js';
 import { oneOf, positiveInteger } from '../core/parse.js';
-import type { KsqlClient, KsqlEntity, QueryInfo, SourceInfo } from '../ksql-client/index.js';
+import type { KsqlClient, KsqlEntity, QueryInfo, SourceDescription, SourceInfo } from '../ksql-client/index.js';
 import type { AppliedStatement } from '../ksql-client/templates.js';
 import type { ScriptStep } from '../ksql-client/script.js';
 import { defineCommand, type OptionSpec } from './command.js';
@@ -231,11 +231,14 @@ function renderEntity(ctx: Context, entity: KsqlEntity): void {
       return;
     }
     case 'streams':
-      return renderSources(ctx, 'Streams', (entity as { streams: SourceInfo[] }).streams);
+      renderSources(ctx, 'Streams', (entity as { streams: SourceInfo[] }).streams);
+      return;
     case 'tables':
-      return renderSources(ctx, 'Tables', (entity as { tables: SourceInfo[] }).tables);
+      renderSources(ctx, 'Tables', (entity as { tables: SourceInfo[] }).tables);
+      return;
     case 'queries':
-      return renderQueries(ctx, (entity as { queries: QueryInfo[] }).queries);
+      renderQueries(ctx, (entity as { queries: QueryInfo[] }).queries);
+      return;
     case 'kafka_topics': {
       const topics = (entity as { topics: { name: string; replicaInfo: number[] }[] }).topics;
       ctx.out.table(
@@ -245,17 +248,17 @@ function renderEntity(ctx: Context, entity: KsqlEntity): void {
       return;
     }
     case 'sourceDescription': {
-      const d = (entity as { sourceDescription: Record<string, any> }).sourceDescription;
+      const d = (entity as { sourceDescription: SourceDescription }).sourceDescription;
       ctx.out.info(`${d.type} ${d.name}  topic ${d.topic}  key ${d.keyFormat}  value ${d.valueFormat}`);
       ctx.out.table(
         ['Column', 'Type', ''],
-        (d.fields as { name: string; schema: { type: string }; type?: string }[]).map((f) => [
+        d.fields.map((f) => [
           f.name,
           f.schema.type,
           f.type === 'KEY' ? (d.type === 'TABLE' ? 'PRIMARY KEY' : 'KEY') : (f.type ?? ''),
         ]),
       );
-      for (const q of [...(d.readQueries ?? []), ...(d.writeQueries ?? [])] as QueryInfo[]) ctx.out.info(dim(`query ${q.id}`));
+      for (const q of [...(d.readQueries ?? []), ...(d.writeQueries ?? [])]) ctx.out.info(dim(`query ${q.id}`));
       return;
     }
     case 'properties': {

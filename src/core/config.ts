@@ -13,7 +13,7 @@ import {
   type ConfigKey,
 } from './config-schema.js';
 import { UserError } from './errors.js';
-import { JsonRejectedError, JsonSyntaxError, parseJsonWithLines } from './json-source.js';
+import { JsonRejectedError, JsonSyntaxError, type ParsedJson, parseJsonWithLines } from './json-source.js';
 import { didYouMean } from './suggest.js';
 
 export const CONFIG_FILE_NAME = 'marketplace.config.json';
@@ -164,7 +164,7 @@ async function readConfigFile(file: string, explicit: boolean): Promise<ConfigFi
     });
   }
   const displayName = explicit ? file : CONFIG_FILE_NAME;
-  let parsed;
+  let parsed: ParsedJson;
   try {
     parsed = parseJsonWithLines(text);
   } catch (error) {

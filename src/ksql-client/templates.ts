@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OperationError, UserError } from '../core/errors.js';
 import type { KsqlClient } from './client.js';
-import { isEntity } from './entities.js';
+import { isEntity, type KsqlEntity } from './entities.js';
 import { isKsqlError, KsqlError, KsqlRequestError, oneLine } from './errors.js';
 import { createdSource, fileLocation, reportedPosition, splitStatements, SqlSplitError, type SqlStatement } from './statements.js';
 
@@ -70,7 +70,7 @@ export async function applyTemplates(client: KsqlClient, options: ApplyOptions =
 async function applyOne(client: KsqlClient, path: string, statement: SqlStatement, before: Set<string>): Promise<AppliedStatement> {
   const source = createdSource(statement.text);
   const base = { file: path, line: statement.line, kind: source?.kind, name: source?.name };
-  let entities;
+  let entities: KsqlEntity[];
   try {
     entities = await client.executeStatements(statement.text, { properties: { 'auto.offset.reset': 'earliest' } });
   } catch (error) {

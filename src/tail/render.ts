@@ -118,7 +118,13 @@ export function tableRenderer(
   };
   const settle = () => {
     const seen = new Set(columns);
-    for (const row of pending) for (const column of Object.keys(row)) if (!seen.has(column)) (seen.add(column), columns.push(column));
+    for (const row of pending) {
+      for (const column of Object.keys(row)) {
+        if (seen.has(column)) continue;
+        seen.add(column);
+        columns.push(column);
+      }
+    }
     columns = [...columns];
     widths = fitWidths(columns, pending, options.width);
     for (const row of pending.splice(0)) print(row);
