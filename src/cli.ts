@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { COMMANDS } from './commands/index.js';
-import { configFlags, type CommandSpec } from './commands/command.js';
+import { type AnyCommandSpec, configFlags } from './commands/command.js';
 import { SECRET_ENV } from './core/secret-env.js';
 import type { Context, GlobalOptions } from './core/context.js';
 import { ExitCode, isCliError } from './core/errors.js';
@@ -167,7 +167,7 @@ async function registerCommands(
 }
 
 function buildCommand(
-  spec: CommandSpec<any>,
+  spec: AnyCommandSpec,
   parents: string[],
   io: CliIo,
   out: Output,

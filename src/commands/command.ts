@@ -38,13 +38,19 @@ export interface CommandSpec<Result = unknown> {
   args?: ArgSpec[];
   options?: OptionSpec[];
   examples: Example[];
-  subcommands?: CommandSpec<any>[];
+  subcommands?: AnyCommandSpec[];
   run?: (ctx: Context, input: CommandInput) => Promise<Result>;
   /** Human rendering of the result (stderr). With --json the result itself is printed to stdout instead. */
-  render?: (result: Result, ctx: Context) => void;
+  render?(result: Result, ctx: Context): void;
   /** Non-zero exit for a result that is itself a failure (e.g. doctor with a failed check). */
-  exitCode?: (result: Result) => ExitCode;
+  exitCode?(result: Result): ExitCode;
 }
+
+/**
+ * A command of any result type. `render` and `exitCode` are methods, so TypeScript compares their parameter
+ * bivariantly and every CommandSpec<R> fits here.
+ */
+export type AnyCommandSpec = CommandSpec<unknown>;
 
 export function defineCommand<Result>(spec: CommandSpec<Result>): CommandSpec<Result> {
   return spec;

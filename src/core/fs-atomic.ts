@@ -109,7 +109,7 @@ async function syncDirectory(dir: string): Promise<void> {
  */
 export function notADirectory(path: string, cause: unknown): UserError | undefined {
   for (let dir = path; ; dir = dirname(dir)) {
-    let found;
+    let found: ReturnType<typeof statSync>;
     try {
       found = statSync(dir);
     } catch {

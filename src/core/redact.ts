@@ -10,7 +10,7 @@ const URI_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:@/\s]+:)[^@/\s]+@/gi;
  * The password of user:password@host with no scheme (a bootstrap server list, say): after a start, a space, a quote,
  * a comma or a "=", and followed by a host.
  */
-const USERINFO_PASSWORD = /((?:^|[\s,"'=(\[])[A-Za-z0-9._~%!$&*+;-]+:)[^@\s,"'/]+@(?=[A-Za-z0-9[])/g;
+const USERINFO_PASSWORD = /((?:^|[\s,"'=([])[A-Za-z0-9._~%!$&*+;-]+:)[^@\s,"'/]+@(?=[A-Za-z0-9[])/g;
 
 /** Secrets shorter than this are not scanned for in free text: masking "a" everywhere would garble output. */
 const MIN_SECRET_LENGTH = 4;

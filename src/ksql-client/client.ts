@@ -30,7 +30,7 @@ import {
 import { InsertsStream } from './inserts-stream.js';
 import { stringifyJson } from '../json/exact-json.js';
 import { splitStatements, SqlSplitError } from './statements.js';
-import { KsqlRow, StreamedQuery } from './streamed-query.js';
+import { type KsqlRow, StreamedQuery } from './streamed-query.js';
 import {
   Http2RefusedError,
   RequestTimeoutError,
@@ -186,7 +186,7 @@ export class KsqlClient {
 
   /** Runs exactly one statement (not a SELECT) and returns its entity, once the command finished. */
   async executeStatement(sql: string, options: StatementOptions = {}): Promise<KsqlEntity> {
-    let statements;
+    let statements: ReturnType<typeof splitStatements>;
     try {
       statements = splitStatements(sql);
     } catch (error) {

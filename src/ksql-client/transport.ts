@@ -248,7 +248,7 @@ class Http2Connection {
         session.destroy();
         const code = (error as NodeJS.ErrnoException | undefined)?.code;
         // A TLS server that insists on ALPN and has no h2 aborts the handshake: that is a refusal, not a TLS fault.
-        const alpnRefused = code !== undefined && code.includes('NO_APPLICATION_PROTOCOL');
+        const alpnRefused = code?.includes('NO_APPLICATION_PROTOCOL') === true;
         reject(
           isUnreachableCode(code) && !alpnRefused ? error : new Http2RefusedError('the server did not accept HTTP/2', error),
         );

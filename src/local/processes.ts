@@ -56,7 +56,7 @@ export async function commandLineOf(pid: number): Promise<string | undefined> {
 export async function isOurProcess(record: ProcessRecord | undefined): Promise<boolean> {
   if (!record) return false;
   const cmdline = await commandLineOf(record.pid);
-  return cmdline !== undefined && cmdline.includes(record.marker);
+  return cmdline?.includes(record.marker) === true;
 }
 
 /**

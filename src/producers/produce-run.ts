@@ -103,7 +103,7 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
     ctx.out.info(`\nStopping: sending the records already generated${inFlight > 0 ? ` (${inFlight} in flight)` : ''}…`);
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
-  let outcome;
+  let outcome: Awaited<ReturnType<typeof runProducer>>;
   try {
     outcome = await runProducer({
       lanes: handles,
@@ -320,7 +320,9 @@ function startLanes(settings: ProduceSettings, context: LanesContext): StartingL
       ),
   );
   // Ctrl-C during an outage: the threads stop re-sending at once, as the main-thread producer does.
-  const abort = () => remotes.forEach((remote) => remote.abort());
+  const abort = () => {
+    for (const remote of remotes) remote.abort();
+  };
   context.signal.addEventListener('abort', abort, { once: true });
   return {
     connect: async (pools, partitions) => {

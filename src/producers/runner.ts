@@ -1,4 +1,4 @@
-import { ProduceStats } from './stats.js';
+import type { ProduceStats } from './stats.js';
 import { TokenBucket } from './token-bucket.js';
 import type { LaneAck, LaneEvents, LaneHandle } from './lane-handle.js';
 import { preciseClock, type RunClock } from './run-clock.js';

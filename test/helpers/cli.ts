@@ -59,7 +59,9 @@ export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.P
   let stderr = '';
   let exited = false;
   const listeners = new Set<() => void>();
-  const notify = () => listeners.forEach((listener) => listener());
+  const notify = () => {
+    for (const listener of listeners) listener();
+  };
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     stdout += chunk;
     notify();

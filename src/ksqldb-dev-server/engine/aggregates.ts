@@ -49,8 +49,8 @@ export function compileAggregate(call: Extract<Expr, { kind: 'call' }>, context:
             ? (sumLongs as unknown as (a: number, b: number) => number)
             : (a, b) => Number(a) + Number(b)
           : call.name === 'MIN'
-            ? (a, b) => (b < a ? b : a)
-            : (a, b) => (b > a ? b : a);
+            ? smaller
+            : larger;
       return {
         type: argType ?? BIGINT,
         initial: () => (call.name === 'SUM' ? 0 : null),
@@ -64,4 +64,15 @@ export function compileAggregate(call: Extract<Expr, { kind: 'call' }>, context:
     default:
       throw badStatement(`Can't find any functions with the name '${call.name}'`);
   }
+}
+
+/** MIN/MAX compare with `<`, which orders numbers, bigints and strings alike (Math.min would turn strings into NaN). */
+function smaller<T>(a: T, b: T): T {
+  if (b < a) return b;
+  return a;
+}
+
+function larger<T>(a: T, b: T): T {
+  if (b > a) return b;
+  return a;
 }

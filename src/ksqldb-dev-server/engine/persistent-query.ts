@@ -1,7 +1,7 @@
 import type { Consumer, KafkaMessage as Message, Producer } from 'kafkajs';
 import { DeserializationError, jsonValueDecoder, jsonValueEncoder, serializeKafkaKey, deserializeKafkaKey } from './serde.js';
 import { newConsumer, newTransactionalProducer, readTopicToEnd, seekOnFirstJoin, topicOffsets, type KafkaHandles, type PartitionOffset } from './kafka.js';
-import type { Processor, QueryPlan, ResultRow } from './planner.js';
+import type { DecodedRecord, Processor, QueryPlan, ResultRow } from './planner.js';
 import type { DataSource } from './source.js';
 import { retryWhileNotReady } from '../../kafka/topics.js';
 
@@ -341,7 +341,7 @@ export class PersistentQuery {
 
   private processMessage(input: number, partition: number, message: Message, emitting: boolean): void {
     const spec = this.plan.inputs[input]!;
-    let decoded;
+    let decoded: DecodedRecord;
     try {
       decoded = spec.decode({
         key: message.key,
@@ -420,7 +420,7 @@ export class PersistentQuery {
       this.pendingOutput = [];
       this.pendingPositions = new Map();
       const metadata = JSON.stringify({ streamTime: this.processor?.streamTime ?? -1 });
-      let transaction;
+      let transaction: Awaited<ReturnType<typeof producer.transaction>> | undefined;
       try {
         transaction = await producer.transaction();
         for (let i = 0; i < messages.length; i += SEND_CHUNK) {
@@ -468,7 +468,9 @@ export class PersistentQuery {
         }
         const values = new Array(this.plan.columns.length).fill(null);
         values[keyIndex] = key;
-        decode(message.value).forEach((v, j) => (values[valueIndexes[j]!] = v));
+        decode(message.value).forEach((v, j) => {
+          values[valueIndexes[j]!] = v;
+        });
         this.materialized.set(key, { values, timestamp: message.timestamp });
       } catch {
         // Undecodable sink record: skipped, like ksqlDB's deserializer would.

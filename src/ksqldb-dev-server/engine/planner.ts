@@ -132,7 +132,9 @@ function makeInput(source: DataSource, alias: string, replay: ReplayPolicy, used
 
 function scopeColumns(source: DataSource, alias: string, offset: number): ScopeColumn[] {
   const columns = source.columns.map((c, i) => ({ qualifier: alias, name: c.name, type: c.type, index: offset + i }));
-  PSEUDO_COLUMNS.forEach((p, i) => columns.push({ qualifier: alias, name: p.name, type: p.type, index: offset + source.columns.length + i }));
+  PSEUDO_COLUMNS.forEach((p, i) => {
+    columns.push({ qualifier: alias, name: p.name, type: p.type, index: offset + source.columns.length + i });
+  });
   return columns;
 }
 
@@ -321,7 +323,7 @@ function finishPlan(args: FinishArgs): QueryPlan {
   const items = projectionItems(query.select, args.sides, isJoin);
   if (query.where && containsAggregate(query.where)) throw badStatement('Aggregate functions are not allowed in the WHERE clause.');
   const where = query.where ? nullOnError(compile(query.where, context), onError) : undefined;
-  if (where && where.type && where.type.kind !== 'BOOLEAN') throw badStatement(`Type error in WHERE expression: Should evaluate to boolean but is ${exprText(query.where!)} (${formatType(where.type)}) instead.`);
+  if (where?.type && where.type.kind !== 'BOOLEAN') throw badStatement(`Type error in WHERE expression: Should evaluate to boolean but is ${exprText(query.where!)} (${formatType(where.type)}) instead.`);
 
   const sinkName = options.sinkName ?? 'the result';
   const groupBy = query.groupBy?.[0];

@@ -1,7 +1,7 @@
 import type { Consumer } from 'kafkajs';
 import { DeserializationError } from './serde.js';
 import { newConsumer, seekOnFirstJoin, topicOffsets, type KafkaHandles, type PartitionOffset } from './kafka.js';
-import type { QueryPlan, ResultRow } from './planner.js';
+import type { DecodedRecord, QueryPlan, ResultRow } from './planner.js';
 
 /**
  * A transient `EMIT CHANGES` query: a consumer group of its own, positioned at the start or end of each input
@@ -60,7 +60,7 @@ export class PushQuery {
         const spec = this.plan.inputs[input]!;
         for (const message of batch.messages) {
           if (this.ended) return;
-          let decoded;
+          let decoded: DecodedRecord;
           try {
             decoded = spec.decode({ key: message.key, value: message.value, timestamp: Number(message.timestamp), partition: batch.partition, offset: Number(message.offset) });
           } catch (error) {

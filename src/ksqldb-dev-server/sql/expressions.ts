@@ -223,11 +223,17 @@ function longArithmetic(op: string): (l: number | bigint, r: number | bigint) =>
       return longOp((a, b) => a * b, (a, b) => a * b);
     case '/': {
       const divide = longOp((a, b) => a / b, (a, b) => Math.trunc(a / b));
-      return (l, r) => (divisor(r), divide(l, r));
+      return (l, r) => {
+        divisor(r);
+        return divide(l, r);
+      };
     }
     default: {
       const remainder = longOp((a, b) => a % b, (a, b) => a % b);
-      return (l, r) => (divisor(r), remainder(l, r));
+      return (l, r) => {
+        divisor(r);
+        return remainder(l, r);
+      };
     }
   }
 }

@@ -133,8 +133,8 @@ export function geoDistance(args: unknown[]): number {
   const deltaLat = toRadians(lat2 - lat1);
   const deltaLon = toRadians(lon2 - lon1);
   const a =
-    Math.pow(Math.sin(deltaLat / 2), 2) +
-    Math.cos(toRadians(lat1)) * Math.cos(toRadians(lat2)) * Math.pow(Math.sin(deltaLon / 2), 2);
+    Math.sin(deltaLat / 2) ** 2 +
+    Math.cos(toRadians(lat1)) * Math.cos(toRadians(lat2)) * Math.sin(deltaLon / 2) ** 2;
   return 2 * radius * Math.asin(Math.sqrt(a));
 }
 

@@ -16,7 +16,7 @@ export interface Token {
 
 const SYMBOLS = ['<>', '!=', '<=', '>=', '||', '=>', '->', '=', '<', '>', '+', '-', '*', '/', '%', '(', ')', ',', ';', '.', '[', ']', ':'];
 
-export class SyntaxError extends KsqlError {
+export class SqlSyntaxError extends KsqlError {
   constructor(
     readonly line: number,
     readonly column: number,
@@ -53,7 +53,7 @@ export function tokenize(text: string): Token[] {
     }
     if (text.startsWith('/*', i)) {
       const close = text.indexOf('*/', i + 2);
-      if (close < 0) throw new SyntaxError(line, i - lineStart + 1, 'unterminated comment');
+      if (close < 0) throw new SqlSyntaxError(line, i - lineStart + 1, 'unterminated comment');
       advanceTo(close + 2);
       continue;
     }
@@ -68,7 +68,7 @@ export function tokenize(text: string): Token[] {
       let j = i + 1;
       let value = '';
       for (;;) {
-        if (j >= text.length) throw new SyntaxError(startLine, column, 'unterminated string literal');
+        if (j >= text.length) throw new SqlSyntaxError(startLine, column, 'unterminated string literal');
         if (text[j] === "'") {
           if (text[j + 1] === "'") {
             value += "'";
@@ -85,7 +85,7 @@ export function tokenize(text: string): Token[] {
     }
     if (ch === '`' || ch === '"') {
       const close = text.indexOf(ch, i + 1);
-      if (close < 0) throw new SyntaxError(startLine, column, 'unterminated quoted identifier');
+      if (close < 0) throw new SqlSyntaxError(startLine, column, 'unterminated quoted identifier');
       push('quoted', text.slice(i + 1, close), close + 1);
       continue;
     }
@@ -102,10 +102,10 @@ export function tokenize(text: string): Token[] {
       continue;
     }
     if (ch === '$' && text[i + 1] === '{') {
-      throw new SyntaxError(startLine, column, `undefined variable ${text.slice(i, text.indexOf('}', i) + 1 || undefined)}`);
+      throw new SqlSyntaxError(startLine, column, `undefined variable ${text.slice(i, text.indexOf('}', i) + 1 || undefined)}`);
     }
     const symbol = SYMBOLS.find((s) => text.startsWith(s, i));
-    if (!symbol) throw new SyntaxError(startLine, column, `token recognition error at: '${ch}'`);
+    if (!symbol) throw new SqlSyntaxError(startLine, column, `token recognition error at: '${ch}'`);
     push('symbol', symbol, i + symbol.length);
   }
   const lastLine = line;

@@ -77,6 +77,8 @@ export function longOp(op: (a: bigint, b: bigint) => bigint, fast: (a: number, b
 
 /** Equality across the two representations (a long on one side, a double on the other). */
 export function sameValue(l: unknown, r: unknown): boolean {
-  // eslint-disable-next-line eqeqeq
-  return l === r || (typeof l !== typeof r && (typeof l === 'bigint' || typeof r === 'bigint') && l == r);
+  if (l === r) return true;
+  if (typeof l === 'bigint' && typeof r === 'number') return Number.isInteger(r) && l === BigInt(r);
+  if (typeof r === 'bigint' && typeof l === 'number') return Number.isInteger(l) && r === BigInt(l);
+  return false;
 }

@@ -1,6 +1,6 @@
 import { unsupported } from '../errors.js';
 import type { ColumnDef, Expr, JoinClause, Position, PropertyValue, Query, SelectItem, SourceRef, Statement, StatementBody } from './ast.js';
-import { SyntaxError, tokenize, type Token } from './lexer.js';
+import { SqlSyntaxError, tokenize, type Token } from './lexer.js';
 import { BIGINT, BOOLEAN, DOUBLE, INTEGER, STRING, decimal, type SqlType } from './types.js';
 
 /** Words that cannot be used as a source alias or a bare column name in the positions where they start a clause. */
@@ -682,7 +682,7 @@ class Parser {
   }
 
   private fail(token: Token, detail: string): never {
-    throw new SyntaxError(token.line, token.column, detail);
+    throw new SqlSyntaxError(token.line, token.column, detail);
   }
 }
 
