@@ -27,9 +27,18 @@ const RATE = Number(args.rate);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const suffix = `_bench${randomUUID().slice(0, 8)}`;
 const serviceId = `bench${suffix}_`;
-const topics = { jobs: `job_created${suffix}`, orders: `order_placed${suffix}`, sink: `job_status${suffix}`, baseline: `latency_baseline${suffix}` };
+const topics = {
+  jobs: `job_created${suffix}`,
+  orders: `order_placed${suffix}`,
+  sink: `job_status${suffix}`,
+  baseline: `latency_baseline${suffix}`,
+};
 
-const kafka = new kafkajs.Kafka({ clientId: 'ksql-bench', brokers: [args.bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+const kafka = new kafkajs.Kafka({
+  clientId: 'ksql-bench',
+  brokers: [args.bootstrap],
+  logLevel: kafkajs.logLevel.NOTHING,
+});
 const admin = kafka.admin();
 const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
 
@@ -46,9 +55,22 @@ function freePort() {
 
 async function startServer() {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(process.env.KSQL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), `${root}dist/ksqldb-dev-server/main.js`, '--listen', `127.0.0.1:${port}`, '--bootstrap', args.bootstrap, '--service-id', serviceId], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.KSQL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      `${root}dist/ksqldb-dev-server/main.js`,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--bootstrap',
+      args.bootstrap,
+      '--service-id',
+      serviceId,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let log = '';
   child.stderr.on('data', (d) => (log += d));
   const url = `http://127.0.0.1:${port}`;
@@ -66,7 +88,10 @@ async function startServer() {
 }
 
 async function ksql(url, text, streamsProperties = {}) {
-  const response = await fetch(`${url}/ksql`, { method: 'POST', body: JSON.stringify({ ksql: text, streamsProperties }) });
+  const response = await fetch(`${url}/ksql`, {
+    method: 'POST',
+    body: JSON.stringify({ ksql: text, streamsProperties }),
+  });
   const body = await response.text();
   if (response.status !== 200) throw new Error(`ksql failed (${response.status}): ${body}`);
   return JSON.parse(body);
@@ -77,13 +102,31 @@ function statements(files) {
   return readdirSync(dir)
     .filter((f) => files.some((w) => f.startsWith(w)))
     .sort()
-    .map((f) => readFileSync(dir + f, 'utf8').replace(/KAFKA_TOPIC = '([^']+)'/g, (_m, t) => `KAFKA_TOPIC = '${t}${suffix}'`))
+    .map((f) =>
+      readFileSync(dir + f, 'utf8').replace(/KAFKA_TOPIC = '([^']+)'/g, (_m, t) => `KAFKA_TOPIC = '${t}${suffix}'`),
+    )
     .join('\n');
 }
 
-const job = (id, ts) => ({ value: JSON.stringify({ job_id: id, job_start_date: '2026-01-01', job_end_date: '2026-01-02', price: 100, job_status: 'CREATED' }), timestamp: String(ts) });
+const job = (id, ts) => ({
+  value: JSON.stringify({
+    job_id: id,
+    job_start_date: '2026-01-01',
+    job_end_date: '2026-01-02',
+    price: 100,
+    job_status: 'CREATED',
+  }),
+  timestamp: String(ts),
+});
 const order = (id, ts) => ({
-  value: JSON.stringify({ job_id: id, customer_id: `cust-${id % 997}`, service_option: 'standard', contractor_id: `con-${id % 101}`, location: 'Sydney', price_quoted: id % 3 === 0 ? 80 : 120 }),
+  value: JSON.stringify({
+    job_id: id,
+    customer_id: `cust-${id % 997}`,
+    service_option: 'standard',
+    contractor_id: `con-${id % 101}`,
+    location: 'Sydney',
+    price_quoted: id % 3 === 0 ? 80 : 120,
+  }),
   timestamp: String(ts),
 });
 
@@ -183,7 +226,13 @@ let server;
 try {
   await admin.connect();
   await producer.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: topics.jobs, numPartitions: 3 }, { topic: topics.orders, numPartitions: 3 }] });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: topics.jobs, numPartitions: 3 },
+      { topic: topics.orders, numPartitions: 3 },
+    ],
+  });
   server = await startServer();
   await ksql(server.url, statements(['01', '02']));
 
@@ -249,7 +298,9 @@ try {
   }
   const leftovers = (await admin.listTopics().catch(() => [])).filter((t) => t.includes(suffix));
   if (leftovers.length) await admin.deleteTopics({ topics: leftovers }).catch(() => undefined);
-  const groups = (await admin.listGroups().catch(() => ({ groups: [] }))).groups.map((g) => g.groupId).filter((g) => g.includes(suffix));
+  const groups = (await admin.listGroups().catch(() => ({ groups: [] }))).groups
+    .map((g) => g.groupId)
+    .filter((g) => g.includes(suffix));
   if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
   await producer.disconnect().catch(() => undefined);
   await admin.disconnect().catch(() => undefined);

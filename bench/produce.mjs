@@ -89,7 +89,18 @@ function run(command, args, { collectStdout = true } = {}) {
 }
 
 async function produce(args) {
-  const result = await run(process.execPath, [CLI, 'produce', '--target', 'local', '--bootstrap-servers', bootstrap, '--trucks', '0', '--json', ...args]);
+  const result = await run(process.execPath, [
+    CLI,
+    'produce',
+    '--target',
+    'local',
+    '--bootstrap-servers',
+    bootstrap,
+    '--trucks',
+    '0',
+    '--json',
+    ...args,
+  ]);
   return { ...JSON.parse(result.stdout), peakMb: result.peakMb };
 }
 
@@ -105,20 +116,33 @@ async function toolsClasspath() {
 
 async function producerPerformance(topic, records, recordSize) {
   const log4j = join(await mkdtemp(join(tmpdir(), 'bench-produce-')), 'log4j.properties');
-  await writeFile(log4j, 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=%p %m%n\n');
+  await writeFile(
+    log4j,
+    'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=%p %m%n\n',
+  );
   const { stdout, peakMb } = await run('java', [
     '-Xmx512m',
     `-Dlog4j.configuration=file:${log4j}`,
     '-cp',
     await toolsClasspath(),
     'org.apache.kafka.tools.ProducerPerformance',
-    '--topic', topic,
-    '--num-records', String(records),
-    '--record-size', String(recordSize),
-    '--throughput', '-1',
-    '--producer-props', `bootstrap.servers=${bootstrap}`, 'acks=all',
+    '--topic',
+    topic,
+    '--num-records',
+    String(records),
+    '--record-size',
+    String(recordSize),
+    '--throughput',
+    '-1',
+    '--producer-props',
+    `bootstrap.servers=${bootstrap}`,
+    'acks=all',
   ]);
-  const final = stdout.trim().split('\n').filter((l) => / records sent, /.test(l)).pop();
+  const final = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => / records sent, /.test(l))
+    .pop();
   const match = /([\d.]+) records\/sec/.exec(final ?? '');
   if (!match) throw new Error(`no summary line from ProducerPerformance:\n${stdout.slice(-1000)}`);
   return { recordsPerSecond: Number(match[1]), line: final, peakMb };
@@ -163,41 +187,86 @@ try {
   console.log(`produce benchmark against ${bootstrap} (node ${process.version})`);
 
   // (a)
-  const ours = await produce(['--rate', 'max', '--duration', `${MAX_SECONDS}s`, '--topics', JOB_TOPICS, '--topic-prefix', await newTopicSet()]);
+  const ours = await produce([
+    '--rate',
+    'max',
+    '--duration',
+    `${MAX_SECONDS}s`,
+    '--topics',
+    JOB_TOPICS,
+    '--topic-prefix',
+    await newTopicSet(),
+  ]);
   const oursRate = ours.acked / (ours.durationMs / 1000);
-  console.log(`(a) marketplace produce --rate max: ${ours.acked} records in ${(ours.durationMs / 1000).toFixed(1)} s = ${oursRate.toFixed(0)} records/s (${ours.jobsPerSecond} jobs/s), avg record ${ours.averageRecordBytes} B, ack p50 ${ours.ackLatencyMs.p50} ms p99 ${ours.ackLatencyMs.p99} ms`);
+  console.log(
+    `(a) marketplace produce --rate max: ${ours.acked} records in ${(ours.durationMs / 1000).toFixed(1)} s = ${oursRate.toFixed(0)} records/s (${ours.jobsPerSecond} jobs/s), avg record ${ours.averageRecordBytes} B, ack p50 ${ours.ackLatencyMs.p50} ms p99 ${ours.ackLatencyMs.p99} ms`,
+  );
 
   if (process.env.BENCH_THREADS_AB === '1') {
-    const single = await produce(['--rate', 'max', '--duration', `${MAX_SECONDS}s`, '--threads', '0', '--topics', JOB_TOPICS, '--topic-prefix', await newTopicSet()]);
+    const single = await produce([
+      '--rate',
+      'max',
+      '--duration',
+      `${MAX_SECONDS}s`,
+      '--threads',
+      '0',
+      '--topics',
+      JOB_TOPICS,
+      '--topic-prefix',
+      await newTopicSet(),
+    ]);
     const singleRate = single.acked / (single.durationMs / 1000);
-    console.log(`    A/B: the same with --threads 0: ${singleRate.toFixed(0)} records/s (threads ×${(oursRate / singleRate).toFixed(2)}), peak RSS ${single.peakMb.toFixed(0)} MB vs ${ours.peakMb.toFixed(0)} MB`);
+    console.log(
+      `    A/B: the same with --threads 0: ${singleRate.toFixed(0)} records/s (threads ×${(oursRate / singleRate).toFixed(2)}), peak RSS ${single.peakMb.toFixed(0)} MB vs ${ours.peakMb.toFixed(0)} MB`,
+    );
   }
 
   // (b) same record size, same broker, a topic as wide as the widest job topic
   const perfTopic = `${prefix}perf`;
   created.push(...(await ensureTopics(admin, [{ name: perfTopic, partitions: 6 }])));
-  const perf = await producerPerformance(perfTopic, Math.max(100_000, Math.round(oursRate * MAX_SECONDS)), ours.averageRecordBytes);
+  const perf = await producerPerformance(
+    perfTopic,
+    Math.max(100_000, Math.round(oursRate * MAX_SECONDS)),
+    ours.averageRecordBytes,
+  );
   const ratio = oursRate / perf.recordsPerSecond;
-  console.log(`(b) kafka ProducerPerformance (acks=all, ${ours.averageRecordBytes} B records, one fixed payload): ${perf.recordsPerSecond.toFixed(0)} records/s`);
-  console.log(`    ratio marketplace / kafka = ${ratio.toFixed(2)} (target ≥ ${TARGETS.ratio}) ${verdict(ratio >= TARGETS.ratio)}`);
+  console.log(
+    `(b) kafka ProducerPerformance (acks=all, ${ours.averageRecordBytes} B records, one fixed payload): ${perf.recordsPerSecond.toFixed(0)} records/s`,
+  );
+  console.log(
+    `    ratio marketplace / kafka = ${ratio.toFixed(2)} (target ≥ ${TARGETS.ratio}) ${verdict(ratio >= TARGETS.ratio)}`,
+  );
   ok &&= ratio >= TARGETS.ratio;
 
   // (c)
   let peakMb = ours.peakMb;
   for (const rate of RATES) {
     const set = await newTopicSet();
-    const result = await produce(['--rate', String(rate), '--duration', `${RATE_SECONDS + 1}s`, '--topics', RATE_TOPICS, '--topic-prefix', set]);
+    const result = await produce([
+      '--rate',
+      String(rate),
+      '--duration',
+      `${RATE_SECONDS + 1}s`,
+      '--topics',
+      RATE_TOPICS,
+      '--topic-prefix',
+      set,
+    ]);
     peakMb = Math.max(peakMb, result.peakMb);
     const accuracy = await rateAccuracy(`${set}job_created`, rate, RATE_SECONDS + 1);
     const pass = accuracy.worstPct <= TARGETS.accuracyPct;
     ok &&= pass;
-    console.log(`(c) --rate ${rate} for ${RATE_SECONDS} s (${RATE_TOPICS}): 10 s windows ${accuracy.minRate.toFixed(1)}–${accuracy.maxRate.toFixed(1)} jobs/s, worst ${accuracy.worstPct.toFixed(2)}% (target ±${TARGETS.accuracyPct}%) ${verdict(pass)}; ack p99 ${result.ackLatencyMs.p99} ms, RSS ${result.peakMb.toFixed(0)} MB`);
+    console.log(
+      `(c) --rate ${rate} for ${RATE_SECONDS} s (${RATE_TOPICS}): 10 s windows ${accuracy.minRate.toFixed(1)}–${accuracy.maxRate.toFixed(1)} jobs/s, worst ${accuracy.worstPct.toFixed(2)}% (target ±${TARGETS.accuracyPct}%) ${verdict(pass)}; ack p99 ${result.ackLatencyMs.p99} ms, RSS ${result.peakMb.toFixed(0)} MB`,
+    );
   }
 
   // (d)
   const rssOk = peakMb < TARGETS.rssMb;
   ok &&= rssOk;
-  console.log(`(d) peak RSS of marketplace produce: ${peakMb.toFixed(0)} MB (target < ${TARGETS.rssMb} MB) ${verdict(rssOk)}`);
+  console.log(
+    `(d) peak RSS of marketplace produce: ${peakMb.toFixed(0)} MB (target < ${TARGETS.rssMb} MB) ${verdict(rssOk)}`,
+  );
 } finally {
   if (created.length > 0) await admin.deleteTopics({ topics: created }).catch(() => undefined);
   await admin.disconnect();

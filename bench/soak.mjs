@@ -51,7 +51,20 @@ function rssMb(pid) {
 /** Runs produce, sampling its RSS every 5 s from the moment it starts. */
 function soak() {
   return new Promise((resolve, reject) => {
-    const args = ['produce', '--target', 'local', '--bootstrap-servers', bootstrap, '--rate', String(RATE), '--duration', `${SECONDS}s`, '--topic-prefix', prefix, '--json'];
+    const args = [
+      'produce',
+      '--target',
+      'local',
+      '--bootstrap-servers',
+      bootstrap,
+      '--rate',
+      String(RATE),
+      '--duration',
+      `${SECONDS}s`,
+      '--topic-prefix',
+      prefix,
+      '--json',
+    ];
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const started = performance.now();
     const series = [];
@@ -84,11 +97,14 @@ try {
   const topics = templateTopics.filter((t) => t.role === 'input').map((t) => ({ ...t, name: prefix + t.name }));
   await ensureTopics(admin, topics);
   try {
-    console.log(`soak: marketplace produce --rate ${RATE} --duration ${SECONDS}s against ${bootstrap}, RSS every ${SAMPLE_MS / 1000} s`);
+    console.log(
+      `soak: marketplace produce --rate ${RATE} --duration ${SECONDS}s against ${bootstrap}, RSS every ${SAMPLE_MS / 1000} s`,
+    );
     const { result, series } = await soak();
     const afterWarmup = series.filter((p) => p.t > WARMUP_SECONDS && p.t <= WARMUP_SECONDS + COMPARE_SECONDS);
     const lastMinute = series.filter((p) => p.t > SECONDS - COMPARE_SECONDS);
-    if (afterWarmup.length === 0 || lastMinute.length === 0) throw new Error(`too few RSS samples (${series.length}) for a ${SECONDS} s soak`);
+    if (afterWarmup.length === 0 || lastMinute.length === 0)
+      throw new Error(`too few RSS samples (${series.length}) for a ${SECONDS} s soak`);
     const baseline = average(afterWarmup);
     const end = average(lastMinute);
     const growth = end / baseline - 1;
@@ -108,6 +124,9 @@ try {
 
 console.log(report.summary);
 await mkdir(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
-await writeFile(RESULT, `${JSON.stringify({ at: new Date().toISOString(), summary: report.summary, series: report.series }, null, 2)}\n`);
+await writeFile(
+  RESULT,
+  `${JSON.stringify({ at: new Date().toISOString(), summary: report.summary, series: report.series }, null, 2)}\n`,
+);
 console.log(`wrote ${RESULT}`);
 process.exitCode = report.ok ? 0 : 1;

@@ -54,7 +54,9 @@ const format = (value) => (value === null || value === undefined ? '-' : `${valu
 const rows = [];
 try {
   const install = await cli(['install', '--json']);
-  console.error(`install: ${install.seconds.toFixed(1)} s (${install.json.changed ? 'installed' : 'cached'}) in ${env.MARKETPLACE_HOME}`);
+  console.error(
+    `install: ${install.seconds.toFixed(1)} s (${install.json.changed ? 'installed' : 'cached'}) in ${env.MARKETPLACE_HOME}`,
+  );
   for (let i = 1; i <= runs; i++) {
     await cli(['reset', '--yes']);
     rows.push(await timedStart(`cold #${i}`));

@@ -35,12 +35,16 @@ const baseline = (() => {
   return median(times);
 })();
 
-console.log(`startup benchmark: ${RUNS} cold runs each (node ${process.version}; bare \`node -e 0\` median ${baseline.toFixed(1)} ms)`);
+console.log(
+  `startup benchmark: ${RUNS} cold runs each (node ${process.version}; bare \`node -e 0\` median ${baseline.toFixed(1)} ms)`,
+);
 let ok = true;
 for (const args of [['--help'], ['--version']]) {
   const { median: m, min, max } = measure(args);
   const verdict = m < TARGET_MS ? 'ok' : 'OVER TARGET';
   if (m >= TARGET_MS) ok = false;
-  console.log(`  marketplace ${args.join(' ').padEnd(10)} median ${m.toFixed(1)} ms  (min ${min.toFixed(1)}, max ${max.toFixed(1)})  target < ${TARGET_MS} ms: ${verdict}`);
+  console.log(
+    `  marketplace ${args.join(' ').padEnd(10)} median ${m.toFixed(1)} ms  (min ${min.toFixed(1)}, max ${max.toFixed(1)})  target < ${TARGET_MS} ms: ${verdict}`,
+  );
 }
 process.exitCode = ok ? 0 : 1;

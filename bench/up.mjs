@@ -73,23 +73,31 @@ try {
   const sum = durations.reduce((total, step) => total + step.ms, 0);
   const ratio = result.wallMs / result.criticalPathMs;
 
-  console.log(`marketplace up (cloud, emulator time scale ${scale}, ${durations.length} steps, sink ${args['no-sink'] ? 'off' : 'on'})`);
+  console.log(
+    `marketplace up (cloud, emulator time scale ${scale}, ${durations.length} steps, sink ${args['no-sink'] ? 'off' : 'on'})`,
+  );
   console.log('  step                                 start      end   duration');
   for (const step of durations.sort((a, b) => a.startMs - b.startMs)) {
-    console.log(`  ${step.id.padEnd(32)} ${String(Math.round(step.startMs)).padStart(7)} ${String(Math.round(step.endMs)).padStart(8)} ${String(Math.round(step.ms)).padStart(8)} ms`);
+    console.log(
+      `  ${step.id.padEnd(32)} ${String(Math.round(step.startMs)).padStart(7)} ${String(Math.round(step.endMs)).padStart(8)} ${String(Math.round(step.ms)).padStart(8)} ms`,
+    );
   }
   console.log(`  sum of step durations (sequential):  ${seconds(sum)}`);
   console.log(`  critical path:                       ${seconds(result.criticalPathMs)}`);
   console.log(`  wall (provisioning graph):           ${seconds(result.wallMs)}`);
   console.log(`  wall (whole process, with startup):  ${seconds(up.ms)}`);
-  console.log(`  wall / critical path:                ${ratio.toFixed(3)} (target ≤ 1.10) ${ratio <= 1.1 ? 'OK' : 'MISSED'}`);
+  console.log(
+    `  wall / critical path:                ${ratio.toFixed(3)} (target ≤ 1.10) ${ratio <= 1.1 ? 'OK' : 'MISSED'}`,
+  );
   console.log(`  parallel speed-up over sequential:   ${(sum / result.wallMs).toFixed(2)}×`);
   if (ratio > 1.1) exitCode = 1;
 
   const down = await runCli(['down', '--yes', '--json'], env, dir);
   if (down.code !== 0) throw new Error(`down failed (exit ${down.code}):\n${down.stderr}`);
   const removed = JSON.parse(down.stdout);
-  console.log(`marketplace down: ${removed.deleted.length} deleted in ${seconds(removed.wallMs)} (process ${seconds(down.ms)}); left: ${removed.remaining.length === 0 ? 'nothing' : removed.remaining.join(', ')}`);
+  console.log(
+    `marketplace down: ${removed.deleted.length} deleted in ${seconds(removed.wallMs)} (process ${seconds(down.ms)}); left: ${removed.remaining.length === 0 ? 'nothing' : removed.remaining.join(', ')}`,
+  );
 } catch (error) {
   console.error(String(error?.message ?? error));
   exitCode = 1;

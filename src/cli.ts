@@ -140,7 +140,7 @@ function buildProgram(io: CliIo, out: Output): Command {
         '  $ marketplace up --target local                           provision the demo on the local stack',
         '',
         'Credentials come from CONFLUENT_CLOUD_API_KEY / CONFLUENT_CLOUD_API_SECRET and MONGODB_PASSWORD,',
-        'never from the config file. Run `marketplace <command> --help` for a command\'s flags and examples.',
+        "never from the config file. Run `marketplace <command> --help` for a command's flags and examples.",
       ].join('\n'),
     );
   return program;
@@ -208,8 +208,9 @@ function buildCommand(
     const run = spec.run;
     command.action(async (...params: unknown[]) => {
       const self = params[params.length - 1] as Command;
-      const args = (params.slice(0, spec.args?.length ?? 0) as (string | string[] | undefined)[])
-        .flatMap((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]));
+      const args = (params.slice(0, spec.args?.length ?? 0) as (string | string[] | undefined)[]).flatMap((value) =>
+        value === undefined ? [] : Array.isArray(value) ? value : [value],
+      );
       const options = self.opts();
       const globals = readGlobals(self.optsWithGlobals());
       const ctx = createContext(io, out, secrets, signal, globals);
@@ -235,7 +236,10 @@ function buildCommand(
 
 /** Commander's usage errors ("error: unknown option…" plus a suggestion line) as one line that says where help is. */
 function usageErrorLine(text: string, command: string): string {
-  const joined = text.trim().split(/\s*\n\s*/).join(' ');
+  const joined = text
+    .trim()
+    .split(/\s*\n\s*/)
+    .join(' ');
   return `${joined} — run \`${command} --help\` for usage\n`;
 }
 
@@ -286,7 +290,10 @@ function reportError(error: unknown, out: Output, signal: AbortSignal): number {
       return ExitCode.ok;
     }
     const message = error.code === 'commander.help' ? 'no command given (the help is on stderr)' : error.message;
-    const oneLine = message.replace(/^error: /, '').split(/\s*\n\s*/).join(' ');
+    const oneLine = message
+      .replace(/^error: /, '')
+      .split(/\s*\n\s*/)
+      .join(' ');
     if (out.json) out.printJson({ error: { message: oneLine, exitCode: ExitCode.usage } });
     return ExitCode.usage;
   }

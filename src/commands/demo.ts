@@ -9,7 +9,7 @@ export const demoCommand = defineCommand<DemoResult>({
     'Installs and starts the local stack if needed (Kafka, Connect with the MongoDB sink, FerretDB, the ksqlDB dev ' +
     'server), provisions the demo on it (`up --target local`), produces jobs, orders, job locations and truck ' +
     'positions for --duration while job_status streams by, then prints a summary: jobs produced, ACCEPTED/REJECTED ' +
-    'counts, documents in MongoDB and truck_tracker rows. Afterwards it removes what it created (the demo\'s ' +
+    "counts, documents in MongoDB and truck_tracker rows. Afterwards it removes what it created (the demo's " +
     'topics, queries and connector, and the stack if it started it) unless --keep.',
   options: [
     { flags: '--duration <time>', description: 'how long to produce (default 30s)', parse: duration('--duration') },
@@ -41,6 +41,10 @@ export const demoCommand = defineCommand<DemoResult>({
     );
     ctx.out.info(`  MongoDB documents    ${result.mongoDocuments}`);
     ctx.out.info(`  truck_tracker rows   ${result.truckTrackerRows}`);
-    ctx.out.info(result.kept ? 'Everything is still running (--keep). `marketplace down --target local --yes` removes the demo.' : 'Cleaned up.');
+    ctx.out.info(
+      result.kept
+        ? 'Everything is still running (--keep). `marketplace down --target local --yes` removes the demo.'
+        : 'Cleaned up.',
+    );
   },
 });

@@ -42,7 +42,9 @@ export const doctorCommand = defineCommand<DoctorResult>({
       checks.push({
         name: 'config',
         ok: true,
-        detail: loaded.file ? `${loaded.file} is valid (target ${loaded.values.target})` : `no config file; defaults (target ${loaded.values.target})`,
+        detail: loaded.file
+          ? `${loaded.file} is valid (target ${loaded.values.target})`
+          : `no config file; defaults (target ${loaded.values.target})`,
       });
     } catch (error) {
       if (!isCliError(error)) throw error;
@@ -96,7 +98,11 @@ function checkCredentials(ctx: Context, loaded: LoadedConfig): Check[] {
   if (config.mongoHost) {
     checks.push(
       ctx.env[SECRET_ENV.mongoPassword]
-        ? { name: 'mongo auth', ok: true, detail: `${SECRET_ENV.mongoPassword} is set for user ${config.mongoUser ?? '(none)'}` }
+        ? {
+            name: 'mongo auth',
+            ok: true,
+            detail: `${SECRET_ENV.mongoPassword} is set for user ${config.mongoUser ?? '(none)'}`,
+          }
         : {
             name: 'mongo auth',
             ok: false,

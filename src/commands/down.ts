@@ -10,10 +10,14 @@ export const downCommand = defineCommand<DownResult>({
   summary: 'Delete everything `up` made (connector, ksqlDB, keys, topics, clusters, environment)',
   description:
     'Deletes in reverse dependency order, treats "already gone" as done, then checks that nothing with the name ' +
-    'prefix is left. Asks for confirmation unless --yes. With --discover it finds the demo\'s resources by their ' +
+    "prefix is left. Asks for confirmation unless --yes. With --discover it finds the demo's resources by their " +
     'name prefix, for when the state file is lost.',
   options: [
-    { flags: '--discover', description: 'find resources by name prefix even without a state file (cloud: automatic when the state file has records)' },
+    {
+      flags: '--discover',
+      description:
+        'find resources by name prefix even without a state file (cloud: automatic when the state file has records)',
+    },
     { flags: '--keep-environment', description: 'keep the environment (e.g. when it is shared)' },
   ],
   examples: [
@@ -23,9 +27,12 @@ export const downCommand = defineCommand<DownResult>({
   ],
   run: async (ctx, { options }) => {
     const loaded = await ctx.loadConfig();
-    await confirm(ctx, loaded.values.target === 'cloud'
-      ? `Delete every resource of the demo with prefix "${loaded.values.prefix}" on Confluent Cloud?`
-      : 'Delete the demo\'s connector, queries, streams and topics on the local stack?');
+    await confirm(
+      ctx,
+      loaded.values.target === 'cloud'
+        ? `Delete every resource of the demo with prefix "${loaded.values.prefix}" on Confluent Cloud?`
+        : "Delete the demo's connector, queries, streams and topics on the local stack?",
+    );
     const { openSession } = await import('../provisioning/open-session.js');
     const { destroySession, progressFor } = await import('../provisioning/run.js');
     const session = await openSession(ctx, loaded, { lock: 'down', needMongoPassword: false });
@@ -37,7 +44,8 @@ export const downCommand = defineCommand<DownResult>({
         // file. When the state shows a cloud deployment was started from here, look such resources up by their
         // prefixed names too (local names are not prefixed, so there it stays opt-in).
         const started =
-          session.target === 'cloud' && Object.values(session.recorder.all()).some((record) => record.target === 'cloud');
+          session.target === 'cloud' &&
+          Object.values(session.recorder.all()).some((record) => record.target === 'cloud');
         return await destroySession(ctx, session, progress, {
           discover: Boolean(options.discover) || started,
           keepEnvironment: Boolean(options.keepEnvironment),
@@ -53,7 +61,8 @@ export const downCommand = defineCommand<DownResult>({
     const { green, red } = ctx.out.paint;
     if (result.remaining.length > 0) {
       ctx.out.info(red(`Still present: ${result.remaining.join(', ')}`));
-      if (!result.discovered) ctx.out.info('They are not in the state file: run `marketplace down --discover` to find them by name.');
+      if (!result.discovered)
+        ctx.out.info('They are not in the state file: run `marketplace down --discover` to find them by name.');
       return;
     }
     const kept = result.kept.length ? ` (kept: ${result.kept.join(', ')})` : '';

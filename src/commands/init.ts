@@ -71,7 +71,9 @@ export const initCommand = defineCommand<InitResult>({
     }
     const answers = ctx.prompts.interactive && !ctx.globals.yes ? await ask(ctx, given) : given;
     if (!ctx.prompts.interactive && !ctx.globals.yes) {
-      const missing = QUESTIONS.filter((q) => q.required && answers[q.key] === undefined).map((q) => q.flag.split(' ')[0]!);
+      const missing = QUESTIONS.filter((q) => q.required && answers[q.key] === undefined).map(
+        (q) => q.flag.split(' ')[0]!,
+      );
       if (missing.length > 0) {
         throw new UserError(`no terminal to ask on, and these settings are missing: ${missing.join(', ')}`, {
           hint: `Pass them as flags, or pass --yes to take the defaults (${missing.map(defaultOf).join(', ')}).`,
@@ -94,7 +96,9 @@ export const initCommand = defineCommand<InitResult>({
   render: (result, ctx) => {
     ctx.out.success(`Wrote ${result.path}`);
     ctx.out.info(`Secrets are not stored in it. Before \`marketplace up\`, export ${result.secretsFrom.join(', ')}`);
-    ctx.out.info('(or let `marketplace up` prompt for them on a terminal). Check everything with `marketplace doctor`.');
+    ctx.out.info(
+      '(or let `marketplace up` prompt for them on a terminal). Check everything with `marketplace doctor`.',
+    );
   },
 });
 

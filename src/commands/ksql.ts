@@ -13,7 +13,7 @@ import { defineCommand, type OptionSpec } from './command.js';
 const CONNECTION_OPTIONS: OptionSpec[] = [
   {
     flags: '--url <url>',
-    description: 'ksqlDB REST endpoint (default: ksqldbUrl from the config, else the target\'s ksqlDB)',
+    description: "ksqlDB REST endpoint (default: ksqldbUrl from the config, else the target's ksqlDB)",
     configKey: 'ksqldbUrl',
   },
   {
@@ -44,12 +44,15 @@ export interface KsqlListResult {
 
 const applyCommand = defineCommand<KsqlApplyResult>({
   name: 'apply',
-  summary: 'Create the demo\'s streams, tables and queries from templates/ksql (a re-run changes nothing)',
+  summary: "Create the demo's streams, tables and queries from templates/ksql (a re-run changes nothing)",
   description:
     'Runs templates/ksql/*.sql in order, each statement on its own so an error names its file and line. The ' +
     'statements use IF NOT EXISTS, and queries start from the earliest offset so data already in the topics counts.',
   options: [
-    { flags: '--dir <dir>', description: 'apply the .sql files of this directory instead of the bundled templates/ksql' },
+    {
+      flags: '--dir <dir>',
+      description: 'apply the .sql files of this directory instead of the bundled templates/ksql',
+    },
     ...CONNECTION_OPTIONS,
   ],
   examples: [
@@ -71,7 +74,10 @@ const applyCommand = defineCommand<KsqlApplyResult>({
       const what = step.name ? `${step.kind?.toLowerCase()} ${step.name}` : 'statement';
       const where = dim(`(${step.file}:${step.line})`);
       if (step.outcome === 'existing') ctx.out.info(`${dim('-')} ${what} already exists ${where}`);
-      else ctx.out.info(`${green('✔')} ${what} ${step.outcome}${step.queryId ? ` by query ${step.queryId}` : ''} ${where}`);
+      else
+        ctx.out.info(
+          `${green('✔')} ${what} ${step.outcome}${step.queryId ? ` by query ${step.queryId}` : ''} ${where}`,
+        );
     }
     ctx.out.info(`${result.created.length} created, ${result.existing.length} already there (${result.url}).`);
   },
@@ -82,7 +88,7 @@ const listCommand = defineCommand<KsqlListResult>({
   summary: 'List streams, tables and persistent queries with their status',
   options: CONNECTION_OPTIONS,
   examples: [
-    { command: 'marketplace ksql list', description: 'what exists on the target\'s ksqlDB' },
+    { command: 'marketplace ksql list', description: "what exists on the target's ksqlDB" },
     { command: 'marketplace ksql list --json', description: 'the same as JSON' },
   ],
   run: async (ctx, { options }) =>
@@ -101,7 +107,7 @@ const listCommand = defineCommand<KsqlListResult>({
 
 export const ksqlCommand = defineCommand<KsqlRunResult>({
   name: 'ksql',
-  summary: 'Run ksqlDB statements and queries against the target\'s ksqlDB; apply or list the demo\'s',
+  summary: "Run ksqlDB statements and queries against the target's ksqlDB; apply or list the demo's",
   description:
     'Runs each statement in turn: SELECT goes to /query-stream (rows are printed as they arrive), everything else to ' +
     '/ksql. DEFINE and SET apply to the statements after them. A push query runs until its LIMIT, --max-rows, or Ctrl-C.',
@@ -117,9 +123,12 @@ export const ksqlCommand = defineCommand<KsqlRunResult>({
   ],
   examples: [
     { command: 'marketplace ksql "SHOW STREAMS;"', description: 'list streams' },
-    { command: 'marketplace ksql "SELECT * FROM job_status EMIT CHANGES;" --max-rows 10', description: 'read 10 rows of a push query' },
+    {
+      command: 'marketplace ksql "SELECT * FROM job_status EMIT CHANGES;" --max-rows 10',
+      description: 'read 10 rows of a push query',
+    },
     { command: 'marketplace ksql -f queries.sql --json', description: 'run a file, results as JSON' },
-    { command: 'marketplace ksql apply', description: 'create the demo\'s streams and tables' },
+    { command: 'marketplace ksql apply', description: "create the demo's streams and tables" },
     { command: 'marketplace ksql list', description: 'streams, tables and queries with status' },
   ],
   subcommands: [applyCommand, listCommand],
@@ -163,7 +172,10 @@ async function withClient<T>(
   options: Record<string, unknown>,
   use: (client: KsqlClient, module: ClientModule) => Promise<T>,
 ): Promise<T> {
-  const module: ClientModule = { ...(await import('../ksql-client/index.js')), ...(await import('../ksql-client/script.js')) };
+  const module: ClientModule = {
+    ...(await import('../ksql-client/index.js')),
+    ...(await import('../ksql-client/script.js')),
+  };
   const loaded = await ctx.loadConfig();
   const target = await module.resolveKsqlTarget(loaded);
   const client = new module.KsqlClient({
@@ -215,7 +227,8 @@ function renderStep(ctx: Context, step: ScriptStep): void {
   if (step.note) ctx.out.info(`${green('✔')} ${step.note}`);
   if (step.query) {
     const q = step.query;
-    const how = q.endedBy === 'max-rows' ? ', stopped at --max-rows' : q.endedBy === 'interrupted' ? ', interrupted' : '';
+    const how =
+      q.endedBy === 'max-rows' ? ', stopped at --max-rows' : q.endedBy === 'interrupted' ? ', interrupted' : '';
     ctx.out.info(dim(`${q.rowCount} row(s)${q.queryId ? ` from ${q.queryId}` : ''}${how}`));
   }
   for (const entity of step.entities ?? []) renderEntity(ctx, entity);
@@ -227,7 +240,9 @@ function renderEntity(ctx: Context, entity: KsqlEntity): void {
   switch (entity['@type']) {
     case 'currentStatus': {
       const status = (entity as { commandStatus: { message: string; queryId?: string | null } }).commandStatus;
-      ctx.out.info(`${green('✔')} ${status.message}${status.queryId && !status.message.includes(status.queryId) ? ` (query ${status.queryId})` : ''}`);
+      ctx.out.info(
+        `${green('✔')} ${status.message}${status.queryId && !status.message.includes(status.queryId) ? ` (query ${status.queryId})` : ''}`,
+      );
       return;
     }
     case 'streams':
@@ -263,7 +278,10 @@ function renderEntity(ctx: Context, entity: KsqlEntity): void {
     }
     case 'properties': {
       const props = (entity as { properties: { name: string; value: string }[] }).properties;
-      ctx.out.table(['Property', 'Value'], props.map((p) => [p.name, String(p.value)]));
+      ctx.out.table(
+        ['Property', 'Value'],
+        props.map((p) => [p.name, String(p.value)]),
+      );
       return;
     }
     case 'warning_entity':
@@ -271,7 +289,9 @@ function renderEntity(ctx: Context, entity: KsqlEntity): void {
       return;
     case 'terminate_query': {
       const t = entity as { queryId: string; wasTerminated: boolean };
-      ctx.out.info(`${t.wasTerminated ? green('✔') : '-'} query ${t.queryId} ${t.wasTerminated ? 'terminated' : 'was not running'}`);
+      ctx.out.info(
+        `${t.wasTerminated ? green('✔') : '-'} query ${t.queryId} ${t.wasTerminated ? 'terminated' : 'was not running'}`,
+      );
       return;
     }
     case 'empty':
@@ -307,7 +327,9 @@ function renderQueries(ctx: Context, queries: QueryInfo[]): void {
 function queryStatus(query: QueryInfo): string {
   if (query.state) return query.state;
   const counts = Object.entries(query.statusCount ?? {});
-  return counts.length === 0 ? '' : counts.map(([state, n]) => (counts.length === 1 ? state : `${state}:${n}`)).join(' ');
+  return counts.length === 0
+    ? ''
+    : counts.map(([state, n]) => (counts.length === 1 ? state : `${state}:${n}`)).join(' ');
 }
 
 /** One cell of a tab-separated row: a value with a tab or newline in it must not split the row. */
@@ -328,5 +350,7 @@ function jsonSafe(value: unknown): unknown {
 }
 
 function jsonSafeStep(step: ScriptStep): ScriptStep {
-  return step.query ? { ...step, query: { ...step.query, rows: step.query.rows.map((row) => row.map(jsonSafe)) } } : step;
+  return step.query
+    ? { ...step, query: { ...step.query, rows: step.query.rows.map((row) => row.map(jsonSafe)) } }
+    : step;
 }

@@ -9,11 +9,11 @@ export interface LineageResult extends LineageGraph {
 
 export const lineageCommand = defineCommand<LineageResult>({
   name: 'lineage',
-  summary: 'Draw the demo\'s data flow from live metadata (tree, Mermaid, or --json)',
+  summary: "Draw the demo's data flow from live metadata (tree, Mermaid, or --json)",
   description:
     'Asks ksqlDB for its streams, tables and queries (LIST, DESCRIBE EXTENDED) and Connect for its connectors, and ' +
-    'draws producers → topics → streams/tables → queries → output topics → sink connector with each query\'s and ' +
-    'connector\'s status. Anything created by hand shows up too.',
+    "draws producers → topics → streams/tables → queries → output topics → sink connector with each query's and " +
+    "connector's status. Anything created by hand shows up too.",
   options: [
     {
       flags: '--format <format>',
@@ -50,7 +50,12 @@ async function collect(ctx: Context): Promise<LineageResult> {
   const { resolveKsqlTarget } = await import('../ksql-client/target.js');
   const { buildLineage } = await import('../lineage/graph.js');
   const target = await resolveKsqlTarget(loaded);
-  const client = new KsqlClient({ url: target.url, auth: target.auth, secrets: ctx.secrets, unreachableHint: target.unreachableHint });
+  const client = new KsqlClient({
+    url: target.url,
+    auth: target.auth,
+    secrets: ctx.secrets,
+    unreachableHint: target.unreachableHint,
+  });
   const notes: string[] = [];
   try {
     const listed = [...(await client.listStreams()), ...(await client.listTables())];
@@ -82,7 +87,10 @@ async function collect(ctx: Context): Promise<LineageResult> {
 }
 
 /** Sink connectors from Connect (local) or connect/v1 (cloud, when the Cloud API key is available). */
-async function connectorFacts(ctx: Context, loaded: Awaited<ReturnType<Context['loadConfig']>>): Promise<ConnectorFacts[]> {
+async function connectorFacts(
+  ctx: Context,
+  loaded: Awaited<ReturnType<Context['loadConfig']>>,
+): Promise<ConnectorFacts[]> {
   const config = loaded.values;
   if (config.target === 'local' || config.connectUrl) {
     const { configuredEndpoints } = await import('../core/endpoints.js');

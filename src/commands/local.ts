@@ -54,11 +54,15 @@ const installCommand = defineCommand<InstallResult>({
   },
   render: (result, ctx) => {
     if (!result.changed) {
-      ctx.out.success(`Local stack already installed in ${result.home}; nothing to do (${result.seconds.toFixed(1)} s).`);
+      ctx.out.success(
+        `Local stack already installed in ${result.home}; nothing to do (${result.seconds.toFixed(1)} s).`,
+      );
       return;
     }
     for (const step of result.steps) {
-      ctx.out.info(`  ${step.name.padEnd(12)} ${step.action === 'cached' ? 'up to date' : `installed in ${step.seconds.toFixed(1)} s`}`);
+      ctx.out.info(
+        `  ${step.name.padEnd(12)} ${step.action === 'cached' ? 'up to date' : `installed in ${step.seconds.toFixed(1)} s`}`,
+      );
     }
     ctx.out.success(`Local stack installed in ${result.home} (${result.seconds.toFixed(1)} s).`);
   },
@@ -88,7 +92,8 @@ const startCommand = defineCommand<StartResult>({
         onEvent: (event) => {
           if (event.kind === 'starting') ctx.out.info(`… starting ${event.service}`);
           if (event.kind === 'skipped') ctx.out.warn(`${event.service} skipped: ${event.reason}`);
-          if (event.kind === 'restarting') ctx.out.warn(`${event.service} is running but not healthy (${event.status}); restarting it`);
+          if (event.kind === 'restarting')
+            ctx.out.warn(`${event.service} is running but not healthy (${event.status}); restarting it`);
           if (event.kind === 'waiting') ctx.out.debug(`  ${event.service}: ${event.status}`);
         },
       });
@@ -108,12 +113,18 @@ const startCommand = defineCommand<StartResult>({
         s.name,
         s.action,
         s.action === 'skipped' ? '-' : s.seconds.toFixed(1),
-        s.action === 'skipped' ? dim(s.notice ?? '') : Object.entries(s.endpoints).map(([k, v]) => `${k} ${v}`).join('  '),
+        s.action === 'skipped'
+          ? dim(s.notice ?? '')
+          : Object.entries(s.endpoints)
+              .map(([k, v]) => `${k} ${v}`)
+              .join('  '),
       ]),
     );
     const fresh = result.services.some((s) => s.action === 'started');
     ctx.out.success(
-      fresh ? `Local stack healthy in ${result.seconds.toFixed(1)} s.` : `Local stack already running (${result.seconds.toFixed(1)} s).`,
+      fresh
+        ? `Local stack healthy in ${result.seconds.toFixed(1)} s.`
+        : `Local stack already running (${result.seconds.toFixed(1)} s).`,
     );
   },
 });
@@ -165,7 +176,9 @@ const statusCommand = defineCommand<{ home: string; services: ServiceStatus[] }>
         s.name,
         s.pid === null ? '-' : String(s.pid),
         s.healthy ? green('healthy') : s.pid === null ? dim('stopped') : red(`unhealthy: ${s.status ?? ''}`),
-        Object.entries(s.endpoints).map(([k, v]) => `${k} ${v}`).join('  '),
+        Object.entries(s.endpoints)
+          .map(([k, v]) => `${k} ${v}`)
+          .join('  '),
       ]),
     );
   },
@@ -175,7 +188,9 @@ const resetCommand = defineCommand<{ home: string; stopped: ServiceStop[]; remov
   name: 'reset',
   summary: 'Stop the stack and wipe its data and logs (installed jars, binaries and users are kept)',
   options: [homeOption, { flags: '--yes', description: 'do not ask for confirmation' }],
-  examples: [{ command: 'marketplace local reset --yes', description: 'wipe all local topics, connectors and documents' }],
+  examples: [
+    { command: 'marketplace local reset --yes', description: 'wipe all local topics, connectors and documents' },
+  ],
   run: async (ctx, { options }) => {
     const settings = await settingsOf(ctx);
     await requireStackHome(settings.home);
@@ -189,7 +204,9 @@ const resetCommand = defineCommand<{ home: string; stopped: ServiceStop[]; remov
     return (await stack()).resetStack({ home: settings.home });
   },
   render: (result, ctx) => {
-    ctx.out.success(`Local stack reset: data and logs under ${result.home} deleted. Start it with \`marketplace local start\`.`);
+    ctx.out.success(
+      `Local stack reset: data and logs under ${result.home} deleted. Start it with \`marketplace local start\`.`,
+    );
   },
 });
 

@@ -38,6 +38,8 @@ export const planCommand = defineCommand<PlanResult>({
       const detail = step.changes?.length ? ` (${step.changes.join('; ')})` : '';
       ctx.out.info(paint[step.action](`${SYMBOL[step.action]} ${step.action.padEnd(6)} ${step.title}${detail}`));
     }
-    ctx.out.info(result.changes === 0 ? 'Nothing to do.' : `${result.changes} change(s). Run \`marketplace up\` to apply.`);
+    ctx.out.info(
+      result.changes === 0 ? 'Nothing to do.' : `${result.changes} change(s). Run \`marketplace up\` to apply.`,
+    );
   },
 });

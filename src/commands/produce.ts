@@ -24,24 +24,76 @@ export const produceCommand = defineCommand<ProduceResult>({
       'stderr; the summary is printed at the end (as JSON on stdout with --json).',
   ].join('\n\n'),
   options: [
-    { flags: '--rate <jobs|max>', description: 'new jobs per second, or "max" for as fast as the broker acknowledges', defaultValue: 10, parse: rate },
-    { flags: '--count <jobs>', description: 'stop after this many jobs (records per chosen job topic)', parse: positiveInteger('--count') },
+    {
+      flags: '--rate <jobs|max>',
+      description: 'new jobs per second, or "max" for as fast as the broker acknowledges',
+      defaultValue: 10,
+      parse: rate,
+    },
+    {
+      flags: '--count <jobs>',
+      description: 'stop after this many jobs (records per chosen job topic)',
+      parse: positiveInteger('--count'),
+    },
     { flags: '--duration <time>', description: 'stop after this long, e.g. 30s, 5m', parse: duration('--duration') },
-    { flags: '--topics <list>', description: `comma-separated topics to produce to (default: all of ${INPUT_TOPICS.join(', ')})`, parse: topicList },
-    { flags: '--trucks <k>', description: 'trucks driving to jobs (0 for none)', defaultValue: 5, parse: nonNegativeInteger('--trucks') },
-    { flags: '--truck-interval <time>', description: 'how often each active truck reports its position (default: 1s)', parse: duration('--truck-interval') },
-    { flags: '--accept-ratio <0..1>', description: 'share of orders quoting at or above the job price', defaultValue: 0.7, parse: fraction('--accept-ratio') },
-    { flags: '--order-delay <time>', description: 'each order follows its job by a random delay up to this, under 1h (the join window) (default: 2s)', parse: orderDelay },
-    { flags: '--seed <n>', description: 'seed for the generators: the same seed gives the same records', parse: nonNegativeInteger('--seed') },
-    { flags: '--compression <codec>', description: 'none or gzip', defaultValue: 'none', parse: oneOf('--compression', ['none', 'gzip'] as const) },
+    {
+      flags: '--topics <list>',
+      description: `comma-separated topics to produce to (default: all of ${INPUT_TOPICS.join(', ')})`,
+      parse: topicList,
+    },
+    {
+      flags: '--trucks <k>',
+      description: 'trucks driving to jobs (0 for none)',
+      defaultValue: 5,
+      parse: nonNegativeInteger('--trucks'),
+    },
+    {
+      flags: '--truck-interval <time>',
+      description: 'how often each active truck reports its position (default: 1s)',
+      parse: duration('--truck-interval'),
+    },
+    {
+      flags: '--accept-ratio <0..1>',
+      description: 'share of orders quoting at or above the job price',
+      defaultValue: 0.7,
+      parse: fraction('--accept-ratio'),
+    },
+    {
+      flags: '--order-delay <time>',
+      description: 'each order follows its job by a random delay up to this, under 1h (the join window) (default: 2s)',
+      parse: orderDelay,
+    },
+    {
+      flags: '--seed <n>',
+      description: 'seed for the generators: the same seed gives the same records',
+      parse: nonNegativeInteger('--seed'),
+    },
+    {
+      flags: '--compression <codec>',
+      description: 'none or gzip',
+      defaultValue: 'none',
+      parse: oneOf('--compression', ['none', 'gzip'] as const),
+    },
     {
       flags: '--threads <n>',
-      description: 'producer threads, each with its own idempotent producer; 0 produces from the main thread (default at --rate max or 5,000+ job records/s: one per chosen job topic, at most 3 and at most the cores less one; otherwise 0)',
+      description:
+        'producer threads, each with its own idempotent producer; 0 produces from the main thread (default at --rate max or 5,000+ job records/s: one per chosen job topic, at most 3 and at most the cores less one; otherwise 0)',
       parse: nonNegativeInteger('--threads'),
     },
-    { flags: '--topic-prefix <prefix>', description: 'prepended to every topic name, e.g. "test-" produces to test-job_created' },
-    { flags: '--bootstrap-servers <list>', description: 'Kafka bootstrap servers (default: the local stack, or the provisioned cluster on cloud)', configKey: 'bootstrapServers' },
-    { flags: '--connect-timeout <time>', description: 'give up connecting to Kafka after this long (default: 10s)', parse: duration('--connect-timeout') },
+    {
+      flags: '--topic-prefix <prefix>',
+      description: 'prepended to every topic name, e.g. "test-" produces to test-job_created',
+    },
+    {
+      flags: '--bootstrap-servers <list>',
+      description: 'Kafka bootstrap servers (default: the local stack, or the provisioned cluster on cloud)',
+      configKey: 'bootstrapServers',
+    },
+    {
+      flags: '--connect-timeout <time>',
+      description: 'give up connecting to Kafka after this long (default: 10s)',
+      parse: duration('--connect-timeout'),
+    },
     {
       flags: '--max-outage <time>',
       description: 'once running, keep retrying through a broker outage this long before failing (default: 1m)',
@@ -49,10 +101,19 @@ export const produceCommand = defineCommand<ProduceResult>({
     },
   ],
   examples: [
-    { command: 'marketplace produce --target local --rate 50', description: '50 jobs/s (150 job records/s) plus 5 trucks until Ctrl-C' },
+    {
+      command: 'marketplace produce --target local --rate 50',
+      description: '50 jobs/s (150 job records/s) plus 5 trucks until Ctrl-C',
+    },
     { command: 'marketplace produce --count 1000 --seed 7', description: 'exactly 1000 jobs, reproducible' },
-    { command: 'marketplace produce --duration 5m --trucks 20 --truck-interval 2s', description: 'five minutes with 20 trucks' },
-    { command: 'marketplace produce --rate max --topics job_created,order_placed --json', description: 'throughput run, JSON summary' },
+    {
+      command: 'marketplace produce --duration 5m --trucks 20 --truck-interval 2s',
+      description: 'five minutes with 20 trucks',
+    },
+    {
+      command: 'marketplace produce --rate max --topics job_created,order_placed --json',
+      description: 'throughput run, JSON summary',
+    },
   ],
   run: async (ctx, { options }) => {
     const { produce } = await import('../producers/produce-run.js');
@@ -74,7 +135,8 @@ export const produceCommand = defineCommand<ProduceResult>({
     };
     const result = await produce(ctx, settings);
     // --json skips render(): the failure still gets its line on stderr, as every other failing command's does.
-    if (result.error && ctx.globals.json) ctx.out.failure(`Error: ${result.error.message}${result.error.hint ? ` — ${result.error.hint}` : ''}`);
+    if (result.error && ctx.globals.json)
+      ctx.out.failure(`Error: ${result.error.message}${result.error.hint ? ` — ${result.error.hint}` : ''}`);
     return result;
   },
   render: (result, ctx) => {
@@ -86,22 +148,31 @@ export const produceCommand = defineCommand<ProduceResult>({
       interrupted: yellow('Interrupted'),
       error: red('Failed'),
     }[result.stoppedBy];
-    ctx.out.info(`${how}: ${result.jobs} jobs in ${seconds}s (${result.jobsPerSecond} jobs/s) to ${result.bootstrap} (seed ${result.seed})`);
+    ctx.out.info(
+      `${how}: ${result.jobs} jobs in ${seconds}s (${result.jobsPerSecond} jobs/s) to ${result.bootstrap} (seed ${result.seed})`,
+    );
     ctx.out.info(
       `  records sent ${result.sent}, acked ${result.acked}, errors ${result.errors}; ${result.recordsPerSecond} records/s; ` +
         `ack latency p50 ${formatMs(result.ackLatencyMs.p50)} p99 ${formatMs(result.ackLatencyMs.p99)}`,
     );
     if (result.outages.count > 0) {
-      ctx.out.info(`  broker outages ${result.outages.count}, longest ${(result.outages.longestMs / 1000).toFixed(1)}s`);
+      ctx.out.info(
+        `  broker outages ${result.outages.count}, longest ${(result.outages.longestMs / 1000).toFixed(1)}s`,
+      );
     }
     ctx.out.table(
       ['TOPIC', 'ACKED'],
       result.topics.map((t) => [t.name, String(t.acked)]),
     );
-    if (result.error) ctx.out.failure(`Error: ${result.error.message}${result.error.hint ? ` — ${result.error.hint}` : ''}`);
+    if (result.error)
+      ctx.out.failure(`Error: ${result.error.message}${result.error.hint ? ` — ${result.error.hint}` : ''}`);
   },
   exitCode: (result) =>
-    result.stoppedBy === 'error' ? ExitCode.failure : result.stoppedBy === 'interrupted' ? ExitCode.interrupted : ExitCode.ok,
+    result.stoppedBy === 'error'
+      ? ExitCode.failure
+      : result.stoppedBy === 'interrupted'
+        ? ExitCode.interrupted
+        : ExitCode.ok,
 });
 
 function rate(value: string): number | 'max' {
@@ -110,8 +181,12 @@ function rate(value: string): number | 'max' {
 }
 
 function topicList(value: string): InputTopic[] {
-  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
-  if (names.length === 0) throw new UserError('--topics needs at least one topic', { hint: `Choose from ${INPUT_TOPICS.join(', ')}` });
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  if (names.length === 0)
+    throw new UserError('--topics needs at least one topic', { hint: `Choose from ${INPUT_TOPICS.join(', ')}` });
   for (const name of names) {
     if (!isInputTopic(name)) {
       throw new UserError(`--topics: "${name}" is not an input topic${didYouMean(name, INPUT_TOPICS)}`, {
@@ -126,7 +201,9 @@ function nonNegativeInteger(flag: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) {
-      throw new UserError(`${flag} must be a whole number of 0 or more; got "${value}"`, { hint: `Example: ${flag} 5` });
+      throw new UserError(`${flag} must be a whole number of 0 or more; got "${value}"`, {
+        hint: `Example: ${flag} 5`,
+      });
     }
     return n;
   };
@@ -136,7 +213,9 @@ function orderDelay(value: string): number {
   if (/^\s*0+\s*(ms|s|m|h)?\s*$/.test(value)) return 0;
   const ms = duration('--order-delay')(value);
   if (ms >= JOIN_WINDOW_MS) {
-    throw new UserError(`--order-delay must be under 1h (the job_status join window); got "${value}"`, { hint: 'Example: --order-delay 2s' });
+    throw new UserError(`--order-delay must be under 1h (the job_status join window); got "${value}"`, {
+      hint: 'Example: --order-delay 2s',
+    });
   }
   return ms;
 }

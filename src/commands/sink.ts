@@ -46,9 +46,12 @@ const mongoCommand = defineCommand<SinkApplyResult>({
     const loaded = await ctx.loadConfig();
     const missing = (['mongoHost', 'mongoUser'] as const).filter((key) => !loaded.values[key]);
     if (loaded.values.target === 'cloud' && missing.length > 0) {
-      throw new UserError(`the cloud sink needs mongoHost and mongoUser, and ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`, {
-        hint: 'Run `marketplace init` (or set MARKETPLACE_MONGO_HOST and MARKETPLACE_MONGO_USER), and export MONGODB_PASSWORD.',
-      });
+      throw new UserError(
+        `the cloud sink needs mongoHost and mongoUser, and ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`,
+        {
+          hint: 'Run `marketplace init` (or set MARKETPLACE_MONGO_HOST and MARKETPLACE_MONGO_USER), and export MONGODB_PASSWORD.',
+        },
+      );
     }
     const { openSession } = await import('../provisioning/open-session.js');
     const session = await openSession(ctx, loaded, { lock: 'sink', needMongoPassword: true });
@@ -58,7 +61,9 @@ const mongoCommand = defineCommand<SinkApplyResult>({
       for (const dep of session.defs.filter((d) => def.dependsOn.includes(d.id))) {
         const observed = await dep.observe(session.env);
         if (!observed) {
-          throw new UserError(`the sink needs ${dep.title}, which does not exist`, { hint: 'Run `marketplace up` first.' });
+          throw new UserError(`the sink needs ${dep.title}, which does not exist`, {
+            hint: 'Run `marketplace up` first.',
+          });
         }
         session.known.set(dep.id, observed.record);
       }
@@ -107,7 +112,8 @@ const statusCommand = defineCommand<SinkStatusResult>({
       if (task.trace) ctx.out.info(`    ${task.trace}`);
     }
   },
-  exitCode: (result) => (result.state === 'RUNNING' && result.tasks.every((t) => t.state === 'RUNNING') ? ExitCode.ok : ExitCode.failure),
+  exitCode: (result) =>
+    result.state === 'RUNNING' && result.tasks.every((t) => t.state === 'RUNNING') ? ExitCode.ok : ExitCode.failure,
 });
 
 const verifyCommand = defineCommand<SinkVerifyResult>({
@@ -116,7 +122,13 @@ const verifyCommand = defineCommand<SinkVerifyResult>({
   description:
     'Connects to MongoDB with the official driver, counts the documents in the sink collection, shows the newest, ' +
     'and compares the count with the number of records in the job_status topic. Exits 1 when documents are missing.',
-  options: [{ flags: '--wait <time>', description: 'keep checking up to this long for the sink to catch up', parse: duration('--wait') }],
+  options: [
+    {
+      flags: '--wait <time>',
+      description: 'keep checking up to this long for the sink to catch up',
+      parse: duration('--wait'),
+    },
+  ],
   examples: [
     { command: 'marketplace sink verify --target local', description: 'did every job_status record land?' },
     { command: 'marketplace sink verify --target local --wait 30s', description: 'give the sink time to catch up' },
@@ -124,9 +136,13 @@ const verifyCommand = defineCommand<SinkVerifyResult>({
   run: async (ctx, { options }) => verify(ctx, await ctx.loadConfig(), (options.wait as number | undefined) ?? 0),
   render: (result, ctx) => {
     const { green, red } = ctx.out.paint;
-    ctx.out.info(`${result.database}.${result.collection}: ${result.documents} documents; job_status topic: ${result.topicRecords} records`);
+    ctx.out.info(
+      `${result.database}.${result.collection}: ${result.documents} documents; job_status topic: ${result.topicRecords} records`,
+    );
     if (result.newest) ctx.out.info(`newest: ${JSON.stringify(result.newest)}`);
-    ctx.out.info(result.missing > 0 ? red(`${result.missing} records have not landed (yet).`) : green('Every record landed.'));
+    ctx.out.info(
+      result.missing > 0 ? red(`${result.missing} records have not landed (yet).`) : green('Every record landed.'),
+    );
   },
   exitCode: (result) => (result.missing > 0 ? ExitCode.failure : ExitCode.ok),
 });
@@ -150,7 +166,10 @@ async function sinkStatus(ctx: Context, loaded: LoadedConfig): Promise<SinkStatu
     const { configuredEndpoints } = await import('../core/endpoints.js');
     const { ConnectClient } = await import('../connect/client.js');
     const status = await new ConnectClient(configuredEndpoints(loaded.values).connectUrl!).status(name);
-    if (!status) throw new UserError(`there is no connector ${name}`, { hint: 'Create it with `marketplace sink mongo` (or `marketplace up`).' });
+    if (!status)
+      throw new UserError(`there is no connector ${name}`, {
+        hint: 'Create it with `marketplace sink mongo` (or `marketplace up`).',
+      });
     return {
       connector: name,
       state: status.connector.state,
@@ -163,7 +182,8 @@ async function sinkStatus(ctx: Context, loaded: LoadedConfig): Promise<SinkStatu
   try {
     const environment = session.known.get('environment');
     const cluster = session.known.get('kafka-cluster');
-    if (!environment || !cluster) throw new UserError('no cluster in the state file', { hint: 'Run `marketplace up` first.' });
+    if (!environment || !cluster)
+      throw new UserError('no cluster in the state file', { hint: 'Run `marketplace up` first.' });
     const connectors = session.cloud.connectors(environment.id, cluster.id);
     if (!(await connectors.findByName(name))) {
       throw new UserError(`there is no connector ${name}`, { hint: 'Create it with `marketplace sink mongo`.' });
@@ -243,7 +263,9 @@ async function mongoConnection(ctx: Context, loaded: LoadedConfig): Promise<Mong
     return { uri: configuredEndpoints(config).mongoUri! };
   }
   if (!config.mongoUri && (!config.mongoHost || !config.mongoUser)) {
-    throw new UserError('mongoHost and mongoUser are not set', { hint: 'Run `marketplace init` to set the Atlas sink settings.' });
+    throw new UserError('mongoHost and mongoUser are not set', {
+      hint: 'Run `marketplace init` to set the Atlas sink settings.',
+    });
   }
   const uri = config.mongoUri ?? `mongodb+srv://${config.mongoHost}/`;
   if (!config.mongoUser) return { uri };
@@ -255,7 +277,11 @@ async function topicRecordCount(ctx: Context, loaded: LoadedConfig): Promise<num
   const { resolveKafkaTarget } = await import('../kafka/connection.js');
   const { createKafka } = await import('../kafka/client.js');
   const { scanTopic } = await import('../kafka/consumer.js');
-  const kafka = createKafka({ ...(await resolveKafkaTarget(loaded, ctx.secrets)), clientId: 'marketplace-sink-verify', out: ctx.out });
+  const kafka = createKafka({
+    ...(await resolveKafkaTarget(loaded, ctx.secrets)),
+    clientId: 'marketplace-sink-verify',
+    out: ctx.out,
+  });
   try {
     // Counted by reading, not from offsets: ksqlDB's exactly-once transactions leave commit markers that take
     // offsets but are no records.

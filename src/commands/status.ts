@@ -53,7 +53,9 @@ export const statusCommand = defineCommand<StatusResult>({
       for (const topic of result.topics) ctx.out.info(`  ${topic.name.padEnd(24)} ${topic.endOffset}`);
     }
     for (const note of result.notes) ctx.out.info(dim(note));
-    ctx.out.info(result.healthy ? green('Everything is in place.') : red('Something is missing or unhealthy (see above).'));
+    ctx.out.info(
+      result.healthy ? green('Everything is in place.') : red('Something is missing or unhealthy (see above).'),
+    );
   },
   exitCode: (result) => (result.healthy ? ExitCode.ok : ExitCode.failure),
 });
@@ -95,8 +97,7 @@ async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult
       notes.push(`topic offsets not read: ${error.message.split('\n')[0]}`);
       return [];
     });
-    const healthy =
-      resources.every((r) => r.health === 'present') && queries.every((q) => q.state === 'RUNNING');
+    const healthy = resources.every((r) => r.health === 'present') && queries.every((q) => q.state === 'RUNNING');
     return { target: session.target, healthy, resources, queries, topics, notes };
   } finally {
     await session.release();
@@ -121,7 +122,9 @@ async function queryStates(
     url = session.endpoints().ksqldb;
   } else {
     const key = session.known.get('ksqldb-api-key');
-    url = (key?.attributes?.endpoint ?? session.known.get('ksqldb-cluster')?.attributes?.endpoint) as string | undefined;
+    url = (key?.attributes?.endpoint ?? session.known.get('ksqldb-cluster')?.attributes?.endpoint) as
+      | string
+      | undefined;
     if (key?.secrets?.secret) auth = { username: key.id, password: key.secrets.secret };
     if (!url || !auth) return [];
   }

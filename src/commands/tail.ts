@@ -41,7 +41,10 @@ export const tailCommand = defineCommand<TailResult>({
       description: 'table | jsonl | json (default: table on a terminal, jsonl when piped)',
       parse: oneOf('--format', ['table', 'jsonl', 'json'] as const),
     },
-    { flags: '--live', description: 'one line per key, updated in place (tables such as truck_tracker; terminal only)' },
+    {
+      flags: '--live',
+      description: 'one line per key, updated in place (tables such as truck_tracker; terminal only)',
+    },
     {
       flags: '--via <source>',
       description: 'ksqldb (push query, default) or kafka (read the topic directly; no ksqlDB needed)',
@@ -51,7 +54,10 @@ export const tailCommand = defineCommand<TailResult>({
   examples: [
     { command: 'marketplace tail job_status', description: 'live results of the join' },
     { command: 'marketplace tail job_status --from-beginning --limit 200 --format jsonl', description: 'for scripts' },
-    { command: 'marketplace tail truck_tracker --live', description: 'one line per job, distance and ETA counting down' },
+    {
+      command: 'marketplace tail truck_tracker --live',
+      description: 'one line per job, distance and ETA counting down',
+    },
     { command: 'marketplace tail job_status --via kafka --from-beginning', description: 'straight from the topic' },
   ],
   run: async (ctx, { args, options }) => runTail(ctx, args[0]!, options),
@@ -84,15 +90,18 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
   }
   if (!SOURCE_NAME.test(name)) {
     throw new UserError(`"${name}" is not a stream, table or topic name`, {
-      hint:
-        'Use letters, digits, _ (and . or - for a topic), or backquotes; e.g. `marketplace tail job_status`.',
+      hint: 'Use letters, digits, _ (and . or - for a topic), or backquotes; e.g. `marketplace tail job_status`.',
     });
   }
   if (options.where && via === 'kafka') {
-    throw new UserError('--where filters in ksqlDB and cannot be used with --via kafka', { hint: 'Drop one of the two.' });
+    throw new UserError('--where filters in ksqlDB and cannot be used with --via kafka', {
+      hint: 'Drop one of the two.',
+    });
   }
   const { openTailSource } = await import('../tail/open.js');
-  const { TailStats, jsonArrayRenderer, jsonlRenderer, liveRenderer, tableRenderer } = await import('../tail/render.js');
+  const { TailStats, jsonArrayRenderer, jsonlRenderer, liveRenderer, tableRenderer } = await import(
+    '../tail/render.js'
+  );
   const opened = await openTailSource(ctx, loaded, {
     name,
     via,
@@ -110,13 +119,24 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
       : format === 'json'
         ? jsonArrayRenderer(stdout)
         : options.live
-          ? liveRenderer(stdout, { columns: opened.source.columns, keyColumns: opened.source.keyColumns, width, palette, footer: () => stats.footer() })
+          ? liveRenderer(stdout, {
+              columns: opened.source.columns,
+              keyColumns: opened.source.keyColumns,
+              width,
+              palette,
+              footer: () => stats.footer(),
+            })
           : tableRenderer(stdout, { columns: [...opened.source.columns], width, height: stdout.rows ?? 40, palette });
   opened.source.onReconnecting = (reason, timeoutMs) =>
     ctx.out.warn(`${reason}; reconnecting (trying for up to ${Math.round(timeoutMs / 1000)} s)…`);
   opened.source.onReconnected = () =>
-    ctx.out.warn('reconnected to ksqlDB; continuing from the latest rows (rows written while disconnected are not shown)');
-  const footer = ctx.out.interactive && !options.live ? setInterval(() => ctx.out.writeErr(`\r\u001b[2K${stats.footer()}`), 1000) : undefined;
+    ctx.out.warn(
+      'reconnected to ksqlDB; continuing from the latest rows (rows written while disconnected are not shown)',
+    );
+  const footer =
+    ctx.out.interactive && !options.live
+      ? setInterval(() => ctx.out.writeErr(`\r\u001b[2K${stats.footer()}`), 1000)
+      : undefined;
   const limit = options.limit as number | undefined;
   const onAbort = () => void opened.source.close();
   ctx.signal.addEventListener('abort', onAbort, { once: true });

@@ -37,8 +37,10 @@ export const upCommand = defineCommand<UpResult | PlanResult>({
       ].filter(Boolean);
       ctx.out.info(green(`Done in ${Math.round(result.wallMs / 1000)} s: ${parts.join(', ')}.`));
     }
-    if (!result.sink) ctx.out.info(dim('MongoDB sink skipped: set mongoHost and mongoUser (marketplace init) to add it.'));
-    for (const [name, value] of Object.entries(result.endpoints)) if (value) ctx.out.info(`  ${name.padEnd(16)} ${value}`);
+    if (!result.sink)
+      ctx.out.info(dim('MongoDB sink skipped: set mongoHost and mongoUser (marketplace init) to add it.'));
+    for (const [name, value] of Object.entries(result.endpoints))
+      if (value) ctx.out.info(`  ${name.padEnd(16)} ${value}`);
     ctx.out.info(`Next: ${bold(result.next)}`);
   },
 });

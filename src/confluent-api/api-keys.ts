@@ -28,7 +28,10 @@ export class ApiKeys {
   ) {}
 
   list(filter: { ownerId?: string; resourceId?: string } = {}): Promise<ApiKey[]> {
-    return listAll<ApiKey>(this.http, '/iam/v2/api-keys', { 'spec.owner': filter.ownerId, 'spec.resource': filter.resourceId });
+    return listAll<ApiKey>(this.http, '/iam/v2/api-keys', {
+      'spec.owner': filter.ownerId,
+      'spec.resource': filter.resourceId,
+    });
   }
 
   async get(id: string): Promise<ApiKey> {
@@ -39,7 +42,10 @@ export class ApiKeys {
     return orUndefinedIfGone(() => this.get(id));
   }
 
-  async findByName(displayName: string, filter: { ownerId?: string; resourceId?: string } = {}): Promise<ApiKey | undefined> {
+  async findByName(
+    displayName: string,
+    filter: { ownerId?: string; resourceId?: string } = {},
+  ): Promise<ApiKey | undefined> {
     return (await this.list(filter)).find((key) => key.spec.display_name === displayName);
   }
 
@@ -50,7 +56,9 @@ export class ApiKeys {
       owner: { id: input.ownerId },
     };
     if (input.resourceId) {
-      spec['resource'] = input.environmentId ? { id: input.resourceId, environment: input.environmentId } : { id: input.resourceId };
+      spec['resource'] = input.environmentId
+        ? { id: input.resourceId, environment: input.environmentId }
+        : { id: input.resourceId };
     }
     const response = await this.http.request<ApiKey>({
       method: 'POST',
@@ -58,7 +66,10 @@ export class ApiKeys {
       body: { spec },
       // A key whose create response was lost has a secret nobody can read: delete it and create a fresh one.
       recover: async () => {
-        const orphan = await this.findByName(input.displayName, { ownerId: input.ownerId, resourceId: input.resourceId });
+        const orphan = await this.findByName(input.displayName, {
+          ownerId: input.ownerId,
+          resourceId: input.resourceId,
+        });
         if (orphan) await this.delete(orphan.id);
         return undefined;
       },

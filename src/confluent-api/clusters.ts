@@ -64,13 +64,18 @@ export class Clusters {
   }
 
   async delete(id: string, environmentId: string): Promise<void> {
-    await this.http.request({ method: 'DELETE', path: `/cmk/v2/clusters/${enc(id)}`, query: { environment: environmentId } });
+    await this.http.request({
+      method: 'DELETE',
+      path: `/cmk/v2/clusters/${enc(id)}`,
+      query: { environment: environmentId },
+    });
   }
 }
 
 /** host:port for Kafka clients: the API prefixes the bootstrap endpoint with SASL_SSL://. */
 export function bootstrapServers(cluster: KafkaCluster): string | undefined {
-  const endpoint = cluster.spec.kafka_bootstrap_endpoint ?? Object.values(cluster.spec.endpoints ?? {})[0]?.kafka_bootstrap_endpoint;
+  const endpoint =
+    cluster.spec.kafka_bootstrap_endpoint ?? Object.values(cluster.spec.endpoints ?? {})[0]?.kafka_bootstrap_endpoint;
   return endpoint?.replace(/^[A-Z_]+:\/\//, '');
 }
 

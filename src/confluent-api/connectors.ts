@@ -53,7 +53,9 @@ export class Connectors {
   }
 
   async status(name: string): Promise<ConnectorStatus> {
-    return (await this.http.request<ConnectorStatus>({ method: 'GET', path: `${this.base}/connectors/${enc(name)}/status` })).data;
+    return (
+      await this.http.request<ConnectorStatus>({ method: 'GET', path: `${this.base}/connectors/${enc(name)}/status` })
+    ).data;
   }
 
   async pause(name: string): Promise<void> {
@@ -80,7 +82,9 @@ export class Connectors {
   private async assertValid(pluginClass: string, config: Record<string, string>): Promise<void> {
     const result = await this.validate(pluginClass, config);
     if (result.error_count === 0) return;
-    const problems = result.configs.flatMap((entry) => entry.value.errors.map((error) => `${entry.value.name}: ${error}`));
+    const problems = result.configs.flatMap((entry) =>
+      entry.value.errors.map((error) => `${entry.value.name}: ${error}`),
+    );
     throw new UserError(`connector ${config['name']} config is invalid: ${problems.join('; ')}`, {
       hint: 'Fix the connector settings named above (marketplace init shows the Mongo settings) and run the command again.',
     });

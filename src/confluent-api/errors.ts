@@ -126,7 +126,9 @@ function hintFor(details: ConfluentErrorDetails): string | undefined {
     case 429:
       return 'Confluent Cloud is rate limiting this key; wait a minute and run the command again.';
     default:
-      return details.status >= 500 ? 'Confluent Cloud had a server error; run the command again in a few minutes.' : undefined;
+      return details.status >= 500
+        ? 'Confluent Cloud had a server error; run the command again in a few minutes.'
+        : undefined;
   }
 }
 
@@ -177,7 +179,12 @@ export function normaliseFailure(raw: RawFailure): ConfluentErrorDetails {
           pointer: stringOf(error['path']),
         };
       }
-      return { ...base, shape: 'connect', code: stringOf(error['code']), detail: stringOf(error['message']) ?? `HTTP ${raw.status}` };
+      return {
+        ...base,
+        shape: 'connect',
+        code: stringOf(error['code']),
+        detail: stringOf(error['message']) ?? `HTTP ${raw.status}`,
+      };
     }
     if ('error_code' in body) {
       return {
@@ -188,7 +195,12 @@ export function normaliseFailure(raw: RawFailure): ConfluentErrorDetails {
       };
     }
     if ('message' in body || 'code' in body) {
-      return { ...base, shape: 'connect', code: stringOf(body['code']), detail: stringOf(body['message']) ?? `HTTP ${raw.status}` };
+      return {
+        ...base,
+        shape: 'connect',
+        code: stringOf(body['code']),
+        detail: stringOf(body['message']) ?? `HTTP ${raw.status}`,
+      };
     }
   }
   if (typeof body === 'string' && body.trim().length > 0) {

@@ -131,7 +131,9 @@ export class HttpCore {
       const headers = response ? flatHeaders(response.headers) : {};
       const requestId = headers['x-request-id'] ?? clientRequestId;
       if (response) {
-        this.log(`← ${response.status} ${spec.method} ${shownPath} in ${this.clock.now() - attemptStarted} ms [${requestId}]`);
+        this.log(
+          `← ${response.status} ${spec.method} ${shownPath} in ${this.clock.now() - attemptStarted} ms [${requestId}]`,
+        );
         const body = parseBody(response.data, headers['content-type']);
         if ((response.status >= 200 && response.status < 300) || spec.acceptStatuses?.includes(response.status)) {
           return { status: response.status, data: body as T, headers, requestId };
@@ -159,7 +161,9 @@ export class HttpCore {
         if (!spec.recover) throw lastError;
         const existing = await spec.recover();
         if (existing !== undefined) {
-          this.log(`  ${spec.method} ${shownPath}: found the resource after an ambiguous failure; not creating it again`);
+          this.log(
+            `  ${spec.method} ${shownPath}: found the resource after an ambiguous failure; not creating it again`,
+          );
           return { status: 200, data: existing, headers: {}, requestId, recovered: true };
         }
       }
@@ -214,7 +218,8 @@ function parseBody(text: string | undefined, contentType: string | undefined): u
 
 function networkErrorCode(error: unknown): string {
   const record = error as { code?: string; message?: string; cause?: { code?: string } };
-  if (record.code === 'ECONNABORTED' || record.code === 'ETIMEDOUT' || /timeout/i.test(record.message ?? '')) return 'ETIMEDOUT';
+  if (record.code === 'ECONNABORTED' || record.code === 'ETIMEDOUT' || /timeout/i.test(record.message ?? ''))
+    return 'ETIMEDOUT';
   return record.code ?? record.cause?.code ?? 'ENETWORK';
 }
 

@@ -73,4 +73,14 @@ export { HttpCore } from './http.js';
 export * from './errors.js';
 export * from './types.js';
 export { bootstrapServers, restEndpoint, clusterRbacCrn } from './clusters.js';
-export { ApiKeys, Clusters, Connectors, Environments, Organizations, KafkaRest, KsqlClusters, RoleBindings, ServiceAccounts };
+export {
+  ApiKeys,
+  Clusters,
+  Connectors,
+  Environments,
+  Organizations,
+  KafkaRest,
+  KsqlClusters,
+  RoleBindings,
+  ServiceAccounts,
+};

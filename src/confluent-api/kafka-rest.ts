@@ -35,7 +35,9 @@ export class KafkaRest {
     http.registerCredentials(target.credentials);
   }
 
-  async listTopics(options: { acceptStatuses?: number[]; deadlineMs?: number } = {}): Promise<{ status: number; topics: KafkaTopic[] }> {
+  async listTopics(
+    options: { acceptStatuses?: number[]; deadlineMs?: number } = {},
+  ): Promise<{ status: number; topics: KafkaTopic[] }> {
     const response = await this.http.request<TopicList>({
       method: 'GET',
       path: `${this.base}/topics`,
@@ -74,7 +76,11 @@ export class KafkaRest {
   }
 
   async deleteTopic(name: string): Promise<void> {
-    await this.http.request({ method: 'DELETE', path: `${this.base}/topics/${enc(name)}`, credentials: this.target.credentials });
+    await this.http.request({
+      method: 'DELETE',
+      path: `${this.base}/topics/${enc(name)}`,
+      credentials: this.target.credentials,
+    });
   }
 
   async listAcls(filter: Partial<AclBinding> = {}): Promise<AclBinding[]> {

@@ -33,7 +33,11 @@ export class RoleBindings {
 
   /** Role bindings have no name: the (principal, role, crn) triple identifies one. */
   async findByName(input: RoleBindingInput): Promise<RoleBinding | undefined> {
-    const found = await this.list({ crnPattern: input.crnPattern, principal: input.principal, roleName: input.roleName });
+    const found = await this.list({
+      crnPattern: input.crnPattern,
+      principal: input.principal,
+      roleName: input.roleName,
+    });
     return found.find(
       (rb) =>
         rb.principal === input.principal &&

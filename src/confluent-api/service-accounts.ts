@@ -15,7 +15,8 @@ export class ServiceAccounts {
   }
 
   async get(id: string): Promise<ServiceAccount> {
-    return (await this.http.request<ServiceAccount>({ method: 'GET', path: `/iam/v2/service-accounts/${enc(id)}` })).data;
+    return (await this.http.request<ServiceAccount>({ method: 'GET', path: `/iam/v2/service-accounts/${enc(id)}` }))
+      .data;
   }
 
   find(id: string): Promise<ServiceAccount | undefined> {

@@ -186,5 +186,8 @@ export interface ConnectorValidation {
   name: string;
   groups?: string[];
   error_count: number;
-  configs: { definition?: { name: string; required?: boolean }; value: { name: string; value?: string; errors: string[] } }[];
+  configs: {
+    definition?: { name: string; required?: boolean };
+    value: { name: string; value?: string; errors: string[] };
+  }[];
 }

@@ -16,7 +16,11 @@ export interface WaitSettings {
 
 const MINUTE = 60_000;
 
-function settings(what: string, defaults: { timeoutMs: number; initialDelayMs: number; maxDelayMs: number }, given: WaitSettings) {
+function settings(
+  what: string,
+  defaults: { timeoutMs: number; initialDelayMs: number; maxDelayMs: number },
+  given: WaitSettings,
+) {
   return {
     what,
     timeoutMs: given.timeoutMs ?? defaults.timeoutMs,
@@ -46,7 +50,11 @@ export function waitForClusterProvisioned(
       }
       return { done: false, status: cluster.status.phase };
     },
-    settings(`Kafka cluster ${id} to be PROVISIONED`, { timeoutMs: 60 * MINUTE, initialDelayMs: 5_000, maxDelayMs: 30_000 }, options),
+    settings(
+      `Kafka cluster ${id} to be PROVISIONED`,
+      { timeoutMs: 60 * MINUTE, initialDelayMs: 5_000, maxDelayMs: 30_000 },
+      options,
+    ),
   );
 }
 
@@ -66,7 +74,9 @@ export function waitForKsqlClusterReady(
     async () => {
       const cluster = await ksqlClusters.get(id, environmentId);
       if (cluster.status.phase === 'FAILED') {
-        throw new OperationError(`ksqlDB cluster ${id} failed to provision`, { hint: 'Delete it and create it again.' });
+        throw new OperationError(`ksqlDB cluster ${id} failed to provision`, {
+          hint: 'Delete it and create it again.',
+        });
       }
       if (cluster.status.phase !== 'PROVISIONED') return { done: false, status: cluster.status.phase };
       const endpoint = cluster.status.http_endpoint;
@@ -80,13 +90,20 @@ export function waitForKsqlClusterReady(
       });
       if (info.status === 200) return { done: true, value: cluster };
       if (info.status === 503 && info.data?.error_code === 50321) {
-        throw new OperationError(`ksqlDB cluster ${id} cannot use Kafka: its service account's ACLs are wrong (error 50321)`, {
-          hint: "Grant the ksqlDB service account the ACLs of `confluent ksql cluster configure-acls` (topics/groups with the cluster's topic prefix), or a CloudClusterAdmin role binding.",
-        });
+        throw new OperationError(
+          `ksqlDB cluster ${id} cannot use Kafka: its service account's ACLs are wrong (error 50321)`,
+          {
+            hint: "Grant the ksqlDB service account the ACLs of `confluent ksql cluster configure-acls` (topics/groups with the cluster's topic prefix), or a CloudClusterAdmin role binding.",
+          },
+        );
       }
       return { done: false, status: `PROVISIONED, /info answered HTTP ${info.status}` };
     },
-    settings(`ksqlDB cluster ${id} to be ready`, { timeoutMs: 60 * MINUTE, initialDelayMs: 10_000, maxDelayMs: 60_000 }, options),
+    settings(
+      `ksqlDB cluster ${id} to be ready`,
+      { timeoutMs: 60 * MINUTE, initialDelayMs: 10_000, maxDelayMs: 60_000 },
+      options,
+    ),
   );
 }
 
@@ -103,7 +120,11 @@ export function waitForApiKeyUsable(kafka: KafkaRest, keyId: string, options: Wa
       if (successes >= 2) return { done: true, value: undefined };
       return { done: false, status: status === 200 ? 'accepted once' : `rejected with HTTP ${status}` };
     },
-    settings(`API key ${keyId} to become usable`, { timeoutMs: 20 * MINUTE, initialDelayMs: 5_000, maxDelayMs: 30_000 }, options),
+    settings(
+      `API key ${keyId} to become usable`,
+      { timeoutMs: 20 * MINUTE, initialDelayMs: 5_000, maxDelayMs: 30_000 },
+      options,
+    ),
   );
 }
 
@@ -117,8 +138,13 @@ export function waitForRoleBindingEffective(
   options: WaitSettings = {},
 ): Promise<void> {
   return waitFor(
-    async () => ((await probe()) ? { done: true, value: undefined } : { done: false, status: 'not effective yet (HTTP 403)' }),
-    settings(`role binding ${roleBindingId} to take effect`, { timeoutMs: 10 * MINUTE, initialDelayMs: 5_000, maxDelayMs: 30_000 }, options),
+    async () =>
+      (await probe()) ? { done: true, value: undefined } : { done: false, status: 'not effective yet (HTTP 403)' },
+    settings(
+      `role binding ${roleBindingId} to take effect`,
+      { timeoutMs: 10 * MINUTE, initialDelayMs: 5_000, maxDelayMs: 30_000 },
+      options,
+    ),
   );
 }
 
@@ -157,11 +183,17 @@ export function waitForConnectorRunning(
       // Resume is asynchronous (202): right after it the connector still reports PAUSED for a moment.
       pausedInARow = state === 'PAUSED' ? pausedInARow + 1 : 0;
       if (pausedInARow >= failedPolls) {
-        throw new OperationError(`connector ${name} is PAUSED`, { hint: 'Resume it, e.g. with the resume API, then wait again.' });
+        throw new OperationError(`connector ${name} is PAUSED`, {
+          hint: 'Resume it, e.g. with the resume API, then wait again.',
+        });
       }
       return { done: false, status: state };
     },
-    settings(`connector ${name} to be RUNNING`, { timeoutMs: 30 * MINUTE, initialDelayMs: 5_000, maxDelayMs: 30_000 }, options),
+    settings(
+      `connector ${name} to be RUNNING`,
+      { timeoutMs: 30 * MINUTE, initialDelayMs: 5_000, maxDelayMs: 30_000 },
+      options,
+    ),
   );
 }
 

@@ -12,7 +12,10 @@ export interface ConnectorState {
 export class ConnectClient {
   private readonly base: string;
 
-  constructor(url: string, private readonly timeoutMs = 15_000) {
+  constructor(
+    url: string,
+    private readonly timeoutMs = 15_000,
+  ) {
     this.base = url.replace(/\/+$/, '');
   }
 
@@ -81,7 +84,10 @@ export class ConnectClient {
     try {
       response = await fetch(`${this.base}${path}`, {
         method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers:
+          body === undefined
+            ? { accept: 'application/json' }
+            : { accept: 'application/json', 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

@@ -119,7 +119,10 @@ export const CONFIG_KEYS = {
     default: 'marketplace',
   },
   mongoCollection: {
-    schema: z.string().regex(/^[^\s$]{1,120}$/).refine((name) => !name.startsWith('system.')),
+    schema: z
+      .string()
+      .regex(/^[^\s$]{1,120}$/)
+      .refine((name) => !name.startsWith('system.')),
     expected: 'a MongoDB collection name (no spaces or $, not system.*)',
     description: 'Collection the sink writes job_status documents to.',
     default: 'job_status',
@@ -135,7 +138,12 @@ export const CONFIG_KEYS = {
     description: 'Where the local stack keeps its downloads, builds, data and logs.',
     default: '~/.cache/marketplace',
   },
-  localKafkaPort: { schema: port, expected: 'a TCP port', description: 'Local Kafka PLAINTEXT listener port.', default: 19092 },
+  localKafkaPort: {
+    schema: port,
+    expected: 'a TCP port',
+    description: 'Local Kafka PLAINTEXT listener port.',
+    default: 19092,
+  },
   localKafkaControllerPort: {
     schema: port,
     expected: 'a TCP port',
@@ -148,14 +156,24 @@ export const CONFIG_KEYS = {
     description: 'Local Kafka SASL_SSL (PLAIN) listener port, the protocol Confluent Cloud speaks.',
     default: 19094,
   },
-  localConnectPort: { schema: port, expected: 'a TCP port', description: 'Local Kafka Connect REST port.', default: 18083 },
+  localConnectPort: {
+    schema: port,
+    expected: 'a TCP port',
+    description: 'Local Kafka Connect REST port.',
+    default: 18083,
+  },
   localFerretdbPort: {
     schema: port,
     expected: 'a TCP port',
     description: 'Local FerretDB (MongoDB wire protocol) port.',
     default: 27018,
   },
-  localKsqldbPort: { schema: port, expected: 'a TCP port', description: 'Local ksqlDB dev server port.', default: 18088 },
+  localKsqldbPort: {
+    schema: port,
+    expected: 'a TCP port',
+    description: 'Local ksqlDB dev server port.',
+    default: 18088,
+  },
 } satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;

@@ -22,7 +22,11 @@ export const WRITE_FAULT_ENV = 'MARKETPLACE_TEST_WRITE_FAULT';
 function simulatedWriteFault(path: string): NodeJS.ErrnoException | undefined {
   const code = process.env[WRITE_FAULT_ENV]?.trim();
   if (!code || !/^E[A-Z]+$/.test(code)) return undefined;
-  return Object.assign(new Error(`${code}: simulated write failure, write '${path}'`), { code, syscall: 'write', path });
+  return Object.assign(new Error(`${code}: simulated write failure, write '${path}'`), {
+    code,
+    syscall: 'write',
+    path,
+  });
 }
 
 function defaultFs(): AtomicWriteFs {
@@ -78,9 +82,16 @@ export async function writeFileAtomic(
  * scratch file the way an atomic write would. Commands that are about to create resources call this first, so a
  * full disk or a read-only directory stops them before anything exists that the state file could fail to record.
  */
-export async function assertWritable(path: string, bytes: number, options: { fsImpl?: AtomicWriteFs } = {}): Promise<void> {
+export async function assertWritable(
+  path: string,
+  bytes: number,
+  options: { fsImpl?: AtomicWriteFs } = {},
+): Promise<void> {
   const io = options.fsImpl ?? defaultFs();
-  const scratch = join(dirname(path), `.${basename(path)}.write-check.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const scratch = join(
+    dirname(path),
+    `.${basename(path)}.write-check.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   try {
     const handle = await io.open(scratch, 'wx', 0o600);
     try {

@@ -127,9 +127,14 @@ export class Output {
 
   /** Aligned columns for listings; widths from the content. */
   table(headers: string[], rows: string[][]): void {
-    const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => visibleLength(row[i] ?? ''))));
+    const widths = headers.map((header, i) =>
+      Math.max(header.length, ...rows.map((row) => visibleLength(row[i] ?? ''))),
+    );
     const line = (cells: string[]) =>
-      cells.map((cell, i) => cell + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(cell)))).join('  ').trimEnd();
+      cells
+        .map((cell, i) => cell + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(cell))))
+        .join('  ')
+        .trimEnd();
     this.writeErr(`${this.palette.bold(line(headers))}\n`);
     for (const row of rows) this.writeErr(`${line(row)}\n`);
   }

@@ -12,7 +12,9 @@ export async function tcpReachable(hostPort: string, timeoutMs = 2000): Promise<
     };
     socket.setTimeout(timeoutMs, () => done(false, `no answer from ${host}:${port} within ${timeoutMs} ms`));
     socket.once('connect', () => done(true, `${host}:${port} accepts connections`));
-    socket.once('error', (error: NodeJS.ErrnoException) => done(false, `${host}:${port}: ${error.code ?? error.message}`));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      done(false, `${host}:${port}: ${error.code ?? error.message}`),
+    );
   });
 }
 
@@ -34,7 +36,9 @@ export async function httpReachable(
   } catch (error) {
     const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
     const reason =
-      (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (cause?.code ?? (error as Error).message);
+      (error as Error).name === 'TimeoutError'
+        ? `no answer within ${timeoutMs} ms`
+        : (cause?.code ?? (error as Error).message);
     return { ok: false, detail: `${safeOrigin(url)}: ${reason}` };
   }
 }

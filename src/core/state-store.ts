@@ -165,7 +165,10 @@ export class StateStore {
    */
   async assertWritable(): Promise<void> {
     await this.ensureDir();
-    const size = await fs.stat(this.path).then((s) => s.size, () => 0);
+    const size = await fs.stat(this.path).then(
+      (s) => s.size,
+      () => 0,
+    );
     await assertWritable(this.path, size + 64 * 1024, { fsImpl: this.fsImpl });
   }
 

@@ -94,7 +94,12 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
   const source = await ksqlRowSource({ client, name: 'JOB_STATUS', fromBeginning: false, keyColumns: ['JOB_ID'] });
 
   const renderer = ctx.stdout.isTTY
-    ? tableRenderer(ctx.stdout, { columns: [...source.columns], width: ctx.stdout.columns ?? 120, height: ctx.stdout.rows ?? 40, palette: ctx.out.paint })
+    ? tableRenderer(ctx.stdout, {
+        columns: [...source.columns],
+        width: ctx.stdout.columns ?? 120,
+        height: ctx.stdout.rows ?? 40,
+        palette: ctx.out.paint,
+      })
     : jsonlRenderer(ctx.stdout);
   const tailing = (async () => {
     for await (const row of source) {
@@ -102,7 +107,9 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
     }
   })().catch(() => undefined);
   try {
-    ctx.out.info(`Producing ${options.rate} jobs/s for ${Math.round(options.durationMs / 1000)} s; job_status rows follow.`);
+    ctx.out.info(
+      `Producing ${options.rate} jobs/s for ${Math.round(options.durationMs / 1000)} s; job_status rows follow.`,
+    );
     const result = await produce(ctx, {
       topics: [...INPUT_TOPICS],
       topicPrefix: '',
@@ -115,7 +122,8 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
       compression: 'none',
       connectTimeoutMs: 10_000,
     });
-    if (result.error) throw demoFailed('producing', Object.assign(new Error(result.error.message), { hint: result.error.hint }));
+    if (result.error)
+      throw demoFailed('producing', Object.assign(new Error(result.error.message), { hint: result.error.hint }));
     // Let the last joins arrive before the summary.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     return result.jobs;
@@ -136,7 +144,11 @@ interface Counts {
 async function counts(ctx: Context, loaded: LoadedConfig): Promise<Counts> {
   const { createKafka } = await import('../kafka/client.js');
   const { resolveKafkaTarget } = await import('../kafka/connection.js');
-  const admin = createKafka({ ...(await resolveKafkaTarget(loaded, ctx.secrets)), clientId: 'marketplace-demo', out: ctx.out }).admin();
+  const admin = createKafka({
+    ...(await resolveKafkaTarget(loaded, ctx.secrets)),
+    clientId: 'marketplace-demo',
+    out: ctx.out,
+  }).admin();
   await admin.connect();
   try {
     const { fetchOffsetsWhenReady } = await import('../kafka/topics.js');
@@ -166,11 +178,17 @@ async function summarise(
   const { createKafka } = await import('../kafka/client.js');
   const { resolveKafkaTarget } = await import('../kafka/connection.js');
   const { readTopic } = await import('../kafka/consumer.js');
-  const kafka = createKafka({ ...(await resolveKafkaTarget(loaded, ctx.secrets)), clientId: 'marketplace-demo', out: ctx.out });
+  const kafka = createKafka({
+    ...(await resolveKafkaTarget(loaded, ctx.secrets)),
+    clientId: 'marketplace-demo',
+    out: ctx.out,
+  });
   const records = (await readTopic(kafka, 'job_status', { timeoutMs: 60_000 })).filter(
     (record) => Number(record.offset) >= (before.jobStatusEnd.get(record.partition) ?? 0),
   );
-  const statuses = records.map((record) => (record.value ? (JSON.parse(record.value) as { CURRENT_STATUS?: string }).CURRENT_STATUS : undefined));
+  const statuses = records.map((record) =>
+    record.value ? (JSON.parse(record.value) as { CURRENT_STATUS?: string }).CURRENT_STATUS : undefined,
+  );
   const jobStatus = {
     rows: records.length,
     accepted: statuses.filter((s) => s === 'ACCEPTED').length,
@@ -181,9 +199,17 @@ async function summarise(
     return waitFor(
       async () => {
         const count = await landed();
-        return count >= jobStatus.rows ? { done: true, value: count } : { done: false, status: `${count} of ${jobStatus.rows}` };
+        return count >= jobStatus.rows
+          ? { done: true, value: count }
+          : { done: false, status: `${count} of ${jobStatus.rows}` };
       },
-      { what: 'the MongoDB sink to catch up', timeoutMs: 30_000, initialDelayMs: 500, maxDelayMs: 2000, signal: ctx.signal },
+      {
+        what: 'the MongoDB sink to catch up',
+        timeoutMs: 30_000,
+        initialDelayMs: 500,
+        maxDelayMs: 2000,
+        signal: ctx.signal,
+      },
     ).catch(() => landed());
   });
   const { KsqlClient } = await import('../ksql-client/client.js');
@@ -200,7 +226,9 @@ async function summarise(
     ctx.out.warn(`${produced - jobStatus.rows} orders had not met their job yet when the summary was taken`);
   }
   if (mongoDocuments < jobStatus.rows) {
-    ctx.out.warn(`${jobStatus.rows - mongoDocuments} job_status records had not reached MongoDB; see \`marketplace sink status --target local\``);
+    ctx.out.warn(
+      `${jobStatus.rows - mongoDocuments} job_status records had not reached MongoDB; see \`marketplace sink status --target local\``,
+    );
   }
   return { jobStatus, mongoDocuments, truckTrackerRows };
 }
@@ -219,7 +247,9 @@ async function cleanUp(
         const progress = progressFor(ctx, session, { doing: 'deleting', done: 'verifying' });
         session.env.progress = progress.status;
         const quiet = { ...ctx, signal: new AbortController().signal };
-        await destroySession(quiet, session, progress, { discover: false, keepEnvironment: false }).finally(() => progress.stop());
+        await destroySession(quiet, session, progress, { discover: false, keepEnvironment: false }).finally(() =>
+          progress.stop(),
+        );
       } finally {
         await session.release();
       }

@@ -35,7 +35,11 @@ export async function resolveKafkaTarget(loaded: LoadedConfig, secrets: SecretRe
       hint: 'Run `marketplace up` again to record it, or pass --bootstrap-servers.',
     });
   }
-  const target: KafkaTarget = { target: 'cloud', bootstrap: splitBootstrap(bootstrap), sasl: { username: key.id, password: key.secret } };
+  const target: KafkaTarget = {
+    target: 'cloud',
+    bootstrap: splitBootstrap(bootstrap),
+    sasl: { username: key.id, password: key.secret },
+  };
   if (config.kafkaCaFile !== undefined) target.ca = await trustedCas(loaded);
   return target;
 }
@@ -54,16 +58,23 @@ async function trustedCas(loaded: LoadedConfig): Promise<string> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'does not exist'
+        : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
     throw new UserError(`${where} ${reason}`, { hint });
   }
   const certificates = text.match(PEM_CERTIFICATE) ?? [];
-  if (certificates.length === 0) throw new UserError(`${where} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, { hint });
+  if (certificates.length === 0)
+    throw new UserError(`${where} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, { hint });
   for (const [index, pem] of certificates.entries()) {
     try {
       new X509Certificate(pem);
     } catch {
-      throw new UserError(`${where}: certificate ${index + 1} of ${certificates.length} is not a valid X.509 certificate`, { hint });
+      throw new UserError(
+        `${where}: certificate ${index + 1} of ${certificates.length} is not a valid X.509 certificate`,
+        { hint },
+      );
     }
   }
   return [...rootCertificates, ...certificates].join('\n');

@@ -6,7 +6,8 @@ export interface KafkaErrorContext {
 }
 
 /** Node's wording for a chain that ends in an unknown CA (self-signed, missing issuer, unverifiable). */
-const UNTRUSTED_CERTIFICATE = /self[- ]signed certificate|unable to (get|verify) (local )?issuer certificate|unable to verify the first certificate/i;
+const UNTRUSTED_CERTIFICATE =
+  /self[- ]signed certificate|unable to (get|verify) (local )?issuer certificate|unable to verify the first certificate/i;
 
 /** Turns a kafkajs failure into a one-line OperationError with what to do about it. */
 export function kafkaOperationError(error: unknown, what: string, context: KafkaErrorContext): OperationError {
@@ -22,11 +23,13 @@ export function kafkaOperationError(error: unknown, what: string, context: Kafka
     });
   }
   if (UNTRUSTED_CERTIFICATE.test(message)) {
-    return new OperationError(`Kafka at ${context.bootstrap} presented a certificate this machine does not trust while ${what}: ${message}`, {
-      hint:
-        'If a TLS-intercepting proxy or a private CA signs it, set kafkaCaFile (MARKETPLACE_KAFKA_CA_FILE) to that CA\'s PEM file; otherwise check the bootstrap address.',
-      cause: error,
-    });
+    return new OperationError(
+      `Kafka at ${context.bootstrap} presented a certificate this machine does not trust while ${what}: ${message}`,
+      {
+        hint: "If a TLS-intercepting proxy or a private CA signs it, set kafkaCaFile (MARKETPLACE_KAFKA_CA_FILE) to that CA's PEM file; otherwise check the bootstrap address.",
+        cause: error,
+      },
+    );
   }
   return new OperationError(`cannot reach Kafka at ${context.bootstrap} while ${what}: ${message}`, {
     hint:

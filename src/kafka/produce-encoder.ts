@@ -37,7 +37,10 @@ interface ProduceArgs {
   transactionalId?: string | null;
   producerId?: KafkajsLong | number;
   producerEpoch?: number;
-  topicData: Array<{ topic: string; partitions: Array<{ partition: number; firstSequence?: number; messages: BatchMessage[] }> }>;
+  topicData: Array<{
+    topic: string;
+    partitions: Array<{ partition: number; firstSequence?: number; messages: BatchMessage[] }>;
+  }>;
 }
 
 interface ProduceRequest {
@@ -100,7 +103,10 @@ export function installProduceEncoder(): void {
         if (hasPreEncoded(args)) throw new Error('pre-encoded batches support no compression but gzip');
         return built; // snappy, lz4, zstd: kafkajs' codecs (plugins)
       }
-      const request: ProduceRequest = { ...built.request, encode: async () => asEncoder(await encodeArgs(args, codec)) };
+      const request: ProduceRequest = {
+        ...built.request,
+        encode: async () => asEncoder(await encodeArgs(args, codec)),
+      };
       return { request, response: built.response };
     };
   };
@@ -115,11 +121,16 @@ async function encodeArgs(args: ProduceArgs, codec: number): Promise<Buffer> {
       topic,
       partitions: await Promise.all(
         partitions.map(async ({ partition, firstSequence, messages }): Promise<PartitionSection> => {
-          const preEncoded = messages.length === 1 ? (messages[0] as Partial<PreEncodedMessage>)[PRE_ENCODED] : undefined;
+          const preEncoded =
+            messages.length === 1 ? (messages[0] as Partial<PreEncodedMessage>)[PRE_ENCODED] : undefined;
           const section = preEncoded ?? encodeRecordSection(messages);
           const baseSequence =
             preEncoded && producerId >= 0n
-              ? recordSequence(`${producerId}/${producerEpoch}/${topic}/${partition}`, firstSequence ?? 0, section.count)
+              ? recordSequence(
+                  `${producerId}/${producerEpoch}/${topic}/${partition}`,
+                  firstSequence ?? 0,
+                  section.count,
+                )
               : (firstSequence ?? 0);
           if (codec === CODEC_NONE) return { partition, baseSequence, section };
           return { partition, baseSequence, section: { ...section, bytes: await gzipAsync(section.bytes) }, codec };
@@ -142,7 +153,9 @@ async function encodeArgs(args: ProduceArgs, codec: number): Promise<Buffer> {
 
 function hasPreEncoded(args: ProduceArgs): boolean {
   return args.topicData.some(({ partitions }) =>
-    partitions.some(({ messages }) => messages.some((m) => (m as Partial<PreEncodedMessage>)[PRE_ENCODED] !== undefined)),
+    partitions.some(({ messages }) =>
+      messages.some((m) => (m as Partial<PreEncodedMessage>)[PRE_ENCODED] !== undefined),
+    ),
   );
 }
 
@@ -206,7 +219,8 @@ function installHeaderInPlace(): void {
   const require = createRequire(import.meta.url);
   const Encoder = require('kafkajs/src/protocol/encoder.js') as { prototype: KafkajsEncoder };
   const original = Encoder.prototype.writeEncoder;
-  if (typeof original !== 'function') throw new Error('kafkajs Encoder has an unexpected shape (kafkajs must be 2.2.4)');
+  if (typeof original !== 'function')
+    throw new Error('kafkajs Encoder has an unexpected shape (kafkajs must be 2.2.4)');
   Encoder.prototype.writeEncoder = function writeEncoder(this: KafkajsEncoder, value: unknown) {
     const inPlace = value as Partial<KafkajsEncoder> | null;
     if (inPlace?.[IN_PLACE] && this.offset <= inPlace.buffer!.byteOffset) {

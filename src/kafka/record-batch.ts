@@ -114,8 +114,14 @@ export class RecordSectionBuilder {
 
   /** The section so far; the builder starts empty again, in a spare buffer (the section keeps the old one). */
   seal(): RecordSection {
-    const section = { bytes: this.buffer.subarray(0, this.offset), count: this.count, firstTimestamp: this.first, maxTimestamp: this.max };
-    this.buffer = this.spares.pop() ?? Buffer.allocUnsafeSlow(Math.max(this.initialBytes, Math.min(this.offset, 1 << 20)));
+    const section = {
+      bytes: this.buffer.subarray(0, this.offset),
+      count: this.count,
+      firstTimestamp: this.first,
+      maxTimestamp: this.max,
+    };
+    this.buffer =
+      this.spares.pop() ?? Buffer.allocUnsafeSlow(Math.max(this.initialBytes, Math.min(this.offset, 1 << 20)));
     this.offset = 0;
     this.count = 0;
     this.max = Number.NEGATIVE_INFINITY;
@@ -125,7 +131,8 @@ export class RecordSectionBuilder {
   /** Hands back the buffer of a section this builder sealed, once nothing reads the section any more. */
   recycle(section: RecordSection): void {
     // allocUnsafeSlow buffers own their whole ArrayBuffer, so the section's view leads back to all of it.
-    if (this.spares.length < MAX_SPARE_BUFFERS) this.spares.push(Buffer.from(section.bytes.buffer, 0, section.bytes.buffer.byteLength));
+    if (this.spares.length < MAX_SPARE_BUFFERS)
+      this.spares.push(Buffer.from(section.bytes.buffer, 0, section.bytes.buffer.byteLength));
   }
 
   private ensure(bytes: number): void {

@@ -9,9 +9,12 @@ export async function assertTopicsExist(admin: Admin, names: readonly string[]):
   const missing = names.filter((name) => !existing.has(name));
   if (missing.length === 0) return;
   const list = missing.map((name) => `"${name}"`).join(', ');
-  throw new UserError(`Kafka topic${missing.length > 1 ? 's' : ''} ${list} ${missing.length > 1 ? 'do' : 'does'} not exist`, {
-    hint: 'Run `marketplace up` to create the demo topics (auto topic creation is off, as on Confluent Cloud).',
-  });
+  throw new UserError(
+    `Kafka topic${missing.length > 1 ? 's' : ''} ${list} ${missing.length > 1 ? 'do' : 'does'} not exist`,
+    {
+      hint: 'Run `marketplace up` to create the demo topics (auto topic creation is off, as on Confluent Cloud).',
+    },
+  );
 }
 
 /** How many partitions each topic has (the topics must exist). */
@@ -27,7 +30,11 @@ export interface TopicSpec {
 }
 
 /** Creates the topics that do not exist yet (waits for their leaders); returns the names it created. */
-export async function ensureTopics(admin: Admin, topics: readonly TopicSpec[], replicationFactor = 1): Promise<string[]> {
+export async function ensureTopics(
+  admin: Admin,
+  topics: readonly TopicSpec[],
+  replicationFactor = 1,
+): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const wanted: ITopicConfig[] = topics
     .filter((topic) => !existing.has(topic.name))

@@ -200,8 +200,14 @@ export class KsqlClient {
     }
     if (statements.length !== 1) {
       throw new KsqlRequestError(
-        statements.length === 0 ? 'no statement given' : `executeStatement takes one statement, got ${statements.length}`,
-        { errorCode: ErrorCode.badRequest, serverMessage: 'client-side check', hint: 'Use executeStatements for several.' },
+        statements.length === 0
+          ? 'no statement given'
+          : `executeStatement takes one statement, got ${statements.length}`,
+        {
+          errorCode: ErrorCode.badRequest,
+          serverMessage: 'client-side check',
+          hint: 'Use executeStatements for several.',
+        },
       );
     }
     const [entity] = await this.executeStatements(statements[0]!.text, options);
@@ -260,11 +266,14 @@ export class KsqlClient {
             current = await this.commandStatus(entity.commandId);
           } catch (error) {
             // A node that has not read the command topic that far yet does not know the id: keep waiting.
-            if (isKsqlError(error) && error.errorCode === ErrorCode.notFound) return { done: false, status: 'not known yet' };
+            if (isKsqlError(error) && error.errorCode === ErrorCode.notFound)
+              return { done: false, status: 'not known yet' };
             throw error;
           }
           this.options.onCommandProgress?.(entity.commandId, current.status);
-          return FINAL_COMMAND_STATES.has(current.status) ? { done: true, value: current } : { done: false, status: current.status };
+          return FINAL_COMMAND_STATES.has(current.status)
+            ? { done: true, value: current }
+            : { done: false, status: current.status };
         },
         {
           what: `ksqlDB command ${entity.commandId} to finish`,
@@ -468,7 +477,9 @@ export class KsqlClient {
   private errorContext(statementText: string | undefined): ErrorContext {
     return {
       url: this.url,
-      credentials: this.options.auth ? { source: this.options.auth.source ?? 'the ksqlDB user name and password' } : undefined,
+      credentials: this.options.auth
+        ? { source: this.options.auth.source ?? 'the ksqlDB user name and password' }
+        : undefined,
       statementText,
     };
   }
@@ -478,7 +489,8 @@ export class KsqlClient {
     statementText: string | undefined,
   ): Promise<HttpExchange> {
     const headers: Record<string, string> = { accept: request.accept, ...this.options.headers };
-    if (request.body !== undefined) headers['content-type'] = request.accept === DELIMITED ? 'application/json' : 'application/vnd.ksql.v1+json';
+    if (request.body !== undefined)
+      headers['content-type'] = request.accept === DELIMITED ? 'application/json' : 'application/vnd.ksql.v1+json';
     if (this.authorization) headers.authorization = this.authorization;
     try {
       return await this.transport.request({
@@ -529,7 +541,8 @@ export class KsqlClient {
   }
 
   private transportFailure(error: unknown, statementText?: string): Error {
-    if (error instanceof KsqlError || error instanceof KsqlRequestError || error instanceof KsqlConnectionError) return error;
+    if (error instanceof KsqlError || error instanceof KsqlRequestError || error instanceof KsqlConnectionError)
+      return error;
     if (error instanceof Http2RefusedError) {
       return new KsqlConnectionError(`ksqlDB at ${this.url} did not accept HTTP/2`, {
         cause: error,
@@ -558,5 +571,9 @@ async function readText(body: Readable): Promise<string> {
 
 /** Names as ksqlDB stores them are upper-case; anything else must be back-quoted to be found. */
 function quoteIdentifier(name: string): string {
-  return /^[A-Z_][A-Z0-9_]*$/.test(name) ? name : /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name.toUpperCase() : `\`${name.replace(/`/g, '``')}\``;
+  return /^[A-Z_][A-Z0-9_]*$/.test(name)
+    ? name
+    : /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
+      ? name.toUpperCase()
+      : `\`${name.replace(/`/g, '``')}\``;
 }

@@ -142,7 +142,9 @@ export function typeValue(value: unknown, type: ColumnType): unknown {
       if (!isPlainObject(value)) return untypedValue(value);
       const struct: Record<string, unknown> = {};
       for (const [key, item] of Object.entries(value)) {
-        const field = type.fields.find((f) => f.name === key) ?? type.fields.find((f) => f.name.toUpperCase() === key.toUpperCase());
+        const field =
+          type.fields.find((f) => f.name === key) ??
+          type.fields.find((f) => f.name.toUpperCase() === key.toUpperCase());
         defineField(struct, key, field ? typeValue(item, field.type) : untypedValue(item));
       }
       return struct;
@@ -192,4 +194,3 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function defineField(target: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
-

@@ -130,7 +130,11 @@ export function parseErrorBody(text: string): KsqlErrorBody {
  * Turns a non-2xx answer (or an error object written mid-stream, status undefined) into the error a user sees: one
  * line saying what happened, and a hint saying what to do about it.
  */
-export function errorFromResponse(status: number | undefined, body: KsqlErrorBody, context: ErrorContext): AnyKsqlError {
+export function errorFromResponse(
+  status: number | undefined,
+  body: KsqlErrorBody,
+  context: ErrorContext,
+): AnyKsqlError {
   const errorCode = typeof body.error_code === 'number' ? body.error_code : (status ?? 500) * 100;
   const serverMessage = body.message ?? (status ? `HTTP ${status}` : 'unknown error');
   const statementText = body.statementText || context.statementText || undefined;
@@ -204,7 +208,10 @@ export function errorFromResponse(status: number | undefined, body: KsqlErrorBod
         hint: 'Use VALUE_FORMAT=JSON, or configure Schema Registry for the ksqlDB cluster.',
       });
     case ErrorCode.rateLimited:
-      return new KsqlError(`ksqlDB is rate-limiting requests: ${summary}`, { ...init, hint: 'Wait a moment and retry.' });
+      return new KsqlError(`ksqlDB is rate-limiting requests: ${summary}`, {
+        ...init,
+        hint: 'Wait a moment and retry.',
+      });
     case ErrorCode.sequenceTimeout:
       return new KsqlError(`ksqlDB timed out waiting for an earlier statement to finish: ${summary}`, {
         ...init,
@@ -232,18 +239,30 @@ export function errorFromResponse(status: number | undefined, body: KsqlErrorBod
 
 /** A command that came back with status ERROR while executing (after validation passed). */
 export function commandFailed(statementText: string | undefined, message: string, commandId?: string): KsqlError {
-  return new KsqlError(`statement failed while executing${commandId ? ` (${commandId})` : ''}: ${oneLine(firstLine(message))}`, {
-    errorCode: ErrorCode.serverError,
-    serverMessage: message,
-    statementText,
-    hint: 'Check the statement against the existing streams, tables and topics (marketplace ksql list), then retry.',
-  });
+  return new KsqlError(
+    `statement failed while executing${commandId ? ` (${commandId})` : ''}: ${oneLine(firstLine(message))}`,
+    {
+      errorCode: ErrorCode.serverError,
+      serverMessage: message,
+      statementText,
+      hint: 'Check the statement against the existing streams, tables and topics (marketplace ksql list), then retry.',
+    },
+  );
 }
 
 /** Codes meaning the server could not be reached at all (as opposed to reached and then hung up on us). */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+]);
 
-const TLS_CODE = /^(CERT_|ERR_TLS_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_|ERR_SSL_)/;
+const TLS_CODE =
+  /^(CERT_|ERR_TLS_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_|ERR_SSL_)/;
 
 export function isUnreachableCode(code: string | undefined): boolean {
   return code !== undefined && (UNREACHABLE_CODES.has(code) || TLS_CODE.test(code));

@@ -1,4 +1,10 @@
-export { KsqlClient, type BasicAuth, type KsqlClientOptions, type QueryResult, type StatementOptions } from './client.js';
+export {
+  KsqlClient,
+  type BasicAuth,
+  type KsqlClientOptions,
+  type QueryResult,
+  type StatementOptions,
+} from './client.js';
 export type * from './entities.js';
 export { isEntity, FINAL_COMMAND_STATES } from './entities.js';
 export {

@@ -2,7 +2,13 @@ import { once } from 'node:events';
 import type { PassThrough } from 'node:stream';
 import { readLines } from './delimited.js';
 import type { InsertAck } from './entities.js';
-import { errorFromResponse, KsqlConnectionError, type AnyKsqlError, type ErrorContext, type KsqlErrorBody } from './errors.js';
+import {
+  errorFromResponse,
+  KsqlConnectionError,
+  type AnyKsqlError,
+  type ErrorContext,
+  type KsqlErrorBody,
+} from './errors.js';
 import { exactNumber, parseJson, stringifyJson } from '../json/exact-json.js';
 import type { HttpExchange } from './transport.js';
 
@@ -76,9 +82,12 @@ export class InsertsStream {
       if (!this.exchange.completed) throw new Error('response ended early');
       if (this.pending.size > 0) {
         this.failAll(
-          new KsqlConnectionError(`ksqlDB ended the inserts stream to ${this.target} with ${this.pending.size} row(s) unacknowledged`, {
-            hint: 'Check the rows were written (SELECT … ) and insert the missing ones again.',
-          }),
+          new KsqlConnectionError(
+            `ksqlDB ended the inserts stream to ${this.target} with ${this.pending.size} row(s) unacknowledged`,
+            {
+              hint: 'Check the rows were written (SELECT … ) and insert the missing ones again.',
+            },
+          ),
         );
       }
     } catch (error) {
@@ -86,7 +95,11 @@ export class InsertsStream {
       this.failAll(
         new KsqlConnectionError(
           `the connection to ksqlDB at ${this.errorContext.url} dropped during inserts into ${this.target}${code ? ` (${code})` : ''}`,
-          { cause: error, code, hint: 'Check that ksqlDB is still running, then insert the unacknowledged rows again.' },
+          {
+            cause: error,
+            code,
+            hint: 'Check that ksqlDB is still running, then insert the unacknowledged rows again.',
+          },
         ),
       );
     } finally {

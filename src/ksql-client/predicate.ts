@@ -13,8 +13,20 @@ export interface PredicateProblem {
 }
 
 const CLAUSE_WORDS = new Set([
-  'SELECT', 'FROM', 'WHERE', 'EMIT', 'LIMIT', 'GROUP', 'PARTITION', 'WINDOW', 'HAVING', 'JOIN', 'INSERT', 'CREATE',
-  'DROP', 'TERMINATE',
+  'SELECT',
+  'FROM',
+  'WHERE',
+  'EMIT',
+  'LIMIT',
+  'GROUP',
+  'PARTITION',
+  'WINDOW',
+  'HAVING',
+  'JOIN',
+  'INSERT',
+  'CREATE',
+  'DROP',
+  'TERMINATE',
 ]);
 
 export function predicateProblem(text: string): PredicateProblem | undefined {

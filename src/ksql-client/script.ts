@@ -173,8 +173,25 @@ async function runQuery(client: KsqlClient, statement: SqlStatement, options: Ru
 
 /** The words a ksqlDB statement (or a client-side one such as DEFINE) can start with. */
 const STATEMENT_WORDS = new Set([
-  'ALTER', 'ASSERT', 'CREATE', 'DEFINE', 'DESCRIBE', 'DROP', 'EXPLAIN', 'INSERT', 'LIST', 'PAUSE', 'PRINT', 'RESUME',
-  'RUN', 'SELECT', 'SET', 'SHOW', 'TERMINATE', 'UNDEFINE', 'UNSET',
+  'ALTER',
+  'ASSERT',
+  'CREATE',
+  'DEFINE',
+  'DESCRIBE',
+  'DROP',
+  'EXPLAIN',
+  'INSERT',
+  'LIST',
+  'PAUSE',
+  'PRINT',
+  'RESUME',
+  'RUN',
+  'SELECT',
+  'SET',
+  'SHOW',
+  'TERMINATE',
+  'UNDEFINE',
+  'UNSET',
 ]);
 
 /**
@@ -206,7 +223,12 @@ function clientSyntax(message: string): KsqlRequestError {
 }
 
 /** file:line:column (or the statement itself) in front of the error, and what already ran. */
-function describeFailure(error: unknown, statement: SqlStatement, file: string | undefined, ranBefore: number): unknown {
+function describeFailure(
+  error: unknown,
+  statement: SqlStatement,
+  file: string | undefined,
+  ranBefore: number,
+): unknown {
   if (!isKsqlError(error)) return error;
   const located = (file ? locateError(error, file, statement) : error) as KsqlError | KsqlRequestError;
   const snippet = statement.text.replace(/\s+/g, ' ').trim();
@@ -223,4 +245,3 @@ function describeFailure(error: unknown, statement: SqlStatement, file: string |
   };
   return located instanceof KsqlRequestError ? new KsqlRequestError(message, init) : new KsqlError(message, init);
 }
-

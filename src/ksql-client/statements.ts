@@ -95,7 +95,10 @@ function statementAt(sql: string, lines: LineIndex, start: number, end: number):
  * Maps a position the server reported relative to a statement's own text onto the whole file: only the first
  * line of the statement is shifted by its starting column.
  */
-export function fileLocation(statement: SqlStatement, relative: { line: number; column: number }): { line: number; column: number } {
+export function fileLocation(
+  statement: SqlStatement,
+  relative: { line: number; column: number },
+): { line: number; column: number } {
   return relative.line === 1
     ? { line: statement.line, column: statement.column + relative.column - 1 }
     : { line: statement.line + relative.line - 1, column: relative.column };
@@ -148,7 +151,9 @@ function stripLeadingComments(text: string): string {
 
 /** `DEFINE name = 'value';` → {name, value}; quotes in the value are doubled in SQL. */
 export function parseDefine(text: string): { name: string; value: string } | undefined {
-  const match = /^\s*DEFINE\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*'((?:[^']|'')*)'\s*;?\s*$/i.exec(stripLeadingComments(text));
+  const match = /^\s*DEFINE\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*'((?:[^']|'')*)'\s*;?\s*$/i.exec(
+    stripLeadingComments(text),
+  );
   return match ? { name: match[1]!, value: match[2]!.replace(/''/g, "'") } : undefined;
 }
 

@@ -114,7 +114,10 @@ export class StreamedQuery implements AsyncIterable<KsqlRow> {
             break;
           case 'error':
             this.finished = true;
-            throw errorFromResponse(undefined, message.error, { ...this.init.errorContext, statementText: this.init.sql });
+            throw errorFromResponse(undefined, message.error, {
+              ...this.init.errorContext,
+              statementText: this.init.sql,
+            });
           case 'token':
             if (message.consistencyToken !== undefined) this.consistencyToken = message.consistencyToken;
             if (message.continuationToken !== undefined) this.continuationToken = message.continuationToken;

@@ -20,7 +20,10 @@ export const KSQLDB_API_KEY_KIND = 'ksqldb-api-key';
  * Which ksqlDB to talk to, and with which key: config `ksqldbUrl` wins; the local target falls back to the local
  * stack's dev server; the cloud target uses the endpoint and ksqlDB API key recorded in state by `up`.
  */
-export async function resolveKsqlTarget(loaded: LoadedConfig, readState?: () => Promise<StateDocument>): Promise<KsqlTarget> {
+export async function resolveKsqlTarget(
+  loaded: LoadedConfig,
+  readState?: () => Promise<StateDocument>,
+): Promise<KsqlTarget> {
   const config = loaded.values;
   const local = config.target === 'local';
   const localHint = 'Start the local stack with `marketplace local start` (check it with `marketplace local status`).';

@@ -5,7 +5,14 @@ import { OperationError, UserError } from '../core/errors.js';
 import type { KsqlClient } from './client.js';
 import { isEntity, type KsqlEntity } from './entities.js';
 import { isKsqlError, KsqlError, KsqlRequestError, oneLine } from './errors.js';
-import { createdSource, fileLocation, reportedPosition, splitStatements, SqlSplitError, type SqlStatement } from './statements.js';
+import {
+  createdSource,
+  fileLocation,
+  reportedPosition,
+  splitStatements,
+  SqlSplitError,
+  type SqlStatement,
+} from './statements.js';
 
 /** templates/ksql of the installed package: found from this module's location, so any working directory works. */
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/ksql/', import.meta.url));
@@ -42,15 +49,22 @@ export async function applyTemplates(client: KsqlClient, options: ApplyOptions =
   try {
     names = await fs.readdir(dir);
   } catch (error) {
-    throw new UserError(`cannot read the statements directory ${dir} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {
-      hint: 'Give a directory of .sql files, or leave --dir out to apply the bundled templates.',
-    });
+    throw new UserError(
+      `cannot read the statements directory ${dir} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        hint: 'Give a directory of .sql files, or leave --dir out to apply the bundled templates.',
+      },
+    );
   }
   const files = names.filter((name) => name.endsWith('.sql')).sort();
   if (files.length === 0) {
-    throw new OperationError(`no .sql templates in ${dir}`, { hint: 'Reinstall marketplace; its templates/ksql folder is missing.' });
+    throw new OperationError(`no .sql templates in ${dir}`, {
+      hint: 'Reinstall marketplace; its templates/ksql folder is missing.',
+    });
   }
-  const before = new Set([...(await client.listStreams()), ...(await client.listTables())].map((source) => source.name));
+  const before = new Set(
+    [...(await client.listStreams()), ...(await client.listTables())].map((source) => source.name),
+  );
   const result: ApplyResult = { statements: [], created: [], existing: [] };
   for (const file of files) {
     const path = join(dir, file);
@@ -67,7 +81,12 @@ export async function applyTemplates(client: KsqlClient, options: ApplyOptions =
   return result;
 }
 
-async function applyOne(client: KsqlClient, path: string, statement: SqlStatement, before: Set<string>): Promise<AppliedStatement> {
+async function applyOne(
+  client: KsqlClient,
+  path: string,
+  statement: SqlStatement,
+  before: Set<string>,
+): Promise<AppliedStatement> {
   const source = createdSource(statement.text);
   const base = { file: path, line: statement.line, kind: source?.kind, name: source?.name };
   let entities: KsqlEntity[];
@@ -77,7 +96,8 @@ async function applyOne(client: KsqlClient, path: string, statement: SqlStatemen
     throw locateError(error, path, statement);
   }
   const entity = entities[0];
-  if (source && (before.has(source.name) || entity?.['@type'] === 'warning_entity')) return { ...base, outcome: 'existing' };
+  if (source && (before.has(source.name) || entity?.['@type'] === 'warning_entity'))
+    return { ...base, outcome: 'existing' };
   const queryId = entity && isEntity(entity, 'currentStatus') ? (entity.commandStatus.queryId ?? undefined) : undefined;
   return { ...base, outcome: source ? 'created' : 'ran', ...(queryId ? { queryId } : {}) };
 }

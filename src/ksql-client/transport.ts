@@ -166,7 +166,11 @@ class Http2Connection {
 
   async request(request: HttpRequest): Promise<HttpExchange> {
     const endStream = request.body === undefined;
-    const headers = { ':method': request.method, ':path': joinPath(this.options.baseUrl, request.path, true), ...lowerCase(request.headers) };
+    const headers = {
+      ':method': request.method,
+      ':path': joinPath(this.options.baseUrl, request.path, true),
+      ...lowerCase(request.headers),
+    };
     let session = await this.session();
     let stream: http2.ClientHttp2Stream;
     try {
@@ -191,7 +195,9 @@ class Http2Connection {
       };
       const onClose = () => {
         clearTimeout(timer);
-        reject(Object.assign(new Error('the HTTP/2 stream closed before the response started'), { code: 'ECONNRESET' }));
+        reject(
+          Object.assign(new Error('the HTTP/2 stream closed before the response started'), { code: 'ECONNRESET' }),
+        );
       };
       stream.once('error', onError);
       stream.once('close', onClose);
@@ -250,7 +256,9 @@ class Http2Connection {
         // A TLS server that insists on ALPN and has no h2 aborts the handshake: that is a refusal, not a TLS fault.
         const alpnRefused = code?.includes('NO_APPLICATION_PROTOCOL') === true;
         reject(
-          isUnreachableCode(code) && !alpnRefused ? error : new Http2RefusedError('the server did not accept HTTP/2', error),
+          isUnreachableCode(code) && !alpnRefused
+            ? error
+            : new Http2RefusedError('the server did not accept HTTP/2', error),
         );
       };
       const timer = setTimeout(
@@ -263,7 +271,8 @@ class Http2Connection {
       session.once('connect', () => {
         // On TLS the ALPN answer says it directly: no h2, no HTTP/2.
         const alpn = (session.socket as { alpnProtocol?: string | false } | undefined)?.alpnProtocol;
-        if (baseUrl.protocol === 'https:' && alpn !== 'h2') fail(new Http2RefusedError(`the server chose ALPN ${alpn || 'none'}`));
+        if (baseUrl.protocol === 'https:' && alpn !== 'h2')
+          fail(new Http2RefusedError(`the server chose ALPN ${alpn || 'none'}`));
       });
       // SETTINGS alone does not prove the peer parsed our preface (a server that mis-routes the connection still
       // sends its own SETTINGS first); a PING answered does.

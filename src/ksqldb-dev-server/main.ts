@@ -10,12 +10,15 @@ interface Credential {
 
 async function readCredentials(path: string): Promise<Credential[]> {
   const info = await stat(path);
-  if ((info.mode & 0o077) !== 0) throw new Error(`--auth-file ${path} must not be readable by group or others (chmod 600)`);
+  if ((info.mode & 0o077) !== 0)
+    throw new Error(`--auth-file ${path} must not be readable by group or others (chmod 600)`);
   const parsed = JSON.parse(await readFile(path, 'utf8')) as { credentials?: unknown };
-  if (!Array.isArray(parsed.credentials)) throw new Error(`--auth-file ${path} must contain {"credentials":[{"key","secret"}]}`);
+  if (!Array.isArray(parsed.credentials))
+    throw new Error(`--auth-file ${path} must contain {"credentials":[{"key","secret"}]}`);
   return parsed.credentials.map((c: unknown) => {
     const { key, secret } = (c ?? {}) as Record<string, unknown>;
-    if (typeof key !== 'string' || typeof secret !== 'string') throw new Error(`--auth-file ${path}: every credential needs a string key and secret`);
+    if (typeof key !== 'string' || typeof secret !== 'string')
+      throw new Error(`--auth-file ${path}: every credential needs a string key and secret`);
     return { key, secret };
   });
 }
@@ -39,7 +42,9 @@ async function main(): Promise<void> {
   });
   const commandResponseTimeoutMs = Number(values['command-response-timeout-ms']);
   if (!Number.isInteger(commandResponseTimeoutMs) || commandResponseTimeoutMs < 0) {
-    throw new Error(`--command-response-timeout-ms must be a whole number of milliseconds, got '${values['command-response-timeout-ms']}'`);
+    throw new Error(
+      `--command-response-timeout-ms must be a whole number of milliseconds, got '${values['command-response-timeout-ms']}'`,
+    );
   }
   const credentials = values['auth-file'] ? await readCredentials(values['auth-file']) : undefined;
   const server = await startKsqlDevServer({
@@ -48,7 +53,9 @@ async function main(): Promise<void> {
     dataDir: values['data-dir'],
     serviceId: values['service-id'],
     commandResponseTimeoutMs,
-    authorize: credentials ? (key, secret) => credentials.some((c) => sameSecret(c.key, key) && sameSecret(c.secret, secret)) : undefined,
+    authorize: credentials
+      ? (key, secret) => credentials.some((c) => sameSecret(c.key, key) && sameSecret(c.secret, secret))
+      : undefined,
   });
   let stopping = false;
   const shutdown = (signal: string) => {

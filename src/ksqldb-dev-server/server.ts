@@ -32,7 +32,8 @@ function parseListen(listen: string): { host: string; port: number } {
   const match = /^(.*):(\d+)$/.exec(listen);
   if (!match) throw new Error(`--listen must be host:port, got '${listen}'`);
   const host = match[1]!.replace(/^\[|\]$/g, '');
-  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) throw new Error(`The dev server listens on loopback only, got host '${host}'`);
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host))
+    throw new Error(`The dev server listens on loopback only, got host '${host}'`);
   return { host, port: Number(match[2]) };
 }
 
@@ -77,7 +78,10 @@ export async function startKsqlDevServer(options: KsqlDevServerOptions): Promise
       kafkaHealthy: async () => {
         if (Date.now() - lastKafkaCheck > 5000) {
           lastKafkaCheck = Date.now();
-          kafkaHealthy = await handles.admin.describeCluster().then(() => true, () => false);
+          kafkaHealthy = await handles.admin.describeCluster().then(
+            () => true,
+            () => false,
+          );
         }
         return kafkaHealthy;
       },
@@ -89,7 +93,9 @@ export async function startKsqlDevServer(options: KsqlDevServerOptions): Promise
   });
   const actualPort = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
-  log(`[ksqldb-dev] ksqlDB dev server ${DEV_SERVER_VERSION} (development stand-in, not ksqlDB) listening on ${url}, service id ${serviceId}, Kafka ${options.bootstrap}`);
+  log(
+    `[ksqldb-dev] ksqlDB dev server ${DEV_SERVER_VERSION} (development stand-in, not ksqlDB) listening on ${url}, service id ${serviceId}, Kafka ${options.bootstrap}`,
+  );
 
   let closing: Promise<void> | undefined;
   return {

@@ -43,7 +43,11 @@ export interface ConnectorFacts {
  * The data flow from live metadata: topics feed streams and tables, queries read sources and write sinks (whose
  * topics they fill), connectors drain topics. Topics nobody's query writes are fed by the producers.
  */
-export function buildLineage(sources: SourceFacts[], queries: QueryFacts[], connectors: ConnectorFacts[]): LineageGraph {
+export function buildLineage(
+  sources: SourceFacts[],
+  queries: QueryFacts[],
+  connectors: ConnectorFacts[],
+): LineageGraph {
   const nodes = new Map<string, LineageNode>();
   const edges = new Map<string, LineageEdge>();
   const node = (n: LineageNode) => {
@@ -55,19 +59,36 @@ export function buildLineage(sources: SourceFacts[], queries: QueryFacts[], conn
   const queryStatus = new Map(queries.map((q) => [q.id, q.state]));
 
   for (const source of sources) {
-    const id = node({ id: `${source.type.toLowerCase()}:${source.name}`, kind: source.type === 'STREAM' ? 'stream' : 'table', label: source.name });
+    const id = node({
+      id: `${source.type.toLowerCase()}:${source.name}`,
+      kind: source.type === 'STREAM' ? 'stream' : 'table',
+      label: source.name,
+    });
     for (const queryId of source.writeQueries) {
-      const q = node({ id: `query:${queryId}`, kind: 'query', label: queryId, status: queryStatus.get(queryId) ?? 'UNKNOWN' });
+      const q = node({
+        id: `query:${queryId}`,
+        kind: 'query',
+        label: queryId,
+        status: queryStatus.get(queryId) ?? 'UNKNOWN',
+      });
       edge(q, id);
       edge(id, topic(source.topic));
     }
     if (source.writeQueries.length === 0) edge(topic(source.topic), id);
     for (const queryId of source.readQueries) {
-      edge(id, node({ id: `query:${queryId}`, kind: 'query', label: queryId, status: queryStatus.get(queryId) ?? 'UNKNOWN' }));
+      edge(
+        id,
+        node({ id: `query:${queryId}`, kind: 'query', label: queryId, status: queryStatus.get(queryId) ?? 'UNKNOWN' }),
+      );
     }
   }
   for (const connector of connectors) {
-    const id = node({ id: `connector:${connector.name}`, kind: 'connector', label: `${connector.name} → ${connector.destination}`, status: connector.state });
+    const id = node({
+      id: `connector:${connector.name}`,
+      kind: 'connector',
+      label: `${connector.name} → ${connector.destination}`,
+      status: connector.state,
+    });
     for (const name of connector.topics) edge(topic(name), id);
   }
   const written = new Set([...edges.values()].filter((e) => e.to.startsWith('topic:')).map((e) => e.to));
@@ -101,7 +122,10 @@ export function toMermaid(graph: LineageGraph): string {
 }
 
 /** The graph as an indented tree from its roots (nodes nothing points to); shared subtrees are shown once. */
-export function toTree(graph: LineageGraph, paint: { status(text: string, ok: boolean): string } = { status: (t) => t }): string {
+export function toTree(
+  graph: LineageGraph,
+  paint: { status(text: string, ok: boolean): string } = { status: (t) => t },
+): string {
   const children = new Map<string, string[]>();
   const incoming = new Set(graph.edges.map((e) => e.to));
   for (const e of graph.edges) children.set(e.from, [...(children.get(e.from) ?? []), e.to]);
@@ -117,7 +141,8 @@ export function toTree(graph: LineageGraph, paint: { status(text: string, ok: bo
     if (again) return;
     shown.add(id);
     const kids = children.get(id) ?? [];
-    for (const [i, kid] of kids.entries()) walk(kid, root ? '' : `${prefix}${last ? '   ' : '│  '}`, i === kids.length - 1, false);
+    for (const [i, kid] of kids.entries())
+      walk(kid, root ? '' : `${prefix}${last ? '   ' : '│  '}`, i === kids.length - 1, false);
   };
   const roots = graph.nodes.filter((n) => !incoming.has(n.id));
   for (const root of roots.length ? roots : graph.nodes.slice(0, 1)) walk(root.id, '', true, true);

@@ -17,7 +17,13 @@ const run = promisify(execFile);
 /** The repository's local/ folder: the Maven reactor and the FerretDB Go module. */
 export const LOCAL_SOURCES = fileURLToPath(new URL('../../local/', import.meta.url));
 const FERRETDB_MODULE = join(LOCAL_SOURCES, 'ferretdb');
-const POM_FILES = ['pom.xml', 'kafka-broker/pom.xml', 'kafka-connect/pom.xml', 'mongo-plugin/pom.xml', 'kafka-tools/pom.xml'];
+const POM_FILES = [
+  'pom.xml',
+  'kafka-broker/pom.xml',
+  'kafka-connect/pom.xml',
+  'mongo-plugin/pom.xml',
+  'kafka-tools/pom.xml',
+];
 const FERRETDB_FILES = ['go.mod', 'go.sum', 'main.go'];
 
 export interface InstallStepResult {
@@ -113,7 +119,13 @@ export async function installStack(options: {
     );
     const pending = plan.filter((p) => !p.current);
     if (pending.length > 0) {
-      manifest.tools = { ...manifest.tools, ...(await requireTools(pending.flatMap((p) => p.step.tools), env)) };
+      manifest.tools = {
+        ...manifest.tools,
+        ...(await requireTools(
+          pending.flatMap((p) => p.step.tools),
+          env,
+        )),
+      };
     }
     // Maven is network-bound and the Go build CPU-bound: they overlap well.
     const results = await Promise.all(
@@ -157,8 +169,13 @@ async function installJavaLibs(paths: StackPaths, env: NodeJS.ProcessEnv): Promi
   await runTool(
     'mvn',
     [
-      '-q', '-B', '-f', join(LOCAL_SOURCES, 'pom.xml'),
-      'dependency:copy-dependencies', '-DincludeScope=runtime', `-Dmarketplace.lib=${staging}`,
+      '-q',
+      '-B',
+      '-f',
+      join(LOCAL_SOURCES, 'pom.xml'),
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-Dmarketplace.lib=${staging}`,
     ],
     { cwd: LOCAL_SOURCES, env },
     'resolving the Kafka and Connect jars with Maven',

@@ -24,14 +24,23 @@ export async function printLogs(options: {
     const lines = await lastLogLines(file, options.lines);
     for (const line of lines) options.write(`${prefix(service)}${line}\n`);
     printed += lines.length;
-    offsets.set(service, await stat(file).then((s) => s.size, () => 0));
+    offsets.set(
+      service,
+      await stat(file).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    );
   }
   if (printed === 0 && options.follow) options.onNothingYet?.();
   while (options.follow && !options.signal.aborted) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     for (const service of options.services) {
       const file = logFileOf(options.home, service);
-      const size = await stat(file).then((s) => s.size, () => 0);
+      const size = await stat(file).then(
+        (s) => s.size,
+        () => 0,
+      );
       const from = offsets.get(service) ?? 0;
       if (size < from) offsets.set(service, 0);
       if (size <= from) continue;
@@ -40,7 +49,10 @@ export async function printLogs(options: {
         const buffer = Buffer.alloc(size - from);
         await handle.read(buffer, 0, buffer.length, from);
         offsets.set(service, size);
-        for (const line of buffer.toString('utf8').split('\n').filter((l) => l.length > 0)) {
+        for (const line of buffer
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l.length > 0)) {
           options.write(`${prefix(service)}${line}\n`);
         }
       } finally {

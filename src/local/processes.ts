@@ -92,7 +92,10 @@ export async function spawnDetached(options: {
 }
 
 async function rotateIfLarge(logFile: string): Promise<void> {
-  const size = await stat(logFile).then((s) => s.size, () => 0);
+  const size = await stat(logFile).then(
+    (s) => s.size,
+    () => 0,
+  );
   if (size > MAX_LOG_BYTES) await rename(logFile, `${logFile}.1`);
 }
 
@@ -136,7 +139,9 @@ export async function terminate(pid: number, graceMs: number): Promise<'terminat
 export async function portInUse(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE' || error.code === 'EACCES'));
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      resolve(error.code === 'EADDRINUSE' || error.code === 'EACCES'),
+    );
     server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(false)));
   });
 }

@@ -100,7 +100,14 @@ export const SERVICES: ServiceDefinition[] = [
     },
     launch: (s, paths) => ({
       command: paths.ferretdbBinary,
-      args: ['--listen-addr', `127.0.0.1:${s.ports.ferretdb}`, '--data-dir', join(paths.data, 'ferretdb'), '--log-level', 'warn'],
+      args: [
+        '--listen-addr',
+        `127.0.0.1:${s.ports.ferretdb}`,
+        '--data-dir',
+        join(paths.data, 'ferretdb'),
+        '--log-level',
+        'warn',
+      ],
       cwd: join(paths.data, 'ferretdb'),
     }),
     marker: (s) => `--data-dir ${join(stackPaths(s.home).data, 'ferretdb')}`,
@@ -115,7 +122,9 @@ export const SERVICES: ServiceDefinition[] = [
     endpoints: (s) => ({ rest: `http://127.0.0.1:${s.ports.connect}` }),
     prepare: async (s, paths) => {
       await mkdir(paths.config, { recursive: true, mode: 0o700 });
-      await writeFile(join(paths.config, 'connect.properties'), connectWorkerProperties(paths, s.ports), { mode: 0o600 });
+      await writeFile(join(paths.config, 'connect.properties'), connectWorkerProperties(paths, s.ports), {
+        mode: 0o600,
+      });
       await writeFile(join(paths.config, 'log4j.properties'), log4jProperties());
     },
     launch: (s, paths) => ({
@@ -171,7 +180,7 @@ export function serviceNamed(name: string): ServiceDefinition | undefined {
 export class CorruptDataError extends OperationError {
   constructor(what: string, dir: string) {
     super(`${what} in ${dir} is damaged or incomplete`, {
-      hint: 'Run `marketplace local reset` to wipe the local stack\'s data (installed jars and binaries are kept).',
+      hint: "Run `marketplace local reset` to wipe the local stack's data (installed jars and binaries are kept).",
     });
   }
 }
@@ -201,15 +210,28 @@ async function prepareKafka(settings: StackSettings, paths: StackPaths, logFile:
   try {
     await run(
       'java',
-      [...JVM_OPTIONS, `-Dlog4j.configuration=file:${join(paths.config, 'log4j.properties')}`, '-cp', `${paths.kafkaLib}/*`,
-        'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', serverProperties, '--ignore-formatted'],
+      [
+        ...JVM_OPTIONS,
+        `-Dlog4j.configuration=file:${join(paths.config, 'log4j.properties')}`,
+        '-cp',
+        `${paths.kafkaLib}/*`,
+        'kafka.tools.StorageTool',
+        'format',
+        `--cluster-id=${clusterId}`,
+        '-c',
+        serverProperties,
+        '--ignore-formatted',
+      ],
       { cwd: paths.home, timeout: 120_000 },
     );
   } catch (error) {
     const output = `${(error as { stdout?: string }).stdout ?? ''}${(error as { stderr?: string }).stderr ?? ''}`;
     // The start-up report shows the service's log, so the formatter's output goes there too.
-    await appendFile(logFile, `${LOG_START_MARK} ${new Date().toISOString()} (storage format) ---\n${output}`, { mode: 0o600 });
-    const reason = output.split('\n').find((line) => /Exception|Error:|requirement failed/.test(line)) ?? (error as Error).message;
+    await appendFile(logFile, `${LOG_START_MARK} ${new Date().toISOString()} (storage format) ---\n${output}`, {
+      mode: 0o600,
+    });
+    const reason =
+      output.split('\n').find((line) => /Exception|Error:|requirement failed/.test(line)) ?? (error as Error).message;
     throw new Error(`formatting Kafka storage failed: ${reason.replace(/^Exception in thread "main" /, '').trim()}`, {
       cause: error,
     });

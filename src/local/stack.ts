@@ -110,7 +110,8 @@ export async function startStack(options: {
       hint: 'Run `marketplace local install` first.',
     });
   }
-  for (const dir of [paths.logs, paths.run, paths.data, paths.config]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const dir of [paths.logs, paths.run, paths.data, paths.config])
+    await mkdir(dir, { recursive: true, mode: 0o700 });
   const lock = await lockPatiently(paths.run, 'local start', options.signal);
   const startedHere: { service: ServiceDefinition; pid: number }[] = [];
   try {
@@ -142,7 +143,12 @@ export async function startStack(options: {
         let pid: number | undefined;
         let action: ServiceStart['action'] = 'started';
         if (state.kind === 'running') {
-          const health = await healthWithin(service, settings, Math.min(service.deadlineMs / 2, RUNNING_GRACE_MS), abort.signal);
+          const health = await healthWithin(
+            service,
+            settings,
+            Math.min(service.deadlineMs / 2, RUNNING_GRACE_MS),
+            abort.signal,
+          );
           if (health.healthy) {
             pid = state.record.pid;
             action = 'already-running';
@@ -160,7 +166,12 @@ export async function startStack(options: {
             await service.prepare?.(settings, paths, logFileOf(settings.home, service.name));
           } catch (error) {
             if (isCliError(error)) throw error;
-            throw await serviceFailure(service, settings, `${service.name} could not start: ${(error as Error).message}`, error);
+            throw await serviceFailure(
+              service,
+              settings,
+              `${service.name} could not start: ${(error as Error).message}`,
+              error,
+            );
           }
           const launch = service.launch(settings, paths);
           pid = await spawnDetached({ ...launch, env, logFile: logFileOf(settings.home, service.name) });
@@ -229,12 +240,9 @@ async function refuseBusyPorts(settings: StackSettings, plan: Map<ServiceName, P
     for (const port of service.ports(settings)) {
       if (!(await portInUse(port))) continue;
       const owner = await portOwner(port);
-      throw new UserError(
-        `port ${port} (needed by ${service.name}) is already in use${owner ? ` by ${owner}` : ''}`,
-        {
-          hint: `Stop that process, or choose other ports (e.g. MARKETPLACE_LOCAL_KAFKA_PORT, --home / MARKETPLACE_HOME for a second stack).`,
-        },
-      );
+      throw new UserError(`port ${port} (needed by ${service.name}) is already in use${owner ? ` by ${owner}` : ''}`, {
+        hint: `Stop that process, or choose other ports (e.g. MARKETPLACE_LOCAL_KAFKA_PORT, --home / MARKETPLACE_HOME for a second stack).`,
+      });
     }
   }
 }
@@ -263,15 +271,13 @@ async function waitHealthy(
         maxDelayMs: 1_000,
         signal,
         clock: options.clock,
-        onProgress: (status, elapsedMs) => options.onEvent?.({ kind: 'waiting', service: service.name, status, elapsedMs }),
+        onProgress: (status, elapsedMs) =>
+          options.onEvent?.({ kind: 'waiting', service: service.name, status, elapsedMs }),
       },
     );
   } catch (error) {
     if (error instanceof ServiceStartError || signal.aborted) throw error;
-    throw await failWithLog(
-      `${service.name} did not become healthy within ${Math.round(deadlineMs / 1000)} s`,
-      error,
-    );
+    throw await failWithLog(`${service.name} did not become healthy within ${Math.round(deadlineMs / 1000)} s`, error);
   }
 }
 
@@ -356,16 +362,18 @@ export async function stopStack(options: {
     for (const wave of stopWaves()) {
       results.push(
         ...(await Promise.all(
-          wave.filter((service) => !options.only || options.only.includes(service.name)).map(async (service): Promise<ServiceStop> => {
-            const record = await readProcessRecord(paths.run, service.name);
-            if (!record || !(await isOurProcess(record))) {
+          wave
+            .filter((service) => !options.only || options.only.includes(service.name))
+            .map(async (service): Promise<ServiceStop> => {
+              const record = await readProcessRecord(paths.run, service.name);
+              if (!record || !(await isOurProcess(record))) {
+                await removeProcessRecord(paths.run, service.name);
+                return { name: service.name, action: 'not-running', pid: null };
+              }
+              const how = await terminate(record.pid, service.stopGraceMs);
               await removeProcessRecord(paths.run, service.name);
-              return { name: service.name, action: 'not-running', pid: null };
-            }
-            const how = await terminate(record.pid, service.stopGraceMs);
-            await removeProcessRecord(paths.run, service.name);
-            return { name: service.name, action: how === 'killed' ? 'killed' : 'stopped', pid: record.pid };
-          }),
+              return { name: service.name, action: how === 'killed' ? 'killed' : 'stopped', pid: record.pid };
+            }),
         )),
       );
     }
@@ -398,7 +406,9 @@ export interface ServiceStatus {
 }
 
 /** Every service with its pid (when this tool runs it), health, and endpoints. */
-export async function stackStatus(options: { settings: StackSettings }): Promise<{ home: string; services: ServiceStatus[] }> {
+export async function stackStatus(options: {
+  settings: StackSettings;
+}): Promise<{ home: string; services: ServiceStatus[] }> {
   const settings = (await runningSettings(options.settings.home)) ?? options.settings;
   const paths = stackPaths(settings.home);
   const services = await Promise.all(
@@ -422,7 +432,9 @@ export async function stackStatus(options: { settings: StackSettings }): Promise
 /** The settings (ports) the stack in `home` was last started with. */
 export async function runningSettings(home: string): Promise<StackSettings | undefined> {
   try {
-    const parsed = JSON.parse(await readFile(join(stackPaths(home).run, STACK_RECORD), 'utf8')) as { settings?: StackSettings };
+    const parsed = JSON.parse(await readFile(join(stackPaths(home).run, STACK_RECORD), 'utf8')) as {
+      settings?: StackSettings;
+    };
     return parsed.settings?.ports ? { ...parsed.settings, home } : undefined;
   } catch {
     return undefined;
@@ -466,7 +478,9 @@ export function endpointsOf(settings: StackSettings, users: KafkaUser[], withKsq
 }
 
 /** Stops the stack, then deletes its data, logs and generated configs; installed jars, binaries and users stay. */
-export async function resetStack(options: { home: string }): Promise<{ home: string; stopped: ServiceStop[]; removed: string[] }> {
+export async function resetStack(options: {
+  home: string;
+}): Promise<{ home: string; stopped: ServiceStop[]; removed: string[] }> {
   const stopped = await stopStack(options);
   const paths = stackPaths(options.home);
   const removed = [paths.data, paths.logs, paths.config, join(paths.run, STACK_RECORD)];

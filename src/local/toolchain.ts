@@ -24,7 +24,10 @@ const VERSION_ARGS: Record<Tool, string[]> = {
 export async function toolVersion(tool: Tool, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   try {
     const { stdout, stderr } = await run(tool, VERSION_ARGS[tool], { env, timeout: 30_000 });
-    return `${stdout}${stderr}`.trim().split('\n')[0]?.replace(/\u001b\[[0-9;]*m/g, '');
+    return `${stdout}${stderr}`
+      .trim()
+      .split('\n')[0]
+      ?.replace(/\u001b\[[0-9;]*m/g, '');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
@@ -32,7 +35,10 @@ export async function toolVersion(tool: Tool, env: NodeJS.ProcessEnv = process.e
 }
 
 /** Fails with one line naming every missing tool and how to get it (exit 2). */
-export async function requireTools(tools: Tool[], env: NodeJS.ProcessEnv = process.env): Promise<Record<string, string>> {
+export async function requireTools(
+  tools: Tool[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Record<string, string>> {
   const versions: Record<string, string> = {};
   const missing: Tool[] = [];
   for (const tool of [...new Set(tools)]) {

@@ -68,7 +68,11 @@ export async function withSinkCollection<T>(
 /** Healthy when the server answers `hello` and can list its databases (which touches storage, unlike hello). */
 export async function mongoHealth(uri: string): Promise<MongoHealth> {
   const { MongoClient } = await import('mongodb');
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1_500, connectTimeoutMS: 1_500, socketTimeoutMS: 5_000 });
+  const client = new MongoClient(uri, {
+    serverSelectionTimeoutMS: 1_500,
+    connectTimeoutMS: 1_500,
+    socketTimeoutMS: 5_000,
+  });
   try {
     const hello = await client.db('admin').command({ hello: 1 });
     if (hello.ok !== 1) return { healthy: false, status: 'hello did not answer ok' };

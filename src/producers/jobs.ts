@@ -71,7 +71,12 @@ export class JobGenerator {
     const start = today + random.int(1, 21) * DAY_MS;
     const end = start + random.int(option.days[0], option.days[1]) * DAY_MS;
 
-    const order = { customer: customerNumber, option: optionIndex, contractor: pickContractorNumber(random), priceQuoted };
+    const order = {
+      customer: customerNumber,
+      option: optionIndex,
+      contractor: pickContractorNumber(random),
+      priceQuoted,
+    };
     this.generated++;
     return {
       jobId,

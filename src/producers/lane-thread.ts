@@ -7,7 +7,13 @@ import { PRODUCER_CONFIG, createKafka } from '../kafka/client.js';
 import { batchSender } from '../kafka/producer.js';
 import { Lane } from './lane.js';
 import { retryThroughOutages } from './outage.js';
-import { describeError, type LaneReply, type LaneRequest, type LaneThreadData, type TopicPartitions } from './lane-thread-protocol.js';
+import {
+  describeError,
+  type LaneReply,
+  type LaneRequest,
+  type LaneThreadData,
+  type TopicPartitions,
+} from './lane-thread-protocol.js';
 import type { WordPools } from './population.js';
 import type { InputTopic } from './records.js';
 import { preciseClock } from './runner.js';
@@ -39,19 +45,27 @@ function startLane(pools: WordPools, partitions: TopicPartitions): Lane {
       truckIntervalMs: data.truckIntervalMs,
     }),
     partitions,
-    send: retryThroughOutages(batchSender<InputTopic>(producer, { compression: data.compression, topicName: (topic) => `${data.topicPrefix}${topic}` }), {
-      maxOutageMs: data.maxOutageMs,
-      clock: preciseClock,
-      signal: interrupted.signal,
-      onOutage: (reason) => post({ type: 'outage', reason }),
-      onRecovered: (outageMs) => post({ type: 'recovered', outageMs }),
-      onGaveUp: (outageMs) => post({ type: 'gave-up', outageMs }),
-    }),
+    send: retryThroughOutages(
+      batchSender<InputTopic>(producer, {
+        compression: data.compression,
+        topicName: (topic) => `${data.topicPrefix}${topic}`,
+      }),
+      {
+        maxOutageMs: data.maxOutageMs,
+        clock: preciseClock,
+        signal: interrupted.signal,
+        onOutage: (reason) => post({ type: 'outage', reason }),
+        onRecovered: (outageMs) => post({ type: 'recovered', outageMs }),
+        onGaveUp: (outageMs) => post({ type: 'gave-up', outageMs }),
+      },
+    ),
     clock: preciseClock,
     events: {
       sent: (count) => post({ type: 'sent', count, queued: started.queued, jobsSeen: started.jobsSeen }),
       acked: (ack) =>
-        post({ type: 'acked', ack, queued: started.queued, jobsSeen: started.jobsSeen }, [ack.latencies.buffer as ArrayBuffer]),
+        post({ type: 'acked', ack, queued: started.queued, jobsSeen: started.jobsSeen }, [
+          ack.latencies.buffer as ArrayBuffer,
+        ]),
       failed: (error, count) => post({ type: 'failed', error: describeError(error), count }),
     },
   });

@@ -1,7 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import type { LaneEvents } from './lane.js';
 import type { OutageNotices } from './outage.js';
-import { LaneThreadError, type LaneReply, type LaneRequest, type LaneThreadData, type TopicPartitions } from './lane-thread-protocol.js';
+import {
+  LaneThreadError,
+  type LaneReply,
+  type LaneRequest,
+  type LaneThreadData,
+  type TopicPartitions,
+} from './lane-thread-protocol.js';
 import type { WordPools } from './population.js';
 import type { LaneHandle } from './runner.js';
 

@@ -111,7 +111,10 @@ export class Lane implements LaneHandle {
     const maxBatchBytes = options.maxBatchBytes ?? MAX_BATCH_BYTES;
     for (const [topic, count] of Object.entries(options.partitions) as Array<[InputTopic, number]>) {
       if (!(count >= 1)) throw new Error(`topic ${topic} has no partitions`);
-      this.partitions.set(topic, Array.from({ length: count }, (_, partition) => new PartitionQueue(topic, partition, maxBatchBytes)));
+      this.partitions.set(
+        topic,
+        Array.from({ length: count }, (_, partition) => new PartitionQueue(topic, partition, maxBatchBytes)),
+      );
     }
   }
 
@@ -151,7 +154,8 @@ export class Lane implements LaneHandle {
   private advance(now: number): void {
     this.now = now;
     this.workload.due(now, this.sink);
-    if (this.finishing?.flushOrders && this.failure === undefined && this.queued < FLUSH_ORDERS) this.workload.flushOrders(now, this.sink, FLUSH_ORDERS);
+    if (this.finishing?.flushOrders && this.failure === undefined && this.queued < FLUSH_ORDERS)
+      this.workload.flushOrders(now, this.sink, FLUSH_ORDERS);
     if (!this.sending && this.queued > 0 && this.failure === undefined) {
       this.sending = this.pump().finally(() => {
         this.sending = undefined;
@@ -167,11 +171,14 @@ export class Lane implements LaneHandle {
     if (next === undefined || next >= this.timerAt) return;
     clearTimeout(this.timer);
     this.timerAt = next;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      this.advance(this.options.clock.now());
-    }, Math.max(0, next - now));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.advance(this.options.clock.now());
+      },
+      Math.max(0, next - now),
+    );
   }
 
   private checkFinished(): void {

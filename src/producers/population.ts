@@ -10,7 +10,15 @@ export interface WordPools {
 }
 
 const POOL_SIZE = 400;
-const EMAIL_DOMAINS = ['gmail.com', 'outlook.com', 'bigpond.com', 'hotmail.com', 'icloud.com', 'yahoo.com.au', 'optusnet.com.au'];
+const EMAIL_DOMAINS = [
+  'gmail.com',
+  'outlook.com',
+  'bigpond.com',
+  'hotmail.com',
+  'icloud.com',
+  'yahoo.com.au',
+  'optusnet.com.au',
+];
 
 export async function buildWordPools(seed: number): Promise<WordPools> {
   const { faker } = await import('@faker-js/faker/locale/en_AU');
@@ -79,7 +87,12 @@ export class Population {
     const city = random.pick(CITIES);
     const [suburb, postcode] = random.pick(city.suburbs);
     // sqrt keeps points uniform over the disc instead of crowding the centre
-    const [lat, long] = destinationPoint(city.lat, city.long, city.radiusKm * Math.sqrt(random.next()), random.real(0, 2 * Math.PI));
+    const [lat, long] = destinationPoint(
+      city.lat,
+      city.long,
+      city.radiusKm * Math.sqrt(random.next()),
+      random.real(0, 2 * Math.PI),
+    );
     const separator = random.pick(['.', '_', '']);
     const digits = random.chance(0.5) ? String(random.int(1, 99)) : '';
     const customer: Customer = {
@@ -99,7 +112,15 @@ export class Population {
 
 const CONTRACTORS_PER_TRADE = 40;
 const TRADE_NAMES = [...new Set(SERVICE_OPTIONS.map((o) => o.trade))];
-const TRADE_CODES = new Map(TRADE_NAMES.map((trade) => [trade, trade.replace(/[^A-Za-z]/g, '').slice(0, 3).toUpperCase()]));
+const TRADE_CODES = new Map(
+  TRADE_NAMES.map((trade) => [
+    trade,
+    trade
+      .replace(/[^A-Za-z]/g, '')
+      .slice(0, 3)
+      .toUpperCase(),
+  ]),
+);
 
 /** Contractor ids are grouped by trade, e.g. PLU-0007 is a plumber. */
 export function pickContractor(trade: string, random: Random): string {
@@ -112,7 +133,12 @@ export function pickContractorNumber(random: Random): number {
 }
 
 export function contractorId(trade: string, number: number): string {
-  const code = TRADE_CODES.get(trade) ?? trade.replace(/[^A-Za-z]/g, '').slice(0, 3).toUpperCase();
+  const code =
+    TRADE_CODES.get(trade) ??
+    trade
+      .replace(/[^A-Za-z]/g, '')
+      .slice(0, 3)
+      .toUpperCase();
   const index = TRADE_NAMES.indexOf(trade) * CONTRACTORS_PER_TRADE + number;
   return `${code}-${String(index).padStart(4, '0')}`;
 }

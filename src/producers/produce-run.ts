@@ -83,8 +83,24 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
   // Producer threads start now: loading their modules overlaps the checks below.
   const maxOutageMs = settings.maxOutageMs ?? DEFAULT_MAX_OUTAGE_MS;
   const outages = new OutageLog();
-  const notices = outageNotices(outages, (line) => ctx.out.warn(line), (line) => ctx.out.info(line), bootstrap, maxOutageMs);
-  const lanes = startLanes(settings, { kafka, target, seed, events: tracker, out: ctx.out, topicName, maxOutageMs, notices, signal: ctx.signal });
+  const notices = outageNotices(
+    outages,
+    (line) => ctx.out.warn(line),
+    (line) => ctx.out.info(line),
+    bootstrap,
+    maxOutageMs,
+  );
+  const lanes = startLanes(settings, {
+    kafka,
+    target,
+    seed,
+    events: tracker,
+    out: ctx.out,
+    topicName,
+    maxOutageMs,
+    notices,
+    signal: ctx.signal,
+  });
   let handles: LaneHandle[];
   try {
     await assertSomeBrokerReachable(target.bootstrap, settings.connectTimeoutMs, errorContext);
@@ -181,7 +197,9 @@ function outageNotices(
     onOutage: (reason) => {
       if (waiting++ > 0) return;
       log.count++;
-      warn(`Kafka at ${bootstrap} unreachable (${reason}); retrying for up to ${Math.round(maxOutageMs / 1000)} s, records stay queued`);
+      warn(
+        `Kafka at ${bootstrap} unreachable (${reason}); retrying for up to ${Math.round(maxOutageMs / 1000)} s, records stay queued`,
+      );
     },
     onRecovered: (outageMs) => {
       log.longestMs = Math.max(log.longestMs, outageMs);
@@ -208,7 +226,11 @@ const THREADS_FROM_RECORDS_PER_SECOND = 5_000;
  * share the first); one core is left for the main thread and the broker, so a 2-core machine gets one thread.
  * At low rates threads would only cost start-up time and memory.
  */
-export function defaultThreads(topics: readonly InputTopic[], rate: number | undefined, cores = availableParallelism()): number {
+export function defaultThreads(
+  topics: readonly InputTopic[],
+  rate: number | undefined,
+  cores = availableParallelism(),
+): number {
   const jobTopics = topics.filter((topic) => topic !== 'tradie_truck_location').length;
   if (rate !== undefined && rate * jobTopics < THREADS_FROM_RECORDS_PER_SECOND) return 0;
   return Math.max(1, Math.min(MAX_DEFAULT_THREADS, jobTopics, cores - 1));
@@ -230,7 +252,9 @@ async function assertTopicsReady(
   try {
     await within(admin.connect(), timeoutMs, () => connectionTimeoutError('connecting', timeoutMs, errorContext));
     const names = settings.topics.map((topic) => `${settings.topicPrefix}${topic}`);
-    await within(assertTopicsExist(admin, names), timeoutMs, () => connectionTimeoutError('listing topics', timeoutMs, errorContext));
+    await within(assertTopicsExist(admin, names), timeoutMs, () =>
+      connectionTimeoutError('listing topics', timeoutMs, errorContext),
+    );
     const counts = await within(partitionCounts(admin, names), timeoutMs, () =>
       connectionTimeoutError('reading topic metadata', timeoutMs, errorContext),
     );
@@ -280,12 +304,15 @@ function startLanes(settings: ProduceSettings, context: LanesContext): StartingL
         const lane = new Lane({
           partitions,
           workload: new Workload({ ...workloadOptions, pools, topics: new Set(settings.topics) }),
-          send: retryThroughOutages(batchSender<InputTopic>(producer, { compression: settings.compression, topicName: context.topicName }), {
-            maxOutageMs: context.maxOutageMs,
-            clock: preciseClock,
-            signal: context.signal,
-            ...context.notices,
-          }),
+          send: retryThroughOutages(
+            batchSender<InputTopic>(producer, { compression: settings.compression, topicName: context.topicName }),
+            {
+              maxOutageMs: context.maxOutageMs,
+              clock: preciseClock,
+              signal: context.signal,
+              ...context.notices,
+            },
+          ),
           clock: preciseClock,
           events: context.events,
         });
@@ -296,7 +323,9 @@ function startLanes(settings: ProduceSettings, context: LanesContext): StartingL
   }
 
   // Busy topics first, so each gets a thread of its own when there are enough; truck reports share the first.
-  const ordered = [...settings.topics].sort((a, b) => Number(a === 'tradie_truck_location') - Number(b === 'tradie_truck_location'));
+  const ordered = [...settings.topics].sort(
+    (a, b) => Number(a === 'tradie_truck_location') - Number(b === 'tradie_truck_location'),
+  );
   const count = Math.min(threads, ordered.length);
   const remotes = Array.from(
     { length: count },

@@ -35,19 +35,43 @@ export class RecordEncoder {
   jobCreated(value: JobCreated): number {
     const bytes = this.bytes;
     let o = this.jobIdField(value.job_id);
-    o = put(bytes, o, cached(this.startDates, value.job_start_date, (d) => `,"job_start_date":${JSON.stringify(d)},"job_end_date":`));
-    o = put(bytes, o, cached(this.endDates, value.job_end_date, (d) => `${JSON.stringify(d)},"price":`));
+    o = put(
+      bytes,
+      o,
+      cached(this.startDates, value.job_start_date, (d) => `,"job_start_date":${JSON.stringify(d)},"job_end_date":`),
+    );
+    o = put(
+      bytes,
+      o,
+      cached(this.endDates, value.job_end_date, (d) => `${JSON.stringify(d)},"price":`),
+    );
     o = writeDecimal(bytes, o, value.price);
-    return put(bytes, o, cached(this.jobStatuses, value.job_status, (s) => `,"job_status":${JSON.stringify(s)}}`));
+    return put(
+      bytes,
+      o,
+      cached(this.jobStatuses, value.job_status, (s) => `,"job_status":${JSON.stringify(s)}}`),
+    );
   }
 
   /** order_placed of job `jobId` from its parts (the same text as JSON.stringify(JobGenerator.orderPlaced(…))). */
   orderPlaced(jobId: number, order: OrderParts): number {
     const bytes = this.bytes;
     let o = this.jobIdField(jobId);
-    o = put(bytes, o, (this.customerIds[order.customer] ??= utf8(`,"customer_id":${JSON.stringify(this.customer(order.customer).id)},"service_option":`)));
+    o = put(
+      bytes,
+      o,
+      (this.customerIds[order.customer] ??= utf8(
+        `,"customer_id":${JSON.stringify(this.customer(order.customer).id)},"service_option":`,
+      )),
+    );
     o = put(bytes, o, this.optionContractor(order.option, order.contractor));
-    o = put(bytes, o, (this.locations[order.customer] ??= utf8(`${JSON.stringify(this.customer(order.customer).address)},"price_quoted":`)));
+    o = put(
+      bytes,
+      o,
+      (this.locations[order.customer] ??= utf8(
+        `${JSON.stringify(this.customer(order.customer).address)},"price_quoted":`,
+      )),
+    );
     o = writeDecimal(bytes, o, order.priceQuoted);
     bytes[o] = CLOSE_BRACE;
     return o + 1;
@@ -56,7 +80,11 @@ export class RecordEncoder {
   /** joblocation of job `jobId` for customer number `customer`; returns the value's end. */
   jobLocation(jobId: number, customer: number, reportingTime: number): number {
     const bytes = this.bytes;
-    let o = put(bytes, this.key(jobId), (this.jobLocationPrefixes[customer] ??= jobLocationPrefix(this.customer(customer))));
+    let o = put(
+      bytes,
+      this.key(jobId),
+      (this.jobLocationPrefixes[customer] ??= jobLocationPrefix(this.customer(customer))),
+    );
     o = writeDecimal(bytes, o, reportingTime);
     bytes[o] = CLOSE_BRACE;
     return o + 1;

@@ -51,7 +51,13 @@ export type RecordValue = JobCreated | OrderPlaced | JobLocation | VehiclePositi
  * Where generated records go, one call per record as it is made: the key is bytes[0, keyEnd), the JSON value
  * bytes[keyEnd, valueEnd) (UTF-8), the timestamp its event time (epoch ms). The bytes are only valid during the call.
  */
-export type RecordSink = (topic: InputTopic, bytes: Buffer, keyEnd: number, valueEnd: number, timestamp: number) => void;
+export type RecordSink = (
+  topic: InputTopic,
+  bytes: Buffer,
+  keyEnd: number,
+  valueEnd: number,
+  timestamp: number,
+) => void;
 
 export function isInputTopic(name: string): name is InputTopic {
   return (INPUT_TOPICS as readonly string[]).includes(name);

@@ -23,7 +23,8 @@ export class RunTracker implements LaneEvents {
     const stats = this.stats;
     stats.acked += ack.count;
     stats.ackedBytes += ack.bytes;
-    for (const [topic, count] of Object.entries(ack.byTopic) as Array<[InputTopic, number]>) stats.ackedByTopic[topic] += count;
+    for (const [topic, count] of Object.entries(ack.byTopic) as Array<[InputTopic, number]>)
+      stats.ackedByTopic[topic] += count;
     for (let i = 0; i < ack.latencies.length; i++) stats.latency.record(ack.latencies[i]!);
     this.notify();
   }
@@ -94,7 +95,9 @@ export async function runProducer(options: RunOptions): Promise<RunOutcome> {
   const startedAt = clock.now();
   stats.startedAt = startedAt;
   const bucket =
-    options.ratePerSecond === undefined ? undefined : new TokenBucket({ ratePerSecond: options.ratePerSecond, now: clock.now });
+    options.ratePerSecond === undefined
+      ? undefined
+      : new TokenBucket({ ratePerSecond: options.ratePerSecond, now: clock.now });
   const maxJobs = options.maxJobs ?? Number.POSITIVE_INFINITY;
   const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : startedAt + options.durationMs;
   let jobs = 0;

@@ -25,7 +25,10 @@ export class TokenBucket {
   constructor(options: TokenBucketOptions) {
     if (!(options.ratePerSecond > 0)) throw new RangeError('ratePerSecond must be > 0');
     this.ratePerSecond = options.ratePerSecond;
-    this.maxCatchUp = Math.max(1, Math.floor(options.maxCatchUp ?? Math.max(2, options.ratePerSecond * DEFAULT_CATCH_UP_SECONDS)));
+    this.maxCatchUp = Math.max(
+      1,
+      Math.floor(options.maxCatchUp ?? Math.max(2, options.ratePerSecond * DEFAULT_CATCH_UP_SECONDS)),
+    );
     this.now = options.now;
     this.origin = this.now();
   }

@@ -43,7 +43,12 @@ const STATEMENTS = 'ksql-statements';
 const SINK = 'mongo-sink-connector';
 
 const now = () => new Date().toISOString();
-const rec = (kind: string, id: string, name: string | undefined, attributes: Record<string, unknown> = {}): ResourceRecord => ({
+const rec = (
+  kind: string,
+  id: string,
+  name: string | undefined,
+  attributes: Record<string, unknown> = {},
+): ResourceRecord => ({
   kind,
   id,
   name,
@@ -99,7 +104,11 @@ function clusterRecord(cluster: KafkaCluster): ResourceRecord {
 }
 
 /** The demo on Confluent Cloud as a resource graph. The ksqlDB cluster starts as soon as the cluster and SA exist. */
-export function cloudResources(config: Config, names: ResourceNames, options: { sink: boolean }): ResourceDef<CloudEnv>[] {
+export function cloudResources(
+  config: Config,
+  names: ResourceNames,
+  options: { sink: boolean },
+): ResourceDef<CloudEnv>[] {
   const defs: ResourceDef<CloudEnv>[] = [
     {
       id: ENVIRONMENT,
@@ -114,7 +123,10 @@ export function cloudResources(config: Config, names: ResourceNames, options: { 
         return found && { record: rec('environment', found.id, found.display_name), ready: true };
       },
       create: async (env) => {
-        const created = await env.cloud.environments.create({ displayName: names.environment, streamGovernance: 'ESSENTIALS' });
+        const created = await env.cloud.environments.create({
+          displayName: names.environment,
+          streamGovernance: 'ESSENTIALS',
+        });
         return rec('environment', created.id, created.display_name);
       },
       destroy: (env, record) => deleteIgnoringGone(() => env.cloud.environments.delete(record.id)),
@@ -129,7 +141,12 @@ export function cloudResources(config: Config, names: ResourceNames, options: { 
         const found = known
           ? await env.cloud.clusters.find(known.id, envId(env))
           : await env.cloud.clusters.findByName(envId(env), names.kafkaCluster);
-        return found && { record: clusterRecord(found), ready: found.status.phase === 'PROVISIONED' && !!restEndpoint(found) };
+        return (
+          found && {
+            record: clusterRecord(found),
+            ready: found.status.phase === 'PROVISIONED' && !!restEndpoint(found),
+          }
+        );
       },
       create: async (env) => {
         const created = await env.cloud.clusters.create({
@@ -149,7 +166,9 @@ export function cloudResources(config: Config, names: ResourceNames, options: { 
         return clusterRecord(cluster);
       },
       destroy: (env, record) =>
-        deleteIgnoringGone(() => env.cloud.clusters.delete(record.id, String(record.attributes?.environmentId ?? envId(env)))),
+        deleteIgnoringGone(() =>
+          env.cloud.clusters.delete(record.id, String(record.attributes?.environmentId ?? envId(env))),
+        ),
     },
     {
       id: SERVICE_ACCOUNT,
@@ -205,7 +224,12 @@ export function cloudResources(config: Config, names: ResourceNames, options: { 
         dependsOn: [KAFKA_KEY],
         observe: async (env) => {
           const found = await kafkaRest(env).findByName(topic.name);
-          return found && { record: rec('topic', topic.name, topic.name, { partitions: found.partitions_count }), ready: true };
+          return (
+            found && {
+              record: rec('topic', topic.name, topic.name, { partitions: found.partitions_count }),
+              ready: true,
+            }
+          );
         },
         create: async (env) => {
           await kafkaRest(env).createTopic({ name: topic.name, partitions: topic.partitions, configs: topic.configs });
@@ -251,7 +275,9 @@ export function cloudResources(config: Config, names: ResourceNames, options: { 
         });
       },
       destroy: (env, record) =>
-        deleteIgnoringGone(() => env.cloud.ksqlClusters.delete(record.id, String(record.attributes?.environmentId ?? envId(env)))),
+        deleteIgnoringGone(() =>
+          env.cloud.ksqlClusters.delete(record.id, String(record.attributes?.environmentId ?? envId(env))),
+        ),
     },
     roleBinding(KSQL_ROLE, 'KsqlAdmin', [KSQL_CLUSTER, SERVICE_ACCOUNT], (env) =>
       String(requireKnown(env, KSQL_CLUSTER).attributes?.crn),
@@ -283,7 +309,9 @@ export function cloudResources(config: Config, names: ResourceNames, options: { 
       dependsOn: [KSQL_KEY, ...demoTopics().map((topic) => `topic:${topic.name}`)],
       observe: async (env) => {
         const deployer = ksqlDeployer(env);
-        return (await deployer.complete()) ? { record: rec('ksql-statements', 'templates', 'templates/ksql'), ready: true } : undefined;
+        return (await deployer.complete())
+          ? { record: rec('ksql-statements', 'templates', 'templates/ksql'), ready: true }
+          : undefined;
       },
       create: async (env) => {
         const result = await ksqlDeployer(env).apply();
@@ -379,8 +407,15 @@ function roleBinding(
     dependsOn,
     observe: async (env) => {
       const known = env.known(id);
-      const found = known ? await env.cloud.roleBindings.find(known.id) : await env.cloud.roleBindings.findByName(input(env));
-      return found && { record: rec('role-binding', found.id, `${roleName}:${found.principal}`, { crn: found.crn_pattern }), ready: true };
+      const found = known
+        ? await env.cloud.roleBindings.find(known.id)
+        : await env.cloud.roleBindings.findByName(input(env));
+      return (
+        found && {
+          record: rec('role-binding', found.id, `${roleName}:${found.principal}`, { crn: found.crn_pattern }),
+          ready: true,
+        }
+      );
     },
     create: async (env) => {
       const created = await env.cloud.roleBindings.create(input(env));
@@ -408,7 +443,8 @@ const COMPARED_SINK_KEYS = ['connection.host', 'connection.user', 'database', 'c
 
 function mongoSink(config: Config, names: ResourceNames): ResourceDef<CloudEnv> {
   const connectors = (env: CloudEnv) => env.cloud.connectors(envId(env), requireKnown(env, CLUSTER).id);
-  const record = (attributes: Record<string, unknown>) => rec('connector', names.sinkConnector, names.sinkConnector, attributes);
+  const record = (attributes: Record<string, unknown>) =>
+    rec('connector', names.sinkConnector, names.sinkConnector, attributes);
   return {
     id: SINK,
     kind: 'connector',

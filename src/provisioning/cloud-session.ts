@@ -74,7 +74,8 @@ export async function openCloudSession(
       known: (id) => known.get(id),
       progress: () => undefined,
       waits: { clock, signal: ctx.signal },
-      ksql: (endpoint, creds): KsqlDeployer => ksqlDeployer({ url: endpoint, credentials: creds, secrets: ctx.secrets }),
+      ksql: (endpoint, creds): KsqlDeployer =>
+        ksqlDeployer({ url: endpoint, credentials: creds, secrets: ctx.secrets }),
       mongoPassword: password,
     };
     const session: CloudSession = {
@@ -95,9 +96,8 @@ export async function openCloudSession(
           environment: records['environment']?.id,
           'kafka bootstrap': records['kafka-cluster']?.attributes?.bootstrap as string | undefined,
           'kafka rest': records['kafka-cluster']?.attributes?.restEndpoint as string | undefined,
-          ksqldb: (records['ksqldb-api-key']?.attributes?.endpoint ?? records['ksqldb-cluster']?.attributes?.endpoint) as
-            | string
-            | undefined,
+          ksqldb: (records['ksqldb-api-key']?.attributes?.endpoint ??
+            records['ksqldb-cluster']?.attributes?.endpoint) as string | undefined,
         };
       },
       remaining: (opts) => remainingCloudResources(session, opts),
@@ -115,5 +115,10 @@ export async function openCloudSession(
  * one line (and nothing touched), instead of every step of the graph failing on its own.
  */
 async function checkCloudAccess(cloud: ConfluentCloud): Promise<void> {
-  await cloud.http.request({ method: 'GET', path: '/org/v2/environments', query: { page_size: 1 }, deadlineMs: 60_000 });
+  await cloud.http.request({
+    method: 'GET',
+    path: '/org/v2/environments',
+    query: { page_size: 1 },
+    deadlineMs: 60_000,
+  });
 }

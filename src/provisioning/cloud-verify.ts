@@ -17,14 +17,17 @@ export async function remainingCloudResources(
   for (const environment of environments) {
     if (!options.keepEnvironment) remaining.push(`environment ${environment.display_name} (${environment.id})`);
     for (const cluster of await cloud.clusters.list(environment.id)) {
-      if (hasPrefix(cluster.spec.display_name, names.prefix)) remaining.push(`Kafka cluster ${cluster.spec.display_name} (${cluster.id})`);
+      if (hasPrefix(cluster.spec.display_name, names.prefix))
+        remaining.push(`Kafka cluster ${cluster.spec.display_name} (${cluster.id})`);
     }
     for (const ksql of await cloud.ksqlClusters.list(environment.id)) {
-      if (hasPrefix(ksql.spec.display_name, names.prefix)) remaining.push(`ksqlDB cluster ${ksql.spec.display_name} (${ksql.id})`);
+      if (hasPrefix(ksql.spec.display_name, names.prefix))
+        remaining.push(`ksqlDB cluster ${ksql.spec.display_name} (${ksql.id})`);
     }
   }
   for (const account of await cloud.serviceAccounts.list()) {
-    if (hasPrefix(account.display_name, names.prefix)) remaining.push(`service account ${account.display_name} (${account.id})`);
+    if (hasPrefix(account.display_name, names.prefix))
+      remaining.push(`service account ${account.display_name} (${account.id})`);
   }
 
   const deletedAccounts = options.deleted.filter((r) => r.kind === 'service-account').map((r) => r.id);
@@ -37,7 +40,8 @@ export async function remainingCloudResources(
   const principals = new Set(deletedAccounts.map((id) => `User:${id}`));
   for (const crnPattern of crnPatternsOf(options.deleted)) {
     for (const binding of await cloud.roleBindings.list({ crnPattern })) {
-      if (principals.has(binding.principal)) remaining.push(`role binding ${binding.role_name} of ${binding.principal} (${binding.id})`);
+      if (principals.has(binding.principal))
+        remaining.push(`role binding ${binding.role_name} of ${binding.principal} (${binding.id})`);
     }
   }
   return remaining;

@@ -3,8 +3,13 @@ import { readFileSync } from 'node:fs';
 export type ConnectorTemplate = 'mongodb-atlas-sink' | 'mongodb-sink-local';
 
 /** A connector config from templates/connectors with every ${name} filled in; a missing value is a bug. */
-export function renderConnectorConfig(template: ConnectorTemplate, values: Record<string, string>): Record<string, string> {
-  const raw = JSON.parse(readFileSync(new URL(`../../templates/connectors/${template}.json`, import.meta.url), 'utf8')) as {
+export function renderConnectorConfig(
+  template: ConnectorTemplate,
+  values: Record<string, string>,
+): Record<string, string> {
+  const raw = JSON.parse(
+    readFileSync(new URL(`../../templates/connectors/${template}.json`, import.meta.url), 'utf8'),
+  ) as {
     config: Record<string, string>;
   };
   const rendered: Record<string, string> = {};

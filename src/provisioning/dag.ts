@@ -33,7 +33,9 @@ export async function runDag(
   validateDag(nodes);
   const clock = options.clock ?? systemClock;
   const started = clock.now();
-  const state = new Map<string, 'pending' | 'running' | 'done' | 'failed' | 'skipped'>(nodes.map((n) => [n.id, 'pending']));
+  const state = new Map<string, 'pending' | 'running' | 'done' | 'failed' | 'skipped'>(
+    nodes.map((n) => [n.id, 'pending']),
+  );
   const result: DagResult = { done: [], failed: [], skipped: [], timings: new Map(), wallMs: 0 };
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);

@@ -60,7 +60,11 @@ export async function planResources<E extends ProvisionEnvBase>(
   return defs.map((def) => steps.get(def.id)!);
 }
 
-function actionFor<E extends ProvisionEnvBase>(observed: Observed, def: ResourceDef<E>, inState: boolean): PlannedAction {
+function actionFor<E extends ProvisionEnvBase>(
+  observed: Observed,
+  def: ResourceDef<E>,
+  inState: boolean,
+): PlannedAction {
   if (observed.changes?.length && def.update) return 'update';
   if (!observed.ready) return 'wait';
   return inState ? 'none' : 'adopt';
@@ -154,7 +158,10 @@ export async function destroyResources<E extends ProvisionEnvBase>(
   if (options.discover) {
     for (const id of topologicalOrder(defs)) {
       if (known.get(id)) continue;
-      const observed = await byId.get(id)!.observe(env).catch(() => undefined);
+      const observed = await byId
+        .get(id)!
+        .observe(env)
+        .catch(() => undefined);
       if (observed) known.set(id, observed.record);
     }
   }

@@ -33,7 +33,11 @@ export function ksqlDeployer(options: KsqlDeployerOptions): KsqlDeployer {
     const client = new KsqlClient({
       url: options.url,
       auth: options.credentials
-        ? { username: options.credentials.key, password: options.credentials.secret, source: 'the ksqlDB API key in .marketplace/state.json' }
+        ? {
+            username: options.credentials.key,
+            password: options.credentials.secret,
+            source: 'the ksqlDB API key in .marketplace/state.json',
+          }
         : undefined,
       secrets: options.secrets,
       unreachableHint: options.credentials
@@ -78,7 +82,9 @@ export function ksqlDeployer(options: KsqlDeployerOptions): KsqlDeployer {
         const names = new Set(sources.map((source) => source.name));
         const existing = await existingNames(client);
         return [
-          ...sources.filter((source) => existing.has(source.name)).map((source) => `${source.kind.toLowerCase()} ${source.name}`),
+          ...sources
+            .filter((source) => existing.has(source.name))
+            .map((source) => `${source.kind.toLowerCase()} ${source.name}`),
           ...(await demoQueries(client, names)).map((query) => `query ${query.id}`),
         ];
       }),

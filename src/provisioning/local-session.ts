@@ -50,18 +50,25 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
       dependsOn: [],
       observe: async (env) => {
         const topics = await (await env.admin()).listTopics();
-        return topics.includes(topic.name) ? { record: rec('topic', topic.name, { partitions: topic.partitions }), ready: true } : undefined;
+        return topics.includes(topic.name)
+          ? { record: rec('topic', topic.name, { partitions: topic.partitions }), ready: true }
+          : undefined;
       },
       create: async (env) => {
         const { createTopicsAndWait } = await import('../kafka/topics.js');
-        await createTopicsAndWait(await env.admin(), [
-          {
-            topic: topic.name,
-            numPartitions: topic.partitions,
-            replicationFactor: 1,
-            configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
-          },
-        ], 30_000, env.signal);
+        await createTopicsAndWait(
+          await env.admin(),
+          [
+            {
+              topic: topic.name,
+              numPartitions: topic.partitions,
+              replicationFactor: 1,
+              configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
+            },
+          ],
+          30_000,
+          env.signal,
+        );
         return rec('topic', topic.name, { partitions: topic.partitions });
       },
       destroy: async (env, record) => {
@@ -70,8 +77,16 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
         // Deletion completes asynchronously on the broker; wait so the check after teardown sees it gone.
         await waitFor(
           async () =>
-            (await admin.listTopics()).includes(record.id) ? { done: false, status: 'being deleted' } : { done: true, value: undefined },
-          { what: `topic ${record.id} to be deleted`, timeoutMs: 30_000, initialDelayMs: 100, maxDelayMs: 1_000, signal: env.signal },
+            (await admin.listTopics()).includes(record.id)
+              ? { done: false, status: 'being deleted' }
+              : { done: true, value: undefined },
+          {
+            what: `topic ${record.id} to be deleted`,
+            timeoutMs: 30_000,
+            initialDelayMs: 100,
+            maxDelayMs: 1_000,
+            signal: env.signal,
+          },
         );
       },
     }),
@@ -108,9 +123,9 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
         const current = await env.connect.config(names.sinkConnector);
         if (!current) return undefined;
         const desired = sinkConfig(env);
-        const changes = Object.keys(desired).filter((key) => current[key] !== desired[key]).map(
-          (key) => `${key} ${current[key] ?? '(unset)'} → ${desired[key]}`,
-        );
+        const changes = Object.keys(desired)
+          .filter((key) => current[key] !== desired[key])
+          .map((key) => `${key} ${current[key] ?? '(unset)'} → ${desired[key]}`);
         const status = await env.connect.status(names.sinkConnector);
         return {
           record: sinkRecord(current),
@@ -142,12 +157,20 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
               return { done: false, status: 'restarted' };
             }
             if (failed) {
-              throw new OperationError(`connector ${names.sinkConnector} FAILED: ${(failed.trace ?? 'no trace').split('\n')[0]}`, {
-                hint: 'See `marketplace local logs connect`; fix the cause, then run `marketplace up` again.',
-              });
+              throw new OperationError(
+                `connector ${names.sinkConnector} FAILED: ${(failed.trace ?? 'no trace').split('\n')[0]}`,
+                {
+                  hint: 'See `marketplace local logs connect`; fix the cause, then run `marketplace up` again.',
+                },
+              );
             }
-            const running = status?.connector.state === 'RUNNING' && status.tasks.length > 0 && status.tasks.every((t) => t.state === 'RUNNING');
-            return running ? { done: true, value: undefined } : { done: false, status: status?.connector.state ?? 'not registered yet' };
+            const running =
+              status?.connector.state === 'RUNNING' &&
+              status.tasks.length > 0 &&
+              status.tasks.every((t) => t.state === 'RUNNING');
+            return running
+              ? { done: true, value: undefined }
+              : { done: false, status: status?.connector.state ?? 'not registered yet' };
           },
           {
             what: `connector ${names.sinkConnector} to be RUNNING`,
@@ -195,9 +218,12 @@ export async function openLocalSession(
       await candidate.connect();
     } catch (error) {
       adminReady = undefined;
-      throw new OperationError(`Kafka at ${endpoints.bootstrapServers} is not reachable (${(error as Error).message})`, {
-        hint: 'Start the local stack with `marketplace local start`, or check bootstrapServers.',
-      });
+      throw new OperationError(
+        `Kafka at ${endpoints.bootstrapServers} is not reachable (${(error as Error).message})`,
+        {
+          hint: 'Start the local stack with `marketplace local start`, or check bootstrapServers.',
+        },
+      );
     }
     admin = candidate;
     return candidate;
@@ -238,7 +264,8 @@ export async function openLocalSession(
         const left: string[] = [];
         const topics = new Set(await (await env.admin()).listTopics());
         for (const topic of demoTopics()) if (topics.has(topic.name)) left.push(`topic ${topic.name}`);
-        if ((await env.connect.connectors()).includes(names.sinkConnector)) left.push(`connector ${names.sinkConnector}`);
+        if ((await env.connect.connectors()).includes(names.sinkConnector))
+          left.push(`connector ${names.sinkConnector}`);
         left.push(...(await env.ksql.leftovers()));
         return left;
       },
@@ -261,9 +288,13 @@ async function requireReachable(endpoints: Required<Endpoints>, purpose: 'change
     purpose === 'change' ? httpReachable(new URL('/', endpoints.connectUrl).toString()) : { ok: true, detail: '' },
   ]);
   const down = [
-    kafka.ok ? undefined : { what: `Kafka at ${endpoints.bootstrapServers}`, detail: kafka.detail, key: 'bootstrapServers' },
+    kafka.ok
+      ? undefined
+      : { what: `Kafka at ${endpoints.bootstrapServers}`, detail: kafka.detail, key: 'bootstrapServers' },
     ksqldb.ok ? undefined : { what: `ksqlDB at ${endpoints.ksqldbUrl}`, detail: ksqldb.detail, key: 'ksqldbUrl' },
-    connect.ok ? undefined : { what: `Kafka Connect at ${endpoints.connectUrl}`, detail: connect.detail, key: 'connectUrl' },
+    connect.ok
+      ? undefined
+      : { what: `Kafka Connect at ${endpoints.connectUrl}`, detail: connect.detail, key: 'connectUrl' },
   ].filter((entry) => entry !== undefined);
   if (down.length === 0) return;
   const outcome = purpose === 'change' ? 'nothing was changed' : 'nothing could be checked';

@@ -55,7 +55,8 @@ export class ProvisionProgress {
     const first = step.status === this.verb.doing;
     step.status = status;
     // On a pipe, the first status ("creating", "deleting") adds nothing to the line that announced the step.
-    if (!this.spinner && !(first && /^(creating|deleting)$/.test(status))) this.out.info(`  ${this.titles.get(id) ?? id}: ${status}`);
+    if (!this.spinner && !(first && /^(creating|deleting)$/.test(status)))
+      this.out.info(`  ${this.titles.get(id) ?? id}: ${status}`);
     this.refresh();
   };
 

@@ -33,7 +33,9 @@ export async function lockStateDir(
 ): Promise<HeldLock | undefined> {
   if (!command) return undefined;
   const lock = await acquireLock(store.dir, command, (previous) =>
-    out.warn(`taking over the lock of ${previous ? `pid ${previous.pid}, which is no longer running` : 'an unreadable lock file'}`),
+    out.warn(
+      `taking over the lock of ${previous ? `pid ${previous.pid}, which is no longer running` : 'an unreadable lock file'}`,
+    ),
   );
   try {
     await store.assertWritable();

@@ -78,9 +78,12 @@ export async function ksqlRowSource(options: KsqlSourceOptions): Promise<RowSour
           for await (const row of query) yield row.toObject();
           if (closing.signal.aborted) return;
           // A push query never ends by itself: the server ending it (e.g. while shutting down) is a drop too.
-          drop = new KsqlConnectionError(`ksqlDB at ${client.url} ended the push query after ${query.rowsRead} row(s)`, {
-            hint: 'Check that ksqlDB is still running (it may have restarted), then run tail again.',
-          });
+          drop = new KsqlConnectionError(
+            `ksqlDB at ${client.url} ended the push query after ${query.rowsRead} row(s)`,
+            {
+              hint: 'Check that ksqlDB is still running (it may have restarted), then run tail again.',
+            },
+          );
         } catch (error) {
           if (closing.signal.aborted || !(error instanceof KsqlConnectionError)) throw error;
           drop = error;

@@ -24,14 +24,23 @@ export async function openTailSource(
 ): Promise<OpenedSource> {
   if (request.via === 'kafka') return openKafka(ctx, loaded, request);
   const target = await resolveKsqlTarget(loaded);
-  const client = new KsqlClient({ url: target.url, auth: target.auth, secrets: ctx.secrets, unreachableHint: target.unreachableHint });
+  const client = new KsqlClient({
+    url: target.url,
+    auth: target.auth,
+    secrets: ctx.secrets,
+    unreachableHint: target.unreachableHint,
+  });
   try {
     const sources = [...(await client.listStreams()), ...(await client.listTables())];
     const wanted = request.name.startsWith('`') ? request.name.slice(1, -1) : request.name.toUpperCase();
     const match = sources.find((source) => source.name === wanted);
     if (!match) {
       const byTopic = sources.find((source) => source.topic === request.name);
-      throw unknownSource(request.name, sources.map((s) => s.name.toLowerCase()), byTopic?.name);
+      throw unknownSource(
+        request.name,
+        sources.map((s) => s.name.toLowerCase()),
+        byTopic?.name,
+      );
     }
     const description = await client.describeSource(match.name);
     const keyColumns = description.fields.filter((field) => field.type === 'KEY').map((field) => field.name);
@@ -53,7 +62,7 @@ function unknownSource(name: string, known: string[], suggestion?: string): User
   return new UserError(`no stream or table named ${name}; known: ${known.sort().join(', ') || '(none)'}`, {
     hint: suggestion
       ? `The topic ${name} backs ${suggestion.toLowerCase()}: run \`marketplace tail ${suggestion.toLowerCase()}\`, or use --via kafka.`
-      : 'Check the name (`marketplace ksql list`), or run `marketplace up` to create the demo\'s streams.',
+      : "Check the name (`marketplace ksql list`), or run `marketplace up` to create the demo's streams.",
   });
 }
 
@@ -74,11 +83,20 @@ async function openKafka(
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-  const topic = topics.find((t) => t === request.name) ?? topics.find((t) => t.toLowerCase() === request.name.toLowerCase());
+  const topic =
+    topics.find((t) => t === request.name) ?? topics.find((t) => t.toLowerCase() === request.name.toLowerCase());
   if (!topic) {
-    throw new UserError(`no topic named ${request.name}; known: ${topics.filter((t) => !t.startsWith('_')).sort().join(', ') || '(none)'}`, {
-      hint: 'Check the name, or run `marketplace up` to create the demo topics.',
-    });
+    throw new UserError(
+      `no topic named ${request.name}; known: ${
+        topics
+          .filter((t) => !t.startsWith('_'))
+          .sort()
+          .join(', ') || '(none)'
+      }`,
+      {
+        hint: 'Check the name, or run `marketplace up` to create the demo topics.',
+      },
+    );
   }
   const key = await keyColumnOf(ctx, loaded, topic);
   const source = await kafkaRowSource({ kafka, topic, fromBeginning: request.fromBeginning, key });
@@ -86,10 +104,20 @@ async function openKafka(
 }
 
 /** ksqlDB knows the key column's name and type; without ksqlDB the key is shown as KEY and decoded by its shape. */
-async function keyColumnOf(ctx: Context, loaded: LoadedConfig, topic: string): Promise<{ name: string; type: string } | undefined> {
+async function keyColumnOf(
+  ctx: Context,
+  loaded: LoadedConfig,
+  topic: string,
+): Promise<{ name: string; type: string } | undefined> {
   try {
     const target = await resolveKsqlTarget(loaded);
-    const client = new KsqlClient({ url: target.url, auth: target.auth, secrets: ctx.secrets, connectTimeoutMs: 2000, requestTimeoutMs: 3000 });
+    const client = new KsqlClient({
+      url: target.url,
+      auth: target.auth,
+      secrets: ctx.secrets,
+      connectTimeoutMs: 2000,
+      requestTimeoutMs: 3000,
+    });
     try {
       const sources = [...(await client.listStreams()), ...(await client.listTables())];
       const match = sources.find((source) => source.topic === topic);

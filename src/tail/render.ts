@@ -109,11 +109,19 @@ export function tableRenderer(
   const pending: TailRow[] = [];
   let printed = 0;
   const line = (cells: string[], paintCell: (text: string, column: string) => string) =>
-    cells.map((cell, i) => paintCell(pad(cell, widths![i]!), columns[i]!)).join('  ').trimEnd();
+    cells
+      .map((cell, i) => paintCell(pad(cell, widths![i]!), columns[i]!))
+      .join('  ')
+      .trimEnd();
   const header = () => out.write(`${options.palette.bold(line(columns, (t) => t))}\n`);
   const print = (row: TailRow) => {
     if (printed % Math.max(10, options.height - 2) === 0) header();
-    out.write(`${line(columns.map((c) => formatCell(row[c])), (t, c) => (c === 'CURRENT_STATUS' ? colourStatus(t, options.palette) : t))}\n`);
+    out.write(
+      `${line(
+        columns.map((c) => formatCell(row[c])),
+        (t, c) => (c === 'CURRENT_STATUS' ? colourStatus(t, options.palette) : t),
+      )}\n`,
+    );
     printed++;
   };
   const settle = () => {
@@ -165,9 +173,14 @@ export function liveRenderer(
   const redraw = () => {
     timer = undefined;
     const all = [...rows.values()];
-    for (const row of all) for (const column of Object.keys(row)) if (!columns.includes(column)) columns = [...columns, column];
+    for (const row of all)
+      for (const column of Object.keys(row)) if (!columns.includes(column)) columns = [...columns, column];
     const widths = fitWidths(columns, all.slice(0, 50), options.width);
-    const render = (cells: string[]) => cells.map((cell, i) => pad(cell, widths[i]!)).join('  ').trimEnd();
+    const render = (cells: string[]) =>
+      cells
+        .map((cell, i) => pad(cell, widths[i]!))
+        .join('  ')
+        .trimEnd();
     const lines = [
       options.palette.bold(render(columns)),
       ...[...rows.keys()].sort().map((key) => render(columns.map((c) => formatCell(rows.get(key)![c])))),

@@ -24,7 +24,10 @@ const json = <T>(run: CliRun): T => {
 };
 const jsonl = (run: CliRun): TailRow[] => {
   expect(run.code, `exit ${run.code}\n${run.stderr}`).toBe(0);
-  return run.stdout.trim().split('\n').map((line) => JSON.parse(line) as TailRow);
+  return run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as TailRow);
 };
 
 beforeAll(async () => {
@@ -44,7 +47,9 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
   it('up provisions everything, the Atlas sink included', async () => {
     const up = json<{ created: string[]; nothingToDo: boolean }>(await pipeline.up());
     expect(up.nothingToDo).toBe(false);
-    expect(up.created).toEqual(expect.arrayContaining(['ksql-statements', 'mongo-sink-connector', 'kafka-api-key', 'ksqldb-api-key']));
+    expect(up.created).toEqual(
+      expect.arrayContaining(['ksql-statements', 'mongo-sink-connector', 'kafka-api-key', 'ksqldb-api-key']),
+    );
     const inventory = pipeline.harness.inventory();
     expect(inventory.ksqlClusters).toHaveLength(1);
     expect(inventory.connectors.map((c) => c.name)).toEqual([`${prefix}-mongo-sink`]);
@@ -61,15 +66,26 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
 
   it('the cluster certificate is trusted only through kafkaCaFile; a missing file is a one-line config error', async () => {
     const { MARKETPLACE_KAFKA_CA_FILE: _ca, ...withoutCa } = pipeline.env;
-    const untrusted = await pipeline.cli(['produce', '--count', '1', '--trucks', '0', '--connect-timeout', '5s'], 60_000, withoutCa);
+    const untrusted = await pipeline.cli(
+      ['produce', '--count', '1', '--trucks', '0', '--connect-timeout', '5s'],
+      60_000,
+      withoutCa,
+    );
     expect(untrusted.code, untrusted.stderr).toBe(1);
     expect(untrusted.stderr.trim().split('\n')).toHaveLength(1);
-    expect(untrusted.stderr).toMatch(/presented a certificate this machine does not trust .* set kafkaCaFile \(MARKETPLACE_KAFKA_CA_FILE\)/);
+    expect(untrusted.stderr).toMatch(
+      /presented a certificate this machine does not trust .* set kafkaCaFile \(MARKETPLACE_KAFKA_CA_FILE\)/,
+    );
 
     const missing = join(root, 'no-such-ca.pem');
-    const absent = await pipeline.cli(['produce', '--count', '1'], 60_000, { ...pipeline.env, MARKETPLACE_KAFKA_CA_FILE: missing });
+    const absent = await pipeline.cli(['produce', '--count', '1'], 60_000, {
+      ...pipeline.env,
+      MARKETPLACE_KAFKA_CA_FILE: missing,
+    });
     expect(absent.code).toBe(2);
-    expect(absent.stderr.trim().split('\n')).toEqual([expect.stringContaining(`kafkaCaFile ${missing} (from MARKETPLACE_KAFKA_CA_FILE) does not exist`)]);
+    expect(absent.stderr.trim().split('\n')).toEqual([
+      expect.stringContaining(`kafkaCaFile ${missing} (from MARKETPLACE_KAFKA_CA_FILE) does not exist`),
+    ]);
     expect(absent.stdout).toBe('');
   });
 
@@ -88,12 +104,15 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
   });
 
   it('sink verify counts every job_status record in MongoDB', async () => {
-    const verify = json<{ documents: number; topicRecords: number; missing: number; database: string }>(await pipeline.sinkVerify());
+    const verify = json<{ documents: number; topicRecords: number; missing: number; database: string }>(
+      await pipeline.sinkVerify(),
+    );
     expect(verify).toMatchObject({ documents: JOBS, topicRecords: JOBS, missing: 0, database: pipeline.database });
     // The Atlas sink keys documents by topic-partition-offset (the job id is the record key), so compare contents.
     const documents = await pipeline.sunkDocuments();
     expect(Object.keys(documents[0]!).sort()).toEqual(['CURRENT_STATUS', 'CUSTOMER_ID', 'PRICE', 'SERVICE_OPTION']);
-    const content = (row: TailRow) => `${String(row.CUSTOMER_ID)}|${String(row.PRICE)}|${String(row.SERVICE_OPTION)}|${String(row.CURRENT_STATUS)}`;
+    const content = (row: TailRow) =>
+      `${String(row.CUSTOMER_ID)}|${String(row.PRICE)}|${String(row.SERVICE_OPTION)}|${String(row.CURRENT_STATUS)}`;
     expect(documents.map(content).sort()).toEqual(rows.map(content).sort());
   });
 
@@ -108,7 +127,15 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
       left = await pipeline.leftovers();
     }
     expect(left).toEqual({
-      inventory: { environments: [], clusters: [], serviceAccounts: [], apiKeys: [], roleBindings: [], ksqlClusters: [], connectors: [] },
+      inventory: {
+        environments: [],
+        clusters: [],
+        serviceAccounts: [],
+        apiKeys: [],
+        roleBindings: [],
+        ksqlClusters: [],
+        connectors: [],
+      },
       demoTopics: [],
       connectors: [],
       ksqlQueryGroups: [],

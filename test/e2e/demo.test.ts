@@ -13,7 +13,9 @@ describe('marketplace demo', () => {
     const cwd = await mkdtemp(join(tmpdir(), 'marketplace-demo-'));
     // The demo starts the local stack itself: it must be the test stack (same home and ports), not the default one.
     const stackSettings = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => name === 'MARKETPLACE_HOME' || name.startsWith('MARKETPLACE_LOCAL_')),
+      Object.entries(process.env).filter(
+        ([name]) => name === 'MARKETPLACE_HOME' || name.startsWith('MARKETPLACE_LOCAL_'),
+      ),
     );
     const env = { ...stackSettings, MARKETPLACE_PREFIX: 'demo-e2e', MARKETPLACE_MONGO_DATABASE: 'demo_e2e' };
     await runCli(['down', '--target', 'local', '--yes', '--discover'], { cwd, env, timeoutMs: 120_000 });

@@ -71,7 +71,20 @@ describe('local target, end to end', () => {
   it(`${JOBS} jobs: job_status, the topic, MongoDB and truck_tracker all agree with what was produced`, async () => {
     const stack = stackEndpoints();
     const produced = json<{ jobs: number; errors: number }>(
-      await cli(['produce', '--count', String(JOBS), '--rate', '250', '--trucks', '4', '--truck-interval', '200ms', '--seed', '42', '--json']),
+      await cli([
+        'produce',
+        '--count',
+        String(JOBS),
+        '--rate',
+        '250',
+        '--trucks',
+        '4',
+        '--truck-interval',
+        '200ms',
+        '--seed',
+        '42',
+        '--json',
+      ]),
     );
     expect(produced).toMatchObject({ jobs: JOBS, errors: 0 });
 
@@ -85,13 +98,22 @@ describe('local target, end to end', () => {
     const expected = new Map<string, string>();
     for (const record of await readTopic(kafka, 'order_placed')) {
       const order = JSON.parse(record.value!) as { job_id: number; price_quoted: number };
-      expected.set(String(order.job_id), order.price_quoted >= prices.get(String(order.job_id))! ? 'ACCEPTED' : 'REJECTED');
+      expected.set(
+        String(order.job_id),
+        order.price_quoted >= prices.get(String(order.job_id))! ? 'ACCEPTED' : 'REJECTED',
+      );
     }
     expect(expected.size).toBe(JOBS);
 
-    const tailed = await cli(['tail', 'job_status', '--from-beginning', '--limit', String(JOBS), '--format', 'jsonl'], 240_000);
+    const tailed = await cli(
+      ['tail', 'job_status', '--from-beginning', '--limit', String(JOBS), '--format', 'jsonl'],
+      240_000,
+    );
     expect(tailed.code, tailed.stderr).toBe(0);
-    const rows = tailed.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const rows = tailed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(rows).toHaveLength(JOBS);
     const seen = new Map(rows.map((row) => [String(row.JOB_ID), row.CURRENT_STATUS]));
     expect(seen.size).toBe(JOBS);
@@ -99,15 +121,30 @@ describe('local target, end to end', () => {
     // --limit closed the push query on the server: no transient query over job_status is left running.
     const server = new KsqlClient({ url: stack.ksqldb!.url });
     try {
-      const pushQueries = (await server.listQueries()).filter((q) => q.queryType === 'PUSH' && /JOB_STATUS/i.test(q.queryString));
+      const pushQueries = (await server.listQueries()).filter(
+        (q) => q.queryType === 'PUSH' && /JOB_STATUS/i.test(q.queryString),
+      );
       expect(pushQueries).toEqual([]);
     } finally {
       server.close();
     }
 
-    const viaKafka = await cli(['tail', 'job_status', '--via', 'kafka', '--from-beginning', '--limit', String(JOBS), '--format', 'jsonl']);
+    const viaKafka = await cli([
+      'tail',
+      'job_status',
+      '--via',
+      'kafka',
+      '--from-beginning',
+      '--limit',
+      String(JOBS),
+      '--format',
+      'jsonl',
+    ]);
     expect(viaKafka.code, viaKafka.stderr).toBe(0);
-    const topicRows = viaKafka.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const topicRows = viaKafka.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(new Map(topicRows.map((row) => [String(row.JOB_ID), row.CURRENT_STATUS]))).toEqual(seen);
 
     const mongo = new MongoClient(stack.ferretdb.uri);
@@ -115,14 +152,23 @@ describe('local target, end to end', () => {
       await mongo.connect();
       const collection = mongo.db(database).collection('job_status');
       const deadline = Date.now() + 120_000;
-      while ((await collection.countDocuments()) < JOBS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
+      while ((await collection.countDocuments()) < JOBS && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 1000));
       const documents = await collection.find().toArray();
       expect(documents).toHaveLength(JOBS);
       for (const document of documents) {
-        expect(Object.keys(document).sort()).toEqual(['CURRENT_STATUS', 'CUSTOMER_ID', 'PRICE', 'SERVICE_OPTION', '_id']);
+        expect(Object.keys(document).sort()).toEqual([
+          'CURRENT_STATUS',
+          'CUSTOMER_ID',
+          'PRICE',
+          'SERVICE_OPTION',
+          '_id',
+        ]);
       }
       // One document per job, its id the job id (the record key): the status matches what was decided.
-      const landed = new Map(documents.map((d) => [String((d._id as unknown as { JOB_ID: unknown }).JOB_ID), d.CURRENT_STATUS]));
+      const landed = new Map(
+        documents.map((d) => [String((d._id as unknown as { JOB_ID: unknown }).JOB_ID), d.CURRENT_STATUS]),
+      );
       expect(landed).toEqual(expected);
     } finally {
       await mongo.close();
@@ -141,7 +187,9 @@ describe('local target, end to end', () => {
       const deadline = Date.now() + 60_000;
       let tracked = new Set<string>();
       while (Date.now() < deadline) {
-        tracked = new Set((await ksql.executeQuery('SELECT * FROM TRUCK_TRACKER;')).rows.map((row) => String(row.get('JOB_ID'))));
+        tracked = new Set(
+          (await ksql.executeQuery('SELECT * FROM TRUCK_TRACKER;')).rows.map((row) => String(row.get('JOB_ID'))),
+        );
         if (tracked.size >= trucked.size) break;
         await new Promise((r) => setTimeout(r, 1000));
       }
@@ -152,9 +200,10 @@ describe('local target, end to end', () => {
   });
 
   it('lineage shows every template object, the queries and the connector, and a stream added by hand', async () => {
-    const graph = json<{ nodes: { id: string; kind: string; status?: string }[]; edges: { from: string; to: string }[] }>(
-      await cli(['lineage', '--json']),
-    );
+    const graph = json<{
+      nodes: { id: string; kind: string; status?: string }[];
+      edges: { from: string; to: string }[];
+    }>(await cli(['lineage', '--json']));
     const ids = graph.nodes.map((n) => n.id);
     for (const id of [
       'stream:ORDERS_PLACED',
@@ -207,15 +256,28 @@ describe('local target, end to end', () => {
       for (const name of ['ORDERS_PLACED', 'JOBS_CREATED', 'JOB_STATUS', 'JOBLOCATION', 'VEHICLES', 'TRUCK_TRACKER']) {
         expect(names).not.toContain(name);
       }
-      expect((await ksql.listQueries()).filter((q) => ['JOB_STATUS', 'TRUCK_TRACKER'].some((s) => q.sinks.includes(s)))).toEqual([]);
+      expect(
+        (await ksql.listQueries()).filter((q) => ['JOB_STATUS', 'TRUCK_TRACKER'].some((s) => q.sinks.includes(s))),
+      ).toEqual([]);
     } finally {
       ksql.close();
     }
-    const admin = createKafka({ target: 'local', bootstrap: [stack.kafka.plaintext], clientId: 'pipeline-test' }).admin();
+    const admin = createKafka({
+      target: 'local',
+      bootstrap: [stack.kafka.plaintext],
+      clientId: 'pipeline-test',
+    }).admin();
     await admin.connect();
     try {
       const topics = await admin.listTopics();
-      for (const topic of ['order_placed', 'job_created', 'joblocation', 'tradie_truck_location', 'job_status', 'truck_tracker']) {
+      for (const topic of [
+        'order_placed',
+        'job_created',
+        'joblocation',
+        'tradie_truck_location',
+        'job_status',
+        'truck_tracker',
+      ]) {
         expect(topics).not.toContain(topic);
       }
     } finally {

@@ -62,10 +62,17 @@ function expectOk(result: CliRun): void {
  * Runs `up` and SIGKILLs it at the n-th mutating request. `lostAnswer`: killed before the emulator writes its answer
  * (the change is made, the CLI never learns its id); otherwise killed just after the answer went out.
  */
-async function upKilledAt(n: number, lostAnswer: boolean): Promise<{ killedAt?: string; signal: NodeJS.Signals | null }> {
+async function upKilledAt(
+  n: number,
+  lostAnswer: boolean,
+): Promise<{ killedAt?: string; signal: NodeJS.Signals | null }> {
   const child = spawn(process.execPath, [CLI, 'up'], {
     cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harness.cliEnv({ prefix, waitScale: TIME_SCALE, sink: true }) },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...harness.cliEnv({ prefix, waitScale: TIME_SCALE, sink: true }),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -102,8 +109,12 @@ function expectExactlyOneDeployment(): void {
   expect(inventory.connectors.map((c) => c.name)).toEqual([`${prefix}-mongo-sink`]);
   const sa = inventory.serviceAccounts[0]!.id;
   const keys = inventory.apiKeys.filter((key) => key.ownerId === sa);
-  expect(keys.filter((key) => key.resourceId === inventory.clusters[0]!.id).map((k) => k.name)).toEqual([`${prefix}-kafka-key`]);
-  expect(keys.filter((key) => key.resourceId === inventory.ksqlClusters[0]!.id).map((k) => k.name)).toEqual([`${prefix}-ksqldb-key`]);
+  expect(keys.filter((key) => key.resourceId === inventory.clusters[0]!.id).map((k) => k.name)).toEqual([
+    `${prefix}-kafka-key`,
+  ]);
+  expect(keys.filter((key) => key.resourceId === inventory.ksqlClusters[0]!.id).map((k) => k.name)).toEqual([
+    `${prefix}-ksqldb-key`,
+  ]);
   expect(inventory.apiKeys).toHaveLength(2);
   expect(inventory.roleBindings.map((rb) => `${rb.roleName} ${rb.principal}`).sort()).toEqual([
     `CloudClusterAdmin User:${sa}`,

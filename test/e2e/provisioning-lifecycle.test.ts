@@ -66,7 +66,10 @@ function expectOk(result: CliRun): void {
 }
 
 function mutationsIn(mark: number): string[] {
-  return harness.exchangesSince(mark).filter(isMutating).map((e) => `${e.method} ${e.path}`);
+  return harness
+    .exchangesSince(mark)
+    .filter(isMutating)
+    .map((e) => `${e.method} ${e.path}`);
 }
 
 /** Nothing left in the emulator, and nothing failed inside it on the way (a failed clean-up leaves topics behind). */
@@ -104,7 +107,10 @@ describe('cloud target end to end', () => {
     expect(inventory.clusters.map((c) => c.name)).toEqual([`${currentPrefix}-kafka`]);
     expect(inventory.serviceAccounts.map((s) => s.name)).toEqual([`${currentPrefix}-app`]);
     expect(inventory.ksqlClusters.map((k) => k.name)).toEqual([`${currentPrefix}-ksqldb`]);
-    expect(inventory.apiKeys.map((k) => k.name).sort()).toEqual([`${currentPrefix}-kafka-key`, `${currentPrefix}-ksqldb-key`]);
+    expect(inventory.apiKeys.map((k) => k.name).sort()).toEqual([
+      `${currentPrefix}-kafka-key`,
+      `${currentPrefix}-ksqldb-key`,
+    ]);
     expect(inventory.roleBindings.map((r) => r.roleName).sort()).toEqual(['CloudClusterAdmin', 'KsqlAdmin']);
     expect(inventory.connectors.map((c) => c.name)).toEqual([`${currentPrefix}-mongo-sink`]);
     const workerNames = inventory.connectors.map((c) => c.workerName);
@@ -188,14 +194,34 @@ describe('cloud target end to end', () => {
 
 describe('refused before any request', () => {
   const cases: { name: string; args?: string[]; env?: NodeJS.ProcessEnv; configFile?: object; message: RegExp }[] = [
-    { name: 'no Cloud API key', env: { CONFLUENT_CLOUD_API_KEY: undefined }, message: /CONFLUENT_CLOUD_API_KEY is not set/ },
-    { name: 'no Cloud API secret', env: { CONFLUENT_CLOUD_API_SECRET: undefined }, message: /CONFLUENT_CLOUD_API_SECRET is not set/ },
-    { name: 'empty key and secret', env: { CONFLUENT_CLOUD_API_KEY: '', CONFLUENT_CLOUD_API_SECRET: '  ' }, message: /not set/ },
+    {
+      name: 'no Cloud API key',
+      env: { CONFLUENT_CLOUD_API_KEY: undefined },
+      message: /CONFLUENT_CLOUD_API_KEY is not set/,
+    },
+    {
+      name: 'no Cloud API secret',
+      env: { CONFLUENT_CLOUD_API_SECRET: undefined },
+      message: /CONFLUENT_CLOUD_API_SECRET is not set/,
+    },
+    {
+      name: 'empty key and secret',
+      env: { CONFLUENT_CLOUD_API_KEY: '', CONFLUENT_CLOUD_API_SECRET: '  ' },
+      message: /not set/,
+    },
     { name: 'malformed key', env: { CONFLUENT_CLOUD_API_KEY: 'not-a-key!' }, message: /does not look like an API key/ },
-    { name: 'malformed secret', env: { CONFLUENT_CLOUD_API_SECRET: 'short' }, message: /does not look like an API secret/ },
+    {
+      name: 'malformed secret',
+      env: { CONFLUENT_CLOUD_API_SECRET: 'short' },
+      message: /does not look like an API secret/,
+    },
     { name: 'missing region', configFile: { region: '' }, message: /"region" must be/ },
     { name: 'unknown region', env: { MARKETPLACE_REGION: 'us-east-9' }, message: /unknown aws region "us-east-9"/ },
-    { name: 'region of another cloud', env: { MARKETPLACE_CLOUD: 'gcp', MARKETPLACE_REGION: 'us-east-2' }, message: /unknown gcp region/ },
+    {
+      name: 'region of another cloud',
+      env: { MARKETPLACE_CLOUD: 'gcp', MARKETPLACE_REGION: 'us-east-2' },
+      message: /unknown gcp region/,
+    },
     { name: 'unknown cluster type', env: { MARKETPLACE_CLUSTER_TYPE: 'huge' }, message: /"clusterType" must be/ },
     { name: 'prefix with illegal characters', env: { MARKETPLACE_PREFIX: 'Bad_Prefix!' }, message: /"prefix" must be/ },
   ];

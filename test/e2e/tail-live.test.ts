@@ -45,7 +45,19 @@ describe('tail --live', () => {
     const exports = Object.entries({ ...env, PATH: process.env.PATH ?? '' })
       .map(([k, v]) => `${k}='${v}'`)
       .join(' ');
-    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '40', '-c', cwd, `env ${exports} node ${CLI} tail truck_tracker --live --from-beginning; sleep 30`);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      '160',
+      '-y',
+      '40',
+      '-c',
+      cwd,
+      `env ${exports} node ${CLI} tail truck_tracker --live --from-beginning; sleep 30`,
+    );
     const producing = runCli(
       ['produce', '--rate', '0.5', '--trucks', '2', '--truck-interval', '500ms', '--duration', '12s', '--seed', '5'],
       { cwd, env, timeoutMs: 60_000 },
@@ -56,15 +68,25 @@ describe('tail --live', () => {
     void producing.finally(() => {
       produced = true;
     });
-    await eventually(async () => {
-      snapshots.push(screen());
-      return produced ? true : undefined;
-    }, 60_000, 'produce to finish', 500);
-    await eventually(async () => {
-      const text = screen();
-      snapshots.push(text);
-      return /^\d+\s+TRUCK-/m.test(text) ? true : undefined;
-    }, 15_000, 'truck rows on the screen', 500);
+    await eventually(
+      async () => {
+        snapshots.push(screen());
+        return produced ? true : undefined;
+      },
+      60_000,
+      'produce to finish',
+      500,
+    );
+    await eventually(
+      async () => {
+        const text = screen();
+        snapshots.push(text);
+        return /^\d+\s+TRUCK-/m.test(text) ? true : undefined;
+      },
+      15_000,
+      'truck rows on the screen',
+      500,
+    );
     await producing;
     const last = snapshots.at(-1)!;
     expect(last).toMatch(/JOB_ID\s+VEHICLE_ID\s+LAT\s+LONG/);
@@ -79,7 +101,10 @@ describe('tail --live', () => {
     expect(earlier.some((line) => ids.includes(line.split(/\s+/)[0]) && !rows.includes(line))).toBe(true);
 
     tmux('send-keys', '-t', session, 'C-c');
-    const summary = await eventually(async () => (/rows from truck_tracker/.test(screen()) ? screen() : undefined), 10_000);
+    const summary = await eventually(
+      async () => (/rows from truck_tracker/.test(screen()) ? screen() : undefined),
+      10_000,
+    );
     expect(summary).toMatch(/rows from truck_tracker/);
   });
 });

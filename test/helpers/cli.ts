@@ -48,7 +48,10 @@ export interface RunningCli {
 }
 
 /** Starts the built CLI in the background, for tests that act on the world while a command runs. */
-export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): RunningCli {
+export function startCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): RunningCli {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env };
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? process.cwd(),
@@ -92,7 +95,8 @@ export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.P
       new Promise<void>((resolve, reject) => {
         const check = () => {
           if (pattern.test(on === 'stdout' ? stdout : stderr)) return finish();
-          if (exited) finish(new Error(`the CLI exited before its ${on} matched ${pattern}; stderr: ${stderr.slice(-500)}`));
+          if (exited)
+            finish(new Error(`the CLI exited before its ${on} matched ${pattern}; stderr: ${stderr.slice(-500)}`));
         };
         const finish = (error?: Error) => {
           clearTimeout(waitTimer);
@@ -101,7 +105,12 @@ export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.P
           else resolve();
         };
         const waitTimer = setTimeout(
-          () => finish(new Error(`the CLI's ${on} did not match ${pattern} within ${timeoutMs / 1000} s; stderr: ${stderr.slice(-500)}`)),
+          () =>
+            finish(
+              new Error(
+                `the CLI's ${on} did not match ${pattern} within ${timeoutMs / 1000} s; stderr: ${stderr.slice(-500)}`,
+              ),
+            ),
           timeoutMs,
         );
         listeners.add(check);

@@ -96,17 +96,41 @@ export class CloudPipeline {
 
   async up(): Promise<CliRun> {
     const run = await this.cli(['up', '--json']);
-    this.ksqlServiceIds = [...this.harness.emulator.state.ksqlClusters.values()].map((cluster) => `${cluster.topicPrefix}_`);
+    this.ksqlServiceIds = [...this.harness.emulator.state.ksqlClusters.values()].map(
+      (cluster) => `${cluster.topicPrefix}_`,
+    );
     this.connectorWorkers = this.harness.inventory().connectors.map((connector) => connector.workerName);
     return run;
   }
 
   produce(jobs: number, seed: number): Promise<CliRun> {
-    return this.cli(['produce', '--count', String(jobs), '--rate', '200', '--trucks', '2', '--truck-interval', '200ms', '--seed', String(seed), '--json']);
+    return this.cli([
+      'produce',
+      '--count',
+      String(jobs),
+      '--rate',
+      '200',
+      '--trucks',
+      '2',
+      '--truck-interval',
+      '200ms',
+      '--seed',
+      String(seed),
+      '--json',
+    ]);
   }
 
   tail(limit: number, extra: string[] = []): Promise<CliRun> {
-    return this.cli(['tail', 'job_status', '--from-beginning', '--limit', String(limit), '--format', 'jsonl', ...extra]);
+    return this.cli([
+      'tail',
+      'job_status',
+      '--from-beginning',
+      '--limit',
+      String(limit),
+      '--format',
+      'jsonl',
+      ...extra,
+    ]);
   }
 
   sinkVerify(): Promise<CliRun> {
@@ -188,7 +212,8 @@ export class CloudPipeline {
     try {
       const prefixes = this.ksqlServiceIds.map((id) => `_confluent-ksql-${id}`);
       // Persistent queries consume as `<prefix>query_<id>`, push queries as `<prefix>transient_<id>`.
-      const queries = (name: string) => prefixes.some((p) => name.startsWith(`${p}query_`) || name.startsWith(`${p}transient_`));
+      const queries = (name: string) =>
+        prefixes.some((p) => name.startsWith(`${p}query_`) || name.startsWith(`${p}transient_`));
       return (await admin.listGroups()).groups.map((g) => g.groupId).filter(queries);
     } finally {
       await admin.disconnect();
@@ -201,6 +226,10 @@ export class CloudPipeline {
   }
 
   private plaintext(): Kafka {
-    return new Kafka({ brokers: [this.stack.kafka.plaintext], logLevel: logLevel.NOTHING, clientId: 'e2e-cloud-pipeline' });
+    return new Kafka({
+      brokers: [this.stack.kafka.plaintext],
+      logLevel: logLevel.NOTHING,
+      clientId: 'e2e-cloud-pipeline',
+    });
   }
 }

@@ -1,13 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { startConfluentCloudEmulator, type KsqlBackend, type RunningEmulator } from '../emulators/confluent-cloud/index.js';
+import {
+  startConfluentCloudEmulator,
+  type KsqlBackend,
+  type RunningEmulator,
+} from '../emulators/confluent-cloud/index.js';
 import { localKsqlBackend } from '../emulators/confluent-cloud/ksql-backend.js';
 import type { RecordedExchange } from '../emulators/confluent-cloud/recorder.js';
 import type { PhaseDurations } from '../emulators/confluent-cloud/state.js';
 import type { StackEndpoints } from './stack.js';
 
-export type ExchangeListener = (exchange: { method: string; path: string; status: number; fault?: string; delayedMs?: number }) => void;
+export type ExchangeListener = (exchange: {
+  method: string;
+  path: string;
+  status: number;
+  fault?: string;
+  delayedMs?: number;
+}) => void;
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -112,7 +122,11 @@ export async function startCloudEmulatorHarness(
       await server.stop().catch(() => undefined);
       ksqlServers.delete(id);
     }
-    const admin = new Kafka({ brokers: [stack.kafka.plaintext], logLevel: logLevel.NOTHING, clientId: 'e2e-reaper' }).admin();
+    const admin = new Kafka({
+      brokers: [stack.kafka.plaintext],
+      logLevel: logLevel.NOTHING,
+      clientId: 'e2e-reaper',
+    }).admin();
     await admin.connect();
     try {
       const prefixes = gone.map(([, server]) => `_confluent-ksql-${server.serviceId}`);
@@ -143,8 +157,17 @@ export async function startCloudEmulatorHarness(
           .map((e) => ({ id: e.id, name: e.displayName })),
         clusters: [...state.clusters.values()].map((c) => ({ id: c.id, name: c.displayName })),
         serviceAccounts: [...state.serviceAccounts.values()].map((s) => ({ id: s.id, name: s.displayName })),
-        apiKeys: [...state.apiKeys.values()].map((k) => ({ id: k.id, name: k.displayName, ownerId: k.ownerId, resourceId: k.resource?.id })),
-        roleBindings: [...state.roleBindings.values()].map((r) => ({ id: r.id, principal: r.principal, roleName: r.roleName })),
+        apiKeys: [...state.apiKeys.values()].map((k) => ({
+          id: k.id,
+          name: k.displayName,
+          ownerId: k.ownerId,
+          resourceId: k.resource?.id,
+        })),
+        roleBindings: [...state.roleBindings.values()].map((r) => ({
+          id: r.id,
+          principal: r.principal,
+          roleName: r.roleName,
+        })),
         ksqlClusters: [...state.ksqlClusters.values()].map((k) => ({ id: k.id, name: k.displayName })),
         connectors: [...state.connectors.values()].map((c) => ({ name: c.name, workerName: c.workerName })),
       };
@@ -183,7 +206,9 @@ export async function startCloudEmulatorHarness(
 }
 
 const DEMO_TOPICS = (
-  JSON.parse(readFileSync(new URL('../../templates/topics.json', import.meta.url), 'utf8')) as { topics: { name: string }[] }
+  JSON.parse(readFileSync(new URL('../../templates/topics.json', import.meta.url), 'utf8')) as {
+    topics: { name: string }[];
+  }
 ).topics.map((topic) => topic.name);
 
 export function demoTopicNames(): string[] {
@@ -192,7 +217,11 @@ export function demoTopicNames(): string[] {
 
 /** The demo topics (fixed names) that exist on the shared local broker right now. */
 export async function demoTopicsOnBroker(stack: StackEndpoints): Promise<string[]> {
-  const admin = new Kafka({ brokers: [stack.kafka.plaintext], logLevel: logLevel.NOTHING, clientId: 'e2e-check' }).admin();
+  const admin = new Kafka({
+    brokers: [stack.kafka.plaintext],
+    logLevel: logLevel.NOTHING,
+    clientId: 'e2e-check',
+  }).admin();
   await admin.connect();
   try {
     const present = new Set(await admin.listTopics());

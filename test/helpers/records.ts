@@ -12,7 +12,12 @@ export interface TextRecord {
 export function recordCollector(): { sink: RecordSink; records: TextRecord[] } {
   const records: TextRecord[] = [];
   const sink: RecordSink = (topic, bytes, keyEnd, valueEnd, timestamp) => {
-    records.push({ topic, key: bytes.toString('utf8', 0, keyEnd), value: bytes.toString('utf8', keyEnd, valueEnd), timestamp });
+    records.push({
+      topic,
+      key: bytes.toString('utf8', 0, keyEnd),
+      value: bytes.toString('utf8', keyEnd, valueEnd),
+      timestamp,
+    });
   };
   return { sink, records };
 }

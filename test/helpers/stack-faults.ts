@@ -19,7 +19,11 @@ async function builtStack(): Promise<StackModule> {
 }
 
 /** Sends `signal` (SIGKILL by default) to the running service and waits until the process is gone; returns its pid. */
-export async function killService(home: string, service: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<number> {
+export async function killService(
+  home: string,
+  service: ServiceName,
+  signal: NodeJS.Signals = 'SIGKILL',
+): Promise<number> {
   const record = await readProcessRecord(stackPaths(home).run, service);
   if (!record || !(await isOurProcess(record))) throw new Error(`${service} of the stack in ${home} is not running`);
   process.kill(record.pid, signal);
@@ -48,7 +52,8 @@ export async function startStoppedServices(home: string): Promise<number> {
   const result = await startStack({ settings });
   // A service skipped now (e.g. the dev server not built) would leave the next test without it: say so loudly.
   const skipped = result.services.filter((s) => s.action === 'skipped');
-  if (skipped.length > 0) throw new Error(`local start skipped ${skipped.map((s) => `${s.name} (${s.notice})`).join(', ')}`);
+  if (skipped.length > 0)
+    throw new Error(`local start skipped ${skipped.map((s) => `${s.name} (${s.notice})`).join(', ')}`);
   return (Date.now() - started) / 1000;
 }
 

@@ -64,14 +64,25 @@ beforeAll(async () => {
     secrets: new SecretRegistry(),
   });
   envId = (await cloud.environments.create({ displayName: `it-${run}` })).id;
-  const created = await cloud.clusters.create({ displayName: 'it', environmentId: envId, cloud: 'aws', region: 'us-east-2' });
+  const created = await cloud.clusters.create({
+    displayName: 'it',
+    environmentId: envId,
+    cloud: 'aws',
+    region: 'us-east-2',
+  });
   cluster = await cloud.waiters.waitForClusterProvisioned(cloud.clusters, created.id, envId, { clock });
   saId = (await cloud.serviceAccounts.create({ displayName: `it-app-${run}` })).id;
-  kafkaKey = (await cloud.apiKeys.create({ ownerId: saId, resourceId: cluster.id, environmentId: envId, displayName: 'it-kafka' })).credentials;
+  kafkaKey = (
+    await cloud.apiKeys.create({ ownerId: saId, resourceId: cluster.id, environmentId: envId, displayName: 'it-kafka' })
+  ).credentials;
   kafka = cloud.kafka({ restEndpoint: restEndpoint(cluster)!, clusterId: cluster.id, credentials: kafkaKey });
   // New keys become usable after apiKeyMs (1 s at this time scale): until then the API answers 401.
   await eventually(
-    () => kafka.listTopics().then(() => true, (error: { status?: number }) => (error.status === 401 ? undefined : true)),
+    () =>
+      kafka.listTopics().then(
+        () => true,
+        (error: { status?: number }) => (error.status === 401 ? undefined : true),
+      ),
     10_000,
     'the Kafka API key to become usable',
   );
@@ -86,7 +97,14 @@ describe('Kafka REST v3 against the emulator backed by the local broker', () => 
   it('a new key is rejected (40101) until usable, then forbidden (40301) until the role binding takes effect', async () => {
     const stack = stackEndpoints();
     expect(stack.kafka.users.map((u) => u.username)).toContain(kafkaKey.key);
-    const fresh = (await cloud.apiKeys.create({ ownerId: saId, resourceId: cluster.id, environmentId: envId, displayName: 'it-fresh' })).credentials;
+    const fresh = (
+      await cloud.apiKeys.create({
+        ownerId: saId,
+        resourceId: cluster.id,
+        environmentId: envId,
+        displayName: 'it-fresh',
+      })
+    ).credentials;
     const freshKafka = cloud.kafka({ restEndpoint: restEndpoint(cluster)!, clusterId: cluster.id, credentials: fresh });
     const unauthenticated = await failure(freshKafka.listTopics());
     expect(unauthenticated.status).toBe(401);
@@ -97,16 +115,31 @@ describe('Kafka REST v3 against the emulator backed by the local broker', () => 
     expect(forbidden.code).toBe('40301');
     expect(forbidden.hint).toMatch(/CloudClusterAdmin/);
 
-    const binding = await cloud.roleBindings.create({ principal: `User:${saId}`, roleName: 'CloudClusterAdmin', crnPattern: clusterRbacCrn(cluster) });
-    await cloud.waiters.waitForRoleBindingEffective(binding.id, cloud.waiters.topicListAllowed(kafka), { clock, timeoutMs: 60_000 });
+    const binding = await cloud.roleBindings.create({
+      principal: `User:${saId}`,
+      roleName: 'CloudClusterAdmin',
+      crnPattern: clusterRbacCrn(cluster),
+    });
+    await cloud.waiters.waitForRoleBindingEffective(binding.id, cloud.waiters.topicListAllowed(kafka), {
+      clock,
+      timeoutMs: 60_000,
+    });
     const progress: string[] = [];
-    await cloud.waiters.waitForApiKeyUsable(freshKafka, fresh.key, { clock, timeoutMs: 60_000, onProgress: (status) => progress.push(status) });
+    await cloud.waiters.waitForApiKeyUsable(freshKafka, fresh.key, {
+      clock,
+      timeoutMs: 60_000,
+      onProgress: (status) => progress.push(status),
+    });
     expect(progress.some((status) => status.includes('401'))).toBe(true);
     await cloud.apiKeys.delete(fresh.key);
   });
 
   it('a Cloud API key is rejected by Kafka REST with 40101', async () => {
-    const wrong = cloud.kafka({ restEndpoint: restEndpoint(cluster)!, clusterId: cluster.id, credentials: emulator.cloudCredentials });
+    const wrong = cloud.kafka({
+      restEndpoint: restEndpoint(cluster)!,
+      clusterId: cluster.id,
+      credentials: emulator.cloudCredentials,
+    });
     const error = await failure(wrong.listTopics());
     expect(error.status).toBe(401);
     expect(error.code).toBe('40101');
@@ -138,7 +171,11 @@ describe('Kafka REST v3 against the emulator backed by the local broker', () => 
 
   it('after a create whose answer is lost, finds the topic instead of failing on "already exists"', async () => {
     const name = `it-lost-${run}`;
-    emulator.faults.set({ rules: [{ kind: 'drop', when: 'after', count: 1, method: 'POST', path: `/kafka/v3/clusters/${cluster.id}/topics` }] });
+    emulator.faults.set({
+      rules: [
+        { kind: 'drop', when: 'after', count: 1, method: 'POST', path: `/kafka/v3/clusters/${cluster.id}/topics` },
+      ],
+    });
     const topic = await kafka.createTopic({ name, partitions: 1 });
     emulator.faults.clear();
     expect(topic.topic_name).toBe(name);
@@ -150,18 +187,39 @@ describe('Kafka REST v3 against the emulator backed by the local broker', () => 
     const { status } = await kafka.listTopics();
     emulator.faults.clear();
     expect(status).toBe(200);
-    const throttled = readFileSync(emulator.logFile!, 'utf8').split('\n').filter((line) => line.includes('"fault":"throttle"') && line.includes('text/html'));
+    const throttled = readFileSync(emulator.logFile!, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"fault":"throttle"') && line.includes('text/html'));
     expect(throttled.length).toBeGreaterThanOrEqual(2);
   });
 
   it('creates, lists and deletes ACLs; a CLUSTER ACL must be named kafka-cluster', async () => {
-    const acl = { resource_type: 'TOPIC', resource_name: 'orders', pattern_type: 'LITERAL', principal: `User:${saId}`, host: '*', operation: 'READ', permission: 'ALLOW' } as const;
-    await kafka.createAcls([acl, { ...acl, resource_type: 'GROUP', resource_name: 'connect-lcc', pattern_type: 'PREFIXED' }]);
+    const acl = {
+      resource_type: 'TOPIC',
+      resource_name: 'orders',
+      pattern_type: 'LITERAL',
+      principal: `User:${saId}`,
+      host: '*',
+      operation: 'READ',
+      permission: 'ALLOW',
+    } as const;
+    await kafka.createAcls([
+      acl,
+      { ...acl, resource_type: 'GROUP', resource_name: 'connect-lcc', pattern_type: 'PREFIXED' },
+    ]);
     expect(await kafka.listAcls({ principal: `User:${saId}` })).toHaveLength(2);
-    const bad = await failure(kafka.createAcls([{ ...acl, resource_type: 'CLUSTER', resource_name: 'x', operation: 'DESCRIBE' }]));
+    const bad = await failure(
+      kafka.createAcls([{ ...acl, resource_type: 'CLUSTER', resource_name: 'x', operation: 'DESCRIBE' }]),
+    );
     expect(bad.status).toBe(400);
     expect(bad.message).toContain('kafka-cluster');
-    const deleted = await kafka.deleteAcls({ resource_type: 'TOPIC', pattern_type: 'LITERAL', operation: 'READ', permission: 'ALLOW', resource_name: 'orders' });
+    const deleted = await kafka.deleteAcls({
+      resource_type: 'TOPIC',
+      pattern_type: 'LITERAL',
+      operation: 'READ',
+      permission: 'ALLOW',
+      resource_name: 'orders',
+    });
     expect(deleted).toHaveLength(1);
   });
 
@@ -220,7 +278,10 @@ describe('connect/v1 MongoDbAtlasSink running as MongoSinkConnector on local Con
 
     const producer = new Kafka({ brokers: [stackEndpoints().kafka.plaintext], logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
-    await producer.send({ topic, messages: [{ key: 'job-1', value: JSON.stringify({ job_id: 'job-1', status: 'DONE' }) }] });
+    await producer.send({
+      topic,
+      messages: [{ key: 'job-1', value: JSON.stringify({ job_id: 'job-1', status: 'DONE' }) }],
+    });
     await producer.disconnect();
     const mongo = new MongoClient(stackEndpoints().ferretdb.uri);
     try {
@@ -256,7 +317,9 @@ describe('connect/v1 MongoDbAtlasSink running as MongoSinkConnector on local Con
     const connectors = cloud.connectors(envId, cluster.id);
     const name = `broken-${run}`;
     await connectors.create(name, { ...sinkConfig(`it-none-${run}`, 'x'), 'kafka.api.secret': 'wrong-secret' });
-    const error = await cloud.waiters.waitForConnectorRunning(connectors, name, { clock, timeoutMs: 60_000, failedPolls: 1 }).catch((e: Error) => e);
+    const error = await cloud.waiters
+      .waitForConnectorRunning(connectors, name, { clock, timeoutMs: 60_000, failedPolls: 1 })
+      .catch((e: Error) => e);
     expect((error as Error).message).toMatch(/FAILED: .*Authentication failed/);
     await connectors.delete(name);
   });
@@ -264,12 +327,28 @@ describe('connect/v1 MongoDbAtlasSink running as MongoSinkConnector on local Con
 
 describe('ksqlDB cluster backed by the ksqlDB dev server', () => {
   it('provisions, publishes its endpoint, and answers /info with the issued ksqlDB key', async () => {
-    const ksql = await cloud.ksqlClusters.create({ displayName: `it-ksql-${run}`.slice(0, 32), environmentId: envId, kafkaClusterId: cluster.id, credentialIdentityId: saId, csu: 4 });
-    const ksqlKey = (await cloud.apiKeys.create({ ownerId: saId, resourceId: ksql.id, environmentId: envId, displayName: 'it-ksql' })).credentials;
-    const ready = await cloud.waiters.waitForKsqlClusterReady(cloud.http, cloud.ksqlClusters, ksql.id, envId, ksqlKey, { clock, timeoutMs: 120_000 });
+    const ksql = await cloud.ksqlClusters.create({
+      displayName: `it-ksql-${run}`.slice(0, 32),
+      environmentId: envId,
+      kafkaClusterId: cluster.id,
+      credentialIdentityId: saId,
+      csu: 4,
+    });
+    const ksqlKey = (
+      await cloud.apiKeys.create({ ownerId: saId, resourceId: ksql.id, environmentId: envId, displayName: 'it-ksql' })
+    ).credentials;
+    const ready = await cloud.waiters.waitForKsqlClusterReady(cloud.http, cloud.ksqlClusters, ksql.id, envId, ksqlKey, {
+      clock,
+      timeoutMs: 120_000,
+    });
     expect(ready.status.phase).toBe('PROVISIONED');
     expect(ready.status.http_endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
-    const rejected = await cloud.http.request({ method: 'GET', path: `${ready.status.http_endpoint}/info`, credentials: kafkaKey, acceptStatuses: [401] });
+    const rejected = await cloud.http.request({
+      method: 'GET',
+      path: `${ready.status.http_endpoint}/info`,
+      credentials: kafkaKey,
+      acceptStatuses: [401],
+    });
     expect(rejected.status).toBe(401);
     await cloud.ksqlClusters.delete(ksql.id, envId);
   });

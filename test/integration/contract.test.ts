@@ -2,10 +2,21 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterRbacCrn, createConfluentCloud, isConfluentApiError, restEndpoint } from '../../src/confluent-api/index.js';
+import {
+  clusterRbacCrn,
+  createConfluentCloud,
+  isConfluentApiError,
+  restEndpoint,
+} from '../../src/confluent-api/index.js';
 import { SecretRegistry } from '../../src/core/redact.js';
 import { scaledClock } from '../../src/core/waiter.js';
-import { checkExchangeLog, loadOpenApiSpecs, openApiDir, startConfluentCloudEmulator, type RunningEmulator } from '../emulators/confluent-cloud/index.js';
+import {
+  checkExchangeLog,
+  loadOpenApiSpecs,
+  openApiDir,
+  startConfluentCloudEmulator,
+  type RunningEmulator,
+} from '../emulators/confluent-cloud/index.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
 const specsDir = openApiDir();
@@ -39,24 +50,73 @@ describe.skipIf(!specsDir)('contract: data-plane traffic replayed against the of
       secrets: new SecretRegistry(),
     });
     const env = await cloud.environments.create({ displayName: `contract-${run}` });
-    const created = await cloud.clusters.create({ displayName: 'contract', environmentId: env.id, cloud: 'aws', region: 'us-east-2' });
+    const created = await cloud.clusters.create({
+      displayName: 'contract',
+      environmentId: env.id,
+      cloud: 'aws',
+      region: 'us-east-2',
+    });
     const cluster = await cloud.waiters.waitForClusterProvisioned(cloud.clusters, created.id, env.id, { clock });
     const sa = await cloud.serviceAccounts.create({ displayName: `contract-${run}` });
-    const { credentials } = await cloud.apiKeys.create({ ownerId: sa.id, resourceId: cluster.id, environmentId: env.id, displayName: 'contract' });
-    const binding = await cloud.roleBindings.create({ principal: `User:${sa.id}`, roleName: 'CloudClusterAdmin', crnPattern: clusterRbacCrn(cluster) });
+    const { credentials } = await cloud.apiKeys.create({
+      ownerId: sa.id,
+      resourceId: cluster.id,
+      environmentId: env.id,
+      displayName: 'contract',
+    });
+    const binding = await cloud.roleBindings.create({
+      principal: `User:${sa.id}`,
+      roleName: 'CloudClusterAdmin',
+      crnPattern: clusterRbacCrn(cluster),
+    });
     const kafka = cloud.kafka({ restEndpoint: restEndpoint(cluster)!, clusterId: cluster.id, credentials });
-    await cloud.waiters.waitForRoleBindingEffective(binding.id, cloud.waiters.topicListAllowed(kafka), { clock, timeoutMs: 30_000 });
+    await cloud.waiters.waitForRoleBindingEffective(binding.id, cloud.waiters.topicListAllowed(kafka), {
+      clock,
+      timeoutMs: 30_000,
+    });
     await cloud.waiters.waitForApiKeyUsable(kafka, credentials.key, { clock, timeoutMs: 30_000 });
 
-    emulator.faults.set({ seed: 11, rules: [{ kind: 'throttle', probability: 0.2 }, { kind: 'server-error', probability: 0.1 }] });
+    emulator.faults.set({
+      seed: 11,
+      rules: [
+        { kind: 'throttle', probability: 0.2 },
+        { kind: 'server-error', probability: 0.1 },
+      ],
+    });
     const topic = `contract-${run}`;
     await kafka.createTopic({ name: topic, partitions: 2, configs: { 'cleanup.policy': 'delete' } });
     await kafka.getTopic(topic);
     await kafka.listTopics();
-    await kafka.createAcls([{ resource_type: 'TOPIC', resource_name: topic, pattern_type: 'LITERAL', principal: `User:${sa.id}`, host: '*', operation: 'READ', permission: 'ALLOW' }]);
     await kafka.createAcls([
-      { resource_type: 'CLUSTER', resource_name: 'kafka-cluster', pattern_type: 'LITERAL', principal: `User:${sa.id}`, host: '*', operation: 'DESCRIBE', permission: 'ALLOW' },
-      { resource_type: 'GROUP', resource_name: 'connect-lcc', pattern_type: 'PREFIXED', principal: `User:${sa.id}`, host: '*', operation: 'READ', permission: 'ALLOW' },
+      {
+        resource_type: 'TOPIC',
+        resource_name: topic,
+        pattern_type: 'LITERAL',
+        principal: `User:${sa.id}`,
+        host: '*',
+        operation: 'READ',
+        permission: 'ALLOW',
+      },
+    ]);
+    await kafka.createAcls([
+      {
+        resource_type: 'CLUSTER',
+        resource_name: 'kafka-cluster',
+        pattern_type: 'LITERAL',
+        principal: `User:${sa.id}`,
+        host: '*',
+        operation: 'DESCRIBE',
+        permission: 'ALLOW',
+      },
+      {
+        resource_type: 'GROUP',
+        resource_name: 'connect-lcc',
+        pattern_type: 'PREFIXED',
+        principal: `User:${sa.id}`,
+        host: '*',
+        operation: 'READ',
+        permission: 'ALLOW',
+      },
     ]);
     await kafka.listAcls({ principal: `User:${sa.id}` });
 

@@ -18,7 +18,11 @@ const DEV_SERVER = fileURLToPath(new URL('../../dist/ksqldb-dev-server/index.js'
 let admin: kafkajs.Admin;
 
 beforeAll(async () => {
-  admin = new Kafka({ clientId: `ksql-failures-${run}`, brokers: [stackEndpoints().kafka.plaintext], logLevel: logLevel.NOTHING }).admin();
+  admin = new Kafka({
+    clientId: `ksql-failures-${run}`,
+    brokers: [stackEndpoints().kafka.plaintext],
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await admin.connect();
 });
 
@@ -42,7 +46,9 @@ async function startServerProcess(serviceId: string): Promise<{ url: string; chi
     const server = await startKsqlDevServer({ listen: '127.0.0.1:0', bootstrap: ${JSON.stringify(stackEndpoints().kafka.plaintext)}, serviceId: ${JSON.stringify(serviceId)}, log: () => {} });
     process.stdout.write(server.url + '\\n');
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -93,7 +99,10 @@ describe.each(['http2', 'http1'] as const)('a server killed during a push query 
 describe('connection and credential failures', () => {
   it('a refused connection names the URL and says how to start the server', async () => {
     const port = await freePort();
-    const client = new KsqlClient({ url: `http://127.0.0.1:${port}`, unreachableHint: 'Start it with `marketplace local start`.' });
+    const client = new KsqlClient({
+      url: `http://127.0.0.1:${port}`,
+      unreachableHint: 'Start it with `marketplace local start`.',
+    });
     try {
       const error = await client.listStreams().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KsqlConnectionError);
@@ -128,7 +137,9 @@ describe('connection and credential failures', () => {
         expect((error as KsqlRequestError).errorCode).toBe(40100);
         expect((error as Error).message).toMatch(/rejected the credentials \(HTTP 401\)/);
         expect((error as KsqlRequestError).hint).toContain('the ksqlDB API key KEY123');
-        expect(JSON.stringify({ m: (error as Error).message, h: (error as KsqlRequestError).hint })).not.toContain('wrong-secret-value');
+        expect(JSON.stringify({ m: (error as Error).message, h: (error as KsqlRequestError).hint })).not.toContain(
+          'wrong-secret-value',
+        );
         expect(secrets.redact('secret=wrong-secret-value')).toBe('secret=****');
 
         const none = new KsqlClient({ url: server.url, protocol });
@@ -136,7 +147,11 @@ describe('connection and credential failures', () => {
         none.close();
         expect((missing as Error).message).toMatch(/requires credentials and none were sent/);
 
-        const right = new KsqlClient({ url: server.url, protocol, auth: { username: 'KEY123', password: 'right-secret-value' } });
+        const right = new KsqlClient({
+          url: server.url,
+          protocol,
+          auth: { username: 'KEY123', password: 'right-secret-value' },
+        });
         expect((await right.serverInfo()).ksqlServiceId).toBe(`kc_auth_${run}_`);
         right.close();
       }
@@ -146,9 +161,8 @@ describe('connection and credential failures', () => {
   });
 });
 
-
 describe.each(['http2', 'http1'] as const)('a server-side error in the middle of a push query (%s)', (protocol) => {
-  it('ends the row loop with a typed KsqlError carrying the server\'s code and message', async () => {
+  it("ends the row loop with a typed KsqlError carrying the server's code and message", async () => {
     const server = await startKsqlDevServer({
       listen: '127.0.0.1:0',
       bootstrap: stackEndpoints().kafka.plaintext,
@@ -159,7 +173,9 @@ describe.each(['http2', 'http1'] as const)('a server-side error in the middle of
     const other = new KsqlClient({ url: server.url, protocol });
     try {
       const stream = `DOOMED_${protocol}_${run.replace(/-/g, '')}`.toUpperCase();
-      await client.executeStatement(`CREATE STREAM ${stream} (v INT) WITH (KAFKA_TOPIC='doomed_${protocol}_${run}', PARTITIONS=1, VALUE_FORMAT='JSON');`);
+      await client.executeStatement(
+        `CREATE STREAM ${stream} (v INT) WITH (KAFKA_TOPIC='doomed_${protocol}_${run}', PARTITIONS=1, VALUE_FORMAT='JSON');`,
+      );
       const query = await client.streamQuery(`SELECT * FROM ${stream} EMIT CHANGES;`);
       const reading = (async () => {
         for await (const row of query) void row;
@@ -192,20 +208,31 @@ describe.each(['http2', 'http1'] as const)('a command still executing when the s
       log: () => undefined,
     });
     const progress: string[] = [];
-    const client = new KsqlClient({ url: server.url, protocol, onCommandProgress: (id, status) => progress.push(`${id} ${status}`) });
+    const client = new KsqlClient({
+      url: server.url,
+      protocol,
+      onCommandProgress: (id, status) => progress.push(`${id} ${status}`),
+    });
     try {
       const tag = `${protocol}_${run.replace(/-/g, '')}`.toUpperCase();
-      await client.executeStatement(`CREATE STREAM SLOW_SRC_${tag} (id BIGINT KEY, v INT) WITH (KAFKA_TOPIC='slow_src_${tag.toLowerCase()}', PARTITIONS=1, VALUE_FORMAT='JSON');`);
+      await client.executeStatement(
+        `CREATE STREAM SLOW_SRC_${tag} (id BIGINT KEY, v INT) WITH (KAFKA_TOPIC='slow_src_${tag.toLowerCase()}', PARTITIONS=1, VALUE_FORMAT='JSON');`,
+      );
       // Starting a persistent query outlasts the 0 ms: the answer carries the command's non-final status.
       const raw = await fetch(`${server.url}/ksql`, {
         method: 'POST',
         headers: { 'content-type': 'application/vnd.ksql.v1+json' },
-        body: JSON.stringify({ ksql: `CREATE STREAM SLOW_MID_${tag} AS SELECT id, v FROM SLOW_SRC_${tag} EMIT CHANGES;`, streamsProperties: {} }),
+        body: JSON.stringify({
+          ksql: `CREATE STREAM SLOW_MID_${tag} AS SELECT id, v FROM SLOW_SRC_${tag} EMIT CHANGES;`,
+          streamsProperties: {},
+        }),
       });
       const [answer] = (await raw.json()) as Array<{ commandId: string; commandStatus: { status: string } }>;
       expect(answer!.commandStatus.status).not.toBe('SUCCESS');
 
-      const created = await client.executeStatement(`CREATE STREAM SLOW_OUT_${tag} AS SELECT id, v * 2 AS doubled FROM SLOW_MID_${tag} EMIT CHANGES;`);
+      const created = await client.executeStatement(
+        `CREATE STREAM SLOW_OUT_${tag} AS SELECT id, v * 2 AS doubled FROM SLOW_MID_${tag} EMIT CHANGES;`,
+      );
       expect(created['@type']).toBe('currentStatus');
       const status = created['@type'] === 'currentStatus' ? (created as CurrentStatusEntity).commandStatus : undefined;
       expect(status?.status).toBe('SUCCESS');

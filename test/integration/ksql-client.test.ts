@@ -24,7 +24,12 @@ let producer: kafkajs.Producer;
 
 beforeAll(async () => {
   const bootstrap = stackEndpoints().kafka.plaintext;
-  server = await startKsqlDevServer({ listen: '127.0.0.1:0', bootstrap, serviceId: `kc_${run}_`, log: () => undefined });
+  server = await startKsqlDevServer({
+    listen: '127.0.0.1:0',
+    bootstrap,
+    serviceId: `kc_${run}_`,
+    log: () => undefined,
+  });
   kafka = new Kafka({ clientId: `ksql-client-test-${run}`, brokers: [bootstrap], logLevel: logLevel.NOTHING });
   admin = kafka.admin();
   producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -166,7 +171,9 @@ describe.each(['http2', 'http1'] as const)('ksqlDB client over %s', (protocol) =
   }, 60_000);
 
   it('rejects a bad statement with its error code and statement, and a SELECT sent to /ksql', async () => {
-    const error = await client.executeStatement('CREATE STREAM broken (a INT) WITH (KAFKA_TOPIC=);').catch((e: unknown) => e);
+    const error = await client
+      .executeStatement('CREATE STREAM broken (a INT) WITH (KAFKA_TOPIC=);')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KsqlRequestError);
     expect((error as KsqlRequestError).errorCode).toBe(40001);
     expect((error as KsqlRequestError).statementText).toContain('CREATE STREAM broken');
@@ -180,9 +187,12 @@ describe.each(['http2', 'http1'] as const)('ksqlDB client over %s', (protocol) =
   it('substitutes session variables defined on the client', async () => {
     client.define('wanted', 'r1');
     try {
-      const result = await client.executeQuery(`SELECT n FROM ${stream} WHERE label = '\${wanted}' EMIT CHANGES LIMIT 1;`, {
-        properties: { 'auto.offset.reset': 'earliest' },
-      });
+      const result = await client.executeQuery(
+        `SELECT n FROM ${stream} WHERE label = '\${wanted}' EMIT CHANGES LIMIT 1;`,
+        {
+          properties: { 'auto.offset.reset': 'earliest' },
+        },
+      );
       expect(result.rows[0]?.get('N')).toBe(BIG + 1n);
     } finally {
       client.undefine('wanted');
@@ -211,7 +221,9 @@ describe.each(['http2', 'http1'] as const)('ksqlDB client over %s', (protocol) =
       );
       await client.insertInto(target, { ID: 'single', N: BIG });
       const inserts = await client.streamInserts(target);
-      const acks = await Promise.all(Array.from({ length: 50 }, (_, i) => inserts.insert({ ID: `row${i}`, N: BIG + BigInt(i) })));
+      const acks = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => inserts.insert({ ID: `row${i}`, N: BIG + BigInt(i) })),
+      );
       expect(acks.map((ack) => ack.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
       await inserts.end();
 
@@ -265,10 +277,14 @@ describe('protocol negotiation', () => {
     const http = await import('node:http');
     // A plain HTTP/1.1 front that forwards to the dev server, as a reverse proxy without h2c would.
     const proxy = http.createServer((req, res) => {
-      const upstream = http.request(`${server.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = http.request(
+        `${server.url}${req.url}`,
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -297,10 +313,27 @@ describe('TLS', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'ksql-tls-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
     key = readFileSync(join(dir, 'key.pem'), 'utf8');
   });
@@ -316,7 +349,9 @@ describe('TLS', () => {
         if (typeof value === 'string') headers[name] = value;
       }
       const upstream = http.request(`${server.url}${req.url}`, { method: req.method, headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json' });
+        res.writeHead(answer.statusCode ?? 502, {
+          'content-type': answer.headers['content-type'] ?? 'application/json',
+        });
         answer.pipe(res);
       });
       (req as NodeJS.ReadableStream).pipe(upstream);
@@ -355,9 +390,12 @@ describe('TLS', () => {
     const client = new KsqlClient({ url: front.url, tls: { ca: cert } });
     try {
       expect(await client.protocol()).toBe('HTTP/1.1');
-      const result = await client.executeQuery(`SELECT label FROM READINGS_HTTP1_${run.toUpperCase()} EMIT CHANGES LIMIT 3;`, {
-        properties: { 'auto.offset.reset': 'earliest' },
-      });
+      const result = await client.executeQuery(
+        `SELECT label FROM READINGS_HTTP1_${run.toUpperCase()} EMIT CHANGES LIMIT 3;`,
+        {
+          properties: { 'auto.offset.reset': 'earliest' },
+        },
+      );
       expect(result.rows).toHaveLength(3);
     } finally {
       client.close();
@@ -388,7 +426,10 @@ describe('applyTemplates', () => {
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql'))) {
       const text = readFileSync(join(dir, file), 'utf8')
         .replace(/KAFKA_TOPIC = '([^']+)'/g, (_m, t: string) => `KAFKA_TOPIC = 'kc_${t}_${run}'`)
-        .replace(/\b(orders_placed|jobs_created|job_status|joblocation|vehicles|truck_tracker)\b/gi, (name) => `${name}_t${run}`);
+        .replace(
+          /\b(orders_placed|jobs_created|job_status|joblocation|vehicles|truck_tracker)\b/gi,
+          (name) => `${name}_t${run}`,
+        );
       writeFileSync(join(dir, file), text);
     }
     return dir;
@@ -423,12 +464,17 @@ describe('applyTemplates', () => {
   it('names the file and line of a failing statement', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ksql-templates-'));
     writeFileSync(join(dir, '01-ok.sql'), 'SHOW STREAMS;\n');
-    writeFileSync(join(dir, '02-bad.sql'), `-- a comment\n\nCREATE STREAM bad_${run} (a INT)\n  WITH (KAFKA_TOPIC='kc_missing_${run}', VALUE_FORMAT='JSON');\n`);
+    writeFileSync(
+      join(dir, '02-bad.sql'),
+      `-- a comment\n\nCREATE STREAM bad_${run} (a INT)\n  WITH (KAFKA_TOPIC='kc_missing_${run}', VALUE_FORMAT='JSON');\n`,
+    );
     const client = new KsqlClient({ url: server.url });
     try {
       const error = await applyTemplates(client, { dir }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KsqlRequestError);
-      expect((error as Error).message).toMatch(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/02-bad\\.sql:3:\\d+: `));
+      expect((error as Error).message).toMatch(
+        new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/02-bad\\.sql:3:\\d+: `),
+      );
       expect((error as Error).message).toMatch(/does not exist/);
     } finally {
       client.close();

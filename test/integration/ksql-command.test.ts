@@ -21,7 +21,12 @@ let workdir: string;
 
 beforeAll(async () => {
   const bootstrap = stackEndpoints().kafka.plaintext;
-  server = await startKsqlDevServer({ listen: '127.0.0.1:0', bootstrap, serviceId: `kc_cli_${run}_`, log: () => undefined });
+  server = await startKsqlDevServer({
+    listen: '127.0.0.1:0',
+    bootstrap,
+    serviceId: `kc_cli_${run}_`,
+    log: () => undefined,
+  });
   admin = new Kafka({ clientId: `ksql-cli-${run}`, brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   workdir = mkdtempSync(join(tmpdir(), 'ksql-cli-'));
@@ -105,12 +110,20 @@ describe('marketplace ksql', () => {
 
   it('a SQL error in a file is one line naming file:line:column and the statement, exit 2', async () => {
     mkdirSync(join(workdir, 'sql'), { recursive: true });
-    writeFileSync(join(workdir, 'sql', 'bad.sql'), `SHOW STREAMS;\n\n-- next one is wrong\nSELECT * FROM nowhere_${run} EMIT CHANGES;\n`);
+    writeFileSync(
+      join(workdir, 'sql', 'bad.sql'),
+      `SHOW STREAMS;\n\n-- next one is wrong\nSELECT * FROM nowhere_${run} EMIT CHANGES;\n`,
+    );
     const result = await ksql(['-f', 'sql/bad.sql']);
     expect(result.code).toBe(2);
     const errorLines = result.stderr.split('\n').filter((line) => line.includes('Error'));
     expect(errorLines).toHaveLength(1);
-    expect(errorLines[0]).toMatch(new RegExp(`Error: sql/bad\\.sql:4:\\d+: .*NOWHERE_${run.toUpperCase()} does not exist.*\\[in: SELECT \\* FROM nowhere_${run}`, 'i'));
+    expect(errorLines[0]).toMatch(
+      new RegExp(
+        `Error: sql/bad\\.sql:4:\\d+: .*NOWHERE_${run.toUpperCase()} does not exist.*\\[in: SELECT \\* FROM nowhere_${run}`,
+        'i',
+      ),
+    );
     expect(errorLines[0]).toMatch(/statement\(s\) before it ran/);
   });
 
@@ -123,7 +136,10 @@ describe('marketplace ksql', () => {
 
   it('an unreachable endpoint on the local target is one line with how to start the stack, exit 1', async () => {
     const port = await freePort();
-    const result = await ksql(['SHOW STREAMS;'], { MARKETPLACE_KSQLDB_URL: '', MARKETPLACE_LOCAL_KSQLDB_PORT: String(port) });
+    const result = await ksql(['SHOW STREAMS;'], {
+      MARKETPLACE_KSQLDB_URL: '',
+      MARKETPLACE_LOCAL_KSQLDB_PORT: String(port),
+    });
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -146,16 +162,23 @@ describe('marketplace ksql', () => {
 
 describe('marketplace ksql apply / list', () => {
   it('applies the templates, a second run is a no-op, and list shows them with query status', async () => {
-    await admin.createTopics({ topics: [`kc_order_placed_${run}`, `kc_job_created_${run}`].map((topic) => ({ topic, numPartitions: 2 })) });
+    await admin.createTopics({
+      topics: [`kc_order_placed_${run}`, `kc_job_created_${run}`].map((topic) => ({ topic, numPartitions: 2 })),
+    });
     const dir = join(workdir, 'templates');
     cpSync(TEMPLATES_DIR, dir, { recursive: true });
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql'))) {
       const text = readFileSync(join(dir, file), 'utf8')
         .replace(/KAFKA_TOPIC = '([^']+)'/g, (_m, t: string) => `KAFKA_TOPIC = 'kc_${t}_${run}'`)
-        .replace(/\b(orders_placed|jobs_created|job_status|joblocation|vehicles|truck_tracker)\b/gi, (name) => `${name}_c${run}`);
+        .replace(
+          /\b(orders_placed|jobs_created|job_status|joblocation|vehicles|truck_tracker)\b/gi,
+          (name) => `${name}_c${run}`,
+        );
       writeFileSync(join(dir, file), text);
     }
-    const names = ['ORDERS_PLACED', 'JOBS_CREATED', 'JOB_STATUS', 'JOBLOCATION', 'VEHICLES', 'TRUCK_TRACKER'].map((n) => `${n}_C${run.toUpperCase()}`);
+    const names = ['ORDERS_PLACED', 'JOBS_CREATED', 'JOB_STATUS', 'JOBLOCATION', 'VEHICLES', 'TRUCK_TRACKER'].map(
+      (n) => `${n}_C${run.toUpperCase()}`,
+    );
 
     const first = await ksql(['apply', '--dir', 'templates', '--json']);
     expect(first.code).toBe(0);
@@ -166,7 +189,8 @@ describe('marketplace ksql apply / list', () => {
     const second = await ksql(['apply', '--dir', 'templates']);
     expect(second.code).toBe(0);
     expect(second.stderr).toContain('0 created, 6 already there');
-    for (const name of names) expect(second.stderr).toMatch(new RegExp(`${name} already exists \\(.*templates/\\d\\d-[a-z-]+\\.sql:\\d+\\)`));
+    for (const name of names)
+      expect(second.stderr).toMatch(new RegExp(`${name} already exists \\(.*templates/\\d\\d-[a-z-]+\\.sql:\\d+\\)`));
 
     const listed = await ksql(['list', '--json']);
     expect(listed.code).toBe(0);
@@ -181,4 +205,3 @@ describe('marketplace ksql apply / list', () => {
     expect(human.stderr).toMatch(new RegExp(`CSAS_\\S+\\s+PERSISTENT\\s+RUNNING\\s+${names[2]}`));
   }, 180_000);
 });
-

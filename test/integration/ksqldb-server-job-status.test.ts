@@ -1,7 +1,19 @@
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
-import { closeServerAndClient, sleep, readTopic, readTopicUntil, kafkaClient, ksqlOk, startServer, templateStatements, uniqueSuffix, type KafkaTestClient, type RawRecord } from './ksqldb-server-support.js';
+import {
+  closeServerAndClient,
+  sleep,
+  readTopic,
+  readTopicUntil,
+  kafkaClient,
+  ksqlOk,
+  startServer,
+  templateStatements,
+  uniqueSuffix,
+  type KafkaTestClient,
+  type RawRecord,
+} from './ksqldb-server-support.js';
 
 const MINUTE = 60_000;
 
@@ -10,7 +22,13 @@ function javaPartition(key: Buffer, partitions: number): number {
   const partitioner = kafkajs.Partitioners.DefaultPartitioner();
   return partitioner({
     topic: 't',
-    partitionMetadata: Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] })),
+    partitionMetadata: Array.from({ length: partitions }, (_, i) => ({
+      partitionId: i,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [0],
+      isr: [0],
+    })),
     message: { key, value: null },
   });
 }
@@ -42,7 +60,10 @@ describe('ksqlDB dev server: the job_status stream-stream join (templates/ksql/0
 
   it('emits ACCEPTED/REJECTED rows for in-window pairs only, keyed by job_id as an 8-byte long', async () => {
     const t = Date.now() - 60 * MINUTE;
-    const job = (id: number, price: number | null, ts: number) => ({ value: JSON.stringify({ job_id: id, price, job_status: 'CREATED' }), timestamp: String(ts) });
+    const job = (id: number, price: number | null, ts: number) => ({
+      value: JSON.stringify({ job_id: id, price, job_status: 'CREATED' }),
+      timestamp: String(ts),
+    });
     const order = (id: number, quote: number | null, ts: number) => ({
       value: JSON.stringify({ job_id: id, customer_id: `c${id}`, service_option: `opt${id}`, price_quoted: quote }),
       timestamp: String(ts),
@@ -51,8 +72,14 @@ describe('ksqlDB dev server: the job_status stream-stream join (templates/ksql/0
     const orders = `order_placed${suffix}`;
 
     // Equal, higher and lower quotes; an order without a job; a job without an order.
-    await client.producer.send({ topic: jobs, messages: [job(1, 100, t), job(2, 100, t), job(3, 100, t), job(5, 80, t)] });
-    await client.producer.send({ topic: orders, messages: [order(1, 100, t + MINUTE), order(2, 150, t + MINUTE), order(3, 50, t - MINUTE), order(4, 500, t)] });
+    await client.producer.send({
+      topic: jobs,
+      messages: [job(1, 100, t), job(2, 100, t), job(3, 100, t), job(5, 80, t)],
+    });
+    await client.producer.send({
+      topic: orders,
+      messages: [order(1, 100, t + MINUTE), order(2, 150, t + MINUTE), order(3, 50, t - MINUTE), order(4, 500, t)],
+    });
     // Advance stream time by 30 minutes.
     await client.producer.send({ topic: jobs, messages: [job(10, 10, t + 30 * MINUTE)] });
     await client.producer.send({ topic: orders, messages: [order(10, 20, t + 30 * MINUTE)] });
@@ -60,7 +87,10 @@ describe('ksqlDB dev server: the job_status stream-stream join (templates/ksql/0
     await readTopicUntil(client, sink, (records) => records.some((r) => jobIdOf(r) === 10));
 
     // Out of order but within the grace period: joins. Older than window end + grace: late, dropped.
-    await client.producer.send({ topic: orders, messages: [order(6, 99, t + 25 * MINUTE), order(7, 1000, t - 120 * MINUTE)] });
+    await client.producer.send({
+      topic: orders,
+      messages: [order(6, 99, t + 25 * MINUTE), order(7, 1000, t - 120 * MINUTE)],
+    });
     await client.producer.send({ topic: jobs, messages: [job(6, 100, t + 20 * MINUTE), job(7, 1, t - 119 * MINUTE)] });
     // A pair more than an hour apart never joins.
     await client.producer.send({ topic: jobs, messages: [job(8, 1, t + 30 * MINUTE)] });
@@ -73,7 +103,13 @@ describe('ksqlDB dev server: the job_status stream-stream join (templates/ksql/0
     await sleep(1000); // time for any row that should not exist to show up
     const records = await readTopic(client, sink);
     const rows = records
-      .map((r) => ({ jobId: jobIdOf(r), value: JSON.parse(r.value!.toString('utf8')), partition: r.partition, key: r.key!, timestamp: r.timestamp }))
+      .map((r) => ({
+        jobId: jobIdOf(r),
+        value: JSON.parse(r.value!.toString('utf8')),
+        partition: r.partition,
+        key: r.key!,
+        timestamp: r.timestamp,
+      }))
       .sort((a, b) => a.jobId - b.jobId);
 
     expect(rows.map((r) => [r.jobId, r.value.CURRENT_STATUS])).toEqual([
@@ -85,7 +121,12 @@ describe('ksqlDB dev server: the job_status stream-stream join (templates/ksql/0
       [11, 'ACCEPTED'],
     ]);
     // Value columns carry ksqlDB's names; the key column lives only in the key.
-    expect(rows[0]!.value).toEqual({ CUSTOMER_ID: 'c1', SERVICE_OPTION: 'opt1', PRICE: 100, CURRENT_STATUS: 'ACCEPTED' });
+    expect(rows[0]!.value).toEqual({
+      CUSTOMER_ID: 'c1',
+      SERVICE_OPTION: 'opt1',
+      PRICE: 100,
+      CURRENT_STATUS: 'ACCEPTED',
+    });
     for (const row of rows) {
       expect(row.key.length).toBe(8);
       expect(row.partition).toBe(javaPartition(row.key, 2));

@@ -4,11 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrap, cleanup, eventually, kafkaClient, uniqueSuffix, type KafkaTestClient } from './ksqldb-server-support.js';
+import {
+  bootstrap,
+  cleanup,
+  eventually,
+  kafkaClient,
+  uniqueSuffix,
+  type KafkaTestClient,
+} from './ksqldb-server-support.js';
 import { freePort } from '../helpers/ports.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/ksqldb-dev-server/main.js', import.meta.url));
-
 
 function run(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -40,12 +46,33 @@ describe('ksqlDB dev server: main.js as the local stack starts it', () => {
     const secret = `secret-${suffix}`;
     await writeFile(authFile, JSON.stringify({ credentials: [{ key: 'DEVKEY', secret }] }), { mode: 0o600 });
     const port = await freePort();
-    const server = run(['--listen', `127.0.0.1:${port}`, '--bootstrap', bootstrap(), '--data-dir', dir, '--auth-file', authFile, '--service-id', `main${suffix}_`]);
+    const server = run([
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--bootstrap',
+      bootstrap(),
+      '--data-dir',
+      dir,
+      '--auth-file',
+      authFile,
+      '--service-id',
+      `main${suffix}_`,
+    ]);
     try {
       const url = `http://127.0.0.1:${port}`;
-      const anonymous = await eventually(async () => fetch(`${url}/healthcheck`).then((r) => r, () => undefined), 60_000, 'the server to listen');
+      const anonymous = await eventually(
+        async () =>
+          fetch(`${url}/healthcheck`).then(
+            (r) => r,
+            () => undefined,
+          ),
+        60_000,
+        'the server to listen',
+      );
       expect(anonymous.status).toBe(401);
-      const health = await fetch(`${url}/healthcheck`, { headers: { authorization: `Basic ${Buffer.from(`DEVKEY:${secret}`).toString('base64')}` } });
+      const health = await fetch(`${url}/healthcheck`, {
+        headers: { authorization: `Basic ${Buffer.from(`DEVKEY:${secret}`).toString('base64')}` },
+      });
       expect(health.status).toBe(200);
       expect(((await health.json()) as { isHealthy: boolean }).isHealthy).toBe(true);
       expect(server.output()).toContain('development stand-in, not ksqlDB');
@@ -61,7 +88,14 @@ describe('ksqlDB dev server: main.js as the local stack starts it', () => {
     const authFile = join(dir, 'open.json');
     await writeFile(authFile, JSON.stringify({ credentials: [{ key: 'K', secret: 'S' }] }));
     await chmod(authFile, 0o644);
-    const server = run(['--listen', `127.0.0.1:${await freePort()}`, '--bootstrap', bootstrap(), '--auth-file', authFile]);
+    const server = run([
+      '--listen',
+      `127.0.0.1:${await freePort()}`,
+      '--bootstrap',
+      bootstrap(),
+      '--auth-file',
+      authFile,
+    ]);
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain('chmod 600');
   });

@@ -2,7 +2,19 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import {
-  cleanup, closeServerAndClient, eventually, http2Request, kafkaClient, ksql, ksqlOk, parseDelimited, postJson, readTopicUntil, sleep, startServer, uniqueSuffix,
+  cleanup,
+  closeServerAndClient,
+  eventually,
+  http2Request,
+  kafkaClient,
+  ksql,
+  ksqlOk,
+  parseDelimited,
+  postJson,
+  readTopicUntil,
+  sleep,
+  startServer,
+  uniqueSuffix,
   type KafkaTestClient,
 } from './ksqldb-server-support.js';
 
@@ -14,20 +26,24 @@ function openStream(url: string, path: string, body: unknown, headers: Record<st
   let transferEncoding = '';
   let ended = false;
   const listeners: (() => void)[] = [];
-  const request = http.request(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (response) => {
-    status = response.statusCode ?? 0;
-    contentType = String(response.headers['content-type']);
-    transferEncoding = String(response.headers['transfer-encoding']);
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
-      text += chunk;
-      for (const listener of listeners) listener();
-    });
-    response.on('end', () => {
-      ended = true;
-      for (const listener of listeners) listener();
-    });
-  });
+  const request = http.request(
+    url + path,
+    { method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+    (response) => {
+      status = response.statusCode ?? 0;
+      contentType = String(response.headers['content-type']);
+      transferEncoding = String(response.headers['transfer-encoding']);
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        text += chunk;
+        for (const listener of listeners) listener();
+      });
+      response.on('end', () => {
+        ended = true;
+        for (const listener of listeners) listener();
+      });
+    },
+  );
   request.end(JSON.stringify(body));
   const until = (predicate: () => boolean, timeoutMs = 30_000) =>
     new Promise<void>((resolve, reject) => {
@@ -41,11 +57,21 @@ function openStream(url: string, path: string, body: unknown, headers: Record<st
       });
     });
   return {
-    get text() { return text; },
-    get status() { return status; },
-    get contentType() { return contentType; },
-    get transferEncoding() { return transferEncoding; },
-    get ended() { return ended; },
+    get text() {
+      return text;
+    },
+    get status() {
+      return status;
+    },
+    get contentType() {
+      return contentType;
+    },
+    get transferEncoding() {
+      return transferEncoding;
+    },
+    get ended() {
+      return ended;
+    },
     until,
     destroy: () => request.destroy(),
   };
@@ -67,7 +93,11 @@ describe('ksqlDB dev server: REST protocol', () => {
 
   it('serves /info, /healthcheck, /clusterStatus and redirects / to /info', async () => {
     const info = (await (await fetch(`${server.url}/info`)).json()) as { KsqlServerInfo: Record<string, unknown> };
-    expect(info.KsqlServerInfo).toMatchObject({ version: '0.29.0-marketplace-dev', ksqlServiceId: serviceId, serverStatus: 'RUNNING' });
+    expect(info.KsqlServerInfo).toMatchObject({
+      version: '0.29.0-marketplace-dev',
+      ksqlServiceId: serviceId,
+      serverStatus: 'RUNNING',
+    });
     expect(info.KsqlServerInfo.kafkaClusterId).toMatch(/.+/);
     const health = await (await fetch(`${server.url}/healthcheck`)).json();
     expect(health).toEqual({
@@ -75,7 +105,9 @@ describe('ksqlDB dev server: REST protocol', () => {
       details: { metastore: { isHealthy: true }, kafka: { isHealthy: true }, commandRunner: { isHealthy: true } },
       serverState: 'READY',
     });
-    const cluster = (await (await fetch(`${server.url}/clusterStatus`)).json()) as { clusterStatus: Record<string, unknown> };
+    const cluster = (await (await fetch(`${server.url}/clusterStatus`)).json()) as {
+      clusterStatus: Record<string, unknown>;
+    };
     expect(Object.values(cluster.clusterStatus)[0]).toMatchObject({ hostAlive: true });
     const root = await fetch(`${server.url}/`, { redirect: 'manual' });
     expect(root.status).toBe(307);
@@ -110,31 +142,55 @@ describe('ksqlDB dev server: REST protocol', () => {
     expect(await missing.json()).toEqual({ '@type': 'generic_error', error_code: 40400, message: 'Command not found' });
 
     // A request waiting for an already-executed command runs at once.
-    const next = await postJson(server.url, '/ksql', { ksql: 'SHOW STREAMS;', commandSequenceNumber: csas.commandSequenceNumber });
+    const next = await postJson(server.url, '/ksql', {
+      ksql: 'SHOW STREAMS;',
+      commandSequenceNumber: csas.commandSequenceNumber,
+    });
     expect(next.status).toBe(200);
     expect(next.body[0]['@type']).toBe('streams');
     expect(next.body[0].streams).toEqual(
-      expect.arrayContaining([{ type: 'STREAM', name: 'READINGS', topic, keyFormat: 'KAFKA', valueFormat: 'JSON', isWindowed: false }]),
+      expect.arrayContaining([
+        { type: 'STREAM', name: 'READINGS', topic, keyFormat: 'KAFKA', valueFormat: 'JSON', isWindowed: false },
+      ]),
     );
   });
 
   it('lists tables, topics, queries and properties, and describes sources', async () => {
-    const [tables, topics, queries, properties] = await ksqlOk(server.url, 'LIST TABLES; SHOW TOPICS; LIST QUERIES; SHOW PROPERTIES;', { 'auto.offset.reset': 'earliest' });
+    const [tables, topics, queries, properties] = await ksqlOk(
+      server.url,
+      'LIST TABLES; SHOW TOPICS; LIST QUERIES; SHOW PROPERTIES;',
+      { 'auto.offset.reset': 'earliest' },
+    );
     expect(tables).toMatchObject({ '@type': 'tables', tables: [] });
     expect(topics['@type']).toBe('kafka_topics');
     expect(topics.topics).toEqual(expect.arrayContaining([{ name: topic, replicaInfo: [1, 1] }]));
     expect(topics.topics.some((t: { name: string }) => t.name.startsWith('_confluent-ksql'))).toBe(false);
     expect(queries['@type']).toBe('queries');
     expect(queries.queries).toEqual([
-      expect.objectContaining({ sinks: ['DOUBLED'], sinkKafkaTopics: [`doubled${suffix}`], queryType: 'PERSISTENT', state: 'RUNNING', statusCount: { RUNNING: 1 } }),
+      expect.objectContaining({
+        sinks: ['DOUBLED'],
+        sinkKafkaTopics: [`doubled${suffix}`],
+        queryType: 'PERSISTENT',
+        state: 'RUNNING',
+        statusCount: { RUNNING: 1 },
+      }),
     ]);
     expect(properties['@type']).toBe('properties');
-    expect(properties.properties).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'ksql.streams.auto.offset.reset', value: 'earliest' })]));
+    expect(properties.properties).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'ksql.streams.auto.offset.reset', value: 'earliest' })]),
+    );
     expect(properties.overwrittenProperties).toContain('ksql.streams.auto.offset.reset');
 
     const [described] = await ksqlOk(server.url, 'DESCRIBE doubled EXTENDED;');
     expect(described['@type']).toBe('sourceDescription');
-    expect(described.sourceDescription).toMatchObject({ name: 'DOUBLED', type: 'STREAM', topic: `doubled${suffix}`, keyFormat: 'KAFKA', valueFormat: 'JSON', extended: true });
+    expect(described.sourceDescription).toMatchObject({
+      name: 'DOUBLED',
+      type: 'STREAM',
+      topic: `doubled${suffix}`,
+      keyFormat: 'KAFKA',
+      valueFormat: 'JSON',
+      extended: true,
+    });
     expect(described.sourceDescription.fields).toEqual([
       { name: 'SENSOR', schema: { type: 'STRING', fields: null, memberSchema: null }, type: 'KEY' },
       { name: 'TWICE', schema: { type: 'BIGINT', fields: null, memberSchema: null } },
@@ -168,14 +224,24 @@ describe('ksqlDB dev server: REST protocol', () => {
   });
 
   it('names line and column of a parse error, rejects SELECT on /ksql and unsupported constructs', async () => {
-    const parse = await ksql(server.url, 'SHOW STREAMS;\nCREATE STREAM x (a INT) WITH (KAFKA_TOPIC=, VALUE_FORMAT=\'JSON\');');
+    const parse = await ksql(
+      server.url,
+      "SHOW STREAMS;\nCREATE STREAM x (a INT) WITH (KAFKA_TOPIC=, VALUE_FORMAT='JSON');",
+    );
     expect(parse.status).toBe(400);
     expect(parse.body).toMatchObject({ '@type': 'statement_error', error_code: 40001 });
     expect(parse.body.message).toMatch(/^line 2:43: /);
     const select = await ksql(server.url, 'SELECT * FROM readings;');
     expect(select.status).toBe(400);
-    expect(select.body).toMatchObject({ '@type': 'statement_error', error_code: 40002, statementText: 'SELECT * FROM readings;' });
-    const windowed = await ksql(server.url, 'CREATE TABLE counts AS SELECT sensor, COUNT(*) FROM readings WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY sensor;');
+    expect(select.body).toMatchObject({
+      '@type': 'statement_error',
+      error_code: 40002,
+      statementText: 'SELECT * FROM readings;',
+    });
+    const windowed = await ksql(
+      server.url,
+      'CREATE TABLE counts AS SELECT sensor, COUNT(*) FROM readings WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY sensor;',
+    );
     expect(windowed.status).toBe(400);
     expect(windowed.body.error_code).toBe(40001);
     expect(windowed.body.message).toContain('WINDOW');
@@ -194,23 +260,47 @@ describe('ksqlDB dev server: REST protocol', () => {
         { key: 's3', value: JSON.stringify({ reading: 30, ratio: 2 }) },
       ],
     });
-    const delimited = openStream(server.url, '/query-stream', { sql: 'SELECT * FROM doubled EMIT CHANGES LIMIT 2;', properties: { 'auto.offset.reset': 'earliest' } }, { accept: 'application/vnd.ksqlapi.delimited.v1' });
+    const delimited = openStream(
+      server.url,
+      '/query-stream',
+      { sql: 'SELECT * FROM doubled EMIT CHANGES LIMIT 2;', properties: { 'auto.offset.reset': 'earliest' } },
+      { accept: 'application/vnd.ksqlapi.delimited.v1' },
+    );
     await delimited.until(() => delimited.ended);
     expect(delimited.status).toBe(200);
     expect(delimited.contentType).toBe('application/vnd.ksqlapi.delimited.v1');
     expect(delimited.transferEncoding).toBe('chunked');
     const parsed = parseDelimited(delimited.text);
-    expect(parsed.header).toMatchObject({ columnNames: ['SENSOR', 'TWICE', 'BUMPED'], columnTypes: ['STRING', 'BIGINT', 'DOUBLE'] });
+    expect(parsed.header).toMatchObject({
+      columnNames: ['SENSOR', 'TWICE', 'BUMPED'],
+      columnTypes: ['STRING', 'BIGINT', 'DOUBLE'],
+    });
     expect(parsed.header.queryId).toMatch(/^transient_DOUBLED_/);
-    expect(parsed.rows.sort()).toEqual([['s2', 40, 2], ['s3', 60, 2.5]]);
+    expect(parsed.rows.sort()).toEqual([
+      ['s2', 40, 2],
+      ['s3', 60, 2.5],
+    ]);
 
-    const json = await postJson(server.url, '/query-stream', { sql: 'SELECT sensor, reading FROM readings WHERE reading < 10 EMIT CHANGES LIMIT 1;', properties: { 'auto.offset.reset': 'earliest' } }, { accept: 'application/json' });
+    const json = await postJson(
+      server.url,
+      '/query-stream',
+      {
+        sql: 'SELECT sensor, reading FROM readings WHERE reading < 10 EMIT CHANGES LIMIT 1;',
+        properties: { 'auto.offset.reset': 'earliest' },
+      },
+      { accept: 'application/json' },
+    );
     expect(json.status).toBe(200);
     expect(json.headers.get('content-type')).toBe('application/json');
-    expect(json.body).toEqual([expect.objectContaining({ columnNames: ['SENSOR', 'READING'], columnTypes: ['STRING', 'BIGINT'] }), ['s1', 5]]);
+    expect(json.body).toEqual([
+      expect.objectContaining({ columnNames: ['SENSOR', 'READING'], columnTypes: ['STRING', 'BIGINT'] }),
+      ['s1', 5],
+    ]);
 
     // latest (the default): only records produced after the query started.
-    const latest = openStream(server.url, '/query-stream', { sql: 'SELECT sensor FROM readings EMIT CHANGES LIMIT 1;' });
+    const latest = openStream(server.url, '/query-stream', {
+      sql: 'SELECT sensor FROM readings EMIT CHANGES LIMIT 1;',
+    });
     await latest.until(() => latest.text.includes('\n'));
     await client.producer.send({ topic, messages: [{ key: 'fresh', value: JSON.stringify({ reading: 1 }) }] });
     await latest.until(() => latest.ended);
@@ -218,9 +308,14 @@ describe('ksqlDB dev server: REST protocol', () => {
   });
 
   it('starts a persistent query at the end of its input by default (auto.offset.reset=latest)', async () => {
-    await ksqlOk(server.url, `CREATE STREAM recent WITH (KAFKA_TOPIC='recent${suffix}') AS SELECT sensor, reading FROM readings;`);
+    await ksqlOk(
+      server.url,
+      `CREATE STREAM recent WITH (KAFKA_TOPIC='recent${suffix}') AS SELECT sensor, reading FROM readings;`,
+    );
     await client.producer.send({ topic, messages: [{ key: 'after-latest', value: JSON.stringify({ reading: 7 }) }] });
-    const records = await readTopicUntil(client, `recent${suffix}`, (rs) => rs.some((r) => r.key?.toString() === 'after-latest'));
+    const records = await readTopicUntil(client, `recent${suffix}`, (rs) =>
+      rs.some((r) => r.key?.toString() === 'after-latest'),
+    );
     expect(records.map((r) => r.key?.toString())).toEqual(['after-latest']);
     const [queries] = await ksqlOk(server.url, 'LIST QUERIES;');
     const id = queries.queries.find((q: { sinks: string[] }) => q.sinks[0] === 'RECENT').id as string;
@@ -234,16 +329,31 @@ describe('ksqlDB dev server: REST protocol', () => {
   });
 
   it('serves /query-stream over HTTP/2 and answers query errors before the stream starts', async () => {
-    const response = await http2Request(server.url, '/query-stream', JSON.stringify({ sql: 'SELECT sensor, ratio FROM readings EMIT CHANGES LIMIT 2;', properties: { 'auto.offset.reset': 'earliest' } }));
+    const response = await http2Request(
+      server.url,
+      '/query-stream',
+      JSON.stringify({
+        sql: 'SELECT sensor, ratio FROM readings EMIT CHANGES LIMIT 2;',
+        properties: { 'auto.offset.reset': 'earliest' },
+      }),
+    );
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/vnd.ksqlapi.delimited.v1');
     const parsed = parseDelimited(response.text);
     expect(parsed.header.columnNames).toEqual(['SENSOR', 'RATIO']);
     expect(parsed.rows).toHaveLength(2);
 
-    const bad = await http2Request(server.url, '/query-stream', JSON.stringify({ sql: 'SELECT * FROM nowhere EMIT CHANGES;' }));
+    const bad = await http2Request(
+      server.url,
+      '/query-stream',
+      JSON.stringify({ sql: 'SELECT * FROM nowhere EMIT CHANGES;' }),
+    );
     expect(bad.status).toBe(400);
-    expect(JSON.parse(bad.text)).toMatchObject({ '@type': 'statement_error', error_code: 40001, statementText: 'SELECT * FROM nowhere EMIT CHANGES;' });
+    expect(JSON.parse(bad.text)).toMatchObject({
+      '@type': 'statement_error',
+      error_code: 40001,
+      statementText: 'SELECT * FROM nowhere EMIT CHANGES;',
+    });
   });
 
   it('stops a push query on /close-query and rejects unknown query ids', async () => {
@@ -266,10 +376,14 @@ describe('ksqlDB dev server: REST protocol', () => {
     await stream.until(() => stream.text.includes('\n'));
     const queryId = JSON.parse(stream.text.split('\n')[0]!).queryId as string;
     stream.destroy();
-    await eventually(async () => {
-      const [listed] = await ksqlOk(server.url, 'LIST QUERIES;');
-      return listed.queries.some((q: { id: string }) => q.id === queryId) ? undefined : true;
-    }, 10_000, 'the transient query to go away');
+    await eventually(
+      async () => {
+        const [listed] = await ksqlOk(server.url, 'LIST QUERIES;');
+        return listed.queries.some((q: { id: string }) => q.id === queryId) ? undefined : true;
+      },
+      10_000,
+      'the transient query to go away',
+    );
   });
 
   it('accepts /inserts-stream over HTTP/2 with acks and refuses it over HTTP/1.1', async () => {
@@ -280,7 +394,11 @@ describe('ksqlDB dev server: REST protocol', () => {
       JSON.stringify({ sensor: 'ins3', reading: 'not a number' }),
     ]);
     expect(response.status).toBe(200);
-    const acks = response.text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).sort((a, b) => a.seq - b.seq);
+    const acks = response.text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .sort((a, b) => a.seq - b.seq);
     expect(acks[0]).toEqual({ status: 'ok', seq: 0 });
     expect(acks[1]).toEqual({ status: 'ok', seq: 1 });
     expect(acks[2]).toMatchObject({ status: 'error', seq: 2, error_code: 40000 });
@@ -293,38 +411,74 @@ describe('ksqlDB dev server: REST protocol', () => {
     expect(JSON.parse(unknown.text).error_code).toBe(40001);
     const h1 = await postJson(server.url, '/inserts-stream', { target: 'readings' });
     expect(h1.status).toBe(400);
-    expect(h1.body).toEqual({ '@type': 'generic_error', error_code: 40004, message: 'This endpoint is only available when using HTTP2' });
+    expect(h1.body).toEqual({
+      '@type': 'generic_error',
+      error_code: 40004,
+      message: 'This endpoint is only available when using HTTP2',
+    });
   });
 
   it('serves pull queries on a materialized table, with and without a key filter', async () => {
-    await ksqlOk(server.url, `CREATE TABLE sensor_totals WITH (KAFKA_TOPIC='totals${suffix}') AS SELECT sensor, COUNT(*) AS n, SUM(reading) AS total FROM readings GROUP BY sensor EMIT CHANGES;`, { 'auto.offset.reset': 'earliest' });
-    const rows = await eventually(async () => {
-      const everything = parseDelimited((await postJson(server.url, '/query-stream', { sql: 'SELECT * FROM sensor_totals;' })).text);
-      if (everything.rows.length < 7) return undefined;
-      const response = await postJson(server.url, '/query-stream', { sql: "SELECT * FROM sensor_totals WHERE sensor = 'ins1';" });
-      const parsed = parseDelimited(response.text);
-      return parsed.rows.length === 1 ? parsed : undefined;
-    }, 30_000, 'the pull query row');
+    await ksqlOk(
+      server.url,
+      `CREATE TABLE sensor_totals WITH (KAFKA_TOPIC='totals${suffix}') AS SELECT sensor, COUNT(*) AS n, SUM(reading) AS total FROM readings GROUP BY sensor EMIT CHANGES;`,
+      { 'auto.offset.reset': 'earliest' },
+    );
+    const rows = await eventually(
+      async () => {
+        const everything = parseDelimited(
+          (await postJson(server.url, '/query-stream', { sql: 'SELECT * FROM sensor_totals;' })).text,
+        );
+        if (everything.rows.length < 7) return undefined;
+        const response = await postJson(server.url, '/query-stream', {
+          sql: "SELECT * FROM sensor_totals WHERE sensor = 'ins1';",
+        });
+        const parsed = parseDelimited(response.text);
+        return parsed.rows.length === 1 ? parsed : undefined;
+      },
+      30_000,
+      'the pull query row',
+    );
     expect(rows.header.columnNames).toEqual(['SENSOR', 'N', 'TOTAL']);
     expect(rows.rows).toEqual([['ins1', 1, 100]]);
-    const all = await postJson(server.url, '/query-stream', { sql: 'SELECT sensor, total FROM sensor_totals;' }, { accept: 'application/json' });
+    const all = await postJson(
+      server.url,
+      '/query-stream',
+      { sql: 'SELECT sensor, total FROM sensor_totals;' },
+      { accept: 'application/json' },
+    );
     expect(all.body[0].columnNames).toEqual(['SENSOR', 'TOTAL']);
-    expect(all.body.slice(1).map((r: unknown[]) => r[0]).sort()).toEqual(['after-latest', 'fresh', 'ins1', 'ins2', 's1', 's2', 's3']);
+    expect(
+      all.body
+        .slice(1)
+        .map((r: unknown[]) => r[0])
+        .sort(),
+    ).toEqual(['after-latest', 'fresh', 'ins1', 'ins2', 's1', 's2', 's3']);
     const notQueryable = await postJson(server.url, '/query-stream', { sql: 'SELECT * FROM readings;' });
     expect(notQueryable.status).toBe(400);
   });
 
   it('ends a running push query with an error object mid-stream when its source is dropped', async () => {
-    await ksqlOk(server.url, `CREATE STREAM doomed (v INT) WITH (KAFKA_TOPIC='doomed${suffix}', PARTITIONS=1, VALUE_FORMAT='JSON');`);
+    await ksqlOk(
+      server.url,
+      `CREATE STREAM doomed (v INT) WITH (KAFKA_TOPIC='doomed${suffix}', PARTITIONS=1, VALUE_FORMAT='JSON');`,
+    );
     const delimited = openStream(server.url, '/query-stream', { sql: 'SELECT * FROM doomed EMIT CHANGES;' });
-    const json = openStream(server.url, '/query-stream', { sql: 'SELECT * FROM doomed EMIT CHANGES;' }, { accept: 'application/json' });
+    const json = openStream(
+      server.url,
+      '/query-stream',
+      { sql: 'SELECT * FROM doomed EMIT CHANGES;' },
+      { accept: 'application/json' },
+    );
     await delimited.until(() => delimited.text.includes('\n'));
     await json.until(() => json.text.length > 0);
     await ksqlOk(server.url, 'DROP STREAM doomed DELETE TOPIC;');
     await delimited.until(() => delimited.ended, 10_000);
     await json.until(() => json.ended, 10_000);
     const { errors } = parseDelimited(delimited.text);
-    expect(errors).toEqual([{ '@type': 'generic_error', error_code: 50000, message: expect.stringContaining('DOOMED') }]);
+    expect(errors).toEqual([
+      { '@type': 'generic_error', error_code: 50000, message: expect.stringContaining('DOOMED') },
+    ]);
     const array = JSON.parse(json.text);
     expect(array.at(-1)).toMatchObject({ '@type': 'generic_error', error_code: 50000 });
   });
@@ -336,10 +490,18 @@ describe('ksqlDB dev server: REST protocol', () => {
     const [queries] = await ksqlOk(server.url, 'LIST QUERIES;');
     const csas = queries.queries.find((q: { sinks: string[] }) => q.sinks[0] === 'DOUBLED').id as string;
     const [terminated] = await ksqlOk(server.url, `TERMINATE ${csas};`);
-    expect(terminated).toMatchObject({ '@type': 'currentStatus', commandId: `terminate/${csas}/execute`, commandStatus: { status: 'SUCCESS' } });
+    expect(terminated).toMatchObject({
+      '@type': 'currentStatus',
+      commandId: `terminate/${csas}/execute`,
+      commandStatus: { status: 'SUCCESS' },
+    });
     const [dropped] = await ksqlOk(server.url, 'DROP STREAM doubled DELETE TOPIC;');
     expect(dropped).toMatchObject({ commandId: 'stream/DOUBLED/drop', commandStatus: { status: 'SUCCESS' } });
-    await eventually(async () => ((await client.admin.listTopics()).includes(`doubled${suffix}`) ? undefined : true), 10_000, 'topic deletion');
+    await eventually(
+      async () => ((await client.admin.listTopics()).includes(`doubled${suffix}`) ? undefined : true),
+      10_000,
+      'topic deletion',
+    );
     const [missing] = await ksqlOk(server.url, 'DROP STREAM IF EXISTS doubled;');
     expect(missing['@type']).toBe('currentStatus');
     const unknown = await ksql(server.url, 'DROP STREAM doubled;');
@@ -367,7 +529,9 @@ describe('ksqlDB dev server: basic auth', () => {
     const anonymous = await fetch(`${server.url}/info`);
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toEqual({ '@type': 'generic_error', error_code: 40100, message: 'Unauthorized' });
-    const wrong = await fetch(`${server.url}/info`, { headers: { authorization: `Basic ${Buffer.from('KEY1:nope').toString('base64')}` } });
+    const wrong = await fetch(`${server.url}/info`, {
+      headers: { authorization: `Basic ${Buffer.from('KEY1:nope').toString('base64')}` },
+    });
     expect(wrong.status).toBe(401);
     const good = { authorization: `Basic ${Buffer.from('KEY1:s3cret').toString('base64')}` };
     expect((await fetch(`${server.url}/info`, { headers: good })).status).toBe(200);

@@ -1,6 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
-import { closeServerAndClient, kafkaClient, ksql, ksqlOk, readTopic, readTopicUntil, sleep, startServer, templateStatements, uniqueSuffix, type KafkaTestClient } from './ksqldb-server-support.js';
+import {
+  closeServerAndClient,
+  kafkaClient,
+  ksql,
+  ksqlOk,
+  readTopic,
+  readTopicUntil,
+  sleep,
+  startServer,
+  templateStatements,
+  uniqueSuffix,
+  type KafkaTestClient,
+} from './ksqldb-server-support.js';
 
 describe('ksqlDB dev server: restart mid-stream', () => {
   const suffix = uniqueSuffix();
@@ -31,12 +43,18 @@ describe('ksqlDB dev server: restart mid-stream', () => {
     const sendJobs = (ids: number[]) =>
       client.producer.send({
         topic: `job_created${suffix}`,
-        messages: ids.map((id) => ({ value: JSON.stringify({ job_id: id, price: 100 }), timestamp: String(base + id) })),
+        messages: ids.map((id) => ({
+          value: JSON.stringify({ job_id: id, price: 100 }),
+          timestamp: String(base + id),
+        })),
       });
     const sendOrders = (ids: number[]) =>
       client.producer.send({
         topic: `order_placed${suffix}`,
-        messages: ids.map((id) => ({ value: JSON.stringify({ job_id: id, customer_id: `c${id}`, price_quoted: id % 2 === 0 ? 150 : 50 }), timestamp: String(base + id + 5) })),
+        messages: ids.map((id) => ({
+          value: JSON.stringify({ job_id: id, customer_id: `c${id}`, price_quoted: id % 2 === 0 ? 150 : 50 }),
+          timestamp: String(base + id + 5),
+        })),
       });
     const nextIds = () => {
       const ids = Array.from({ length: chunk }, (_, i) => sent + i + 1);
@@ -66,20 +84,32 @@ describe('ksqlDB dev server: restart mid-stream', () => {
     server = await startServer(serviceId);
     // The metastore came back from the command topic.
     const listed = await ksql(server.url, 'SHOW QUERIES;');
-    expect(listed.body[0].queries.map((q: { id: string }) => q.id)).toEqual([expect.stringMatching(/^CSAS_JOB_STATUS_\d+$/)]);
+    expect(listed.body[0].queries.map((q: { id: string }) => q.id)).toEqual([
+      expect.stringMatching(/^CSAS_JOB_STATUS_\d+$/),
+    ]);
     while (sent < total) {
       await sendChunk();
       await sleep(30);
     }
 
     const sink = `job_status${suffix}`;
-    await readTopicUntil(client, sink, (records) => new Set(records.map((r) => Number(r.key!.readBigInt64BE()))).size >= total, 90_000);
+    await readTopicUntil(
+      client,
+      sink,
+      (records) => new Set(records.map((r) => Number(r.key!.readBigInt64BE()))).size >= total,
+      90_000,
+    );
     await sleep(1500);
     const records = await readTopic(client, sink);
     const ids = records.map((r) => Number(r.key!.readBigInt64BE()));
     expect(new Set(ids).size).toBe(total);
     expect(ids.length).toBe(total);
-    const statuses = records.map((r) => [Number(r.key!.readBigInt64BE()), JSON.parse(r.value!.toString('utf8')).CURRENT_STATUS as string]);
-    expect(statuses.every(([id, status]) => status === ((id as number) % 2 === 0 ? 'ACCEPTED' : 'REJECTED'))).toBe(true);
+    const statuses = records.map((r) => [
+      Number(r.key!.readBigInt64BE()),
+      JSON.parse(r.value!.toString('utf8')).CURRENT_STATUS as string,
+    ]);
+    expect(statuses.every(([id, status]) => status === ((id as number) % 2 === 0 ? 'ACCEPTED' : 'REJECTED'))).toBe(
+      true,
+    );
   });
 });

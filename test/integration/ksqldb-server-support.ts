@@ -17,8 +17,17 @@ export function uniqueSuffix(): string {
   return `_${randomUUID().slice(0, 8)}`;
 }
 
-export async function startServer(serviceId: string, extra: { authorize?: (k: string, s: string) => boolean } = {}): Promise<KsqlDevServer> {
-  return startKsqlDevServer({ listen: '127.0.0.1:0', bootstrap: bootstrap(), serviceId, log: () => undefined, ...extra });
+export async function startServer(
+  serviceId: string,
+  extra: { authorize?: (k: string, s: string) => boolean } = {},
+): Promise<KsqlDevServer> {
+  return startKsqlDevServer({
+    listen: '127.0.0.1:0',
+    bootstrap: bootstrap(),
+    serviceId,
+    log: () => undefined,
+    ...extra,
+  });
 }
 
 export interface KafkaTestClient {
@@ -60,7 +69,11 @@ export async function cleanup(client: KafkaTestClient, marker: string): Promise<
 }
 
 /** Closes a test file's dev server and Kafka client, removing the topics and groups marked with `marker` first. */
-export async function closeServerAndClient(server: KsqlDevServer | undefined, client: KafkaTestClient | undefined, marker: string): Promise<void> {
+export async function closeServerAndClient(
+  server: KsqlDevServer | undefined,
+  client: KafkaTestClient | undefined,
+  marker: string,
+): Promise<void> {
   await server?.close();
   if (!client) return;
   await cleanup(client, marker);
@@ -73,12 +86,26 @@ export function templateStatements(suffix: string, files?: string[]): string {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.sql') && (!files || files.some((wanted) => f.startsWith(wanted))))
     .sort()
-    .map((f) => readFileSync(dir + f, 'utf8').replace(/KAFKA_TOPIC = '([^']+)'/g, (_m, topic: string) => `KAFKA_TOPIC = '${topic}${suffix}'`))
+    .map((f) =>
+      readFileSync(dir + f, 'utf8').replace(
+        /KAFKA_TOPIC = '([^']+)'/g,
+        (_m, topic: string) => `KAFKA_TOPIC = '${topic}${suffix}'`,
+      ),
+    )
     .join('\n');
 }
 
-export async function postJson(url: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; text: string; headers: Headers }> {
-  const response = await fetch(url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+export async function postJson(
+  url: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; text: string; headers: Headers }> {
+  const response = await fetch(url + path, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
   const text = await response.text();
   let parsed: unknown;
   try {
@@ -89,12 +116,21 @@ export async function postJson(url: string, path: string, body: unknown, headers
   return { status: response.status, body: parsed, text, headers: response.headers };
 }
 
-export async function ksql(url: string, text: string, streamsProperties: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+export async function ksql(
+  url: string,
+  text: string,
+  streamsProperties: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) {
   return postJson(url, '/ksql', { ksql: text, streamsProperties }, headers);
 }
 
 /** Runs a statement list and fails loudly unless it succeeded. */
-export async function ksqlOk(url: string, text: string, streamsProperties: Record<string, unknown> = {}): Promise<any[]> {
+export async function ksqlOk(
+  url: string,
+  text: string,
+  streamsProperties: Record<string, unknown> = {},
+): Promise<any[]> {
   const result = await ksql(url, text, streamsProperties);
   if (result.status !== 200) throw new Error(`ksql failed (${result.status}): ${result.text}`);
   return result.body as any[];
@@ -107,12 +143,22 @@ export interface H2Response {
 }
 
 /** One HTTP/2 (h2c prior knowledge) request; `body` may be a string or lines written as they are given. */
-export async function http2Request(url: string, path: string, body: string | string[], headers: Record<string, string> = {}): Promise<H2Response> {
+export async function http2Request(
+  url: string,
+  path: string,
+  body: string | string[],
+  headers: Record<string, string> = {},
+): Promise<H2Response> {
   const session = http2.connect(url);
   try {
     return await new Promise<H2Response>((resolve, reject) => {
       session.on('error', reject);
-      const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/json', ...headers });
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': path,
+        'content-type': 'application/json',
+        ...headers,
+      });
       let status = 0;
       let responseHeaders: http2.IncomingHttpHeaders = {};
       let text = '';
@@ -171,7 +217,13 @@ export async function consumeTopic(
       });
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
-          records.push({ partition, offset: Number(message.offset), key: message.key, value: message.value, timestamp: Number(message.timestamp) });
+          records.push({
+            partition,
+            offset: Number(message.offset),
+            key: message.key,
+            value: message.value,
+            timestamp: Number(message.timestamp),
+          });
           if (until(records, reached)) {
             clearTimeout(timer);
             resolve();
@@ -203,8 +255,15 @@ export { eventually };
 
 /** Parses a delimited /query-stream body: header object, then rows. */
 export function parseDelimited(text: string): { header: any; rows: unknown[][]; errors: any[] } {
-  const lines = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
-  return { header: lines[0], rows: lines.filter((l) => Array.isArray(l)), errors: lines.filter((l) => !Array.isArray(l) && l.error_code !== undefined) };
+  const lines = text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l));
+  return {
+    header: lines[0],
+    rows: lines.filter((l) => Array.isArray(l)),
+    errors: lines.filter((l) => !Array.isArray(l) && l.error_code !== undefined),
+  };
 }
 
 /** Every committed record currently in a topic (up to its last stable offsets when called). */
@@ -226,9 +285,18 @@ export async function readTopic(client: KafkaTestClient, topic: string): Promise
 }
 
 /** Polls a topic until `done(records)` holds, then returns everything in it. */
-export async function readTopicUntil(client: KafkaTestClient, topic: string, done: (records: RawRecord[]) => boolean, timeoutMs = 60_000): Promise<RawRecord[]> {
-  return eventually(async () => {
-    const records = await readTopic(client, topic);
-    return done(records) ? records : undefined;
-  }, timeoutMs, `records in ${topic}`);
+export async function readTopicUntil(
+  client: KafkaTestClient,
+  topic: string,
+  done: (records: RawRecord[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<RawRecord[]> {
+  return eventually(
+    async () => {
+      const records = await readTopic(client, topic);
+      return done(records) ? records : undefined;
+    },
+    timeoutMs,
+    `records in ${topic}`,
+  );
 }

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import { fetchOffsetsWhenReady } from '../../src/kafka/topics.js';
-import { closeServerAndClient, kafkaClient, ksql, ksqlOk, startServer, uniqueSuffix, type KafkaTestClient } from './ksqldb-server-support.js';
+import {
+  closeServerAndClient,
+  kafkaClient,
+  ksql,
+  ksqlOk,
+  startServer,
+  uniqueSuffix,
+  type KafkaTestClient,
+} from './ksqldb-server-support.js';
 
 // The dev server outlives the topics around it: `marketplace down` deletes the demo topics while it runs on.
 describe('ksqlDB dev server: topics made and deleted around it', () => {
@@ -17,21 +25,30 @@ describe('ksqlDB dev server: topics made and deleted around it', () => {
 
   afterAll(() => closeServerAndClient(server, client, suffix));
 
-  const streamNames = async () => ((await ksqlOk(server!.url, 'SHOW STREAMS;'))[0].streams as { name: string }[]).map((s) => s.name);
+  const streamNames = async () =>
+    ((await ksqlOk(server!.url, 'SHOW STREAMS;'))[0].streams as { name: string }[]).map((s) => s.name);
 
   it('creates streams and inserts rows after another client deleted a topic it wrote to and read', async () => {
     const first = `first${suffix}`;
-    await ksqlOk(server!.url, `CREATE STREAM first_stream (id INT KEY, note STRING) WITH (KAFKA_TOPIC='${first}', PARTITIONS=2, VALUE_FORMAT='JSON');`);
+    await ksqlOk(
+      server!.url,
+      `CREATE STREAM first_stream (id INT KEY, note STRING) WITH (KAFKA_TOPIC='${first}', PARTITIONS=2, VALUE_FORMAT='JSON');`,
+    );
     // The server writes to the topic, and a persistent query reads it (the server looks its offsets up).
     await ksqlOk(server!.url, `INSERT INTO first_stream (id, note) VALUES (1, 'hello');`);
-    await ksqlOk(server!.url, `CREATE STREAM first_copy AS SELECT * FROM first_stream;`, { 'auto.offset.reset': 'earliest' });
+    await ksqlOk(server!.url, `CREATE STREAM first_copy AS SELECT * FROM first_stream;`, {
+      'auto.offset.reset': 'earliest',
+    });
     await ksqlOk(server!.url, 'DROP STREAM first_copy;');
     await ksqlOk(server!.url, 'DROP STREAM first_stream;');
     // Someone else deletes the topic, as `down` does.
     await client.admin.deleteTopics({ topics: [first] });
 
     const second = `second${suffix}`;
-    const result = await ksql(server!.url, `CREATE STREAM second_stream (id INT KEY, note STRING) WITH (KAFKA_TOPIC='${second}', PARTITIONS=3, VALUE_FORMAT='JSON');`);
+    const result = await ksql(
+      server!.url,
+      `CREATE STREAM second_stream (id INT KEY, note STRING) WITH (KAFKA_TOPIC='${second}', PARTITIONS=3, VALUE_FORMAT='JSON');`,
+    );
     expect(result.status).toBe(200);
     expect(result.body[0].commandStatus.message).toBe('Stream created');
     expect(await client.admin.listTopics()).toContain(second);
@@ -42,11 +59,17 @@ describe('ksqlDB dev server: topics made and deleted around it', () => {
 
   it('refuses a CREATE whose topic the broker will not make, and records nothing that a restart would bring back', async () => {
     const topic = `replicated${suffix}`;
-    const result = await ksql(server!.url, `CREATE STREAM replicated (id INT KEY) WITH (KAFKA_TOPIC='${topic}', PARTITIONS=1, REPLICAS=3, VALUE_FORMAT='JSON');`);
+    const result = await ksql(
+      server!.url,
+      `CREATE STREAM replicated (id INT KEY) WITH (KAFKA_TOPIC='${topic}', PARTITIONS=1, REPLICAS=3, VALUE_FORMAT='JSON');`,
+    );
     expect(result.status).toBe(400);
     expect(result.body).toMatchObject({ '@type': 'statement_error', error_code: 40001 });
     expect(result.body.message).toMatch(new RegExp(`^Could not create topic '${topic}': .*[Rr]eplication`));
-    const copy = await ksql(server!.url, `CREATE STREAM replicated_copy WITH (KAFKA_TOPIC='${topic}', REPLICAS=3) AS SELECT * FROM second_stream;`);
+    const copy = await ksql(
+      server!.url,
+      `CREATE STREAM replicated_copy WITH (KAFKA_TOPIC='${topic}', REPLICAS=3) AS SELECT * FROM second_stream;`,
+    );
     expect(copy.status).toBe(400);
     expect(copy.body.message).toMatch(new RegExp(`^Could not create topic '${topic}': `));
     expect(await streamNames()).not.toContain('REPLICATED');

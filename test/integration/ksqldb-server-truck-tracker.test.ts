@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import {
-  closeServerAndClient, eventually, kafkaClient, ksqlOk, parseDelimited, postJson, readTopic, sleep, startServer, templateStatements, uniqueSuffix,
+  closeServerAndClient,
+  eventually,
+  kafkaClient,
+  ksqlOk,
+  parseDelimited,
+  postJson,
+  readTopic,
+  sleep,
+  startServer,
+  templateStatements,
+  uniqueSuffix,
   type KafkaTestClient,
 } from './ksqldb-server-support.js';
 
@@ -40,7 +50,14 @@ describe('ksqlDB dev server: truck_tracker (stream-table join + LATEST_BY_OFFSET
       topic: `joblocation${suffix}`,
       messages: Object.entries(sites).map(([id, site]) => ({
         key: id,
-        value: JSON.stringify({ customername: `cust ${id}`, email: 'x@example.com', address: 'somewhere', dest_lat: site.lat, dest_long: site.long, reporting_time: Date.now() }),
+        value: JSON.stringify({
+          customername: `cust ${id}`,
+          email: 'x@example.com',
+          address: 'somewhere',
+          dest_lat: site.lat,
+          dest_long: site.long,
+          reporting_time: Date.now(),
+        }),
       })),
     });
     await sleep(1500); // the table side must be loaded before vehicles arrive (a stream-table join never waits)
@@ -50,7 +67,10 @@ describe('ksqlDB dev server: truck_tracker (stream-table join + LATEST_BY_OFFSET
       { lat: -33.88, long: 151.19 },
     ];
     for (const position of path) {
-      await client.producer.send({ topic: `tradie_truck_location${suffix}`, messages: [{ key: 'V1', value: JSON.stringify({ job_id: 'J1', state: 'MOVING', ...position }) }] });
+      await client.producer.send({
+        topic: `tradie_truck_location${suffix}`,
+        messages: [{ key: 'V1', value: JSON.stringify({ job_id: 'J1', state: 'MOVING', ...position }) }],
+      });
     }
     await client.producer.send({
       topic: `tradie_truck_location${suffix}`,
@@ -66,23 +86,69 @@ describe('ksqlDB dev server: truck_tracker (stream-table join + LATEST_BY_OFFSET
       expect(response.status).toBe(200);
       return parseDelimited(response.text);
     };
-    const j1 = await eventually(async () => {
-      const { rows } = await pull(`SELECT * FROM truck_tracker WHERE job_id = 'J1';`);
-      return rows.length === 1 && rows[0]![2] === last.lat ? rows[0] : undefined;
-    }, 30_000, 'the latest J1 position');
+    const j1 = await eventually(
+      async () => {
+        const { rows } = await pull(`SELECT * FROM truck_tracker WHERE job_id = 'J1';`);
+        return rows.length === 1 && rows[0]![2] === last.lat ? rows[0] : undefined;
+      },
+      30_000,
+      'the latest J1 position',
+    );
     const { header } = await pull(`SELECT * FROM truck_tracker WHERE job_id = 'J1';`);
-    expect(header.columnNames).toEqual(['JOB_ID', 'VEHICLE_ID', 'LAT', 'LONG', 'DEST_LAT', 'DEST_LONG', 'DISTANCE_FROM_DESTINATION', 'ETA_SECONDS']);
-    expect(header.columnTypes).toEqual(['STRING', 'STRING', 'DOUBLE', 'DOUBLE', 'DOUBLE', 'DOUBLE', 'DOUBLE', 'DOUBLE']);
-    const [jobId, vehicleId, lat, long, destLat, destLong, distance, eta] = j1 as [string, string, number, number, number, number, number, number];
-    expect([jobId, vehicleId, lat, long, destLat, destLong]).toEqual(['J1', 'V1', last.lat, last.long, sites.J1.lat, sites.J1.long]);
-    expect(Math.abs(distance - round2(haversineKm(last.lat, last.long, sites.J1.lat, sites.J1.long)))).toBeLessThan(1e-9);
-    const expectedEta = round2((Math.max(Math.abs(last.lat - sites.J1.lat), Math.abs(last.long - sites.J1.long)) / 0.005) * 2);
+    expect(header.columnNames).toEqual([
+      'JOB_ID',
+      'VEHICLE_ID',
+      'LAT',
+      'LONG',
+      'DEST_LAT',
+      'DEST_LONG',
+      'DISTANCE_FROM_DESTINATION',
+      'ETA_SECONDS',
+    ]);
+    expect(header.columnTypes).toEqual([
+      'STRING',
+      'STRING',
+      'DOUBLE',
+      'DOUBLE',
+      'DOUBLE',
+      'DOUBLE',
+      'DOUBLE',
+      'DOUBLE',
+    ]);
+    const [jobId, vehicleId, lat, long, destLat, destLong, distance, eta] = j1 as [
+      string,
+      string,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    expect([jobId, vehicleId, lat, long, destLat, destLong]).toEqual([
+      'J1',
+      'V1',
+      last.lat,
+      last.long,
+      sites.J1.lat,
+      sites.J1.long,
+    ]);
+    expect(Math.abs(distance - round2(haversineKm(last.lat, last.long, sites.J1.lat, sites.J1.long)))).toBeLessThan(
+      1e-9,
+    );
+    const expectedEta = round2(
+      (Math.max(Math.abs(last.lat - sites.J1.lat), Math.abs(last.long - sites.J1.long)) / 0.005) * 2,
+    );
     expect(Math.abs(eta - expectedEta)).toBeLessThan(1e-9);
 
-    const all = await eventually(async () => {
-      const { rows } = await pull('SELECT * FROM truck_tracker;');
-      return rows.length >= 2 ? rows : undefined;
-    }, 30_000, 'both jobs');
+    const all = await eventually(
+      async () => {
+        const { rows } = await pull('SELECT * FROM truck_tracker;');
+        return rows.length >= 2 ? rows : undefined;
+      },
+      30_000,
+      'both jobs',
+    );
     await sleep(1000);
     const final = (await pull('SELECT job_id, vehicle_id FROM truck_tracker;')).rows;
     expect(final.map((r) => r[0]).sort()).toEqual(['J1', 'J2']);
@@ -93,24 +159,36 @@ describe('ksqlDB dev server: truck_tracker (stream-table join + LATEST_BY_OFFSET
     const keys = new Set(records.map((r) => r.key!.toString('utf8')));
     expect([...keys].sort()).toEqual(['J1', 'J2']);
     const lastJ1 = records.filter((r) => r.key!.toString('utf8') === 'J1').at(-1)!;
-    expect(JSON.parse(lastJ1.value!.toString('utf8'))).toMatchObject({ VEHICLE_ID: 'V1', LAT: last.lat, LONG: last.long });
+    expect(JSON.parse(lastJ1.value!.toString('utf8'))).toMatchObject({
+      VEHICLE_ID: 'V1',
+      LAT: last.lat,
+      LONG: last.long,
+    });
   });
 
   it('after a restart serves the same table and keeps joining new positions', async () => {
     await server.close();
     server = await startServer(serviceId);
-    const pull = async (sql: string) => parseDelimited((await postJson(server.url, '/query-stream', { sql })).text).rows;
+    const pull = async (sql: string) =>
+      parseDelimited((await postJson(server.url, '/query-stream', { sql })).text).rows;
     // Restored from the sink topic, before any new input arrives.
     expect((await pull('SELECT job_id, vehicle_id, lat FROM truck_tracker;')).sort()).toEqual([
       ['J1', 'V1', -33.88],
       ['J2', 'V2', -37.7],
     ]);
     // The table side (joblocation) was rebuilt too: a new position for J2 still finds its job site.
-    await client.producer.send({ topic: `tradie_truck_location${suffix}`, messages: [{ key: 'V7', value: JSON.stringify({ job_id: 'J2', lat: -37.75, long: 145.0 }) }] });
-    const j2 = await eventually(async () => {
-      const rows = await pull("SELECT * FROM truck_tracker WHERE job_id = 'J2';");
-      return rows[0]?.[1] === 'V7' ? rows[0] : undefined;
-    }, 30_000, 'the new J2 position');
+    await client.producer.send({
+      topic: `tradie_truck_location${suffix}`,
+      messages: [{ key: 'V7', value: JSON.stringify({ job_id: 'J2', lat: -37.75, long: 145.0 }) }],
+    });
+    const j2 = await eventually(
+      async () => {
+        const rows = await pull("SELECT * FROM truck_tracker WHERE job_id = 'J2';");
+        return rows[0]?.[1] === 'V7' ? rows[0] : undefined;
+      },
+      30_000,
+      'the new J2 position',
+    );
     expect(j2.slice(0, 6)).toEqual(['J2', 'V7', -37.75, 145.0, -37.8136, 144.9631]);
   });
 });

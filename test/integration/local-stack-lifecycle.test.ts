@@ -111,7 +111,7 @@ describe('local stack lifecycle (separate home and ports)', () => {
     }
   });
 
-  it('stops what it started and shows the failing service\'s log when a service cannot become healthy', async () => {
+  it("stops what it started and shows the failing service's log when a service cannot become healthy", async () => {
     // Kafka rejects two listeners on one port at start-up, after FerretDB has already been started.
     const run = await cli(['start'], { MARKETPLACE_LOCAL_KAFKA_CONTROLLER_PORT: String(ports.kafka) });
     expect(run.code).toBe(1);
@@ -121,7 +121,7 @@ describe('local stack lifecycle (separate home and ports)', () => {
     expect(processesOfHome()).toEqual([]);
   });
 
-  it('stops everything it started when a service is not healthy by its deadline, showing that service\'s log', async () => {
+  it("stops everything it started when a service is not healthy by its deadline, showing that service's log", async () => {
     const run = await cli(['start'], { STUB_UNHEALTHY: '1', MARKETPLACE_LOCAL_KSQLDB_DEADLINE: '3' });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/Error: ksqldb did not become healthy within 3 s/);
@@ -143,7 +143,10 @@ describe('local stack lifecycle (separate home and ports)', () => {
       endpoints: { plaintext: `127.0.0.1:${ports.kafka}`, sasl_ssl: `localhost:${ports.sasl}` },
     });
     expect(byName.connect).toMatchObject({ healthy: true, endpoints: { rest: `http://127.0.0.1:${ports.connect}` } });
-    expect(byName.ferretdb).toMatchObject({ healthy: true, endpoints: { mongodb: `mongodb://127.0.0.1:${ports.ferretdb}/` } });
+    expect(byName.ferretdb).toMatchObject({
+      healthy: true,
+      endpoints: { mongodb: `mongodb://127.0.0.1:${ports.ferretdb}/` },
+    });
     expect(byName.ksqldb).toMatchObject({ healthy: true, endpoints: { rest: `http://127.0.0.1:${ports.ksqldb}` } });
     const ksqldb = (await (await fetch(`http://127.0.0.1:${ports.ksqldb}/healthcheck`)).json()) as { args: unknown };
     expect(ksqldb.args).toEqual({

@@ -109,7 +109,10 @@ describe('local stack: Kafka', () => {
     await producer.connect();
     const error = await producer
       .send({ topic: unique('absent'), messages: [{ value: 'x' }], acks: -1, timeout: 2_000 })
-      .then(() => undefined, (e: unknown) => e as Error);
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
     await producer.disconnect();
     expect(String(error)).toMatch(/does not host this topic-partition|unknown topic/i);
   });
@@ -179,13 +182,18 @@ describe('local stack: Connect + MongoDB sink + FerretDB', () => {
       }
       expect(count).toBe(200);
       const stored = await docs.find({}).sort({ job_id: 1 }).toArray();
-      expect(stored.map((d) => d._id)).toEqual(records.map((r) => r._id).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))));
+      expect(stored.map((d) => d._id)).toEqual(
+        records.map((r) => r._id).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))),
+      );
       expect(stored[7]).toEqual(records[7]);
       expect(stored[199]).toEqual(records[199]);
     } finally {
       const deleted = await fetch(`${stack.connect.url}/connectors/${connector}`, { method: 'DELETE' });
       expect(deleted.status).toBe(204);
-      await mongo.db(database).dropDatabase().catch(() => undefined);
+      await mongo
+        .db(database)
+        .dropDatabase()
+        .catch(() => undefined);
     }
     const gone = await fetch(`${stack.connect.url}/connectors/${connector}`);
     expect(gone.status).toBe(404);
@@ -197,7 +205,10 @@ describe('marketplace local logs', () => {
     const env = { MARKETPLACE_HOME: stack.home };
     const kafka = await runCli(['local', 'logs', 'kafka', '-n', '5'], { env });
     expect(kafka.code, kafka.stderr).toBe(0);
-    const lines = kafka.stdout.trim().split('\n').filter((line) => line.length > 0);
+    const lines = kafka.stdout
+      .trim()
+      .split('\n')
+      .filter((line) => line.length > 0);
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.length).toBeLessThanOrEqual(6);
     expect(kafka.stdout).toMatch(/\[\d{4}-\d{2}-\d{2} [\d:,]+\] (INFO|WARN|ERROR|DEBUG)/);

@@ -35,7 +35,12 @@ const created: string[] = [];
 async function topicSet(): Promise<string> {
   const prefix = `produce-${randomBytes(4).toString('hex')}-`;
   const appendTime = { 'message.timestamp.type': 'LogAppendTime' };
-  created.push(...(await ensureTopics(admin, TOPICS.map((t) => ({ ...t, name: prefix + t.name, configs: appendTime })))));
+  created.push(
+    ...(await ensureTopics(
+      admin,
+      TOPICS.map((t) => ({ ...t, name: prefix + t.name, configs: appendTime })),
+    )),
+  );
   return prefix;
 }
 
@@ -63,7 +68,17 @@ afterAll(async () => {
 describe('marketplace produce (real broker)', () => {
   it('--count 10000 puts exactly 10,000 records on each chosen topic, keyed by job id', async () => {
     const prefix = await topicSet();
-    const run = await produce(['--count', '10000', '--rate', 'max', '--topics', JOB_TOPICS, '--topic-prefix', prefix, '--json']);
+    const run = await produce([
+      '--count',
+      '10000',
+      '--rate',
+      'max',
+      '--topics',
+      JOB_TOPICS,
+      '--topic-prefix',
+      prefix,
+      '--json',
+    ]);
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.code).toBe(0);
     const summary = summaryOf(run);
@@ -80,15 +95,24 @@ describe('marketplace produce (real broker)', () => {
       expect(new Set(records.map((r) => r.key)).size).toBe(10_000);
     }
     const jobIds = new Set(jobs.map((r) => (JSON.parse(r.value!) as { job_id: number }).job_id));
-    for (const record of jobs) expect(record.key).toBe(String((JSON.parse(record.value!) as { job_id: number }).job_id));
+    for (const record of jobs)
+      expect(record.key).toBe(String((JSON.parse(record.value!) as { job_id: number }).job_id));
     for (const record of orders) expect(jobIds.has(Number(record.key))).toBe(true);
     // joblocation: key = job id as plain UTF-8, partitioned like the Java client (ksqlDB co-partitioning)
     const partitioner = Partitioners.DefaultPartitioner()!;
-    const partitionMetadata = Array.from({ length: 6 }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+    const partitionMetadata = Array.from({ length: 6 }, (_, i) => ({
+      partitionId: i,
+      leader: 1,
+      replicas: [1],
+      isr: [1],
+      partitionErrorCode: 0,
+    }));
     for (const record of locations) {
       expect(record.key).toMatch(/^\d+$/);
       expect(jobIds.has(Number(record.key))).toBe(true);
-      expect(record.partition).toBe(partitioner({ topic: record.topic, partitionMetadata, message: { key: record.key, value: null } }));
+      expect(record.partition).toBe(
+        partitioner({ topic: record.topic, partitionMetadata, message: { key: record.key, value: null } }),
+      );
     }
     expect(new Set(locations.map((r) => r.partition)).size).toBe(6);
   });
@@ -97,8 +121,25 @@ describe('marketplace produce (real broker)', () => {
     for (const codec of ['none', 'gzip']) {
       // CreateTime topics: the broker keeps the producer's timestamps.
       const prefix = `produce-${randomBytes(4).toString('hex')}-`;
-      created.push(...(await ensureTopics(admin, TOPICS.map((t) => ({ ...t, name: prefix + t.name })))));
-      const run = await produce(['--count', '3000', '--rate', '1500', '--compression', codec, '--topics', JOB_TOPICS, '--topic-prefix', prefix, '--json']);
+      created.push(
+        ...(await ensureTopics(
+          admin,
+          TOPICS.map((t) => ({ ...t, name: prefix + t.name })),
+        )),
+      );
+      const run = await produce([
+        '--count',
+        '3000',
+        '--rate',
+        '1500',
+        '--compression',
+        codec,
+        '--topics',
+        JOB_TOPICS,
+        '--topic-prefix',
+        prefix,
+        '--json',
+      ]);
       expect(run.code, run.stderr).toBe(0);
       const locations = await readTopic(kafka, `${prefix}joblocation`);
       expect(locations).toHaveLength(3000);
@@ -118,7 +159,19 @@ describe('marketplace produce (real broker)', () => {
 
   it('trucks report positions keyed by vehicle id, heading to real jobs', async () => {
     const prefix = await topicSet();
-    const run = await produce(['--duration', '3s', '--rate', '20', '--trucks', '3', '--truck-interval', '200ms', '--topic-prefix', prefix, '--json']);
+    const run = await produce([
+      '--duration',
+      '3s',
+      '--rate',
+      '20',
+      '--trucks',
+      '3',
+      '--truck-interval',
+      '200ms',
+      '--topic-prefix',
+      prefix,
+      '--json',
+    ]);
     expect(run.code).toBe(0);
     const trucks = await readTopic(kafka, `${prefix}tradie_truck_location`);
     const jobKeys = new Set((await readTopic(kafka, `${prefix}joblocation`)).map((r) => r.key));
@@ -134,7 +187,18 @@ describe('marketplace produce (real broker)', () => {
   it('the same --seed produces the same jobs and orders', async () => {
     const [a, b] = [await topicSet(), await topicSet()];
     for (const prefix of [a, b]) {
-      const run = await produce(['--count', '300', '--rate', 'max', '--seed', '4242', '--topics', 'job_created,order_placed', '--topic-prefix', prefix]);
+      const run = await produce([
+        '--count',
+        '300',
+        '--rate',
+        'max',
+        '--seed',
+        '4242',
+        '--topics',
+        'job_created,order_placed',
+        '--topic-prefix',
+        prefix,
+      ]);
       expect(run.code).toBe(0);
     }
     for (const topic of ['job_created', 'order_placed']) {
@@ -148,13 +212,35 @@ describe('marketplace produce (real broker)', () => {
   it('producer threads and the main thread make the same records: each thread regenerates the same jobs', async () => {
     const sets = { 0: await topicSet(), 2: await topicSet(), 3: await topicSet() };
     for (const [threads, prefix] of Object.entries(sets)) {
-      const run = await produce(['--count', '2000', '--rate', 'max', '--seed', '77', '--trucks', '2', '--truck-interval', '100ms', '--threads', threads, '--topic-prefix', prefix, '--json']);
+      const run = await produce([
+        '--count',
+        '2000',
+        '--rate',
+        'max',
+        '--seed',
+        '77',
+        '--trucks',
+        '2',
+        '--truck-interval',
+        '100ms',
+        '--threads',
+        threads,
+        '--topic-prefix',
+        prefix,
+        '--json',
+      ]);
       expect(run.code).toBe(0);
-      expect(summaryOf(run).topics.slice(0, 3).map((t) => t.acked)).toEqual([2000, 2000, 2000]);
+      expect(
+        summaryOf(run)
+          .topics.slice(0, 3)
+          .map((t) => t.acked),
+      ).toEqual([2000, 2000, 2000]);
     }
     // everything but joblocation's REPORTING_TIME (the wall-clock time of the job) is a function of the seed
     const read = async (prefix: string, topic: string) =>
-      (await readTopic(kafka, prefix + topic)).map((r) => `${r.key} ${r.value!.replace(/"REPORTING_TIME":\d+/, '')}`).sort();
+      (await readTopic(kafka, prefix + topic))
+        .map((r) => `${r.key} ${r.value!.replace(/"REPORTING_TIME":\d+/, '')}`)
+        .sort();
     for (const topic of ['job_created', 'order_placed', 'joblocation']) {
       const main = await read(sets[0], topic);
       expect(main).toHaveLength(2000);
@@ -165,12 +251,23 @@ describe('marketplace produce (real broker)', () => {
     const jobKeys = new Set((await readTopic(kafka, `${sets[3]}job_created`)).map((r) => r.key));
     const trucks = await readTopic(kafka, `${sets[3]}tradie_truck_location`);
     expect(trucks.length).toBeGreaterThan(0);
-    for (const record of trucks) expect(jobKeys.has((JSON.parse(record.value!) as { JOB_ID: string }).JOB_ID)).toBe(true);
+    for (const record of trucks)
+      expect(jobKeys.has((JSON.parse(record.value!) as { JOB_ID: string }).JOB_ID)).toBe(true);
   });
 
   it.each([100, 2000])('holds --rate %i over 10 s, measured from broker timestamps', async (rate) => {
     const prefix = await topicSet();
-    const run = await produce(['--duration', '12s', '--rate', String(rate), '--topics', JOB_TOPICS, '--topic-prefix', prefix, '--json']);
+    const run = await produce([
+      '--duration',
+      '12s',
+      '--rate',
+      String(rate),
+      '--topics',
+      JOB_TOPICS,
+      '--topic-prefix',
+      prefix,
+      '--json',
+    ]);
     expect(run.code).toBe(0);
     const timestamps: number[] = [];
     await scanTopic(kafka, `${prefix}job_created`, (r) => timestamps.push(r.timestamp));
@@ -187,46 +284,71 @@ describe('marketplace produce (real broker)', () => {
     ['500', []],
     ['2000', ['--threads', '3']],
     ['max', []],
-  ])('SIGINT mid-run at --rate %s %j: exits 130 with a summary, every acknowledged record is in the topic exactly once', async (rate, extra) => {
-    const prefix = await topicSet();
-    const child = spawn(
-      process.execPath,
-      [CLI, 'produce', '--target', 'local', '--bootstrap-servers', bootstrap, '--rate', rate, ...extra, '--topics', JOB_TOPICS, '--topic-prefix', prefix, '--json'],
-      { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    // Interrupt once producing is well under way (thread start-up takes a while on a busy machine).
-    const started = Date.now();
-    while (Date.now() - started < 60_000) {
-      // a fresh topic's leader may not be known yet: ask again
-      const offsets = await admin.fetchTopicOffsets(`${prefix}job_created`).catch(() => []);
-      if (offsets.reduce((sum, p) => sum + Number(p.high), 0) >= 1000) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    child.kill('SIGINT');
-    const code = await exited;
-    expect(stderr).toMatch(/Stopping/);
-    expect(code).toBe(130);
-    const summary = JSON.parse(stdout) as ReturnType<typeof summaryOf>;
-    expect(summary.stoppedBy).toBe('interrupted');
-    expect(summary.errors).toBe(0);
-    expect(summary.acked).toBe(summary.sent);
-    expect(summary.jobs).toBeGreaterThanOrEqual(1000);
-    for (const topic of summary.topics) {
-      const records = await readTopic(kafka, topic.name);
-      expect(records.length).toBe(topic.acked);
-      expect(new Set(records.map((r) => r.key)).size).toBe(records.length);
-      // every job got its order, even those whose order delay had not passed at Ctrl-C
-      expect(records.length).toBe(summary.jobs);
-    }
-  });
+  ])(
+    'SIGINT mid-run at --rate %s %j: exits 130 with a summary, every acknowledged record is in the topic exactly once',
+    async (rate, extra) => {
+      const prefix = await topicSet();
+      const child = spawn(
+        process.execPath,
+        [
+          CLI,
+          'produce',
+          '--target',
+          'local',
+          '--bootstrap-servers',
+          bootstrap,
+          '--rate',
+          rate,
+          ...extra,
+          '--topics',
+          JOB_TOPICS,
+          '--topic-prefix',
+          prefix,
+          '--json',
+        ],
+        { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // Interrupt once producing is well under way (thread start-up takes a while on a busy machine).
+      const started = Date.now();
+      while (Date.now() - started < 60_000) {
+        // a fresh topic's leader may not be known yet: ask again
+        const offsets = await admin.fetchTopicOffsets(`${prefix}job_created`).catch(() => []);
+        if (offsets.reduce((sum, p) => sum + Number(p.high), 0) >= 1000) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      child.kill('SIGINT');
+      const code = await exited;
+      expect(stderr).toMatch(/Stopping/);
+      expect(code).toBe(130);
+      const summary = JSON.parse(stdout) as ReturnType<typeof summaryOf>;
+      expect(summary.stoppedBy).toBe('interrupted');
+      expect(summary.errors).toBe(0);
+      expect(summary.acked).toBe(summary.sent);
+      expect(summary.jobs).toBeGreaterThanOrEqual(1000);
+      for (const topic of summary.topics) {
+        const records = await readTopic(kafka, topic.name);
+        expect(records.length).toBe(topic.acked);
+        expect(new Set(records.map((r) => r.key)).size).toBe(records.length);
+        // every job got its order, even those whose order delay had not passed at Ctrl-C
+        expect(records.length).toBe(summary.jobs);
+      }
+    },
+  );
 
   it('missing topics: exit 2 naming the topics and `marketplace up`', async () => {
-    const run = await produce(['--count', '1', '--topic-prefix', 'no-such-prefix-', '--topics', 'job_created,joblocation']);
+    const run = await produce([
+      '--count',
+      '1',
+      '--topic-prefix',
+      'no-such-prefix-',
+      '--topics',
+      'job_created,joblocation',
+    ]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/"no-such-prefix-job_created", "no-such-prefix-joblocation" do not exist/);
     expect(run.stderr).toMatch(/marketplace up/);
@@ -238,7 +360,10 @@ describe('marketplace produce (real broker)', () => {
     const port = (server.address() as AddressInfo).port;
     await new Promise((resolve) => server.close(resolve));
     const started = Date.now();
-    const run = await runCli(['produce', '--target', 'local', '--bootstrap-servers', `127.0.0.1:${port}`, '--count', '1'], { cwd });
+    const run = await runCli(
+      ['produce', '--target', 'local', '--bootstrap-servers', `127.0.0.1:${port}`, '--count', '1'],
+      { cwd },
+    );
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`cannot reach Kafka at 127.0.0.1:${port}`);

@@ -31,9 +31,15 @@ async function startOrReuse(project: TestProject): Promise<() => Promise<void>> 
   const { values } = await loadConfig({ cwd: process.cwd(), env: process.env });
   const settings = stack.settingsFromConfig(values, process.env);
   // A fresh machine: install first (idempotent and cached), so `npm test` alone is enough.
-  const install = (await import(new URL('../../dist/local/install.js', import.meta.url).href)) as typeof import('../../src/local/install.js');
+  const install = (await import(
+    new URL('../../dist/local/install.js', import.meta.url).href
+  )) as typeof import('../../src/local/install.js');
   if ((await install.missingComponents(settings.home)).length > 0) {
-    await install.installStack({ home: settings.home, env: process.env, onProgress: (message) => process.stderr.write(`local stack install: ${message}\n`) });
+    await install.installStack({
+      home: settings.home,
+      env: process.env,
+      onProgress: (message) => process.stderr.write(`local stack install: ${message}\n`),
+    });
   }
   const before = await stack.stackStatus({ settings });
   const wanted = before.services.filter((s) => s.name !== 'ksqldb' || s.pid !== null);

@@ -57,7 +57,9 @@ function renderReport(results: Array<ReliabilityResult & { at: string }>, comple
     }
     lines.push('| | scenario | expected | observed |', '|---|---|---|---|');
     for (const row of rows) {
-      lines.push(`| ${row.passed ? '✓' : '✗'} | ${cell(row.scenario)} | ${cell(row.expectation)} | ${cell(row.observed)} |`);
+      lines.push(
+        `| ${row.passed ? '✓' : '✗'} | ${cell(row.scenario)} | ${cell(row.expectation)} | ${cell(row.observed)} |`,
+      );
     }
     lines.push('');
   }

@@ -24,7 +24,9 @@ describe('marketplace CLI frame', () => {
   });
 
   it('prints the package version', async () => {
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     const run = await runCli(['--version']);
     expect(run.code).toBe(0);
     expect(run.stdout.trim()).toBe(pkg.version);
@@ -88,9 +90,30 @@ describe('marketplace init', () => {
   it('with --yes and flags writes the config and no secret', async () => {
     const cwd = await tempDir();
     const run = await runCli(
-      ['init', '--yes', '--cloud', 'gcp', '--region', 'europe-west1', '--cluster-type', 'standard', '--prefix', 'acme-demo',
-        '--mongo-host', 'cluster0.abcde.mongodb.net', '--mongo-user', 'app'],
-      { cwd, env: { CONFLUENT_CLOUD_API_KEY: 'ABCDEF', CONFLUENT_CLOUD_API_SECRET: SECRET, MONGODB_PASSWORD: 'mongo-pw-1234' } },
+      [
+        'init',
+        '--yes',
+        '--cloud',
+        'gcp',
+        '--region',
+        'europe-west1',
+        '--cluster-type',
+        'standard',
+        '--prefix',
+        'acme-demo',
+        '--mongo-host',
+        'cluster0.abcde.mongodb.net',
+        '--mongo-user',
+        'app',
+      ],
+      {
+        cwd,
+        env: {
+          CONFLUENT_CLOUD_API_KEY: 'ABCDEF',
+          CONFLUENT_CLOUD_API_SECRET: SECRET,
+          MONGODB_PASSWORD: 'mongo-pw-1234',
+        },
+      },
     );
     expect(run.code, run.stderr).toBe(0);
     const text = await readFile(join(cwd, 'marketplace.config.json'), 'utf8');
@@ -171,7 +194,15 @@ describe('marketplace doctor --json', () => {
     const result = JSON.parse(run.stdout) as DoctorResult;
     expect(result.ok).toBe(true);
     expect(result.target).toBe('local');
-    expect(result.checks.map((c) => c.name)).toEqual(['node', 'config', 'credentials', 'kafka', 'ksqldb', 'connect', 'mongodb']);
+    expect(result.checks.map((c) => c.name)).toEqual([
+      'node',
+      'config',
+      'credentials',
+      'kafka',
+      'ksqldb',
+      'connect',
+      'mongodb',
+    ]);
   });
 
   it('fails with exit 1 and a fix hint when an endpoint is down', async () => {

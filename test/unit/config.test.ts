@@ -32,7 +32,9 @@ describe('configuration precedence', () => {
   });
 
   it('flag beats environment beats file beats default', async () => {
-    const cwd = await dirWith(JSON.stringify({ region: 'eu-west-1', prefix: 'from-file', clusterType: 'standard' }, null, 2));
+    const cwd = await dirWith(
+      JSON.stringify({ region: 'eu-west-1', prefix: 'from-file', clusterType: 'standard' }, null, 2),
+    );
     const { values, sources } = await loadConfig({
       cwd,
       env: { MARKETPLACE_REGION: 'eu-west-2', MARKETPLACE_PREFIX: 'from-env' },
@@ -96,13 +98,17 @@ describe('configuration errors name the key, the source and the expected form', 
   it('wrong type in the file', async () => {
     const cwd = await dirWith('{\n  "ksqlCsu": "two"\n}');
     const error = await loadError({ cwd, env: {} });
-    expect(error.message).toBe('marketplace.config.json:2: "ksqlCsu" must be a whole number of CSUs (4, 8, 12 or 28; new clusters need at least 4); got "two"');
+    expect(error.message).toBe(
+      'marketplace.config.json:2: "ksqlCsu" must be a whole number of CSUs (4, 8, 12 or 28; new clusters need at least 4); got "two"',
+    );
     expect(error.hint).toMatch(/Edit "ksqlCsu"/);
   });
 
   it('bad enum from the environment names the variable', async () => {
     const error = await loadError({ cwd: await dirWith(), env: { MARKETPLACE_CLUSTER_TYPE: 'huge' } });
-    expect(error.message).toMatch(/^MARKETPLACE_CLUSTER_TYPE: "clusterType" must be "basic", "standard" or "enterprise"; got "huge"/);
+    expect(error.message).toMatch(
+      /^MARKETPLACE_CLUSTER_TYPE: "clusterType" must be "basic", "standard" or "enterprise"; got "huge"/,
+    );
     expect(error.hint).toMatch(/unset MARKETPLACE_CLUSTER_TYPE/);
   });
 

@@ -109,13 +109,25 @@ describe('Confluent Cloud client against the strict emulator', () => {
     const org = await cloud.organizations.current();
     expect(org.id).toMatch(/^[0-9a-f-]{36}$/);
     const env = await cloud.environments.create({ displayName: unique('env') });
-    const cluster = await cloud.clusters.create({ displayName: 'demo', environmentId: env.id, cloud: 'aws', region: 'us-east-2' });
-    expect(clusterRbacCrn(cluster)).toBe(`crn://confluent.cloud/organization=${org.id}/environment=${env.id}/cloud-cluster=${cluster.id}`);
+    const cluster = await cloud.clusters.create({
+      displayName: 'demo',
+      environmentId: env.id,
+      cloud: 'aws',
+      region: 'us-east-2',
+    });
+    expect(clusterRbacCrn(cluster)).toBe(
+      `crn://confluent.cloud/organization=${org.id}/environment=${env.id}/cloud-cluster=${cluster.id}`,
+    );
   });
 
   it('creates a Kafka cluster (202) and waits until it is PROVISIONED, reporting progress', async () => {
     const env = await cloud.environments.create({ displayName: unique('env') });
-    const created = await cloud.clusters.create({ displayName: 'demo', environmentId: env.id, cloud: 'aws', region: 'us-east-2' });
+    const created = await cloud.clusters.create({
+      displayName: 'demo',
+      environmentId: env.id,
+      cloud: 'aws',
+      region: 'us-east-2',
+    });
     expect(created.status.phase).toBe('PROVISIONING');
     const progress: string[] = [];
     const ready = await cloud.waiters.waitForClusterProvisioned(cloud.clusters, created.id, env.id, {
@@ -126,14 +138,22 @@ describe('Confluent Cloud client against the strict emulator', () => {
     expect(progress.every((status) => status === 'PROVISIONING')).toBe(true);
     expect(ready.spec.kafka_bootstrap_endpoint).toMatch(/^SASL_SSL:\/\//);
     expect((await cloud.clusters.findByName(env.id, 'demo'))?.id).toBe(created.id);
-    const post = exchanges().find((e) => e.method === 'POST' && e.path === '/cmk/v2/clusters' && e.response.body && (e.response.body as { id: string }).id === created.id);
+    const post = exchanges().find(
+      (e) =>
+        e.method === 'POST' &&
+        e.path === '/cmk/v2/clusters' &&
+        e.response.body &&
+        (e.response.body as { id: string }).id === created.id,
+    );
     expect(post?.response.status).toBe(202);
     expect(post?.response.headers['Location']).toContain(created.id);
   });
 
   it('rejects an invalid region with a one-line user error', async () => {
     const env = await cloud.environments.create({ displayName: unique('env') });
-    const error = await failure(cloud.clusters.create({ displayName: 'x', environmentId: env.id, cloud: 'aws', region: 'mars-1' }));
+    const error = await failure(
+      cloud.clusters.create({ displayName: 'x', environmentId: env.id, cloud: 'aws', region: 'mars-1' }),
+    );
     expect(error).toBeInstanceOf(UserError);
     expect(error.status).toBe(400);
     expect(error.message).toContain('invalid or unavailable');
@@ -150,18 +170,37 @@ describe('Confluent Cloud client against the strict emulator', () => {
     expect(duplicate.hint).toMatch(/already exists/);
 
     const env = await cloud.environments.create({ displayName: unique('env') });
-    const cluster = await cloud.clusters.create({ displayName: 'c', environmentId: env.id, cloud: 'gcp', region: 'us-central1' });
-    const { key, credentials } = await cloud.apiKeys.create({ ownerId: sa.id, resourceId: cluster.id, environmentId: env.id, displayName: 'k' });
+    const cluster = await cloud.clusters.create({
+      displayName: 'c',
+      environmentId: env.id,
+      cloud: 'gcp',
+      region: 'us-central1',
+    });
+    const { key, credentials } = await cloud.apiKeys.create({
+      ownerId: sa.id,
+      resourceId: cluster.id,
+      environmentId: env.id,
+      displayName: 'k',
+    });
     expect(credentials.secret.length).toBeGreaterThan(10);
     expect(secrets.redact(`secret=${credentials.secret}`)).toBe('secret=****');
     expect((await cloud.apiKeys.get(key.id)).spec.secret).toBeUndefined();
     expect((await cloud.apiKeys.list({ ownerId: sa.id })).map((k) => k.id)).toEqual([key.id]);
 
     const crnPattern = clusterRbacCrn(await cloud.clusters.get(cluster.id, env.id));
-    const binding = await cloud.roleBindings.create({ principal: `User:${sa.id}`, roleName: 'CloudClusterAdmin', crnPattern });
-    expect((await cloud.roleBindings.findByName({ principal: `User:${sa.id}`, roleName: 'CloudClusterAdmin', crnPattern }))?.id).toBe(binding.id);
+    const binding = await cloud.roleBindings.create({
+      principal: `User:${sa.id}`,
+      roleName: 'CloudClusterAdmin',
+      crnPattern,
+    });
+    expect(
+      (await cloud.roleBindings.findByName({ principal: `User:${sa.id}`, roleName: 'CloudClusterAdmin', crnPattern }))
+        ?.id,
+    ).toBe(binding.id);
     await cloud.roleBindings.delete(binding.id);
-    const deleteExchange = exchanges().find((e) => e.method === 'DELETE' && e.path === `/iam/v2/role-bindings/${binding.id}`);
+    const deleteExchange = exchanges().find(
+      (e) => e.method === 'DELETE' && e.path === `/iam/v2/role-bindings/${binding.id}`,
+    );
     expect(deleteExchange?.response.status).toBe(200);
     expect(await cloud.roleBindings.find(binding.id)).toBeUndefined();
 
@@ -174,13 +213,30 @@ describe('Confluent Cloud client against the strict emulator', () => {
   it('creates a ksqlDB cluster (202) that provisions after its configured duration', async () => {
     const env = await cloud.environments.create({ displayName: unique('env') });
     const sa = await cloud.serviceAccounts.create({ displayName: unique('ksql-sa') });
-    const kafka = await cloud.clusters.create({ displayName: 'k', environmentId: env.id, cloud: 'aws', region: 'us-east-2' });
+    const kafka = await cloud.clusters.create({
+      displayName: 'k',
+      environmentId: env.id,
+      cloud: 'aws',
+      region: 'us-east-2',
+    });
     const early = await failure(
-      cloud.ksqlClusters.create({ displayName: 'ksql', environmentId: env.id, kafkaClusterId: kafka.id, credentialIdentityId: sa.id, csu: 4 }),
+      cloud.ksqlClusters.create({
+        displayName: 'ksql',
+        environmentId: env.id,
+        kafkaClusterId: kafka.id,
+        credentialIdentityId: sa.id,
+        csu: 4,
+      }),
     );
     expect(early.status).toBe(409);
     await cloud.waiters.waitForClusterProvisioned(cloud.clusters, kafka.id, env.id, { clock });
-    const ksql = await cloud.ksqlClusters.create({ displayName: 'ksql', environmentId: env.id, kafkaClusterId: kafka.id, credentialIdentityId: sa.id, csu: 4 });
+    const ksql = await cloud.ksqlClusters.create({
+      displayName: 'ksql',
+      environmentId: env.id,
+      kafkaClusterId: kafka.id,
+      credentialIdentityId: sa.id,
+      csu: 4,
+    });
     expect(ksql.status.phase).toBe('PROVISIONING');
     expect(ksql.status.topic_prefix).toMatch(/^pksqlc-/);
     expect((await cloud.ksqlClusters.findByName(env.id, 'ksql'))?.id).toBe(ksql.id);
@@ -197,7 +253,9 @@ describe('Confluent Cloud client against the strict emulator', () => {
     for (let i = 0; i < 205; i++) await cloud.serviceAccounts.create({ displayName: `${prefix}-${i}` });
     const before = exchanges().length;
     const all = await cloud.serviceAccounts.list();
-    const pages = exchanges().slice(before).filter((e) => e.method === 'GET' && e.path === '/iam/v2/service-accounts');
+    const pages = exchanges()
+      .slice(before)
+      .filter((e) => e.method === 'GET' && e.path === '/iam/v2/service-accounts');
     expect(pages).toHaveLength(3);
     expect(pages[1]!.query).toContain('page_token=');
     expect(all.filter((sa) => sa.display_name.startsWith(prefix))).toHaveLength(205);
@@ -205,7 +263,9 @@ describe('Confluent Cloud client against the strict emulator', () => {
   });
 
   it('rides out a 429 storm, waiting at least as long as Retry-After says', async () => {
-    emulator.faults.set({ rules: [{ kind: 'throttle', count: 4, retryAfterSeconds: 2, path: '/org/v2/environments' }] });
+    emulator.faults.set({
+      rules: [{ kind: 'throttle', count: 4, retryAfterSeconds: 2, path: '/org/v2/environments' }],
+    });
     const envs = await cloud.environments.list();
     expect(Array.isArray(envs)).toBe(true);
     expect(clock.sleeps).toHaveLength(4);
@@ -213,7 +273,9 @@ describe('Confluent Cloud client against the strict emulator', () => {
   });
 
   it('honours the relative X-RateLimit-Reset when there is no Retry-After', async () => {
-    emulator.faults.set({ rules: [{ kind: 'throttle', count: 1, rateLimitResetSeconds: 7, path: '/iam/v2/service-accounts' }] });
+    emulator.faults.set({
+      rules: [{ kind: 'throttle', count: 1, rateLimitResetSeconds: 7, path: '/iam/v2/service-accounts' }],
+    });
     await cloud.serviceAccounts.list({ displayName: 'nobody' });
     expect(clock.sleeps[0]).toBeGreaterThanOrEqual(7000);
     expect(clock.sleeps[0]).toBeLessThan(9000);
@@ -241,17 +303,26 @@ describe('Confluent Cloud client against the strict emulator', () => {
 
   it('after an ambiguous 5xx on create, finds the resource by name instead of creating a duplicate', async () => {
     const name = unique('ambiguous');
-    emulator.faults.set({ rules: [{ kind: 'server-error', when: 'after', count: 1, method: 'POST', path: '/iam/v2/service-accounts' }] });
+    emulator.faults.set({
+      rules: [{ kind: 'server-error', when: 'after', count: 1, method: 'POST', path: '/iam/v2/service-accounts' }],
+    });
     const sa = await cloud.serviceAccounts.create({ displayName: name });
     expect(sa.display_name).toBe(name);
-    const posts = exchanges().filter((e) => e.method === 'POST' && e.path === '/iam/v2/service-accounts' && (e.request.body as { display_name: string }).display_name === name);
+    const posts = exchanges().filter(
+      (e) =>
+        e.method === 'POST' &&
+        e.path === '/iam/v2/service-accounts' &&
+        (e.request.body as { display_name: string }).display_name === name,
+    );
     expect(posts).toHaveLength(1);
     expect([...emulator.state.serviceAccounts.values()].filter((s) => s.displayName === name)).toHaveLength(1);
   });
 
   it('after a create times out (the server did create it), looks it up and does not create it twice', async () => {
     const name = unique('slow-env');
-    emulator.faults.set({ rules: [{ kind: 'delay', when: 'after', delayMs: 1500, count: 1, method: 'POST', path: '/org/v2/environments' }] });
+    emulator.faults.set({
+      rules: [{ kind: 'delay', when: 'after', delayMs: 1500, count: 1, method: 'POST', path: '/org/v2/environments' }],
+    });
     const hasty = client({ timeoutMs: 300 });
     const env = await hasty.environments.create({ displayName: name });
     expect(env.display_name).toBe(name);
@@ -261,15 +332,24 @@ describe('Confluent Cloud client against the strict emulator', () => {
 
   it('after a dropped connection on create of a cluster, adopts the cluster that was created', async () => {
     const env = await cloud.environments.create({ displayName: unique('env') });
-    emulator.faults.set({ rules: [{ kind: 'drop', when: 'after', count: 1, method: 'POST', path: '/cmk/v2/clusters' }] });
-    const cluster = await cloud.clusters.create({ displayName: 'dropped', environmentId: env.id, cloud: 'aws', region: 'us-east-2' });
+    emulator.faults.set({
+      rules: [{ kind: 'drop', when: 'after', count: 1, method: 'POST', path: '/cmk/v2/clusters' }],
+    });
+    const cluster = await cloud.clusters.create({
+      displayName: 'dropped',
+      environmentId: env.id,
+      cloud: 'aws',
+      region: 'us-east-2',
+    });
     expect([...emulator.state.clusters.values()].filter((c) => c.environmentId === env.id)).toHaveLength(1);
     expect(cluster.spec.display_name).toBe('dropped');
   });
 
   it('replaces an API key whose create answer was lost: the orphan (secret unknown) is deleted', async () => {
     const sa = await cloud.serviceAccounts.create({ displayName: unique('key-owner') });
-    emulator.faults.set({ rules: [{ kind: 'server-error', when: 'after', count: 1, method: 'POST', path: '/iam/v2/api-keys' }] });
+    emulator.faults.set({
+      rules: [{ kind: 'server-error', when: 'after', count: 1, method: 'POST', path: '/iam/v2/api-keys' }],
+    });
     const { key, credentials } = await cloud.apiKeys.create({ ownerId: sa.id, displayName: 'cloud-key' });
     expect(credentials.secret).toBeTruthy();
     const keys = await cloud.apiKeys.list({ ownerId: sa.id });
@@ -279,7 +359,11 @@ describe('Confluent Cloud client against the strict emulator', () => {
   it('does not retry a create after an ambiguous failure when it cannot look the resource up', async () => {
     emulator.faults.set({ rules: [{ kind: 'server-error', count: 1, method: 'POST', path: '/iam/v2/role-bindings' }] });
     const error = await failure(
-      cloud.http.request({ method: 'POST', path: '/iam/v2/role-bindings', body: { principal: 'User:sa-x', role_name: 'X', crn_pattern: 'crn://x' } }),
+      cloud.http.request({
+        method: 'POST',
+        path: '/iam/v2/role-bindings',
+        body: { principal: 'User:sa-x', role_name: 'X', crn_pattern: 'crn://x' },
+      }),
     );
     expect(error.status).toBe(500);
   });
@@ -304,7 +388,10 @@ describe('emulator controls and ksqlDB readiness', () => {
     expect(clock.sleeps.filter((ms) => ms >= 3000)).toHaveLength(2);
     const cleared = await fetch(`${emulator.url}/__emulator/faults`, { method: 'DELETE' });
     expect(((await cleared.json()) as { rules: unknown[] }).rules).toEqual([]);
-    const invalid = await fetch(`${emulator.url}/__emulator/faults`, { method: 'POST', body: '{"rules":[{"kind":"meteor"}]}' });
+    const invalid = await fetch(`${emulator.url}/__emulator/faults`, {
+      method: 'POST',
+      body: '{"rules":[{"kind":"meteor"}]}',
+    });
     expect(invalid.status).toBe(400);
   });
 
@@ -312,12 +399,20 @@ describe('emulator controls and ksqlDB readiness', () => {
     const plain = await startConfluentCloudEmulator({ specsDir: null, timeScale: 0.001 });
     try {
       expect(plain.specs).toBeUndefined();
-      const c = createConfluentCloud({ baseUrl: plain.url, apiKey: plain.cloudCredentials.key, apiSecret: plain.cloudCredentials.secret, clock });
+      const c = createConfluentCloud({
+        baseUrl: plain.url,
+        apiKey: plain.cloudCredentials.key,
+        apiSecret: plain.cloudCredentials.secret,
+        clock,
+      });
       const env = await c.environments.create({ displayName: 'no-specs' });
       expect(env.id).toMatch(/^env-/);
       const notJson = await fetch(`${plain.url}/org/v2/environments`, {
         method: 'POST',
-        headers: { Authorization: `Basic ${Buffer.from(`${plain.cloudCredentials.key}:${plain.cloudCredentials.secret}`).toString('base64')}`, 'Content-Type': 'text/plain' },
+        headers: {
+          Authorization: `Basic ${Buffer.from(`${plain.cloudCredentials.key}:${plain.cloudCredentials.secret}`).toString('base64')}`,
+          'Content-Type': 'text/plain',
+        },
         body: 'display_name=x',
       });
       expect(notJson.status).toBe(415);
@@ -331,7 +426,9 @@ describe('emulator controls and ksqlDB readiness', () => {
     // The ksqlDB dev server cannot misconfigure ACLs; this stands in for a cluster whose service account lacks them.
     const { createServer } = await import('node:http');
     const broken = createServer((_req, res) => {
-      res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error_code: 50321, message: 'KSQL is not yet ready to serve requests.' }));
+      res
+        .writeHead(503, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ error_code: 50321, message: 'KSQL is not yet ready to serve requests.' }));
     });
     await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
     const port = (broken.address() as { port: number }).port;
@@ -340,13 +437,34 @@ describe('emulator controls and ksqlDB readiness', () => {
       ksql: { start: async () => ({ url: `http://127.0.0.1:${port}`, stop: async () => undefined }) },
     });
     try {
-      const c = createConfluentCloud({ baseUrl: withKsql.url, apiKey: withKsql.cloudCredentials.key, apiSecret: withKsql.cloudCredentials.secret, clock });
+      const c = createConfluentCloud({
+        baseUrl: withKsql.url,
+        apiKey: withKsql.cloudCredentials.key,
+        apiSecret: withKsql.cloudCredentials.secret,
+        clock,
+      });
       const env = await c.environments.create({ displayName: 'ksql-acls' });
-      const kafka = await c.clusters.create({ displayName: 'k', environmentId: env.id, cloud: 'aws', region: 'us-east-2' });
+      const kafka = await c.clusters.create({
+        displayName: 'k',
+        environmentId: env.id,
+        cloud: 'aws',
+        region: 'us-east-2',
+      });
       await c.waiters.waitForClusterProvisioned(c.clusters, kafka.id, env.id, { clock });
       const sa = await c.serviceAccounts.create({ displayName: 'ksql' });
-      const ksql = await c.ksqlClusters.create({ displayName: 'ksql', environmentId: env.id, kafkaClusterId: kafka.id, credentialIdentityId: sa.id, csu: 4 });
-      const key = await c.apiKeys.create({ ownerId: sa.id, resourceId: ksql.id, environmentId: env.id, displayName: 'ksql' });
+      const ksql = await c.ksqlClusters.create({
+        displayName: 'ksql',
+        environmentId: env.id,
+        kafkaClusterId: kafka.id,
+        credentialIdentityId: sa.id,
+        csu: 4,
+      });
+      const key = await c.apiKeys.create({
+        ownerId: sa.id,
+        resourceId: ksql.id,
+        environmentId: env.id,
+        displayName: 'ksql',
+      });
       const error = await c.waiters
         .waitForKsqlClusterReady(c.http, c.ksqlClusters, ksql.id, env.id, key.credentials, { clock, timeoutMs: 20_000 })
         .catch((e: Error) => e);
@@ -392,7 +510,9 @@ describe('error normalisation', () => {
   });
 
   it('422 names the offending field', async () => {
-    const error = await failure(cloud.http.request({ method: 'POST', path: '/org/v2/environments', body: { display_name: 42 } }));
+    const error = await failure(
+      cloud.http.request({ method: 'POST', path: '/org/v2/environments', body: { display_name: 42 } }),
+    );
     expect(error.status).toBe(422);
     expect(error.pointer).toBe('/display_name');
     expect(error.message).toContain('/display_name');
@@ -402,26 +522,69 @@ describe('error normalisation', () => {
     const missing = await failure(cloud.http.request({ method: 'GET', path: '/org/v2/planets' }));
     expect(missing.status).toBe(404);
     expect(missing.shape).toBe('v2-errors');
-    const filter = await failure(cloud.http.request({ method: 'GET', path: '/org/v2/environments', query: { num_doors: 4 } }));
+    const filter = await failure(
+      cloud.http.request({ method: 'GET', path: '/org/v2/environments', query: { num_doors: 4 } }),
+    );
     expect(filter.status).toBe(400);
     expect(filter.pointer).toBe('num_doors');
-    const tooBig = await failure(cloud.http.request({ method: 'GET', path: '/org/v2/environments', query: { page_size: 500 } }));
+    const tooBig = await failure(
+      cloud.http.request({ method: 'GET', path: '/org/v2/environments', query: { page_size: 500 } }),
+    );
     expect(tooBig.status).toBe(400);
   });
 
   it('reads every Confluent error body shape', () => {
     const base = { method: 'GET', path: '/x', headers: { 'x-request-id': 'req-1' } };
-    const v2 = normaliseFailure({ ...base, status: 403, body: { errors: [{ status: '403', code: 'forbidden_access', detail: 'nope', source: { pointer: '/a' } }] } });
-    expect(v2).toMatchObject({ shape: 'v2-errors', code: 'forbidden_access', detail: 'nope', pointer: '/a', requestId: 'req-1' });
-    const standard = normaliseFailure({ ...base, status: 400, body: { status: 400, error: { code: 'invalid_argument', message: 'bad', suggestion: 'Fix it.', path: '/spec' }, requestId: 'r2' } });
-    expect(standard).toMatchObject({ shape: 'standard', code: 'invalid_argument', detail: 'bad Fix it.', pointer: '/spec' });
-    const connect = normaliseFailure({ ...base, status: 400, body: { error: { code: 400, message: 'Connector config is invalid' } } });
+    const v2 = normaliseFailure({
+      ...base,
+      status: 403,
+      body: { errors: [{ status: '403', code: 'forbidden_access', detail: 'nope', source: { pointer: '/a' } }] },
+    });
+    expect(v2).toMatchObject({
+      shape: 'v2-errors',
+      code: 'forbidden_access',
+      detail: 'nope',
+      pointer: '/a',
+      requestId: 'req-1',
+    });
+    const standard = normaliseFailure({
+      ...base,
+      status: 400,
+      body: {
+        status: 400,
+        error: { code: 'invalid_argument', message: 'bad', suggestion: 'Fix it.', path: '/spec' },
+        requestId: 'r2',
+      },
+    });
+    expect(standard).toMatchObject({
+      shape: 'standard',
+      code: 'invalid_argument',
+      detail: 'bad Fix it.',
+      pointer: '/spec',
+    });
+    const connect = normaliseFailure({
+      ...base,
+      status: 400,
+      body: { error: { code: 400, message: 'Connector config is invalid' } },
+    });
     expect(connect).toMatchObject({ shape: 'connect', code: '400', detail: 'Connector config is invalid' });
-    const connectFlat = normaliseFailure({ ...base, status: 404, body: { error_code: 404, message: 'resource not found' } });
+    const connectFlat = normaliseFailure({
+      ...base,
+      status: 404,
+      body: { error_code: 404, message: 'resource not found' },
+    });
     expect(connectFlat).toMatchObject({ shape: 'kafka-rest', code: '404', detail: 'resource not found' });
-    const kafka = normaliseFailure({ ...base, status: 401, body: { error_code: 40101, message: 'Authentication failed' } });
+    const kafka = normaliseFailure({
+      ...base,
+      status: 401,
+      body: { error_code: 40101, message: 'Authentication failed' },
+    });
     expect(kafka).toMatchObject({ shape: 'kafka-rest', code: '40101' });
-    const html = normaliseFailure({ ...base, status: 429, body: '<html><head><title>Error 429 Too Many Requests</title></head></html>' });
+    const html = normaliseFailure({
+      ...base,
+      status: 429,
+      body: '<html><head><title>Error 429 Too Many Requests</title></head></html>',
+    });
     expect(html).toMatchObject({ shape: 'html', detail: 'Error 429 Too Many Requests' });
     const empty = normaliseFailure({ ...base, status: 502, body: undefined });
     expect(empty).toMatchObject({ shape: 'none', detail: 'Server Error' });

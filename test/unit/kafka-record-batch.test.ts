@@ -1,7 +1,12 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { crc32c } from '../../src/kafka/crc32c.js';
-import { installProduceEncoder, kafkajsProduceRequests, preEncodedMessage, recordSequence } from '../../src/kafka/produce-encoder.js';
+import {
+  installProduceEncoder,
+  kafkajsProduceRequests,
+  preEncodedMessage,
+  recordSequence,
+} from '../../src/kafka/produce-encoder.js';
 import {
   RecordSectionBuilder,
   encodeProduceRequestBody,
@@ -17,14 +22,25 @@ interface PartitionData {
 
 /** Our request body for kafkajs-shaped topic data, every partition's records encoded at once. */
 function encodeTopicData(
-  body: { transactionalId?: string | null; acks: number; timeoutMs: number; producerId: bigint; producerEpoch: number; now?: number },
+  body: {
+    transactionalId?: string | null;
+    acks: number;
+    timeoutMs: number;
+    producerId: bigint;
+    producerEpoch: number;
+    now?: number;
+  },
   topics: Array<{ topic: string; partitions: PartitionData[] }>,
 ): Buffer {
   return encodeProduceRequestBody({
     ...body,
     topics: topics.map(({ topic, partitions }) => ({
       topic,
-      partitions: partitions.map((p) => ({ partition: p.partition, baseSequence: p.firstSequence ?? 0, section: encodeRecordSection(p.messages, body.now) })),
+      partitions: partitions.map((p) => ({
+        partition: p.partition,
+        baseSequence: p.firstSequence ?? 0,
+        section: encodeRecordSection(p.messages, body.now),
+      })),
     })),
   });
 }
@@ -36,7 +52,9 @@ const kafkajsProduceV3 = require('kafkajs/src/protocol/requests/produce/v3/reque
   encode(): Promise<{ buffer: Buffer }>;
 };
 const Long = require('kafkajs/src/utils/long.js') as { fromValue(value: unknown): unknown };
-const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buffer: Buffer) => {
+const Decoder = require('kafkajs/src/protocol/decoder.js') as new (
+  buffer: Buffer,
+) => {
   readInt16(): number;
   readInt32(): number;
   readString(): string | null;
@@ -47,7 +65,13 @@ const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.j
   producerId: string;
   producerEpoch: number;
   inTransaction: boolean;
-  records: Array<{ key: Buffer | null; value: Buffer | null; timestamp: string; offset: string; headers: Record<string, Buffer | Buffer[]> }>;
+  records: Array<{
+    key: Buffer | null;
+    value: Buffer | null;
+    timestamp: string;
+    offset: string;
+    headers: Record<string, Buffer | Buffer[]>;
+  }>;
 }>;
 
 const T0 = 1_790_000_000_000;
@@ -81,7 +105,12 @@ function sampleTopics(): Array<{ topic: string; partitions: PartitionData[] }> {
           messages: [
             { key: null, value: Buffer.from([0, 1, 2, 255]), timestamp: String(T0 + 1) },
             { key: 'TRUCK-0001', value: null, timestamp: String(T0 + 1) },
-            { key: 'h', value: 'x', timestamp: String(T0 + 2), headers: { trace: 'abc', multi: ['1', Buffer.from('2')] } },
+            {
+              key: 'h',
+              value: 'x',
+              timestamp: String(T0 + 2),
+              headers: { trace: 'abc', multi: ['1', Buffer.from('2')] },
+            },
           ],
         },
       ],
@@ -90,7 +119,10 @@ function sampleTopics(): Array<{ topic: string; partitions: PartitionData[] }> {
 }
 
 /** Walks a Produce v3+ request body and calls back with each record batch's offset and length. */
-function eachBatch(body: Buffer, visit: (topic: string, partition: number, start: number, length: number) => void): void {
+function eachBatch(
+  body: Buffer,
+  visit: (topic: string, partition: number, start: number, length: number) => void,
+): void {
   let o = 2 + Math.max(body.readInt16BE(0), 0) + 2 + 4;
   const topics = body.readInt32BE(o);
   o += 4;
@@ -130,9 +162,8 @@ describe('Produce request encoding', () => {
     const args = { acks: -1, timeout: 30_000, transactionalId: null, producerId: 4242n, producerEpoch: 3 };
     const ours = encodeTopicData({ ...args, timeoutMs: args.timeout }, sampleTopics());
     const theirs = Buffer.from(
-      (
-        await kafkajsProduceV3({ ...args, producerId: Long.fromValue(4242), topicData: sampleTopics() }).encode()
-      ).buffer,
+      (await kafkajsProduceV3({ ...args, producerId: Long.fromValue(4242), topicData: sampleTopics() }).encode())
+        .buffer,
     );
     expect(ours.length).toBe(theirs.length);
     let batches = 0;
@@ -148,7 +179,10 @@ describe('Produce request encoding', () => {
 
   it('encodes batches kafkajs decodes back to the same records, with valid CRCs', async () => {
     const topics = sampleTopics();
-    const body = encodeTopicData({ transactionalId: 'tx-1', acks: -1, timeoutMs: 5000, producerId: 99n, producerEpoch: 1 }, topics);
+    const body = encodeTopicData(
+      { transactionalId: 'tx-1', acks: -1, timeoutMs: 5000, producerId: 99n, producerEpoch: 1 },
+      topics,
+    );
     expect(body.readInt16BE(0)).toBe(4);
     expect(body.toString('utf8', 2, 6)).toBe('tx-1');
     const seen: string[] = [];
@@ -186,7 +220,15 @@ describe('Produce request encoding', () => {
 
   it('handles numeric timestamps, missing ones and deltas beyond 32 bits', async () => {
     const body = encodeTopicData({ acks: 1, timeoutMs: 1000, producerId: -1n, producerEpoch: -1, now: T0 }, [
-      { topic: 't', partitions: [{ partition: 0, messages: [{ value: 'a', timestamp: 1000 }, { value: 'b' }, { value: 'c', timestamp: '5000' }] }] },
+      {
+        topic: 't',
+        partitions: [
+          {
+            partition: 0,
+            messages: [{ value: 'a', timestamp: 1000 }, { value: 'b' }, { value: 'c', timestamp: '5000' }],
+          },
+        ],
+      },
     ]);
     const batches: Buffer[] = [];
     eachBatch(body, (_t, _p, start, length) => batches.push(body.subarray(start, start + length)));
@@ -216,9 +258,15 @@ describe('installProduceEncoder', () => {
     expect(encoded.buffer.equals(expected)).toBe(true);
 
     // kafkajs' own framing (size, api key, version, correlation id, client id, body), written in front of the body
-    const createRequest = require('kafkajs/src/protocol/request.js') as (args: object) => Promise<{ buffer: Buffer; size(): number }>;
+    const createRequest = require('kafkajs/src/protocol/request.js') as (
+      args: object,
+    ) => Promise<{ buffer: Buffer; size(): number }>;
     for (const clientId of ['marketplace-produce', 'c'.repeat(400)]) {
-      const framed = await createRequest({ correlationId: 77, clientId, request: table.protocol({ version: 7 })(args as never).request });
+      const framed = await createRequest({
+        correlationId: 77,
+        clientId,
+        request: table.protocol({ version: 7 })(args as never).request,
+      });
       const header = Buffer.alloc(10 + clientId.length);
       header.writeInt16BE(0, 0);
       header.writeInt16BE(7, 2);
@@ -231,7 +279,10 @@ describe('installProduceEncoder', () => {
       expect(framed.size()).toBe(4 + header.length + expected.length);
     }
     // other encoders still go through kafkajs' own writeEncoder
-    const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => { writeInt8(v: number): unknown; writeEncoder(e: unknown): { buffer: Buffer } };
+    const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => {
+      writeInt8(v: number): unknown;
+      writeEncoder(e: unknown): { buffer: Buffer };
+    };
     const inner = new Encoder();
     inner.writeInt8(5);
     const outer = new Encoder();
@@ -264,7 +315,11 @@ describe('RecordSectionBuilder', () => {
     const builder = new RecordSectionBuilder(64);
     const messages: BatchMessage[] = [];
     for (let i = 0; i < 500; i++) {
-      const message = { key: String(1_000_000 + i), value: `{"n":${i},"text":"${'é☕x'.repeat(i % 7)}"}`, timestamp: T0 + i * 3 };
+      const message = {
+        key: String(1_000_000 + i),
+        value: `{"n":${i},"text":"${'é☕x'.repeat(i % 7)}"}`,
+        timestamp: T0 + i * 3,
+      };
       messages.push(message);
       appendText(builder, message.key, message.value, message.timestamp);
     }
@@ -299,7 +354,13 @@ describe('RecordSectionBuilder', () => {
     const section = builder.seal();
     expect(section.firstTimestamp).toBe(T0 + 5000);
     expect(section.maxTimestamp).toBe(T0 + 2 ** 33);
-    const body = encodeProduceRequestBody({ acks: -1, timeoutMs: 1000, producerId: 1n, producerEpoch: 0, topics: [{ topic: 't', partitions: [{ partition: 0, baseSequence: 0, section }] }] });
+    const body = encodeProduceRequestBody({
+      acks: -1,
+      timeoutMs: 1000,
+      producerId: 1n,
+      producerEpoch: 0,
+      topics: [{ topic: 't', partitions: [{ partition: 0, baseSequence: 0, section }] }],
+    });
     const decoded = await decodeOnlyBatch(body);
     expect(decoded.records.map((r) => [r.key?.toString() ?? null, r.value!.toString(), Number(r.timestamp)])).toEqual(
       input.map((r) => [r.key, r.value, r.timestamp]),
@@ -336,7 +397,12 @@ describe('pre-encoded batches through kafkajs Produce requests', () => {
         compression,
         producerId: Long.fromValue(producerId),
         producerEpoch: 0,
-        topicData: [{ topic: 'jobs', partitions: [{ partition: 3, firstSequence: batch, messages: [preEncodedMessage(3, section) as never] }] }],
+        topicData: [
+          {
+            topic: 'jobs',
+            partitions: [{ partition: 3, firstSequence: batch, messages: [preEncodedMessage(3, section) as never] }],
+          },
+        ],
       } as never).request;
     const first = await decodeOnlyBatch(((await requestFor(0, batchOf(0, 4)).encode()) as { buffer: Buffer }).buffer);
     expect(first.firstSequence).toBe(0);

@@ -45,8 +45,12 @@ describe('fetchOffsetsWhenReady', () => {
   });
 
   it('gives up with the broker error once the timeout has passed', async () => {
-    const admin = adminAnswering(Array.from({ length: 100 }, () => brokerAnswered('NOT_LEADER_FOR_PARTITION', 6, true)));
-    await expect(fetchOffsetsWhenReady(admin, 'job_created', 300)).rejects.toMatchObject({ type: 'NOT_LEADER_FOR_PARTITION' });
+    const admin = adminAnswering(
+      Array.from({ length: 100 }, () => brokerAnswered('NOT_LEADER_FOR_PARTITION', 6, true)),
+    );
+    await expect(fetchOffsetsWhenReady(admin, 'job_created', 300)).rejects.toMatchObject({
+      type: 'NOT_LEADER_FOR_PARTITION',
+    });
     expect(admin.calls).toBeLessThan(100);
   });
 });

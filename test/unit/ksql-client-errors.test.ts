@@ -62,10 +62,14 @@ describe('ksqlDB error mapping', () => {
   });
 
   it('a mid-stream error (no HTTP status) is a runtime KsqlError', () => {
-    const error = errorFromResponse(undefined, { '@type': 'generic_error', error_code: 50000, message: 'Query failed' }, {
-      ...local,
-      statementText: 'SELECT * FROM X EMIT CHANGES;',
-    });
+    const error = errorFromResponse(
+      undefined,
+      { '@type': 'generic_error', error_code: 50000, message: 'Query failed' },
+      {
+        ...local,
+        statementText: 'SELECT * FROM X EMIT CHANGES;',
+      },
+    );
     expect(error).toBeInstanceOf(KsqlError);
     expect(error.exitCode).toBe(ExitCode.failure);
     expect(error.statementText).toBe('SELECT * FROM X EMIT CHANGES;');
@@ -79,7 +83,11 @@ describe('ksqlDB error mapping', () => {
   });
 
   it('connection refused names the URL and carries the caller’s hint', () => {
-    const error = connectionError(local.url, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'Run `marketplace local start`.');
+    const error = connectionError(
+      local.url,
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      'Run `marketplace local start`.',
+    );
     expect(error.message).toBe('cannot reach ksqlDB at http://127.0.0.1:18088 (connection refused)');
     expect(error.hint).toBe('Run `marketplace local start`.');
     expect(error.exitCode).toBe(ExitCode.failure);

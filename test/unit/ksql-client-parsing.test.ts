@@ -12,7 +12,10 @@ function typedRow(line: string, types: string[]): unknown[] {
 
 describe('exact JSON', () => {
   it('keeps integers beyond 2^53 exact as bigint and leaves safe ones as numbers', () => {
-    const parsed = parseJson('{"big":9007199254740993,"small":42,"neg":-9223372036854775808,"frac":1.5}') as Record<string, unknown>;
+    const parsed = parseJson('{"big":9007199254740993,"small":42,"neg":-9223372036854775808,"frac":1.5}') as Record<
+      string,
+      unknown
+    >;
     expect(parsed.big).toBe(9007199254740993n);
     expect(parsed.small).toBe(42);
     expect(parsed.neg).toBe(-9223372036854775808n);
@@ -89,7 +92,11 @@ describe('column types', () => {
       'MAP<STRING, BIGINT>',
       'STRUCT<`ID` BIGINT, `NAME` STRING, `D` DOUBLE>',
     ]);
-    expect(row).toEqual([[9007199254740993n, 1n], { a: 9007199254740995n }, { ID: 18014398509481985n, NAME: 'x', D: 1.5 }]);
+    expect(row).toEqual([
+      [9007199254740993n, 1n],
+      { a: 9007199254740995n },
+      { ID: 18014398509481985n, NAME: 'x', D: 1.5 },
+    ]);
   });
 
   it('keeps unknown types exact without guessing', () => {
@@ -102,13 +109,22 @@ describe('delimited /query-stream lines', () => {
   it('tells header, row, error and token lines apart', () => {
     expect(
       parseStreamLine('{"queryId":"transient_X_1","columnNames":["ID","N"],"columnTypes":["STRING","BIGINT"]}'),
-    ).toEqual({ kind: 'header', queryId: 'transient_X_1', columnNames: ['ID', 'N'], columnTypes: ['STRING', 'BIGINT'] });
+    ).toEqual({
+      kind: 'header',
+      queryId: 'transient_X_1',
+      columnNames: ['ID', 'N'],
+      columnTypes: ['STRING', 'BIGINT'],
+    });
     expect(parseStreamLine('["a",1]').kind).toBe('row');
     expect(parseStreamLine('{"@type":"generic_error","error_code":50000,"message":"boom"}')).toEqual({
       kind: 'error',
       error: { '@type': 'generic_error', error_code: 50000, message: 'boom' },
     });
-    expect(parseStreamLine('{"consistencyToken":"abc"}')).toEqual({ kind: 'token', consistencyToken: 'abc', continuationToken: undefined });
+    expect(parseStreamLine('{"consistencyToken":"abc"}')).toEqual({
+      kind: 'token',
+      consistencyToken: 'abc',
+      continuationToken: undefined,
+    });
   });
 
   it('splits lines across arbitrary chunk boundaries, including inside a multi-byte character', async () => {

@@ -6,7 +6,7 @@ describe('a --where predicate is one boolean expression', () => {
     for (const ok of [
       "CURRENT_STATUS = 'REJECTED'",
       "CURRENT_STATUS = 'it''s; -- fine' AND (QUOTE > 3 OR `from` IS NULL)",
-      'from_address LIKE \'%x%\' AND limits_ok = true',
+      "from_address LIKE '%x%' AND limits_ok = true",
       "((a = 1) AND (b = 'x)'))",
     ]) {
       expect(predicateProblem(ok), ok).toBeUndefined();

@@ -14,10 +14,10 @@ import { locateError } from '../../src/ksql-client/templates.js';
 describe('splitting SQL into statements', () => {
   it('splits on semicolons outside quotes and comments, with each statement’s position', () => {
     const sql = [
-      "-- a comment; with a semicolon",
+      '-- a comment; with a semicolon',
       "CREATE STREAM a (s VARCHAR) WITH (KAFKA_TOPIC='t;1', VALUE_FORMAT='JSON');",
       "  /* block; comment */ SELECT `we;ird`, 'it''s; fine' FROM a",
-      "  EMIT CHANGES;",
+      '  EMIT CHANGES;',
       'SHOW STREAMS',
     ].join('\n');
     const statements = splitStatements(sql);
@@ -103,7 +103,10 @@ describe('statement classification', () => {
       kind: 'STREAM',
       name: 'ORDERS_PLACED',
     });
-    expect(createdSource('create or replace table `MixedCase` as select 1;')).toEqual({ kind: 'TABLE', name: 'MixedCase' });
+    expect(createdSource('create or replace table `MixedCase` as select 1;')).toEqual({
+      kind: 'TABLE',
+      name: 'MixedCase',
+    });
     expect(createdSource('DROP STREAM x;')).toBeUndefined();
   });
 });

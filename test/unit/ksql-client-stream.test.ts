@@ -40,7 +40,10 @@ function queryOver(body: Readable, completed: () => boolean, sql = 'SELECT * FRO
 
 describe('StreamedQuery', () => {
   it('turns an error object written mid-stream into a KsqlError after the rows before it', async () => {
-    const body = Readable.from(['["a",1]\n["b",9007199254740993]\n', '{"@type":"generic_error","error_code":50000,"message":"Query failed: boom"}\n']);
+    const body = Readable.from([
+      '["a",1]\n["b",9007199254740993]\n',
+      '{"@type":"generic_error","error_code":50000,"message":"Query failed: boom"}\n',
+    ]);
     const { query, closed } = queryOver(body, () => true);
     const rows: unknown[][] = [];
     const error = await (async () => {

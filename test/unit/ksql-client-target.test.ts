@@ -27,14 +27,18 @@ function stateWithKey(endpoint: string): StateDocument {
 
 describe('which ksqlDB the CLI talks to', () => {
   it('local target without ksqldbUrl: the local stack port', async () => {
-    const target = await resolveKsqlTarget(await config({ MARKETPLACE_TARGET: 'local', MARKETPLACE_LOCAL_KSQLDB_PORT: '18999' }));
+    const target = await resolveKsqlTarget(
+      await config({ MARKETPLACE_TARGET: 'local', MARKETPLACE_LOCAL_KSQLDB_PORT: '18999' }),
+    );
     expect(target.url).toBe('http://127.0.0.1:18999');
     expect(target.auth).toBeUndefined();
     expect(target.unreachableHint).toContain('marketplace local start');
   });
 
   it('configured ksqldbUrl wins over the local stack', async () => {
-    const target = await resolveKsqlTarget(await config({ MARKETPLACE_TARGET: 'local', MARKETPLACE_KSQLDB_URL: 'http://10.0.0.5:8088' }));
+    const target = await resolveKsqlTarget(
+      await config({ MARKETPLACE_TARGET: 'local', MARKETPLACE_KSQLDB_URL: 'http://10.0.0.5:8088' }),
+    );
     expect(target.url).toBe('http://10.0.0.5:8088');
   });
 
@@ -48,7 +52,9 @@ describe('which ksqlDB the CLI talks to', () => {
   });
 
   it('cloud target without the state record: a usage error saying to run up', async () => {
-    const error = await resolveKsqlTarget(await config({ MARKETPLACE_TARGET: 'cloud' }), async () => emptyState()).catch((e: unknown) => e);
+    const error = await resolveKsqlTarget(await config({ MARKETPLACE_TARGET: 'cloud' }), async () =>
+      emptyState(),
+    ).catch((e: unknown) => e);
     expect(error).toMatchObject({ exitCode: ExitCode.usage });
     expect((error as Error).message).toMatch(/no ksqlDB endpoint and API key/);
     expect((error as { hint: string }).hint).toContain('marketplace up');

@@ -58,7 +58,7 @@ describe('ksqlDB dev server expressions: typing', () => {
     expect(evaluate('o.price_quoted >= j.price', [0, 0, 0, 0, 99, 100]).value).toBe(false);
     expect(evaluate('o.price_quoted >= j.price', [0, 0, 0, 0, null, 100]).value).toBe(false);
     expect(evaluate('1 < 1.5').value).toBe(true);
-    expect(typeError("o.name > 1")).toContain('Cannot compare');
+    expect(typeError('o.name > 1')).toContain('Cannot compare');
   });
 
   it('evaluates the job_status CASE, null quotes included', () => {
@@ -67,7 +67,9 @@ describe('ksqlDB dev server expressions: typing', () => {
     expect(evaluate(status, [0, 0, 0, 0, 100, 100]).value).toBe('ACCEPTED');
     expect(evaluate(status, [0, 0, 0, 0, 50, 100]).value).toBe('REJECTED');
     expect(evaluate(status, [0, 0, 0, 0, null, 100]).value).toBe('REJECTED');
-    expect(typeError("CASE WHEN o.n > 1 THEN 'a' ELSE 2 END")).toContain("Type for all 'THEN' clauses should be the same");
+    expect(typeError("CASE WHEN o.n > 1 THEN 'a' ELSE 2 END")).toContain(
+      "Type for all 'THEN' clauses should be the same",
+    );
   });
 
   it('casts like ksqlDB', () => {
@@ -100,7 +102,9 @@ describe('ksqlDB dev server functions', () => {
   it('GEO_DISTANCE is the haversine distance with R = 6371 km (or 3959 miles)', () => {
     const reference = (lat1: number, lon1: number, lat2: number, lon2: number, radius: number) => {
       const rad = (d: number) => (d * Math.PI) / 180;
-      const h = Math.sin(rad(lat2 - lat1) / 2) ** 2 + Math.cos(rad(lat1)) * Math.cos(rad(lat2)) * Math.sin(rad(lon2 - lon1) / 2) ** 2;
+      const h =
+        Math.sin(rad(lat2 - lat1) / 2) ** 2 +
+        Math.cos(rad(lat1)) * Math.cos(rad(lat2)) * Math.sin(rad(lon2 - lon1) / 2) ** 2;
       return 2 * radius * Math.atan2(Math.sqrt(h), Math.sqrt(1 - h));
     };
     const sydneyToMelbourne = geoDistance([-33.8688, 151.2093, -37.8136, 144.9631, 'KM']);
@@ -112,14 +116,19 @@ describe('ksqlDB dev server functions', () => {
     expect(() => geoDistance([91, 0, 0, 0, 'km'])).toThrow();
     expect(() => geoDistance([0, 0, 0, 0, 'parsecs'])).toThrow();
     expect(() => geoDistance([null, 0, 0, 0])).toThrow();
-    expect(compile(parseExpression("GEO_DISTANCE(v.lat, v.long, j.dest_lat, j.dest_long, 'KM')"), { columns }).type).toEqual(DOUBLE);
+    expect(
+      compile(parseExpression("GEO_DISTANCE(v.lat, v.long, j.dest_lat, j.dest_long, 'KM')"), { columns }).type,
+    ).toEqual(DOUBLE);
   });
 
   it('the truck_tracker ETA expression is DOUBLE and matches the template formula', () => {
     const eta = 'ROUND(GREATEST(ABS(v.lat - j.dest_lat), ABS(v.long - j.dest_long)) / (0.5 / 10 / 10) * 2, 2)';
     const result = evaluate(eta, [-33.88, 151.19, -33.8688, 151.2093]);
     expect(result.type).toBe('DOUBLE');
-    expect(result.value).toBeCloseTo((Math.max(Math.abs(-33.88 + 33.8688), Math.abs(151.19 - 151.2093)) / 0.005) * 2, 2);
+    expect(result.value).toBeCloseTo(
+      (Math.max(Math.abs(-33.88 + 33.8688), Math.abs(151.19 - 151.2093)) / 0.005) * 2,
+      2,
+    );
   });
 
   it('names unknown functions', () => {

@@ -8,7 +8,12 @@ import { BIGINT, STRING } from '../../src/ksqldb-dev-server/sql/types.js';
 
 const MINUTE = 60_000;
 const jobs: DataSource = {
-  name: 'JOBS_CREATED', type: 'STREAM', topic: 'job_created', keyFormat: 'NONE', valueFormat: 'JSON', statement: '',
+  name: 'JOBS_CREATED',
+  type: 'STREAM',
+  topic: 'job_created',
+  keyFormat: 'NONE',
+  valueFormat: 'JSON',
+  statement: '',
   columns: [
     { name: 'JOB_ID', type: BIGINT, key: false },
     { name: 'JOB_START_DATE', type: STRING, key: false },
@@ -18,7 +23,12 @@ const jobs: DataSource = {
   ],
 };
 const orders: DataSource = {
-  name: 'ORDERS_PLACED', type: 'STREAM', topic: 'order_placed', keyFormat: 'NONE', valueFormat: 'JSON', statement: '',
+  name: 'ORDERS_PLACED',
+  type: 'STREAM',
+  topic: 'order_placed',
+  keyFormat: 'NONE',
+  valueFormat: 'JSON',
+  statement: '',
   columns: [
     { name: 'JOB_ID', type: BIGINT, key: false },
     { name: 'CUSTOMER_ID', type: STRING, key: false },
@@ -43,13 +53,24 @@ function harness() {
   const processor = plan.createProcessor((row) => out.push(row));
   let offset = 0;
   const send = (input: 0 | 1, value: Record<string, unknown>, timestamp: number) =>
-    processor.process(input, plan.inputs[input]!.decode({ key: null, value: Buffer.from(JSON.stringify(value)), timestamp, partition: 0, offset: offset++ }), true);
+    processor.process(
+      input,
+      plan.inputs[input]!.decode({
+        key: null,
+        value: Buffer.from(JSON.stringify(value)),
+        timestamp,
+        partition: 0,
+        offset: offset++,
+      }),
+      true,
+    );
   return {
     plan,
     processor,
     out,
     job: (id: number, price: number, ts: number) => send(0, { job_id: id, price }, ts),
-    order: (id: number, quote: number | null, ts: number) => send(1, { JOB_ID: id, customer_id: `c${id}`, service_option: 's', price_quoted: quote }, ts),
+    order: (id: number, quote: number | null, ts: number) =>
+      send(1, { JOB_ID: id, customer_id: `c${id}`, service_option: 's', price_quoted: quote }, ts),
   };
 }
 
@@ -134,17 +155,48 @@ describe('ksqlDB dev server: stream-stream join semantics (job_status)', () => {
 
   it('decodes only the columns the query reads, matching JSON fields by name ignoring case', () => {
     const { plan } = harness();
-    const decode = (input: 0 | 1, value: object) => plan.inputs[input]!.decode({ key: null, value: Buffer.from(JSON.stringify(value)), timestamp: 5, partition: 1, offset: 9 }).row;
+    const decode = (input: 0 | 1, value: object) =>
+      plan.inputs[input]!.decode({
+        key: null,
+        value: Buffer.from(JSON.stringify(value)),
+        timestamp: 5,
+        partition: 1,
+        offset: 9,
+      }).row;
     // Jobs: JOB_ID and PRICE are read; the dates and status are not kept. Then ROWTIME, ROWPARTITION, ROWOFFSET.
-    expect(decode(0, { Job_Id: 3, job_start_date: '2026-01-01', job_end_date: 'x', PRICE: '120', job_status: { any: 'thing' } })).toEqual([3, null, null, 120, null, 5, 1, 9]);
-    expect(decode(1, { job_id: 3, customer_id: 'c3', service_option: 's', contractor_id: 'k', location: 'Sydney', price_quoted: 99 })).toEqual([3, 'c3', 's', null, null, 99, 5, 1, 9]);
+    expect(
+      decode(0, {
+        Job_Id: 3,
+        job_start_date: '2026-01-01',
+        job_end_date: 'x',
+        PRICE: '120',
+        job_status: { any: 'thing' },
+      }),
+    ).toEqual([3, null, null, 120, null, 5, 1, 9]);
+    expect(
+      decode(1, {
+        job_id: 3,
+        customer_id: 'c3',
+        service_option: 's',
+        contractor_id: 'k',
+        location: 'Sydney',
+        price_quoted: 99,
+      }),
+    ).toEqual([3, 'c3', 's', null, null, 99, 5, 1, 9]);
     // A column the query reads still rejects a value ksqlDB could not convert.
     expect(() => decode(0, { job_id: 3, price: 'abc' })).toThrow(/Can't convert type/);
   });
 
   it('rebuilds state without emitting when replaying', () => {
     const h = harness();
-    const decode = (input: 0 | 1, value: object, ts: number) => h.plan.inputs[input]!.decode({ key: null, value: Buffer.from(JSON.stringify(value)), timestamp: ts, partition: 0, offset: 0 });
+    const decode = (input: 0 | 1, value: object, ts: number) =>
+      h.plan.inputs[input]!.decode({
+        key: null,
+        value: Buffer.from(JSON.stringify(value)),
+        timestamp: ts,
+        partition: 0,
+        offset: 0,
+      });
     h.processor.process(0, decode(0, { job_id: 7, price: 1 }, 0), false);
     expect(h.out).toEqual([]);
     h.processor.process(1, decode(1, { job_id: 7, price_quoted: 2 }, 0), true);

@@ -34,21 +34,39 @@ describe('ksqlDB dev server SQL parser', () => {
     expect(statement.name).toBe('JOB_STATUS');
     expect(statement.ifNotExists).toBe(true);
     expect(query.from).toMatchObject({ name: 'JOBS_CREATED', alias: 'J' });
-    expect(query.join).toMatchObject({ type: 'INNER', right: { name: 'ORDERS_PLACED', alias: 'O' }, within: { beforeMs: 3_600_000, afterMs: 3_600_000 }, graceMs: 900_000 });
-    expect(query.select.map((s) => (s.kind === 'expr' ? s.alias : '*'))).toEqual(['JOB_ID', 'CUSTOMER_ID', 'SERVICE_OPTION', 'PRICE', 'CURRENT_STATUS']);
+    expect(query.join).toMatchObject({
+      type: 'INNER',
+      right: { name: 'ORDERS_PLACED', alias: 'O' },
+      within: { beforeMs: 3_600_000, afterMs: 3_600_000 },
+      graceMs: 900_000,
+    });
+    expect(query.select.map((s) => (s.kind === 'expr' ? s.alias : '*'))).toEqual([
+      'JOB_ID',
+      'CUSTOMER_ID',
+      'SERVICE_OPTION',
+      'PRICE',
+      'CURRENT_STATUS',
+    ]);
     expect(query.emitChanges).toBe(true);
   });
 
   it('keeps backticked identifiers as written and upper-cases the rest', () => {
-    const [statement] = parseStatements("CREATE STREAM `Mixed` (`lower` VARCHAR KEY, other INT) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');");
+    const [statement] = parseStatements(
+      "CREATE STREAM `Mixed` (`lower` VARCHAR KEY, other INT) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');",
+    );
     if (statement?.kind !== 'create') throw new Error('not a create');
     expect(statement.name).toBe('Mixed');
-    expect(statement.columns?.map((c) => [c.name, c.key])).toEqual([['lower', 'KEY'], ['OTHER', null]]);
+    expect(statement.columns?.map((c) => [c.name, c.key])).toEqual([
+      ['lower', 'KEY'],
+      ['OTHER', null],
+    ]);
     expect(statement.properties.get('KAFKA_TOPIC')).toBe('t');
   });
 
   it('splits several statements and ignores comments', () => {
-    const statements = parseStatements("-- a comment\nSHOW STREAMS; /* block */ LIST TABLES;\nDESCRIBE x EXTENDED;\nDROP TABLE IF EXISTS t DELETE TOPIC;\nTERMINATE CSAS_X_1;\nSET 'auto.offset.reset' = 'earliest';");
+    const statements = parseStatements(
+      "-- a comment\nSHOW STREAMS; /* block */ LIST TABLES;\nDESCRIBE x EXTENDED;\nDROP TABLE IF EXISTS t DELETE TOPIC;\nTERMINATE CSAS_X_1;\nSET 'auto.offset.reset' = 'earliest';",
+    );
     expect(statements.map((s) => s.kind)).toEqual(['list', 'list', 'describe', 'drop', 'terminate', 'set']);
     expect(statements[3]).toMatchObject({ ifExists: true, deleteTopic: true, sourceType: 'TABLE', name: 'T' });
     expect(statements[0]!.text).toBe('SHOW STREAMS;');
@@ -70,8 +88,8 @@ describe('ksqlDB dev server SQL parser', () => {
       ['SELECT * FROM a LEFT JOIN b ON a.id = b.id EMIT CHANGES;', 'LEFT JOIN'],
       ['CREATE TABLE t AS SELECT id, COUNT(*) FROM s WINDOW TUMBLING (SIZE 1 HOUR) GROUP BY id;', 'WINDOW'],
       ['CREATE STREAM s2 AS SELECT * FROM s PARTITION BY x;', 'PARTITION BY'],
-      ['PRINT \'topic\';', 'PRINT'],
-      ['CREATE STREAM s (m MAP<STRING, INT>) WITH (KAFKA_TOPIC=\'t\', VALUE_FORMAT=\'JSON\');', 'MAP'],
+      ["PRINT 'topic';", 'PRINT'],
+      ["CREATE STREAM s (m MAP<STRING, INT>) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');", 'MAP'],
     ] as const) {
       const error = parseError(sql);
       expect(error.errorCode, sql).toBe(40001);
@@ -81,7 +99,11 @@ describe('ksqlDB dev server SQL parser', () => {
   });
 
   it('insists on KEY for streams and PRIMARY KEY for tables', () => {
-    expect(parseError("CREATE TABLE t (id INT KEY) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');").message).toContain("please use 'PRIMARY KEY' for tables");
-    expect(parseError("CREATE STREAM s (id INT PRIMARY KEY) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');").message).toContain("please use 'KEY' for streams");
+    expect(parseError("CREATE TABLE t (id INT KEY) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');").message).toContain(
+      "please use 'PRIMARY KEY' for tables",
+    );
+    expect(
+      parseError("CREATE STREAM s (id INT PRIMARY KEY) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');").message,
+    ).toContain("please use 'KEY' for streams");
   });
 });

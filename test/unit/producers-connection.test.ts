@@ -30,7 +30,25 @@ async function cloudStateIn(dir: string): Promise<void> {
 
 /** A throw-away self-signed CA certificate, made with the openssl command line. */
 function selfSignedCa(dir: string): string {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=unit-test-ca', '-keyout', join(dir, 'ca-key.pem'), '-out', join(dir, 'ca.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=unit-test-ca',
+      '-keyout',
+      join(dir, 'ca-key.pem'),
+      '-out',
+      join(dir, 'ca.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   return join(dir, 'ca.pem');
 }
 
@@ -42,7 +60,10 @@ describe('resolveKafkaTarget', () => {
       target: 'local',
       bootstrap: ['127.0.0.1:29999'],
     });
-    const explicit = await resolveKafkaTarget(await configIn(dir, { target: 'local', bootstrapServers: 'a:1,b:2' }), secrets);
+    const explicit = await resolveKafkaTarget(
+      await configIn(dir, { target: 'local', bootstrapServers: 'a:1,b:2' }),
+      secrets,
+    );
     expect(explicit.bootstrap).toEqual(['a:1', 'b:2']);
     expect(explicit.sasl).toBeUndefined();
   });
@@ -50,7 +71,9 @@ describe('resolveKafkaTarget', () => {
   it('cloud without a cluster API key in the state: a UserError that says to run `marketplace up`', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'produce-conn-'));
     await new StateStore(dir).write(emptyState());
-    const error = await resolveKafkaTarget(await configIn(dir, { target: 'cloud' }), new SecretRegistry()).catch((e) => e);
+    const error = await resolveKafkaTarget(await configIn(dir, { target: 'cloud' }), new SecretRegistry()).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(UserError);
     expect(error.message).toMatch(/no Kafka cluster API key/);
     expect(error.hint).toMatch(/marketplace up/);
@@ -75,12 +98,17 @@ describe('resolveKafkaTarget', () => {
     await mkdir(join(dir, 'certs'));
     const caFile = selfSignedCa(join(dir, 'certs'));
     const pem = readFileSync(caFile, 'utf8').trim();
-    const target = await resolveKafkaTarget(await configIn(dir, {}, { MARKETPLACE_TARGET: 'cloud', MARKETPLACE_KAFKA_CA_FILE: 'certs/ca.pem' }), new SecretRegistry());
+    const target = await resolveKafkaTarget(
+      await configIn(dir, {}, { MARKETPLACE_TARGET: 'cloud', MARKETPLACE_KAFKA_CA_FILE: 'certs/ca.pem' }),
+      new SecretRegistry(),
+    );
     expect(target.ca).toContain(pem);
     expect(target.ca).toContain(rootCertificates[0]!);
     expect(target.sasl?.username).toBe('ABCDEFKEY');
     // Without the setting nothing replaces the default trust.
-    expect((await resolveKafkaTarget(await configIn(dir, { target: 'cloud' }), new SecretRegistry())).ca).toBeUndefined();
+    expect(
+      (await resolveKafkaTarget(await configIn(dir, { target: 'cloud' }), new SecretRegistry())).ca,
+    ).toBeUndefined();
   });
 
   it('kafkaCaFile that is missing, not PEM or not a certificate: a UserError naming the setting and its source', async () => {
@@ -93,14 +121,18 @@ describe('resolveKafkaTarget', () => {
 
     const missing = (await attempt('nowhere.pem')) as UserError;
     expect(missing).toBeInstanceOf(UserError);
-    expect(missing.message).toBe(`kafkaCaFile ${join(dir, 'nowhere.pem')} (from MARKETPLACE_KAFKA_CA_FILE) does not exist`);
+    expect(missing.message).toBe(
+      `kafkaCaFile ${join(dir, 'nowhere.pem')} (from MARKETPLACE_KAFKA_CA_FILE) does not exist`,
+    );
     expect(missing.hint).toMatch(/PEM file of CA certificates/);
 
     await writeFile(join(dir, 'text.pem'), 'not a certificate\n');
     expect(((await attempt('text.pem')) as UserError).message).toMatch(/holds no PEM certificate/);
 
     await writeFile(join(dir, 'garbled.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
-    expect(((await attempt('garbled.pem')) as UserError).message).toMatch(/certificate 1 of 1 is not a valid X.509 certificate/);
+    expect(((await attempt('garbled.pem')) as UserError).message).toMatch(
+      /certificate 1 of 1 is not a valid X.509 certificate/,
+    );
 
     await mkdir(join(dir, 'a-directory.pem'));
     expect(((await attempt('a-directory.pem')) as UserError).message).toMatch(/cannot be read \(EISDIR\)/);

@@ -133,7 +133,13 @@ describe('Workload', () => {
 describe('Fleet', () => {
   it('drives each truck toward its job at a plausible speed, then ARRIVED exactly at the destination', () => {
     const interval = 1000;
-    const fleet = new Fleet({ seed: 9, trucks: 2, reportIntervalMs: interval, startDistanceKm: [1, 2], speedKmh: [30, 60] });
+    const fleet = new Fleet({
+      seed: 9,
+      trucks: 2,
+      reportIntervalMs: interval,
+      startDistanceKm: [1, 2],
+      speedKmh: [30, 60],
+    });
     const destinations = new Map([
       ['1001', { lat: -33.87, long: 151.21 }],
       ['1002', { lat: -37.81, long: 144.96 }],

@@ -17,7 +17,15 @@ const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.j
 
 /** The records of one partition batch, as kafkajs reads them back. */
 async function recordsOf(batch: PartitionBatch<InputTopic>) {
-  const body = encodeProduceRequestBody({ acks: -1, timeoutMs: 1000, producerId: 1n, producerEpoch: 0, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, baseSequence: 0, section: batch.section }] }] });
+  const body = encodeProduceRequestBody({
+    acks: -1,
+    timeoutMs: 1000,
+    producerId: 1n,
+    producerEpoch: 0,
+    topics: [
+      { topic: batch.topic, partitions: [{ partition: batch.partition, baseSequence: 0, section: batch.section }] },
+    ],
+  });
   const start = 2 + 2 + 4 + 4 + 2 + Buffer.byteLength(batch.topic) + 4 + 4 + 4;
   return (await decodeRecordBatch(new Decoder(body.subarray(start)))).records;
 }
@@ -26,7 +34,9 @@ describe('Lane', () => {
   it('sends each record once, on the partition of its key, one batch per partition per request; a stop releases every waiting order, in turns', async () => {
     const partitions = { job_created: 1, order_placed: 3, joblocation: 6 } as const;
     // Each request as the broker would read it: batches are decoded when sent (their buffers are reused once acknowledged).
-    const requests: Array<Array<{ topic: InputTopic; partition: number; records: Array<{ key: Buffer; value: Buffer }> }>> = [];
+    const requests: Array<
+      Array<{ topic: InputTopic; partition: number; records: Array<{ key: Buffer; value: Buffer }> }>
+    > = [];
     const acks: LaneAck[] = [];
     let stopping = false;
     const waitingAtSend: number[] = [];
@@ -45,13 +55,20 @@ describe('Lane', () => {
       send: async (batches) => {
         if (stopping) waitingAtSend.push(lane.pendingOrders);
         const decoded = [];
-        for (const batch of batches) decoded.push({ topic: batch.topic, partition: batch.partition, records: await recordsOf(batch) });
+        for (const batch of batches)
+          decoded.push({ topic: batch.topic, partition: batch.partition, records: await recordsOf(batch) });
         requests.push(decoded);
         await new Promise((resolve) => setTimeout(resolve, 1));
       },
       // Time stands still at the jobs' creation: no order comes due by itself while the stop releases them.
       clock: { ...preciseClock, now: () => createdAt },
-      events: { sent: () => undefined, acked: (ack) => acks.push(ack), failed: (error) => { throw error; } },
+      events: {
+        sent: () => undefined,
+        acked: (ack) => acks.push(ack),
+        failed: (error) => {
+          throw error;
+        },
+      },
       maxBatchBytes: 64 * 1024,
     });
     for (let i = 0; i < 25; i++) lane.addJobs(new Float64Array(1000).fill(createdAt), createdAt);

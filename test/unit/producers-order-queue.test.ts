@@ -6,10 +6,24 @@ describe('OrderQueue', () => {
   it('gives orders back earliest first with every field intact, across growth and interleaved pops', () => {
     const queue = new OrderQueue();
     const random = new Random(5);
-    const expected: Array<{ dueAt: number; jobId: number; customer: number; option: number; contractor: number; priceQuoted: number }> = [];
+    const expected: Array<{
+      dueAt: number;
+      jobId: number;
+      customer: number;
+      option: number;
+      contractor: number;
+      priceQuoted: number;
+    }> = [];
     const popped: typeof expected = [];
     for (let i = 0; i < 5000; i++) {
-      const order = { dueAt: 1_000 + random.int(0, 2000), jobId: 1_000_000_000_000 + i, customer: random.int(0, 19_999), option: random.int(0, 40), contractor: random.int(1, 40), priceQuoted: random.int(50, 9000) };
+      const order = {
+        dueAt: 1_000 + random.int(0, 2000),
+        jobId: 1_000_000_000_000 + i,
+        customer: random.int(0, 19_999),
+        option: random.int(0, 40),
+        contractor: random.int(1, 40),
+        priceQuoted: random.int(50, 9000),
+      };
       queue.push(order.dueAt, order.jobId, order);
       expected.push(order);
       if (i % 3 === 0) popped.push(queue.pop());

@@ -38,13 +38,30 @@ const batch: TextRecord[] = [{ topic: 'job_created', key: '1', value: '{}', time
 describe('isRetriable', () => {
   it('sees through the wrappers kafkajs puts around a retriable error once its own retries ran out', () => {
     expect(isRetriable(refused())).toBe(true);
-    expect(isRetriable(new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('closed'), { retryCount: 5, retryTime: 1 }))).toBe(true);
-    expect(isRetriable(new KafkaJSProtocolError({ message: 'no leader', type: 'LEADER_NOT_AVAILABLE', code: 5, retriable: true }))).toBe(true);
+    expect(
+      isRetriable(
+        new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('closed'), { retryCount: 5, retryTime: 1 }),
+      ),
+    ).toBe(true);
+    expect(
+      isRetriable(
+        new KafkaJSProtocolError({ message: 'no leader', type: 'LEADER_NOT_AVAILABLE', code: 5, retriable: true }),
+      ),
+    ).toBe(true);
   });
 
   it('does not retry authentication, fencing or programming errors', () => {
     expect(isRetriable(new KafkaJSSASLAuthenticationError('SASL PLAIN authentication failed'))).toBe(false);
-    expect(isRetriable(new KafkaJSProtocolError({ message: 'fenced', type: 'OUT_OF_ORDER_SEQUENCE_NUMBER', code: 45, retriable: false }))).toBe(false);
+    expect(
+      isRetriable(
+        new KafkaJSProtocolError({
+          message: 'fenced',
+          type: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+          code: 45,
+          retriable: false,
+        }),
+      ),
+    ).toBe(false);
     expect(isRetriable(new TypeError('x is undefined'))).toBe(false);
   });
 });
@@ -74,7 +91,10 @@ describe('retryThroughOutages', () => {
     await send(batch);
     expect(sent).toHaveLength(5);
     expect(sent.every((records) => records === batch)).toBe(true);
-    expect(events).toEqual(['outage: Connection error: connect ECONNREFUSED 127.0.0.1:9092', `back after ${5 * 3_000 + 4 * 1_000}`]);
+    expect(events).toEqual([
+      'outage: Connection error: connect ECONNREFUSED 127.0.0.1:9092',
+      `back after ${5 * 3_000 + 4 * 1_000}`,
+    ]);
     expect(log).toMatchObject({ count: 1, longestMs: 19_000 });
   });
 
@@ -123,9 +143,16 @@ describe('retryThroughOutages', () => {
   });
 
   it('holds the limit even while one attempt hangs inside kafkajs', async () => {
-    const realClock: RunClock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+    const realClock: RunClock = {
+      now: () => Date.now(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    };
     const log = new OutageLog();
-    const send = retryThroughOutages(() => new Promise<void>(() => undefined), { maxOutageMs: 200, clock: realClock, signal: new AbortController().signal }, log);
+    const send = retryThroughOutages(
+      () => new Promise<void>(() => undefined),
+      { maxOutageMs: 200, clock: realClock, signal: new AbortController().signal },
+      log,
+    );
     const started = Date.now();
     const error = await send(batch).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OutageTooLong);

@@ -34,6 +34,8 @@ describe('JavaCompatiblePartitioner', () => {
 
   it('honours an explicit partition', () => {
     const ours = JavaCompatiblePartitioner();
-    expect(ours({ topic: 't', partitionMetadata: metadata(6), message: { key: 'x', value: null, partition: 4 } })).toBe(4);
+    expect(ours({ topic: 't', partitionMetadata: metadata(6), message: { key: 'x', value: null, partition: 4 } })).toBe(
+      4,
+    );
   });
 });

@@ -12,7 +12,12 @@ const value = (encoder: RecordEncoder, end: number) => encoder.bytes.toString('u
 
 describe('RecordEncoder', () => {
   it('writes each job id as the key and exactly the JSON.stringify text of every generated value', async () => {
-    const generator = new JobGenerator({ seed: 11, pools: await buildWordPools(11), acceptRatio: 0.7, maxOrderDelayMs: 1000 });
+    const generator = new JobGenerator({
+      seed: 11,
+      pools: await buildWordPools(11),
+      acceptRatio: 0.7,
+      maxOrderDelayMs: 1000,
+    });
     const encoder = new RecordEncoder((n) => generator.customer(n));
     const start = Date.UTC(2026, 0, 1);
     for (let i = 0; i < 5000; i++) {
@@ -32,16 +37,37 @@ describe('RecordEncoder', () => {
 
   it('escapes quotes, backslashes and control characters and keeps unicode, as JSON.stringify does', () => {
     const awkward = 'O\'Brien "the \\ builder"\n\t\u0001 Ōtaki ☕ \ud83d\ude9a';
-    const customer: Customer = { id: `C-${awkward}`, name: awkward, email: 'a@b.c', address: awkward, lat: -33.5, long: 151.25 };
+    const customer: Customer = {
+      id: `C-${awkward}`,
+      name: awkward,
+      email: 'a@b.c',
+      address: awkward,
+      lat: -33.5,
+      long: 151.25,
+    };
     const encoder = new RecordEncoder(() => customer);
-    const location = { CUSTOMERNAME: awkward, EMAIL: 'a@b.c', ADDRESS: awkward, DEST_LAT: -33.5, DEST_LONG: 151.25, REPORTING_TIME: 1_780_000_000_123 };
+    const location = {
+      CUSTOMERNAME: awkward,
+      EMAIL: 'a@b.c',
+      ADDRESS: awkward,
+      DEST_LAT: -33.5,
+      DEST_LONG: 151.25,
+      REPORTING_TIME: 1_780_000_000_123,
+    };
     let end = encoder.jobLocation(42, 0, location.REPORTING_TIME);
     expect(value(encoder, end)).toBe(JSON.stringify(location));
     expect(JSON.parse(value(encoder, end)).CUSTOMERNAME).toBe(awkward);
     const option = SERVICE_OPTIONS[3]!;
     end = encoder.orderPlaced(42, { customer: 0, option: 3, contractor: 7, priceQuoted: 0 });
     expect(value(encoder, end)).toBe(
-      JSON.stringify({ job_id: 42, customer_id: customer.id, service_option: serviceLabel(option), contractor_id: contractorId(option.trade, 7), location: awkward, price_quoted: 0 }),
+      JSON.stringify({
+        job_id: 42,
+        customer_id: customer.id,
+        service_option: serviceLabel(option),
+        contractor_id: contractorId(option.trade, 7),
+        location: awkward,
+        price_quoted: 0,
+      }),
     );
     end = encoder.text('truck ☕', '{"STATE":"EN_ROUTE"}');
     expect(key(encoder)).toBe('truck ☕');
@@ -54,7 +80,21 @@ describe('RecordEncoder', () => {
 
   it('writes non-negative safe integers as String does', () => {
     const target = Buffer.alloc(32);
-    const samples = [0, 1, 9, 10, 99, 100, 999_999_999, 1e9, 1e9 + 1, 1_000_000_000_007, 1_234_567_890_123, 999_999_999_999_999, Number.MAX_SAFE_INTEGER];
+    const samples = [
+      0,
+      1,
+      9,
+      10,
+      99,
+      100,
+      999_999_999,
+      1e9,
+      1e9 + 1,
+      1_000_000_000_007,
+      1_234_567_890_123,
+      999_999_999_999_999,
+      Number.MAX_SAFE_INTEGER,
+    ];
     let seed = 7;
     for (let i = 0; i < 2000; i++) {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -88,6 +128,7 @@ describe('Workload records', () => {
     for (const truck of trucks) expect(JSON.parse(truck.value)).toHaveProperty('STATE');
     const jobRecords = records.filter((r) => r.topic !== 'tradie_truck_location');
     expect(jobRecords).toHaveLength(12_000);
-    for (const record of jobRecords) expect(record.value, `${record.topic}/${record.key}`).toBe(expected.get(`${record.topic}/${record.key}`));
+    for (const record of jobRecords)
+      expect(record.value, `${record.topic}/${record.key}`).toBe(expected.get(`${record.topic}/${record.key}`));
   });
 });

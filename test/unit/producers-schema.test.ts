@@ -22,9 +22,12 @@ interface Source {
 function sourcesFromTemplates(): Source[] {
   const dir = join(import.meta.dirname, '../../templates/ksql');
   const sources: Source[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
     const sql = readFileSync(join(dir, file), 'utf8').replace(/--[^\n]*/g, '');
-    const pattern = /CREATE\s+(?:OR\s+REPLACE\s+)?(?:STREAM|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\(([^)]*)\)\s*WITH\s*\(([^)]*)\)/gi;
+    const pattern =
+      /CREATE\s+(?:OR\s+REPLACE\s+)?(?:STREAM|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\(([^)]*)\)\s*WITH\s*\(([^)]*)\)/gi;
     for (const match of sql.matchAll(pattern)) {
       const props = match[3]!;
       const topic = /KAFKA_TOPIC\s*=\s*'([^']+)'/i.exec(props)?.[1];
@@ -108,11 +111,17 @@ describe('generated records against templates/ksql', () => {
         // ksqlDB upper-cases unquoted identifiers and matches JSON fields exactly, then upper-cased: a field must
         // be spelled as in the template or fully upper-case.
         for (const field of Object.keys(value)) {
-          expect(valueColumns.some((c) => field === c.name || field === c.name.toUpperCase()), `${topic}.${field}`).toBe(true);
+          expect(
+            valueColumns.some((c) => field === c.name || field === c.name.toUpperCase()),
+            `${topic}.${field}`,
+          ).toBe(true);
         }
         for (const column of valueColumns) {
           const field = column.name in value ? column.name : column.name.toUpperCase();
-          expect(conforms(value[field], column.type), `${topic}.${column.name}=${JSON.stringify(value[field])} is ${column.type}`).toBe(true);
+          expect(
+            conforms(value[field], column.type),
+            `${topic}.${column.name}=${JSON.stringify(value[field])} is ${column.type}`,
+          ).toBe(true);
         }
         expect(Object.keys(value)).toHaveLength(valueColumns.length);
         expect(typeof record.key).toBe('string');

@@ -39,7 +39,9 @@ describe('state store', () => {
         throw Object.assign(new Error('killed'), { code: 'EKILLED' });
       },
     };
-    await expect(new StateStore(dir, { fsImpl: crashing }).update((doc) => withResource(doc, 'env-new'))).rejects.toThrow();
+    await expect(
+      new StateStore(dir, { fsImpl: crashing }).update((doc) => withResource(doc, 'env-new')),
+    ).rejects.toThrow();
     const doc = await new StateStore(dir).read();
     expect(Object.keys(doc.resources)).toEqual(['env-old']);
     const leftovers = (await fs.readdir(join(dir, '.marketplace'))).filter((name) => name.endsWith('.tmp'));
@@ -103,18 +105,22 @@ describe('state store', () => {
         rename: fs.rename,
         unlink: fs.unlink,
       };
-      const error = await new StateStore(await tempDir(), { fsImpl: denied }).write({
-        version: 1,
-        updatedAt: '',
-        resources: {},
-      }).catch((e: unknown) => e);
+      const error = await new StateStore(await tempDir(), { fsImpl: denied })
+        .write({
+          version: 1,
+          updatedAt: '',
+          resources: {},
+        })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UserError);
       expect((error as UserError).message).toMatch(/is not writable/);
       return;
     }
     const dir = await tempDir();
     await fs.mkdir(join(dir, '.marketplace'), { mode: 0o500 });
-    const error = await new StateStore(dir).write({ version: 1, updatedAt: '', resources: {} }).catch((e: unknown) => e);
+    const error = await new StateStore(dir)
+      .write({ version: 1, updatedAt: '', resources: {} })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
   });
 
@@ -195,7 +201,10 @@ describe('state file shape and permissions', () => {
     await fs.writeFile(join(dir, '.marketplace'), 'not a directory');
     const store = new StateStore(dir);
     for (const attempt of [store.read(), store.write({ version: 1, updatedAt: '', resources: {} })]) {
-      const error = await attempt.then(() => undefined, (e: unknown) => e);
+      const error = await attempt.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(UserError);
       expect((error as UserError).message).toMatch(/\.marketplace is a file, where marketplace needs a directory/);
       expect((error as UserError).hint).toBe('Move or rename that file, then run the command again.');

@@ -11,15 +11,26 @@ export interface Aggregate {
   update(current: unknown, row: Row): unknown;
 }
 
-export function compileAggregate(call: Extract<Expr, { kind: 'call' }>, context: CompileContext, onError: (e: unknown) => void): Aggregate {
-  const nested = { ...context, aggregate: () => { throw unsupported('Nesting an aggregate function inside another'); } };
+export function compileAggregate(
+  call: Extract<Expr, { kind: 'call' }>,
+  context: CompileContext,
+  onError: (e: unknown) => void,
+): Aggregate {
+  const nested = {
+    ...context,
+    aggregate: () => {
+      throw unsupported('Nesting an aggregate function inside another');
+    },
+  };
   const args = call.args.map((a) => nullOnError(compile(a, nested), onError));
   const argType = args[0]?.type ?? null;
   switch (call.name) {
     case 'LATEST_BY_OFFSET':
     case 'EARLIEST_BY_OFFSET': {
-      if (args.length < 1 || args.length > 2) throw badStatement(`Function '${call.name}' does not accept ${args.length} parameters.`);
-      if (args.length === 2 && args[1]!.type?.kind !== 'BOOLEAN') throw unsupported(`${call.name} with a number of values to keep`);
+      if (args.length < 1 || args.length > 2)
+        throw badStatement(`Function '${call.name}' does not accept ${args.length} parameters.`);
+      if (args.length === 2 && args[1]!.type?.kind !== 'BOOLEAN')
+        throw unsupported(`${call.name} with a number of values to keep`);
       const ignoreNulls = args.length === 2 ? Boolean(args[1]!.evaluate([])) : true;
       const value = args[0]!;
       const latest = call.name === 'LATEST_BY_OFFSET';
@@ -35,14 +46,22 @@ export function compileAggregate(call: Extract<Expr, { kind: 'call' }>, context:
     }
     case 'COUNT': {
       const value = args[0];
-      return { type: BIGINT, initial: () => 0, update: (current, row) => (!value || value.evaluate(row) != null ? (current as number) + 1 : current) };
+      return {
+        type: BIGINT,
+        initial: () => 0,
+        update: (current, row) => (!value || value.evaluate(row) != null ? (current as number) + 1 : current),
+      };
     }
     case 'SUM':
     case 'MIN':
     case 'MAX': {
-      if (args.length !== 1 || (argType && !isNumeric(argType))) throw badStatement(`Function '${call.name}' does not accept parameters (${exprText(call)}).`);
+      if (args.length !== 1 || (argType && !isNumeric(argType)))
+        throw badStatement(`Function '${call.name}' does not accept parameters (${exprText(call)}).`);
       const value = args[0]!;
-      const sumLongs = longOp((a, b) => a + b, (a, b) => a + b);
+      const sumLongs = longOp(
+        (a, b) => a + b,
+        (a, b) => a + b,
+      );
       const combine: (a: number, b: number) => number =
         call.name === 'SUM'
           ? argType?.kind === 'BIGINT' || argType?.kind === 'INTEGER'

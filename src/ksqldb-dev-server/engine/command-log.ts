@@ -25,7 +25,12 @@ export class CommandLog {
   async ensureTopic(): Promise<void> {
     if (await topicExists(this.handles.admin, this.topic)) return;
     await createTopicsAndWait(this.handles.admin, [
-      { topic: this.topic, numPartitions: 1, replicationFactor: -1, configEntries: [{ name: 'retention.ms', value: '-1' }] },
+      {
+        topic: this.topic,
+        numPartitions: 1,
+        replicationFactor: -1,
+        configEntries: [{ name: 'retention.ms', value: '-1' }],
+      },
     ]);
   }
 
@@ -53,7 +58,9 @@ export class CommandLog {
     const [result] = await this.handles.producers.send({
       topic: this.topic,
       acks: -1,
-      messages: [{ key: commandId, value: JSON.stringify({ ...command, originalProperties: {}, plan: null }), partition: 0 }],
+      messages: [
+        { key: commandId, value: JSON.stringify({ ...command, originalProperties: {}, plan: null }), partition: 0 },
+      ],
     });
     return Number(result?.baseOffset ?? -1);
   }

@@ -37,7 +37,19 @@ interface Prepared {
   run(): Promise<Entity | undefined>;
 }
 
-const KNOWN_WITH_PROPERTIES = new Set(['KAFKA_TOPIC', 'VALUE_FORMAT', 'KEY_FORMAT', 'FORMAT', 'PARTITIONS', 'REPLICAS', 'TIMESTAMP', 'TIMESTAMP_FORMAT', 'WRAP_SINGLE_VALUE', 'VALUE_DELIMITER', 'RETENTION_MS']);
+const KNOWN_WITH_PROPERTIES = new Set([
+  'KAFKA_TOPIC',
+  'VALUE_FORMAT',
+  'KEY_FORMAT',
+  'FORMAT',
+  'PARTITIONS',
+  'REPLICAS',
+  'TIMESTAMP',
+  'TIMESTAMP_FORMAT',
+  'WRAP_SINGLE_VALUE',
+  'VALUE_DELIMITER',
+  'RETENTION_MS',
+]);
 
 export interface EngineOptions {
   handles: KafkaHandles;
@@ -76,7 +88,11 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.groupPrefix = `_confluent-ksql-${options.serviceId}`;
-    this.commandLog = new CommandLog(options.handles, `_confluent-ksql-${options.serviceId}_command_topic`, this.groupPrefix);
+    this.commandLog = new CommandLog(
+      options.handles,
+      `_confluent-ksql-${options.serviceId}_command_topic`,
+      this.groupPrefix,
+    );
   }
 
   get serviceId(): string {
@@ -93,7 +109,9 @@ export class Engine {
         try {
           const [statement] = parseStatements(command.statement);
           if (!statement) continue;
-          const props = new Map(Object.entries(command.streamsProperties).map(([k, v]) => [normalizeProperty(k), String(v)]));
+          const props = new Map(
+            Object.entries(command.streamsProperties).map(([k, v]) => [normalizeProperty(k), String(v)]),
+          );
           const prepared = await this.prepare(statement, this.liveSandbox(), props, command.sequenceNumber);
           await prepared.run();
         } catch (error) {
@@ -112,7 +130,10 @@ export class Engine {
         this.options.logger.warn(`Query ${query.id} failed to start: ${error.message}`);
       });
     }
-    if (commands.length > 0) this.options.logger.info(`Replayed ${commands.length} command(s); ${started.length} persistent quer${started.length === 1 ? 'y' : 'ies'} running`);
+    if (commands.length > 0)
+      this.options.logger.info(
+        `Replayed ${commands.length} command(s); ${started.length} persistent quer${started.length === 1 ? 'y' : 'ies'} running`,
+      );
   }
 
   async stop(): Promise<void> {
@@ -125,17 +146,25 @@ export class Engine {
     const deadline = Date.now() + timeoutMs;
     while (this.lastSequenceNumber < sequenceNumber) {
       if (Date.now() > deadline) {
-        throw new KsqlError(ErrorCodes.sequenceTimeout, `Timed out while waiting for a previous command to execute. command sequence number: ${sequenceNumber}`);
+        throw new KsqlError(
+          ErrorCodes.sequenceTimeout,
+          `Timed out while waiting for a previous command to execute. command sequence number: ${sequenceNumber}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
   /** POST /ksql: parse everything, validate every statement in order against a sandbox, then run them. */
-  async executeRequest(text: string, streamsProperties: Record<string, unknown>, sessionVariables: Record<string, unknown>): Promise<Entity[]> {
+  async executeRequest(
+    text: string,
+    streamsProperties: Record<string, unknown>,
+    sessionVariables: Record<string, unknown>,
+  ): Promise<Entity[]> {
     const run = async () => {
       const variables = new Map(Object.entries(sessionVariables).map(([k, v]) => [k.toUpperCase(), String(v)]));
-      for (const match of text.matchAll(/\bDEFINE\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*'((?:[^']|'')*)'/gi)) variables.set(match[1]!.toUpperCase(), match[2]!.replace(/''/g, "'"));
+      for (const match of text.matchAll(/\bDEFINE\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*'((?:[^']|'')*)'/gi))
+        variables.set(match[1]!.toUpperCase(), match[2]!.replace(/''/g, "'"));
       let statements: Statement[];
       try {
         statements = parseStatements(substituteVariables(text, variables));
@@ -194,7 +223,10 @@ export class Engine {
       if (early || !command) return early ?? (await running);
       const timeoutMs = this.options.commandResponseTimeoutMs ?? 5000;
       let timer: NodeJS.Timeout | undefined;
-      const late = await Promise.race([running, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)))]);
+      const late = await Promise.race([
+        running,
+        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+      ]);
       clearTimeout(timer);
       if (late) return late;
       const { commandId, sequence } = command;
@@ -210,7 +242,11 @@ export class Engine {
           '@type': 'currentStatus',
           statementText: text,
           commandId,
-          commandStatus: this.commandStatuses.get(commandId) ?? { status: 'EXECUTING', message: 'Executing statement', queryId: null },
+          commandStatus: this.commandStatuses.get(commandId) ?? {
+            status: 'EXECUTING',
+            message: 'Executing statement',
+            queryId: null,
+          },
           commandSequenceNumber: sequence,
           warnings: [],
         },
@@ -233,10 +269,17 @@ export class Engine {
    * Validates a statement against the sandbox (updating it) and returns how to run it. `replaySequence` is set when
    * the statement comes from the command topic: then it is applied without being written again.
    */
-  private async prepare(statement: Statement, sandbox: Sandbox, props: Map<string, string>, replaySequence?: number): Promise<Prepared> {
+  private async prepare(
+    statement: Statement,
+    sandbox: Sandbox,
+    props: Map<string, string>,
+    replaySequence?: number,
+  ): Promise<Prepared> {
     switch (statement.kind) {
       case 'create':
-        return statement.query ? this.prepareCreateAs(statement, statement.query, sandbox, props, replaySequence) : this.prepareCreate(statement, sandbox, replaySequence);
+        return statement.query
+          ? this.prepareCreateAs(statement, statement.query, sandbox, props, replaySequence)
+          : this.prepareCreate(statement, sandbox, replaySequence);
       case 'drop':
         return this.prepareDrop(statement, sandbox, replaySequence);
       case 'terminate':
@@ -249,7 +292,10 @@ export class Engine {
         return { run: async () => this.describe(statement.text, statement.name, statement.extended) };
       }
       case 'select':
-        throw new KsqlError(ErrorCodes.queryEndpoint, "The following statement types should be issued to the websocket endpoint '/query':\n\t* PRINT\n\t* SELECT");
+        throw new KsqlError(
+          ErrorCodes.queryEndpoint,
+          "The following statement types should be issued to the websocket endpoint '/query':\n\t* PRINT\n\t* SELECT",
+        );
       case 'insertValues':
         return this.prepareInsert(statement, sandbox);
       case 'set':
@@ -267,20 +313,43 @@ export class Engine {
 
   // ---- CREATE STREAM/TABLE ----
 
-  private async prepareCreate(statement: Extract<Statement, { kind: 'create' }>, sandbox: Sandbox, replaySequence?: number): Promise<Prepared> {
+  private async prepareCreate(
+    statement: Extract<Statement, { kind: 'create' }>,
+    sandbox: Sandbox,
+    replaySequence?: number,
+  ): Promise<Prepared> {
     const { name, sourceType } = statement;
     const existing = sandbox.sources.get(name);
-    if (existing && statement.ifNotExists) return { run: async () => warning(statement.text, `Cannot add ${sourceType.toLowerCase()} ${name}: A ${existing.type.toLowerCase()} with the same name already exists.`) };
-    if (existing && !statement.orReplace) throw badStatement(`Cannot add ${sourceType.toLowerCase()} '${name}': A ${existing.type.toLowerCase()} with the same name already exists`);
-    if (existing && existing.type !== sourceType) throw badStatement(`Cannot replace ${existing.type.toLowerCase()} ${name} with a ${sourceType.toLowerCase()}: the types differ.`);
-    if (existing?.writeQueryId) throw badStatement(`Cannot replace ${name}: it is written by query ${existing.writeQueryId}. Use CREATE OR REPLACE ... AS SELECT instead.`);
+    if (existing && statement.ifNotExists)
+      return {
+        run: async () =>
+          warning(
+            statement.text,
+            `Cannot add ${sourceType.toLowerCase()} ${name}: A ${existing.type.toLowerCase()} with the same name already exists.`,
+          ),
+      };
+    if (existing && !statement.orReplace)
+      throw badStatement(
+        `Cannot add ${sourceType.toLowerCase()} '${name}': A ${existing.type.toLowerCase()} with the same name already exists`,
+      );
+    if (existing && existing.type !== sourceType)
+      throw badStatement(
+        `Cannot replace ${existing.type.toLowerCase()} ${name} with a ${sourceType.toLowerCase()}: the types differ.`,
+      );
+    if (existing?.writeQueryId)
+      throw badStatement(
+        `Cannot replace ${name}: it is written by query ${existing.writeQueryId}. Use CREATE OR REPLACE ... AS SELECT instead.`,
+      );
     const columns = statement.columns ?? [];
     if (columns.length === 0) throw badStatement('The statement does not define any columns.');
     checkColumns(columns);
     const keys = columns.filter((c) => c.key);
-    if (sourceType === 'TABLE' && keys.length === 0) throw badStatement('Tables require a PRIMARY KEY. Please define the PRIMARY KEY.');
+    if (sourceType === 'TABLE' && keys.length === 0)
+      throw badStatement('Tables require a PRIMARY KEY. Please define the PRIMARY KEY.');
     if (keys.length > 1) throw unsupported('More than one key column');
-    for (const key of keys) if (key.type.kind === 'ARRAY' || key.type.kind === 'BOOLEAN') throw badStatement(`The 'KAFKA' format does not support type '${formatType(key.type)}'`);
+    for (const key of keys)
+      if (key.type.kind === 'ARRAY' || key.type.kind === 'BOOLEAN')
+        throw badStatement(`The 'KAFKA' format does not support type '${formatType(key.type)}'`);
     const props = statement.properties;
     checkWithProperties(props, false);
     const topic = stringProperty(props, 'KAFKA_TOPIC');
@@ -288,7 +357,9 @@ export class Engine {
     const { keyFormat } = formats(props, keys.length > 0);
     const partitions = numberProperty(props, 'PARTITIONS');
     const replicas = numberProperty(props, 'REPLICAS');
-    const existingTopic = sandbox.plannedTopics.has(topic) ? { partitions: sandbox.plannedTopics.get(topic)!, replicas: 1 } : await topicPartitionCount(this.options.handles.admin, topic);
+    const existingTopic = sandbox.plannedTopics.has(topic)
+      ? { partitions: sandbox.plannedTopics.get(topic)!, replicas: 1 }
+      : await topicPartitionCount(this.options.handles.admin, topic);
     if (!existingTopic && partitions === undefined) {
       throw badStatement(
         `Topic '${topic}' does not exist. If you want to create a new topic for the ${sourceType.toLowerCase()} please re-run the statement providing the required 'PARTITIONS' configuration in the WITH clause (and optionally 'REPLICAS'). For example: CREATE ${sourceType} ${name} (ID INT ${sourceType === 'TABLE' ? 'PRIMARY KEY' : 'KEY'}, VAL STRING) WITH (KAFKA_TOPIC='${topic}', PARTITIONS=2, REPLICAS=1, FORMAT='JSON');`,
@@ -321,8 +392,16 @@ export class Engine {
         }
         const sequence = await this.distribute(commandId, statement.text, {}, replaySequence);
         this.sources.set(name, source);
-        const message = existing ? `${sourceType === 'STREAM' ? 'Stream' : 'Table'} replaced` : `${sourceType === 'STREAM' ? 'Stream' : 'Table'} created`;
-        return this.statusEntity(statement.text, commandId, sequence, { status: 'SUCCESS', message, queryId: null }, []);
+        const message = existing
+          ? `${sourceType === 'STREAM' ? 'Stream' : 'Table'} replaced`
+          : `${sourceType === 'STREAM' ? 'Stream' : 'Table'} created`;
+        return this.statusEntity(
+          statement.text,
+          commandId,
+          sequence,
+          { status: 'SUCCESS', message, queryId: null },
+          [],
+        );
       },
     };
   }
@@ -338,24 +417,47 @@ export class Engine {
   ): Promise<Prepared> {
     const { name, sourceType } = statement;
     const existing = sandbox.sources.get(name);
-    if (existing && statement.ifNotExists) return { run: async () => warning(statement.text, `Cannot add ${sourceType.toLowerCase()} ${name}: A ${existing.type.toLowerCase()} with the same name already exists.`) };
-    if (existing && !statement.orReplace) throw badStatement(`Cannot add ${sourceType.toLowerCase()} '${name}': A ${existing.type.toLowerCase()} with the same name already exists`);
-    if (existing && existing.type !== sourceType) throw badStatement(`Incompatible data source type is ${existing.type}, but statement was CREATE OR REPLACE ${sourceType}`);
-    if (existing && !existing.writeQueryId) throw badStatement(`Cannot replace ${name}: it is not populated by a query.`);
+    if (existing && statement.ifNotExists)
+      return {
+        run: async () =>
+          warning(
+            statement.text,
+            `Cannot add ${sourceType.toLowerCase()} ${name}: A ${existing.type.toLowerCase()} with the same name already exists.`,
+          ),
+      };
+    if (existing && !statement.orReplace)
+      throw badStatement(
+        `Cannot add ${sourceType.toLowerCase()} '${name}': A ${existing.type.toLowerCase()} with the same name already exists`,
+      );
+    if (existing && existing.type !== sourceType)
+      throw badStatement(
+        `Incompatible data source type is ${existing.type}, but statement was CREATE OR REPLACE ${sourceType}`,
+      );
+    if (existing && !existing.writeQueryId)
+      throw badStatement(`Cannot replace ${name}: it is not populated by a query.`);
     checkWithProperties(statement.properties, true);
     const lookup = (sourceName: string) => sandbox.sources.get(sourceName);
     const plan = planQuery(query, lookup, { persistent: true, sinkName: name });
-    if (plan.inputs.some((i) => i.source.name === name)) throw badStatement(`Cannot use ${name} as both the source and the sink of a query.`);
+    if (plan.inputs.some((i) => i.source.name === name))
+      throw badStatement(`Cannot use ${name} as both the source and the sink of a query.`);
     if (plan.resultType !== sourceType) {
-      throw badStatement(`Invalid result type. Your SELECT query produces a ${plan.resultType}. Please use CREATE ${plan.resultType} AS SELECT statement instead.`);
+      throw badStatement(
+        `Invalid result type. Your SELECT query produces a ${plan.resultType}. Please use CREATE ${plan.resultType} AS SELECT statement instead.`,
+      );
     }
     const columns = outputSourceColumns(plan);
     const keyColumn = columns.find((c) => c.key);
-    if (keyColumn && (keyColumn.type.kind === 'ARRAY' || keyColumn.type.kind === 'BOOLEAN')) throw badStatement(`The 'KAFKA' format does not support type '${formatType(keyColumn.type)}'`);
+    if (keyColumn && (keyColumn.type.kind === 'ARRAY' || keyColumn.type.kind === 'BOOLEAN'))
+      throw badStatement(`The 'KAFKA' format does not support type '${formatType(keyColumn.type)}'`);
     if (existing) {
       const oldKey = existing.columns.find((c) => c.key);
-      if ((oldKey?.name ?? '') !== (keyColumn?.name ?? '') || (oldKey && keyColumn && formatType(oldKey.type) !== formatType(keyColumn.type))) {
-        throw badStatement(`Cannot upgrade data source: DataSource '${name}' has schema = ${describeSchema(existing.columns)} which is not upgradeable to ${describeSchema(columns)}. (The following key columns are changed, missing or reordered: ${describeSchema(existing.columns.filter((c) => c.key))})`);
+      if (
+        (oldKey?.name ?? '') !== (keyColumn?.name ?? '') ||
+        (oldKey && keyColumn && formatType(oldKey.type) !== formatType(keyColumn.type))
+      ) {
+        throw badStatement(
+          `Cannot upgrade data source: DataSource '${name}' has schema = ${describeSchema(existing.columns)} which is not upgradeable to ${describeSchema(columns)}. (The following key columns are changed, missing or reordered: ${describeSchema(existing.columns.filter((c) => c.key))})`,
+        );
       }
     }
     const topic = stringProperty(statement.properties, 'KAFKA_TOPIC') ?? existing?.topic ?? name;
@@ -366,7 +468,9 @@ export class Engine {
     if (!leftTopic) throw badStatement(`Kafka topic does not exist: ${leftSource.topic}`);
     const partitions = numberProperty(statement.properties, 'PARTITIONS') ?? leftTopic.partitions;
     const replicas = numberProperty(statement.properties, 'REPLICAS') ?? leftTopic.replicas;
-    const sinkTopic = sandbox.plannedTopics.has(topic) ? { partitions: sandbox.plannedTopics.get(topic)!, replicas } : await topicPartitionCount(this.options.handles.admin, topic);
+    const sinkTopic = sandbox.plannedTopics.has(topic)
+      ? { partitions: sandbox.plannedTopics.get(topic)!, replicas }
+      : await topicPartitionCount(this.options.handles.admin, topic);
     if (sinkTopic && sinkTopic.partitions !== partitions) {
       throw badStatement(
         `A Kafka topic with the name '${topic}' already exists, with different partition/replica configuration than required. KSQL expects ${partitions} partitions (topic has ${sinkTopic.partitions}), ${replicas} replication factor (topic has ${sinkTopic.replicas}).`,
@@ -376,7 +480,16 @@ export class Engine {
     const { keyFormat } = formats(statement.properties, keyColumn !== undefined);
     const prefix = sourceType === 'STREAM' ? 'CSAS' : 'CTAS';
     const commandId = `${sourceType.toLowerCase()}/${name}/create`;
-    const sink: DataSource = { name, type: sourceType, topic, keyFormat, valueFormat: 'JSON', columns, statement: statement.text, writeQueryId: existing?.writeQueryId ?? `${prefix}_${name}_PENDING` };
+    const sink: DataSource = {
+      name,
+      type: sourceType,
+      topic,
+      keyFormat,
+      valueFormat: 'JSON',
+      columns,
+      statement: statement.text,
+      writeQueryId: existing?.writeQueryId ?? `${prefix}_${name}_PENDING`,
+    };
     sandbox.sources.set(name, sink);
     const offsetReset = props.get('auto.offset.reset') === 'earliest' ? 'earliest' : 'latest';
     const streamsProperties = Object.fromEntries(props);
@@ -388,33 +501,72 @@ export class Engine {
         const sequence = await this.distribute(commandId, statement.text, streamsProperties, replaySequence);
         const queryId = existing?.writeQueryId ?? `${prefix}_${name}_${sequence}`;
         const finalSink: DataSource = { ...sink, writeQueryId: queryId };
-        const finalPlan = planQuery(query, (n) => this.sources.get(n), { persistent: true, sinkName: name, onExpressionError: () => undefined });
+        const finalPlan = planQuery(query, (n) => this.sources.get(n), {
+          persistent: true,
+          sinkName: name,
+          onExpressionError: () => undefined,
+        });
         const previous = this.queries.get(queryId);
         if (previous) await previous.stop();
-        const persistent = new PersistentQuery(queryId, statement.text, finalPlan, finalSink, this.options.handles, this.groupPrefix, offsetReset, this.options.logger);
+        const persistent = new PersistentQuery(
+          queryId,
+          statement.text,
+          finalPlan,
+          finalSink,
+          this.options.handles,
+          this.groupPrefix,
+          offsetReset,
+          this.options.logger,
+        );
         this.sources.set(name, finalSink);
         this.queries.set(queryId, persistent);
         if (!this.replaying) await persistent.start();
-        return this.statusEntity(statement.text, commandId, sequence, { status: 'SUCCESS', message: `Created query with ID ${queryId}`, queryId }, plan.warnings);
+        return this.statusEntity(
+          statement.text,
+          commandId,
+          sequence,
+          { status: 'SUCCESS', message: `Created query with ID ${queryId}`, queryId },
+          plan.warnings,
+        );
       },
     };
   }
 
   // ---- DROP ----
 
-  private async prepareDrop(statement: Extract<Statement, { kind: 'drop' }>, sandbox: Sandbox, replaySequence?: number): Promise<Prepared> {
+  private async prepareDrop(
+    statement: Extract<Statement, { kind: 'drop' }>,
+    sandbox: Sandbox,
+    replaySequence?: number,
+  ): Promise<Prepared> {
     const source = sandbox.sources.get(statement.name);
     const commandId = `${statement.sourceType.toLowerCase()}/${statement.name}/drop`;
     if (!source) {
       if (statement.ifExists) {
-        return { run: async () => this.statusEntity(statement.text, commandId, this.lastSequenceNumber, { status: 'SUCCESS', message: `Source \`${statement.name}\` does not exist.`, queryId: null }, []) };
+        return {
+          run: async () =>
+            this.statusEntity(
+              statement.text,
+              commandId,
+              this.lastSequenceNumber,
+              { status: 'SUCCESS', message: `Source \`${statement.name}\` does not exist.`, queryId: null },
+              [],
+            ),
+        };
       }
       throw badStatement(`Source ${statement.name} does not exist.`);
     }
-    if (source.type !== statement.sourceType) throw badStatement(`Incompatible data source type is ${source.type}, but statement was DROP ${statement.sourceType}`);
-    const readers = [...sandbox.sources.values()].filter((s) => s.name !== source.name && s.writeQueryId && this.readsFrom(s, source.name));
+    if (source.type !== statement.sourceType)
+      throw badStatement(
+        `Incompatible data source type is ${source.type}, but statement was DROP ${statement.sourceType}`,
+      );
+    const readers = [...sandbox.sources.values()].filter(
+      (s) => s.name !== source.name && s.writeQueryId && this.readsFrom(s, source.name),
+    );
     if (readers.length > 0) {
-      throw badStatement(`Cannot drop ${source.name}.\nThe following streams and/or tables read from this source: [${readers.map((r) => r.name).join(', ')}].\nYou need to drop them before dropping ${source.name}.`);
+      throw badStatement(
+        `Cannot drop ${source.name}.\nThe following streams and/or tables read from this source: [${readers.map((r) => r.name).join(', ')}].\nYou need to drop them before dropping ${source.name}.`,
+      );
     }
     sandbox.sources.delete(source.name);
     return {
@@ -438,7 +590,17 @@ export class Engine {
           await this.options.handles.admin.deleteTopics({ topics: [source.topic] }).catch(() => undefined);
           await this.options.handles.producers.forget(source.topic);
         }
-        return this.statusEntity(statement.text, commandId, sequence, { status: 'SUCCESS', message: `Source \`${source.name}\` (topic: ${source.topic}) was dropped.`, queryId: null }, []);
+        return this.statusEntity(
+          statement.text,
+          commandId,
+          sequence,
+          {
+            status: 'SUCCESS',
+            message: `Source \`${source.name}\` (topic: ${source.topic}) was dropped.`,
+            queryId: null,
+          },
+          [],
+        );
       },
     };
   }
@@ -460,7 +622,11 @@ export class Engine {
 
   // ---- TERMINATE ----
 
-  private async prepareTerminate(statement: Extract<Statement, { kind: 'terminate' }>, sandbox: Sandbox, replaySequence?: number): Promise<Prepared> {
+  private async prepareTerminate(
+    statement: Extract<Statement, { kind: 'terminate' }>,
+    sandbox: Sandbox,
+    replaySequence?: number,
+  ): Promise<Prepared> {
     if (statement.queryId === 'ALL') {
       const ids = [...sandbox.queryIds];
       sandbox.queryIds.clear();
@@ -469,7 +635,13 @@ export class Engine {
         run: async () => {
           const sequence = await this.distribute(commandId, statement.text, {}, replaySequence);
           for (const id of ids) await this.terminateQuery(id);
-          return this.statusEntity(statement.text, commandId, sequence, { status: 'SUCCESS', message: 'Query terminated.', queryId: null }, []);
+          return this.statusEntity(
+            statement.text,
+            commandId,
+            sequence,
+            { status: 'SUCCESS', message: 'Query terminated.', queryId: null },
+            [],
+          );
         },
       };
     }
@@ -480,7 +652,13 @@ export class Engine {
         run: async () => {
           this.pushQueries.delete(push[0]);
           await push[1].query.end();
-          return { '@type': 'terminate_query', statementText: statement.text, queryId: push[0], wasTerminated: true, warnings: [] };
+          return {
+            '@type': 'terminate_query',
+            statementText: statement.text,
+            queryId: push[0],
+            wasTerminated: true,
+            warnings: [],
+          };
         },
       };
     }
@@ -491,7 +669,13 @@ export class Engine {
       run: async () => {
         const sequence = await this.distribute(commandId, statement.text, {}, replaySequence);
         await this.terminateQuery(id);
-        return this.statusEntity(statement.text, commandId, sequence, { status: 'SUCCESS', message: 'Query terminated.', queryId: null }, []);
+        return this.statusEntity(
+          statement.text,
+          commandId,
+          sequence,
+          { status: 'SUCCESS', message: 'Query terminated.', queryId: null },
+          [],
+        );
       },
     };
   }
@@ -510,9 +694,13 @@ export class Engine {
   private prepareInsert(statement: Extract<Statement, { kind: 'insertValues' }>, sandbox: Sandbox): Prepared {
     const source = sandbox.sources.get(statement.target);
     if (!source) throw badStatement(`Cannot insert values into an unknown stream/table: ${statement.target}`);
-    if (source.writeQueryId) throw badStatement(`Cannot insert values into read-only ${source.type.toLowerCase()}: ${source.name}`);
+    if (source.writeQueryId)
+      throw badStatement(`Cannot insert values into read-only ${source.type.toLowerCase()}: ${source.name}`);
     const names = statement.columns ?? source.columns.map((c) => c.name);
-    if (names.length !== statement.values.length) throw badStatement(`Expected number columns and values to match: [${names.join(', ')}], [${statement.values.map(exprText).join(', ')}]`);
+    if (names.length !== statement.values.length)
+      throw badStatement(
+        `Expected number columns and values to match: [${names.join(', ')}], [${statement.values.map(exprText).join(', ')}]`,
+      );
     const row: Record<string, unknown> = {};
     names.forEach((name, i) => {
       const column = source.columns.find((c) => c.name === name);
@@ -539,10 +727,14 @@ export class Engine {
     await this.options.handles.producers.send({
       topic: source.topic,
       acks: -1,
-      messages: [{
-        key: key >= 0 ? serializeKafkaKey(source.columns[key]!.type, values[key]) : null,
-        value: encode(source.columns.map((c, i) => (c.key ? undefined : values[i])).filter((_, i) => !source.columns[i]!.key)),
-      }],
+      messages: [
+        {
+          key: key >= 0 ? serializeKafkaKey(source.columns[key]!.type, values[key]) : null,
+          value: encode(
+            source.columns.map((c, i) => (c.key ? undefined : values[i])).filter((_, i) => !source.columns[i]!.key),
+          ),
+        },
+      ],
     });
   }
 
@@ -554,15 +746,29 @@ export class Engine {
       case 'STREAMS':
       case 'TABLES': {
         const type = statement.what === 'STREAMS' ? 'STREAM' : 'TABLE';
-        const sources = [...this.sources.values()].filter((s) => s.type === type).sort((a, b) => a.name.localeCompare(b.name));
+        const sources = [...this.sources.values()]
+          .filter((s) => s.type === type)
+          .sort((a, b) => a.name.localeCompare(b.name));
         if (statement.extended) {
-          return { '@type': 'source_descriptions', statementText: text, sourceDescriptions: sources.map((s) => this.sourceDescription(s, true)), warnings: [] };
+          return {
+            '@type': 'source_descriptions',
+            statementText: text,
+            sourceDescriptions: sources.map((s) => this.sourceDescription(s, true)),
+            warnings: [],
+          };
         }
         const key = statement.what === 'STREAMS' ? 'streams' : 'tables';
         return {
           '@type': key,
           statementText: text,
-          [key]: sources.map((s) => ({ type: s.type, name: s.name, topic: s.topic, keyFormat: s.keyFormat, valueFormat: s.valueFormat, isWindowed: false })),
+          [key]: sources.map((s) => ({
+            type: s.type,
+            name: s.name,
+            topic: s.topic,
+            keyFormat: s.keyFormat,
+            valueFormat: s.valueFormat,
+            isWindowed: false,
+          })),
           warnings: [],
         };
       }
@@ -582,10 +788,18 @@ export class Engine {
     const names = (await admin.listTopics()).filter((t) => !t.startsWith('_')).sort();
     const metadata = names.length > 0 ? await admin.fetchTopicMetadata({ topics: names }) : { topics: [] };
     const topics = metadata.topics
-      .map((t) => ({ name: t.name, replicaInfo: [...t.partitions].sort((a, b) => a.partitionId - b.partitionId).map((p) => p.replicas.length) }))
+      .map((t) => ({
+        name: t.name,
+        replicaInfo: [...t.partitions].sort((a, b) => a.partitionId - b.partitionId).map((p) => p.replicas.length),
+      }))
       .sort((a, b) => a.name.localeCompare(b.name));
     if (extended) {
-      return { '@type': 'kafka_topics_extended', statementText: text, topics: topics.map((t) => ({ ...t, consumerCount: 0, consumerGroupCount: 0 })), warnings: [] };
+      return {
+        '@type': 'kafka_topics_extended',
+        statementText: text,
+        topics: topics.map((t) => ({ ...t, consumerCount: 0, consumerGroupCount: 0 })),
+        warnings: [],
+      };
     }
     return { '@type': 'kafka_topics', statementText: text, topics, warnings: [] };
   }
@@ -619,15 +833,17 @@ export class Engine {
   }
 
   private queryInfos(filter?: (q: PersistentQuery) => boolean): Entity[] {
-    const persistent = [...this.queries.values()].filter((q) => !filter || filter(q)).map((q) => ({
-      queryString: q.statementText,
-      sinks: [q.sink.name],
-      sinkKafkaTopics: [q.sink.topic],
-      id: q.id,
-      statusCount: { [q.state]: 1 },
-      queryType: 'PERSISTENT',
-      state: q.state,
-    }));
+    const persistent = [...this.queries.values()]
+      .filter((q) => !filter || filter(q))
+      .map((q) => ({
+        queryString: q.statementText,
+        sinks: [q.sink.name],
+        sinkKafkaTopics: [q.sink.topic],
+        id: q.id,
+        statusCount: { [q.state]: 1 },
+        queryType: 'PERSISTENT',
+        state: q.state,
+      }));
     if (filter) return persistent;
     const push = [...this.pushQueries.entries()].map(([id, p]) => ({
       queryString: p.sql,
@@ -644,20 +860,30 @@ export class Engine {
   private describe(text: string, name: string, extended: boolean): Entity {
     const source = this.sources.get(name);
     if (!source) throw badStatement(`Could not find STREAM/TABLE '${name}' in the Metastore`);
-    return { '@type': 'sourceDescription', statementText: text, sourceDescription: this.sourceDescription(source, extended), warnings: [] };
+    return {
+      '@type': 'sourceDescription',
+      statementText: text,
+      sourceDescription: this.sourceDescription(source, extended),
+      warnings: [],
+    };
   }
 
   private sourceDescription(source: DataSource, extended: boolean): Entity {
     const writeQueries = this.queryInfos((q) => q.sink.name === source.name);
     const readQueries = this.queryInfos((q) => q.sourceNames.includes(source.name));
     const query = source.writeQueryId ? this.queries.get(source.writeQueryId) : undefined;
-    const statistics = extended && query ? `messages-processed: ${query.processedRecords} records-skipped: ${query.skippedRecords}` : '';
+    const statistics =
+      extended && query ? `messages-processed: ${query.processedRecords} records-skipped: ${query.skippedRecords}` : '';
     return {
       name: source.name,
       windowType: null,
       readQueries,
       writeQueries,
-      fields: source.columns.map((c) => ({ name: c.name, schema: schemaOf(c.type), ...(c.key ? { type: 'KEY' } : {}) })),
+      fields: source.columns.map((c) => ({
+        name: c.name,
+        schema: schemaOf(c.type),
+        ...(c.key ? { type: 'KEY' } : {}),
+      })),
       type: source.type,
       timestamp: '',
       statistics,
@@ -679,7 +905,11 @@ export class Engine {
   // ---- queries on /query-stream ----
 
   /** Validates a SELECT for /query-stream and returns a pull result or a push query ready to start. */
-  async prepareQuery(sql: string, properties: Record<string, unknown>, sessionVariables: Record<string, unknown>): Promise<PreparedQuery> {
+  async prepareQuery(
+    sql: string,
+    properties: Record<string, unknown>,
+    sessionVariables: Record<string, unknown>,
+  ): Promise<PreparedQuery> {
     const variables = new Map(Object.entries(sessionVariables).map(([k, v]) => [k.toUpperCase(), String(v)]));
     let statements: Statement[];
     try {
@@ -689,11 +919,17 @@ export class Engine {
     }
     if (statements.length !== 1) throw badStatement(`Expected exactly one statement, got ${statements.length}`);
     const statement = statements[0]!;
-    if (statement.kind !== 'select') throw toStatementError(badStatement('The query-stream endpoint only accepts SELECT statements (use /ksql for other statements).'), statement.text);
+    if (statement.kind !== 'select')
+      throw toStatementError(
+        badStatement('The query-stream endpoint only accepts SELECT statements (use /ksql for other statements).'),
+        statement.text,
+      );
     const props = new Map(Object.entries(properties).map(([k, v]) => [normalizeProperty(k), String(v)]));
     try {
       validateProperties(props);
-      return statement.query.emitChanges ? this.preparePush(statement.text, statement.query, props) : this.preparePull(statement.query);
+      return statement.query.emitChanges
+        ? this.preparePush(statement.text, statement.query, props)
+        : this.preparePull(statement.query);
     } catch (error) {
       throw toStatementError(error, statement.text);
     }
@@ -702,8 +938,8 @@ export class Engine {
   private preparePull(query: Query): PreparedQuery {
     const source = this.sources.get(query.from.name);
     if (!source) throw badStatement(`${query.from.name} does not exist.`);
-    if (query.join) throw badStatement('Pull queries don\'t support JOIN clauses.');
-    if (query.groupBy) throw badStatement('Pull queries don\'t support GROUP BY clauses.');
+    if (query.join) throw badStatement("Pull queries don't support JOIN clauses.");
+    if (query.groupBy) throw badStatement("Pull queries don't support GROUP BY clauses.");
     if (source.type === 'STREAM') throw unsupported('Pull queries on streams (add EMIT CHANGES for a push query)');
     const persistent = source.writeQueryId ? this.queries.get(source.writeQueryId) : undefined;
     if (!persistent) {
@@ -718,7 +954,11 @@ export class Engine {
     });
     for (const entry of persistent.materialized.values()) {
       if (query.limit !== undefined && rows.length >= query.limit) break;
-      processor.process(0, { row: [...entry.values, entry.timestamp, null, null], tombstone: false, timestamp: entry.timestamp }, true);
+      processor.process(
+        0,
+        { row: [...entry.values, entry.timestamp, null, null], tombstone: false, timestamp: entry.timestamp },
+        true,
+      );
     }
     return {
       queryId: `query_${Date.now()}`,
@@ -737,10 +977,19 @@ export class Engine {
       columnNames: plan.columns.map((c) => c.name),
       columnTypes: plan.columns.map((c) => formatType(c.type)),
       startPush: async (onRow, onEnd) => {
-        const push = new PushQuery(queryId, plan, this.options.handles, this.groupPrefix, offsetReset, query.limit, onRow, (error) => {
-          this.pushQueries.delete(queryId);
-          onEnd(error);
-        });
+        const push = new PushQuery(
+          queryId,
+          plan,
+          this.options.handles,
+          this.groupPrefix,
+          offsetReset,
+          query.limit,
+          onRow,
+          (error) => {
+            this.pushQueries.delete(queryId);
+            onEnd(error);
+          },
+        );
         this.pushQueries.set(queryId, { query: push, sql, sourceName: query.from.name });
         try {
           await push.start();
@@ -765,7 +1014,12 @@ export class Engine {
   // ---- helpers ----
 
   /** Writes the command (unless replaying) and records its status; returns its sequence number. */
-  private async distribute(commandId: string, statement: string, streamsProperties: Record<string, unknown>, replaySequence?: number): Promise<number> {
+  private async distribute(
+    commandId: string,
+    statement: string,
+    streamsProperties: Record<string, unknown>,
+    replaySequence?: number,
+  ): Promise<number> {
     const sequence = replaySequence ?? (await this.commandLog.append(commandId, { statement, streamsProperties }));
     this.lastSequenceNumber = Math.max(this.lastSequenceNumber, sequence);
     if (replaySequence === undefined) {
@@ -775,7 +1029,13 @@ export class Engine {
     return sequence;
   }
 
-  private statusEntity(text: string, commandId: string, sequence: number, status: CommandStatus, warnings: string[]): Entity {
+  private statusEntity(
+    text: string,
+    commandId: string,
+    sequence: number,
+    status: CommandStatus,
+    warnings: string[],
+  ): Entity {
     this.commandStatuses.set(commandId, status);
     return {
       '@type': 'currentStatus',
@@ -787,14 +1047,25 @@ export class Engine {
     };
   }
 
-  private async createTopic(topic: string, partitions: number, replicas: number | undefined, compact: boolean): Promise<void> {
+  private async createTopic(
+    topic: string,
+    partitions: number,
+    replicas: number | undefined,
+    compact: boolean,
+  ): Promise<void> {
     try {
       await createTopicsAndWait(this.options.handles.admin, [
-        { topic, numPartitions: partitions, replicationFactor: replicas ?? -1, configEntries: compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [] },
+        {
+          topic,
+          numPartitions: partitions,
+          replicationFactor: replicas ?? -1,
+          configEntries: compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        },
       ]);
     } catch (error) {
       // The broker refused the topic itself (replicas beyond its brokers, a bad config): the statement is at fault.
-      const refusals = (error as { errors?: { message?: string }[] }).errors?.map((e) => e.message).filter(Boolean) ?? [];
+      const refusals =
+        (error as { errors?: { message?: string }[] }).errors?.map((e) => e.message).filter(Boolean) ?? [];
       if (refusals.length === 0) throw error;
       throw badStatement(`Could not create topic '${topic}': ${refusals.join('; ')}`);
     }
@@ -812,13 +1083,21 @@ function normalizeProperty(name: string): string {
 function validateProperties(props: Map<string, string>): void {
   const reset = props.get('auto.offset.reset');
   if (reset !== undefined && reset !== 'earliest' && reset !== 'latest') {
-    throw new KsqlError(ErrorCodes.badRequest, `Invalid value ${reset} for configuration auto.offset.reset: String must be one of: latest, earliest, none`);
+    throw new KsqlError(
+      ErrorCodes.badRequest,
+      `Invalid value ${reset} for configuration auto.offset.reset: String must be one of: latest, earliest, none`,
+    );
   }
 }
 
-function toStatementError(error: unknown, statementText: string, fallbackCode: number = ErrorCodes.badStatement): KsqlError {
+function toStatementError(
+  error: unknown,
+  statementText: string,
+  fallbackCode: number = ErrorCodes.badStatement,
+): KsqlError {
   if (error instanceof KsqlError) {
-    if (error.errorCode === ErrorCodes.badStatement || error.errorCode === ErrorCodes.queryEndpoint) return error.withStatement(statementText);
+    if (error.errorCode === ErrorCodes.badStatement || error.errorCode === ErrorCodes.queryEndpoint)
+      return error.withStatement(statementText);
     return error;
   }
   return new KsqlError(fallbackCode, (error as Error)?.message ?? String(error), statementText);
@@ -842,7 +1121,9 @@ function checkWithProperties(props: Map<string, PropertyValue>, createAs: boolea
     if (props.has(name)) throw unsupported(`The WITH property ${name}`);
   }
   if (!createAs && !props.has('VALUE_FORMAT') && !props.has('FORMAT')) {
-    throw badStatement("Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.");
+    throw badStatement(
+      "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.",
+    );
   }
 }
 
@@ -850,10 +1131,17 @@ function formats(props: Map<string, PropertyValue>, hasKey: boolean): { keyForma
   const format = stringProperty(props, 'FORMAT')?.toUpperCase();
   const valueFormat = (stringProperty(props, 'VALUE_FORMAT') ?? format ?? 'JSON').toUpperCase();
   if (valueFormat !== 'JSON') throw unsupported(`VALUE_FORMAT '${valueFormat}' (only JSON is implemented)`);
-  const keyFormat = (stringProperty(props, 'KEY_FORMAT') ?? (format && format !== 'JSON' ? format : undefined) ?? 'KAFKA').toUpperCase();
-  if (format === 'JSON' && !props.has('KEY_FORMAT') && hasKey) throw unsupported("FORMAT='JSON' for keys (use VALUE_FORMAT='JSON' with the KAFKA key format)");
-  if (keyFormat !== 'KAFKA' && keyFormat !== 'NONE') throw unsupported(`KEY_FORMAT '${keyFormat}' (only KAFKA is implemented)`);
-  if (keyFormat === 'NONE' && hasKey) throw badStatement("The 'NONE' format can only be used when no columns are defined. Got: key columns");
+  const keyFormat = (
+    stringProperty(props, 'KEY_FORMAT') ??
+    (format && format !== 'JSON' ? format : undefined) ??
+    'KAFKA'
+  ).toUpperCase();
+  if (format === 'JSON' && !props.has('KEY_FORMAT') && hasKey)
+    throw unsupported("FORMAT='JSON' for keys (use VALUE_FORMAT='JSON' with the KAFKA key format)");
+  if (keyFormat !== 'KAFKA' && keyFormat !== 'NONE')
+    throw unsupported(`KEY_FORMAT '${keyFormat}' (only KAFKA is implemented)`);
+  if (keyFormat === 'NONE' && hasKey)
+    throw badStatement("The 'NONE' format can only be used when no columns are defined. Got: key columns");
   return { keyFormat: hasKey ? 'KAFKA' : 'NONE' };
 }
 

@@ -73,7 +73,10 @@ export async function topicExists(admin: Admin, topic: string): Promise<boolean>
   return topics.includes(topic);
 }
 
-export async function topicPartitionCount(admin: Admin, topic: string): Promise<{ partitions: number; replicas: number } | undefined> {
+export async function topicPartitionCount(
+  admin: Admin,
+  topic: string,
+): Promise<{ partitions: number; replicas: number } | undefined> {
   if (!(await topicExists(admin, topic))) return undefined;
   const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
   const partitions = metadata.topics[0]?.partitions ?? [];
@@ -104,7 +107,10 @@ export async function readTopicToEnd(
   if (pending.size === 0) return;
   const groupId = `${groupPrefix}${randomUUID()}`;
   const consumer = handles.kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000 });
-  seekOnFirstJoin(consumer, offsets.map((o) => ({ topic, partition: o.partition, offset: o.low })));
+  seekOnFirstJoin(
+    consumer,
+    offsets.map((o) => ({ topic, partition: o.partition, offset: o.low })),
+  );
   try {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -126,7 +132,14 @@ export async function readTopicToEnd(
             for (const m of batch.messages) {
               const offset = Number(m.offset);
               if (offset >= end) break;
-              onMessage({ topic, partition: batch.partition, offset, key: m.key, value: m.value, timestamp: Number(m.timestamp) });
+              onMessage({
+                topic,
+                partition: batch.partition,
+                offset,
+                key: m.key,
+                value: m.value,
+                timestamp: Number(m.timestamp),
+              });
             }
           },
         })
@@ -164,6 +177,7 @@ export function seekOnFirstJoin(consumer: Consumer, seeks: PartitionOffset[]): v
   consumer.on(consumer.events.GROUP_JOIN, () => {
     if (applied) return;
     applied = true;
-    for (const seek of seeks) consumer.seek({ topic: seek.topic, partition: seek.partition, offset: String(seek.offset) });
+    for (const seek of seeks)
+      consumer.seek({ topic: seek.topic, partition: seek.partition, offset: String(seek.offset) });
   });
 }

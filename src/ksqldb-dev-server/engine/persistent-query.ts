@@ -1,6 +1,20 @@
 import type { Consumer, KafkaMessage as Message, Producer } from 'kafkajs';
-import { DeserializationError, jsonValueDecoder, jsonValueEncoder, serializeKafkaKey, deserializeKafkaKey } from './serde.js';
-import { newConsumer, newTransactionalProducer, readTopicToEnd, seekOnFirstJoin, topicOffsets, type KafkaHandles, type PartitionOffset } from './kafka.js';
+import {
+  DeserializationError,
+  jsonValueDecoder,
+  jsonValueEncoder,
+  serializeKafkaKey,
+  deserializeKafkaKey,
+} from './serde.js';
+import {
+  newConsumer,
+  newTransactionalProducer,
+  readTopicToEnd,
+  seekOnFirstJoin,
+  topicOffsets,
+  type KafkaHandles,
+  type PartitionOffset,
+} from './kafka.js';
 import type { DecodedRecord, Processor, QueryPlan, ResultRow } from './planner.js';
 import type { DataSource } from './source.js';
 import { retryWhileNotReady } from '../../kafka/topics.js';
@@ -150,7 +164,8 @@ export class PersistentQuery {
     const processor = this.plan.createProcessor((row) => this.outbox.push(row));
     this.processor = processor;
     const topics = [...new Set(this.plan.inputs.map((i) => i.source.topic))];
-    if (topics.length !== this.plan.inputs.length) throw new Error('A query reading the same topic twice is not supported by the dev server');
+    if (topics.length !== this.plan.inputs.length)
+      throw new Error('A query reading the same topic twice is not supported by the dev server');
 
     // The transactional producer comes first: initializing it fences a previous instance and completes whatever
     // transaction that one left, so the offsets read next are the ones that went with its last committed output.
@@ -253,7 +268,12 @@ export class PersistentQuery {
 
     // Partitions never committed before get their start committed in the first transaction, so a restart resumes
     // there even if no record arrived in between.
-    for (const p of initial) this.pendingPositions.set(`${p.topic}:${p.partition}`, { topic: p.topic, partition: p.partition, offset: p.offset });
+    for (const p of initial)
+      this.pendingPositions.set(`${p.topic}:${p.partition}`, {
+        topic: p.topic,
+        partition: p.partition,
+        offset: p.offset,
+      });
     if (initial.length > 0) this.scheduleCommit();
     const emitFrom = (key: string, topic: string, partition: number, message: Message, input: number): void => {
       const offset = Number(message.offset);
@@ -266,9 +286,13 @@ export class PersistentQuery {
     // Once every partition has replayed up to where it had been processed, the records held back meanwhile go on.
     const releaseWhenRebuilt = (): void => {
       if (pendingByKey.size > 0 || buffered.length === 0) return;
-      for (const held of buffered.splice(0)) emitFrom(`${held.topic}:${held.partition}`, held.topic, held.partition, held.message, held.input);
+      for (const held of buffered.splice(0))
+        emitFrom(`${held.topic}:${held.partition}`, held.topic, held.partition, held.message, held.input);
       for (const pausedKey of paused) {
-        const [topic, partition] = [pausedKey.slice(0, pausedKey.lastIndexOf(':')), Number(pausedKey.slice(pausedKey.lastIndexOf(':') + 1))];
+        const [topic, partition] = [
+          pausedKey.slice(0, pausedKey.lastIndexOf(':')),
+          Number(pausedKey.slice(pausedKey.lastIndexOf(':') + 1)),
+        ];
         consumer.resume([{ topic, partitions: [partition] }]);
       }
       paused.clear();
@@ -323,7 +347,8 @@ export class PersistentQuery {
         if (this.pendingOutput.length >= MAX_PENDING_OUTPUT) {
           // Enough for a transaction: start one now rather than after this fetch, and wait while one is running.
           void this.runCommitLoop();
-          while (this.pendingOutput.length >= MAX_PENDING_OUTPUT && this.committing && !this.failed) await this.nextTransactionEnd();
+          while (this.pendingOutput.length >= MAX_PENDING_OUTPUT && this.committing && !this.failed)
+            await this.nextTransactionEnd();
         }
         this.scheduleCommit();
         await heartbeat();
@@ -433,7 +458,10 @@ export class PersistentQuery {
             if (!partitions) byTopic.set(p.topic, (partitions = []));
             partitions.push({ partition: p.partition, offset: String(p.offset), metadata });
           }
-          const offsets = { consumerGroupId: this.groupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) };
+          const offsets = {
+            consumerGroupId: this.groupId,
+            topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+          };
           await withConcurrentTransactionRetry(() => transaction!.sendOffsets(offsets));
         }
         await transaction.commit();
@@ -477,7 +505,8 @@ export class PersistentQuery {
       }
     });
     if (processor.restore) for (const row of this.materialized.values()) processor.restore(row.values);
-    if (this.materialized.size > 0) this.logger.info(`${this.id}: restored ${this.materialized.size} row(s) from ${this.sink.topic}`);
+    if (this.materialized.size > 0)
+      this.logger.info(`${this.id}: restored ${this.materialized.size} row(s) from ${this.sink.topic}`);
   }
 
   /** Stops consuming after the current batch; its results are flushed and its offsets committed first. */
@@ -486,7 +515,12 @@ export class PersistentQuery {
     this.state = 'PENDING_SHUTDOWN';
     // Let running batches finish, commit what they produced, then leave the group.
     await this.consumer?.stop().catch(() => undefined);
-    while (this.producer && !this.failed && (this.committing || this.pendingOutput.length > 0 || this.pendingPositions.size > 0)) await this.runCommitLoop();
+    while (
+      this.producer &&
+      !this.failed &&
+      (this.committing || this.pendingOutput.length > 0 || this.pendingPositions.size > 0)
+    )
+      await this.runCommitLoop();
     await this.consumer?.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
     this.producer = undefined;

@@ -1,6 +1,15 @@
 import { badStatement, unsupported } from '../errors.js';
 import type { Expr, Query, SelectItem } from '../sql/ast.js';
-import { compile, exprText, nullOnError, resolveColumn, type Compiled, type CompileContext, type Row, type ScopeColumn } from '../sql/expressions.js';
+import {
+  compile,
+  exprText,
+  nullOnError,
+  resolveColumn,
+  type Compiled,
+  type CompileContext,
+  type Row,
+  type ScopeColumn,
+} from '../sql/expressions.js';
 import { BIGINT, INTEGER, formatType, sameType, type SqlType } from '../sql/types.js';
 import { compileAggregate, type Aggregate } from './aggregates.js';
 import { DeserializationError, deserializeKafkaKey, jsonValueDecoder } from './serde.js';
@@ -95,7 +104,13 @@ function lookupSource(lookup: SourceLookup, name: string, line: number, column: 
  * this input's columns start in a joined row): the value decoder, built at the first record, keeps only those, so
  * join and table state hold no strings the query never reads.
  */
-function makeInput(source: DataSource, alias: string, replay: ReplayPolicy, used: Set<number>, slotOffset: number): PlanInput {
+function makeInput(
+  source: DataSource,
+  alias: string,
+  replay: ReplayPolicy,
+  used: Set<number>,
+  slotOffset: number,
+): PlanInput {
   const width = source.columns.length;
   const keys = source.columns.map((c, i) => ({ c, i })).filter(({ c }) => c.key);
   const values = source.columns.map((c, i) => ({ c, i })).filter(({ c }) => !c.key);
@@ -144,7 +159,11 @@ interface ProjectionItem {
 }
 
 /** Expands `*`, names every projected column the way ksqlDB does (join columns as ALIAS_NAME, others KSQL_COL_n). */
-function projectionItems(select: SelectItem[], sides: { source: DataSource; alias: string }[], isJoin: boolean): ProjectionItem[] {
+function projectionItems(
+  select: SelectItem[],
+  sides: { source: DataSource; alias: string }[],
+  isJoin: boolean,
+): ProjectionItem[] {
   const items: ProjectionItem[] = [];
   let generated = 0;
   const pos = { line: 1, column: 1 };
@@ -154,16 +173,23 @@ function projectionItems(select: SelectItem[], sides: { source: DataSource; alia
       if (expanded.length === 0) throw badStatement(`'${item.qualifier}' is not a valid stream/table name or alias.`);
       for (const side of expanded) {
         for (const column of side.source.columns) {
-          items.push({ name: isJoin ? `${side.alias}_${column.name}` : column.name, expr: { kind: 'column', qualifier: side.alias, name: column.name, pos } });
+          items.push({
+            name: isJoin ? `${side.alias}_${column.name}` : column.name,
+            expr: { kind: 'column', qualifier: side.alias, name: column.name, pos },
+          });
         }
       }
       continue;
     }
     let name = item.alias;
     if (!name) {
-      if (item.expr.kind === 'column') name = isJoin && item.expr.qualifier ? `${item.expr.qualifier}_${item.expr.name}` : item.expr.name;
+      if (item.expr.kind === 'column')
+        name = isJoin && item.expr.qualifier ? `${item.expr.qualifier}_${item.expr.name}` : item.expr.name;
       else {
-        const used = new Set([...items.map((i) => i.name), ...select.flatMap((s) => (s.kind === 'expr' && s.alias ? [s.alias] : []))]);
+        const used = new Set([
+          ...items.map((i) => i.name),
+          ...select.flatMap((s) => (s.kind === 'expr' && s.alias ? [s.alias] : [])),
+        ]);
         while (used.has(`KSQL_COL_${generated}`)) generated++;
         name = `KSQL_COL_${generated++}`;
       }
@@ -181,13 +207,25 @@ function projectionItems(select: SelectItem[], sides: { source: DataSource; alia
 function containsAggregate(expr: Expr): boolean {
   switch (expr.kind) {
     case 'call':
-      return ['LATEST_BY_OFFSET', 'EARLIEST_BY_OFFSET', 'COUNT', 'SUM', 'MIN', 'MAX'].includes(expr.name) || expr.args.some(containsAggregate);
-    case 'binary': case 'compare': case 'logical':
+      return (
+        ['LATEST_BY_OFFSET', 'EARLIEST_BY_OFFSET', 'COUNT', 'SUM', 'MIN', 'MAX'].includes(expr.name) ||
+        expr.args.some(containsAggregate)
+      );
+    case 'binary':
+    case 'compare':
+    case 'logical':
       return containsAggregate(expr.left) || containsAggregate(expr.right);
-    case 'not': case 'negate': case 'isNull': case 'cast':
+    case 'not':
+    case 'negate':
+    case 'isNull':
+    case 'cast':
       return containsAggregate(expr.operand);
     case 'case':
-      return (expr.operand ? containsAggregate(expr.operand) : false) || expr.whens.some((w) => containsAggregate(w.when) || containsAggregate(w.then)) || (expr.otherwise ? containsAggregate(expr.otherwise) : false);
+      return (
+        (expr.operand ? containsAggregate(expr.operand) : false) ||
+        expr.whens.some((w) => containsAggregate(w.when) || containsAggregate(w.then)) ||
+        (expr.otherwise ? containsAggregate(expr.otherwise) : false)
+      );
     case 'between':
       return containsAggregate(expr.operand) || containsAggregate(expr.low) || containsAggregate(expr.high);
     case 'in':
@@ -209,14 +247,44 @@ function sidesOf(expr: Expr, context: CompileContext, leftAlias: string, rightAl
         sides.add(column.qualifier === leftAlias ? 'left' : column.qualifier === rightAlias ? 'right' : '?');
         return;
       }
-      case 'call': e.args.forEach(visit); return;
-      case 'binary': case 'compare': case 'logical': visit(e.left); visit(e.right); return;
-      case 'not': case 'negate': case 'isNull': case 'cast': visit(e.operand); return;
-      case 'case': if (e.operand) visit(e.operand); e.whens.forEach((w) => { visit(w.when); visit(w.then); }); if (e.otherwise) visit(e.otherwise); return;
-      case 'between': visit(e.operand); visit(e.low); visit(e.high); return;
-      case 'in': visit(e.operand); e.list.forEach(visit); return;
-      case 'like': visit(e.operand); visit(e.pattern); return;
-      default: return;
+      case 'call':
+        e.args.forEach(visit);
+        return;
+      case 'binary':
+      case 'compare':
+      case 'logical':
+        visit(e.left);
+        visit(e.right);
+        return;
+      case 'not':
+      case 'negate':
+      case 'isNull':
+      case 'cast':
+        visit(e.operand);
+        return;
+      case 'case':
+        if (e.operand) visit(e.operand);
+        e.whens.forEach((w) => {
+          visit(w.when);
+          visit(w.then);
+        });
+        if (e.otherwise) visit(e.otherwise);
+        return;
+      case 'between':
+        visit(e.operand);
+        visit(e.low);
+        visit(e.high);
+        return;
+      case 'in':
+        visit(e.operand);
+        e.list.forEach(visit);
+        return;
+      case 'like':
+        visit(e.operand);
+        visit(e.pattern);
+        return;
+      default:
+        return;
     }
   };
   visit(expr);
@@ -224,7 +292,8 @@ function sidesOf(expr: Expr, context: CompileContext, leftAlias: string, rightAl
 }
 
 export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptions): QueryPlan {
-  if (query.limit !== undefined && options.persistent) throw badStatement('LIMIT clause not supported in a persistent query (CREATE ... AS SELECT).');
+  if (query.limit !== undefined && options.persistent)
+    throw badStatement('LIMIT clause not supported in a persistent query (CREATE ... AS SELECT).');
   if (query.groupBy && query.groupBy.length > 1) throw unsupported('GROUP BY on more than one expression');
   const onError = options.onExpressionError ?? (() => undefined);
   const left = lookupSource(lookup, query.from.name, query.from.pos.line, query.from.pos.column);
@@ -234,26 +303,46 @@ export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptio
   if (!query.join) {
     const context: CompileContext = { columns: scopeColumns(left, query.from.alias, 0), used };
     const input = makeInput(left, query.from.alias, 'none', used, 0);
-    return finishPlan({ kind: 'transform', query, inputs: [input], context, sides: [{ source: left, alias: query.from.alias }], options, onError, warnings, joinKeyTexts: [], windowRetentionMs: 0 });
+    return finishPlan({
+      kind: 'transform',
+      query,
+      inputs: [input],
+      context,
+      sides: [{ source: left, alias: query.from.alias }],
+      options,
+      onError,
+      warnings,
+      joinKeyTexts: [],
+      windowRetentionMs: 0,
+    });
   }
 
   const join = query.join;
   const right = lookupSource(lookup, join.right.name, join.right.pos.line, join.right.pos.column);
-  if (join.right.alias === query.from.alias) throw badStatement(`Can not join '${left.name}' to '${right.name}': the same alias '${join.right.alias}' is used for both sides.`);
+  if (join.right.alias === query.from.alias)
+    throw badStatement(
+      `Can not join '${left.name}' to '${right.name}': the same alias '${join.right.alias}' is used for both sides.`,
+    );
   const leftWidth = left.columns.length + PSEUDO_COLUMNS.length;
   const context: CompileContext = {
     columns: [...scopeColumns(left, query.from.alias, 0), ...scopeColumns(right, join.right.alias, leftWidth)],
     used,
   };
   const on = join.on;
-  if (on.kind !== 'compare' || on.op !== '=') throw unsupported(`Join criteria other than a single equality (${exprText(on)})`);
+  if (on.kind !== 'compare' || on.op !== '=')
+    throw unsupported(`Join criteria other than a single equality (${exprText(on)})`);
   const first = sidesOf(on.left, context, query.from.alias, join.right.alias);
   const second = sidesOf(on.right, context, query.from.alias, join.right.alias);
   let leftExpr: Expr;
   let rightExpr: Expr;
-  if (first.size === 1 && second.size === 1 && first.has('left') && second.has('right')) [leftExpr, rightExpr] = [on.left, on.right];
-  else if (first.size === 1 && second.size === 1 && first.has('right') && second.has('left')) [leftExpr, rightExpr] = [on.right, on.left];
-  else throw badStatement(`Invalid join condition: each side of ${exprText(on)} must reference exactly one source (${query.from.alias} and ${join.right.alias}).`);
+  if (first.size === 1 && second.size === 1 && first.has('left') && second.has('right'))
+    [leftExpr, rightExpr] = [on.left, on.right];
+  else if (first.size === 1 && second.size === 1 && first.has('right') && second.has('left'))
+    [leftExpr, rightExpr] = [on.right, on.left];
+  else
+    throw badStatement(
+      `Invalid join condition: each side of ${exprText(on)} must reference exactly one source (${query.from.alias} and ${join.right.alias}).`,
+    );
   const leftKey = compile(leftExpr, context);
   const rightKey = compile(rightExpr, context);
   if (!leftKey.type || !rightKey.type || !sameType(leftKey.type, rightKey.type)) {
@@ -261,35 +350,90 @@ export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptio
       `Invalid join condition: types don't match. Got ${exprText(leftExpr)}{${leftKey.type ? formatType(leftKey.type) : 'NULL'}} = ${exprText(rightExpr)}{${rightKey.type ? formatType(rightKey.type) : 'NULL'}}.`,
     );
   }
-  const sides = [{ source: left, alias: query.from.alias }, { source: right, alias: join.right.alias }];
+  const sides = [
+    { source: left, alias: query.from.alias },
+    { source: right, alias: join.right.alias },
+  ];
   const joinKeyTexts = [exprText(leftExpr), exprText(rightExpr)];
 
   if (left.type === 'STREAM' && right.type === 'STREAM') {
-    if (!join.within) throw badStatement('Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.confluent.io/current/ksql/docs/syntax-reference.html#create-stream-as-select');
+    if (!join.within)
+      throw badStatement(
+        'Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.confluent.io/current/ksql/docs/syntax-reference.html#create-stream-as-select',
+      );
     const { beforeMs, afterMs } = join.within;
     let graceMs = join.graceMs;
     if (graceMs === undefined) {
-      warnings.push('DEPRECATION NOTICE: Stream-stream joins statements without a GRACE PERIOD will not be accepted in a future ksqlDB version.\nPlease use the GRACE PERIOD clause as specified in https://docs.ksqldb.io/en/latest/developer-guide/ksqldb-reference/select-push-query/');
+      warnings.push(
+        'DEPRECATION NOTICE: Stream-stream joins statements without a GRACE PERIOD will not be accepted in a future ksqlDB version.\nPlease use the GRACE PERIOD clause as specified in https://docs.ksqldb.io/en/latest/developer-guide/ksqldb-reference/select-push-query/',
+      );
       graceMs = Math.max(86_400_000 - beforeMs - afterMs, 0);
     }
-    const inputs = [makeInput(left, query.from.alias, 'window', used, 0), makeInput(right, join.right.alias, 'window', used, leftWidth)];
+    const inputs = [
+      makeInput(left, query.from.alias, 'window', used, 0),
+      makeInput(right, join.right.alias, 'window', used, leftWidth),
+    ];
     return finishPlan({
-      kind: 'streamStreamJoin', query, inputs, context, sides, options, onError, warnings, joinKeyTexts,
+      kind: 'streamStreamJoin',
+      query,
+      inputs,
+      context,
+      sides,
+      options,
+      onError,
+      warnings,
+      joinKeyTexts,
       windowRetentionMs: beforeMs + afterMs + graceMs,
-      join: { leftKey: nullOnError(leftKey, onError), rightKey: nullOnError(rightKey, onError), leftWidth, beforeMs, afterMs, graceMs, rightWidth: right.columns.length + PSEUDO_COLUMNS.length },
+      join: {
+        leftKey: nullOnError(leftKey, onError),
+        rightKey: nullOnError(rightKey, onError),
+        leftWidth,
+        beforeMs,
+        afterMs,
+        graceMs,
+        rightWidth: right.columns.length + PSEUDO_COLUMNS.length,
+      },
     });
   }
-  if (join.within) throw badStatement('A window definition was provided for a Stream-Table join. These joins are not windowed. Please drop the window definition (i.e. the WITHIN clause) and try to execute your join again.');
-  if (left.type === 'TABLE' && right.type === 'STREAM') throw badStatement(`Invalid join order: table-stream joins are not supported; only stream-table joins. Got ${left.name} [TABLE] JOIN ${right.name} [STREAM].`);
+  if (join.within)
+    throw badStatement(
+      'A window definition was provided for a Stream-Table join. These joins are not windowed. Please drop the window definition (i.e. the WITHIN clause) and try to execute your join again.',
+    );
+  if (left.type === 'TABLE' && right.type === 'STREAM')
+    throw badStatement(
+      `Invalid join order: table-stream joins are not supported; only stream-table joins. Got ${left.name} [TABLE] JOIN ${right.name} [STREAM].`,
+    );
   if (left.type === 'TABLE') throw unsupported('Table-table joins');
   const primaryKey = right.columns.find((c) => c.key);
   if (!primaryKey || rightExpr.kind !== 'column' || rightExpr.name !== primaryKey.name) {
-    throw badStatement(`Cannot repartition a TABLE source. If this is a join, make sure that the criteria uses the TABLE's key column ${primaryKey?.name ?? '(none)'} instead of ${exprText(rightExpr)}`);
+    throw badStatement(
+      `Cannot repartition a TABLE source. If this is a join, make sure that the criteria uses the TABLE's key column ${primaryKey?.name ?? '(none)'} instead of ${exprText(rightExpr)}`,
+    );
   }
-  const inputs = [makeInput(left, query.from.alias, 'none', used, 0), makeInput(right, join.right.alias, 'all', used, leftWidth)];
+  const inputs = [
+    makeInput(left, query.from.alias, 'none', used, 0),
+    makeInput(right, join.right.alias, 'all', used, leftWidth),
+  ];
   return finishPlan({
-    kind: 'streamTableJoin', query, inputs, context, sides, options, onError, warnings, joinKeyTexts, windowRetentionMs: 0,
-    join: { leftKey: nullOnError(leftKey, onError), rightKey: nullOnError(rightKey, onError), leftWidth, beforeMs: 0, afterMs: 0, graceMs: 0, rightWidth: right.columns.length + PSEUDO_COLUMNS.length },
+    kind: 'streamTableJoin',
+    query,
+    inputs,
+    context,
+    sides,
+    options,
+    onError,
+    warnings,
+    joinKeyTexts,
+    windowRetentionMs: 0,
+    join: {
+      leftKey: nullOnError(leftKey, onError),
+      rightKey: nullOnError(rightKey, onError),
+      leftWidth,
+      beforeMs: 0,
+      afterMs: 0,
+      graceMs: 0,
+      rightWidth: right.columns.length + PSEUDO_COLUMNS.length,
+    },
   });
 }
 
@@ -321,16 +465,22 @@ function finishPlan(args: FinishArgs): QueryPlan {
   const { query, context, options, onError } = args;
   const isJoin = args.kind !== 'transform';
   const items = projectionItems(query.select, args.sides, isJoin);
-  if (query.where && containsAggregate(query.where)) throw badStatement('Aggregate functions are not allowed in the WHERE clause.');
+  if (query.where && containsAggregate(query.where))
+    throw badStatement('Aggregate functions are not allowed in the WHERE clause.');
   const where = query.where ? nullOnError(compile(query.where, context), onError) : undefined;
-  if (where?.type && where.type.kind !== 'BOOLEAN') throw badStatement(`Type error in WHERE expression: Should evaluate to boolean but is ${exprText(query.where!)} (${formatType(where.type)}) instead.`);
+  if (where?.type && where.type.kind !== 'BOOLEAN')
+    throw badStatement(
+      `Type error in WHERE expression: Should evaluate to boolean but is ${exprText(query.where!)} (${formatType(where.type)}) instead.`,
+    );
 
   const sinkName = options.sinkName ?? 'the result';
   const groupBy = query.groupBy?.[0];
   let columns: OutputColumn[];
   let keyIndex = -1;
   let project: (row: Row) => unknown[];
-  let aggregation: { groupKey: Compiled; aggregates: { index: number; aggregate: Aggregate }[]; keyIndex: number } | undefined;
+  let aggregation:
+    | { groupKey: Compiled; aggregates: { index: number; aggregate: Aggregate }[]; keyIndex: number }
+    | undefined;
 
   if (groupBy) {
     if (containsAggregate(groupBy)) throw badStatement('GROUP BY does not support aggregate functions.');
@@ -345,35 +495,51 @@ function finishPlan(args: FinishArgs): QueryPlan {
         }
         return { name: item.name, type: groupKey.type ?? BIGINT, key: false };
       }
-      if (item.expr.kind === 'call' && containsAggregate(item.expr) && ['LATEST_BY_OFFSET', 'EARLIEST_BY_OFFSET', 'COUNT', 'SUM', 'MIN', 'MAX'].includes(item.expr.name)) {
+      if (
+        item.expr.kind === 'call' &&
+        containsAggregate(item.expr) &&
+        ['LATEST_BY_OFFSET', 'EARLIEST_BY_OFFSET', 'COUNT', 'SUM', 'MIN', 'MAX'].includes(item.expr.name)
+      ) {
         const aggregate = compileAggregate(item.expr, context, onError);
         aggregates.push({ index, aggregate });
         return { name: item.name, type: aggregate.type, key: false };
       }
-      if (containsAggregate(item.expr)) throw unsupported(`An expression around an aggregate function (${exprText(item.expr)}); project the aggregate itself`);
-      throw badStatement(`Non-aggregate SELECT expression(s) not part of GROUP BY: ${exprText(item.expr)}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.`);
+      if (containsAggregate(item.expr))
+        throw unsupported(
+          `An expression around an aggregate function (${exprText(item.expr)}); project the aggregate itself`,
+        );
+      throw badStatement(
+        `Non-aggregate SELECT expression(s) not part of GROUP BY: ${exprText(item.expr)}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.`,
+      );
     });
     if (keyIndex < 0) {
-      throw badStatement(`Key missing from projection (ie, SELECT). The query used to build ${sinkName} must include the grouping expression ${groupText} in its projection (eg, SELECT ${groupText}...).`);
+      throw badStatement(
+        `Key missing from projection (ie, SELECT). The query used to build ${sinkName} must include the grouping expression ${groupText} in its projection (eg, SELECT ${groupText}...).`,
+      );
     }
     aggregation = { groupKey, aggregates, keyIndex };
     project = () => [];
   } else {
-    if (items.some((i) => containsAggregate(i.expr))) throw badStatement('Use of aggregate function requires a GROUP BY clause.');
+    if (items.some((i) => containsAggregate(i.expr)))
+      throw badStatement('Use of aggregate function requires a GROUP BY clause.');
     const compiled = items.map((item) => nullOnError(compile(item.expr, context), onError));
     columns = items.map((item, i) => ({ name: item.name, type: compiled[i]!.type ?? BIGINT, key: false }));
     if (options.persistent) {
       if (isJoin) {
         keyIndex = items.findIndex((item) => args.joinKeyTexts.includes(exprText(item.expr)));
         if (keyIndex < 0) {
-          throw badStatement(`Key missing from projection (ie, SELECT). The query used to build ${sinkName} must include the join expression ${args.joinKeyTexts[0]} in its projection (eg, SELECT ${args.joinKeyTexts[0]}...).`);
+          throw badStatement(
+            `Key missing from projection (ie, SELECT). The query used to build ${sinkName} must include the join expression ${args.joinKeyTexts[0]} in its projection (eg, SELECT ${args.joinKeyTexts[0]}...).`,
+          );
         }
       } else {
         const sourceKeys = args.sides[0]!.source.columns.filter((c) => c.key);
         for (const key of sourceKeys) {
           const index = items.findIndex((item) => item.expr.kind === 'column' && item.expr.name === key.name);
           if (index < 0) {
-            throw badStatement(`Key missing from projection (ie, SELECT). The query used to build ${sinkName} must include the key column ${key.name} in its projection (eg, SELECT ${key.name}...).`);
+            throw badStatement(
+              `Key missing from projection (ie, SELECT). The query used to build ${sinkName} must include the key column ${key.name} in its projection (eg, SELECT ${key.name}...).`,
+            );
           }
           keyIndex = index;
         }
@@ -415,7 +581,9 @@ function createProcessor(
   plan: QueryPlan,
   where: Compiled | undefined,
   project: (row: Row) => unknown[],
-  aggregation: { groupKey: Compiled; aggregates: { index: number; aggregate: Aggregate }[]; keyIndex: number } | undefined,
+  aggregation:
+    | { groupKey: Compiled; aggregates: { index: number; aggregate: Aggregate }[]; keyIndex: number }
+    | undefined,
   emit: (row: ResultRow) => void,
 ): Processor {
   const width = plan.columns.length;
@@ -429,7 +597,8 @@ function createProcessor(
       return;
     }
     if (where && where.evaluate(row) !== true) {
-      if (plan.resultType === 'TABLE' && !aggregation && emitting) emit({ values: project(row), tombstone: true, timestamp });
+      if (plan.resultType === 'TABLE' && !aggregation && emitting)
+        emit({ values: project(row), tombstone: true, timestamp });
       return;
     }
     if (!aggregation) {
@@ -442,12 +611,19 @@ function createProcessor(
     if (!state) {
       const values = new Array(width).fill(null);
       values[aggregation.keyIndex] = key;
-      for (let i = 0; i < width; i++) if (i !== aggregation.keyIndex && plan.columns[i]!.key === false && !aggregation.aggregates.some((a) => a.index === i)) values[i] = key;
+      for (let i = 0; i < width; i++)
+        if (
+          i !== aggregation.keyIndex &&
+          plan.columns[i]!.key === false &&
+          !aggregation.aggregates.some((a) => a.index === i)
+        )
+          values[i] = key;
       for (const { index, aggregate } of aggregation.aggregates) values[index] = aggregate.initial();
       state = { values, timestamp: timestamp };
       aggState.set(key, state);
     }
-    for (const { index, aggregate } of aggregation.aggregates) state.values[index] = aggregate.update(state.values[index], row);
+    for (const { index, aggregate } of aggregation.aggregates)
+      state.values[index] = aggregate.update(state.values[index], row);
     state.timestamp = Math.max(state.timestamp, timestamp);
     if (emitting) emit({ values: state.values.slice(), tombstone: false, timestamp: state.timestamp });
   };

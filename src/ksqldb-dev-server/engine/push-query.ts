@@ -35,7 +35,8 @@ export class PushQuery {
       if (this.limit !== undefined && this.delivered >= this.limit) void this.end();
     });
     const topics = this.plan.inputs.map((i) => i.source.topic);
-    if (new Set(topics).size !== topics.length) throw new Error('A query reading the same topic twice is not supported by the dev server');
+    if (new Set(topics).size !== topics.length)
+      throw new Error('A query reading the same topic twice is not supported by the dev server');
     const seeks: PartitionOffset[] = [];
     for (const topic of topics) {
       for (const b of await topicOffsets(this.handles.admin, topic)) {
@@ -51,7 +52,8 @@ export class PushQuery {
     const inputByTopic = new Map(topics.map((t, i) => [t, i]));
     consumer.on(consumer.events.CRASH, (event) => {
       const error = (event.payload as { error?: Error }).error;
-      if (!(event.payload as { restart?: boolean }).restart) void this.end(error ?? new Error('push query consumer crashed'));
+      if (!(event.payload as { restart?: boolean }).restart)
+        void this.end(error ?? new Error('push query consumer crashed'));
     });
     await consumer.run({
       autoCommit: false,
@@ -62,7 +64,13 @@ export class PushQuery {
           if (this.ended) return;
           let decoded: DecodedRecord;
           try {
-            decoded = spec.decode({ key: message.key, value: message.value, timestamp: Number(message.timestamp), partition: batch.partition, offset: Number(message.offset) });
+            decoded = spec.decode({
+              key: message.key,
+              value: message.value,
+              timestamp: Number(message.timestamp),
+              partition: batch.partition,
+              offset: Number(message.offset),
+            });
           } catch (error) {
             if (error instanceof DeserializationError) continue;
             throw error;

@@ -60,18 +60,25 @@ export function coerceJsonValue(type: SqlType, raw: unknown, column: string): un
       if (typeof raw === 'bigint') return type.kind === 'INTEGER' ? Number(BigInt.asIntN(32, raw)) : raw;
       let n: number;
       if (typeof raw === 'number') n = Math.trunc(raw);
-      else if (typeof raw === 'string' && type.kind === 'BIGINT' && /^\s*[+-]?\d{16,}\s*$/.test(raw)) return exactLong(BigInt(raw.trim()));
+      else if (typeof raw === 'string' && type.kind === 'BIGINT' && /^\s*[+-]?\d{16,}\s*$/.test(raw))
+        return exactLong(BigInt(raw.trim()));
       else if (typeof raw === 'string' && /^\s*[+-]?\d+(\.\d*)?\s*$/.test(raw)) n = Math.trunc(Number(raw));
-      else throw new DeserializationError(`Can't convert type. sourceType: ${typeof raw}, requiredType: ${type.kind}, path: $.${column}`);
+      else
+        throw new DeserializationError(
+          `Can't convert type. sourceType: ${typeof raw}, requiredType: ${type.kind}, path: $.${column}`,
+        );
       return type.kind === 'INTEGER' ? n | 0 : n;
     }
     case 'DOUBLE':
       if (typeof raw === 'number') return raw;
       if (typeof raw === 'string' && raw.trim() !== '' && !Number.isNaN(Number(raw))) return Number(raw);
-      throw new DeserializationError(`Can't convert type. sourceType: ${typeof raw}, requiredType: DOUBLE, path: $.${column}`);
+      throw new DeserializationError(
+        `Can't convert type. sourceType: ${typeof raw}, requiredType: DOUBLE, path: $.${column}`,
+      );
     case 'DECIMAL': {
       const n = typeof raw === 'number' ? raw : Number(raw);
-      if (Number.isNaN(n)) throw new DeserializationError(`Can't convert type. requiredType: DECIMAL, path: $.${column}`);
+      if (Number.isNaN(n))
+        throw new DeserializationError(`Can't convert type. requiredType: DECIMAL, path: $.${column}`);
       return roundToScale(n, type.scale, 'halfUp');
     }
     case 'STRING':
@@ -80,9 +87,12 @@ export function coerceJsonValue(type: SqlType, raw: unknown, column: string): un
     case 'BOOLEAN':
       if (typeof raw === 'boolean') return raw;
       if (typeof raw === 'string' && /^(true|false)$/i.test(raw)) return raw.toLowerCase() === 'true';
-      throw new DeserializationError(`Can't convert type. sourceType: ${typeof raw}, requiredType: BOOLEAN, path: $.${column}`);
+      throw new DeserializationError(
+        `Can't convert type. sourceType: ${typeof raw}, requiredType: BOOLEAN, path: $.${column}`,
+      );
     case 'ARRAY':
-      if (!Array.isArray(raw)) throw new DeserializationError(`Can't convert type. requiredType: ARRAY, path: $.${column}`);
+      if (!Array.isArray(raw))
+        throw new DeserializationError(`Can't convert type. requiredType: ARRAY, path: $.${column}`);
       return raw.map((item) => coerceJsonValue(type.item, item, column));
   }
 }
@@ -163,7 +173,14 @@ export function jsonValueEncoder(columns: SourceColumn[]): (values: unknown[]) =
     for (let i = 0; i < names.length; i++) {
       if (i > 0) text += ',';
       const v = values[i];
-      text += names[i] + ':' + (v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? 'null' : typeof v === 'bigint' ? v.toString() : stringifyExact(v));
+      text +=
+        names[i] +
+        ':' +
+        (v === undefined || (typeof v === 'number' && !Number.isFinite(v))
+          ? 'null'
+          : typeof v === 'bigint'
+            ? v.toString()
+            : stringifyExact(v));
     }
     return Buffer.from(text + '}', 'utf8');
   };

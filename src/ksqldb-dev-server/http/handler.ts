@@ -26,14 +26,16 @@ function parseJsonBody(text: string): Record<string, unknown> {
   } catch (error) {
     throw new KsqlError(ErrorCodes.badRequest, `Invalid JSON in request: ${(error as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new KsqlError(ErrorCodes.badRequest, 'Invalid JSON in request: expected an object');
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new KsqlError(ErrorCodes.badRequest, 'Invalid JSON in request: expected an object');
   return parsed as Record<string, unknown>;
 }
 
 function objectField(body: Record<string, unknown>, name: string): Record<string, unknown> {
   const value = body[name];
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new KsqlError(ErrorCodes.badRequest, `Invalid JSON in request: '${name}' must be an object`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new KsqlError(ErrorCodes.badRequest, `Invalid JSON in request: '${name}' must be an object`);
   return value as Record<string, unknown>;
 }
 
@@ -62,7 +64,12 @@ export function createHandler(options: HandlerOptions) {
     const method = req.method ?? 'GET';
     if (path === '/chc/live' || path === '/chc/ready') return sendJson(res, 200, {});
     if (!checkAuth(req, options.authorize)) {
-      return sendJson(res, 401, { '@type': 'generic_error', error_code: ErrorCodes.unauthorized, message: 'Unauthorized' }, { 'www-authenticate': 'Basic realm="KsqlServer"' });
+      return sendJson(
+        res,
+        401,
+        { '@type': 'generic_error', error_code: ErrorCodes.unauthorized, message: 'Unauthorized' },
+        { 'www-authenticate': 'Basic realm="KsqlServer"' },
+      );
     }
     if (method === 'GET') {
       if (path === '/') {
@@ -71,7 +78,14 @@ export function createHandler(options: HandlerOptions) {
         return;
       }
       if (path === '/info') {
-        return sendJson(res, 200, { KsqlServerInfo: { version: DEV_SERVER_VERSION, kafkaClusterId: options.kafkaClusterId(), ksqlServiceId: engine.serviceId, serverStatus: 'RUNNING' } });
+        return sendJson(res, 200, {
+          KsqlServerInfo: {
+            version: DEV_SERVER_VERSION,
+            kafkaClusterId: options.kafkaClusterId(),
+            ksqlServiceId: engine.serviceId,
+            serverStatus: 'RUNNING',
+          },
+        });
       }
       if (path === '/healthcheck') {
         const kafka = await options.kafkaHealthy();
@@ -85,25 +99,42 @@ export function createHandler(options: HandlerOptions) {
         const now = Date.now();
         return sendJson(res, 200, {
           clusterStatus: {
-            [options.hostPort()]: { hostAlive: true, lastStatusUpdateMs: now, activeStandbyPerQuery: {}, hostStoreLags: { stateStoreLags: {}, updateTimeMs: now } },
+            [options.hostPort()]: {
+              hostAlive: true,
+              lastStatusUpdateMs: now,
+              activeStandbyPerQuery: {},
+              hostStoreLags: { stateStoreLags: {}, updateTimeMs: now },
+            },
           },
         });
       }
       if (path === '/status') {
-        return sendJson(res, 200, { commandStatuses: Object.fromEntries([...engine.commandStatuses].map(([id, s]) => [id, s.status])) });
+        return sendJson(res, 200, {
+          commandStatuses: Object.fromEntries([...engine.commandStatuses].map(([id, s]) => [id, s.status])),
+        });
       }
       const status = /^\/status\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
       if (status) {
         const commandId = `${decodeURIComponent(status[1]!)}/${decodeURIComponent(status[2]!)}/${decodeURIComponent(status[3]!)}`;
         const found = engine.commandStatuses.get(commandId);
-        if (!found) return sendJson(res, 404, { '@type': 'generic_error', error_code: ErrorCodes.notFound, message: 'Command not found' });
+        if (!found)
+          return sendJson(res, 404, {
+            '@type': 'generic_error',
+            error_code: ErrorCodes.notFound,
+            message: 'Command not found',
+          });
         return sendJson(res, 200, found);
       }
       const property = /^\/is_valid_property\/(.+)$/.exec(path);
       if (property) {
         const name = decodeURIComponent(property[1]!);
-        if (/^(ksql\.streams\.)?auto\.offset\.reset$/.test(name) || name.startsWith('ksql.')) return sendJson(res, 200, true);
-        return sendJson(res, 400, { '@type': 'generic_error', error_code: ErrorCodes.badRequest, message: `Not recognizable as ksql, streams, consumer, or producer property: '${name}'` });
+        if (/^(ksql\.streams\.)?auto\.offset\.reset$/.test(name) || name.startsWith('ksql.'))
+          return sendJson(res, 200, true);
+        return sendJson(res, 400, {
+          '@type': 'generic_error',
+          error_code: ErrorCodes.badRequest,
+          message: `Not recognizable as ksql, streams, consumer, or producer property: '${name}'`,
+        });
       }
     }
     if (method === 'POST') {
@@ -117,21 +148,33 @@ export function createHandler(options: HandlerOptions) {
         case '/inserts-stream':
           if (!isHttp2(req)) {
             await readBody(req).catch(() => '');
-            return sendError(res, new KsqlError(ErrorCodes.http2Only, 'This endpoint is only available when using HTTP2'));
+            return sendError(
+              res,
+              new KsqlError(ErrorCodes.http2Only, 'This endpoint is only available when using HTTP2'),
+            );
           }
           return handleInsertsStream(req, res, engine);
       }
     }
-    return sendJson(res, 404, { '@type': 'generic_error', error_code: ErrorCodes.notFound, message: `No route for ${method} ${path}` });
+    return sendJson(res, 404, {
+      '@type': 'generic_error',
+      error_code: ErrorCodes.notFound,
+      message: `No route for ${method} ${path}`,
+    });
   }
 
   async function handleKsql(req: Request, res: Response): Promise<void> {
     const body = parseJsonBody(await readBody(req));
     const ksql = body['ksql'];
-    if (typeof ksql !== 'string') throw new KsqlError(ErrorCodes.badRequest, "Invalid JSON in request: 'ksql' must be a string");
+    if (typeof ksql !== 'string')
+      throw new KsqlError(ErrorCodes.badRequest, "Invalid JSON in request: 'ksql' must be a string");
     const sequence = body['commandSequenceNumber'];
     if (typeof sequence === 'number' && sequence >= 0) await engine.waitForSequence(sequence);
-    const entities = await engine.executeRequest(ksql, objectField(body, 'streamsProperties'), objectField(body, 'sessionVariables'));
+    const entities = await engine.executeRequest(
+      ksql,
+      objectField(body, 'streamsProperties'),
+      objectField(body, 'sessionVariables'),
+    );
     sendJson(res, 200, entities);
   }
 
@@ -148,10 +191,21 @@ export function createHandler(options: HandlerOptions) {
   async function handleQueryStream(req: Request, res: Response): Promise<void> {
     const body = parseJsonBody(await readBody(req));
     const sql = body['sql'];
-    if (typeof sql !== 'string') throw new KsqlError(ErrorCodes.badRequest, "Invalid JSON in request: 'sql' must be a string");
+    if (typeof sql !== 'string')
+      throw new KsqlError(ErrorCodes.badRequest, "Invalid JSON in request: 'sql' must be a string");
     const accept = String(req.headers['accept'] ?? '');
-    const format = accept.includes(DELIMITED) ? 'delimited' : accept.includes(LEGACY_JSON) ? 'legacy' : accept.includes('application/json') ? 'json' : 'delimited';
-    const prepared = await engine.prepareQuery(sql, objectField(body, 'properties'), objectField(body, 'sessionVariables'));
+    const format = accept.includes(DELIMITED)
+      ? 'delimited'
+      : accept.includes(LEGACY_JSON)
+        ? 'legacy'
+        : accept.includes('application/json')
+          ? 'json'
+          : 'delimited';
+    const prepared = await engine.prepareQuery(
+      sql,
+      objectField(body, 'properties'),
+      objectField(body, 'sessionVariables'),
+    );
     const writer = new QueryStreamWriter(res, format);
     const header = { queryId: prepared.queryId, columnNames: prepared.columnNames, columnTypes: prepared.columnTypes };
 
@@ -209,8 +263,13 @@ class QueryStreamWriter {
     private readonly format: 'delimited' | 'json' | 'legacy',
   ) {}
 
-  start(header: { queryId: string; columnNames: string[]; columnTypes: string[] }, names: string[], types: string[]): void {
-    const contentType = this.format === 'delimited' ? DELIMITED : this.format === 'legacy' ? LEGACY_JSON : 'application/json';
+  start(
+    header: { queryId: string; columnNames: string[]; columnTypes: string[] },
+    names: string[],
+    types: string[],
+  ): void {
+    const contentType =
+      this.format === 'delimited' ? DELIMITED : this.format === 'legacy' ? LEGACY_JSON : 'application/json';
     this.res.writeHead(200, { 'content-type': contentType });
     if (this.format === 'delimited') this.write(JSON.stringify(header) + '\n');
     else if (this.format === 'json') this.write('[' + JSON.stringify(header));
@@ -242,7 +301,8 @@ class QueryStreamWriter {
     if (this.finished) return;
     this.finished = true;
     if (this.format === 'json') this.write(']');
-    else if (this.format === 'legacy') this.write((limitReached ? ',\n' + JSON.stringify({ finalMessage: 'Limit Reached' }) : '') + ']');
+    else if (this.format === 'legacy')
+      this.write((limitReached ? ',\n' + JSON.stringify({ finalMessage: 'Limit Reached' }) : '') + ']');
     this.res.end();
   }
 

@@ -45,11 +45,17 @@ export async function handleInsertsStream(req: Request, res: Response, engine: E
     }
     if (target === undefined) {
       const name = (parsed as { target?: unknown }).target;
-      if (typeof name !== 'string') throw new KsqlError(ErrorCodes.badRequest, 'Invalid JSON in inserts stream: missing target');
+      if (typeof name !== 'string')
+        throw new KsqlError(ErrorCodes.badRequest, 'Invalid JSON in inserts stream: missing target');
       const resolved = identifier(name);
       const source = engine.sources.get(resolved);
-      if (!source) throw new KsqlError(ErrorCodes.badStatement, `Cannot insert values into an unknown stream/table: ${resolved}`);
-      if (source.writeQueryId) throw new KsqlError(ErrorCodes.badStatement, `Cannot insert values into read-only ${source.type.toLowerCase()}: ${resolved}`);
+      if (!source)
+        throw new KsqlError(ErrorCodes.badStatement, `Cannot insert values into an unknown stream/table: ${resolved}`);
+      if (source.writeQueryId)
+        throw new KsqlError(
+          ErrorCodes.badStatement,
+          `Cannot insert values into read-only ${source.type.toLowerCase()}: ${resolved}`,
+        );
       target = resolved;
       res.writeHead(200, { 'content-type': 'application/vnd.ksqlapi.delimited.v1' });
       return;
@@ -67,13 +73,19 @@ export async function handleInsertsStream(req: Request, res: Response, engine: E
       row[column] = value;
     }
     if (duplicate) {
-      write({ status: 'error', seq: rowSeq, error_code: ErrorCodes.badRequest, message: `Duplicate column name: ${duplicate}` });
+      write({
+        status: 'error',
+        seq: rowSeq,
+        error_code: ErrorCodes.badRequest,
+        message: `Duplicate column name: ${duplicate}`,
+      });
       return;
     }
     acks.push(
       engine.insertRow(target, row).then(
         () => write({ status: 'ok', seq: rowSeq }),
-        (error: Error) => write({ status: 'error', seq: rowSeq, error_code: ErrorCodes.badRequest, message: error.message }),
+        (error: Error) =>
+          write({ status: 'error', seq: rowSeq, error_code: ErrorCodes.badRequest, message: error.message }),
       ),
     );
   };
@@ -90,7 +102,8 @@ export async function handleInsertsStream(req: Request, res: Response, engine: E
       if (failed) break;
     }
     if (!failed) handleLine(buffered);
-    if (target === undefined) throw new KsqlError(ErrorCodes.badRequest, 'Invalid JSON in inserts stream: missing target');
+    if (target === undefined)
+      throw new KsqlError(ErrorCodes.badRequest, 'Invalid JSON in inserts stream: missing target');
     await Promise.all(acks);
     res.end();
   } catch (error) {

@@ -12,6 +12,9 @@ export function sendJson(res: Response, status: number, body: unknown, headers: 
 }
 
 export function sendError(res: Response, error: unknown): void {
-  const ksqlError = error instanceof KsqlError ? error : new KsqlError(ErrorCodes.serverError, (error as Error)?.message ?? String(error));
+  const ksqlError =
+    error instanceof KsqlError
+      ? error
+      : new KsqlError(ErrorCodes.serverError, (error as Error)?.message ?? String(error));
   sendJson(res, ksqlError.httpStatus, ksqlError.toJSON());
 }

@@ -74,7 +74,11 @@ export type Statement = Base &
       }
     | { kind: 'drop'; sourceType: 'STREAM' | 'TABLE'; name: string; ifExists: boolean; deleteTopic: boolean }
     | { kind: 'terminate'; queryId: string | 'ALL' }
-    | { kind: 'list'; what: 'STREAMS' | 'TABLES' | 'TOPICS' | 'QUERIES' | 'PROPERTIES' | 'VARIABLES'; extended: boolean }
+    | {
+        kind: 'list';
+        what: 'STREAMS' | 'TABLES' | 'TOPICS' | 'QUERIES' | 'PROPERTIES' | 'VARIABLES';
+        extended: boolean;
+      }
     | { kind: 'describe'; name: string; extended: boolean }
     | { kind: 'select'; query: Query }
     | { kind: 'insertValues'; target: string; columns?: string[]; values: Expr[] }

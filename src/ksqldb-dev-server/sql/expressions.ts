@@ -2,7 +2,18 @@ import { badStatement } from '../errors.js';
 import type { Expr } from './ast.js';
 import { AGGREGATE_FUNCTIONS, resolveFunction } from './functions.js';
 import { javaDoubleToString, longOp, roundToScale, sameValue, toInt32 } from './numbers.js';
-import { BOOLEAN, DOUBLE, STRING, asDecimal, decimal, formatType, isNumeric, sameType, widerNumeric, type SqlType } from './types.js';
+import {
+  BOOLEAN,
+  DOUBLE,
+  STRING,
+  asDecimal,
+  decimal,
+  formatType,
+  isNumeric,
+  sameType,
+  widerNumeric,
+  type SqlType,
+} from './types.js';
 
 export interface ScopeColumn {
   /** Source alias the column belongs to (upper case). */
@@ -34,15 +45,21 @@ export interface CompileContext {
 export function resolveColumn(context: CompileContext, expr: Extract<Expr, { kind: 'column' }>): ScopeColumn {
   if (expr.qualifier !== undefined) {
     if (!context.columns.some((c) => c.qualifier === expr.qualifier)) {
-      throw badStatement(`line ${expr.pos.line}:${expr.pos.column}: '${expr.qualifier}' is not a valid stream/table name or alias.`);
+      throw badStatement(
+        `line ${expr.pos.line}:${expr.pos.column}: '${expr.qualifier}' is not a valid stream/table name or alias.`,
+      );
     }
     const column = context.columns.find((c) => c.qualifier === expr.qualifier && c.name === expr.name);
-    if (!column) throw badStatement(`line ${expr.pos.line}:${expr.pos.column}: Column '${expr.qualifier}.${expr.name}' cannot be resolved.`);
+    if (!column)
+      throw badStatement(
+        `line ${expr.pos.line}:${expr.pos.column}: Column '${expr.qualifier}.${expr.name}' cannot be resolved.`,
+      );
     context.used?.add(column.index);
     return column;
   }
   const matches = context.columns.filter((c) => c.name === expr.name);
-  if (matches.length === 0) throw badStatement(`line ${expr.pos.line}:${expr.pos.column}: Column '${expr.name}' cannot be resolved.`);
+  if (matches.length === 0)
+    throw badStatement(`line ${expr.pos.line}:${expr.pos.column}: Column '${expr.name}' cannot be resolved.`);
   if (matches.length > 1) {
     throw badStatement(
       `line ${expr.pos.line}:${expr.pos.column}: Column '${expr.name}' is ambiguous. Could be any of: ${matches.map((m) => `${m.qualifier}.${m.name}`).join(', ')}`,
@@ -69,7 +86,13 @@ export function compile(expr: Expr, context: CompileContext): Compiled {
     case 'negate': {
       const operand = compile(expr.operand, context);
       if (operand.type && !isNumeric(operand.type)) throw typeError(`Cannot negate ${formatType(operand.type)}`, expr);
-      return { type: operand.type, evaluate: (row) => { const v = operand.evaluate(row); return v == null ? null : -(v as number); } };
+      return {
+        type: operand.type,
+        evaluate: (row) => {
+          const v = operand.evaluate(row);
+          return v == null ? null : -(v as number);
+        },
+      };
     }
     case 'binary':
       return compileArithmetic(expr, context);
@@ -79,13 +102,37 @@ export function compile(expr: Expr, context: CompileContext): Compiled {
       const left = booleanOperand(expr.left, context);
       const right = booleanOperand(expr.right, context);
       if (expr.op === 'AND') {
-        return { type: BOOLEAN, evaluate: (row) => { const l = left.evaluate(row); if (l === false) return false; const r = right.evaluate(row); if (r === false) return false; return l == null || r == null ? null : true; } };
+        return {
+          type: BOOLEAN,
+          evaluate: (row) => {
+            const l = left.evaluate(row);
+            if (l === false) return false;
+            const r = right.evaluate(row);
+            if (r === false) return false;
+            return l == null || r == null ? null : true;
+          },
+        };
       }
-      return { type: BOOLEAN, evaluate: (row) => { const l = left.evaluate(row); if (l === true) return true; const r = right.evaluate(row); if (r === true) return true; return l == null || r == null ? null : false; } };
+      return {
+        type: BOOLEAN,
+        evaluate: (row) => {
+          const l = left.evaluate(row);
+          if (l === true) return true;
+          const r = right.evaluate(row);
+          if (r === true) return true;
+          return l == null || r == null ? null : false;
+        },
+      };
     }
     case 'not': {
       const operand = booleanOperand(expr.operand, context);
-      return { type: BOOLEAN, evaluate: (row) => { const v = operand.evaluate(row); return v == null ? null : !v; } };
+      return {
+        type: BOOLEAN,
+        evaluate: (row) => {
+          const v = operand.evaluate(row);
+          return v == null ? null : !v;
+        },
+      };
     }
     case 'isNull': {
       const operand = compile(expr.operand, context);
@@ -93,20 +140,37 @@ export function compile(expr: Expr, context: CompileContext): Compiled {
       return { type: BOOLEAN, evaluate: (row) => (operand.evaluate(row) == null) !== negated };
     }
     case 'between': {
-      const low = compileComparison({ kind: 'compare', op: '>=', left: expr.operand, right: expr.low, pos: expr.pos }, context);
-      const high = compileComparison({ kind: 'compare', op: '<=', left: expr.operand, right: expr.high, pos: expr.pos }, context);
+      const low = compileComparison(
+        { kind: 'compare', op: '>=', left: expr.operand, right: expr.low, pos: expr.pos },
+        context,
+      );
+      const high = compileComparison(
+        { kind: 'compare', op: '<=', left: expr.operand, right: expr.high, pos: expr.pos },
+        context,
+      );
       const negated = expr.negated;
-      return { type: BOOLEAN, evaluate: (row) => { const l = low.evaluate(row); const h = high.evaluate(row); if (l == null || h == null) return null; return (l && h) !== negated; } };
+      return {
+        type: BOOLEAN,
+        evaluate: (row) => {
+          const l = low.evaluate(row);
+          const h = high.evaluate(row);
+          if (l == null || h == null) return null;
+          return (l && h) !== negated;
+        },
+      };
     }
     case 'in': {
-      const checks = expr.list.map((item) => compileComparison({ kind: 'compare', op: '=', left: expr.operand, right: item, pos: expr.pos }, context));
+      const checks = expr.list.map((item) =>
+        compileComparison({ kind: 'compare', op: '=', left: expr.operand, right: item, pos: expr.pos }, context),
+      );
       const negated = expr.negated;
       return { type: BOOLEAN, evaluate: (row) => checks.some((c) => c.evaluate(row) === true) !== negated };
     }
     case 'like': {
       const operand = compile(expr.operand, context);
       const pattern = compile(expr.pattern, context);
-      if ((operand.type && operand.type.kind !== 'STRING') || (pattern.type && pattern.type.kind !== 'STRING')) throw typeError('LIKE needs STRING operands', expr);
+      if ((operand.type && operand.type.kind !== 'STRING') || (pattern.type && pattern.type.kind !== 'STRING'))
+        throw typeError('LIKE needs STRING operands', expr);
       const negated = expr.negated;
       return {
         type: BOOLEAN,
@@ -114,7 +178,13 @@ export function compile(expr: Expr, context: CompileContext): Compiled {
           const v = operand.evaluate(row);
           const p = pattern.evaluate(row);
           if (v == null || p == null) return null;
-          const regex = new RegExp(`^${(p as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.')}$`, 's');
+          const regex = new RegExp(
+            `^${(p as string)
+              .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+              .replace(/%/g, '.*')
+              .replace(/_/g, '.')}$`,
+            's',
+          );
           return regex.test(v as string) !== negated;
         },
       };
@@ -124,16 +194,27 @@ export function compile(expr: Expr, context: CompileContext): Compiled {
     case 'cast': {
       const operand = compile(expr.operand, context);
       const convert = castFunction(operand.type, expr.target, expr);
-      return { type: expr.target, evaluate: (row) => { const v = operand.evaluate(row); return v == null ? null : convert(v); } };
+      return {
+        type: expr.target,
+        evaluate: (row) => {
+          const v = operand.evaluate(row);
+          return v == null ? null : convert(v);
+        },
+      };
     }
     case 'call': {
       if (AGGREGATE_FUNCTIONS.has(expr.name)) {
-        if (!context.aggregate) throw badStatement(`Use of aggregate function ${expr.name} requires a GROUP BY clause.`);
+        if (!context.aggregate)
+          throw badStatement(`Use of aggregate function ${expr.name} requires a GROUP BY clause.`);
         return context.aggregate(expr);
       }
-      if (expr.star) throw badStatement(`line ${expr.pos.line}:${expr.pos.column}: ${expr.name}(*) is not a valid call`);
+      if (expr.star)
+        throw badStatement(`line ${expr.pos.line}:${expr.pos.column}: ${expr.name}(*) is not a valid call`);
       const args = expr.args.map((a) => compile(a, context));
-      const fn = resolveFunction(expr.name, args.map((a) => a.type));
+      const fn = resolveFunction(
+        expr.name,
+        args.map((a) => a.type),
+      );
       return { type: fn.returnType, evaluate: (row) => fn.invoke(args.map((a) => a.evaluate(row))) };
     }
   }
@@ -145,7 +226,11 @@ function typeError(message: string, expr: Expr): Error {
 
 function booleanOperand(expr: Expr, context: CompileContext): Compiled {
   const compiled = compile(expr, context);
-  if (compiled.type && compiled.type.kind !== 'BOOLEAN') throw typeError(`Logical operators need BOOLEAN operands, got ${formatType(compiled.type)}: ${exprText(expr)}`, expr);
+  if (compiled.type && compiled.type.kind !== 'BOOLEAN')
+    throw typeError(
+      `Logical operators need BOOLEAN operands, got ${formatType(compiled.type)}: ${exprText(expr)}`,
+      expr,
+    );
   return compiled;
 }
 
@@ -182,10 +267,19 @@ function compileArithmetic(expr: Extract<Expr, { kind: 'binary' }>, context: Com
   const lt = left.type;
   const rt = right.type;
   if (expr.op === '||' || (expr.op === '+' && (lt?.kind === 'STRING' || rt?.kind === 'STRING'))) {
-    if ((lt && lt.kind !== 'STRING') || (rt && rt.kind !== 'STRING')) throw typeError(`Unsupported arithmetic types. ${fmt(lt)} ${fmt(rt)}`, expr);
-    return { type: STRING, evaluate: (row) => { const l = left.evaluate(row); const r = right.evaluate(row); return l == null || r == null ? null : (l as string) + (r as string); } };
+    if ((lt && lt.kind !== 'STRING') || (rt && rt.kind !== 'STRING'))
+      throw typeError(`Unsupported arithmetic types. ${fmt(lt)} ${fmt(rt)}`, expr);
+    return {
+      type: STRING,
+      evaluate: (row) => {
+        const l = left.evaluate(row);
+        const r = right.evaluate(row);
+        return l == null || r == null ? null : (l as string) + (r as string);
+      },
+    };
   }
-  if ((lt && !isNumeric(lt)) || (rt && !isNumeric(rt))) throw typeError(`Unsupported arithmetic types. ${fmt(lt)} ${fmt(rt)}`, expr);
+  if ((lt && !isNumeric(lt)) || (rt && !isNumeric(rt)))
+    throw typeError(`Unsupported arithmetic types. ${fmt(lt)} ${fmt(rt)}`, expr);
   const type = arithmeticType(expr.op, lt ?? rt ?? DOUBLE, rt ?? lt ?? DOUBLE);
   const op = arithmetic(expr.op, type);
   return {
@@ -216,20 +310,35 @@ function longArithmetic(op: string): (l: number | bigint, r: number | bigint) =>
   };
   switch (op) {
     case '+':
-      return longOp((a, b) => a + b, (a, b) => a + b);
+      return longOp(
+        (a, b) => a + b,
+        (a, b) => a + b,
+      );
     case '-':
-      return longOp((a, b) => a - b, (a, b) => a - b);
+      return longOp(
+        (a, b) => a - b,
+        (a, b) => a - b,
+      );
     case '*':
-      return longOp((a, b) => a * b, (a, b) => a * b);
+      return longOp(
+        (a, b) => a * b,
+        (a, b) => a * b,
+      );
     case '/': {
-      const divide = longOp((a, b) => a / b, (a, b) => Math.trunc(a / b));
+      const divide = longOp(
+        (a, b) => a / b,
+        (a, b) => Math.trunc(a / b),
+      );
       return (l, r) => {
         divisor(r);
         return divide(l, r);
       };
     }
     default: {
-      const remainder = longOp((a, b) => a % b, (a, b) => a % b);
+      const remainder = longOp(
+        (a, b) => a % b,
+        (a, b) => a % b,
+      );
       return (l, r) => {
         divisor(r);
         return remainder(l, r);
@@ -251,11 +360,23 @@ function numberArithmetic(op: string, type: SqlType): (l: number, r: number) => 
     case '*':
       return (l, r) => finish(wrap(l * r));
     case '/':
-      if (integral) return (l, r) => { if (r === 0) throw new Error('/ by zero'); return wrap(Math.trunc(l / r)); };
-      if (scale >= 0) return (l, r) => { if (r === 0) throw new Error('Division by zero'); return finish(l / r); };
+      if (integral)
+        return (l, r) => {
+          if (r === 0) throw new Error('/ by zero');
+          return wrap(Math.trunc(l / r));
+        };
+      if (scale >= 0)
+        return (l, r) => {
+          if (r === 0) throw new Error('Division by zero');
+          return finish(l / r);
+        };
       return (l, r) => l / r;
     default:
-      if (integral) return (l, r) => { if (r === 0) throw new Error('/ by zero'); return l % r; };
+      if (integral)
+        return (l, r) => {
+          if (r === 0) throw new Error('/ by zero');
+          return l % r;
+        };
       return (l, r) => finish(l % r);
   }
 }
@@ -270,7 +391,10 @@ function compileComparison(expr: Extract<Expr, { kind: 'compare' }>, context: Co
   const left = compile(expr.left, context);
   const right = compile(expr.right, context);
   if (!comparable(left.type, right.type) || (left.type?.kind === 'BOOLEAN' && !['=', '<>'].includes(expr.op))) {
-    throw typeError(`Cannot compare ${exprText(expr.left)} (${fmt(left.type)}) to ${exprText(expr.right)} (${fmt(right.type)}) with ${COMPARISON_NAMES[expr.op]}.`, expr);
+    throw typeError(
+      `Cannot compare ${exprText(expr.left)} (${fmt(left.type)}) to ${exprText(expr.right)} (${fmt(right.type)}) with ${COMPARISON_NAMES[expr.op]}.`,
+      expr,
+    );
   }
   const test = comparator(expr.op);
   return {
@@ -286,17 +410,28 @@ function compileComparison(expr: Extract<Expr, { kind: 'compare' }>, context: Co
 }
 
 const COMPARISON_NAMES: Record<string, string> = {
-  '=': 'EQUAL', '<>': 'NOT_EQUAL', '<': 'LESS_THAN', '<=': 'LESS_THAN_OR_EQUAL', '>': 'GREATER_THAN', '>=': 'GREATER_THAN_OR_EQUAL',
+  '=': 'EQUAL',
+  '<>': 'NOT_EQUAL',
+  '<': 'LESS_THAN',
+  '<=': 'LESS_THAN_OR_EQUAL',
+  '>': 'GREATER_THAN',
+  '>=': 'GREATER_THAN_OR_EQUAL',
 };
 
 function comparator(op: string): (l: number, r: number) => boolean {
   switch (op) {
-    case '=': return (l, r) => sameValue(l, r);
-    case '<>': return (l, r) => !sameValue(l, r);
-    case '<': return (l, r) => l < r;
-    case '<=': return (l, r) => l <= r;
-    case '>': return (l, r) => l > r;
-    default: return (l, r) => l >= r;
+    case '=':
+      return (l, r) => sameValue(l, r);
+    case '<>':
+      return (l, r) => !sameValue(l, r);
+    case '<':
+      return (l, r) => l < r;
+    case '<=':
+      return (l, r) => l <= r;
+    case '>':
+      return (l, r) => l > r;
+    default:
+      return (l, r) => l >= r;
   }
 }
 
@@ -314,7 +449,11 @@ function compileCase(expr: Extract<Expr, { kind: 'case' }>, context: CompileCont
   for (const r of typed) {
     if (type && !sameType(type, r.type!)) {
       if (isNumeric(type) && isNumeric(r.type!)) type = widerNumeric(type, r.type!);
-      else throw typeError(`Invalid Case expression. Type for all 'THEN' clauses should be the same. THEN expression '${exprText(expr)}' has type: ${fmt(r.type)}. Previous THEN expression(s) type: ${fmt(type)}.`, expr);
+      else
+        throw typeError(
+          `Invalid Case expression. Type for all 'THEN' clauses should be the same. THEN expression '${exprText(expr)}' has type: ${fmt(r.type)}. Previous THEN expression(s) type: ${fmt(type)}.`,
+          expr,
+        );
     }
   }
   return {
@@ -327,29 +466,34 @@ function compileCase(expr: Extract<Expr, { kind: 'case' }>, context: CompileCont
 }
 
 function castFunction(from: SqlType | null, to: SqlType, expr: Expr): (v: unknown) => unknown {
-  if (from && from.kind === 'ARRAY') throw typeError(`Cast of ${formatType(from)} to ${formatType(to)} is not supported`, expr);
+  if (from && from.kind === 'ARRAY')
+    throw typeError(`Cast of ${formatType(from)} to ${formatType(to)} is not supported`, expr);
   switch (to.kind) {
     case 'STRING':
       return (v) => (typeof v === 'number' && from?.kind === 'DOUBLE' ? javaDoubleToString(v) : String(v));
     case 'BOOLEAN':
-      if (from && from.kind !== 'STRING' && from.kind !== 'BOOLEAN') throw typeError(`Cast of ${formatType(from)} to BOOLEAN is not supported`, expr);
+      if (from && from.kind !== 'STRING' && from.kind !== 'BOOLEAN')
+        throw typeError(`Cast of ${formatType(from)} to BOOLEAN is not supported`, expr);
       return (v) => (typeof v === 'boolean' ? v : String(v).trim().toLowerCase() === 'true');
     case 'INTEGER':
     case 'BIGINT':
     case 'DOUBLE':
     case 'DECIMAL': {
-      if (from && from.kind === 'BOOLEAN') throw typeError(`Cast of BOOLEAN to ${formatType(to)} is not supported`, expr);
+      if (from && from.kind === 'BOOLEAN')
+        throw typeError(`Cast of BOOLEAN to ${formatType(to)} is not supported`, expr);
       const toNumber = (v: unknown): number => {
         if (typeof v === 'number') return v;
         const n = Number(String(v).trim());
-        if (String(v).trim() === '' || Number.isNaN(n)) throw new Error(`Cannot cast '${String(v)}' to ${formatType(to)}`);
+        if (String(v).trim() === '' || Number.isNaN(n))
+          throw new Error(`Cannot cast '${String(v)}' to ${formatType(to)}`);
         return n;
       };
       if (to.kind === 'DOUBLE') return toNumber;
       if (to.kind === 'DECIMAL') {
         return (v) => {
           const n = roundToScale(toNumber(v), to.scale, 'halfUp');
-          if (Math.abs(n) >= 10 ** (to.precision - to.scale)) throw new Error(`Numeric field overflow casting to ${formatType(to)}`);
+          if (Math.abs(n) >= 10 ** (to.precision - to.scale))
+            throw new Error(`Numeric field overflow casting to ${formatType(to)}`);
           return n;
         };
       }
@@ -412,5 +556,3 @@ export function nullOnError(compiled: Compiled, onError?: (error: unknown) => vo
     },
   };
 }
-
-

@@ -20,18 +20,23 @@ function signatureError(name: string, argTypes: ArgType[]): never {
 }
 
 function numericArgs(name: string, argTypes: ArgType[], count: number[]): void {
-  if (!count.includes(argTypes.length) || argTypes.some((t) => t !== null && !isNumeric(t))) signatureError(name, argTypes);
+  if (!count.includes(argTypes.length) || argTypes.some((t) => t !== null && !isNumeric(t)))
+    signatureError(name, argTypes);
 }
 
 const resolvers: Record<string, Resolver> = {
   ROUND: (argTypes) => {
     const [valueType, scaleType] = argTypes;
-    if (argTypes.length < 1 || argTypes.length > 2 || (valueType && !isNumeric(valueType))) signatureError('ROUND', argTypes);
+    if (argTypes.length < 1 || argTypes.length > 2 || (valueType && !isNumeric(valueType)))
+      signatureError('ROUND', argTypes);
     if (scaleType && scaleType.kind !== 'INTEGER') signatureError('ROUND', argTypes);
     const type = valueType ?? DOUBLE;
     if (argTypes.length === 1) {
       if (type.kind === 'DECIMAL') {
-        return { returnType: { kind: 'DECIMAL', precision: Math.max(type.precision - type.scale + 1, 1), scale: 0 }, invoke: ([v]) => (v == null ? null : roundToScale(v as number, 0, 'halfCeiling')) };
+        return {
+          returnType: { kind: 'DECIMAL', precision: Math.max(type.precision - type.scale + 1, 1), scale: 0 },
+          invoke: ([v]) => (v == null ? null : roundToScale(v as number, 0, 'halfCeiling')),
+        };
       }
       return { returnType: BIGINT, invoke: ([v]) => (v == null ? null : Math.round(v as number)) };
     }
@@ -66,7 +71,8 @@ const resolvers: Record<string, Resolver> = {
   GEO_DISTANCE: (argTypes) => {
     if (argTypes.length !== 4 && argTypes.length !== 5) signatureError('GEO_DISTANCE', argTypes);
     if (argTypes.slice(0, 4).some((t) => t !== null && !isNumeric(t))) signatureError('GEO_DISTANCE', argTypes);
-    if (argTypes.length === 5 && argTypes[4] !== null && argTypes[4]!.kind !== 'STRING') signatureError('GEO_DISTANCE', argTypes);
+    if (argTypes.length === 5 && argTypes[4] !== null && argTypes[4]!.kind !== 'STRING')
+      signatureError('GEO_DISTANCE', argTypes);
     return { returnType: DOUBLE, invoke: (args) => geoDistance(args) };
   },
   UCASE: (argTypes) => stringFunction('UCASE', argTypes, (s) => s.toUpperCase()),
@@ -108,7 +114,8 @@ function extremum(name: string, argTypes: ArgType[], sign: 1 | -1): ResolvedFunc
       let best: unknown = null;
       for (const arg of args) {
         if (arg == null) continue;
-        if (best === null || (sign > 0 ? (arg as number) > (best as number) : (arg as number) < (best as number))) best = arg;
+        if (best === null || (sign > 0 ? (arg as number) > (best as number) : (arg as number) < (best as number)))
+          best = arg;
       }
       return best;
     },
@@ -123,8 +130,10 @@ function toRadians(degrees: number): number {
 export function geoDistance(args: unknown[]): number {
   const [lat1, lon1, lat2, lon2] = args.slice(0, 4) as (number | null)[];
   if (lat1 == null || lon1 == null || lat2 == null || lon2 == null) throw new Error('GEO_DISTANCE got a null argument');
-  for (const lat of [lat1, lat2]) if (lat < -90 || lat > 90) throw new Error(`valid latitude values are in [-90,90] but was ${lat}`);
-  for (const lon of [lon1, lon2]) if (lon < -180 || lon > 180) throw new Error(`valid longitude values are in [-180,180] but was ${lon}`);
+  for (const lat of [lat1, lat2])
+    if (lat < -90 || lat > 90) throw new Error(`valid latitude values are in [-90,90] but was ${lat}`);
+  for (const lon of [lon1, lon2])
+    if (lon < -180 || lon > 180) throw new Error(`valid longitude values are in [-180,180] but was ${lon}`);
   const unit = args.length > 4 && args[4] != null ? String(args[4]).trim().toLowerCase() : '';
   let radius: number;
   if (['', 'km', 'kilometer', 'kilometers', 'kilometre', 'kilometres'].includes(unit)) radius = EARTH_RADIUS.KM;
@@ -133,8 +142,7 @@ export function geoDistance(args: unknown[]): number {
   const deltaLat = toRadians(lat2 - lat1);
   const deltaLon = toRadians(lon2 - lon1);
   const a =
-    Math.sin(deltaLat / 2) ** 2 +
-    Math.cos(toRadians(lat1)) * Math.cos(toRadians(lat2)) * Math.sin(deltaLon / 2) ** 2;
+    Math.sin(deltaLat / 2) ** 2 + Math.cos(toRadians(lat1)) * Math.cos(toRadians(lat2)) * Math.sin(deltaLon / 2) ** 2;
   return 2 * radius * Math.asin(Math.sqrt(a));
 }
 

@@ -14,7 +14,31 @@ export interface Token {
   end: number;
 }
 
-const SYMBOLS = ['<>', '!=', '<=', '>=', '||', '=>', '->', '=', '<', '>', '+', '-', '*', '/', '%', '(', ')', ',', ';', '.', '[', ']', ':'];
+const SYMBOLS = [
+  '<>',
+  '!=',
+  '<=',
+  '>=',
+  '||',
+  '=>',
+  '->',
+  '=',
+  '<',
+  '>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '(',
+  ')',
+  ',',
+  ';',
+  '.',
+  '[',
+  ']',
+  ':',
+];
 
 export class SqlSyntaxError extends KsqlError {
   constructor(
@@ -102,14 +126,26 @@ export function tokenize(text: string): Token[] {
       continue;
     }
     if (ch === '$' && text[i + 1] === '{') {
-      throw new SqlSyntaxError(startLine, column, `undefined variable ${text.slice(i, text.indexOf('}', i) + 1 || undefined)}`);
+      throw new SqlSyntaxError(
+        startLine,
+        column,
+        `undefined variable ${text.slice(i, text.indexOf('}', i) + 1 || undefined)}`,
+      );
     }
     const symbol = SYMBOLS.find((s) => text.startsWith(s, i));
     if (!symbol) throw new SqlSyntaxError(startLine, column, `token recognition error at: '${ch}'`);
     push('symbol', symbol, i + symbol.length);
   }
   const lastLine = line;
-  tokens.push({ type: 'eof', text: '<EOF>', value: '<EOF>', line: lastLine, column: i - lineStart + 1, offset: i, end: i });
+  tokens.push({
+    type: 'eof',
+    text: '<EOF>',
+    value: '<EOF>',
+    line: lastLine,
+    column: i - lineStart + 1,
+    offset: i,
+    end: i,
+  });
   return tokens;
 }
 

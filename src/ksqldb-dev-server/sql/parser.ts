@@ -1,21 +1,66 @@
 import { unsupported } from '../errors.js';
-import type { ColumnDef, Expr, JoinClause, Position, PropertyValue, Query, SelectItem, SourceRef, Statement, StatementBody } from './ast.js';
+import type {
+  ColumnDef,
+  Expr,
+  JoinClause,
+  Position,
+  PropertyValue,
+  Query,
+  SelectItem,
+  SourceRef,
+  Statement,
+  StatementBody,
+} from './ast.js';
 import { SqlSyntaxError, tokenize, type Token } from './lexer.js';
 import { BIGINT, BOOLEAN, DOUBLE, INTEGER, STRING, decimal, type SqlType } from './types.js';
 
 /** Words that cannot be used as a source alias or a bare column name in the positions where they start a clause. */
 const CLAUSE_WORDS = new Set([
-  'FROM', 'WHERE', 'GROUP', 'HAVING', 'EMIT', 'LIMIT', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'OUTER', 'ON',
-  'WITHIN', 'WINDOW', 'PARTITION', 'AS', 'AND', 'OR', 'NOT', 'IS', 'BETWEEN', 'IN', 'LIKE', 'CASE', 'WHEN', 'THEN',
-  'ELSE', 'END', 'SELECT', 'GRACE', 'CROSS',
+  'FROM',
+  'WHERE',
+  'GROUP',
+  'HAVING',
+  'EMIT',
+  'LIMIT',
+  'JOIN',
+  'INNER',
+  'LEFT',
+  'RIGHT',
+  'FULL',
+  'OUTER',
+  'ON',
+  'WITHIN',
+  'WINDOW',
+  'PARTITION',
+  'AS',
+  'AND',
+  'OR',
+  'NOT',
+  'IS',
+  'BETWEEN',
+  'IN',
+  'LIKE',
+  'CASE',
+  'WHEN',
+  'THEN',
+  'ELSE',
+  'END',
+  'SELECT',
+  'GRACE',
+  'CROSS',
 ]);
 
 const TIME_UNITS: Record<string, number> = {
-  MILLISECOND: 1, MILLISECONDS: 1,
-  SECOND: 1000, SECONDS: 1000,
-  MINUTE: 60_000, MINUTES: 60_000,
-  HOUR: 3_600_000, HOURS: 3_600_000,
-  DAY: 86_400_000, DAYS: 86_400_000,
+  MILLISECOND: 1,
+  MILLISECONDS: 1,
+  SECOND: 1000,
+  SECONDS: 1000,
+  MINUTE: 60_000,
+  MINUTES: 60_000,
+  HOUR: 3_600_000,
+  HOURS: 3_600_000,
+  DAY: 86_400_000,
+  DAYS: 86_400_000,
 };
 
 /** Parses a request's text into statements; a syntax error names the line and column it was found at. */
@@ -78,7 +123,11 @@ class Parser {
       case 'DESCRIBE': {
         this.next();
         const next = this.peek();
-        if (next.type === 'word' && ['STREAMS', 'TABLES', 'FUNCTION', 'CONNECTOR'].includes(next.value) && this.peek(1).type !== 'symbol') {
+        if (
+          next.type === 'word' &&
+          ['STREAMS', 'TABLES', 'FUNCTION', 'CONNECTOR'].includes(next.value) &&
+          this.peek(1).type !== 'symbol'
+        ) {
           throw unsupported(`DESCRIBE ${next.value}`);
         }
         const name = this.identifier('a stream or table name');
@@ -128,7 +177,8 @@ class Parser {
     }
     const kindToken = this.peek();
     if (kindToken.type === 'word' && kindToken.value === 'SOURCE') throw unsupported('CREATE SOURCE STREAM/TABLE');
-    if (kindToken.type === 'word' && ['TYPE', 'CONNECTOR', 'FUNCTION'].includes(kindToken.value)) throw unsupported(`CREATE ${kindToken.value}`);
+    if (kindToken.type === 'word' && ['TYPE', 'CONNECTOR', 'FUNCTION'].includes(kindToken.value))
+      throw unsupported(`CREATE ${kindToken.value}`);
     const sourceType = this.expectWord('STREAM', 'TABLE') as 'STREAM' | 'TABLE';
     let ifNotExists = false;
     if (this.acceptWord('IF')) {
@@ -197,7 +247,8 @@ class Parser {
         this.expectSymbol(',');
         const scale = Number(this.expectType('integer').value);
         this.expectSymbol(')');
-        if (precision < 1 || scale > precision) this.fail(token, `DECIMAL precision must be >= 1 and scale <= precision`);
+        if (precision < 1 || scale > precision)
+          this.fail(token, `DECIMAL precision must be >= 1 and scale <= precision`);
         return decimal(precision, scale);
       }
       case 'ARRAY': {
@@ -230,7 +281,8 @@ class Parser {
       let value: PropertyValue;
       if (valueToken.type === 'string') value = valueToken.value;
       else if (valueToken.type === 'integer' || valueToken.type === 'decimal') value = Number(valueToken.value);
-      else if (valueToken.type === 'word' && (valueToken.value === 'TRUE' || valueToken.value === 'FALSE')) value = valueToken.value === 'TRUE';
+      else if (valueToken.type === 'word' && (valueToken.value === 'TRUE' || valueToken.value === 'FALSE'))
+        value = valueToken.value === 'TRUE';
       else return this.fail(valueToken, `mismatched input '${valueToken.text}' expecting a literal`);
       if (properties.has(name)) this.fail(nameToken, `Duplicate property: ${name}`);
       properties.set(name, value);
@@ -242,7 +294,8 @@ class Parser {
   private drop(): Omit<Extract<Statement, { kind: 'drop' }>, 'text'> {
     this.expectWord('DROP');
     const kindToken = this.peek();
-    if (kindToken.type === 'word' && ['TYPE', 'CONNECTOR'].includes(kindToken.value)) throw unsupported(`DROP ${kindToken.value}`);
+    if (kindToken.type === 'word' && ['TYPE', 'CONNECTOR'].includes(kindToken.value))
+      throw unsupported(`DROP ${kindToken.value}`);
     const sourceType = this.expectWord('STREAM', 'TABLE') as 'STREAM' | 'TABLE';
     let ifExists = false;
     if (this.acceptWord('IF')) {
@@ -268,8 +321,16 @@ class Parser {
       this.next();
       return { kind: 'list', what: 'TOPICS', extended: this.acceptWord('EXTENDED') };
     }
-    if (!known.includes(what)) this.fail(token, `mismatched input '${token.text}' expecting {STREAMS, TABLES, TOPICS, QUERIES, PROPERTIES, VARIABLES}`);
-    return { kind: 'list', what: what as Extract<Statement, { kind: 'list' }>['what'], extended: this.acceptWord('EXTENDED') };
+    if (!known.includes(what))
+      this.fail(
+        token,
+        `mismatched input '${token.text}' expecting {STREAMS, TABLES, TOPICS, QUERIES, PROPERTIES, VARIABLES}`,
+      );
+    return {
+      kind: 'list',
+      what: what as Extract<Statement, { kind: 'list' }>['what'],
+      extended: this.acceptWord('EXTENDED'),
+    };
   }
 
   private insert(): Omit<Extract<Statement, { kind: 'insertValues' }>, 'text'> {
@@ -303,9 +364,21 @@ class Parser {
     this.expectWord('FROM');
     const from = this.sourceRef();
     let join: JoinClause | undefined;
-    if (this.peekWord('JOIN') || this.peekWord('INNER') || this.peekWord('LEFT') || this.peekWord('RIGHT') || this.peekWord('FULL')) {
+    if (
+      this.peekWord('JOIN') ||
+      this.peekWord('INNER') ||
+      this.peekWord('LEFT') ||
+      this.peekWord('RIGHT') ||
+      this.peekWord('FULL')
+    ) {
       join = this.joinClause();
-      if (this.peekWord('JOIN') || this.peekWord('INNER') || this.peekWord('LEFT') || this.peekWord('FULL') || this.peekWord('RIGHT')) {
+      if (
+        this.peekWord('JOIN') ||
+        this.peekWord('INNER') ||
+        this.peekWord('LEFT') ||
+        this.peekWord('FULL') ||
+        this.peekWord('RIGHT')
+      ) {
         throw unsupported('A query with more than one JOIN');
       }
     }
@@ -390,7 +463,11 @@ class Parser {
     const amount = Number(this.expectType('integer').value);
     const unitToken = this.next();
     const factor = unitToken.type === 'word' ? TIME_UNITS[unitToken.value] : undefined;
-    if (factor === undefined) this.fail(unitToken, `mismatched input '${unitToken.text}' expecting a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS)`);
+    if (factor === undefined)
+      this.fail(
+        unitToken,
+        `mismatched input '${unitToken.text}' expecting a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS)`,
+      );
     return amount * factor!;
   }
 
@@ -440,7 +517,8 @@ class Parser {
       this.expectWord('NULL');
       return { kind: 'isNull', operand: left, negated, pos: this.position(token) };
     }
-    const negated = this.peekWord('NOT') && (this.peekWord('BETWEEN', 1) || this.peekWord('IN', 1) || this.peekWord('LIKE', 1));
+    const negated =
+      this.peekWord('NOT') && (this.peekWord('BETWEEN', 1) || this.peekWord('IN', 1) || this.peekWord('LIKE', 1));
     if (negated) this.next();
     if (this.acceptWord('BETWEEN')) {
       const low = this.additive();
@@ -467,7 +545,13 @@ class Parser {
       const token = this.peek();
       if (token.type !== 'symbol' || !['+', '-', '||'].includes(token.value)) return left;
       this.next();
-      left = { kind: 'binary', op: token.value as '+' | '-' | '||', left, right: this.multiplicative(), pos: this.position(token) };
+      left = {
+        kind: 'binary',
+        op: token.value as '+' | '-' | '||',
+        left,
+        right: this.multiplicative(),
+        pos: this.position(token),
+      };
     }
   }
 
@@ -477,7 +561,13 @@ class Parser {
       const token = this.peek();
       if (token.type !== 'symbol' || !['*', '/', '%'].includes(token.value)) return left;
       this.next();
-      left = { kind: 'binary', op: token.value as '*' | '/' | '%', left, right: this.unary(), pos: this.position(token) };
+      left = {
+        kind: 'binary',
+        op: token.value as '*' | '/' | '%',
+        left,
+        right: this.unary(),
+        pos: this.position(token),
+      };
     }
   }
 
@@ -493,7 +583,8 @@ class Parser {
     if (this.acceptSymbol('+')) return this.unary();
     const primary = this.primary();
     const after = this.peek();
-    if (after.type === 'symbol' && (after.value === '[' || after.value === '->')) throw unsupported(`The '${after.value}' operator`);
+    if (after.type === 'symbol' && (after.value === '[' || after.value === '->'))
+      throw unsupported(`The '${after.value}' operator`);
     return primary;
   }
 
@@ -647,37 +738,46 @@ class Parser {
   private expectWord(...words: string[]): string {
     const token = this.next();
     if (token.type !== 'word' || !words.includes(token.value)) {
-      this.fail(token, `mismatched input '${token.text}' expecting ${words.length === 1 ? words[0] : `{${words.join(', ')}}`}`);
+      this.fail(
+        token,
+        `mismatched input '${token.text}' expecting ${words.length === 1 ? words[0] : `{${words.join(', ')}}`}`,
+      );
     }
     return token.value;
   }
 
   private expectSymbol(symbol: string): void {
     const token = this.next();
-    if (token.type !== 'symbol' || token.value !== symbol) this.fail(token, `mismatched input '${token.text}' expecting '${symbol}'`);
+    if (token.type !== 'symbol' || token.value !== symbol)
+      this.fail(token, `mismatched input '${token.text}' expecting '${symbol}'`);
   }
 
   private expectType(type: Token['type']): Token {
     const token = this.next();
-    if (token.type !== type) this.fail(token, `mismatched input '${token.text}' expecting ${type === 'integer' ? 'an integer' : type}`);
+    if (token.type !== type)
+      this.fail(token, `mismatched input '${token.text}' expecting ${type === 'integer' ? 'an integer' : type}`);
     return token;
   }
 
   private stringLiteral(what: string): string {
     const token = this.next();
-    if (token.type !== 'string') this.fail(token, `mismatched input '${token.text}' expecting ${what} in single quotes`);
+    if (token.type !== 'string')
+      this.fail(token, `mismatched input '${token.text}' expecting ${what} in single quotes`);
     return token.value;
   }
 
   private isIdentifierStart(): boolean {
     const token = this.peek();
-    return token.type === 'quoted' || (token.type === 'word' && !CLAUSE_WORDS.has(token.value) && token.value !== 'EMIT');
+    return (
+      token.type === 'quoted' || (token.type === 'word' && !CLAUSE_WORDS.has(token.value) && token.value !== 'EMIT')
+    );
   }
 
   private identifier(what: string): string {
     const token = this.next();
     if (token.type === 'quoted') return token.value;
-    if (token.type !== 'word' || CLAUSE_WORDS.has(token.value)) this.fail(token, `mismatched input '${token.text}' expecting ${what}`);
+    if (token.type !== 'word' || CLAUSE_WORDS.has(token.value))
+      this.fail(token, `mismatched input '${token.text}' expecting ${what}`);
     return token.value;
   }
 

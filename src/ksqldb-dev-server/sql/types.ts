@@ -33,7 +33,12 @@ export function formatType(type: SqlType): string {
 export function schemaOf(type: SqlType): Record<string, unknown> {
   switch (type.kind) {
     case 'DECIMAL':
-      return { type: 'DECIMAL', fields: null, memberSchema: null, parameters: { precision: type.precision, scale: type.scale } };
+      return {
+        type: 'DECIMAL',
+        fields: null,
+        memberSchema: null,
+        parameters: { precision: type.precision, scale: type.scale },
+      };
     case 'ARRAY':
       return { type: 'ARRAY', fields: null, memberSchema: schemaOf(type.item) };
     default:

@@ -66,14 +66,21 @@ function startProduce(prefix: string, extra: string[]) {
   return startCli(
     [
       'produce',
-      '--rate', '2000',
-      '--trucks', '0',
-      '--topics', TOPICS.map((t) => t.name).join(','),
-      '--topic-prefix', prefix,
+      '--rate',
+      '2000',
+      '--trucks',
+      '0',
+      '--topics',
+      TOPICS.map((t) => t.name).join(','),
+      '--topic-prefix',
+      prefix,
       '--json',
       ...extra,
     ],
-    { env: { MARKETPLACE_TARGET: 'local', MARKETPLACE_BOOTSTRAP_SERVERS: stackEndpoints().kafka.plaintext }, timeoutMs: 240_000 },
+    {
+      env: { MARKETPLACE_TARGET: 'local', MARKETPLACE_BOOTSTRAP_SERVERS: stackEndpoints().kafka.plaintext },
+      timeoutMs: 240_000,
+    },
   );
 }
 
@@ -143,7 +150,11 @@ describe('hardening 1: broker SIGKILLed during produce --rate 2000', () => {
 
       await producing.waitFor(/Kafka at \S+ is back after [\d.]+ s; resuming/, { timeoutMs: 120_000 });
       // Production resumed: the topic grows well beyond what it held when the broker came back.
-      await until('records to be acknowledged after the restart', async () => (await recordsIn(jobCreated)) >= atRestart + 4_000, 90_000);
+      await until(
+        'records to be acknowledged after the restart',
+        async () => (await recordsIn(jobCreated)) >= atRestart + 4_000,
+        90_000,
+      );
       producing.kill('SIGINT');
       const outcome = await producing.done;
       const summary = summaryOf(outcome);
@@ -153,7 +164,8 @@ describe('hardening 1: broker SIGKILLed during produce --rate 2000', () => {
       await checkAndRecord(
         {
           item: 1,
-          scenario: 'broker SIGKILLed mid-run, restarted (`local start`) after 3 s; produce --rate 2000 --max-outage 3m, stopped with Ctrl-C afterwards',
+          scenario:
+            'broker SIGKILLed mid-run, restarted (`local start`) after 3 s; produce --rate 2000 --max-outage 3m, stopped with Ctrl-C afterwards',
           expectation:
             'every acknowledged record in its topic exactly once (by job id, per topic); outage reported on stderr; records acknowledged after the restart; exit 130 after Ctrl-C',
           observed:
@@ -222,7 +234,9 @@ describe('hardening 1: broker SIGKILLed during produce --rate 2000', () => {
             expect(c.duplicates, `${name}: records whose job id repeats`).toBe(0);
             // The batch in flight when produce gave up may or may not have been written; everything acked was.
             expect(c.found, `${name}: records found vs acknowledged`).toBeGreaterThanOrEqual(acked);
-            expect(c.found, `${name}: records found vs acknowledged + never acknowledged`).toBeLessThanOrEqual(acked + summary.errors);
+            expect(c.found, `${name}: records found vs acknowledged + never acknowledged`).toBeLessThanOrEqual(
+              acked + summary.errors,
+            );
           }
         },
       );

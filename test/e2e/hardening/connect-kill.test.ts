@@ -45,7 +45,10 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!(await serviceRunning(home, 'connect'))) await startStoppedServices(home);
   await cli(['down', '--yes', '--discover']);
-  await mongo?.db(database).dropDatabase().catch(() => undefined);
+  await mongo
+    ?.db(database)
+    .dropDatabase()
+    .catch(() => undefined);
   await mongo?.close();
 });
 
@@ -61,7 +64,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 /** Records in the topic, read back (ksqlDB's transactional output leaves commit markers, so offsets overcount). */
 async function topicRecordCount(topic: string): Promise<number> {
-  const kafka = createKafka({ target: 'local', bootstrap: [stackEndpoints().kafka.plaintext], clientId: 'hardening-connect' });
+  const kafka = createKafka({
+    target: 'local',
+    bootstrap: [stackEndpoints().kafka.plaintext],
+    clientId: 'hardening-connect',
+  });
   let records = 0;
   await scanTopic(kafka, topic, () => records++);
   return records;
@@ -106,7 +113,20 @@ describe('hardening 2: Connect worker SIGKILLed while the MongoDB sink writes jo
 
       // The topic's keys, decoded by the CLI itself (the key is ksqlDB's KAFKA-format BIGINT JOB_ID).
       const topicRecords = await topicRecordCount('job_status');
-      const tailed = await cli(['tail', 'job_status', '--via', 'kafka', '--from-beginning', '--limit', String(topicRecords), '--format', 'jsonl'], 120_000);
+      const tailed = await cli(
+        [
+          'tail',
+          'job_status',
+          '--via',
+          'kafka',
+          '--from-beginning',
+          '--limit',
+          String(topicRecords),
+          '--format',
+          'jsonl',
+        ],
+        120_000,
+      );
       expect(tailed.code, tailed.stderr).toBe(0);
       const topicIds = tailed.stdout
         .trim()
@@ -124,7 +144,8 @@ describe('hardening 2: Connect worker SIGKILLed while the MongoDB sink writes jo
         {
           item: 2,
           scenario: `Connect worker SIGKILLed while the MongoDB sink wrote job_status (${JOBS} jobs produced at ${RATE}/s), restarted with \`local start\` 3 s later`,
-          expectation: 'sink RUNNING again; MongoDB holds one document per job_status record: the same job ids as the topic keys, none missing, none twice',
+          expectation:
+            'sink RUNNING again; MongoDB holds one document per job_status record: the same job ids as the topic keys, none missing, none twice',
           observed:
             `killed at ${documentsAtKill} documents (${documentsWhileDown} while down), outage ${outageSeconds.toFixed(1)} s (restart ${restartSeconds.toFixed(1)} s); ` +
             `sink ${status.state}/${status.tasks.map((t) => t.state).join(',')}; job_status topic ${topicRecords} records, ${topicIdSet.size} job ids; ` +

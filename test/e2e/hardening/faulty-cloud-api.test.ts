@@ -68,7 +68,8 @@ async function newDeployment(): Promise<Deployment> {
 /** Leaves nothing behind for the next file, whatever the test did. */
 async function cleanUp(deployment: Deployment): Promise<void> {
   harness.emulator.faults.clear();
-  if (Object.values(harness.inventory()).some((items) => items.length > 0)) await deployment.cli(['down', '--yes', '--discover']);
+  if (Object.values(harness.inventory()).some((items) => items.length > 0))
+    await deployment.cli(['down', '--yes', '--discover']);
   await harness.reapKsqlServers();
 }
 
@@ -86,9 +87,14 @@ function expectExactlyOneDeployment(prefix: string, inventory: CloudInventory): 
   expect(names(inventory.connectors)).toEqual([`${prefix}-mongo-sink`]);
   const sa = inventory.serviceAccounts[0]!.id;
   expect(
-    inventory.apiKeys.map((key) => `${key.name} owner=${key.ownerId === sa ? 'sa' : key.ownerId} on=${key.resourceId}`).sort(),
+    inventory.apiKeys
+      .map((key) => `${key.name} owner=${key.ownerId === sa ? 'sa' : key.ownerId} on=${key.resourceId}`)
+      .sort(),
   ).toEqual(
-    [`${prefix}-kafka-key owner=sa on=${inventory.clusters[0]!.id}`, `${prefix}-ksqldb-key owner=sa on=${inventory.ksqlClusters[0]!.id}`].sort(),
+    [
+      `${prefix}-kafka-key owner=sa on=${inventory.clusters[0]!.id}`,
+      `${prefix}-ksqldb-key owner=sa on=${inventory.ksqlClusters[0]!.id}`,
+    ].sort(),
   );
   expect(inventory.roleBindings.map((rb) => `${rb.roleName} ${rb.principal}`).sort()).toEqual([
     `CloudClusterAdmin User:${sa}`,
@@ -110,7 +116,9 @@ function expectStateMatches(state: ReturnType<typeof readState>, inventory: Clou
   expect(resources['kafka-cluster']?.id).toBe(inventory.clusters[0]!.id);
   expect(resources['service-account']?.id).toBe(inventory.serviceAccounts[0]!.id);
   expect(resources['ksqldb-cluster']?.id).toBe(inventory.ksqlClusters[0]!.id);
-  expect([resources['kafka-api-key']?.id, resources['ksqldb-api-key']?.id].sort()).toEqual(inventory.apiKeys.map((k) => k.id).sort());
+  expect([resources['kafka-api-key']?.id, resources['ksqldb-api-key']?.id].sort()).toEqual(
+    inventory.apiKeys.map((k) => k.id).sort(),
+  );
   expect([resources['cluster-role-binding']?.id, resources['ksqldb-role-binding']?.id].sort()).toEqual(
     inventory.roleBindings.map((rb) => rb.id).sort(),
   );
@@ -169,7 +177,10 @@ describe('hardening 4: up and down against a faulty Confluent Cloud API', () => 
           faulted: faulted.length,
           retried: retried.length,
           spikes: exchanges.filter((e) => (e.delayedMs ?? 0) > 0).length,
-          byStatus: [...byStatus].sort(([a], [b]) => a - b).map(([status, n]) => `${n}×${status}`).join(' '),
+          byStatus: [...byStatus]
+            .sort(([a], [b]) => a - b)
+            .map(([status, n]) => `${n}×${status}`)
+            .join(' '),
         };
       };
       const u = summary(upExchanges);
@@ -182,7 +193,10 @@ describe('hardening 4: up and down against a faulty Confluent Cloud API', () => 
       await checkAndRecord(
         {
           item: 4,
-          scenario: '`up` then `down` with 30% of Cloud API calls answered 429/500/502/503 and 6% delayed 2 s (seed ' + SEED + ')',
+          scenario:
+            '`up` then `down` with 30% of Cloud API calls answered 429/500/502/503 and 6% delayed 2 s (seed ' +
+            SEED +
+            ')',
           expectation: 'both exit 0; one of each resource after up; nothing left after down; every fault retried',
           observed: `${line('up', u, upMs)}; ${line('down', d, downMs)}`,
         },
@@ -274,21 +288,30 @@ describe('hardening 4: up and down against a faulty Confluent Cloud API', () => 
         crn_pattern: String(state.resources['kafka-cluster']!.attributes!['rbacCrn']),
       });
       const key = await cloudApi('POST', '/iam/v2/api-keys', {
-        spec: { display_name: `${deployment.prefix}-by-hand`, description: 'made outside marketplace', owner: { id: harness.emulator.state.adminUserId } },
+        spec: {
+          display_name: `${deployment.prefix}-by-hand`,
+          description: 'made outside marketplace',
+          owner: { id: harness.emulator.state.adminUserId },
+        },
       });
       const down = await deployment.cli(['down', '--yes', '--json']);
       const remaining = down.code === 1 ? (JSON.parse(down.stdout) as DownResult).remaining : [];
       await checkAndRecord(
         {
           item: 4,
-          scenario: '`down` with a role binding of the demo\'s service account and a prefixed API key that `up` did not make',
-          expectation: '`down` deletes everything it made, then reports both leftovers by id and exits 1 (nothing left silently)',
+          scenario:
+            "`down` with a role binding of the demo's service account and a prefixed API key that `up` did not make",
+          expectation:
+            '`down` deletes everything it made, then reports both leftovers by id and exits 1 (nothing left silently)',
           observed: `down exit ${down.code}; remaining: ${remaining.join('; ') || '(none)'}`,
         },
         () => {
           expect(down.code, down.stderr).toBe(1);
           expect(remaining).toEqual(
-            expect.arrayContaining([expect.stringContaining(String(binding['id'])), expect.stringContaining(String(key['id']))]),
+            expect.arrayContaining([
+              expect.stringContaining(String(binding['id'])),
+              expect.stringContaining(String(key['id'])),
+            ]),
           );
           expect(remaining).toHaveLength(2);
         },
@@ -310,7 +333,11 @@ describe('hardening 4: up and down against a faulty Confluent Cloud API', () => 
 async function upKilledAt(deployment: Deployment, at: number, lostAnswer: boolean): Promise<string | undefined> {
   const child = spawn(process.execPath, [CLI, 'up'], {
     cwd: deployment.cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...harness.cliEnv({ prefix: deployment.prefix, waitScale: TIME_SCALE, sink: true }) },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...harness.cliEnv({ prefix: deployment.prefix, waitScale: TIME_SCALE, sink: true }),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

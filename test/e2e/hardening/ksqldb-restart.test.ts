@@ -46,9 +46,23 @@ afterAll(async () => {
 
 /** Produces `jobs` jobs (orders right behind them) and returns their job ids, read back from job_created. */
 async function produceJobs(jobs: number): Promise<Set<string>> {
-  const kafka = createKafka({ target: 'local', bootstrap: [stackEndpoints().kafka.plaintext], clientId: 'hardening-ksql' });
+  const kafka = createKafka({
+    target: 'local',
+    bootstrap: [stackEndpoints().kafka.plaintext],
+    clientId: 'hardening-ksql',
+  });
   const before = new Set((await readTopic(kafka, 'job_created')).map((r) => r.key!));
-  const produced = await cli(['produce', '--count', String(jobs), '--rate', '50', '--trucks', '0', '--order-delay', '100ms']);
+  const produced = await cli([
+    'produce',
+    '--count',
+    String(jobs),
+    '--rate',
+    '50',
+    '--trucks',
+    '0',
+    '--order-delay',
+    '100ms',
+  ]);
   expect(produced.code, produced.stderr).toBe(0);
   return new Set((await readTopic(kafka, 'job_created')).map((r) => r.key!).filter((key) => !before.has(key)));
 }
@@ -98,7 +112,8 @@ describe('hardening 3: ksqlDB dev server restarted during tail job_status', () =
         {
           item: 3,
           scenario: 'ksqlDB dev server restarted (`local stop` ksqldb, `local start`) while `tail job_status` runs',
-          expectation: 'tail says it is reconnecting, reconnects once, and prints the rows of jobs produced after the restart',
+          expectation:
+            'tail says it is reconnecting, reconnects once, and prints the rows of jobs produced after the restart',
           observed:
             `server down and back in ${restartSeconds.toFixed(1)} s, tail reconnected ${reconnectSeconds.toFixed(1)} s after the stop; ` +
             `${early.size} jobs before the restart tailed; ${late.size - lateMissing} of ${late.size} jobs produced after it tailed`,
@@ -127,7 +142,8 @@ describe('hardening 3: ksqlDB dev server restarted during tail job_status', () =
         {
           item: 3,
           scenario: 'after that reconnect, the dev server SIGKILLed (a second drop)',
-          expectation: 'tail fails with one line saying the connection dropped a second time, exit 1, no stack trace, no hang',
+          expectation:
+            'tail fails with one line saying the connection dropped a second time, exit 1, no stack trace, no hang',
           observed: outcome
             ? `exit ${outcome.code} ${exitSeconds.toFixed(1)} s after the kill; message "${failure[0] ?? '(none)'}"`
             : `still running ${exitSeconds.toFixed(0)} s after the kill`,
@@ -136,7 +152,9 @@ describe('hardening 3: ksqlDB dev server restarted during tail job_status', () =
           expect(outcome, 'tail still running 30 s after the second drop').toBeDefined();
           expect(outcome!.code, outcome!.stderr).toBe(1);
           expect(failure).toHaveLength(1);
-          expect(failure[0]).toMatch(/^✖ Error: the connection to ksqlDB at \S+ dropped .*second drop, and tail reconnects only once — /);
+          expect(failure[0]).toMatch(
+            /^✖ Error: the connection to ksqlDB at \S+ dropped .*second drop, and tail reconnects only once — /,
+          );
           expect(outcome!.stderr).not.toMatch(/\n\s+at /);
         },
       );
@@ -163,7 +181,8 @@ describe('hardening 3: ksqlDB dev server restarted during tail job_status', () =
         {
           item: 3,
           scenario: 'dev server SIGKILLed during `tail job_status` and left down',
-          expectation: 'tail tries to reconnect for 30 s, then fails with one line naming the server and what to do, exit 1, no hang',
+          expectation:
+            'tail tries to reconnect for 30 s, then fails with one line naming the server and what to do, exit 1, no hang',
           observed: outcome
             ? `exit ${outcome.code} ${exitSeconds.toFixed(1)} s after the kill; message "${failure[0] ?? '(none)'}"`
             : `still running ${exitSeconds.toFixed(0)} s after the kill`,

@@ -70,8 +70,7 @@ describe('hardening 5: large inputs are checked in one pass', () => {
     await checkAndRecord(
       {
         item: 5,
-        scenario:
-          `\`marketplace ksql -f big.sql\`: ${STATEMENTS} valid statements, then a misspelt one (line ${sqlErrorLine})`,
+        scenario: `\`marketplace ksql -f big.sql\`: ${STATEMENTS} valid statements, then a misspelt one (line ${sqlErrorLine})`,
         expectation: 'exit 2 with one line big.sql:line:column naming it; nothing run',
         observed: `${exitOf(result)}, ${lines.length} line(s): ${lines[0]}`,
       },

@@ -5,7 +5,16 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudPipeline } from '../../helpers/cloud-pipeline.js';
 import { checkAndRecord } from '../../helpers/reliability.js';
-import { filesUnder, findSecrets, modeOf, RunObserver, scanFiles, secret, type Hit, type Secret } from '../../helpers/secret-scan.js';
+import {
+  filesUnder,
+  findSecrets,
+  modeOf,
+  RunObserver,
+  scanFiles,
+  secret,
+  type Hit,
+  type Secret,
+} from '../../helpers/secret-scan.js';
 import { stackEndpoints } from '../../helpers/stack.js';
 
 /**
@@ -43,7 +52,10 @@ beforeAll(async () => {
     env: { MONGODB_PASSWORD: mongoPassword },
   });
   const cloud = pipeline.harness.emulator.cloudCredentials;
-  secrets = [secret('Cloud API secret', cloud.secret, cloud.key), secret('Mongo password', mongoPassword, pipeline.env.MARKETPLACE_MONGO_USER)];
+  secrets = [
+    secret('Cloud API secret', cloud.secret, cloud.key),
+    secret('Mongo password', mongoPassword, pipeline.env.MARKETPLACE_MONGO_USER),
+  ];
   observer.start();
 });
 
@@ -84,19 +96,56 @@ describe('secrets never leave their 0600 state file (hardening item 6)', () => {
     const kafkaKey = keys.find((k) => k.displayName === `${prefix}-kafka-key`);
     const ksqlKey = keys.find((k) => k.displayName === `${prefix}-ksqldb-key`);
     expect(kafkaKey && ksqlKey, 'up created both API keys').toBeTruthy();
-    secrets.push(secret('Kafka API secret', kafkaKey!.secret, kafkaKey!.id), secret('ksqlDB API secret', ksqlKey!.secret, ksqlKey!.id));
+    secrets.push(
+      secret('Kafka API secret', kafkaKey!.secret, kafkaKey!.id),
+      secret('ksqlDB API secret', ksqlKey!.secret, ksqlKey!.id),
+    );
 
     await step('status', ['status', '--json']);
-    await step('produce', ['produce', '--count', String(JOBS), '--rate', '200', '--trucks', '1', '--truck-interval', '200ms', '--seed', '5', '--json']);
-    const tailed = await step('tail', ['tail', 'job_status', '--from-beginning', '--limit', String(JOBS), '--format', 'jsonl']);
+    await step('produce', [
+      'produce',
+      '--count',
+      String(JOBS),
+      '--rate',
+      '200',
+      '--trucks',
+      '1',
+      '--truck-interval',
+      '200ms',
+      '--seed',
+      '5',
+      '--json',
+    ]);
+    const tailed = await step('tail', [
+      'tail',
+      'job_status',
+      '--from-beginning',
+      '--limit',
+      String(JOBS),
+      '--format',
+      'jsonl',
+    ]);
     expect(tailed.stdout.trim().split('\n')).toHaveLength(JOBS);
-    await step('tail --via kafka', ['tail', 'job_status', '--via', 'kafka', '--from-beginning', '--limit', String(JOBS), '--format', 'jsonl']);
+    await step('tail --via kafka', [
+      'tail',
+      'job_status',
+      '--via',
+      'kafka',
+      '--from-beginning',
+      '--limit',
+      String(JOBS),
+      '--format',
+      'jsonl',
+    ]);
     await step('sink mongo', ['sink', 'mongo', '--json']);
     await step('sink status', ['sink', 'status', '--json']);
     const verified = await step('sink verify', ['sink', 'verify', '--wait', '120s', '--json']);
     expect(JSON.parse(verified.stdout)).toMatchObject({ documents: JOBS, missing: 0 });
     // An error path, where secrets tend to slip into messages and stack traces: MongoDB unreachable.
-    const failed = await pipeline.cli(['sink', 'verify', '--json'], 60_000, { ...pipeline.env, MARKETPLACE_MONGO_URI: 'mongodb://127.0.0.1:9/?authMechanism=PLAIN' });
+    const failed = await pipeline.cli(['sink', 'verify', '--json'], 60_000, {
+      ...pipeline.env,
+      MARKETPLACE_MONGO_URI: 'mongodb://127.0.0.1:9/?authMechanism=PLAIN',
+    });
     expect(failed.code, failed.stderr).toBe(1);
     await step('down', ['down', '--yes', '--json']);
     completed = true;
@@ -108,13 +157,17 @@ describe('secrets never leave their 0600 state file (hardening item 6)', () => {
       ...findSecrets(call.run.stdout, `stdout of #${index + 1} ${call.args.slice(0, 2).join(' ')}`, secrets),
       ...findSecrets(call.run.stderr, `stderr of #${index + 1} ${call.args.slice(0, 2).join(' ')}`, secrets),
     ]);
-    const bytes = pipeline.calls.reduce((sum, call) => sum + Buffer.byteLength(call.run.stdout) + Buffer.byteLength(call.run.stderr), 0);
+    const bytes = pipeline.calls.reduce(
+      (sum, call) => sum + Buffer.byteLength(call.run.stdout) + Buffer.byteLength(call.run.stderr),
+      0,
+    );
     const verbose = pipeline.calls.every((call) => call.args.includes('--verbose'));
     await checkAndRecord(
       {
         item: 6,
         scenario: `stdout and stderr of ${pipeline.calls.length} CLI calls with --verbose (up, status, produce, tail ×2, sink mongo/status/verify, a failing sink verify, down)`,
-        expectation: 'none of the 4 secrets (Cloud API, Kafka API, ksqlDB API, Mongo password), raw, URI-encoded or as a basic-auth token',
+        expectation:
+          'none of the 4 secrets (Cloud API, Kafka API, ksqlDB API, Mongo password), raw, URI-encoded or as a basic-auth token',
         observed: `${(bytes / 1024).toFixed(0)} KB scanned, ${hits.length} hits`,
       },
       () => {
@@ -132,7 +185,9 @@ describe('secrets never leave their 0600 state file (hardening item 6)', () => {
     // The stack's own records (pids, endpoints, settings). Not its broker user database (kafka-users.json and the
     // broker's config): the emulator hands those SASL users out as Kafka API keys, so they hold the secret by design,
     // as Confluent's servers do.
-    const stackState = [...filesUnder(join(home, 'run')), join(home, 'manifest.json')].filter((file) => existsSync(file));
+    const stackState = [...filesUnder(join(home, 'run')), join(home, 'manifest.json')].filter((file) =>
+      existsSync(file),
+    );
     const emulatorLogs = [pipeline.harness.logFile].filter((file) => existsSync(file));
     const scan = scanFiles([...stackLogs, ...stackState, ...emulatorLogs], secrets);
     await checkAndRecord(
@@ -155,7 +210,8 @@ describe('secrets never leave their 0600 state file (hardening item 6)', () => {
   it('the state file holds the API secrets in its secret fields only, with mode 0600; other files hold none', async () => {
     expect(completed, 'the run did not complete').toBe(true);
     await observer.stop();
-    for (const file of observer.files.values()) stateSnapshots.push({ after: 'a command (sampled while it ran)', ...file });
+    for (const file of observer.files.values())
+      stateSnapshots.push({ after: 'a command (sampled while it ran)', ...file });
     // The state file, and the temp files an atomic write renames over it.
     const isState = (path: string) => /^(state\.json|\.state\.json\..+\.tmp)$/.test(basename(path));
     const states = stateSnapshots.filter((s) => isState(s.path));
@@ -163,7 +219,8 @@ describe('secrets never leave their 0600 state file (hardening item 6)', () => {
     const heldIn = new Map<string, Set<string>>();
     let partial = 0;
     for (const snapshot of states) {
-      if (snapshot.mode !== 0o600) problems.push(`${basename(snapshot.path)} after ${snapshot.after}: mode ${snapshot.mode.toString(8)}`);
+      if (snapshot.mode !== 0o600)
+        problems.push(`${basename(snapshot.path)} after ${snapshot.after}: mode ${snapshot.mode.toString(8)}`);
       let document: { resources: Record<string, { secrets?: Record<string, string> }> };
       try {
         document = JSON.parse(snapshot.bytes.toString('utf8')) as typeof document;
@@ -173,17 +230,25 @@ describe('secrets never leave their 0600 state file (hardening item 6)', () => {
       }
       const secretFields: { path: string; value: string }[] = [];
       for (const [id, record] of Object.entries(document.resources)) {
-        for (const [field, value] of Object.entries(record.secrets ?? {})) secretFields.push({ path: `resources.${id}.secrets.${field}`, value });
+        for (const [field, value] of Object.entries(record.secrets ?? {}))
+          secretFields.push({ path: `resources.${id}.secrets.${field}`, value });
         delete record.secrets;
       }
-      const outside = findSecrets(JSON.stringify(document), `${basename(snapshot.path)} outside its secret fields, after ${snapshot.after}`, secrets);
+      const outside = findSecrets(
+        JSON.stringify(document),
+        `${basename(snapshot.path)} outside its secret fields, after ${snapshot.after}`,
+        secrets,
+      );
       problems.push(...outside.map((hit) => `${hit.secret} ${hit.where}`));
       for (const s of secrets) {
         const fields = secretFields.filter((f) => f.value === s.value).map((f) => f.path);
         for (const path of fields) (heldIn.get(s.name) ?? heldIn.set(s.name, new Set()).get(s.name)!).add(path);
         // Every occurrence in the raw bytes is accounted for by a secret field holding exactly that value.
         const raw = findSecrets(snapshot.bytes, snapshot.path, [s]).length;
-        if (raw !== fields.length) problems.push(`${basename(snapshot.path)} after ${snapshot.after}: ${s.name} occurs ${raw} times, in ${fields.length} secret fields`);
+        if (raw !== fields.length)
+          problems.push(
+            `${basename(snapshot.path)} after ${snapshot.after}: ${s.name} occurs ${raw} times, in ${fields.length} secret fields`,
+          );
       }
     }
     const others = stateSnapshots.filter((s) => !isState(s.path));
@@ -225,13 +290,15 @@ describe('secrets never leave their 0600 state file (hardening item 6)', () => {
     await checkAndRecord(
       {
         item: 6,
-        scenario: 'the process list (/proc/*/cmdline, as `ps -eo args` shows it) sampled every 25 ms throughout the run',
+        scenario:
+          'the process list (/proc/*/cmdline, as `ps -eo args` shows it) sampled every 25 ms throughout the run',
         expectation: 'no secret in any process argument (secrets travel in the environment or the state file)',
         observed: `${observer.samples} samples, ${commandLines.length} distinct command lines (${cliLines.length} of the CLI), ${hits.length} hits`,
       },
       () => {
         // The sampler saw the CLI's processes, so it really looked while the commands ran.
-        for (const command of ['up', 'produce', 'tail', 'down']) expect(cliLines.some((line) => line.includes(` ${command} `))).toBe(true);
+        for (const command of ['up', 'produce', 'tail', 'down'])
+          expect(cliLines.some((line) => line.includes(` ${command} `))).toBe(true);
         expect(hits, describeHits(hits)).toEqual([]);
       },
     );

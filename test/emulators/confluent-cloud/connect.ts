@@ -21,7 +21,12 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
   const key = (envId: string, clusterId: string, name: string) => `${envId}/${clusterId}/${name}`;
 
   const local = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
-    if (!options.connect) throw new EmulatorHttpError(500, 'no_backend', 'This emulator was started without a Kafka Connect backend (no --connect-url)');
+    if (!options.connect)
+      throw new EmulatorHttpError(
+        500,
+        'no_backend',
+        'This emulator was started without a Kafka Connect backend (no --connect-url)',
+      );
     const response = await fetch(`${options.connect.url}${path}`, {
       method,
       headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
@@ -34,7 +39,8 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
   // A deleted cluster's connectors stop with it.
   emulator.clusterDeletedHooks.push(async (deleted) => {
     if (!options.connect) return;
-    for (const c of state.connectors.values()) if (c.clusterId === deleted.id) await local('DELETE', `/connectors/${c.workerName}`);
+    for (const c of state.connectors.values())
+      if (c.clusterId === deleted.id) await local('DELETE', `/connectors/${c.workerName}`);
   });
 
   const scope = (call: Call) => {
@@ -53,7 +59,9 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
     return found;
   };
   const masked = (config: Record<string, string>) =>
-    Object.fromEntries(Object.entries(config).map(([k, v]) => [k, SENSITIVE_KEYS.includes(k) ? '****************' : v]));
+    Object.fromEntries(
+      Object.entries(config).map(([k, v]) => [k, SENSITIVE_KEYS.includes(k) ? '****************' : v]),
+    );
   const connectorView = (c: ConnectorRecord) => ({
     name: c.name,
     config: masked(c.config),
@@ -70,14 +78,26 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
 
   const assertValid = (config: Record<string, string>, topName?: string) => {
     if (config['connector.class'] !== ATLAS_SINK_CLASS) {
-      throw new EmulatorHttpError(400, 'bad_request', `Connector class "${config['connector.class'] ?? ''}" is not available in this cluster (only ${ATLAS_SINK_CLASS})`);
+      throw new EmulatorHttpError(
+        400,
+        'bad_request',
+        `Connector class "${config['connector.class'] ?? ''}" is not available in this cluster (only ${ATLAS_SINK_CLASS})`,
+      );
     }
     if (topName !== undefined && config['name'] !== topName) {
-      throw new EmulatorHttpError(400, 'bad_request', `config.name "${config['name'] ?? ''}" must equal the connector name "${topName}"`);
+      throw new EmulatorHttpError(
+        400,
+        'bad_request',
+        `config.name "${config['name'] ?? ''}" must equal the connector name "${topName}"`,
+      );
     }
     const errors = validateAtlasSink(config).flatMap((entry) => entry.errors);
     if (errors.length > 0) {
-      throw new EmulatorHttpError(400, 'bad_request', `Connector configuration is invalid and contains the following ${errors.length} error(s): ${errors.join('; ')}`);
+      throw new EmulatorHttpError(
+        400,
+        'bad_request',
+        `Connector configuration is invalid and contains the following ${errors.length} error(s): ${errors.join('; ')}`,
+      );
     }
   };
 
@@ -85,17 +105,25 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
   const apply = async (record: ConnectorRecord) => {
     const apiKey = state.apiKeys.get(record.config['kafka.api.key'] ?? '');
     record.failure = undefined;
-    if (record.config['kafka.auth.mode'] === 'KAFKA_API_KEY' && (!apiKey || apiKey.secret !== record.config['kafka.api.secret'] || apiKey.resource?.id !== record.clusterId)) {
-      record.failure = 'org.apache.kafka.common.errors.SaslAuthenticationException: Authentication failed: Invalid username or password (kafka.api.key / kafka.api.secret)';
+    if (
+      record.config['kafka.auth.mode'] === 'KAFKA_API_KEY' &&
+      (!apiKey || apiKey.secret !== record.config['kafka.api.secret'] || apiKey.resource?.id !== record.clusterId)
+    ) {
+      record.failure =
+        'org.apache.kafka.common.errors.SaslAuthenticationException: Authentication failed: Invalid username or password (kafka.api.key / kafka.api.secret)';
     }
-    if (record.config['kafka.auth.mode'] === 'SERVICE_ACCOUNT' && !state.serviceAccounts.has(record.config['kafka.service.account.id'] ?? '')) {
+    if (
+      record.config['kafka.auth.mode'] === 'SERVICE_ACCOUNT' &&
+      !state.serviceAccounts.has(record.config['kafka.service.account.id'] ?? '')
+    ) {
       record.failure = `Service account ${record.config['kafka.service.account.id']} does not exist`;
     }
     const translated = toLocalMongoSink(record.config, options.connect?.mongoUri ?? '');
     if (translated.unsupported) record.failure = translated.unsupported;
     if (record.failure) return;
     const result = await local('PUT', `/connectors/${record.workerName}/config`, translated.config);
-    if (result.status >= 400) record.failure = `Kafka Connect rejected the connector: ${result.json?.message ?? result.status}`;
+    if (result.status >= 400)
+      record.failure = `Kafka Connect rejected the connector: ${result.json?.message ?? result.status}`;
   };
 
   router.add({
@@ -127,7 +155,8 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
       const where = scope(call);
       const input = call.body as { name?: string; config?: Record<string, string> };
       const name = input.name ?? '';
-      if (!/^[A-Za-z0-9][A-Za-z0-9_ .-]{0,63}$/.test(name)) throw new EmulatorHttpError(400, 'bad_request', 'name must be 1-64 letters, digits, space, ., _ or -');
+      if (!/^[A-Za-z0-9][A-Za-z0-9_ .-]{0,63}$/.test(name))
+        throw new EmulatorHttpError(400, 'bad_request', 'name must be 1-64 letters, digits, space, ., _ or -');
       if (state.connectors.has(key(where.envId, where.clusterId, name))) {
         throw new EmulatorHttpError(409, 'conflict', `Connector ${name} already exists`);
       }
@@ -174,19 +203,42 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
     },
   });
 
-  router.add({ method: 'GET', template: `${BASE}/connectors/{connector_name}`, auth: 'cloud', handler: (call) => ({ status: 200, body: connectorView(connectorOr404(call)) }) });
-  router.add({ method: 'GET', template: `${BASE}/connectors/{connector_name}/config`, auth: 'cloud', handler: (call) => ({ status: 200, body: masked(connectorOr404(call).config) }) });
+  router.add({
+    method: 'GET',
+    template: `${BASE}/connectors/{connector_name}`,
+    auth: 'cloud',
+    handler: (call) => ({ status: 200, body: connectorView(connectorOr404(call)) }),
+  });
+  router.add({
+    method: 'GET',
+    template: `${BASE}/connectors/{connector_name}/config`,
+    auth: 'cloud',
+    handler: (call) => ({ status: 200, body: masked(connectorOr404(call).config) }),
+  });
 
   const statusOf = async (c: ConnectorRecord, now: number) => {
     const base = { name: c.name, type: 'sink' as const };
-    if (c.failure) return { ...base, connector: { state: 'FAILED', worker_id: c.workerName, trace: c.failure }, tasks: [] };
-    if (now < c.runningAt) return { ...base, connector: { state: 'PROVISIONING', worker_id: c.workerName, trace: '' }, tasks: [] };
+    if (c.failure)
+      return { ...base, connector: { state: 'FAILED', worker_id: c.workerName, trace: c.failure }, tasks: [] };
+    if (now < c.runningAt)
+      return { ...base, connector: { state: 'PROVISIONING', worker_id: c.workerName, trace: '' }, tasks: [] };
     const result = await local('GET', `/connectors/${c.workerName}/status`);
-    if (result.status === 404) return { ...base, connector: { state: 'PROVISIONING', worker_id: c.workerName, trace: '' }, tasks: [] };
+    if (result.status === 404)
+      return { ...base, connector: { state: 'PROVISIONING', worker_id: c.workerName, trace: '' }, tasks: [] };
     const status = result.json as LocalStatus;
-    const tasks = (status.tasks ?? []).map((task) => ({ id: task.id, state: task.state, worker_id: c.workerName, msg: task.trace ?? '' }));
+    const tasks = (status.tasks ?? []).map((task) => ({
+      id: task.id,
+      state: task.state,
+      worker_id: c.workerName,
+      msg: task.trace ?? '',
+    }));
     const taskFailed = tasks.some((task) => task.state === 'FAILED');
-    const state = status.connector.state === 'UNASSIGNED' || status.connector.state === 'RESTARTING' ? 'PROVISIONING' : taskFailed ? 'FAILED' : status.connector.state;
+    const state =
+      status.connector.state === 'UNASSIGNED' || status.connector.state === 'RESTARTING'
+        ? 'PROVISIONING'
+        : taskFailed
+          ? 'FAILED'
+          : status.connector.state;
     const trace = status.connector.trace ?? status.tasks?.find((task) => task.trace)?.trace ?? '';
     return { ...base, connector: { state, worker_id: c.workerName, trace }, tasks };
   };
@@ -239,16 +291,28 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
     auth: 'cloud',
     handler: (call) => {
       scope(call);
-      if (call.params['plugin_name'] !== ATLAS_SINK_CLASS) throw new EmulatorHttpError(404, 'not_found', `Plugin ${call.params['plugin_name']} not found`);
+      if (call.params['plugin_name'] !== ATLAS_SINK_CLASS)
+        throw new EmulatorHttpError(404, 'not_found', `Plugin ${call.params['plugin_name']} not found`);
       const results = validateAtlasSink(call.body as Record<string, string>);
       return {
         status: 200,
         body: {
           name: ATLAS_SINK_CLASS,
-          groups: ['How should we connect to your data?', 'Kafka Cluster credentials', 'Input messages', 'Database details'],
+          groups: [
+            'How should we connect to your data?',
+            'Kafka Cluster credentials',
+            'Input messages',
+            'Database details',
+          ],
           error_count: results.reduce((sum, entry) => sum + entry.errors.length, 0),
           configs: results.map((entry) => ({
-            value: { name: entry.name, value: SENSITIVE_KEYS.includes(entry.name) ? '' : (entry.value ?? ''), errors: entry.errors, recommended_values: [], visible: true },
+            value: {
+              name: entry.name,
+              value: SENSITIVE_KEYS.includes(entry.name) ? '' : (entry.value ?? ''),
+              errors: entry.errors,
+              recommended_values: [],
+              visible: true,
+            },
           })),
         },
       };
@@ -257,6 +321,7 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
 
   return async () => {
     if (!options.connect) return;
-    for (const c of state.connectors.values()) await local('DELETE', `/connectors/${c.workerName}`).catch(() => undefined);
+    for (const c of state.connectors.values())
+      await local('DELETE', `/connectors/${c.workerName}`).catch(() => undefined);
   };
 };

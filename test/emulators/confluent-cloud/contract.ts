@@ -6,7 +6,9 @@ import type { RecordedExchange } from './recorder.js';
  * Answers the real service gives that its spec does not list. Each entry is a deliberate, explained exception.
  * createConnectv1Connector 409: a duplicate connector name; connect/v1 fronts Kafka Connect, which answers 409.
  */
-export const UNDOCUMENTED_BUT_REAL: { operationId: string; status: number }[] = [{ operationId: 'createConnectv1Connector', status: 409 }];
+export const UNDOCUMENTED_BUT_REAL: { operationId: string; status: number }[] = [
+  { operationId: 'createConnectv1Connector', status: 409 },
+];
 
 export interface ContractReport {
   checked: number;
@@ -21,7 +23,9 @@ export interface ContractReport {
  */
 export function checkExchangeLog(file: string, specs: OpenApiSpecs): ContractReport {
   const report: ContractReport = { checked: 0, skipped: 0, violations: [] };
-  const lines = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim().length > 0);
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim().length > 0);
   for (const line of lines) {
     const exchange = JSON.parse(line) as RecordedExchange;
     const query = new URLSearchParams(exchange.query);
@@ -41,12 +45,19 @@ export function checkExchangeLog(file: string, specs: OpenApiSpecs): ContractRep
     });
     // A request the emulator rejected on purpose (a test of strictness) is expected to be invalid.
     const rejected = exchange.response.status === 400 || exchange.response.status === 422;
-    if (!rejected) for (const problem of requestProblems) report.violations.push(`${label}: request ${problem.where} ${problem.message}`);
+    if (!rejected)
+      for (const problem of requestProblems)
+        report.violations.push(`${label}: request ${problem.where} ${problem.message}`);
     if (exchange.dropped) {
       report.skipped++;
       continue;
     }
-    if (UNDOCUMENTED_BUT_REAL.some((known) => known.operationId === op.operationId && known.status === exchange.response.status)) continue;
+    if (
+      UNDOCUMENTED_BUT_REAL.some(
+        (known) => known.operationId === op.operationId && known.status === exchange.response.status,
+      )
+    )
+      continue;
     const responseProblems = specs.validateResponse(
       op,
       exchange.response.status,
@@ -54,7 +65,8 @@ export function checkExchangeLog(file: string, specs: OpenApiSpecs): ContractRep
       exchange.response.body,
       exchange.response.rawBody,
     );
-    for (const problem of responseProblems) report.violations.push(`${label}: response ${exchange.response.status} ${problem.where} ${problem.message}`);
+    for (const problem of responseProblems)
+      report.violations.push(`${label}: response ${exchange.response.status} ${problem.where} ${problem.message}`);
   }
   return report;
 }

@@ -35,9 +35,24 @@ export interface ControlPlaneDeps {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const PREDEFINED_ROLES = new Set([
-  'OrganizationAdmin', 'EnvironmentAdmin', 'CloudClusterAdmin', 'AccountAdmin', 'ResourceOwner', 'DeveloperRead',
-  'DeveloperWrite', 'DeveloperManage', 'KsqlAdmin', 'MetricsViewer', 'DataDiscovery', 'NetworkAdmin', 'FlinkDeveloper',
-  'Operator', 'BillingAdmin', 'ConnectManager', 'DataSteward', 'FlinkAdmin',
+  'OrganizationAdmin',
+  'EnvironmentAdmin',
+  'CloudClusterAdmin',
+  'AccountAdmin',
+  'ResourceOwner',
+  'DeveloperRead',
+  'DeveloperWrite',
+  'DeveloperManage',
+  'KsqlAdmin',
+  'MetricsViewer',
+  'DataDiscovery',
+  'NetworkAdmin',
+  'FlinkDeveloper',
+  'Operator',
+  'BillingAdmin',
+  'ConnectManager',
+  'DataSteward',
+  'FlinkAdmin',
 ]);
 
 export function registerControlPlane(router: Router, deps: ControlPlaneDeps): void {
@@ -87,7 +102,9 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
         kafka_bootstrap_endpoint: bootstrap,
         http_endpoint: restUrl,
         api_endpoint: `https://pkac-${cluster.id.slice(4)}.${cluster.region}.${cluster.cloud.toLowerCase()}.confluent.cloud`,
-        endpoints: { PUBLIC: { kafka_bootstrap_endpoint: bootstrap, http_endpoint: restUrl, connection_type: 'PUBLIC' } },
+        endpoints: {
+          PUBLIC: { kafka_bootstrap_endpoint: bootstrap, http_endpoint: restUrl, connection_type: 'PUBLIC' },
+        },
         environment: envRef(cluster.environmentId),
       },
       status: { phase: provisioned ? 'PROVISIONED' : 'PROVISIONING' },
@@ -108,8 +125,20 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
   });
   const ownerRef = (ownerId: string) =>
     ownerId.startsWith('sa-')
-      ? { id: ownerId, related: url(`/iam/v2/service-accounts/${ownerId}`), resource_name: `${state.orgCrn()}/service-account=${ownerId}`, api_version: 'iam/v2', kind: 'ServiceAccount' }
-      : { id: ownerId, related: url(`/iam/v2/users/${ownerId}`), resource_name: `${state.orgCrn()}/user=${ownerId}`, api_version: 'iam/v2', kind: 'User' };
+      ? {
+          id: ownerId,
+          related: url(`/iam/v2/service-accounts/${ownerId}`),
+          resource_name: `${state.orgCrn()}/service-account=${ownerId}`,
+          api_version: 'iam/v2',
+          kind: 'ServiceAccount',
+        }
+      : {
+          id: ownerId,
+          related: url(`/iam/v2/users/${ownerId}`),
+          resource_name: `${state.orgCrn()}/user=${ownerId}`,
+          api_version: 'iam/v2',
+          kind: 'User',
+        };
   const keyView = (key: ApiKeyRecord, withSecret: boolean) => ({
     api_version: 'iam/v2',
     kind: 'ApiKey',
@@ -129,7 +158,11 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
         ? {
             id: key.resource.id,
             ...(key.resource.environmentId ? { environment: key.resource.environmentId } : {}),
-            related: url(key.resource.id.startsWith('lkc-') ? `/cmk/v2/clusters/${key.resource.id}` : `/ksqldbcm/v2/clusters/${key.resource.id}`),
+            related: url(
+              key.resource.id.startsWith('lkc-')
+                ? `/cmk/v2/clusters/${key.resource.id}`
+                : `/ksqldbcm/v2/clusters/${key.resource.id}`,
+            ),
             resource_name: resourceCrn(key.resource.id),
             api_version: key.resource.apiVersion,
             kind: key.resource.kind,
@@ -148,12 +181,17 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     api_version: 'iam/v2',
     kind: 'RoleBinding',
     id: rb.id,
-    metadata: { self: url(`/iam/v2/role-bindings/${rb.id}`), created_at: iso(rb.createdAt), updated_at: iso(rb.createdAt) },
+    metadata: {
+      self: url(`/iam/v2/role-bindings/${rb.id}`),
+      created_at: iso(rb.createdAt),
+      updated_at: iso(rb.createdAt),
+    },
     principal: rb.principal,
     role_name: rb.roleName,
     crn_pattern: rb.crnPattern,
   });
-  const ksqlCrn = (k: KsqlClusterRecord) => `${state.environmentCrn(k.environmentId)}/cloud-cluster=${k.kafkaClusterId}/ksql=${k.displayName}`;
+  const ksqlCrn = (k: KsqlClusterRecord) =>
+    `${state.environmentCrn(k.environmentId)}/cloud-cluster=${k.kafkaClusterId}/ksql=${k.displayName}`;
   const ksqlView = (k: KsqlClusterRecord, now: number) => {
     const provisioned = now >= k.readyAt;
     if (provisioned && k.endpoint === undefined) deps.onKsqlClusterReady(k);
@@ -161,12 +199,22 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       api_version: 'ksqldbcm/v2',
       kind: 'Cluster',
       id: k.id,
-      metadata: { self: url(`/ksqldbcm/v2/clusters/${k.id}`), resource_name: ksqlCrn(k), created_at: iso(k.createdAt), updated_at: iso(k.createdAt) },
+      metadata: {
+        self: url(`/ksqldbcm/v2/clusters/${k.id}`),
+        resource_name: ksqlCrn(k),
+        created_at: iso(k.createdAt),
+        updated_at: iso(k.createdAt),
+      },
       spec: {
         display_name: k.displayName,
         use_detailed_processing_log: k.detailedProcessingLog,
         csu: k.csu,
-        kafka_cluster: { id: k.kafkaClusterId, environment: k.environmentId, related: url(`/cmk/v2/clusters/${k.kafkaClusterId}`), resource_name: resourceCrn(k.kafkaClusterId) },
+        kafka_cluster: {
+          id: k.kafkaClusterId,
+          environment: k.environmentId,
+          related: url(`/cmk/v2/clusters/${k.kafkaClusterId}`),
+          resource_name: resourceCrn(k.kafkaClusterId),
+        },
         credential_identity: ownerRef(k.credentialIdentityId),
         environment: envRef(k.environmentId),
       },
@@ -179,7 +227,14 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       },
     };
   };
-  const list = (call: Call, path: string, apiVersion: string, kind: string, items: unknown[], filters: Record<string, string | string[] | undefined> = {}) => ({
+  const list = (
+    call: Call,
+    path: string,
+    apiVersion: string,
+    kind: string,
+    items: unknown[],
+    filters: Record<string, string | string[] | undefined> = {},
+  ) => ({
     status: 200,
     body: { api_version: apiVersion, kind, ...paginate(items, call.query, url(path), filters) },
   });
@@ -188,13 +243,20 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
   const environmentOr403 = (id: string | null | undefined, pointer?: string): EnvironmentRecord => {
     const env = id ? state.liveEnvironment(id) : undefined;
     // Confluent answers 403, not 404, for an environment that does not exist or was deleted.
-    if (!env) throw new EmulatorHttpError(403, 'forbidden_access', `Forbidden Access: environment ${id ?? ''} is not accessible`, { pointer });
+    if (!env)
+      throw new EmulatorHttpError(
+        403,
+        'forbidden_access',
+        `Forbidden Access: environment ${id ?? ''} is not accessible`,
+        { pointer },
+      );
     return env;
   };
   const clusterOr404 = (id: string, environmentId: string | null): ClusterRecord => {
     environmentOr403(environmentId, undefined);
     const cluster = state.clusters.get(id);
-    if (!cluster || cluster.environmentId !== environmentId) throw new EmulatorHttpError(404, 'resource_not_found', `Kafka cluster "${id}" not found`);
+    if (!cluster || cluster.environmentId !== environmentId)
+      throw new EmulatorHttpError(404, 'resource_not_found', `Kafka cluster "${id}" not found`);
     return cluster;
   };
 
@@ -203,17 +265,28 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     api_version: 'org/v2',
     kind: 'Organization',
     id: state.organizationId,
-    metadata: { self: url(`/org/v2/organizations/${state.organizationId}`), resource_name: state.orgCrn(), created_at: iso(0), updated_at: iso(0) },
+    metadata: {
+      self: url(`/org/v2/organizations/${state.organizationId}`),
+      resource_name: state.orgCrn(),
+      created_at: iso(0),
+      updated_at: iso(0),
+    },
     display_name: state.organizationName,
     jit_enabled: false,
   });
-  router.add({ method: 'GET', template: '/org/v2/organizations', auth: 'cloud', handler: (call) => list(call, '/org/v2/organizations', 'org/v2', 'OrganizationList', [orgView()]) });
+  router.add({
+    method: 'GET',
+    template: '/org/v2/organizations',
+    auth: 'cloud',
+    handler: (call) => list(call, '/org/v2/organizations', 'org/v2', 'OrganizationList', [orgView()]),
+  });
   router.add({
     method: 'GET',
     template: '/org/v2/organizations/{id}',
     auth: 'cloud',
     handler: (call) => {
-      if (call.params['id'] !== state.organizationId) throw new EmulatorHttpError(403, 'forbidden_access', 'Forbidden Access');
+      if (call.params['id'] !== state.organizationId)
+        throw new EmulatorHttpError(403, 'forbidden_access', 'Forbidden Access');
       return { status: 200, body: orgView() };
     },
   });
@@ -235,9 +308,16 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       const input = body(call);
       const name = String(input['display_name'] ?? '');
       if (!/^[A-Za-z0-9](?:[A-Za-z0-9 _-]{0,62}[A-Za-z0-9])?$/.test(name)) {
-        throw new EmulatorHttpError(422, 'invalid_input', 'display_name must start and end with a letter or digit and contain only letters, digits, spaces, - and _ (at most 64)', { pointer: '/display_name' });
+        throw new EmulatorHttpError(
+          422,
+          'invalid_input',
+          'display_name must start and end with a letter or digit and contain only letters, digits, spaces, - and _ (at most 64)',
+          { pointer: '/display_name' },
+        );
       }
-      const existing = [...state.environments.values()].find((env) => env.deletedAt === undefined && env.displayName === name);
+      const existing = [...state.environments.values()].find(
+        (env) => env.deletedAt === undefined && env.displayName === name,
+      );
       if (existing) {
         throw new EmulatorHttpError(409, 'resource_already_exists', `Environment name "${name}" is already in use`, {
           pointer: '/display_name',
@@ -246,14 +326,30 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       }
       const pkg = input['stream_governance_config']?.['package'] ?? 'ESSENTIALS';
       if (!['ESSENTIALS', 'ADVANCED'].includes(pkg)) {
-        throw new EmulatorHttpError(422, 'invalid_input', `stream_governance_config.package must be ESSENTIALS or ADVANCED, not ${pkg}`, { pointer: '/stream_governance_config/package' });
+        throw new EmulatorHttpError(
+          422,
+          'invalid_input',
+          `stream_governance_config.package must be ESSENTIALS or ADVANCED, not ${pkg}`,
+          { pointer: '/stream_governance_config/package' },
+        );
       }
-      const env: EnvironmentRecord = { id: `env-${shortId(5)}`, displayName: name, package: pkg, createdAt: call.now, updatedAt: call.now };
+      const env: EnvironmentRecord = {
+        id: `env-${shortId(5)}`,
+        displayName: name,
+        package: pkg,
+        createdAt: call.now,
+        updatedAt: call.now,
+      };
       state.environments.set(env.id, env);
       return { status: 201, body: envView(env), headers: { Location: url(`/org/v2/environments/${env.id}`) } };
     },
   });
-  router.add({ method: 'GET', template: '/org/v2/environments/{id}', auth: 'cloud', handler: (call) => ({ status: 200, body: envView(environmentOr403(call.params['id'])) }) });
+  router.add({
+    method: 'GET',
+    template: '/org/v2/environments/{id}',
+    auth: 'cloud',
+    handler: (call) => ({ status: 200, body: envView(environmentOr403(call.params['id'])) }),
+  });
   router.add({
     method: 'PATCH',
     template: '/org/v2/environments/{id}',
@@ -265,7 +361,9 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       const pkg = input['stream_governance_config']?.['package'];
       if (pkg !== undefined) {
         if (env.package === 'ADVANCED' && pkg === 'ESSENTIALS') {
-          throw new EmulatorHttpError(422, 'invalid_input', 'Stream Governance package cannot be downgraded', { pointer: '/stream_governance_config/package' });
+          throw new EmulatorHttpError(422, 'invalid_input', 'Stream Governance package cannot be downgraded', {
+            pointer: '/stream_governance_config/package',
+          });
         }
         env.package = pkg;
       }
@@ -281,8 +379,10 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       const env = environmentOr403(call.params['id']);
       env.deletedAt = call.now;
       // Deleting an environment deletes everything in it.
-      for (const cluster of [...state.clusters.values()]) if (cluster.environmentId === env.id) await deleteCluster(cluster);
-      for (const ksql of [...state.ksqlClusters.values()]) if (ksql.environmentId === env.id) state.ksqlClusters.delete(ksql.id);
+      for (const cluster of [...state.clusters.values()])
+        if (cluster.environmentId === env.id) await deleteCluster(cluster);
+      for (const ksql of [...state.ksqlClusters.values()])
+        if (ksql.environmentId === env.id) state.ksqlClusters.delete(ksql.id);
       return { status: 204 };
     },
   });
@@ -292,7 +392,8 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     await deps.onClusterDeleted?.(cluster);
     state.clusters.delete(cluster.id);
     for (const key of [...state.apiKeys.values()]) if (key.resource?.id === cluster.id) state.apiKeys.delete(key.id);
-    for (const [name, connector] of [...state.connectors.entries()]) if (connector.clusterId === cluster.id) state.connectors.delete(name);
+    for (const [name, connector] of [...state.connectors.entries()])
+      if (connector.clusterId === cluster.id) state.connectors.delete(name);
   };
   router.add({
     method: 'GET',
@@ -301,8 +402,12 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     handler: (call) => {
       const environmentId = call.query.get('environment');
       environmentOr403(environmentId, undefined);
-      const clusters = [...state.clusters.values()].filter((c) => c.environmentId === environmentId).map((c) => clusterView(c, call.now));
-      return list(call, '/cmk/v2/clusters', 'cmk/v2', 'ClusterList', clusters, { environment: environmentId ?? undefined });
+      const clusters = [...state.clusters.values()]
+        .filter((c) => c.environmentId === environmentId)
+        .map((c) => clusterView(c, call.now));
+      return list(call, '/cmk/v2/clusters', 'cmk/v2', 'ClusterList', clusters, {
+        environment: environmentId ?? undefined,
+      });
     },
   });
   router.add({
@@ -316,18 +421,35 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       const region = String(spec['region']);
       const regions = (CLOUD_REGIONS as Record<string, readonly string[]>)[cloud.toLowerCase()];
       if (!regions?.includes(region)) {
-        throw new EmulatorHttpError(400, 'bad_request', 'Unable to schedule given the cloud and/or region in request is invalid or unavailable', { pointer: '/spec/region' });
+        throw new EmulatorHttpError(
+          400,
+          'bad_request',
+          'Unable to schedule given the cloud and/or region in request is invalid or unavailable',
+          { pointer: '/spec/region' },
+        );
       }
       const kind = spec['config']?.['kind'];
       const availability = String(spec['availability']);
       if (!['SINGLE_ZONE', 'MULTI_ZONE', 'LOW', 'HIGH'].includes(availability)) {
-        throw new EmulatorHttpError(422, 'invalid_input', `availability must be SINGLE_ZONE, MULTI_ZONE, LOW or HIGH`, { pointer: '/spec/availability' });
+        throw new EmulatorHttpError(422, 'invalid_input', `availability must be SINGLE_ZONE, MULTI_ZONE, LOW or HIGH`, {
+          pointer: '/spec/availability',
+        });
       }
       if (kind === 'Basic' && !['SINGLE_ZONE', 'LOW'].includes(availability)) {
-        throw new EmulatorHttpError(422, 'invalid_input', 'Basic clusters are single-zone only: availability must be SINGLE_ZONE (or LOW)', { pointer: '/spec/availability' });
+        throw new EmulatorHttpError(
+          422,
+          'invalid_input',
+          'Basic clusters are single-zone only: availability must be SINGLE_ZONE (or LOW)',
+          { pointer: '/spec/availability' },
+        );
       }
       if ((kind === 'Enterprise' || kind === 'Freight') && !['MULTI_ZONE', 'HIGH'].includes(availability)) {
-        throw new EmulatorHttpError(422, 'invalid_input', 'Durability must be HIGH for an Enterprise or Freight cluster', { pointer: '/spec/availability' });
+        throw new EmulatorHttpError(
+          422,
+          'invalid_input',
+          'Durability must be HIGH for an Enterprise or Freight cluster',
+          { pointer: '/spec/availability' },
+        );
       }
       const cluster: ClusterRecord = {
         id: `lkc-${shortId(5)}`,
@@ -341,14 +463,21 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
         readyAt: call.now + deps.durations.clusterMs,
       };
       state.clusters.set(cluster.id, cluster);
-      return { status: 202, body: clusterView(cluster, call.now), headers: { Location: url(`/cmk/v2/clusters/${cluster.id}?environment=${env.id}`) } };
+      return {
+        status: 202,
+        body: clusterView(cluster, call.now),
+        headers: { Location: url(`/cmk/v2/clusters/${cluster.id}?environment=${env.id}`) },
+      };
     },
   });
   router.add({
     method: 'GET',
     template: '/cmk/v2/clusters/{id}',
     auth: 'cloud',
-    handler: (call) => ({ status: 200, body: clusterView(clusterOr404(call.params['id']!, call.query.get('environment')), call.now) }),
+    handler: (call) => ({
+      status: 200,
+      body: clusterView(clusterOr404(call.params['id']!, call.query.get('environment')), call.now),
+    }),
   });
   router.add({
     method: 'DELETE',
@@ -357,7 +486,11 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     handler: async (call) => {
       const cluster = clusterOr404(call.params['id']!, call.query.get('environment'));
       if ([...state.ksqlClusters.values()].some((k) => k.kafkaClusterId === cluster.id)) {
-        throw new EmulatorHttpError(409, 'resource_conflict', `Cannot delete Kafka cluster ${cluster.id}: delete its ksqlDB clusters first`);
+        throw new EmulatorHttpError(
+          409,
+          'resource_conflict',
+          `Cannot delete Kafka cluster ${cluster.id}: delete its ksqlDB clusters first`,
+        );
       }
       await deleteCluster(cluster);
       return { status: 204 };
@@ -376,8 +509,12 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     auth: 'cloud',
     handler: (call) => {
       const names = call.query.getAll('display_name').flatMap((v) => v.split(','));
-      const accounts = [...state.serviceAccounts.values()].filter((sa) => names.length === 0 || names.includes(sa.displayName)).map(saView);
-      return list(call, '/iam/v2/service-accounts', 'iam/v2', 'ServiceAccountList', accounts, { display_name: names.length ? names : undefined });
+      const accounts = [...state.serviceAccounts.values()]
+        .filter((sa) => names.length === 0 || names.includes(sa.displayName))
+        .map(saView);
+      return list(call, '/iam/v2/service-accounts', 'iam/v2', 'ServiceAccountList', accounts, {
+        display_name: names.length ? names : undefined,
+      });
     },
   });
   router.add({
@@ -387,16 +524,31 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     handler: (call) => {
       const input = body(call);
       const name = String(input['display_name'] ?? '');
-      if (name.length < 1 || name.length > 64) throw new EmulatorHttpError(422, 'invalid_input', 'display_name must be 1 to 64 characters', { pointer: '/display_name' });
+      if (name.length < 1 || name.length > 64)
+        throw new EmulatorHttpError(422, 'invalid_input', 'display_name must be 1 to 64 characters', {
+          pointer: '/display_name',
+        });
       if ([...state.serviceAccounts.values()].some((sa) => sa.displayName === name)) {
-        throw new EmulatorHttpError(409, 'resource_already_exists', 'Service name is already in use.', { pointer: '/display_name' });
+        throw new EmulatorHttpError(409, 'resource_already_exists', 'Service name is already in use.', {
+          pointer: '/display_name',
+        });
       }
-      const sa: ServiceAccountRecord = { id: `sa-${shortId(6)}`, displayName: name, description: String(input['description'] ?? ''), createdAt: call.now };
+      const sa: ServiceAccountRecord = {
+        id: `sa-${shortId(6)}`,
+        displayName: name,
+        description: String(input['description'] ?? ''),
+        createdAt: call.now,
+      };
       state.serviceAccounts.set(sa.id, sa);
       return { status: 201, body: saView(sa), headers: { Location: url(`/iam/v2/service-accounts/${sa.id}`) } };
     },
   });
-  router.add({ method: 'GET', template: '/iam/v2/service-accounts/{id}', auth: 'cloud', handler: (call) => ({ status: 200, body: saView(saOr404(call.params['id']!)) }) });
+  router.add({
+    method: 'GET',
+    template: '/iam/v2/service-accounts/{id}',
+    auth: 'cloud',
+    handler: (call) => ({ status: 200, body: saView(saOr404(call.params['id']!)) }),
+  });
   router.add({
     method: 'DELETE',
     template: '/iam/v2/service-accounts/{id}',
@@ -423,7 +575,10 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       const keys = [...state.apiKeys.values()]
         .filter((k) => (!owner || k.ownerId === owner) && (!resource || (k.resource?.id ?? 'cloud') === resource))
         .map((k) => keyView(k, false));
-      return list(call, '/iam/v2/api-keys', 'iam/v2', 'ApiKeyList', keys, { 'spec.owner': owner, 'spec.resource': resource });
+      return list(call, '/iam/v2/api-keys', 'iam/v2', 'ApiKeyList', keys, {
+        'spec.owner': owner,
+        'spec.resource': resource,
+      });
     },
   });
   router.add({
@@ -434,7 +589,9 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       const spec = (body(call)['spec'] ?? {}) as Record<string, any>;
       const ownerId = String(spec['owner']?.['id'] ?? '');
       if (ownerId !== state.adminUserId && !state.serviceAccounts.has(ownerId)) {
-        throw new EmulatorHttpError(404, 'resource_not_found', `Owner "${ownerId}" not found`, { pointer: '/spec/owner/id' });
+        throw new EmulatorHttpError(404, 'resource_not_found', `Owner "${ownerId}" not found`, {
+          pointer: '/spec/owner/id',
+        });
       }
       const resourceId: string | undefined = spec['resource']?.['id'];
       let resource: ApiKeyRecord['resource'];
@@ -453,7 +610,9 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
         } else if (ksql) {
           resource = { id: ksql.id, kind: 'Cluster', apiVersion: 'ksqldbcm/v2', environmentId: ksql.environmentId };
         } else {
-          throw new EmulatorHttpError(404, 'resource_not_found', `Resource "${resourceId}" not found`, { pointer: '/spec/resource/id' });
+          throw new EmulatorHttpError(404, 'resource_not_found', `Resource "${resourceId}" not found`, {
+            pointer: '/spec/resource/id',
+          });
         }
       }
       const record: ApiKeyRecord = {
@@ -471,7 +630,12 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       return { status: 202, body: keyView(record, true), headers: { Location: url(`/iam/v2/api-keys/${record.id}`) } };
     },
   });
-  router.add({ method: 'GET', template: '/iam/v2/api-keys/{id}', auth: 'cloud', handler: (call) => ({ status: 200, body: keyView(keyOr404(call.params['id']!), false) }) });
+  router.add({
+    method: 'GET',
+    template: '/iam/v2/api-keys/{id}',
+    auth: 'cloud',
+    handler: (call) => ({ status: 200, body: keyView(keyOr404(call.params['id']!), false) }),
+  });
   router.add({
     method: 'DELETE',
     template: '/iam/v2/api-keys/{id}',
@@ -497,9 +661,18 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       const principal = call.query.get('principal') ?? undefined;
       const role = call.query.get('role_name') ?? undefined;
       const bindings = [...state.roleBindings.values()]
-        .filter((rb) => decodeURIComponent(rb.crnPattern) === crn && (!principal || rb.principal === principal) && (!role || rb.roleName === role))
+        .filter(
+          (rb) =>
+            decodeURIComponent(rb.crnPattern) === crn &&
+            (!principal || rb.principal === principal) &&
+            (!role || rb.roleName === role),
+        )
         .map(rbView);
-      return list(call, '/iam/v2/role-bindings', 'iam/v2', 'RoleBindingList', bindings, { crn_pattern: crn, principal, role_name: role });
+      return list(call, '/iam/v2/role-bindings', 'iam/v2', 'RoleBindingList', bindings, {
+        crn_pattern: crn,
+        principal,
+        role_name: role,
+      });
     },
   });
   router.add({
@@ -511,26 +684,51 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       const principal = String(input['principal']);
       const roleName = String(input['role_name']);
       const crnPattern = String(input['crn_pattern']);
-      if (!PREDEFINED_ROLES.has(roleName)) throw new EmulatorHttpError(400, 'bad_request', `Unknown role "${roleName}"`, { pointer: '/role_name' });
+      if (!PREDEFINED_ROLES.has(roleName))
+        throw new EmulatorHttpError(400, 'bad_request', `Unknown role "${roleName}"`, { pointer: '/role_name' });
       const subject = principal.replace(/^User:/, '');
       if (subject !== state.adminUserId && !state.serviceAccounts.has(subject)) {
-        throw new EmulatorHttpError(400, 'bad_request', `Principal "${principal}" does not exist`, { pointer: '/principal' });
+        throw new EmulatorHttpError(400, 'bad_request', `Principal "${principal}" does not exist`, {
+          pointer: '/principal',
+        });
       }
       if (!decodeURIComponent(crnPattern).startsWith(state.orgCrn())) {
-        throw new EmulatorHttpError(403, 'forbidden_access', `crn_pattern is not in organization ${state.organizationId}`, { pointer: '/crn_pattern' });
+        throw new EmulatorHttpError(
+          403,
+          'forbidden_access',
+          `crn_pattern is not in organization ${state.organizationId}`,
+          { pointer: '/crn_pattern' },
+        );
       }
       const duplicate = [...state.roleBindings.values()].find(
-        (rb) => rb.principal === principal && rb.roleName === roleName && decodeURIComponent(rb.crnPattern) === decodeURIComponent(crnPattern),
+        (rb) =>
+          rb.principal === principal &&
+          rb.roleName === roleName &&
+          decodeURIComponent(rb.crnPattern) === decodeURIComponent(crnPattern),
       );
       if (duplicate) {
-        throw new EmulatorHttpError(409, 'resource_already_exists', 'Role binding already exists', { headers: { Location: url(`/iam/v2/role-bindings/${duplicate.id}`) } });
+        throw new EmulatorHttpError(409, 'resource_already_exists', 'Role binding already exists', {
+          headers: { Location: url(`/iam/v2/role-bindings/${duplicate.id}`) },
+        });
       }
-      const rb: RoleBindingRecord = { id: `rb-${shortId(5)}`, principal, roleName, crnPattern, createdAt: call.now, effectiveAt: call.now + deps.durations.roleBindingMs };
+      const rb: RoleBindingRecord = {
+        id: `rb-${shortId(5)}`,
+        principal,
+        roleName,
+        crnPattern,
+        createdAt: call.now,
+        effectiveAt: call.now + deps.durations.roleBindingMs,
+      };
       state.roleBindings.set(rb.id, rb);
       return { status: 201, body: rbView(rb), headers: { Location: url(`/iam/v2/role-bindings/${rb.id}`) } };
     },
   });
-  router.add({ method: 'GET', template: '/iam/v2/role-bindings/{id}', auth: 'cloud', handler: (call) => ({ status: 200, body: rbView(rbOr404(call.params['id']!)) }) });
+  router.add({
+    method: 'GET',
+    template: '/iam/v2/role-bindings/{id}',
+    auth: 'cloud',
+    handler: (call) => ({ status: 200, body: rbView(rbOr404(call.params['id']!)) }),
+  });
   router.add({
     method: 'DELETE',
     template: '/iam/v2/role-bindings/{id}',
@@ -546,7 +744,8 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
   const ksqlOr404 = (id: string, environmentId: string | null) => {
     environmentOr403(environmentId);
     const k = state.ksqlClusters.get(id);
-    if (!k || k.environmentId !== environmentId) throw new EmulatorHttpError(404, 'resource_not_found', `ksqlDB cluster "${id}" not found`);
+    if (!k || k.environmentId !== environmentId)
+      throw new EmulatorHttpError(404, 'resource_not_found', `ksqlDB cluster "${id}" not found`);
     return k;
   };
   router.add({
@@ -556,8 +755,12 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     handler: (call) => {
       const environmentId = call.query.get('environment');
       environmentOr403(environmentId);
-      const clusters = [...state.ksqlClusters.values()].filter((k) => k.environmentId === environmentId).map((k) => ksqlView(k, call.now));
-      return list(call, '/ksqldbcm/v2/clusters', 'ksqldbcm/v2', 'ClusterList', clusters, { environment: environmentId ?? undefined });
+      const clusters = [...state.ksqlClusters.values()]
+        .filter((k) => k.environmentId === environmentId)
+        .map((k) => ksqlView(k, call.now));
+      return list(call, '/ksqldbcm/v2/clusters', 'ksqldbcm/v2', 'ClusterList', clusters, {
+        environment: environmentId ?? undefined,
+      });
     },
   });
   router.add({
@@ -569,20 +772,34 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       const env = environmentOr403(spec['environment']?.['id'], '/spec/environment/id');
       const kafka = state.clusters.get(spec['kafka_cluster']?.['id']);
       if (!kafka || kafka.environmentId !== env.id) {
-        throw new EmulatorHttpError(404, 'resource_not_found', `Kafka cluster "${spec['kafka_cluster']?.['id']}" not found in ${env.id}`, { pointer: '/spec/kafka_cluster/id' });
+        throw new EmulatorHttpError(
+          404,
+          'resource_not_found',
+          `Kafka cluster "${spec['kafka_cluster']?.['id']}" not found in ${env.id}`,
+          { pointer: '/spec/kafka_cluster/id' },
+        );
       }
       if (call.now < kafka.readyAt) {
-        throw new EmulatorHttpError(409, 'resource_conflict', `Kafka cluster ${kafka.id} is still provisioning`, { pointer: '/spec/kafka_cluster/id' });
+        throw new EmulatorHttpError(409, 'resource_conflict', `Kafka cluster ${kafka.id} is still provisioning`, {
+          pointer: '/spec/kafka_cluster/id',
+        });
       }
       const identity = String(spec['credential_identity']?.['id'] ?? '');
       if (identity !== state.adminUserId && !state.serviceAccounts.has(identity)) {
-        throw new EmulatorHttpError(404, 'resource_not_found', `Credential identity "${identity}" not found`, { pointer: '/spec/credential_identity/id' });
+        throw new EmulatorHttpError(404, 'resource_not_found', `Credential identity "${identity}" not found`, {
+          pointer: '/spec/credential_identity/id',
+        });
       }
       const csu = Number(spec['csu']);
-      if (![1, 2, 4, 8, 12, 28].includes(csu)) throw new EmulatorHttpError(422, 'invalid_input', 'csu must be one of 1, 2, 4, 8, 12, 28', { pointer: '/spec/csu' });
+      if (![1, 2, 4, 8, 12, 28].includes(csu))
+        throw new EmulatorHttpError(422, 'invalid_input', 'csu must be one of 1, 2, 4, 8, 12, 28', {
+          pointer: '/spec/csu',
+        });
       const name = String(spec['display_name']);
       if ([...state.ksqlClusters.values()].some((k) => k.environmentId === env.id && k.displayName === name)) {
-        throw new EmulatorHttpError(409, 'resource_already_exists', `ksqlDB cluster name "${name}" is already in use`, { pointer: '/spec/display_name' });
+        throw new EmulatorHttpError(409, 'resource_already_exists', `ksqlDB cluster name "${name}" is already in use`, {
+          pointer: '/spec/display_name',
+        });
       }
       const record: KsqlClusterRecord = {
         id: `lksqlc-${shortId(5)}`,
@@ -597,14 +814,21 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
         readyAt: call.now + deps.durations.ksqlClusterMs,
       };
       state.ksqlClusters.set(record.id, record);
-      return { status: 202, body: ksqlView(record, call.now), headers: { Location: url(`/ksqldbcm/v2/clusters/${record.id}?environment=${env.id}`) } };
+      return {
+        status: 202,
+        body: ksqlView(record, call.now),
+        headers: { Location: url(`/ksqldbcm/v2/clusters/${record.id}?environment=${env.id}`) },
+      };
     },
   });
   router.add({
     method: 'GET',
     template: '/ksqldbcm/v2/clusters/{id}',
     auth: 'cloud',
-    handler: (call) => ({ status: 200, body: ksqlView(ksqlOr404(call.params['id']!, call.query.get('environment')), call.now) }),
+    handler: (call) => ({
+      status: 200,
+      body: ksqlView(ksqlOr404(call.params['id']!, call.query.get('environment')), call.now),
+    }),
   });
   router.add({
     method: 'DELETE',

@@ -61,7 +61,11 @@ export class FaultInjector {
     for (const rule of this.rules) {
       if ((rule.when ?? 'before') !== when) continue;
       if (rule.method && rule.method.toUpperCase() !== method.toUpperCase()) continue;
-      if (rule.path && !(rule.path.startsWith('^') ? new RegExp(rule.path).test(pathname) : pathname.startsWith(rule.path))) continue;
+      if (
+        rule.path &&
+        !(rule.path.startsWith('^') ? new RegExp(rule.path).test(pathname) : pathname.startsWith(rule.path))
+      )
+        continue;
       if (rule.count !== undefined && rule.injected >= rule.count) continue;
       if (this.random() >= (rule.probability ?? 1)) continue;
       if (fired.some((other) => other.kind === rule.kind)) continue;
@@ -76,8 +80,10 @@ export function validateFaultSettings(value: unknown): FaultSettings {
   const record = value as FaultSettings;
   if (!record || typeof record !== 'object' || !Array.isArray(record.rules)) throw new Error('expected {"rules":[…]}');
   for (const rule of record.rules) {
-    if (!['throttle', 'server-error', 'drop', 'delay'].includes(rule.kind)) throw new Error(`unknown fault kind ${String(rule.kind)}`);
-    if (rule.probability !== undefined && !(rule.probability >= 0 && rule.probability <= 1)) throw new Error('probability must be 0..1');
+    if (!['throttle', 'server-error', 'drop', 'delay'].includes(rule.kind))
+      throw new Error(`unknown fault kind ${String(rule.kind)}`);
+    if (rule.probability !== undefined && !(rule.probability >= 0 && rule.probability <= 1))
+      throw new Error('probability must be 0..1');
   }
   return record;
 }

@@ -7,7 +7,12 @@ export class EmulatorHttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly options: { pointer?: string; parameter?: string; kafkaErrorCode?: number; headers?: Record<string, string> } = {},
+    readonly options: {
+      pointer?: string;
+      parameter?: string;
+      kafkaErrorCode?: number;
+      headers?: Record<string, string>;
+    } = {},
   ) {
     super(message);
   }

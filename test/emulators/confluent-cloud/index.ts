@@ -1,5 +1,11 @@
 export { startConfluentCloudEmulator } from './server.js';
-export type { EmulatorOptions, RunningEmulator, KsqlBackend, KafkaBackendOptions, ConnectBackendOptions } from './server.js';
+export type {
+  EmulatorOptions,
+  RunningEmulator,
+  KsqlBackend,
+  KafkaBackendOptions,
+  ConnectBackendOptions,
+} from './server.js';
 export type { FaultRule, FaultSettings } from './faults.js';
 export { checkExchangeLog } from './contract.js';
 export { loadOpenApiSpecs } from './openapi.js';

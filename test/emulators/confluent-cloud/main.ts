@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   }
   const port = Number(values.port);
   const timeScale = Number(values['time-scale']);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a TCP port, got ${values.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a TCP port, got ${values.port}`);
   if (!(timeScale > 0)) throw new Error(`--time-scale must be a positive number, got ${values['time-scale']}`);
 
   const options: EmulatorOptions = { port, timeScale, publicUrl: values['public-url'], logFile: values.log };

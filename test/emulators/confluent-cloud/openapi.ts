@@ -9,7 +9,16 @@ import { parse } from 'yaml';
 const addFormats = createRequire(import.meta.url)('ajv-formats') as FormatsPlugin;
 
 /** The spec files the demo's APIs live in (api-keys are in apikeys-v2, role bindings in mds-v2). */
-export const SPEC_FILES = ['org-v2', 'cmk-v2', 'iam-v2', 'apikeys-v2', 'mds-v2', 'ksql-v2', 'connect-v1', 'kafkarest-v3'] as const;
+export const SPEC_FILES = [
+  'org-v2',
+  'cmk-v2',
+  'iam-v2',
+  'apikeys-v2',
+  'mds-v2',
+  'ksql-v2',
+  'connect-v1',
+  'kafkarest-v3',
+] as const;
 
 type Json = Record<string, unknown>;
 type Direction = 'request' | 'response';
@@ -53,13 +62,23 @@ export class OpenApiSpecs {
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(readonly dir: string) {
-    this.ajv = new Ajv({ strict: false, unicodeRegExp: false, allErrors: true, validateFormats: true, discriminator: false });
+    this.ajv = new Ajv({
+      strict: false,
+      unicodeRegExp: false,
+      allErrors: true,
+      validateFormats: true,
+      discriminator: false,
+    });
     addFormats(this.ajv);
-    for (const name of ['int32', 'int64', 'float', 'double', 'byte', 'binary', 'password']) this.ajv.addFormat(name, true);
+    for (const name of ['int32', 'int64', 'float', 'double', 'byte', 'binary', 'password'])
+      this.ajv.addFormat(name, true);
     for (const file of SPEC_FILES) {
       const doc = parse(readFileSync(join(dir, `${file}.yaml`), 'utf8')) as Json;
       for (const direction of ['request', 'response'] as const) {
-        this.ajv.addSchema({ components: adaptComponents((doc['components'] ?? {}) as Json, direction) }, `${file}/${direction}`);
+        this.ajv.addSchema(
+          { components: adaptComponents((doc['components'] ?? {}) as Json, direction) },
+          `${file}/${direction}`,
+        );
       }
       this.indexOperations(file, doc);
     }
@@ -68,7 +87,11 @@ export class OpenApiSpecs {
   }
 
   /** The operation for a request, or undefined; `pathExists` tells a wrong method from an unknown path. */
-  match(method: string, pathname: string, query: URLSearchParams): { op?: SpecOperation; params: Record<string, string>; pathExists: boolean } {
+  match(
+    method: string,
+    pathname: string,
+    query: URLSearchParams,
+  ): { op?: SpecOperation; params: Record<string, string>; pathExists: boolean } {
     let pathExists = false;
     for (const op of this.operations) {
       const found = op.regex.exec(pathname);
@@ -86,7 +109,13 @@ export class OpenApiSpecs {
   /** Path and query parameters (coerced from strings as the spec's types say) and the JSON body. */
   validateRequest(
     op: SpecOperation,
-    input: { params: Record<string, string>; query: URLSearchParams; contentType?: string; body: unknown; rawBody: string },
+    input: {
+      params: Record<string, string>;
+      query: URLSearchParams;
+      contentType?: string;
+      body: unknown;
+      rawBody: string;
+    },
   ): Violation[] {
     const violations: Violation[] = [];
     const declared = new Set<string>();
@@ -101,7 +130,10 @@ export class OpenApiSpecs {
         declared.add(parameter.name);
         const values = input.query.getAll(parameter.name);
         if (values.length === 0) value = undefined;
-        else if (isArray) value = values.flatMap((v) => v.split(',')).map((v) => coerce(v, (resolved['items'] as Json | undefined)?.['type']));
+        else if (isArray)
+          value = values
+            .flatMap((v) => v.split(','))
+            .map((v) => coerce(v, (resolved['items'] as Json | undefined)?.['type']));
         else if (values.length > 1) {
           violations.push({ where: `query ${parameter.name}`, message: 'given more than once' });
           continue;
@@ -132,7 +164,10 @@ export class OpenApiSpecs {
     const mediaType = (input.contentType ?? '').split(';')[0]!.trim().toLowerCase();
     const media = requestBody.content[mediaType];
     if (!media) {
-      violations.push({ where: 'header Content-Type', message: `must be one of ${Object.keys(requestBody.content).join(', ')}` });
+      violations.push({
+        where: 'header Content-Type',
+        message: `must be one of ${Object.keys(requestBody.content).join(', ')}`,
+      });
       return violations;
     }
     if (media.schema) {
@@ -143,20 +178,43 @@ export class OpenApiSpecs {
   }
 
   /** Whether a response is one the spec documents for this operation, with a body of the documented schema. */
-  validateResponse(op: SpecOperation, status: number, contentType: string | undefined, body: unknown, rawBody: string): Violation[] {
-    const documented = op.responses[String(status)] ?? op.responses[`${String(status)[0]}XX`] ?? op.responses['default'];
+  validateResponse(
+    op: SpecOperation,
+    status: number,
+    contentType: string | undefined,
+    body: unknown,
+    rawBody: string,
+  ): Violation[] {
+    const documented =
+      op.responses[String(status)] ?? op.responses[`${String(status)[0]}XX`] ?? op.responses['default'];
     if (!documented) {
-      return [{ where: 'status', message: `${status} is not a documented response of ${op.operationId} (${Object.keys(op.responses).join(', ')})` }];
+      return [
+        {
+          where: 'status',
+          message: `${status} is not a documented response of ${op.operationId} (${Object.keys(op.responses).join(', ')})`,
+        },
+      ];
     }
     if (!documented.content) {
       return [];
     }
     if (rawBody.trim().length === 0) {
-      return [{ where: 'body', message: `${status} of ${op.operationId} must have a body (${Object.keys(documented.content).join(', ')})` }];
+      return [
+        {
+          where: 'body',
+          message: `${status} of ${op.operationId} must have a body (${Object.keys(documented.content).join(', ')})`,
+        },
+      ];
     }
     const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
     const media = documented.content[mediaType];
-    if (!media) return [{ where: 'header Content-Type', message: `${mediaType || 'none'} is not documented for ${status} (${Object.keys(documented.content).join(', ')})` }];
+    if (!media)
+      return [
+        {
+          where: 'header Content-Type',
+          message: `${mediaType || 'none'} is not documented for ${status} (${Object.keys(documented.content).join(', ')})`,
+        },
+      ];
     if (!media.schema) return [];
     const validate = this.validator(op.spec, 'response', media.schema);
     return validate(body) ? [] : describe('body', validate.errors);
@@ -196,10 +254,12 @@ export class OpenApiSpecs {
         if (!['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
         const operation = raw as Json;
         const paramNames: string[] = [];
-        const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{([^}]+)\\?\}|\{([^}]+)\}/g, (_m, a, b) => {
-          paramNames.push(a ?? b);
-          return '([^/]+)';
-        });
+        const pattern = template
+          .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+          .replace(/\\?\{([^}]+)\\?\}|\{([^}]+)\}/g, (_m, a, b) => {
+            paramNames.push(a ?? b);
+            return '([^/]+)';
+          });
         const parameters = [...shared, ...((operation['parameters'] ?? []) as Json[])].map(
           (p) => deref(components, p, 'parameters') as unknown as SpecParameter,
         );
@@ -217,7 +277,9 @@ export class OpenApiSpecs {
           template,
           impliedQuery,
           parameters,
-          requestBody: requestBody ? { required: !!requestBody.required, content: requestBody.content ?? {} } : undefined,
+          requestBody: requestBody
+            ? { required: !!requestBody.required, content: requestBody.content ?? {} }
+            : undefined,
           responses,
           regex: new RegExp(`^${pattern}$`),
           paramNames,
@@ -244,7 +306,10 @@ function deref(components: Json, value: Json, kind: string): Json {
   const ref = value['$ref'];
   if (typeof ref !== 'string' || !ref.startsWith(`#/components/${kind}/`)) return value;
   const name = ref.slice(`#/components/${kind}/`.length);
-  return { ...((components[kind] as Json)?.[name] as Json), ...Object.fromEntries(Object.entries(value).filter(([k]) => k !== '$ref')) };
+  return {
+    ...((components[kind] as Json)?.[name] as Json),
+    ...Object.fromEntries(Object.entries(value).filter(([k]) => k !== '$ref')),
+  };
 }
 
 /** Local refs (#/components/…) point into the direction's copy of that spec's components. */

@@ -17,11 +17,15 @@ export function paginate<T>(
       offset = decoded.o;
       pageSize = decoded.s;
     } catch {
-      throw new EmulatorHttpError(400, 'invalid_page_token', 'The page token is not valid', { parameter: 'page_token' });
+      throw new EmulatorHttpError(400, 'invalid_page_token', 'The page token is not valid', {
+        parameter: 'page_token',
+      });
     }
   }
   if (!Number.isInteger(pageSize) || pageSize < 1) {
-    throw new EmulatorHttpError(400, 'invalid_page_size', 'page_size must be a positive integer', { parameter: 'page_size' });
+    throw new EmulatorHttpError(400, 'invalid_page_size', 'page_size must be a positive integer', {
+      parameter: 'page_size',
+    });
   }
   const link = (params: Record<string, string>) => {
     const url = new URL(selfUrl);
@@ -33,6 +37,12 @@ export function paginate<T>(
     return url.toString();
   };
   const data = items.slice(offset, offset + pageSize);
-  const next = offset + pageSize < items.length ? link({ page_token: Buffer.from(JSON.stringify({ o: offset + pageSize, s: pageSize })).toString('base64url') }) : undefined;
-  return { data, metadata: { first: link({ page_size: String(pageSize) }), ...(next ? { next } : {}), total_size: items.length } };
+  const next =
+    offset + pageSize < items.length
+      ? link({ page_token: Buffer.from(JSON.stringify({ o: offset + pageSize, s: pageSize })).toString('base64url') })
+      : undefined;
+  return {
+    data,
+    metadata: { first: link({ page_size: String(pageSize) }), ...(next ? { next } : {}), total_size: items.length },
+  };
 }

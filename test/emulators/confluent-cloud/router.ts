@@ -47,11 +47,19 @@ export class Router {
       names.push(name);
       return '([^/]+)';
     });
-    this.routes.push({ ...route, regex: new RegExp(`^${pattern}$`), names, literalLength: route.template.replace(/\{[^}]+\}/g, '').length });
+    this.routes.push({
+      ...route,
+      regex: new RegExp(`^${pattern}$`),
+      names,
+      literalLength: route.template.replace(/\{[^}]+\}/g, '').length,
+    });
     this.routes.sort((a, b) => b.literalLength - a.literalLength);
   }
 
-  match(method: string, pathname: string): { route?: CompiledRoute; params: Record<string, string>; pathExists: boolean } {
+  match(
+    method: string,
+    pathname: string,
+  ): { route?: CompiledRoute; params: Record<string, string>; pathExists: boolean } {
     let pathExists = false;
     for (const route of this.routes) {
       const found = route.regex.exec(pathname);

@@ -5,13 +5,28 @@ import { connectModule } from './connect.js';
 import { UNDOCUMENTED_BUT_REAL } from './contract.js';
 import { registerControlPlane } from './control-plane.js';
 import { FaultInjector, validateFaultSettings, type FaultRule, type FaultSettings } from './faults.js';
-import { EmulatorHttpError, errorBody, familyOf, jettyTooManyRequestsPage, v2Code, type ErrorFamily } from './http-error.js';
+import {
+  EmulatorHttpError,
+  errorBody,
+  familyOf,
+  jettyTooManyRequestsPage,
+  v2Code,
+  type ErrorFamily,
+} from './http-error.js';
 import { loadOpenApiSpecs, type OpenApiSpecs, type SpecOperation } from './openapi.js';
 import { ExchangeRecorder } from './recorder.js';
 import { kafkaRestModule } from './kafka-rest.js';
 import { Router, type Auth, type Caller, type Reply } from './router.js';
 import { openApiDir } from './spec-location.js';
-import { apiKeyId, apiKeySecret, EmulatorState, REALISTIC_DURATIONS, type ClusterRecord, type KsqlClusterRecord, type PhaseDurations } from './state.js';
+import {
+  apiKeyId,
+  apiKeySecret,
+  EmulatorState,
+  REALISTIC_DURATIONS,
+  type ClusterRecord,
+  type KsqlClusterRecord,
+  type PhaseDurations,
+} from './state.js';
 
 export interface KafkaBackendOptions {
   /** PLAINTEXT bootstrap the emulator itself uses (kafkajs admin). */
@@ -30,7 +45,10 @@ export interface ConnectBackendOptions {
 
 /** Starts the endpoint of a ksqlDB cluster once it is PROVISIONED. */
 export interface KsqlBackend {
-  start(cluster: KsqlClusterRecord, authorize: (key: string, secret: string) => boolean): Promise<{ url: string; stop(): Promise<void> }>;
+  start(
+    cluster: KsqlClusterRecord,
+    authorize: (key: string, secret: string) => boolean,
+  ): Promise<{ url: string; stop(): Promise<void> }>;
 }
 
 export interface EmulatorOptions {
@@ -88,7 +106,9 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
   const modules: DataPlaneModule[] = [kafkaRestModule, connectModule];
   const scale = options.timeScale ?? 1;
   const base = { ...REALISTIC_DURATIONS, ...options.durations };
-  const durations = Object.fromEntries(Object.entries(base).map(([k, v]) => [k, v * scale])) as unknown as PhaseDurations;
+  const durations = Object.fromEntries(
+    Object.entries(base).map(([k, v]) => [k, v * scale]),
+  ) as unknown as PhaseDurations;
   const cloudCredentials = options.cloudCredentials ?? { key: apiKeyId(), secret: apiKeySecret() };
   const specsDir = options.specsDir === null ? undefined : (options.specsDir ?? openApiDir());
   const specs = specsDir ? loadOpenApiSpecs(specsDir) : undefined;
@@ -132,7 +152,9 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
       for (const hook of emulator.clusterDeletedHooks) {
         await hook(cluster).catch((error: unknown) => {
           emulator.internalErrors.push(`cleaning up after cluster ${cluster.id}: ${String(error)}`);
-          process.stderr.write(`confluent-cloud emulator: cleaning up after cluster ${cluster.id} failed: ${String(error)}\n`);
+          process.stderr.write(
+            `confluent-cloud emulator: cleaning up after cluster ${cluster.id} failed: ${String(error)}\n`,
+          );
         });
       }
     },
@@ -141,7 +163,9 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
       ksqlServers.set(cluster.id, { url: '', stop: async () => undefined });
       const authorize = (key: string, secret: string) => {
         const record = state.apiKeys.get(key);
-        return !!record && record.secret === secret && record.resource?.id === cluster.id && Date.now() >= record.usableAt;
+        return (
+          !!record && record.secret === secret && record.resource?.id === cluster.id && Date.now() >= record.usableAt
+        );
       };
       options.ksql
         .start(cluster, authorize)
@@ -151,7 +175,9 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
         })
         .catch((error: unknown) => {
           ksqlServers.delete(cluster.id);
-          process.stderr.write(`confluent-cloud emulator: ksqlDB server for ${cluster.id} failed to start: ${String(error)}\n`);
+          process.stderr.write(
+            `confluent-cloud emulator: ksqlDB server for ${cluster.id} failed to start: ${String(error)}\n`,
+          );
         });
     },
   });
@@ -164,9 +190,11 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     const key = split > 0 ? decoded.slice(0, split) : '';
     const secret = split > 0 ? decoded.slice(split + 1) : '';
     if (auth === 'cloud') {
-      if (key === cloudCredentials.key && secret === cloudCredentials.secret) return { kind: 'cloud', ownerId: state.adminUserId };
+      if (key === cloudCredentials.key && secret === cloudCredentials.secret)
+        return { kind: 'cloud', ownerId: state.adminUserId };
       const record = state.apiKeys.get(key);
-      if (record && !record.resource && record.secret === secret && now >= record.usableAt) return { kind: 'cloud', ownerId: record.ownerId };
+      if (record && !record.resource && record.secret === secret && now >= record.usableAt)
+        return { kind: 'cloud', ownerId: record.ownerId };
       throw new EmulatorHttpError(401, 'user_unauthenticated', 'Valid authentication credentials must be provided', {
         headers: { 'WWW-Authenticate': 'Basic error="invalid_key", error_description="The API Key is invalid"' },
       });
@@ -183,7 +211,10 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     void handle(req, res).catch((error: unknown) => {
       emulator.internalErrors.push(`${req.method} ${req.url}: ${String(error)}`);
       process.stderr.write(`confluent-cloud emulator: ${String((error as Error)?.stack ?? error)}\n`);
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"errors":[{"status":"500","code":"internal_server_error","detail":"emulator bug"}]}');
+      if (!res.headersSent)
+        res
+          .writeHead(500, { 'Content-Type': 'application/json' })
+          .end('{"errors":[{"status":"500","code":"internal_server_error","detail":"emulator bug"}]}');
     });
   });
 
@@ -231,7 +262,12 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
         await sleep(rule.delayMs ?? 1000);
       }
       if (rule.kind === 'drop') {
-        recorder.record({ ...exchangeBase, response: { status: 0, headers: {}, body: undefined, rawBody: '' }, dropped: true, fault: 'drop' });
+        recorder.record({
+          ...exchangeBase,
+          response: { status: 0, headers: {}, body: undefined, rawBody: '' },
+          dropped: true,
+          fault: 'drop',
+        });
         req.socket.destroy();
         return;
       }
@@ -248,29 +284,61 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
         op = specMatch?.op;
         if (!routed.route) {
           if (op) {
-            throw new EmulatorHttpError(404, 'resource_not_found', `${method} ${pathname} (${op.operationId}) is a Confluent API this emulator does not implement`, { kafkaErrorCode: 404 });
+            throw new EmulatorHttpError(
+              404,
+              'resource_not_found',
+              `${method} ${pathname} (${op.operationId}) is a Confluent API this emulator does not implement`,
+              { kafkaErrorCode: 404 },
+            );
           }
           if (routed.pathExists || specMatch?.pathExists) {
             throw new EmulatorHttpError(405, 'method_not_allowed', `${method} is not allowed on ${pathname}`);
           }
-          throw new EmulatorHttpError(404, 'resource_not_found', `No such API: ${method} ${pathname}`, { kafkaErrorCode: 404 });
+          throw new EmulatorHttpError(404, 'resource_not_found', `No such API: ${method} ${pathname}`, {
+            kafkaErrorCode: 404,
+          });
         }
         const caller = authenticate(req, routed.route.auth, routed.params, now);
         if (!specs) ownRequestRules(method, rawBody, contentType);
-        if (!bodyIsJson) throw new EmulatorHttpError(400, 'bad_request', 'The request body is not valid JSON', { kafkaErrorCode: 400 });
+        if (!bodyIsJson)
+          throw new EmulatorHttpError(400, 'bad_request', 'The request body is not valid JSON', {
+            kafkaErrorCode: 400,
+          });
         if (op && specs) {
-          const violations = specs.validateRequest(op, { params: specMatch!.params, query: requestUrl.searchParams, contentType, body, rawBody });
+          const violations = specs.validateRequest(op, {
+            params: specMatch!.params,
+            query: requestUrl.searchParams,
+            contentType,
+            body,
+            rawBody,
+          });
           if (violations.length > 0) {
             const bodyProblem = violations.every((v) => v.where.startsWith('body'));
             const status = bodyProblem && family === 'v2' && op.responses['422'] ? 422 : 400;
             const first = violations[0]!;
-            throw new EmulatorHttpError(status, status === 422 ? 'invalid_input' : 'bad_request', violations.map((v) => `${v.where} ${v.message}`).join('; '), {
-              kafkaErrorCode: 400,
-              ...(first.where.startsWith('body') ? { pointer: first.where.slice(4) || '/' } : { parameter: first.where.split(' ')[1] }),
-            });
+            throw new EmulatorHttpError(
+              status,
+              status === 422 ? 'invalid_input' : 'bad_request',
+              violations.map((v) => `${v.where} ${v.message}`).join('; '),
+              {
+                kafkaErrorCode: 400,
+                ...(first.where.startsWith('body')
+                  ? { pointer: first.where.slice(4) || '/' }
+                  : { parameter: first.where.split(' ')[1] }),
+              },
+            );
           }
         }
-        reply = await routed.route.handler({ method, pathname, params: routed.params, query: requestUrl.searchParams, body, requestId, caller, now });
+        reply = await routed.route.handler({
+          method,
+          pathname,
+          params: routed.params,
+          query: requestUrl.searchParams,
+          body,
+          requestId,
+          caller,
+          now,
+        });
       } catch (error) {
         if (!(error instanceof EmulatorHttpError)) throw error;
         reply = { status: error.status, body: errorBody(family, error, requestId), headers: error.options.headers };
@@ -283,7 +351,12 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
         await sleep(rule.delayMs ?? 1000);
       }
       if (rule.kind === 'drop') {
-        recorder.record({ ...exchangeBase, response: { status: reply.status, headers: {}, body: reply.body, rawBody: '' }, dropped: true, fault: 'drop-after' });
+        recorder.record({
+          ...exchangeBase,
+          response: { status: reply.status, headers: {}, body: reply.body, rawBody: '' },
+          dropped: true,
+          fault: 'drop-after',
+        });
         req.socket.destroy();
         return;
       }
@@ -294,7 +367,8 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     }
 
     const headers: Record<string, string> = { 'X-Request-Id': requestId, ...(reply.headers ?? {}) };
-    if (family === 'v2' && reply.status < 400) Object.assign(headers, { 'X-RateLimit-Limit': '100', 'X-RateLimit-Remaining': '99', 'X-RateLimit-Reset': '60' });
+    if (family === 'v2' && reply.status < 400)
+      Object.assign(headers, { 'X-RateLimit-Limit': '100', 'X-RateLimit-Remaining': '99', 'X-RateLimit-Reset': '60' });
     let text = '';
     if (typeof reply.body === 'string') {
       text = reply.body;
@@ -303,17 +377,32 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
       text = JSON.stringify(reply.body);
       headers['Content-Type'] = 'application/json';
     }
-    options.onExchange?.({ method, path: pathname, status: reply.status, ...(fault ? { fault } : {}), ...(delayedMs ? { delayedMs } : {}) });
+    options.onExchange?.({
+      method,
+      path: pathname,
+      status: reply.status,
+      ...(fault ? { fault } : {}),
+      ...(delayedMs ? { delayedMs } : {}),
+    });
     res.writeHead(reply.status, headers).end(text);
 
-    const knownUndocumented = UNDOCUMENTED_BUT_REAL.some((known) => known.operationId === op?.operationId && known.status === reply.status);
+    const knownUndocumented = UNDOCUMENTED_BUT_REAL.some(
+      (known) => known.operationId === op?.operationId && known.status === reply.status,
+    );
     if (op && specs && validateResponses && !fault && !knownUndocumented) {
       const violations = specs.validateResponse(op, reply.status, headers['Content-Type'], reply.body, text);
-      for (const v of violations) emulator.responseViolations.push(`${method} ${pathname} → ${reply.status}: ${v.where} ${v.message}`);
+      for (const v of violations)
+        emulator.responseViolations.push(`${method} ${pathname} → ${reply.status}: ${v.where} ${v.message}`);
     }
     recorder.record({
       ...exchangeBase,
-      response: { status: reply.status, headers, contentType: headers['Content-Type'], body: reply.body, rawBody: text },
+      response: {
+        status: reply.status,
+        headers,
+        contentType: headers['Content-Type'],
+        body: reply.body,
+        rawBody: text,
+      },
       ...(fault ? { fault } : {}),
       ...(delayedMs ? { delayedMs } : {}),
     });
@@ -366,22 +455,36 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
 
 function faultReply(rule: FaultRule, family: ErrorFamily, pathname: string, requestId: string): Reply {
   if (rule.kind === 'throttle') {
-    if (family === 'kafka-rest') return { status: 429, body: jettyTooManyRequestsPage(pathname), headers: { 'Content-Type': 'text/html;charset=utf-8' } };
+    if (family === 'kafka-rest')
+      return {
+        status: 429,
+        body: jettyTooManyRequestsPage(pathname),
+        headers: { 'Content-Type': 'text/html;charset=utf-8' },
+      };
     const headers: Record<string, string> = {};
-    if (rule.rateLimitResetSeconds !== undefined) Object.assign(headers, { 'X-RateLimit-Limit': '100', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(rule.rateLimitResetSeconds) });
+    if (rule.rateLimitResetSeconds !== undefined)
+      Object.assign(headers, {
+        'X-RateLimit-Limit': '100',
+        'X-RateLimit-Remaining': '0',
+        'X-RateLimit-Reset': String(rule.rateLimitResetSeconds),
+      });
     else if ((rule.retryAfterSeconds ?? 1) > 0) headers['Retry-After'] = String(rule.retryAfterSeconds ?? 1);
     const error = new EmulatorHttpError(429, v2Code(429), 'Too Many Requests', { kafkaErrorCode: 429 });
     return { status: 429, body: errorBody(family, error, requestId), headers };
   }
   const status = rule.status ?? 500;
-  const error = new EmulatorHttpError(status, v2Code(status), 'Oops, something went wrong!', { kafkaErrorCode: family === 'kafka-rest' ? 50003 : status });
+  const error = new EmulatorHttpError(status, v2Code(status), 'Oops, something went wrong!', {
+    kafkaErrorCode: family === 'kafka-rest' ? 50003 : status,
+  });
   return { status, body: errorBody(family, error, requestId) };
 }
 
 /** Without the specs: still reject what every endpoint rejects. */
 function ownRequestRules(method: string, rawBody: string, contentType: string | undefined): void {
   if (rawBody.trim().length > 0 && !/application\/json/i.test(contentType ?? '')) {
-    throw new EmulatorHttpError(415, 'unsupported_media_type', 'Content-Type must be application/json', { kafkaErrorCode: 415 });
+    throw new EmulatorHttpError(415, 'unsupported_media_type', 'Content-Type must be application/json', {
+      kafkaErrorCode: 415,
+    });
   }
   if ((method === 'GET' || method === 'DELETE') && rawBody.trim().length > 0) {
     throw new EmulatorHttpError(400, 'bad_request', `${method} takes no body`, { kafkaErrorCode: 400 });
@@ -392,7 +495,8 @@ function pickHeaders(headers: IncomingMessage['headers']): Record<string, string
   const kept: Record<string, string> = {};
   for (const name of ['content-type', 'accept', 'user-agent', 'x-request-id', 'authorization']) {
     const value = headers[name];
-    if (typeof value === 'string') kept[name] = name === 'authorization' ? value.replace(/^(Basic)\s+.+$/i, '$1 ****') : value;
+    if (typeof value === 'string')
+      kept[name] = name === 'authorization' ? value.replace(/^(Basic)\s+.+$/i, '$1 ****') : value;
   }
   return kept;
 }

@@ -146,7 +146,8 @@ export class EmulatorState {
         rb.principal === `User:${ownerId}` &&
         rb.effectiveAt <= now &&
         ((rb.roleName === 'CloudClusterAdmin' && decodeURIComponent(rb.crnPattern) === crn) ||
-          (rb.roleName === 'EnvironmentAdmin' && decodeURIComponent(rb.crnPattern) === this.environmentCrn(cluster.environmentId)) ||
+          (rb.roleName === 'EnvironmentAdmin' &&
+            decodeURIComponent(rb.crnPattern) === this.environmentCrn(cluster.environmentId)) ||
           (rb.roleName === 'OrganizationAdmin' && decodeURIComponent(rb.crnPattern) === this.orgCrn())),
     );
   }
@@ -171,5 +172,8 @@ export function apiKeyId(): string {
 }
 
 export function apiKeySecret(): string {
-  return randomBytes(48).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 64);
+  return randomBytes(48)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 64);
 }
