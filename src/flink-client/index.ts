@@ -10,3 +10,5 @@ export {
   type StatementResult,
 } from './gateway.js';
 export { ACTIVE_STATES, FlinkJobs, type CheckpointInfo, type JobState, type JobSummary } from './jobs.js';
+export { splitFlinkScript } from './script.js';
+export { submitJob, waitUntilRunning, type JobSubmission } from './submit.js';

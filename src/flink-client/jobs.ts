@@ -35,6 +35,15 @@ export interface JobSummary {
   startTime: number;
 }
 
+/** A job with the state of each of its tasks and the tables its plan reads and writes. */
+export interface JobDetail extends JobSummary {
+  vertices: { name: string; status: string }[];
+  /** Tables the plan scans, by name (catalog and database left out). */
+  sources: string[];
+  /** Tables the plan writes. */
+  sinks: string[];
+}
+
 export interface CheckpointInfo {
   /** The folder of the newest completed checkpoint (file:…), if one completed. */
   latestCompleted?: string;
@@ -95,6 +104,28 @@ export class FlinkJobs {
     );
     if (isFailure(body)) return undefined;
     return { id: body.jid, name: body.name, state: body.state, startTime: Number(body['start-time']) };
+  }
+
+  /** A job with its tasks and the tables of its plan; undefined when the JobManager does not know it. */
+  async detail(id: string): Promise<JobDetail | undefined> {
+    const body = await this.http.call<{
+      jid: string;
+      name: string;
+      state: string;
+      'start-time': number;
+      vertices?: { name: string; status: string }[];
+      plan?: { nodes?: { description?: string }[] };
+    }>('GET', `/jobs/${id}`, undefined, { expect: [404] });
+    if (isFailure(body)) return undefined;
+    const descriptions = (body.plan?.nodes ?? []).map((node) => node.description ?? '');
+    return {
+      id: body.jid,
+      name: body.name,
+      state: body.state,
+      startTime: Number(body['start-time']),
+      vertices: (body.vertices ?? []).map((v) => ({ name: v.name, status: v.status })),
+      ...planTables(descriptions),
+    };
   }
 
   async checkpoints(id: string): Promise<CheckpointInfo> {
@@ -185,4 +216,21 @@ export class FlinkJobs {
       },
     );
   }
+}
+
+/**
+ * The tables a job's plan scans and writes, read from the plan's node descriptions ("TableSourceScan(table=[[catalog,
+ * database, orders]] …", "job_status[12]: Writer"): the JobManager keeps no SQL, only this.
+ */
+export function planTables(descriptions: string[]): { sources: string[]; sinks: string[] } {
+  const sources = new Set<string>();
+  const sinks = new Set<string>();
+  for (const text of descriptions) {
+    for (const match of text.matchAll(/TableSourceScan\(table=\[\[[^,\]]+,\s*[^,\]]+,\s*([^,\]\s]+)/g)) {
+      sources.add(match[1]!);
+    }
+    for (const match of text.matchAll(/(?:^|[>\s])([\w$]+)\[\d+\]: Writer/g)) sinks.add(match[1]!);
+    for (const match of text.matchAll(/Sink\(table=\[(?:[\w$]+\.)*([\w$]+)\]/g)) sinks.add(match[1]!);
+  }
+  return { sources: [...sources], sinks: [...sinks] };
 }
