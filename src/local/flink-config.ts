@@ -141,6 +141,8 @@ export function flinkConfigYaml(settings: StackSettings, paths: StackPaths): str
     ['execution.checkpointing.num-retained', 1],
     ['restart-strategy.type', 'exponential-delay'],
     ['web.submit.enable', 'false'],
+    // How long the REST API serves a job's cached state: `up` waits on it for every task to run.
+    ['web.refresh-interval', '500 ms'],
   ];
   return `${entries.map(([key, value]) => `${key}: ${yamlScalar(value)}`).join('\n')}\n`;
 }

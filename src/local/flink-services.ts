@@ -8,6 +8,7 @@ import {
   TASKMANAGER_ID,
   type FlinkProcess,
 } from './flink-config.js';
+import { resumeKeptJobs, savepointKeptJobs } from './flink-jobs.js';
 import { flinkGatewayHealth, flinkJobManagerHealth, flinkTaskManagerHealth } from './health.js';
 import { javaMarker, type ServiceDefinition, type ServiceName } from './service-definition.js';
 import type { StackPaths, StackSettings } from './settings.js';
@@ -30,7 +31,10 @@ async function prepareFlink(settings: StackSettings, paths: StackPaths, process:
 function flinkService(
   name: ServiceName,
   process: FlinkProcess,
-  spec: Pick<ServiceDefinition, 'dependsOn' | 'deadlineMs' | 'stopGraceMs' | 'ports' | 'endpoints' | 'health'>,
+  spec: Pick<
+    ServiceDefinition,
+    'dependsOn' | 'deadlineMs' | 'stopGraceMs' | 'ports' | 'endpoints' | 'health' | 'afterStart' | 'beforeStop'
+  >,
 ): ServiceDefinition {
   return {
     name,
@@ -51,7 +55,9 @@ function flinkService(
 /**
  * A Flink session cluster as three processes of the stack: the JobManager (REST API and web UI), one TaskManager
  * that runs the jobs, and the SQL Gateway that compiles SQL and submits it to the JobManager. The JobManager waits
- * for Kafka, so it also stops before Kafka (its jobs' last savepoint commits to Kafka).
+ * for Kafka, so it also stops before Kafka (its jobs' last savepoint commits to Kafka). The jobs the stack keeps
+ * (src/local/flink-jobs.ts) stop with a savepoint before the TaskManager goes, and are submitted again once the
+ * gateway is back.
  */
 export const FLINK_SERVICES: ServiceDefinition[] = [
   flinkService('flink-jobmanager', 'jobmanager', {
@@ -69,6 +75,7 @@ export const FLINK_SERVICES: ServiceDefinition[] = [
     ports: () => [],
     endpoints: () => ({}),
     health: (s) => flinkTaskManagerHealth(jobManagerUrl(s), TASKMANAGER_ID),
+    beforeStop: (s) => savepointKeptJobs(s),
   }),
   flinkService('flink-gateway', 'gateway', {
     dependsOn: ['flink-jobmanager', 'flink-taskmanager'],
@@ -77,5 +84,6 @@ export const FLINK_SERVICES: ServiceDefinition[] = [
     ports: (s) => [s.ports.flinkGateway],
     endpoints: (s) => ({ sql: gatewayUrl(s) }),
     health: (s) => flinkGatewayHealth(gatewayUrl(s)),
+    afterStart: (s, signal) => resumeKeptJobs(s, signal),
   }),
 ];
