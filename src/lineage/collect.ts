@@ -10,7 +10,11 @@ export interface LineageResult extends LineageGraph {
  * The data flow as ksqlDB (LIST, DESCRIBE EXTENDED) and Connect describe it right now. Connectors that cannot be
  * listed become a note rather than a failure: the ksqlDB part of the graph is still worth showing.
  */
-export async function collectLineage(ctx: Context, loaded: LoadedConfig): Promise<LineageResult> {
+export async function collectLineage(
+  ctx: Context,
+  loaded: LoadedConfig,
+  options: { onConnectorsError?(error: unknown): void } = {},
+): Promise<LineageResult> {
   const { KsqlClient } = await import('../ksql-client/client.js');
   const { resolveKsqlTarget } = await import('../ksql-client/target.js');
   const { buildLineage } = await import('./graph.js');
@@ -42,6 +46,7 @@ export async function collectLineage(ctx: Context, loaded: LoadedConfig): Promis
       sinkTopics: q.sinkKafkaTopics,
     }));
     const connectors = await connectorFacts(ctx, loaded).catch((error: Error) => {
+      options.onConnectorsError?.(error);
       notes.push(`connectors not shown: ${error.message.split('\n')[0]}`);
       return [];
     });
