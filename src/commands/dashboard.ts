@@ -1,5 +1,5 @@
 import { ExitCode, UserError } from '../core/errors.js';
-import { defineCommand } from './command.js';
+import { defineCommand, flag, option } from './command.js';
 
 export interface DashboardResult {
   url: string;
@@ -13,7 +13,7 @@ export interface DashboardResult {
 
 export const DEFAULT_DASHBOARD_PORT = 4777;
 
-export const dashboardCommand = defineCommand<DashboardResult>({
+export const dashboardCommand = defineCommand({
   name: 'dashboard',
   summary: 'Serve a live page of the demo: job decisions, trucks on a map, the data flow and health',
   description:
@@ -23,33 +23,27 @@ export const dashboardCommand = defineCommand<DashboardResult>({
     'offsets, consumer lag, MongoDB documents against job_status records, and a banner while a component is down. ' +
     'The topics are read from their end offsets with read_committed; the map needs no internet access. Prints the ' +
     'URL and opens it in a browser when run from a terminal (--no-open to skip); Ctrl-C stops it (exit 130).',
-  options: [
-    {
-      flags: '--port <n>',
-      description: `port to listen on (default ${DEFAULT_DASHBOARD_PORT}; 0 picks a free one)`,
+  options: {
+    port: option('--port <n>', 'port to listen on (0 picks a free one)', {
       parse: portNumber,
-    },
-    { flags: '--host <address>', description: 'address to listen on (default 127.0.0.1)', parse: hostAddress },
-    { flags: '--no-open', description: 'do not open a browser' },
-    {
-      flags: '--tiles <url>',
-      description: 'optional map tiles under the offline basemap, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png',
-      parse: tileTemplate,
-    },
-  ],
+      default: String(DEFAULT_DASHBOARD_PORT),
+    }),
+    host: option('--host <address>', 'address to listen on', { parse: hostAddress, default: '127.0.0.1' }),
+    open: flag('--no-open', 'do not open a browser'),
+    tiles: option(
+      '--tiles <url>',
+      'optional map tiles under the offline basemap, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+      { parse: tileTemplate },
+    ),
+  },
   examples: [
     { command: 'marketplace dashboard --target local', description: 'the local demo in the browser' },
     { command: 'marketplace dashboard --port 0 --no-open', description: 'any free port; print the URL only' },
   ],
-  run: async (ctx, { options }) => {
+  run: async (ctx, { options }): Promise<DashboardResult> => {
     const loaded = await ctx.loadConfig();
     const { openDashboard, untilInterrupted } = await import('../dashboard/run.js');
-    const dashboard = await openDashboard(ctx, loaded, {
-      host: (options.host as string | undefined) ?? '127.0.0.1',
-      port: (options.port as number | undefined) ?? DEFAULT_DASHBOARD_PORT,
-      open: options.open !== false,
-      tiles: options.tiles as string | undefined,
-    });
+    const dashboard = await openDashboard(ctx, loaded, options);
     try {
       ctx.out.info('Ctrl-C stops it.');
       await Promise.race([untilInterrupted(ctx.signal), dashboard.failed]);
