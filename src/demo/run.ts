@@ -237,15 +237,17 @@ async function cleanUp(
   loaded: LoadedConfig,
   what: { provisioned: boolean; stackStartedHere: boolean },
 ): Promise<void> {
+  // Cleaning up is what Ctrl-C asks for (it ends `demo --dashboard`): the session must not see that signal, or
+  // every step of the teardown would be skipped as interrupted.
+  const quiet: Context = { ...ctx, signal: new AbortController().signal };
   try {
     if (what.provisioned || what.stackStartedHere) {
       const { openLocalSession } = await import('../provisioning/local-session.js');
       const { destroySession, progressFor } = await import('../provisioning/run.js');
-      const session = await openLocalSession(ctx, loaded, { lock: 'down' });
+      const session = await openLocalSession(quiet, loaded, { lock: 'down' });
       try {
-        const progress = progressFor(ctx, session, { doing: 'deleting', done: 'verifying' });
+        const progress = progressFor(quiet, session, { doing: 'deleting', done: 'verifying' });
         session.env.progress = progress.status;
-        const quiet = { ...ctx, signal: new AbortController().signal };
         await destroySession(quiet, session, progress, { discover: false, keepEnvironment: false }).finally(() =>
           progress.stop(),
         );
