@@ -1,4 +1,5 @@
 import { ExitCode, UserError } from '../core/errors.js';
+import { DEFAULT_DASHBOARD_PORT } from '../dashboard/defaults.js';
 import { defineCommand, flag, option } from './command.js';
 
 export interface DashboardResult {
@@ -10,8 +11,6 @@ export interface DashboardResult {
   rows: number;
   interrupted: boolean;
 }
-
-export const DEFAULT_DASHBOARD_PORT = 4777;
 
 export const dashboardCommand = defineCommand({
   name: 'dashboard',
