@@ -108,7 +108,7 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
     try {
       const reading = await engine.lineage();
       flow = reading.graph;
-      model.setFlow(toFlow(flow));
+      model.setFlow(toFlow(flow, redact));
       const stopped = flow.nodes.filter((n) => n.kind === 'query' && n.status !== 'RUNNING');
       model.setComponent(
         engine.name,
@@ -313,12 +313,13 @@ function rateOf(previous: Map<string, { at: number; total: number }>, name: stri
   return Math.max(0, ((total - before.total) * 1000) / (at - before.at));
 }
 
-function toFlow(graph: LineageGraph): Flow {
+/** Labels come from metadata (a connector's destination, say), so they pass the full redaction once here. */
+function toFlow(graph: LineageGraph, redact: (text: string) => string): Flow {
   return {
     nodes: graph.nodes.map((n) => ({
       id: n.id,
       kind: n.kind,
-      label: n.label,
+      label: redact(n.label),
       ...(n.status ? { status: n.status } : {}),
     })),
     edges: graph.edges.map((e) => ({ from: e.from, to: e.to })),
@@ -331,6 +332,11 @@ function text(value: unknown): string {
   if (value === null || value === undefined) return '';
   const s = typeof value === 'string' ? value : String(value);
   return s.length > TEXT_LIMIT ? `${s.slice(0, TEXT_LIMIT)}…` : s;
+}
+
+/** Five decimals of a degree is about a metre: all a map needs, and a third of the bytes. */
+function round5(degrees: number): number {
+  return Math.round(degrees * 1e5) / 1e5;
 }
 
 function finite(value: unknown): number | undefined {
@@ -383,7 +389,7 @@ function jobSite(record: FollowedRecord): JobSite[] {
   const lat = finite(value?.DEST_LAT);
   const long = finite(value?.DEST_LONG);
   if (lat === undefined || long === undefined) return [];
-  return [{ id: keyText(record, 'VARCHAR'), lat, long, address: text(value!.ADDRESS) }];
+  return [{ id: keyText(record, 'VARCHAR'), lat: round5(lat), long: round5(long) }];
 }
 
 function truckPosition(record: FollowedRecord): TruckPosition[] {
@@ -396,8 +402,8 @@ function truckPosition(record: FollowedRecord): TruckPosition[] {
       id: keyText(record, 'VARCHAR'),
       jobId: text(value!.JOB_ID),
       state: text(value!.STATE) || 'EN_ROUTE',
-      lat,
-      long,
+      lat: round5(lat),
+      long: round5(long),
     },
   ];
 }

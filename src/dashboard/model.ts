@@ -17,7 +17,7 @@ import type {
 export const LIMITS = {
   rows: 40,
   rateSeconds: 300,
-  sites: 2_000,
+  sites: 1_000,
   trucks: 500,
   trackedJobs: 2_000,
   /** How long a "back" banner stays after a component recovers. */

@@ -48,7 +48,6 @@ export interface JobSite {
   id: string;
   lat: number;
   long: number;
-  address?: string;
 }
 
 export interface Truck {

@@ -49,7 +49,7 @@ export async function openDashboard(
       host: options.host,
       port: options.port,
       model,
-      redact: (text) => ctx.secrets.redact(text),
+      redact: (text) => ctx.secrets.redactKnown(text),
     });
   } catch (error) {
     await feed.stop();

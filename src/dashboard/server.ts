@@ -9,7 +9,7 @@ export interface ServerOptions {
   host: string;
   port: number;
   model: DashboardModel;
-  /** Applied to every byte sent to a page, after JSON encoding: secrets never leave the process. */
+  /** Applied to every message sent to a page, after JSON encoding: known secrets never leave the process. */
   redact(text: string): string;
   /** How often changes are batched into one message per page (ms). */
   tickMs?: number;
@@ -32,8 +32,8 @@ interface Asset {
 
 interface Client {
   res: ServerResponse;
-  /** Set while the socket's buffer is full: updates are skipped, and a snapshot is sent once it drains. */
-  behind: boolean;
+  /** Set when updates were skipped for a page that fell behind: it gets a whole snapshot at the next tick instead. */
+  needsSnapshot: boolean;
 }
 
 const ASSETS = { '/': 'index.html', '/app.js': 'app.js', '/app.css': 'app.css' } as const;
@@ -43,11 +43,14 @@ const TYPES: Record<string, string> = {
   css: 'text/css; charset=utf-8',
 };
 const KEEPALIVE_MS = 15_000;
+/** Bytes waiting in a page's socket beyond which it has fallen behind: skip updates until it has read them. */
+const BEHIND_BYTES = 4 << 20;
 
 /**
  * The dashboard's HTTP server: the bundled page, and /events, a Server-Sent Events stream that sends a snapshot
  * when a page connects and then, once per tick, one message with what changed. A page that cannot keep up is not
- * queued for: it skips updates and gets a fresh snapshot when its socket drains, so memory stays flat.
+ * queued for: it skips updates and gets one fresh snapshot at the first tick its socket has room again, so memory
+ * stays flat and a slow page costs at most one snapshot per tick.
  */
 export async function startServer(options: ServerOptions): Promise<DashboardServer> {
   const assets = await loadAssets(options.webRoot ?? new URL('./web/', import.meta.url));
@@ -66,11 +69,8 @@ export async function startServer(options: ServerOptions): Promise<DashboardServ
   };
   let allowedHost: (header: string) => boolean = () => false;
 
-  const sendSnapshot = (client: Client) => {
-    const payload = options.redact(JSON.stringify(options.model.snapshot()));
-    client.behind = !client.res.write(`event: snapshot\ndata: ${payload}\n\n`);
-    if (client.behind) client.res.once('drain', () => sendSnapshot(client));
-  };
+  const snapshotMessage = () =>
+    `event: snapshot\ndata: ${options.redact(JSON.stringify(options.model.snapshot()))}\n\n`;
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     // A page on another site must not read the dashboard through a rebound DNS name: only our own host names.
@@ -91,11 +91,11 @@ export async function startServer(options: ServerOptions): Promise<DashboardServ
         connection: 'keep-alive',
       });
       res.write('retry: 1000\n\n');
-      const client: Client = { res, behind: false };
+      const client: Client = { res, needsSnapshot: false };
       clients.add(client);
       req.socket.setNoDelay(true);
       res.on('close', () => clients.delete(client));
-      sendSnapshot(client);
+      res.write(snapshotMessage());
       return;
     }
     const asset = assets.get(path);
@@ -125,18 +125,22 @@ export async function startServer(options: ServerOptions): Promise<DashboardServ
   const tick = setInterval(() => {
     // Drained every tick, page or not, so changes never pile up in the model.
     const update = options.model.drainUpdate();
-    if (!update || clients.size === 0) return;
-    const message = `event: update\ndata: ${options.redact(JSON.stringify(update))}\n\n`;
+    if (clients.size === 0) return;
+    let message: string | undefined;
+    let snapshot: string | undefined;
     for (const client of clients) {
-      if (client.behind) continue;
-      if (!client.res.write(message)) {
-        client.behind = true;
-        client.res.once('drain', () => sendSnapshot(client));
+      if (client.res.writableLength > BEHIND_BYTES) {
+        client.needsSnapshot = true;
+      } else if (client.needsSnapshot) {
+        client.needsSnapshot = false;
+        client.res.write((snapshot ??= snapshotMessage()));
+      } else if (update) {
+        client.res.write((message ??= `event: update\ndata: ${options.redact(JSON.stringify(update))}\n\n`));
       }
     }
   }, options.tickMs ?? 250);
   const keepalive = setInterval(() => {
-    for (const client of clients) if (!client.behind) client.res.write(': keepalive\n\n');
+    for (const client of clients) if (client.res.writableLength <= BEHIND_BYTES) client.res.write(': keepalive\n\n');
   }, KEEPALIVE_MS);
 
   return {

@@ -135,7 +135,7 @@ export class MapPanel {
       if (!mark) {
         mark = svg('rect', { class: 'site', width: 6, height: 6 });
         mark.dataset.site = site.id;
-        mark.append(svg('title', {}, `job ${site.id}${site.address ? ` — ${site.address}` : ''}`));
+        mark.append(svg('title', {}, `job ${site.id}`));
         this.siteLayer.append(mark);
         this.siteMarks.set(site.id, mark);
       }
