@@ -161,7 +161,7 @@ describe('marketplace dashboard (local target, headless Chromium)', () => {
       }
     }
     // The basemap is drawn: land outlines from the bundled Natural Earth data.
-    expect(((await page.getAttribute('#map path.land', 'd')) ?? '').length).toBeGreaterThan(1000);
+    expect(((await page.getAttribute('#basemap path.land', 'd')) ?? '').length).toBeGreaterThan(1000);
 
     // The flow shows every object of the demo, queries and the sink connector RUNNING.
     const expectedNodes = [

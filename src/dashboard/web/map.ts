@@ -26,6 +26,7 @@ const MAX_TILES = 80;
  * lines up) and zoomed to where the places are. Elements are kept per id and moved, never rebuilt wholesale.
  */
 export class MapPanel {
+  private readonly basemap = svgById('basemap');
   private readonly root = svgById('map');
   private readonly area = byId('map-area');
   private readonly tiles = svg('g', { class: 'tiles' });
@@ -41,7 +42,8 @@ export class MapPanel {
   private lastFit = 0;
 
   constructor(private readonly onResize: () => void) {
-    this.root.append(this.tiles, this.land, this.siteLayer, this.routeLayer, this.truckLayer);
+    this.basemap.append(this.tiles, this.land);
+    this.root.append(this.siteLayer, this.routeLayer, this.truckLayer);
     new ResizeObserver(() => this.onResize()).observe(this.area);
   }
 
@@ -116,7 +118,7 @@ export class MapPanel {
       [width, height],
     ].map((p) => this.projection.invert!(p as [number, number])!) as [[number, number], [number, number]];
     this.view = [x0, y1, x1, y0];
-    this.root.setAttribute('viewBox', `0 0 ${width} ${height}`);
+    for (const layer of [this.basemap, this.root]) layer.setAttribute('viewBox', `0 0 ${width} ${height}`);
     this.land.setAttribute('d', geoPath(this.projection)(LAND) ?? '');
     this.land.style.fillOpacity = tiles ? '0' : '';
     this.drawTiles(tiles);
