@@ -194,7 +194,10 @@ try {
   reference = undefined;
 
   const rss = samples.map((s) => s.rss);
-  const growth = ((rss.at(-1) - rss[0]) / Math.max(seconds, 1)) * 60;
+  // Memory that levels off after warm-up grows in the first half only; the second half's slope is the leak test.
+  const half = samples.filter((s) => s.t >= seconds / 2);
+  const growth = half.length > 1 ? ((half.at(-1).rss - half[0].rss) / (half.at(-1).t - half[0].t)) * 60 : NaN;
+  const perMinute = samples.filter((s, i) => i === 0 || Math.floor(s.t / 60) > Math.floor(samples[i - 1].t / 60));
   process.stdout.write(
     `\ndashboard at ${RATE} jobs/s, measured for ${seconds.toFixed(0)} s after ${WARMUP_S} s warm-up\n`,
   );
@@ -205,8 +208,11 @@ try {
   process.stdout.write(`${row('  to a plain Kafka consumer (ref.)', pipeline, 'ms')}\n`);
   process.stdout.write(`${row('  to shown on the dashboard page', shown, 'ms')}\n\n`);
   process.stdout.write(
-    `dashboard server RSS: start ${rss[0].toFixed(0)} MiB, max ${Math.max(...rss).toFixed(0)} MiB, end ${rss.at(-1).toFixed(0)} MiB, ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MiB/min\n`,
+    `dashboard server RSS: start ${rss[0].toFixed(0)} MiB, max ${Math.max(...rss).toFixed(0)} MiB, ` +
+      `end ${rss.at(-1).toFixed(0)} MiB; second half ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MiB/min\n`,
   );
+  const minutes = perMinute.map((s) => `${Math.round(s.t / 60)} min ${s.rss.toFixed(0)} MiB`);
+  process.stdout.write(`  by minute: ${minutes.join(', ')}\n`);
   process.stdout.write(`page errors: ${errors.length === 0 ? 'none' : errors.join('; ')}\n`);
 } finally {
   await reference?.stop().catch(() => undefined);
