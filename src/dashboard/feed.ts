@@ -65,7 +65,11 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
 
   await assertTopics(kafka);
   const followedCounts = new Map<string, number>(FOLLOWED_TOPICS.map((topic) => [topic, 0]));
-  const follower = await follow(kafka, model, followedCounts, (up, detail) => model.setComponent('Kafka', up, detail));
+  /** Followed topics that no longer exist (`down` ran): that, not the consumer's complaint, is what the page says. */
+  let missingTopics: string[] = [];
+  const follower = await follow(kafka, model, followedCounts, (up, detail) => {
+    if (missingTopics.length === 0) model.setComponent('Kafka', up, detail);
+  });
   const jobStatusStart = follower.startOffsets.get('job_status')!;
 
   let earlierCounted = false;
@@ -143,7 +147,9 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
         if (!known) ends.set(topic, (known = await reader!.ends(topic)));
         return known;
       };
-      for (const name of topicNames(flow)) {
+      const existing = new Set(await reader.topics());
+      missingTopics = FOLLOWED_TOPICS.filter((topic) => !existing.has(topic));
+      for (const name of topicNames(flow).filter((topic) => existing.has(topic))) {
         const total = Number((await endsOf(name)).reduce((s, p) => s + p.high, 0n));
         const followed = followedCounts.get(name);
         const rate =
@@ -165,7 +171,12 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
         const lag = group ? await reader.lag(group, endsOf) : null;
         lags.push({ owner, kind: node.kind, group: group ?? '', lag: lag === null ? null : Number(lag) });
       }
-      model.setComponent('Kafka', true, 'brokers answering');
+      if (missingTopics.length > 0) {
+        const list = missingTopics.join(', ');
+        model.setComponent('Kafka', false, `the demo's topics ${list} do not exist; run \`marketplace up\``);
+      } else {
+        model.setComponent('Kafka', true, 'brokers answering');
+      }
       startCounting();
     } catch (error) {
       model.setComponent('Kafka', false, classify(error));

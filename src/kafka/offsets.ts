@@ -11,6 +11,7 @@ export interface OffsetReader {
   /** Each partition's first and end offsets. */
   ends(topic: string): Promise<PartitionEnds[]>;
   groups(): Promise<string[]>;
+  topics(): Promise<string[]>;
   /**
    * Records the group has yet to commit, over every partition it has committed offsets for (a partition without
    * one counts from its first offset); null when the group has committed nothing.
@@ -30,6 +31,7 @@ export async function openOffsetReader(kafka: Kafka): Promise<OffsetReader> {
         high: BigInt(p.high),
       })),
     groups: async () => (await admin.listGroups()).groups.map((group) => group.groupId),
+    topics: () => admin.listTopics(),
     lag: async (groupId, ends) => {
       const committed = await admin.fetchOffsets({ groupId });
       let lag = 0n;
