@@ -327,8 +327,12 @@ function reportError(error: unknown, out: Output, signal: AbortSignal): number {
     if (out.json) out.printJson({ error: { message: 'interrupted', exitCode: ExitCode.interrupted } });
     return ExitCode.interrupted;
   }
+  // Not classified anywhere on its way here: a bug. One line, and the stack for the report with --verbose.
   const message = error instanceof Error ? error.message : String(error);
-  out.failure(`Error: unexpected failure: ${escapeControl(message)} (run with --verbose for details)`);
+  const how = out.verbose
+    ? 'report it with the stack trace below'
+    : 'run with --verbose for the stack trace and report it';
+  out.failure(`Error: unexpected failure: ${escapeControl(message)} — a bug in marketplace; ${how}`);
   if (out.verbose && error instanceof Error && error.stack) out.debug(error.stack);
   if (out.json) out.printJson({ error: { message, exitCode: ExitCode.failure } });
   return ExitCode.failure;

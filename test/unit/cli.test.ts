@@ -270,6 +270,47 @@ describe('marketplace doctor --json', () => {
   });
 });
 
+describe('the error boundary', () => {
+  // MARKETPLACE_TEST_WRITE_FAULT (src/core/fs-atomic.ts) makes the config write fail: "bug" with a TypeError, as a
+  // programming error would, an errno code as the file system would.
+  const stackLine = /^\s+at .+:\d+:\d+\)?$/m;
+
+  it('reports a bug as an unexpected failure to report: one line, exit 1, the stack only with --verbose', async () => {
+    const env = { MARKETPLACE_TEST_WRITE_FAULT: 'bug' };
+    const run = await runCli(['init', '--yes'], { cwd: await tempDir(), env });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /^✖ Error: unexpected failure: simulated bug: .* — a bug in marketplace; run with --verbose for the stack trace and report it$/m,
+    );
+    expect(run.stderr).not.toMatch(stackLine);
+
+    const verbose = await runCli(['init', '--yes', '--verbose'], { cwd: await tempDir(), env });
+    expect(verbose.code).toBe(1);
+    expect(verbose.stderr).toMatch(/unexpected failure: simulated bug: .* report it with the stack trace below/);
+    expect(verbose.stderr).toMatch(/^TypeError: simulated bug/m);
+    expect(verbose.stderr).toMatch(stackLine);
+
+    const json = await runCli(['init', '--yes', '--json'], { cwd: await tempDir(), env });
+    expect(json.code).toBe(1);
+    const parsed = JSON.parse(json.stdout) as { error: { message: string; exitCode: number } };
+    expect(parsed.error.exitCode).toBe(1);
+    expect(parsed.error.message).toMatch(/^simulated bug: /);
+  });
+
+  it('reports a file-system failure it knows as one line with what to do, not as a bug', async () => {
+    const cwd = await tempDir();
+    const run = await runCli(['init', '--yes'], { cwd, env: { MARKETPLACE_TEST_WRITE_FAULT: 'EIO' } });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /Error: could not write .*marketplace\.config\.json: EIO: simulated write failure.* — Check the disk/,
+    );
+    expect(run.stderr).not.toMatch(/unexpected failure/);
+    await expect(stat(join(cwd, 'marketplace.config.json'))).rejects.toThrow(/ENOENT/);
+  });
+});
+
 describe('ranges checked up front', () => {
   it('rejects a bootstrap port above 65535 with one line, exit 2', async () => {
     const run = await runCli(['produce', '--target', 'local', '--count', '1'], {
