@@ -6,6 +6,11 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** What a failed command prints on stdout with --json (its one line is on stderr as always). */
+export interface JsonErrorDocument {
+  error: { message: string; hint?: string; exitCode: number };
+}
+
 export interface CliErrorOptions {
   hint?: string;
   exitCode?: ExitCode;

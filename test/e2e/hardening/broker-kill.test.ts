@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../../src/kafka/client.js';
 import { scanTopic } from '../../../src/kafka/consumer.js';
 import { createTopicsAndWait } from '../../../src/kafka/topics.js';
+import type { ProduceResult } from '../../../src/producers/produce-run.js';
 import { startCli, type CliRun } from '../../helpers/cli.js';
 import { checkAndRecord } from '../../helpers/reliability.js';
 import { killService, serviceRunning, startStoppedServices } from '../../helpers/stack-faults.js';
@@ -25,15 +26,6 @@ const prefixes: string[] = [];
 let kafka: Kafka;
 let admin: Admin;
 let home: string;
-
-interface ProduceSummary {
-  stoppedBy: string;
-  acked: number;
-  errors: number;
-  topics: { topic: string; name: string; acked: number }[];
-  outages: { count: number; longestMs: number };
-  error?: { message: string };
-}
 
 beforeAll(async () => {
   const stack = stackEndpoints();
@@ -121,11 +113,11 @@ async function census(prefix: string): Promise<Map<string, { found: number; dist
   return result;
 }
 
-function summaryOf(outcome: CliRun): ProduceSummary {
-  return JSON.parse(outcome.stdout) as ProduceSummary;
+function summaryOf(outcome: CliRun): ProduceResult {
+  return JSON.parse(outcome.stdout) as ProduceResult;
 }
 
-function describeCensus(summary: ProduceSummary, counts: Awaited<ReturnType<typeof census>>): string {
+function describeCensus(summary: ProduceResult, counts: Awaited<ReturnType<typeof census>>): string {
   return TOPICS.map(({ name }) => {
     const acked = summary.topics.find((t) => t.topic === name)?.acked;
     const c = counts.get(name)!;

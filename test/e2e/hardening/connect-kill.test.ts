@@ -11,6 +11,7 @@ import { checkAndRecord } from '../../helpers/reliability.js';
 import { killService, serviceRunning, startStoppedServices } from '../../helpers/stack-faults.js';
 import { localTargetEnv, stackEndpoints } from '../../helpers/stack.js';
 import type { SinkStatusResult, SinkVerifyResult } from '../../../src/commands/sink.js';
+import type { TailRow } from '../../../src/tail/source.js';
 
 /**
  * Hardening item 2: the Kafka Connect worker is SIGKILLed while the MongoDB sink is writing job_status, then
@@ -131,7 +132,7 @@ describe('hardening 2: Connect worker SIGKILLed while the MongoDB sink writes jo
       const topicIds = tailed.stdout
         .trim()
         .split('\n')
-        .map((line) => String((JSON.parse(line) as { JOB_ID: unknown }).JOB_ID));
+        .map((line) => String((JSON.parse(line) as TailRow).JOB_ID));
       const topicIdSet = new Set(topicIds);
 
       const documents = await collection.find({}, { projection: { _id: 1 } }).toArray();
