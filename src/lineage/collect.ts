@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
+import { isClassifiedError } from '../core/errors.js';
 import type { ConnectorFacts, LineageGraph, QueryFacts, SourceFacts } from './graph.js';
 
 export interface LineageResult extends LineageGraph {
@@ -45,7 +46,8 @@ export async function collectLineage(
       sinks: q.sinks,
       sinkTopics: q.sinkKafkaTopics,
     }));
-    const connectors = await connectorFacts(ctx, loaded).catch((error: Error) => {
+    const connectors = await connectorFacts(ctx, loaded).catch((error: unknown) => {
+      if (!isClassifiedError(error)) throw error;
       options.onConnectorsError?.(error);
       notes.push(`connectors not shown: ${error.message.split('\n')[0]}`);
       return [];
