@@ -40,6 +40,7 @@ export class MapPanel {
   private view: Extent | undefined;
   private size = { width: 0, height: 0 };
   private lastFit = 0;
+  private fittedTiles: string | undefined;
 
   constructor(private readonly onResize: () => void) {
     this.basemap.append(this.tiles, this.land);
@@ -50,13 +51,17 @@ export class MapPanel {
   render(state: PageState): void {
     const width = this.area.clientWidth;
     const height = this.area.clientHeight;
-    if (width === 0 || height === 0) return;
+    // Nothing to draw before the first snapshot says where the places will be (and whether tiles go under them).
+    if (width === 0 || height === 0 || !state.meta) return;
     const resized = width !== this.size.width || height !== this.size.height;
     this.size = { width, height };
     const wanted = this.wantedExtent(state);
     const now = Date.now();
-    if (resized || !this.view || (this.shouldRefit(wanted) && now - this.lastFit > 1000)) {
-      this.fit(wanted, state.meta?.tiles);
+    const tiles = state.meta.tiles;
+    const refit = resized || !this.view || tiles !== this.fittedTiles;
+    if (refit || (this.shouldRefit(wanted) && now - this.lastFit > 1000)) {
+      this.fit(wanted, tiles);
+      this.fittedTiles = tiles;
       this.lastFit = now;
     }
     this.drawSites(state.sites);
