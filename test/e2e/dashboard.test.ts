@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -220,6 +222,44 @@ describe('marketplace dashboard (local target, headless Chromium)', () => {
     expect(produced.code, produced.stderr).toBe(0);
     await pageMatchesTopic(before + 10);
     expect(browser.errors).toEqual([]);
+  });
+
+  it('--tiles puts a raster tile layer under the map, fetched from that server only', async () => {
+    // A 1×1 PNG for every z/x/y, from a tile server on this machine.
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const requested: string[] = [];
+    const tiles = createServer((req, res) => {
+      requested.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+    });
+    await new Promise<void>((resolve) => tiles.listen(0, '127.0.0.1', resolve));
+    const template = `http://127.0.0.1:${(tiles.address() as AddressInfo).port}/{z}/{x}/{y}.png`;
+    const withTiles = startCli(['dashboard', '--port', '0', '--no-open', '--tiles', template], {
+      cwd,
+      env,
+      timeoutMs: 120_000,
+    });
+    try {
+      await withTiles.waitFor(/at http:\/\/127\.0\.0\.1:\d+\//);
+      const tiledUrl = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(withTiles.stderr())![1]!;
+      const tiled = await openPage(tiledUrl);
+      try {
+        await tiled.page.waitForSelector('#basemap .tiles image');
+        await eventually(async () => (requested.length > 0 ? true : undefined), 10_000, 'tiles to be requested');
+        expect(requested.every((path) => /^\/\d+\/\d+\/\d+\.png$/.test(path))).toBe(true);
+        expect(await tiled.page.textContent('#attribution')).toMatch(/tiles: 127\.0\.0\.1:\d+/);
+        expect(tiled.errors).toEqual([]);
+      } finally {
+        await tiled.close();
+      }
+    } finally {
+      withTiles.kill('SIGINT');
+      await withTiles.done;
+      await new Promise((resolve) => tiles.close(resolve));
+    }
   });
 
   it('Ctrl-C stops the server with exit 130', async () => {
