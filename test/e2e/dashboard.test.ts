@@ -201,6 +201,16 @@ describe('marketplace dashboard (local target, headless Chromium)', () => {
     expect(await page.$$eval('#components .down', (els) => els.length)).toBe(0);
 
     await screenshot('local');
+    // Light and dark: the theme button goes auto → light → dark, and the page follows.
+    const background = () =>
+      page.evaluate(() => (globalThis as any).getComputedStyle((globalThis as any).document.body).backgroundColor);
+    const light = await background();
+    await page.click('#theme');
+    await page.click('#theme');
+    expect(await text('#theme')).toBe('theme: dark');
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.dataset.theme)).toBe('dark');
+    expect(await background()).not.toBe(light);
+    await screenshot('local-dark');
     expect(browser.errors).toEqual([]);
     // Nothing on the page comes from the internet: the map, chart and graph are all bundled.
     expect(browser.foreignRequests).toEqual([]);
