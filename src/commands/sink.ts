@@ -202,6 +202,7 @@ async function sinkStatus(ctx: Context, loaded: LoadedConfig): Promise<SinkStatu
 async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number | undefined): Promise<SinkVerifyResult> {
   const config = loaded.values;
   const { MongoConnectError, withSinkCollection } = await import('../mongo/client.js');
+  const { mongoConnection } = await import('../mongo/connection.js');
   const connection = await mongoConnection(ctx, loaded);
   const target = { ...connection, database: config.mongoDatabase, collection: config.mongoCollection };
   try {
@@ -242,34 +243,6 @@ async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number | undef
           : `Check ${config.mongoUri ? 'mongoUri' : 'mongoHost'}, mongoUser, MONGODB_PASSWORD and the Atlas IP access list.`,
     });
   }
-}
-
-interface MongoConnection {
-  uri: string;
-  /** Sent by the driver during the handshake, so the password is never part of a URI that might be echoed. */
-  auth?: { username: string; password: string };
-}
-
-/**
- * Local: mongoUri (FerretDB by default). Cloud: the Atlas cluster at mongoHost, or mongoUri when set (a standard
- * connection string where DNS SRV lookups are blocked, a private endpoint, extra URI options), with mongoUser and
- * MONGODB_PASSWORD as credentials.
- */
-async function mongoConnection(ctx: Context, loaded: LoadedConfig): Promise<MongoConnection> {
-  const config = loaded.values;
-  if (config.target === 'local') {
-    const { configuredEndpoints } = await import('../core/endpoints.js');
-    return { uri: configuredEndpoints(config).mongoUri! };
-  }
-  if (!config.mongoUri && (!config.mongoHost || !config.mongoUser)) {
-    throw new UserError('mongoHost and mongoUser are not set', {
-      hint: 'Run `marketplace init` to set the Atlas sink settings.',
-    });
-  }
-  const uri = config.mongoUri ?? `mongodb+srv://${config.mongoHost}/`;
-  if (!config.mongoUser) return { uri };
-  const { mongoPassword } = await import('../core/credentials.js');
-  return { uri, auth: { username: config.mongoUser, password: await mongoPassword(ctx, config.mongoUser) } };
 }
 
 async function topicRecordCount(ctx: Context, loaded: LoadedConfig): Promise<number> {
