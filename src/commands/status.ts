@@ -22,7 +22,7 @@ export interface StatusResult {
   notes: string[];
 }
 
-export const statusCommand = defineCommand<StatusResult>({
+export const statusCommand = defineCommand({
   name: 'status',
   summary: 'Show each resource of the demo with its health, ksqlDB queries and topic end offsets',
   description:
@@ -33,7 +33,7 @@ export const statusCommand = defineCommand<StatusResult>({
     { command: 'marketplace status', description: 'the cloud deployment' },
     { command: 'marketplace status --target local --json', description: 'the local deployment, as JSON' },
   ],
-  run: async (ctx) => collect(ctx, await ctx.loadConfig()),
+  run: async (ctx): Promise<StatusResult> => collect(ctx, await ctx.loadConfig()),
   render: (result, ctx) => {
     const { green, red, yellow, dim } = ctx.out.paint;
     const mark = { present: green('✔'), pending: yellow('…'), missing: red('✖'), error: red('?') } as const;

@@ -112,7 +112,6 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
     );
     const result = await produce(ctx, {
       topics: [...INPUT_TOPICS],
-      topicPrefix: '',
       rate: options.rate,
       durationMs: options.durationMs,
       trucks: 5,

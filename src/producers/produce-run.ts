@@ -23,7 +23,8 @@ import { Workload } from './workload.js';
 
 export interface ProduceSettings {
   topics: InputTopic[];
-  topicPrefix: string;
+  /** Prepended to every topic name; none when absent. */
+  topicPrefix?: string;
   /** Jobs per second; undefined = unlimited. */
   rate: number | undefined;
   count?: number;
@@ -69,7 +70,7 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
   const target = await resolveKafkaTarget(loaded, ctx.secrets);
   const bootstrap = describeBootstrap(target.bootstrap);
   const errorContext = { target: target.target, bootstrap };
-  const topicName = (topic: string) => `${settings.topicPrefix}${topic}`;
+  const topicName = (topic: string) => prefixed(settings, topic);
   const seed = settings.seed ?? randomSeed();
 
   // Short kafkajs retry rounds: riding out a broker outage is retryThroughOutages' job (bounded by --max-outage), and
@@ -179,6 +180,10 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
 }
 
 export const DEFAULT_MAX_OUTAGE_MS = 60_000;
+
+function prefixed(settings: ProduceSettings, topic: string): string {
+  return `${settings.topicPrefix ?? ''}${topic}`;
+}
 const PRODUCER_CLIENT_RETRIES = 2;
 
 /**
@@ -251,14 +256,14 @@ async function assertTopicsReady(
   const admin = probe.admin();
   try {
     await within(admin.connect(), timeoutMs, () => connectionTimeoutError('connecting', timeoutMs, errorContext));
-    const names = settings.topics.map((topic) => `${settings.topicPrefix}${topic}`);
+    const names = settings.topics.map((topic) => prefixed(settings, topic));
     await within(assertTopicsExist(admin, names), timeoutMs, () =>
       connectionTimeoutError('listing topics', timeoutMs, errorContext),
     );
     const counts = await within(partitionCounts(admin, names), timeoutMs, () =>
       connectionTimeoutError('reading topic metadata', timeoutMs, errorContext),
     );
-    return Object.fromEntries(settings.topics.map((topic) => [topic, counts.get(`${settings.topicPrefix}${topic}`)]));
+    return Object.fromEntries(settings.topics.map((topic) => [topic, counts.get(prefixed(settings, topic))]));
   } catch (error) {
     throw isCliError(error) ? error : kafkaOperationError(error, 'connecting', errorContext);
   } finally {
@@ -338,7 +343,7 @@ function startLanes(settings: ProduceSettings, context: LanesContext): StartingL
           verbose: context.out.verbose,
           compression: settings.compression,
           topics: ordered.filter((_, position) => position % count === index),
-          topicPrefix: settings.topicPrefix,
+          topicPrefix: prefixed(settings, ''),
           maxOutageMs: context.maxOutageMs,
           retries: PRODUCER_CLIENT_RETRIES,
         },
