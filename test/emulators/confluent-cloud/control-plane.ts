@@ -29,7 +29,7 @@ export interface ControlPlaneDeps {
   onSecret: (secret: string) => void;
   /** A ksqlDB cluster was created: its endpoint is published at once, so reserve it (returns the URL). */
   onKsqlClusterCreated: (cluster: KsqlClusterRecord) => Promise<string>;
-  /** A ksqlDB cluster's provisioning time is up: start its server, then set `serving` (at once without a server). */
+  /** A ksqlDB cluster's provisioning time is up: start its server, then set `servingSince` (at once without one). */
   onKsqlClusterReady: (cluster: KsqlClusterRecord) => void;
   /** A ksqlDB cluster is gone: stop what serves its endpoint. */
   onKsqlClusterGone: (cluster: KsqlClusterRecord) => Promise<void>;
@@ -205,7 +205,7 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): Co
   const ksqlCrn = (k: KsqlClusterRecord) => state.ksqlCrn(k);
   const ksqlView = (k: KsqlClusterRecord, now: number) => {
     if (now >= k.readyAt && !k.deletion) deps.onKsqlClusterReady(k);
-    const provisioned = now >= k.readyAt && k.serving;
+    const provisioned = now >= k.readyAt && k.servingSince !== undefined;
     return {
       api_version: 'ksqldbcm/v2',
       kind: 'Cluster',
@@ -867,7 +867,6 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): Co
         createdAt: call.now,
         readyAt: call.now + deps.durations.ksqlClusterMs,
         endpoint: '',
-        serving: false,
       };
       record.endpoint = await deps.onKsqlClusterCreated(record);
       state.ksqlClusters.set(record.id, record);

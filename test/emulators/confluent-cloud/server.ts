@@ -165,7 +165,8 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
         return false;
       if (['/', '/info', '/healthcheck'].includes(request.path)) return true;
       const view = now - durations.ksqlAuthSyncMs;
-      return view >= cluster.readyAt && state.canUseKsql(record.ownerId, cluster, view) ? true : 'forbidden';
+      const upLongEnough = cluster.servingSince !== undefined && view >= cluster.servingSince;
+      return upLongEnough && state.canUseKsql(record.ownerId, cluster, view) ? true : 'forbidden';
     };
 
   const controlPlane = registerControlPlane(router, {
@@ -197,7 +198,7 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
       return reserved.url;
     },
     onKsqlClusterReady: (cluster) => {
-      if (!options.ksql) cluster.serving = true;
+      if (!options.ksql) cluster.servingSince ??= Date.now();
       if (!options.ksql || ksqlServers.has(cluster.id)) return;
       ksqlServers.set(cluster.id, { url: '', stop: async () => undefined });
       const placeholder = ksqlPlaceholders.get(cluster.id);
@@ -208,7 +209,7 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
         const server = await backend.start(cluster, ksqlAuthorizer(cluster), { port: placeholder?.port ?? 0 });
         ksqlServers.set(cluster.id, server);
         cluster.endpoint = server.url;
-        cluster.serving = true;
+        cluster.servingSince = Date.now();
       })().catch((error: unknown) => {
         ksqlServers.delete(cluster.id);
         emulator.internalErrors.push(`starting the ksqlDB server of ${cluster.id}: ${String(error)}`);
@@ -504,6 +505,8 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     if (typeof closer === 'function') closers.push(closer);
   }
   emulator.close = async () => {
+    // The service finishes the deletes it accepted, also when nobody looks any more: their clean-up runs now.
+    await controlPlane.finishDueDeletes(Number.POSITIVE_INFINITY).catch(() => undefined);
     for (const close of closers) await close().catch(() => undefined);
     for (const ksql of ksqlServers.values()) await ksql.stop().catch(() => undefined);
     for (const placeholder of ksqlPlaceholders.values()) await placeholder.release();

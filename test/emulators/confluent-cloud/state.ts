@@ -8,8 +8,8 @@ export interface PhaseDurations {
   roleBindingMs: number;
   connectorMs: number;
   /**
-   * A ksqlDB cluster enforces role bindings from its own view of them, which it refreshes this long after it is up
-   * or the binding took effect, whichever is later: meanwhile statements answer 403 though /info answers 200.
+   * A ksqlDB cluster enforces role bindings from its own view of them, which it refreshes this long after it started
+   * serving or the binding took effect, whichever is later: meanwhile statements answer 403 though /info answers 200.
    */
   ksqlAuthSyncMs: number;
   /** Deletes are asynchronous: the object stays visible (phase DEPROVISIONING where it has one) this long. */
@@ -102,8 +102,8 @@ export interface KsqlClusterRecord {
   readyAt: number;
   /** Published from the create on (as Confluent does); it serves ksqlDB only once the cluster is PROVISIONED. */
   endpoint: string;
-  /** Whether ksqlDB answers at the endpoint; the cluster reads PROVISIONED only then. */
-  serving: boolean;
+  /** Since when ksqlDB answers at the endpoint; the cluster reads PROVISIONED only from then. */
+  servingSince?: number;
   deletion?: Deletion;
 }
 
