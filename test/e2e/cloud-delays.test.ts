@@ -13,11 +13,12 @@ import {
 } from '../helpers/emulator.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
-// `down` against deletes that run on after Confluent's 204 (issue #20): the ksqlDB cluster, Kafka cluster and
-// environment stay listed, DEPROVISIONING, for a few seconds here. `down` waits for each, shows it, can be stopped
-// with Ctrl-C, and only then checks that nothing is left.
+// `up` and `down` against Confluent Cloud's delays (issue #20), a few seconds each here: the ksqlDB cluster refuses
+// statements (403) for a while after it is up, though /info answers; deletes run on after the 204, the ksqlDB
+// cluster, Kafka cluster and environment staying listed, DEPROVISIONING. `up` waits until a statement works; `down`
+// waits for each delete, shows it, can be stopped with Ctrl-C, and only then checks that nothing is left.
 const TIME_SCALE = 0.001;
-const prefix = `e2e-tdown-${Date.now().toString(36)}`;
+const prefix = `e2e-delay-${Date.now().toString(36)}`;
 let harness: CloudEmulatorHarness;
 let root: string;
 let cwd: string;
@@ -25,13 +26,18 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   await requireNoDemoTopics(stackEndpoints());
-  root = mkdtempSync(join(tmpdir(), 'e2e-cloud-teardown-'));
+  root = mkdtempSync(join(tmpdir(), 'e2e-cloud-delays-'));
   cwd = mkdtempSync(join(root, 'cwd-'));
   harness = await startCloudEmulatorHarness(stackEndpoints(), {
     dir: root,
     timeScale: TIME_SCALE,
-    // 4 s each at this scale: long enough to interrupt, short enough to wait for.
-    durations: { ksqlClusterDeleteMs: 4_000_000, clusterDeleteMs: 4_000_000, environmentDeleteMs: 4_000_000 },
+    // Seconds at this scale: long enough to notice (and interrupt), short enough to wait for.
+    durations: {
+      ksqlAuthSyncMs: 3_000_000,
+      ksqlClusterDeleteMs: 4_000_000,
+      clusterDeleteMs: 4_000_000,
+      environmentDeleteMs: 4_000_000,
+    },
   });
   env = harness.cliEnv({ prefix, waitScale: TIME_SCALE });
 });
@@ -56,12 +62,23 @@ function recorded(): string[] {
   return Object.keys(state.resources);
 }
 
-describe('down waits for asynchronous deletes', () => {
-  it('Ctrl-C while a delete runs stops down (exit 130) with what is not gone still recorded', async () => {
+describe('up and down wait for what Confluent Cloud does later', () => {
+  it('up waits until the ksqlDB cluster takes a statement with its key; API keys are made with resource {id}', async () => {
+    const mark = harness.mark();
     const up = await cli(['up', '--json']);
     expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toMatch(/KsqlAdmin role binding is not effective yet \(SHOW STREAMS answered HTTP 403\)/);
     const ksqlId = harness.inventory().ksqlClusters[0]!.id;
+    // Both API keys are created with resource {id} only, as the official clients send it.
+    const keyCreates = harness.exchangesSince(mark).filter((e) => e.method === 'POST' && e.path === '/iam/v2/api-keys');
+    const resources = keyCreates.map((e) => (e.request.body as { spec: { resource?: { id: string } } }).spec.resource);
+    expect(resources.sort((a, b) => String(a?.id).localeCompare(String(b?.id)))).toEqual(
+      [{ id: harness.inventory().clusters[0]!.id }, { id: ksqlId }].sort((a, b) => a.id.localeCompare(b.id)),
+    );
+  });
 
+  it('Ctrl-C while a delete runs stops down (exit 130) with what is not gone still recorded', async () => {
+    const ksqlId = harness.inventory().ksqlClusters[0]!.id;
     const down = startCli(['down', '--yes'], { cwd, env, timeoutMs: 120_000 });
     await down.waitFor(/ksqlDB cluster .*: deleting, still DEPROVISIONING/);
     expect(harness.emulator.state.ksqlClusters.get(ksqlId)?.deletion).toBeDefined();
