@@ -1,4 +1,5 @@
 import type { Context } from '../core/context.js';
+import { isClassifiedError } from '../core/errors.js';
 import { oneOf } from '../core/parse.js';
 import type { ConnectorFacts, LineageGraph, QueryFacts, SourceFacts } from '../lineage/graph.js';
 import { defineCommand, option } from './command.js';
@@ -75,7 +76,8 @@ async function collect(ctx: Context): Promise<LineageResult> {
       sinks: q.sinks,
       sinkTopics: q.sinkKafkaTopics,
     }));
-    const connectors = await connectorFacts(ctx, loaded).catch((error: Error) => {
+    const connectors = await connectorFacts(ctx, loaded).catch((error: unknown) => {
+      if (!isClassifiedError(error)) throw error;
       notes.push(`connectors not shown: ${error.message.split('\n')[0]}`);
       return [];
     });

@@ -31,6 +31,22 @@ async function registerStackSecrets(ctx: Context, home: string): Promise<void> {
   for (const user of users) ctx.secrets.addCredentialPair(user.username, user.password);
 }
 
+export interface LocalStopResult {
+  home: string;
+  services: ServiceStop[];
+}
+
+export interface LocalStatusResult {
+  home: string;
+  services: ServiceStatus[];
+}
+
+export interface LocalResetResult {
+  home: string;
+  stopped: ServiceStop[];
+  removed: string[];
+}
+
 const installCommand = defineCommand({
   name: 'install',
   summary: 'Fetch Kafka and Connect jars, build FerretDB, make the TLS certificate and Kafka users (idempotent)',
@@ -139,7 +155,7 @@ const stopCommand = defineCommand({
     { command: 'marketplace local stop', description: 'stop the local stack' },
     { command: 'marketplace local stop ksqldb && marketplace local start', description: 'restart one service' },
   ],
-  run: async (ctx, { args }): Promise<{ home: string; services: ServiceStop[] }> => {
+  run: async (ctx, { args }): Promise<LocalStopResult> => {
     const chosen = args[0] === undefined ? undefined : serviceArg('stop', args[0]);
     const settings = await settingsOf(ctx);
     await requireStackHome(settings.home);
@@ -165,7 +181,7 @@ const statusCommand = defineCommand({
     { command: 'marketplace local status', description: 'a table of the services' },
     { command: 'marketplace local status --json', description: '{"services":[{"name","pid","healthy","endpoints"}]}' },
   ],
-  run: async (ctx): Promise<{ home: string; services: ServiceStatus[] }> => {
+  run: async (ctx): Promise<LocalStatusResult> => {
     const settings = await settingsOf(ctx);
     return (await stack()).stackStatus({ settings });
   },
@@ -192,7 +208,7 @@ const resetCommand = defineCommand({
   examples: [
     { command: 'marketplace local reset --yes', description: 'wipe all local topics, connectors and documents' },
   ],
-  run: async (ctx, { options }): Promise<{ home: string; stopped: ServiceStop[]; removed: string[] }> => {
+  run: async (ctx, { options }): Promise<LocalResetResult> => {
     const settings = await settingsOf(ctx);
     await requireStackHome(settings.home);
     if (!options.yes && !ctx.globals.yes) {

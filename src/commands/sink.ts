@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
-import { ExitCode, OperationError, UserError } from '../core/errors.js';
+import { ExitCode, isClassifiedError, OperationError, UserError } from '../core/errors.js';
 import { duration } from '../core/parse.js';
 import { type Probe, waitFor } from '../core/waiter.js';
 import { defineCommand, option } from './command.js';
@@ -388,7 +388,8 @@ async function topicRecordCount(ctx: Context, loaded: LoadedConfig): Promise<num
     // offsets but are no records.
     return await scanTopic(kafka, 'job_status', () => undefined, { signal: ctx.signal });
   } catch (error) {
-    throw new OperationError(`cannot read the job_status topic: ${(error as Error).message}`, {
+    if (!isClassifiedError(error)) throw error;
+    throw new OperationError(`cannot read the job_status topic: ${error.message}`, {
       hint: 'Run `marketplace up` first, and check that Kafka is reachable.',
     });
   }
