@@ -1,6 +1,7 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isClassifiedError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
 import { FlinkGateway } from '../flink-client/gateway.js';
 import { ACTIVE_STATES, FlinkJobs } from '../flink-client/jobs.js';
@@ -166,7 +167,8 @@ export async function savepointKeptJobs(settings: StackSettings): Promise<string
         await kept.put({ ...job, jobId: id, savepoint });
         return `${job.pipeline} saved`;
       } catch (error) {
-        return `${job.pipeline}: no savepoint (${(error as Error).message}); it resumes from its last checkpoint`;
+        if (!isClassifiedError(error)) throw error;
+        return `${job.pipeline}: no savepoint (${error.message}); it resumes from its last checkpoint`;
       }
     }),
   );
