@@ -68,6 +68,8 @@ export interface StreamEngine {
   readonly resourceTitle: string;
   /** Endpoints worth showing after `up`. */
   endpoints(): Record<string, string>;
+  /** The settings that point at its servers, for "fix …" hints. */
+  readonly endpointKeys: string[];
   /** Throws an OperationError naming what to start when the engine's servers do not answer. */
   requireReachable(): Promise<void>;
 

@@ -41,6 +41,7 @@ export async function ksqldbEngine(options: { loaded: LoadedConfig; secrets: Sec
     resourceId: 'ksql-statements',
     resourceTitle: 'ksqlDB streams, tables and queries (templates/ksql)',
     endpoints: () => ({ ksqldb: target.url }),
+    endpointKeys: ['ksqldbUrl'],
     requireReachable: () => requireKsqldb(target, options.loaded.values.target === 'local'),
     inspect: async () => {
       const complete = await deployer.complete();

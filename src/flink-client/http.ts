@@ -55,7 +55,9 @@ export class FlinkHttp {
       });
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason ?? error;
-      const code = (error as { cause?: NodeJS.ErrnoException }).cause?.code;
+      // fetch reports "fetch failed"; why is in its cause (an AggregateError's first error when both IPv4 and IPv6 failed).
+      const cause = (error as { cause?: NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] } }).cause;
+      const code = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message;
       const reason = timeout.aborted ? 'no answer in time' : (code ?? (error as Error).message);
       throw new FlinkConnectionError(`${this.options.what} at ${this.base} is not reachable (${reason})`, {
         hint: this.options.unreachableHint,

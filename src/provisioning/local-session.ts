@@ -347,31 +347,39 @@ async function requireReachable(
   purpose: 'change' | 'read',
   engines: StreamEngine[],
 ): Promise<void> {
-  const [kafka, connect] = await Promise.all([
+  const unreachable = (error: unknown) => {
+    if (!(error instanceof OperationError)) throw error;
+    return error;
+  };
+  const [kafka, connect, ...engineFailures] = await Promise.all([
     tcpReachable(endpoints.bootstrapServers.split(',')[0]!),
     purpose === 'change' ? httpReachable(new URL('/', endpoints.connectUrl).toString()) : { ok: true, detail: '' },
+    ...(purpose === 'change'
+      ? engines.map((engine) => engine.requireReachable().then(() => undefined, unreachable))
+      : []),
   ]);
   const down = [
     kafka.ok
       ? undefined
-      : { what: `Kafka at ${endpoints.bootstrapServers}`, detail: kafka.detail, key: 'bootstrapServers' },
+      : {
+          problem: `Kafka at ${endpoints.bootstrapServers} is not reachable (${kafka.detail})`,
+          keys: ['bootstrapServers'],
+        },
+    ...engines.map((engine, i) => {
+      const failure = engineFailures[i];
+      return failure ? { problem: failure.message, keys: engine.endpointKeys } : undefined;
+    }),
     connect.ok
       ? undefined
-      : { what: `Kafka Connect at ${endpoints.connectUrl}`, detail: connect.detail, key: 'connectUrl' },
+      : {
+          problem: `Kafka Connect at ${endpoints.connectUrl} is not reachable (${connect.detail})`,
+          keys: ['connectUrl'],
+        },
   ].filter((entry) => entry !== undefined);
+  if (down.length === 0) return;
   const outcome = purpose === 'change' ? 'nothing was changed' : 'nothing could be checked';
-  if (down.length > 0) {
-    throw new OperationError(`${down.map((d) => `${d.what} is not reachable (${d.detail})`).join('; ')}; ${outcome}`, {
-      hint: `Start the local stack with \`marketplace local start\` (check it with \`marketplace local status\`), or fix ${down.map((d) => d.key).join(', ')}.`,
-    });
-  }
-  if (purpose !== 'change') return;
-  for (const engine of engines) {
-    try {
-      await engine.requireReachable();
-    } catch (error) {
-      if (!(error instanceof OperationError)) throw error;
-      throw new OperationError(`${error.message}; ${outcome}`, { hint: error.hint, cause: error });
-    }
-  }
+  const withFlink = engines.some((engine, i) => engine.name === 'flink' && engineFailures[i]) ? ' --with flink' : '';
+  throw new OperationError(`${down.map((d) => d.problem).join('; ')}; ${outcome}`, {
+    hint: `Start the local stack with \`marketplace local start${withFlink}\` (check it with \`marketplace local status\`), or fix ${down.flatMap((d) => d.keys).join(', ')}.`,
+  });
 }

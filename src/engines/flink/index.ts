@@ -93,6 +93,7 @@ export async function flinkEngine(options: {
     resourceId: 'flink-jobs',
     resourceTitle: 'Flink tables and jobs (templates/flink)',
     endpoints: () => ({ 'flink sql gateway': gatewayUrl, 'flink web ui': restUrl }),
+    endpointKeys: ['flinkGatewayUrl', 'flinkRestUrl'],
     requireReachable: async () => {
       await gateway.info();
       await jobs.list();
