@@ -4,7 +4,7 @@ import type { Config } from '../core/config-schema.js';
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { configuredEndpoints, type Endpoints } from '../core/endpoints.js';
-import { isClassifiedError, OperationError } from '../core/errors.js';
+import { isClassifiedError, OperationError, UserError } from '../core/errors.js';
 import { httpReachable, tcpReachable } from '../core/probes.js';
 import { StateStore, type ResourceRecord } from '../core/state-store.js';
 import { waitFor } from '../core/waiter.js';
@@ -250,19 +250,21 @@ export async function openLocalSession(
   const { ENGINE_NAMES, openEngine } = await import('../engines/index.js');
   const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
   const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
-  const recorded = options.withRecordedEngines ? await store.read() : undefined;
+  const recorded = await store.read();
   const others: StreamEngine[] = [];
   for (const name of ENGINE_NAMES.filter((n: EngineName) => n !== engine.name)) {
-    // An engine this configuration cannot open at all has nothing recorded here to remove.
+    // Opening one costs no request. One this configuration cannot open at all has nothing recorded here.
     const other = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env, name }).catch((error: unknown) => {
       if (!isClassifiedError(error)) throw error;
       return undefined;
     });
-    if (other && recorded?.resources[other.resourceId]) others.push(other);
+    if (other && recorded.resources[other.resourceId]) others.push(other);
   }
+  if (options.lock === 'up') await refuseSecondEngine(engine, others);
+  const removing = options.withRecordedEngines ? others : [];
   // A command that changes things checks every server first, so a stopped one cannot leave half a deployment; one
   // that only reads needs Kafka at least (every topic is looked up there), and kafkajs would retry for a minute.
-  await requireReachable(endpoints, options.lock ? 'change' : 'read', [engine, ...others]);
+  await requireReachable(endpoints, options.lock ? 'change' : 'read', [engine, ...removing]);
   const lock = await lockStateDir(ctx.out, store, options.lock);
   let admin: Admin | undefined;
   let adminReady: Promise<Admin> | undefined;
@@ -304,7 +306,7 @@ export async function openLocalSession(
       connect: new ConnectClient(endpoints.connectUrl),
       engine,
     };
-    const defs = localResources(names, config, engine, others);
+    const defs = localResources(names, config, engine, removing);
     return {
       target: 'local',
       label: `the local stack (prefix ${names.prefix})`,
@@ -326,7 +328,7 @@ export async function openLocalSession(
         for (const topic of demoTopics()) if (topics.has(topic.name)) left.push(`topic ${topic.name}`);
         if ((await env.connect.connectors()).includes(names.sinkConnector))
           left.push(`connector ${names.sinkConnector}`);
-        for (const each of [engine, ...others]) left.push(...(await each.leftovers()));
+        for (const each of [engine, ...removing]) left.push(...(await each.leftovers()));
         return left;
       },
       release: async () => {
@@ -339,6 +341,27 @@ export async function openLocalSession(
     await admin?.disconnect().catch(() => undefined);
     await lock?.release();
     throw error;
+  }
+}
+
+/**
+ * Two engines would both write job_status and truck_tracker: `up` on one refuses while the other's statements, which
+ * the state file says an earlier `up` made here, still run. One that cannot be asked (its server is down) is no
+ * obstacle.
+ */
+async function refuseSecondEngine(engine: StreamEngine, others: StreamEngine[]): Promise<void> {
+  for (const other of others) {
+    const state = await other.inspect().catch((error: unknown) => {
+      if (!isClassifiedError(error)) throw error;
+      return undefined;
+    });
+    if (!state?.present) continue;
+    throw new UserError(
+      `the demo already runs on ${other.label} here, and ${engine.label} would write the same topics; nothing was changed`,
+      {
+        hint: `Run \`marketplace down --target local --yes\` first (it removes what runs on ${other.label}), then \`marketplace up --target local --engine ${engine.name}\`.`,
+      },
+    );
   }
 }
 

@@ -298,6 +298,11 @@ describe('the Flink engine, end to end', () => {
     expect(again.nothingToDo).toBe(true);
     expect(again.unchanged).toContain('flink-jobs');
     expect(json<{ changes: number }>(await cli(['plan', '--json'], flinkEnv)).changes).toBe(0);
+    // ksqlDB would write the same topics: up refuses while the Flink jobs run, and changes nothing.
+    const second = await cli(['up', '--json'], { ...flinkEnv, MARKETPLACE_ENGINE: 'ksqldb' });
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/the demo already runs on Apache Flink here, and ksqlDB would write the same topics/);
+    expect(second.stderr).toContain('marketplace down --target local --yes');
 
     const status = json<{ engine: string; healthy: boolean; queries: { name?: string; state: string }[] }>(
       await cli(['status', '--json'], flinkEnv),
