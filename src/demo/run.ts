@@ -216,9 +216,21 @@ async function summarise(
     clientId: 'marketplace-demo',
     out: ctx.out,
   });
-  const records = (await readTopic(kafka, 'job_status', { timeoutMs: 60_000 })).filter(
-    (record) => Number(record.offset) >= (before.jobStatusEnd.get(record.partition) ?? 0),
-  );
+  const fresh = async () =>
+    (await readTopic(kafka, 'job_status', { timeoutMs: 60_000 })).filter(
+      (record) => Number(record.offset) >= (before.jobStatusEnd.get(record.partition) ?? 0),
+    );
+  // Rows are readable once their transaction commits: right away on ksqlDB, at Flink's next checkpoint.
+  const records = await waitFor(
+    async () => {
+      const read = await fresh();
+      return read.length >= produced ? { done: true, value: read } : { done: false, status: `${read.length} rows` };
+    },
+    { what: 'the last job_status rows', timeoutMs: 20_000, initialDelayMs: 500, maxDelayMs: 2000, signal: ctx.signal },
+  ).catch((error: unknown) => {
+    if (!isClassifiedError(error) || ctx.signal.aborted) throw error;
+    return fresh();
+  });
   const statuses = records.map((record) =>
     record.value ? (JSON.parse(record.value) as { CURRENT_STATUS?: string }).CURRENT_STATUS : undefined,
   );

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlinkJobs } from '../../src/flink-client/jobs.js';
+import type { DemoResult } from '../../src/demo/result.js';
 import type { StreamEngine } from '../../src/engines/engine.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { flinkStack, flinkTargetEnv, type FlinkEndpoints } from '../helpers/flink.js';
@@ -450,5 +451,19 @@ describe('the Flink engine, end to end', () => {
       jobs: Record<string, unknown>;
     };
     expect(Object.keys(kept.jobs).filter((name) => ['job_status', 'truck_tracker'].includes(name))).toEqual([]);
+  });
+
+  it('demo --engine flink runs the whole demo on Flink and cleans up', async () => {
+    const run = await cli(['demo', '--duration', '10s', '--rate', '20', '--json'], flinkEnv);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout) as DemoResult;
+    expect(summary.jobs).toBeGreaterThanOrEqual(150);
+    expect(summary.jobStatus.rows).toBe(summary.jobs);
+    expect(summary.mongoDocuments).toBe(summary.jobStatus.rows);
+    expect(summary.truckTrackerRows).toBeGreaterThan(0);
+    const jobs = new FlinkJobs({ url: flink.restUrl });
+    expect((await jobs.list()).filter((job) => job.name.startsWith('marketplace:') && job.state === 'RUNNING')).toEqual(
+      [],
+    );
   });
 });
