@@ -5,11 +5,13 @@ export interface Position {
   column: number;
 }
 
+export type ComparisonOp = '=' | '<>' | '<' | '<=' | '>' | '>=' | 'IS DISTINCT FROM' | 'IS NOT DISTINCT FROM';
+
 export type Expr =
   | { kind: 'literal'; type: SqlType | null; value: unknown; text: string; pos: Position }
   | { kind: 'column'; qualifier?: string; name: string; pos: Position }
   | { kind: 'binary'; op: '+' | '-' | '*' | '/' | '%' | '||'; left: Expr; right: Expr; pos: Position }
-  | { kind: 'compare'; op: '=' | '<>' | '<' | '<=' | '>' | '>='; left: Expr; right: Expr; pos: Position }
+  | { kind: 'compare'; op: ComparisonOp; left: Expr; right: Expr; pos: Position }
   | { kind: 'logical'; op: 'AND' | 'OR'; left: Expr; right: Expr; pos: Position }
   | { kind: 'not'; operand: Expr; pos: Position }
   | { kind: 'negate'; operand: Expr; pos: Position }
