@@ -492,6 +492,7 @@ export class Engine {
     };
     sandbox.sources.set(name, sink);
     const offsetReset = props.get('auto.offset.reset') === 'earliest' ? 'earliest' : 'latest';
+    const maxTaskIdleMs = props.has('max.task.idle.ms') ? Number(props.get('max.task.idle.ms')) : undefined;
     const streamsProperties = Object.fromEntries(props);
     return {
       run: async () => {
@@ -517,6 +518,7 @@ export class Engine {
           this.groupPrefix,
           offsetReset,
           this.options.logger,
+          { maxTaskIdleMs },
         );
         this.sources.set(name, finalSink);
         this.queries.set(queryId, persistent);
@@ -1081,6 +1083,12 @@ function normalizeProperty(name: string): string {
 }
 
 function validateProperties(props: Map<string, string>): void {
+  const idle = props.get('max.task.idle.ms');
+  if (idle !== undefined && !/^\s*-?\d+\s*$/.test(idle))
+    throw new KsqlError(
+      ErrorCodes.badRequest,
+      `Invalid value ${idle} for configuration max.task.idle.ms: Not a number of type LONG`,
+    );
   const reset = props.get('auto.offset.reset');
   if (reset !== undefined && reset !== 'earliest' && reset !== 'latest') {
     throw new KsqlError(
