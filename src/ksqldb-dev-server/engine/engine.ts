@@ -291,6 +291,14 @@ export class Engine {
         if (!source) throw badStatement(`Could not find STREAM/TABLE '${statement.name}' in the Metastore`);
         return { run: async () => this.describe(statement.text, statement.name, statement.extended) };
       }
+      case 'explain': {
+        const query = this.queries.get(statement.queryId);
+        if (!query)
+          throw badStatement(
+            `Query with id:${statement.queryId} does not exist, use SHOW QUERIES to view the full set of queries.`,
+          );
+        return { run: async () => this.explain(statement.text, query) };
+      }
       case 'select':
         throw new KsqlError(
           ErrorCodes.queryEndpoint,
@@ -857,6 +865,36 @@ export class Engine {
       state: 'RUNNING',
     }));
     return [...persistent, ...push];
+  }
+
+  /** EXPLAIN <query id>: ksqlDB's queryDescription, with why the query stopped in `queryErrors`. */
+  private explain(text: string, query: PersistentQuery): Entity {
+    return {
+      '@type': 'queryDescription',
+      statementText: text,
+      queryDescription: {
+        id: query.id,
+        statementText: query.statementText,
+        windowType: null,
+        fields: query.plan.columns.map((c) => ({
+          name: c.name,
+          schema: schemaOf(c.type),
+          ...(c.key ? { type: 'KEY' } : {}),
+        })),
+        sources: query.sourceNames,
+        sinks: [query.sink.name],
+        topology: '',
+        executionPlan: '',
+        overriddenProperties: {},
+        ksqlHostQueryStatus: {},
+        queryType: 'PERSISTENT',
+        queryErrors: query.queryErrors,
+        tasksMetadata: [],
+        consumerGroupId: query.groupId,
+        state: query.state,
+      },
+      warnings: [],
+    };
   }
 
   private describe(text: string, name: string, extended: boolean): Entity {

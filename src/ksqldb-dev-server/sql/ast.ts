@@ -82,6 +82,7 @@ export type Statement = Base &
         extended: boolean;
       }
     | { kind: 'describe'; name: string; extended: boolean }
+    | { kind: 'explain'; queryId: string }
     | { kind: 'select'; query: Query }
     | { kind: 'insertValues'; target: string; columns?: string[]; values: Expr[] }
     | { kind: 'set'; name: string; value: string }

@@ -157,8 +157,13 @@ class Parser {
       case 'UNDEFINE':
         this.next();
         return { kind: 'undefine', name: this.identifier('a variable name') };
+      case 'EXPLAIN': {
+        this.next();
+        // EXPLAIN of a query's id; EXPLAIN of a statement's text is not implemented.
+        if (this.peek(1).type !== 'symbol' || this.peek(1).value !== ';') throw unsupported('EXPLAIN of a statement');
+        return { kind: 'explain', queryId: this.identifier('a query id') };
+      }
       case 'PRINT':
-      case 'EXPLAIN':
       case 'ALTER':
       case 'PAUSE':
       case 'RESUME':
