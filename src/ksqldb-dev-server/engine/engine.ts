@@ -7,7 +7,7 @@ import { parseStatements } from '../sql/parser.js';
 import { formatType, schemaOf } from '../sql/types.js';
 import { createTopicsAndWait } from '../../kafka/topics.js';
 import { CommandLog } from './command-log.js';
-import { topicPartitionCount, type KafkaHandles } from './kafka.js';
+import { topicExists, topicPartitionCount, type KafkaHandles } from './kafka.js';
 import { PersistentQuery, type QueryLogger } from './persistent-query.js';
 import { outputSourceColumns, planQuery, type QueryPlan } from './planner.js';
 import { PushQuery } from './push-query.js';
@@ -731,6 +731,14 @@ export class Engine {
     const source = this.sources.get(sourceName);
     if (!source) throw badStatement(`Cannot insert values into an unknown stream/table: ${sourceName}`);
     const values = source.columns.map((c) => coerceJsonValue(c.type, row[c.name], c.name));
+    // A producer retries a deleted topic for most of a minute before it gives up: look first.
+    if (!(await topicExists(this.options.handles.admin, source.topic))) {
+      await this.options.handles.producers.forget(source.topic);
+      throw badStatement(
+        `Failed to insert values into '${source.name}': its topic ${source.topic} does not exist (it was deleted). ` +
+          `Drop ${source.name} and create it again, with PARTITIONS to create the topic.`,
+      );
+    }
     const key = source.columns.findIndex((c) => c.key);
     const valueColumns = source.columns.filter((c) => !c.key);
     const encode = jsonValueEncoder(valueColumns);
