@@ -355,9 +355,7 @@ export class Engine {
     if (sourceType === 'TABLE' && keys.length === 0)
       throw badStatement('Tables require a PRIMARY KEY. Please define the PRIMARY KEY.');
     if (keys.length > 1) throw unsupported('More than one key column');
-    for (const key of keys)
-      if (key.type.kind === 'ARRAY' || key.type.kind === 'BOOLEAN')
-        throw badStatement(`The 'KAFKA' format does not support type '${formatType(key.type)}'`);
+    for (const key of keys) checkKafkaKey({ name: key.name, type: key.type, key: true });
     const props = statement.properties;
     checkWithProperties(props, false);
     const topic = stringProperty(props, 'KAFKA_TOPIC');
@@ -455,8 +453,7 @@ export class Engine {
     }
     const columns = outputSourceColumns(plan);
     const keyColumn = columns.find((c) => c.key);
-    if (keyColumn && (keyColumn.type.kind === 'ARRAY' || keyColumn.type.kind === 'BOOLEAN'))
-      throw badStatement(`The 'KAFKA' format does not support type '${formatType(keyColumn.type)}'`);
+    if (keyColumn) checkKafkaKey(keyColumn);
     if (existing) {
       const oldKey = existing.columns.find((c) => c.key);
       if (
@@ -1210,6 +1207,14 @@ function numberProperty(props: Map<string, PropertyValue>, name: string): number
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw badStatement(`Invalid value for ${name}: ${String(value)}`);
   return n;
+}
+
+/** The KAFKA key format holds INT, BIGINT, DOUBLE and STRING keys: ksqlDB refuses any other key type, so do we. */
+function checkKafkaKey(column: SourceColumn): void {
+  if (['INTEGER', 'BIGINT', 'DOUBLE', 'STRING'].includes(column.type.kind)) return;
+  throw badStatement(
+    `Key format does not support schema.\nformat: KAFKA\nschema: Persistence{columns=[\`${column.name}\` ${formatType(column.type)} KEY], features=[]}\nreason: The 'KAFKA' format does not support type '${column.type.kind}'`,
+  );
 }
 
 function describeSchema(columns: SourceColumn[]): string {
