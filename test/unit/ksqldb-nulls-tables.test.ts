@@ -102,6 +102,15 @@ describe('ksqlDB dev server: tables', () => {
     ]);
   });
 
+  it('a record without a key is no table row: skipped, not forwarded with a null key', () => {
+    const plan = planFor('CREATE TABLE copy AS SELECT * FROM users;', streams);
+    const out = runPlan(plan, [
+      { key: null, value: { REGION: 'r0', SCORE: 1 } },
+      { key: 2, value: { REGION: 'r1', SCORE: 2 } },
+    ]);
+    expect(keyValues(out)).toEqual([[2, { REGION: 'r1', SCORE: 2 }]]);
+  });
+
   it('a table aggregation retracts: a row moving groups updates both, a tombstone counts back to zero', () => {
     const plan = planFor('CREATE TABLE by_region AS SELECT region, COUNT(*) AS c FROM users GROUP BY region;', streams);
     const out = runPlan(plan, [

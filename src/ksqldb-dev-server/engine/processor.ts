@@ -129,10 +129,12 @@ export function createProcessor(
       };
       return processor;
     }
+    const tableKey = spec.tableKeyIndex;
     if (!aggregation) {
       processor.process = (_input, record, emitting) => {
         if (record.timestamp > streamTimes[0]!) streamTimes[0] = record.timestamp;
-        if (!emitting) return;
+        // A table has no row without a key: such a record is skipped, as Kafka Streams' table source does.
+        if (!emitting || record.row[tableKey] == null) return;
         // A tombstone, or a row the filter no longer passes, deletes the key from the result.
         const deleted = record.tombstone || (where !== undefined && where.evaluate(record.row) !== true);
         emit({ values: project(record.row), tombstone: deleted, timestamp: record.timestamp });
@@ -141,7 +143,6 @@ export function createProcessor(
     }
     // A table aggregation needs each source row's previous value, to take it out of its group when it changes.
     const previous = new Map<unknown, Row>();
-    const tableKey = spec.tableKeyIndex;
     processor.process = (_input, record, emitting) => {
       if (record.timestamp > streamTimes[0]!) streamTimes[0] = record.timestamp;
       const key = record.row[tableKey];
