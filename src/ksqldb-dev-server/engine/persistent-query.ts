@@ -327,10 +327,7 @@ export class PersistentQuery {
         },
         () => this.outbox.length + this.pendingOutput.length < MAX_PENDING_OUTPUT,
       );
-      if (this.outbox.length + this.pendingOutput.length >= MAX_PENDING_OUTPUT) {
-        this.afterTransaction = drain;
-        void this.runCommitLoop();
-      }
+      this.enqueueOutput(this.outbox.splice(0));
       if (wasRebuilding && !merge.rebuilding) processor.advanceStreamTimes(saved.tasks);
       for (const p of merge.all()) {
         // Past transaction markers and aborted records, which reach no eachBatch.
@@ -352,10 +349,12 @@ export class PersistentQuery {
           consumer.resume([{ topic: p.topic, partitions: [p.partition] }]);
         }
       }
-      this.enqueueOutput(this.outbox.splice(0));
       clearTimeout(idleTimer);
       if (wait !== undefined) idleTimer = setTimeout(drain, wait);
-      this.scheduleCommit();
+      if (this.pendingOutput.length >= MAX_PENDING_OUTPUT) {
+        this.afterTransaction = drain;
+        void this.runCommitLoop();
+      } else this.scheduleCommit();
     };
     // A batch of only transaction markers (or aborted records) reaches no eachBatch; the end of every batch does.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -445,8 +444,18 @@ export class PersistentQuery {
 
   /** The running transaction loop, or a new one; never two at once (a producer has one transaction at a time). */
   private runCommitLoop(): Promise<void> {
-    this.committing ??= this.commitLoop().finally(() => (this.committing = undefined));
+    this.committing ??= this.commitLoop().finally(() => {
+      this.committing = undefined;
+      this.resumeAfterTransaction();
+    });
     return this.committing;
+  }
+
+  /** Goes on with processing that stopped for a transaction to take its output. */
+  private resumeAfterTransaction(): void {
+    const resume = this.afterTransaction;
+    this.afterTransaction = undefined;
+    if (resume) setImmediate(resume);
   }
 
   private nextTransactionEnd(): Promise<void> {
@@ -501,9 +510,7 @@ export class PersistentQuery {
         const ended = this.transactionEnded;
         this.transactionEnded = undefined;
         ended?.resolve();
-        const resume = this.afterTransaction;
-        this.afterTransaction = undefined;
-        if (resume) setImmediate(resume);
+        this.resumeAfterTransaction();
       }
     }
   }
