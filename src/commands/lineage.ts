@@ -1,32 +1,32 @@
 import type { Context } from '../core/context.js';
+import { isClassifiedError } from '../core/errors.js';
 import { oneOf } from '../core/parse.js';
 import type { ConnectorFacts, LineageGraph, QueryFacts, SourceFacts } from '../lineage/graph.js';
-import { defineCommand } from './command.js';
+import { defineCommand, option } from './command.js';
 
 export interface LineageResult extends LineageGraph {
   notes: string[];
 }
 
-export const lineageCommand = defineCommand<LineageResult>({
+export const lineageCommand = defineCommand({
   name: 'lineage',
   summary: "Draw the demo's data flow from live metadata (tree, Mermaid, or --json)",
   description:
     'Asks ksqlDB for its streams, tables and queries (LIST, DESCRIBE EXTENDED) and Connect for its connectors, and ' +
     "draws producers → topics → streams/tables → queries → output topics → sink connector with each query's and " +
     "connector's status. Anything created by hand shows up too.",
-  options: [
-    {
-      flags: '--format <format>',
-      description: 'tree (default) or mermaid (printed to stdout)',
+  options: {
+    format: option('--format <format>', 'tree or mermaid (printed to stdout)', {
       parse: oneOf('--format', ['tree', 'mermaid'] as const),
-    },
-  ],
+      default: 'tree',
+    }),
+  },
   examples: [
     { command: 'marketplace lineage', description: 'the flow as a tree' },
     { command: 'marketplace lineage --format mermaid > flow.mmd', description: 'a Mermaid flowchart' },
     { command: 'marketplace lineage --json', description: 'the graph as JSON' },
   ],
-  run: async (ctx, { options }) => {
+  run: async (ctx, { options }): Promise<LineageResult> => {
     const result = await collect(ctx);
     if (!ctx.globals.json) {
       const { toMermaid, toTree } = await import('../lineage/graph.js');
@@ -76,7 +76,8 @@ async function collect(ctx: Context): Promise<LineageResult> {
       sinks: q.sinks,
       sinkTopics: q.sinkKafkaTopics,
     }));
-    const connectors = await connectorFacts(ctx, loaded).catch((error: Error) => {
+    const connectors = await connectorFacts(ctx, loaded).catch((error: unknown) => {
+      if (!isClassifiedError(error)) throw error;
       notes.push(`connectors not shown: ${error.message.split('\n')[0]}`);
       return [];
     });

@@ -9,7 +9,7 @@ export interface PlanResult {
 
 const SYMBOL: Record<PlanStep['action'], string> = { create: '+', update: '~', adopt: '=', wait: '…', none: ' ' };
 
-export const planCommand = defineCommand<PlanResult>({
+export const planCommand = defineCommand({
   name: 'plan',
   summary: 'Show what `up` would create, update or adopt; sends no mutating request',
   description:
@@ -19,7 +19,7 @@ export const planCommand = defineCommand<PlanResult>({
     { command: 'marketplace plan', description: 'plan for Confluent Cloud' },
     { command: 'marketplace plan --target local --json', description: 'the local plan as JSON' },
   ],
-  run: async (ctx) => {
+  run: async (ctx): Promise<PlanResult> => {
     const loaded = await ctx.loadConfig();
     const { openSession } = await import('../provisioning/open-session.js');
     const { planSession } = await import('../provisioning/run.js');

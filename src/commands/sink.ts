@@ -1,9 +1,9 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
-import { ExitCode, OperationError, UserError } from '../core/errors.js';
+import { ExitCode, isClassifiedError, OperationError, UserError } from '../core/errors.js';
 import { duration } from '../core/parse.js';
 import { type Probe, waitFor } from '../core/waiter.js';
-import { defineCommand } from './command.js';
+import { defineCommand, option } from './command.js';
 
 export interface SinkApplyResult {
   target: 'cloud' | 'local';
@@ -31,7 +31,7 @@ export interface SinkVerifyResult {
 
 const SINK_ID = 'mongo-sink-connector';
 
-const mongoCommand = defineCommand<SinkApplyResult>({
+const mongoCommand = defineCommand({
   name: 'mongo',
   summary: 'Create or update the MongoDB sink for job_status',
   description:
@@ -42,7 +42,7 @@ const mongoCommand = defineCommand<SinkApplyResult>({
     { command: 'marketplace sink mongo', description: 'the Atlas sink on Confluent Cloud' },
     { command: 'marketplace sink mongo --target local', description: 'the local sink into FerretDB' },
   ],
-  run: async (ctx) => {
+  run: async (ctx): Promise<SinkApplyResult> => {
     const loaded = await ctx.loadConfig();
     const missing = (['mongoHost', 'mongoUser'] as const).filter((key) => !loaded.values[key]);
     if (loaded.values.target === 'cloud' && missing.length > 0) {
@@ -97,11 +97,11 @@ const mongoCommand = defineCommand<SinkApplyResult>({
   },
 });
 
-const statusCommand = defineCommand<SinkStatusResult>({
+const statusCommand = defineCommand({
   name: 'status',
   summary: 'Connector and task states of the sink, with the failure trace if FAILED',
   examples: [{ command: 'marketplace sink status --target local', description: 'is the local sink running?' }],
-  run: async (ctx) => sinkStatus(ctx, await ctx.loadConfig()),
+  run: async (ctx): Promise<SinkStatusResult> => sinkStatus(ctx, await ctx.loadConfig()),
   render: (result, ctx) => {
     const { green, red } = ctx.out.paint;
     const paint = (state: string) => (state === 'RUNNING' ? green(state) : red(state));
@@ -116,24 +116,22 @@ const statusCommand = defineCommand<SinkStatusResult>({
     result.state === 'RUNNING' && result.tasks.every((t) => t.state === 'RUNNING') ? ExitCode.ok : ExitCode.failure,
 });
 
-const verifyCommand = defineCommand<SinkVerifyResult>({
+const verifyCommand = defineCommand({
   name: 'verify',
   summary: 'Count the documents that landed in MongoDB and compare with the job_status topic',
   description:
     'Connects to MongoDB with the official driver, counts the documents in the sink collection, shows the newest, ' +
     'and compares the count with the number of records in the job_status topic. Exits 1 when documents are missing.',
-  options: [
-    {
-      flags: '--wait <time>',
-      description: 'keep checking up to this long for the sink to catch up',
+  options: {
+    wait: option('--wait <time>', 'keep checking up to this long for the sink to catch up', {
       parse: duration('--wait'),
-    },
-  ],
+    }),
+  },
   examples: [
     { command: 'marketplace sink verify --target local', description: 'did every job_status record land?' },
     { command: 'marketplace sink verify --target local --wait 30s', description: 'give the sink time to catch up' },
   ],
-  run: async (ctx, { options }) => verify(ctx, await ctx.loadConfig(), (options.wait as number | undefined) ?? 0),
+  run: async (ctx, { options }): Promise<SinkVerifyResult> => verify(ctx, await ctx.loadConfig(), options.wait),
   render: (result, ctx) => {
     const { green, red } = ctx.out.paint;
     ctx.out.info(
@@ -200,7 +198,8 @@ async function sinkStatus(ctx: Context, loaded: LoadedConfig): Promise<SinkStatu
   }
 }
 
-async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number): Promise<SinkVerifyResult> {
+/** `waitMs` undefined: count once, without waiting for the sink to catch up. */
+async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number | undefined): Promise<SinkVerifyResult> {
   const config = loaded.values;
   const { MongoConnectError, withSinkCollection } = await import('../mongo/client.js');
   const connection = await mongoConnection(ctx, loaded);
@@ -216,7 +215,7 @@ async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number): Promi
       };
       const documents = await waitFor(caughtUp, {
         what: 'the MongoDB sink to catch up',
-        timeoutMs: waitMs,
+        timeoutMs: waitMs ?? 0,
         initialDelayMs: 500,
         maxDelayMs: 500,
         signal: ctx.signal,
@@ -287,7 +286,8 @@ async function topicRecordCount(ctx: Context, loaded: LoadedConfig): Promise<num
     // offsets but are no records.
     return await scanTopic(kafka, 'job_status', () => undefined, { signal: ctx.signal });
   } catch (error) {
-    throw new OperationError(`cannot read the job_status topic: ${(error as Error).message}`, {
+    if (!isClassifiedError(error)) throw error;
+    throw new OperationError(`cannot read the job_status topic: ${error.message}`, {
       hint: 'Run `marketplace up` first, and check that Kafka is reachable.',
     });
   }

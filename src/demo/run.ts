@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
-import { isClassifiedError, isCliError } from '../core/errors.js';
+import { isClassifiedError, isCliError, OperationError } from '../core/errors.js';
 import { waitFor } from '../core/waiter.js';
 import type { SinkCollection } from '../mongo/client.js';
 import { type DemoResult, demoFailed } from './result.js';
@@ -112,7 +112,6 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
     );
     const result = await produce(ctx, {
       topics: [...INPUT_TOPICS],
-      topicPrefix: '',
       rate: options.rate,
       durationMs: options.durationMs,
       trucks: 5,
@@ -210,7 +209,11 @@ async function summarise(
         maxDelayMs: 2000,
         signal: ctx.signal,
       },
-    ).catch(() => landed());
+    ).catch((error: unknown) => {
+      // Out of time: the summary says how many landed. Ctrl-C and bugs end the demo.
+      if (ctx.signal.aborted || !(error instanceof OperationError)) throw error;
+      return landed();
+    });
   });
   const { KsqlClient } = await import('../ksql-client/client.js');
   const { resolveKsqlTarget } = await import('../ksql-client/target.js');
@@ -260,6 +263,7 @@ async function cleanUp(
       ctx.out.info('Stopped the local stack (it was started by this demo).');
     }
   } catch (error) {
-    ctx.out.warn(`cleaning up failed: ${(error as Error).message}; run \`marketplace down --target local --yes\``);
+    if (!isClassifiedError(error)) throw error;
+    ctx.out.warn(`cleaning up failed: ${error.message}; run \`marketplace down --target local --yes\``);
   }
 }

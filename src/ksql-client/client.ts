@@ -1,5 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { SecretRegistry } from '../core/redact.js';
+import { asError, isClassifiedError } from '../core/errors.js';
 import { systemClock, waitFor, type Clock } from '../core/waiter.js';
 import { readLines, parseStreamLine } from './delimited.js';
 import {
@@ -378,6 +379,7 @@ export class KsqlClient {
       first = await lines.next();
     } catch (error) {
       exchange.cancel();
+      if (!isClassifiedError(error)) throw error;
       throw new KsqlConnectionError(`the connection to ksqlDB at ${this.url} dropped before the query started`, {
         cause: error,
         hint: 'Check that ksqlDB is still running, then run the query again.',
@@ -558,7 +560,7 @@ export class KsqlClient {
           : 'The server may be overloaded; retry in a moment.',
       });
     }
-    if (this.options.signal?.aborted) return error instanceof Error ? error : new Error(String(error));
+    if (this.options.signal?.aborted || !isClassifiedError(error)) return asError(error);
     return connectionError(this.url, error, this.options.unreachableHint);
   }
 }

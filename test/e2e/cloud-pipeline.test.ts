@@ -2,6 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DownResult } from '../../src/commands/down.js';
+import type { SinkVerifyResult } from '../../src/commands/sink.js';
+import type { UpResult } from '../../src/commands/up.js';
+import type { ProduceResult } from '../../src/producers/produce-run.js';
 import type { CliRun } from '../helpers/cli.js';
 import { CloudPipeline, type TailRow } from '../helpers/cloud-pipeline.js';
 import { stackEndpoints } from '../helpers/stack.js';
@@ -45,7 +49,7 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
   let rows: TailRow[];
 
   it('up provisions everything, the Atlas sink included', async () => {
-    const up = json<{ created: string[]; nothingToDo: boolean }>(await pipeline.up());
+    const up = json<UpResult>(await pipeline.up());
     expect(up.nothingToDo).toBe(false);
     expect(up.created).toEqual(
       expect.arrayContaining(['ksql-statements', 'mongo-sink-connector', 'kafka-api-key', 'ksqldb-api-key']),
@@ -56,7 +60,7 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
   });
 
   it(`produce ${JOBS} jobs over SASL_SSL with the cluster API key`, async () => {
-    const produced = json<{ jobs: number; errors: number }>(await pipeline.produce(JOBS, 11));
+    const produced = json<ProduceResult>(await pipeline.produce(JOBS, 11));
     expect(produced).toMatchObject({ jobs: JOBS, errors: 0 });
     expected = await pipeline.expectedStatuses();
     expect(expected.size).toBe(JOBS);
@@ -104,9 +108,7 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
   });
 
   it('sink verify counts every job_status record in MongoDB', async () => {
-    const verify = json<{ documents: number; topicRecords: number; missing: number; database: string }>(
-      await pipeline.sinkVerify(),
-    );
+    const verify = json<SinkVerifyResult>(await pipeline.sinkVerify());
     expect(verify).toMatchObject({ documents: JOBS, topicRecords: JOBS, missing: 0, database: pipeline.database });
     // The Atlas sink keys documents by topic-partition-offset (the job id is the record key), so compare contents.
     const documents = await pipeline.sunkDocuments();
@@ -117,7 +119,7 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
   });
 
   it('down leaves nothing: no cloud resource, demo topic, connector or ksqlDB query', async () => {
-    const down = json<{ deleted: string[]; remaining: string[] }>(await pipeline.down());
+    const down = json<DownResult>(await pipeline.down());
     expect(down.remaining).toEqual([]);
     const deadline = Date.now() + 30_000;
     let left = await pipeline.leftovers();

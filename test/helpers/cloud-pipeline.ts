@@ -37,7 +37,7 @@ export interface CliCall {
 }
 
 /** Rows as `tail --format jsonl` prints them. */
-export type TailRow = Record<string, unknown>;
+export type { TailRow } from '../../src/tail/source.js';
 
 export interface Leftovers {
   inventory: CloudInventory;
