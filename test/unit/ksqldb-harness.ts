@@ -76,11 +76,7 @@ export interface RunOptions {
 /** Feeds records to a fresh processor of the plan, in order, and returns what the sink topic would receive. */
 export function runPlan(plan: QueryPlan, records: InputRecord[], options: RunOptions = {}): OutputRecord[] {
   const rows: ResultRow[] = [];
-  const create = plan.createProcessor as (
-    emit: (row: ResultRow) => void,
-    options?: { partitions: number[] },
-  ) => ReturnType<QueryPlan['createProcessor']>;
-  const processor = create((row) => rows.push(row), {
+  const processor = plan.createProcessor((row) => rows.push(row), {
     partitions: options.partitions ?? plan.inputs.map(() => 1),
   });
   const offsets = new Map<string, number>();
