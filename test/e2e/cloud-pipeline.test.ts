@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DownResult } from '../../src/commands/down.js';
-import type { SinkVerifyResult } from '../../src/commands/sink.js';
+import type { SinkStatusResult, SinkVerifyResult } from '../../src/commands/sink.js';
 import type { UpResult } from '../../src/commands/up.js';
 import type { ProduceResult } from '../../src/producers/produce-run.js';
 import type { CliRun } from '../helpers/cli.js';
 import { CloudPipeline, type TailRow } from '../helpers/cloud-pipeline.js';
+import { eventually } from '../helpers/poll.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
 /**
@@ -116,6 +117,36 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
     const content = (row: TailRow) =>
       `${String(row.CUSTOMER_ID)}|${String(row.PRICE)}|${String(row.SERVICE_OPTION)}|${String(row.CURRENT_STATUS)}`;
     expect(documents.map(content).sort()).toEqual(rows.map(content).sort());
+  });
+
+  it('a job_status record the sink cannot read goes to its dead letter queue; sink status and verify count it', async () => {
+    await pipeline.produceRaw('job_status', 'not-a-job', 'this is not JSON {');
+    const status = await eventually(
+      async () => {
+        const run = await pipeline.cli(['sink', 'status', '--json']);
+        const result = JSON.parse(run.stdout) as SinkStatusResult;
+        return result.deadLetterQueue?.records === 1 ? { run, result } : undefined;
+      },
+      60_000,
+      'the bad record in the dead letter queue',
+      1000,
+    );
+    expect(status.run.code, status.run.stderr).toBe(0);
+    expect(status.result).toMatchObject({ state: 'RUNNING', tasks: [{ state: 'RUNNING' }] });
+    expect(status.result.deadLetterQueue?.topic).toMatch(/^dlq-lcc-/);
+
+    const verify = await pipeline.sinkVerify();
+    expect(verify.code).toBe(1);
+    expect(JSON.parse(verify.stdout) as SinkVerifyResult).toMatchObject({
+      documents: JOBS,
+      topicRecords: JOBS + 1,
+      deadLetters: 1,
+      deadLetterTopic: status.result.deadLetterQueue?.topic,
+      missing: 0,
+    });
+    const human = await pipeline.cli(['sink', 'verify']);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toContain(`1 record went to the dead letter queue ${status.result.deadLetterQueue?.topic}`);
   });
 
   it('down leaves nothing: no cloud resource, demo topic, connector or ksqlDB query', async () => {

@@ -133,6 +133,17 @@ export class CloudPipeline {
     ]);
   }
 
+  /** Writes one record as given (not through the CLI) over the broker's PLAINTEXT listener. */
+  async produceRaw(topic: string, key: string, value: string): Promise<void> {
+    const producer = this.plaintext().producer();
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages: [{ key, value }] });
+    } finally {
+      await producer.disconnect();
+    }
+  }
+
   sinkVerify(): Promise<CliRun> {
     return this.cli(['sink', 'verify', '--wait', '120s', '--json']);
   }
