@@ -21,8 +21,11 @@ export interface StatusResult {
   engine: EngineName;
   healthy: boolean;
   resources: ResourceStatus[];
-  /** ksqlDB's persistent queries, or Flink's jobs (then `name` is the pipeline a job runs, e.g. job_status). */
-  queries: { id: string; name?: string; sinks: string[]; state: string }[];
+  /**
+   * ksqlDB's persistent queries, or Flink's jobs (then `name` is the pipeline a job runs, e.g. job_status). `reason`:
+   * why one that is not RUNNING stopped, as the engine reports it (ksqlDB's EXPLAIN, Flink's last exception).
+   */
+  queries: { id: string; name?: string; sinks: string[]; state: string; reason?: string }[];
   topics: { name: string; endOffset: number }[];
   notes: string[];
 }
@@ -54,6 +57,7 @@ export const statusCommand = defineCommand({
         const paint = query.state === 'RUNNING' ? green : red;
         const name = query.name && query.name !== query.id ? `${query.name} ${dim(query.id)}` : query.id;
         ctx.out.info(`  ${name.padEnd(28)} ${paint(query.state)} → ${query.sinks.join(', ')}`);
+        if (query.reason) ctx.out.info(`    ${red(query.reason)}`);
       }
     }
     if (result.topics.length > 0) {
@@ -140,6 +144,7 @@ async function queryStates(
       ...(job.name !== job.id ? { name: job.name } : {}),
       sinks: job.sinks,
       state: job.state,
+      ...(job.detail ? { reason: job.detail } : {}),
     }));
   } else {
     const key = session.known.get('ksqldb-api-key');
@@ -152,11 +157,18 @@ async function queryStates(
   if (!url) return [];
   const client = new KsqlClient({ url, auth, secrets: ctx.secrets });
   try {
-    return (await client.listQueries()).map((query) => ({
+    const queries: StatusResult['queries'] = (await client.listQueries()).map((query) => ({
       id: query.id,
       sinks: query.sinks,
       state: query.state ?? Object.keys(query.statusCount ?? {})[0] ?? 'UNKNOWN',
     }));
+    const { stopReason } = await import('../engines/ksqldb.js');
+    for (const query of queries) {
+      if (query.state === 'RUNNING') continue;
+      const reason = await stopReason(client, query.id);
+      if (reason) query.reason = reason;
+    }
+    return queries;
   } finally {
     client.close();
   }

@@ -54,17 +54,22 @@ export async function ksqldbEngine(options: { loaded: LoadedConfig; secrets: Sec
     remove: () => deployer.remove(),
     leftovers: () => deployer.leftovers(),
     jobs: () =>
-      withClient(async (ksql) =>
-        (await ksql.listQueries()).map(
-          (query): EngineJob => ({
+      withClient(async (ksql) => {
+        const jobs: EngineJob[] = [];
+        for (const query of await ksql.listQueries()) {
+          const state = queryState(query);
+          const reason = state === 'RUNNING' ? undefined : await stopReason(ksql, query.id);
+          jobs.push({
             id: query.id,
             name: query.id,
-            state: queryState(query),
+            state,
             sources: [],
             sinks: query.sinks,
-          }),
-        ),
-      ),
+            ...(reason ? { detail: reason } : {}),
+          });
+        }
+        return jobs;
+      }),
     lineage: () =>
       withClient(async (ksql) => {
         const listed = [...(await ksql.listStreams()), ...(await ksql.listTables())];
@@ -162,4 +167,13 @@ function unknownSource(name: string, known: string[], suggestion?: string): User
       ? `The topic ${name} backs ${suggestion.toLowerCase()}: run \`marketplace tail ${suggestion.toLowerCase()}\`, or use --via kafka.`
       : "Check the name (`marketplace ksql list`), or run `marketplace up` to create the demo's streams.",
   });
+}
+
+/** The newest of a query's errors (EXPLAIN's `queryErrors`), or nothing when ksqlDB has none or cannot say. */
+export async function stopReason(client: KsqlClient, id: string): Promise<string | undefined> {
+  const [entity] = await client.executeStatements(`EXPLAIN ${id};`).catch(() => []);
+  const errors = (entity as { queryDescription?: { queryErrors?: { errorMessage?: unknown }[] } } | undefined)
+    ?.queryDescription?.queryErrors;
+  const message = errors?.at(-1)?.errorMessage;
+  return typeof message === 'string' ? message : undefined;
 }

@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../../core/config.js';
 import { configuredEndpoints } from '../../core/endpoints.js';
-import { OperationError } from '../../core/errors.js';
+import { isClassifiedError, OperationError } from '../../core/errors.js';
 import { FlinkGateway } from '../../flink-client/gateway.js';
 import { ACTIVE_STATES, FlinkJobs, type JobDetail } from '../../flink-client/jobs.js';
 import { KeptJobs, keptSavepoints, pruneFlinkState, restorePoint } from '../../local/flink-jobs.js';
@@ -109,13 +109,24 @@ export async function flinkEngine(options: {
     },
     jobs: async () => {
       await templates();
-      return (await describeJobs()).map(
-        (job): EngineJob => ({
-          id: job.id,
-          name: parseJobName(job.name)?.pipeline ?? job.name,
-          state: job.state,
-          sources: job.sources,
-          sinks: job.sinks,
+      const described = await describeJobs();
+      return Promise.all(
+        described.map(async (job): Promise<EngineJob> => {
+          const reason =
+            job.state === 'RUNNING'
+              ? undefined
+              : await jobs.lastException(job.id).catch((error: unknown) => {
+                  if (!isClassifiedError(error)) throw error;
+                  return undefined;
+                });
+          return {
+            id: job.id,
+            name: parseJobName(job.name)?.pipeline ?? job.name,
+            state: job.state,
+            sources: job.sources,
+            sinks: job.sinks,
+            ...(reason ? { detail: reason } : {}),
+          };
         }),
       );
     },
