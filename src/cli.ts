@@ -9,6 +9,7 @@ import { escapeControl } from './core/escape.js';
 import { Output, colorWanted } from './core/output.js';
 import { nonInteractivePrompter, terminalPrompter, type Prompter } from './core/prompts.js';
 import { SecretRegistry } from './core/redact.js';
+import { clockFromEnv, type Clock } from './core/waiter.js';
 
 export interface CliIo {
   stdin: NodeJS.ReadStream;
@@ -17,6 +18,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   cwd: string;
   prompter?: Prompter;
+  /** Default: the system clock, its pauses scaled by MARKETPLACE_WAIT_SCALE. */
+  clock?: Clock;
 }
 
 const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--config', '--target']);
@@ -272,6 +275,7 @@ function createContext(
     cwd: io.cwd,
     globals,
     signal,
+    clock: io.clock ?? clockFromEnv(io.env),
     loadConfig: async (flags = {}, choices = {}) =>
       // zod and the schema load only when a command actually reads configuration
       (await import('./core/config.js')).loadConfig({

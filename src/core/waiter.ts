@@ -1,12 +1,18 @@
 import { OperationError } from './errors.js';
 
+/**
+ * The one clock of the program, carried by the Context. Tests and benchmarks inject another (a scaled one shortens
+ * the pauses of every wait; a manual one moves time by hand).
+ */
 export interface Clock {
+  /** Epoch milliseconds with sub-millisecond precision (produce paces and stamps records by it). */
   now(): number;
+  /** Resolves after `ms`; rejects with the signal's reason once it aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = {
-  now: () => Date.now(),
+  now: () => performance.timeOrigin + performance.now(),
   sleep: (ms, signal) =>
     new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
@@ -25,6 +31,22 @@ export const systemClock: Clock = {
 /** A clock whose sleeps are shortened by `scale` (0.01 = 100× faster); used by tests and benchmarks. */
 export function scaledClock(scale: number, base: Clock = systemClock): Clock {
   return { now: base.now, sleep: (ms, signal) => base.sleep(ms * scale, signal) };
+}
+
+/**
+ * The clock MARKETPLACE_WAIT_SCALE asks for (default 1, the system clock). Tests and benchmarks run the emulator with
+ * a time scale and set the same factor here, so waits are shortened rather than skipped.
+ */
+export function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
+  const scale = Number(env.MARKETPLACE_WAIT_SCALE ?? '1');
+  return Number.isFinite(scale) && scale > 0 && scale !== 1 ? scaledClock(scale) : systemClock;
+}
+
+/** Sleeps, returning early (instead of throwing) when the signal aborts: for loops that check the signal themselves. */
+export async function pause(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  await clock.sleep(ms, signal).catch((error: unknown) => {
+    if (!signal?.aborted) throw error;
+  });
 }
 
 export type Probe<T> = { done: true; value: T } | { done: false; status: string };

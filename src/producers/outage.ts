@@ -1,12 +1,12 @@
 import { rootMessage } from '../kafka/errors.js';
-import type { RunClock } from './runner.js';
+import { pause, type Clock } from '../core/waiter.js';
 
 export interface OutageOptions {
   /** Give up once the broker has not acknowledged anything for this long. */
   maxOutageMs: number;
   /** Pause between two attempts at the same batch (kafkajs' own retries run inside each attempt). */
   retryDelayMs?: number;
-  clock: RunClock;
+  clock: Clock;
   /** Ctrl-C during an outage stops the retrying at once: the records still queued are reported as not sent. */
   signal: AbortSignal;
 }
@@ -76,7 +76,7 @@ export function retryThroughOutages<B>(
           options.onGaveUp?.(outageMs);
           throw new OutageTooLong(outageMs, options.maxOutageMs, error);
         }
-        await options.clock.sleep(retryDelayMs, options.signal);
+        await pause(options.clock, retryDelayMs, options.signal);
         if (options.signal.aborted) throw error;
       }
     }
@@ -95,7 +95,7 @@ class AttemptOutlived extends Error {
  * limit must hold anyway. An abandoned attempt may still land its records: they are then in the topic without
  * having been reported acknowledged, never the other way round.
  */
-async function withinDeadline(attempt: Promise<void>, deadline: number, clock: RunClock): Promise<void> {
+async function withinDeadline(attempt: Promise<void>, deadline: number, clock: Clock): Promise<void> {
   attempt.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {

@@ -1,4 +1,5 @@
 import type { Context } from '../core/context.js';
+import type { Clock } from '../core/waiter.js';
 import { OperationError, isCliError } from '../core/errors.js';
 import { tcpReachable } from '../core/probes.js';
 import { availableParallelism } from 'node:os';
@@ -17,7 +18,7 @@ import type { TopicPartitions } from './lane-thread-protocol.js';
 import { buildWordPools, type WordPools } from './population.js';
 import { randomSeed } from './random.js';
 import type { InputTopic } from './records.js';
-import { preciseClock, runProducer, RunTracker, type LaneHandle, type StopReason } from './runner.js';
+import { runProducer, RunTracker, type LaneHandle, type StopReason } from './runner.js';
 import { ProduceStats } from './stats.js';
 import { Workload } from './workload.js';
 
@@ -77,7 +78,7 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
   const kafka = createKafka({ ...target, clientId: CLIENT_ID, out: ctx.out, retries: PRODUCER_CLIENT_RETRIES });
   ctx.out.debug(`producing to ${bootstrap} (${target.target}) with seed ${seed}`);
 
-  const clock = preciseClock;
+  const clock = ctx.clock;
   const stats = new ProduceStats(clock.now());
   const tracker = new RunTracker(stats);
   // Producer threads start now: loading their modules overlaps the checks below.
@@ -100,6 +101,7 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
     maxOutageMs,
     notices,
     signal: ctx.signal,
+    clock,
   });
   let handles: LaneHandle[];
   try {
@@ -276,6 +278,7 @@ interface LanesContext {
   maxOutageMs: number;
   notices: OutageNotices;
   signal: AbortSignal;
+  clock: Clock;
 }
 
 interface StartingLanes {
@@ -308,12 +311,12 @@ function startLanes(settings: ProduceSettings, context: LanesContext): StartingL
             batchSender<InputTopic>(producer, { compression: settings.compression, topicName: context.topicName }),
             {
               maxOutageMs: context.maxOutageMs,
-              clock: preciseClock,
+              clock: context.clock,
               signal: context.signal,
               ...context.notices,
             },
           ),
-          clock: preciseClock,
+          clock: context.clock,
           events: context.events,
         });
         return [lane];

@@ -5,7 +5,6 @@ import type { Context } from '../core/context.js';
 import { cloudCredentials, mongoPassword } from '../core/credentials.js';
 import { UserError } from '../core/errors.js';
 import { StateStore } from '../core/state-store.js';
-import { scaledClock, systemClock, type Clock } from '../core/waiter.js';
 import type { CloudEnv, KsqlDeployer } from './cloud-resources.js';
 import { cloudResources } from './cloud-resources.js';
 import { KnownRecords } from './engine.js';
@@ -18,15 +17,6 @@ export interface CloudSession extends ProvisionSession<CloudEnv> {
   config: Config;
   names: ResourceNames;
   cloud: ConfluentCloud;
-}
-
-/**
- * Sleeps of every wait are multiplied by MARKETPLACE_WAIT_SCALE (default 1). Tests and benchmarks run the
- * emulator with a time scale and set the same factor here, so waits are shortened rather than skipped.
- */
-export function waitClock(env: NodeJS.ProcessEnv): Clock {
-  const scale = Number(env.MARKETPLACE_WAIT_SCALE ?? '1');
-  return Number.isFinite(scale) && scale > 0 && scale !== 1 ? scaledClock(scale) : systemClock;
 }
 
 /**
@@ -48,7 +38,7 @@ export async function openCloudSession(
   }
   const password = sink && options.needMongoPassword ? await mongoPassword(ctx, config.mongoUser) : undefined;
 
-  const clock = waitClock(ctx.env);
+  const clock = ctx.clock;
   const { createConfluentCloud } = await import('../confluent-api/index.js');
   const cloud = createConfluentCloud({
     baseUrl: config.cloudApiUrl,

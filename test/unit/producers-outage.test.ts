@@ -2,7 +2,7 @@ import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { OutageLog, OutageTooLong, isRetriable, retryThroughOutages } from '../../src/producers/outage.js';
 import type { TextRecord } from '../helpers/records.js';
-import type { RunClock } from '../../src/producers/runner.js';
+import type { Clock } from '../../src/core/waiter.js';
 
 // kafkajs' type declarations list fewer constructor arguments than its classes take at run time.
 type LooseErrorClass = new (...args: unknown[]) => Error;
@@ -13,7 +13,7 @@ const KafkaJSProtocolError = kafkajs.KafkaJSProtocolError as unknown as LooseErr
 const KafkaJSSASLAuthenticationError = kafkajs.KafkaJSSASLAuthenticationError as unknown as LooseErrorClass;
 
 /** A clock whose sleeps only move time forward, so an outage of minutes takes no wall time. */
-function manualClock(): RunClock & { slept: number[] } {
+function manualClock(): Clock & { slept: number[] } {
   let now = 1_000_000;
   const slept: number[] = [];
   return {
@@ -143,7 +143,7 @@ describe('retryThroughOutages', () => {
   });
 
   it('holds the limit even while one attempt hangs inside kafkajs', async () => {
-    const realClock: RunClock = {
+    const realClock: Clock = {
       now: () => Date.now(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     };
