@@ -4,7 +4,7 @@ import { COMMANDS } from './commands/index.js';
 import { type AnyCommandSpec, configFlags } from './commands/command.js';
 import { SECRET_ENV } from './core/secret-env.js';
 import type { Context, GlobalOptions } from './core/context.js';
-import { ExitCode, isCliError } from './core/errors.js';
+import { ExitCode, InterruptedError, isCliError } from './core/errors.js';
 import { escapeControl } from './core/escape.js';
 import { Output, colorWanted } from './core/output.js';
 import { nonInteractivePrompter, terminalPrompter, type Prompter } from './core/prompts.js';
@@ -58,7 +58,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       out.warn(`${signal} again: exiting now`);
       process.exit(ExitCode.interrupted);
     }
-    controller.abort(signal);
+    // Every wait rejects with this reason, so an interrupted command ends with one line and exit 130.
+    controller.abort(new InterruptedError(`interrupted by ${signal}`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

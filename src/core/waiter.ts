@@ -1,4 +1,4 @@
-import { OperationError } from './errors.js';
+import { InterruptedError, OperationError } from './errors.js';
 
 /**
  * The one clock of the program, carried by the Context. Tests and benchmarks inject another (a scaled one shortens
@@ -7,25 +7,13 @@ import { OperationError } from './errors.js';
 export interface Clock {
   /** Epoch milliseconds with sub-millisecond precision (produce paces and stamps records by it). */
   now(): number;
-  /** Resolves after `ms`; rejects with the signal's reason once it aborts. */
+  /** Resolves after `ms`; rejects with the signal's reason (an InterruptedError on Ctrl-C) once it aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason ?? new Error('aborted'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
+  sleep: (ms, signal) => realDelay(ms, signal),
 };
 
 /** A clock whose sleeps are shortened by `scale` (0.01 = 100× faster); used by tests and benchmarks. */
@@ -49,6 +37,12 @@ export async function pause(clock: Clock, ms: number, signal?: AbortSignal): Pro
   });
 }
 
+/** Why the signal aborted, as an error to throw: the Context's signal carries an InterruptedError. */
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new InterruptedError();
+}
+
 export type Probe<T> = { done: true; value: T } | { done: false; status: string };
 
 export interface WaitOptions {
@@ -67,7 +61,8 @@ export interface WaitOptions {
 
 /**
  * The one way anything waits: polls `probe` with exponential backoff until it reports done, the deadline passes
- * (OperationError naming what and the last status seen), or the signal aborts. A probe may throw to fail fast.
+ * (OperationError naming what and the last status seen), or the signal aborts (its reason is thrown). A probe may
+ * throw to fail fast. A probe that hangs is cut off at the deadline too, and at Ctrl-C.
  */
 export async function waitFor<T>(probe: () => Promise<Probe<T>>, options: WaitOptions): Promise<T> {
   const clock = options.clock ?? systemClock;
@@ -77,20 +72,83 @@ export async function waitFor<T>(probe: () => Promise<Probe<T>>, options: WaitOp
   const maxDelay = options.maxDelayMs ?? 10_000;
   const factor = options.factor ?? 1.5;
   let lastStatus = 'not checked yet';
+  const timedOut = (status = lastStatus) =>
+    new OperationError(
+      `timed out after ${Math.round((clock.now() - started) / 1000)} s waiting for ${options.what} (last status: ${status})`,
+      { hint: options.hint ?? 'Run the command again to keep waiting; it resumes where it stopped.' },
+    );
   for (;;) {
-    options.signal?.throwIfAborted();
-    const result = await probe();
+    if (options.signal?.aborted) throw abortReason(options.signal);
+    const result = await within(probe(), {
+      timeoutMs: Math.max(0, deadline - clock.now()),
+      signal: options.signal,
+      onTimeout: () => timedOut('no answer to the last check'),
+    });
     if (result.done) return result.value;
     lastStatus = result.status;
     const now = clock.now();
     options.onProgress?.(lastStatus, now - started);
-    if (now >= deadline) {
-      throw new OperationError(
-        `timed out after ${Math.round((now - started) / 1000)} s waiting for ${options.what} (last status: ${lastStatus})`,
-        { hint: options.hint ?? 'Run the command again to keep waiting; it resumes where it stopped.' },
-      );
-    }
+    if (now >= deadline) throw timedOut();
     await clock.sleep(Math.min(delay, Math.max(0, deadline - now)), options.signal);
     delay = Math.min(maxDelay, delay * factor);
   }
+}
+
+export interface DeadlineOptions {
+  /** How long the call may take, from now. */
+  timeoutMs: number;
+  /** The error for a missed deadline: one line naming what did not answer, and what to do. */
+  onTimeout: () => Error;
+  signal?: AbortSignal;
+}
+
+/**
+ * One call (a request, a connect) bounded by its deadline and by the signal: whichever comes first settles the
+ * result, so a server that accepts a connection and never answers cannot hold a command past its deadline or past
+ * Ctrl-C. The call itself is abandoned, not stopped: its owner closes whatever it holds (see `settleWithin`).
+ * Deadlines are real time: a scaled clock shortens pauses, never how long a server is given to answer.
+ */
+export async function within<T>(work: Promise<T>, options: DeadlineOptions): Promise<T> {
+  work.catch(() => undefined);
+  const { signal } = options;
+  if (signal?.aborted) throw abortReason(signal);
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const cutOff = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(options.onTimeout()), Math.max(0, options.timeoutMs));
+    if (signal) {
+      onAbort = () => reject(abortReason(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+  try {
+    return await Promise.race([work, cutOff]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Waits for a clean-up (a disconnect, a close) for at most `timeoutMs`, then goes on without it: kafkajs, for one,
+ * waits for the answers to requests in flight before it disconnects, which a silent server never gives.
+ */
+export async function settleWithin(work: Promise<unknown>, timeoutMs = 1_000): Promise<void> {
+  await within(work, { timeoutMs, onTimeout: () => new Error('clean-up did not finish') }).catch(() => undefined);
+}
+
+/** A real delay for the system clock: a timer, cleared on abort. */
+function realDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
