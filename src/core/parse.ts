@@ -64,6 +64,12 @@ export function durationMs(value: string): number | undefined {
   return Math.round(amount * unit);
 }
 
+/** A duration for messages, in the notation the flags take: "500 ms", "2 s", "1.5 s", "90 s". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
 /** "30s", "5m", "1h" or plain seconds → milliseconds, within what a timer can wait. */
 export function duration(flag: string) {
   return (value: string): number => {
