@@ -1,5 +1,5 @@
 import { rootMessage } from '../kafka/errors.js';
-import { pause, type Clock } from '../core/waiter.js';
+import { pause, within, type Clock } from '../core/waiter.js';
 
 export interface OutageOptions {
   /** Give up once the broker has not acknowledged anything for this long. */
@@ -48,7 +48,11 @@ export function retryThroughOutages<B>(
     const giveUpAt = firstAttemptAt + options.maxOutageMs;
     for (;;) {
       try {
-        await withinDeadline(send(records), giveUpAt, options.clock);
+        await within(send(records), {
+          timeoutMs: giveUpAt - options.clock.now(),
+          signal: options.signal,
+          onTimeout: () => new AttemptOutlived(),
+        });
         if (outageStartedAt !== undefined) {
           const outageMs = options.clock.now() - outageStartedAt;
           log.longestMs = Math.max(log.longestMs, outageMs);
@@ -83,28 +87,15 @@ export function retryThroughOutages<B>(
   };
 }
 
-/** An attempt still waiting for its acknowledgement when the outage budget ran out. */
+/**
+ * An attempt still waiting for its acknowledgement when the outage budget ran out: kafkajs' own retries (nested:
+ * connect, metadata, produce) can keep one attempt busy well past the budget, and the limit must hold anyway, as
+ * must Ctrl-C. An abandoned attempt may still land its records: they are then in the topic without having been
+ * reported acknowledged, never the other way round.
+ */
 class AttemptOutlived extends Error {
   constructor() {
     super('no answer from the broker');
-  }
-}
-
-/**
- * kafkajs' own retries (nested: connect, metadata, produce) can keep one attempt busy well past the budget; the
- * limit must hold anyway. An abandoned attempt may still land its records: they are then in the topic without
- * having been reported acknowledged, never the other way round.
- */
-async function withinDeadline(attempt: Promise<void>, deadline: number, clock: Clock): Promise<void> {
-  attempt.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AttemptOutlived()), Math.max(0, deadline - clock.now()));
-  });
-  try {
-    await Promise.race([attempt, expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

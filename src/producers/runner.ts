@@ -155,7 +155,14 @@ export async function runProducer(options: RunOptions): Promise<RunOutcome> {
   // Stopping: nothing new is generated, but everything already made is sent. A --count run sends each remaining
   // order when it falls due; an interrupted or timed run sends them at once.
   await Promise.all(lanes.map((lane) => lane.finish(stoppedBy !== 'count')));
-  if (tracker.failure !== undefined) stoppedBy = 'error';
+  // Ctrl-C also ends a send waiting through a broker outage: that is the interruption, not a failure of its own.
+  if (tracker.failure !== undefined) stoppedBy = signal.aborted ? 'interrupted' : 'error';
   stats.jobs = jobs;
-  return { stoppedBy, error: tracker.failure, stats, stoppedAt, endedAt: clock.now() };
+  return {
+    stoppedBy,
+    error: stoppedBy === 'error' ? tracker.failure : undefined,
+    stats,
+    stoppedAt,
+    endedAt: clock.now(),
+  };
 }
