@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { SecretRegistry } from '../core/redact.js';
+import type { Clock } from '../core/waiter.js';
 import { KsqlClient } from '../ksql-client/client.js';
 import { createdSource } from '../ksql-client/statements.js';
 import { applyTemplates, splitFile, TEMPLATES_DIR } from '../ksql-client/templates.js';
@@ -11,6 +12,10 @@ export interface KsqlDeployerOptions {
   /** ksqlDB API key (cloud); none for the local dev server. */
   credentials?: { key: string; secret: string };
   secrets?: SecretRegistry;
+  /** The command's Ctrl-C, clock and requestTimeout. */
+  signal: AbortSignal;
+  clock: Clock;
+  requestTimeoutMs: number;
 }
 
 /** The streams and tables the templates create, in template order. */
@@ -40,6 +45,9 @@ export function ksqlDeployer(options: KsqlDeployerOptions): KsqlDeployer {
           }
         : undefined,
       secrets: options.secrets,
+      signal: options.signal,
+      clock: options.clock,
+      requestTimeoutMs: options.requestTimeoutMs,
       unreachableHint: options.credentials
         ? 'Check the ksqlDB cluster in the Confluent Cloud console, or run `marketplace status`.'
         : 'Start the local stack with `marketplace local start`, or check ksqldbUrl.',
