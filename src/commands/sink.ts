@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
-import { ExitCode, OperationError, UserError } from '../core/errors.js';
+import { ExitCode, isCliError, OperationError, UserError } from '../core/errors.js';
 import { duration } from '../core/parse.js';
 import { type Probe, waitFor } from '../core/waiter.js';
 import { defineCommand } from './command.js';
@@ -165,7 +165,12 @@ async function sinkStatus(ctx: Context, loaded: LoadedConfig): Promise<SinkStatu
   if (loaded.values.target === 'local' || loaded.values.connectUrl) {
     const { configuredEndpoints } = await import('../core/endpoints.js');
     const { ConnectClient } = await import('../connect/client.js');
-    const status = await new ConnectClient(configuredEndpoints(loaded.values).connectUrl!).status(name);
+    const connect = new ConnectClient(configuredEndpoints(loaded.values).connectUrl!, {
+      timeoutMs: loaded.values.requestTimeout,
+      signal: ctx.signal,
+      clock: ctx.clock,
+    });
+    const status = await connect.status(name);
     if (!status)
       throw new UserError(`there is no connector ${name}`, {
         hint: 'Create it with `marketplace sink mongo` (or `marketplace up`).',
@@ -206,34 +211,39 @@ async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number): Promi
   const connection = await mongoConnection(ctx, loaded);
   const target = { ...connection, database: config.mongoDatabase, collection: config.mongoCollection };
   try {
-    return await withSinkCollection(target, async (collection) => {
-      const topicRecords = await topicRecordCount(ctx, loaded);
-      const caughtUp = async (): Promise<Probe<number>> => {
-        const documents = await collection.count();
-        return documents >= topicRecords
-          ? { done: true, value: documents }
-          : { done: false, status: `${documents} of ${topicRecords} documents` };
-      };
-      const documents = await waitFor(caughtUp, {
-        what: 'the MongoDB sink to catch up',
-        timeoutMs: waitMs,
-        initialDelayMs: 500,
-        maxDelayMs: 500,
-        signal: ctx.signal,
-      }).catch(async (error: unknown) => {
-        if (ctx.signal.aborted || !(error instanceof OperationError)) throw error;
-        return collection.count();
-      });
-      const newest = await collection.newest();
-      return {
-        database: config.mongoDatabase,
-        collection: config.mongoCollection,
-        documents,
-        topicRecords,
-        missing: Math.max(0, topicRecords - documents),
-        newest: newest ? JSON.parse(JSON.stringify(newest)) : undefined,
-      };
-    });
+    return await withSinkCollection(
+      target,
+      async (collection) => {
+        const topicRecords = await topicRecordCount(ctx, loaded);
+        const caughtUp = async (): Promise<Probe<number>> => {
+          const documents = await collection.count();
+          return documents >= topicRecords
+            ? { done: true, value: documents }
+            : { done: false, status: `${documents} of ${topicRecords} documents` };
+        };
+        const documents = await waitFor(caughtUp, {
+          what: 'the MongoDB sink to catch up',
+          timeoutMs: waitMs,
+          initialDelayMs: 500,
+          maxDelayMs: 500,
+          clock: ctx.clock,
+          signal: ctx.signal,
+        }).catch(async (error: unknown) => {
+          if (ctx.signal.aborted || !(error instanceof OperationError)) throw error;
+          return collection.count();
+        });
+        const newest = await collection.newest();
+        return {
+          database: config.mongoDatabase,
+          collection: config.mongoCollection,
+          documents,
+          topicRecords,
+          missing: Math.max(0, topicRecords - documents),
+          newest: newest ? JSON.parse(JSON.stringify(newest)) : undefined,
+        };
+      },
+      { timeoutMs: config.requestTimeout, signal: ctx.signal },
+    );
   } catch (error) {
     if (!(error instanceof MongoConnectError)) throw error;
     throw new OperationError(error.message, {
@@ -281,12 +291,16 @@ async function topicRecordCount(ctx: Context, loaded: LoadedConfig): Promise<num
     ...(await resolveKafkaTarget(loaded, ctx.secrets)),
     clientId: 'marketplace-sink-verify',
     out: ctx.out,
+    requestTimeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
   });
   try {
     // Counted by reading, not from offsets: ksqlDB's exactly-once transactions leave commit markers that take
     // offsets but are no records.
-    return await scanTopic(kafka, 'job_status', () => undefined, { signal: ctx.signal });
+    return await scanTopic(kafka, 'job_status', () => undefined, { signal: ctx.signal, clock: ctx.clock });
   } catch (error) {
+    // Ours already say what to do: an interruption, a broker that gave no answer in time.
+    if (isCliError(error)) throw error;
     throw new OperationError(`cannot read the job_status topic: ${(error as Error).message}`, {
       hint: 'Run `marketplace up` first, and check that Kafka is reachable.',
     });

@@ -1,5 +1,6 @@
 import { OperationError, UserError } from '../core/errors.js';
-import { waitFor } from '../core/waiter.js';
+import { formatDuration } from '../core/parse.js';
+import { AFTER_INTERRUPT_MS, abortReason, systemClock, waitFor, type Clock } from '../core/waiter.js';
 
 export interface ConnectorState {
   name: string;
@@ -8,15 +9,25 @@ export interface ConnectorState {
   type?: string;
 }
 
+export interface ConnectClientOptions {
+  /** How long the worker may take to answer one request (requestTimeout); default 15 s. */
+  timeoutMs?: number;
+  /** Ctrl-C: a request in flight ends at once, and so does a wait, throwing the signal's reason. */
+  signal?: AbortSignal;
+  clock?: Clock;
+}
+
 /** A self-managed Kafka Connect worker's REST API (the local stack's), with errors a user can act on. */
 export class ConnectClient {
   private readonly base: string;
+  private readonly timeoutMs: number;
 
   constructor(
     url: string,
-    private readonly timeoutMs = 15_000,
+    private readonly options: ConnectClientOptions = {},
   ) {
     this.base = url.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 15_000;
   }
 
   async connectors(): Promise<string[]> {
@@ -31,11 +42,7 @@ export class ConnectClient {
    * Create or update. PUT is idempotent on Connect, so a worker that answers "not ready yet" (starting, joining its
    * group, rebalancing) is asked again until `timeoutMs`.
    */
-  async putConfig(
-    name: string,
-    config: Record<string, string>,
-    options: { timeoutMs?: number; signal?: AbortSignal } = {},
-  ): Promise<void> {
+  async putConfig(name: string, config: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<void> {
     const path = `/connectors/${encodeURIComponent(name)}/config`;
     let lastRefusal: ConnectNotReady | undefined;
     let failure: unknown;
@@ -54,7 +61,8 @@ export class ConnectClient {
         {
           what: `Kafka Connect to accept connector ${name}`,
           timeoutMs: options.timeoutMs ?? 60_000,
-          signal: options.signal,
+          signal: this.options.signal,
+          clock: this.options.clock ?? systemClock,
           initialDelayMs: 250,
           maxDelayMs: 2_000,
         },
@@ -89,15 +97,17 @@ export class ConnectClient {
             ? { accept: 'application/json' }
             : { accept: 'application/json', 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: this.requestSignal(),
       });
     } catch (error) {
-      const code = (error as { cause?: NodeJS.ErrnoException }).cause?.code;
-      throw new OperationError(`Kafka Connect at ${this.base} is not reachable (${code ?? (error as Error).message})`, {
-        hint: 'Start the local stack with `marketplace local start`, or check connectUrl.',
-      });
+      throw this.failure(error, method, path);
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw this.failure(error, method, path);
+    }
     if (absentOn.includes(response.status)) return undefined;
     if (!response.ok) {
       let message = text;
@@ -114,6 +124,30 @@ export class ConnectClient {
       });
     }
     return (text ? JSON.parse(text) : (null as unknown)) as T;
+  }
+
+  /** This request's deadline, and the command's Ctrl-C; after Ctrl-C a request is clean-up and gets a moment. */
+  private requestSignal(): AbortSignal {
+    const signal = this.options.signal;
+    if (!signal || signal.aborted) return AbortSignal.timeout(Math.min(this.timeoutMs, AFTER_INTERRUPT_MS));
+    return AbortSignal.any([AbortSignal.timeout(this.timeoutMs), signal]);
+  }
+
+  private failure(error: unknown, method: string, path: string): Error {
+    const timedOut = (error as Error).name === 'TimeoutError';
+    if (this.options.signal?.aborted && !timedOut) return abortReason(this.options.signal);
+    if (timedOut) {
+      return new OperationError(
+        `Kafka Connect at ${this.base} gave no answer to ${method} ${path} within ${formatDuration(this.timeoutMs)}`,
+        {
+          hint: 'Check that Connect runs (`marketplace local status`) and that connectUrl points at it; requestTimeout (MARKETPLACE_REQUEST_TIMEOUT) gives a slow worker longer.',
+        },
+      );
+    }
+    const code = (error as { cause?: NodeJS.ErrnoException }).cause?.code;
+    return new OperationError(`Kafka Connect at ${this.base} is not reachable (${code ?? (error as Error).message})`, {
+      hint: 'Start the local stack with `marketplace local start`, or check connectUrl.',
+    });
   }
 }
 
