@@ -89,7 +89,7 @@ async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult
         resources.push({ ...base, health: 'error', detail: (error as Error).message.split('\n')[0] });
       }
     }
-    const queries = await queryStates(ctx, session).catch((error: Error) => {
+    const queries = await queryStates(ctx, loaded, session).catch((error: Error) => {
       notes.push(`ksqlDB queries not checked: ${error.message.split('\n')[0]}`);
       return [];
     });
@@ -113,6 +113,7 @@ function describe(attributes: Record<string, unknown> | undefined, changes: stri
 
 async function queryStates(
   ctx: Context,
+  loaded: LoadedConfig,
   session: Awaited<ReturnType<typeof import('../provisioning/open-session.js').openSession>>,
 ): Promise<StatusResult['queries']> {
   const { KsqlClient } = await import('../ksql-client/client.js');
@@ -129,7 +130,14 @@ async function queryStates(
     if (!url || !auth) return [];
   }
   if (!url) return [];
-  const client = new KsqlClient({ url, auth, secrets: ctx.secrets });
+  const client = new KsqlClient({
+    url,
+    auth,
+    secrets: ctx.secrets,
+    signal: ctx.signal,
+    clock: ctx.clock,
+    requestTimeoutMs: loaded.values.requestTimeout,
+  });
   try {
     return (await client.listQueries()).map((query) => ({
       id: query.id,
@@ -153,12 +161,18 @@ async function topicOffsets(
   const { createKafka } = await import('../kafka/client.js');
   const target = await resolveKafkaTarget(loaded, ctx.secrets);
   const { fetchOffsetsWhenReady } = await import('../kafka/topics.js');
-  const admin = createKafka({ ...target, clientId: 'marketplace-status', out: ctx.out }).admin();
-  await admin.connect();
+  const admin = createKafka({
+    ...target,
+    clientId: 'marketplace-status',
+    out: ctx.out,
+    requestTimeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
+  }).admin();
   try {
+    await admin.connect();
     const result: StatusResult['topics'] = [];
     for (const name of present) {
-      const offsets = await fetchOffsetsWhenReady(admin, name, 30_000, ctx.signal);
+      const offsets = await fetchOffsetsWhenReady(admin, name, { signal: ctx.signal, clock: ctx.clock });
       result.push({ name, endOffset: offsets.reduce((sum, p) => sum + Number(p.high), 0) });
     }
     return result;

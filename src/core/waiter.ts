@@ -102,16 +102,22 @@ export interface DeadlineOptions {
   signal?: AbortSignal;
 }
 
+/** How long a call made after Ctrl-C may take: that is clean-up (closing a push query, leaving a group). */
+export const AFTER_INTERRUPT_MS = 1_000;
+
 /**
  * One call (a request, a connect) bounded by its deadline and by the signal: whichever comes first settles the
  * result, so a server that accepts a connection and never answers cannot hold a command past its deadline or past
  * Ctrl-C. The call itself is abandoned, not stopped: its owner closes whatever it holds (see `settleWithin`).
+ * A call started after the signal aborted is the command cleaning up: it gets AFTER_INTERRUPT_MS, not the signal.
  * Deadlines are real time: a scaled clock shortens pauses, never how long a server is given to answer.
  */
 export async function within<T>(work: Promise<T>, options: DeadlineOptions): Promise<T> {
   work.catch(() => undefined);
+  if (options.signal?.aborted) {
+    return within(work, { timeoutMs: Math.min(options.timeoutMs, AFTER_INTERRUPT_MS), onTimeout: options.onTimeout });
+  }
   const { signal } = options;
-  if (signal?.aborted) throw abortReason(signal);
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const cutOff = new Promise<never>((_, reject) => {

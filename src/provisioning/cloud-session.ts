@@ -47,12 +47,14 @@ export async function openCloudSession(
     clock,
     secrets: ctx.secrets,
     logger: { debug: (line: string) => ctx.out.debug(line) },
+    timeoutMs: config.requestTimeout,
+    signal: ctx.signal,
   });
   const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
   const lock = await lockStateDir(ctx.out, store, options.lock);
   try {
     const recorder = new StateRecorder(store, await store.read());
-    await checkCloudAccess(cloud);
+    await checkCloudAccess(cloud, config.requestTimeout);
     const known = new KnownRecords(recorder);
     const names = resourceNames(config.prefix);
     const { ksqlDeployer } = await import('./ksql-deployer.js');
@@ -61,11 +63,19 @@ export async function openCloudSession(
       config,
       names,
       signal: ctx.signal,
+      clock,
       known: (id) => known.get(id),
       progress: () => undefined,
       waits: { clock, signal: ctx.signal },
       ksql: (endpoint, creds): KsqlDeployer =>
-        ksqlDeployer({ url: endpoint, credentials: creds, secrets: ctx.secrets }),
+        ksqlDeployer({
+          url: endpoint,
+          credentials: creds,
+          secrets: ctx.secrets,
+          signal: ctx.signal,
+          clock,
+          requestTimeoutMs: config.requestTimeout,
+        }),
       mongoPassword: password,
     };
     const session: CloudSession = {
@@ -104,11 +114,12 @@ export async function openCloudSession(
  * One cheap authenticated read before the first step: an unreachable API or a rejected key then ends the command with
  * one line (and nothing touched), instead of every step of the graph failing on its own.
  */
-async function checkCloudAccess(cloud: ConfluentCloud): Promise<void> {
+async function checkCloudAccess(cloud: ConfluentCloud, requestTimeoutMs: number): Promise<void> {
   await cloud.http.request({
     method: 'GET',
     path: '/org/v2/environments',
     query: { page_size: 1 },
-    deadlineMs: 60_000,
+    // As long as one request may take: an API that does not answer ends the command then, with nothing touched.
+    deadlineMs: requestTimeoutMs,
   });
 }
