@@ -1,6 +1,6 @@
-import { OperationError, UserError } from '../core/errors.js';
+import { isCliError, OperationError, UserError } from '../core/errors.js';
 import { formatDuration } from '../core/parse.js';
-import { AFTER_INTERRUPT_MS, abortReason, systemClock, waitFor, type Clock } from '../core/waiter.js';
+import { systemClock, waitFor, within, type Clock } from '../core/waiter.js';
 
 export interface ConnectorState {
   name: string;
@@ -88,25 +88,31 @@ export class ConnectClient {
   }
 
   private async call<T>(method: string, path: string, body?: unknown, absentOn: number[] = []): Promise<T | undefined> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.base}${path}`, {
+    // One deadline for the answer and its body; at the deadline or at Ctrl-C the request is cancelled.
+    const cancel = new AbortController();
+    const exchange = (async () => {
+      const response = await fetch(`${this.base}${path}`, {
         method,
         headers:
           body === undefined
             ? { accept: 'application/json' }
             : { accept: 'application/json', 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: this.requestSignal(),
+        signal: cancel.signal,
       });
-    } catch (error) {
-      throw this.failure(error, method, path);
-    }
+      return { response, text: await response.text() };
+    })();
+    let response: Response;
     let text: string;
     try {
-      text = await response.text();
+      ({ response, text } = await within(exchange, {
+        timeoutMs: this.timeoutMs,
+        signal: this.options.signal,
+        onTimeout: () => this.timeout(method, path),
+      }));
     } catch (error) {
-      throw this.failure(error, method, path);
+      cancel.abort();
+      throw isCliError(error) ? error : this.unreachable(error);
     }
     if (absentOn.includes(response.status)) return undefined;
     if (!response.ok) {
@@ -126,24 +132,16 @@ export class ConnectClient {
     return (text ? JSON.parse(text) : (null as unknown)) as T;
   }
 
-  /** This request's deadline, and the command's Ctrl-C; after Ctrl-C a request is clean-up and gets a moment. */
-  private requestSignal(): AbortSignal {
-    const signal = this.options.signal;
-    if (!signal || signal.aborted) return AbortSignal.timeout(Math.min(this.timeoutMs, AFTER_INTERRUPT_MS));
-    return AbortSignal.any([AbortSignal.timeout(this.timeoutMs), signal]);
+  private timeout(method: string, path: string): OperationError {
+    return new OperationError(
+      `Kafka Connect at ${this.base} gave no answer to ${method} ${path} within ${formatDuration(this.timeoutMs)}`,
+      {
+        hint: 'Check that Connect runs (`marketplace local status`) and that connectUrl points at it; requestTimeout (MARKETPLACE_REQUEST_TIMEOUT) gives a slow worker longer.',
+      },
+    );
   }
 
-  private failure(error: unknown, method: string, path: string): Error {
-    const timedOut = (error as Error).name === 'TimeoutError';
-    if (this.options.signal?.aborted && !timedOut) return abortReason(this.options.signal);
-    if (timedOut) {
-      return new OperationError(
-        `Kafka Connect at ${this.base} gave no answer to ${method} ${path} within ${formatDuration(this.timeoutMs)}`,
-        {
-          hint: 'Check that Connect runs (`marketplace local status`) and that connectUrl points at it; requestTimeout (MARKETPLACE_REQUEST_TIMEOUT) gives a slow worker longer.',
-        },
-      );
-    }
+  private unreachable(error: unknown): OperationError {
     const code = (error as { cause?: NodeJS.ErrnoException }).cause?.code;
     return new OperationError(`Kafka Connect at ${this.base} is not reachable (${code ?? (error as Error).message})`, {
       hint: 'Start the local stack with `marketplace local start`, or check connectUrl.',

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { formatDuration } from './parse.js';
-import { abortReason } from './waiter.js';
+import { abortReason, within } from './waiter.js';
 
 /**
  * Cheap reachability probes with short timeouts, for `doctor` and for friendly "is it up?" errors. Ctrl-C (the
@@ -47,18 +47,21 @@ export async function httpReachable(
   options: { timeoutMs?: number; headers?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<HttpProbeResult> {
   const timeoutMs = options.timeoutMs ?? 3000;
-  const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
+  const cancel = new AbortController();
+  const silent = new Error(`no answer within ${formatDuration(timeoutMs)}`);
   try {
-    const response = await fetch(url, { headers: options.headers, signal: AbortSignal.any(signals) });
+    const response = await within(fetch(url, { headers: options.headers, signal: cancel.signal }), {
+      timeoutMs,
+      signal: options.signal,
+      onTimeout: () => silent,
+    });
     await response.body?.cancel();
     return { ok: true, status: response.status, detail: `${new URL(url).origin} answered HTTP ${response.status}` };
   } catch (error) {
+    cancel.abort();
     if (options.signal?.aborted) throw abortReason(options.signal);
     const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
-    const reason =
-      (error as Error).name === 'TimeoutError'
-        ? `no answer within ${formatDuration(timeoutMs)}`
-        : (cause?.code ?? (error as Error).message);
+    const reason = error === silent ? silent.message : (cause?.code ?? (error as Error).message);
     return { ok: false, detail: `${safeOrigin(url)}: ${reason}` };
   }
 }
