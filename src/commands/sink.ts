@@ -2,7 +2,7 @@ import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, isCliError, OperationError, UserError } from '../core/errors.js';
 import { duration } from '../core/parse.js';
-import { type Probe, waitFor } from '../core/waiter.js';
+import { abortReason, type Probe, waitFor } from '../core/waiter.js';
 import { defineCommand } from './command.js';
 
 export interface SinkApplyResult {
@@ -229,7 +229,8 @@ async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number): Promi
           clock: ctx.clock,
           signal: ctx.signal,
         }).catch(async (error: unknown) => {
-          if (ctx.signal.aborted || !(error instanceof OperationError)) throw error;
+          if (ctx.signal.aborted) throw abortReason(ctx.signal);
+          if (!(error instanceof OperationError)) throw error;
           return collection.count();
         });
         const newest = await collection.newest();

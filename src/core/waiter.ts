@@ -1,4 +1,5 @@
 import { InterruptedError, OperationError } from './errors.js';
+import { MAX_TIMER_MS } from './parse.js';
 
 /**
  * The one clock of the program, carried by the Context. Tests and benchmarks inject another (a scaled one shortens
@@ -114,14 +115,19 @@ export const AFTER_INTERRUPT_MS = 1_000;
  */
 export async function within<T>(work: Promise<T>, options: DeadlineOptions): Promise<T> {
   work.catch(() => undefined);
-  if (options.signal?.aborted) {
-    return within(work, { timeoutMs: Math.min(options.timeoutMs, AFTER_INTERRUPT_MS), onTimeout: options.onTimeout });
-  }
   const { signal } = options;
+  if (signal?.aborted) {
+    // Past its moment it is the interruption that ends it, not a deadline of its own.
+    const interrupted = abortReason(signal);
+    return within(work, { timeoutMs: Math.min(options.timeoutMs, AFTER_INTERRUPT_MS), onTimeout: () => interrupted });
+  }
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const cutOff = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(options.onTimeout()), Math.max(0, options.timeoutMs));
+    // A deadline beyond what a timer can hold (an endless follow) is no deadline.
+    if (options.timeoutMs <= MAX_TIMER_MS) {
+      timer = setTimeout(() => reject(options.onTimeout()), Math.max(0, options.timeoutMs));
+    }
     if (signal) {
       onAbort = () => reject(abortReason(signal));
       signal.addEventListener('abort', onAbort, { once: true });

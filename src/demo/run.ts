@@ -1,7 +1,7 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { InterruptedError, isClassifiedError, isCliError, OperationError } from '../core/errors.js';
-import { waitFor } from '../core/waiter.js';
+import { abortReason, waitFor } from '../core/waiter.js';
 import type { SinkCollection } from '../mongo/client.js';
 import { type DemoResult, demoFailed } from './result.js';
 import { INPUT_TOPICS } from '../producers/records.js';
@@ -49,6 +49,7 @@ async function ensureStack(ctx: Context, loaded: LoadedConfig): Promise<boolean>
         settings,
         env: ctx.env,
         signal: ctx.signal,
+        clock: ctx.clock,
         onEvent: (event) => {
           if (event.kind === 'healthy') spinner.log(`  ${event.service} healthy (${event.seconds.toFixed(1)} s)`);
         },
@@ -166,7 +167,8 @@ async function lastJoins(ctx: Context, jobs: number, rowsSeen: () => number): Pr
       signal: ctx.signal,
     },
   ).catch((error: unknown) => {
-    if (!(error instanceof OperationError) || ctx.signal.aborted) throw error;
+    if (ctx.signal.aborted) throw abortReason(ctx.signal);
+    if (!(error instanceof OperationError)) throw error;
   });
 }
 
@@ -231,9 +233,9 @@ async function summarise(
     requestTimeoutMs: loaded.values.requestTimeout,
     signal: ctx.signal,
   });
-  const records = (await readTopic(kafka, 'job_status', { timeoutMs: 60_000, signal: ctx.signal })).filter(
-    (record) => Number(record.offset) >= (before.jobStatusEnd.get(record.partition) ?? 0),
-  );
+  const records = (
+    await readTopic(kafka, 'job_status', { timeoutMs: 60_000, signal: ctx.signal, clock: ctx.clock })
+  ).filter((record) => Number(record.offset) >= (before.jobStatusEnd.get(record.partition) ?? 0));
   const statuses = records.map((record) =>
     record.value ? (JSON.parse(record.value) as { CURRENT_STATUS?: string }).CURRENT_STATUS : undefined,
   );
@@ -259,8 +261,8 @@ async function summarise(
         clock: ctx.clock,
         signal: ctx.signal,
       },
-    ).catch((error: unknown) => {
-      if (ctx.signal.aborted) throw error;
+    ).catch(() => {
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
       return landed();
     });
   });

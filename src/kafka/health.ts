@@ -1,5 +1,6 @@
 import { OperationError } from '../core/errors.js';
 import { formatDuration } from '../core/parse.js';
+import { abortReason } from '../core/waiter.js';
 
 export type KafkaHealth = { healthy: true } | { healthy: false; status: string };
 
@@ -13,6 +14,7 @@ export async function kafkaHealth(
   bootstrap: string,
   options: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<KafkaHealth> {
+  if (options.signal?.aborted) throw abortReason(options.signal);
   const { createKafka } = await import('./client.js');
   const timeoutMs = options.timeoutMs ?? 3_000;
   const admin = createKafka({
@@ -29,7 +31,7 @@ export async function kafkaHealth(
     const cluster = await admin.describeCluster();
     return cluster.brokers.length > 0 ? { healthy: true } : { healthy: false, status: 'no brokers in metadata' };
   } catch (error) {
-    if (options.signal?.aborted) throw error;
+    if (options.signal?.aborted) throw abortReason(options.signal);
     // Our own timeout (a server that took the connection and said nothing) names the broker already: say less.
     const silent = error instanceof OperationError;
     return { healthy: false, status: silent ? `no answer within ${formatDuration(timeoutMs)}` : describe(error) };

@@ -1,6 +1,6 @@
 import type { Document, MongoClient } from 'mongodb';
 import { formatDuration } from '../core/parse.js';
-import { settleWithin, within } from '../core/waiter.js';
+import { abortReason, settleWithin, within } from '../core/waiter.js';
 
 /** Where a collection lives and how to sign in; the password travels in `auth`, never in the URI. */
 export interface MongoTarget {
@@ -49,7 +49,8 @@ async function connect(target: Pick<MongoTarget, 'uri' | 'auth'>, options: Mongo
     await bound(client.connect(), options);
   } catch (error) {
     await settleWithin(client.close());
-    if (error instanceof MongoConnectError || options.signal?.aborted) throw error;
+    if (options.signal?.aborted) throw abortReason(options.signal);
+    if (error instanceof MongoConnectError) throw error;
     throw new MongoConnectError(`cannot connect to MongoDB: ${firstLine(error)}`, { cause: error });
   }
   return client;
@@ -128,7 +129,7 @@ export async function mongoAnswers(uri: string, options: MongoCallOptions = {}):
     const hello = await bound(client.db('admin').command({ hello: 1 }), { ...options, timeoutMs });
     return hello.ok === 1 ? { healthy: true } : { healthy: false, status: 'hello did not answer ok' };
   } catch (error) {
-    if (options.signal?.aborted) throw error;
+    if (options.signal?.aborted) throw abortReason(options.signal);
     return { healthy: false, status: firstLine(error) };
   } finally {
     await settleWithin(client.close());

@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
+import { abortReason } from '../core/waiter.js';
 import { UserError } from '../core/errors.js';
 import { KsqlClient } from '../ksql-client/client.js';
 import { ksqlClientOptions, resolveKsqlTarget } from '../ksql-client/target.js';
@@ -128,8 +129,8 @@ async function keyColumnOf(
     } finally {
       client.close();
     }
-  } catch (error) {
-    if (ctx.signal.aborted) throw error;
+  } catch {
+    if (ctx.signal.aborted) throw abortReason(ctx.signal);
     return undefined;
   }
 }
