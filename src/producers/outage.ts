@@ -50,7 +50,9 @@ export function retryThroughOutages<B>(
       try {
         await within(send(records), {
           timeoutMs: giveUpAt - options.clock.now(),
-          signal: options.signal,
+          // Ctrl-C flushes: a first attempt (the broker answering) is waited for; one repeated through an outage
+          // is abandoned at once, as the retrying stops.
+          signal: outageStartedAt === undefined ? undefined : options.signal,
           onTimeout: () => new AttemptOutlived(),
         });
         if (outageStartedAt !== undefined) {

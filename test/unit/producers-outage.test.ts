@@ -160,4 +160,53 @@ describe('retryThroughOutages', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(log.count).toBe(1);
   });
+
+  it('Ctrl-C abandons an attempt repeated through an outage at once, and still waits for a first attempt', async () => {
+    const realClock: Clock = {
+      now: () => Date.now(),
+      sleep: (ms, signal) =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, ms);
+          signal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          });
+        }),
+    };
+    const controller = new AbortController();
+    let attempts = 0;
+    let retrying: () => void = () => undefined;
+    const retried = new Promise<void>((resolve) => (retrying = resolve));
+    const stuck = retryThroughOutages(
+      async () => {
+        attempts++;
+        if (attempts === 1) throw refused();
+        retrying();
+        await new Promise<void>(() => undefined); // the broker never answers the repeat
+      },
+      { maxOutageMs: 60_000, retryDelayMs: 10, clock: realClock, signal: controller.signal },
+    );
+    const outcome = stuck(batch).catch((e: unknown) => e);
+    await retried;
+    const interruptedAt = Date.now();
+    controller.abort(new Error('interrupted'));
+    expect(await outcome).toMatchObject({ message: 'interrupted' });
+    expect(Date.now() - interruptedAt).toBeLessThan(1_000);
+
+    // Ctrl-C flushes: a first attempt in flight at Ctrl-C, to a broker that answers, is waited for, not cut off.
+    const flushing = new AbortController();
+    let sending: () => void = () => undefined;
+    const sent = new Promise<void>((resolve) => (sending = resolve));
+    const flush = retryThroughOutages(
+      async () => {
+        sending();
+        await realClock.sleep(200);
+      },
+      { maxOutageMs: 60_000, clock: realClock, signal: flushing.signal },
+    );
+    const flushed = flush(batch);
+    await sent;
+    flushing.abort(new Error('interrupted'));
+    await expect(flushed).resolves.toBeUndefined();
+  });
 });
