@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { COMMANDS } from './commands/index.js';
-import { type AnyCommandSpec, configFlags } from './commands/command.js';
+import { type AnyCommandSpec, configFlags, type OptionSpec } from './commands/command.js';
 import { SECRET_ENV } from './core/secret-env.js';
 import type { Context, GlobalOptions } from './core/context.js';
-import { ExitCode, InterruptedError, isCliError } from './core/errors.js';
+import { ExitCode, InterruptedError, isCliError, type JsonErrorDocument } from './core/errors.js';
 import { escapeControl } from './core/escape.js';
 import { Output, colorWanted } from './core/output.js';
 import { nonInteractivePrompter, terminalPrompter, type Prompter } from './core/prompts.js';
@@ -192,11 +192,17 @@ function buildCommand(
     const name = `${arg.name}${arg.variadic ? '...' : ''}`;
     command.argument(arg.required ? `<${name}>` : `[${name}]`, arg.description);
   }
-  for (const option of spec.options ?? []) {
-    const o = new Option(option.flags, option.description);
-    if (option.parse) o.argParser(option.parse as (value: string, previous: unknown) => unknown);
-    if (option.defaultValue !== undefined) o.default(option.defaultValue);
+  const optionSpecs = spec.options ?? {};
+  const attributes = new Map<string, string>();
+  for (const [name, option] of Object.entries(optionSpecs)) {
+    const o = new Option(option.flags, describeOption(option));
+    if (option.parse) o.argParser(option.parse);
+    // The default is written as a user would type it: parsed like a given value, and shown as typed.
+    if (option.default !== undefined) {
+      o.default(option.parse ? option.parse(option.default) : option.default, option.default);
+    }
     command.addOption(o);
+    attributes.set(name, o.attributeName());
   }
   if (spec.examples.length > 0) {
     const width = Math.max(...spec.examples.map((e) => e.command.length));
@@ -215,10 +221,16 @@ function buildCommand(
       const args = (params.slice(0, spec.args?.length ?? 0) as (string | string[] | undefined)[]).flatMap((value) =>
         value === undefined ? [] : Array.isArray(value) ? value : [value],
       );
-      const options = self.opts();
+      const given = self.opts();
+      const options = Object.fromEntries(
+        Object.entries(optionSpecs).map(([name, option]) => {
+          const value = given[attributes.get(name)!];
+          return [name, option.takesValue ? value : value === true];
+        }),
+      );
       const globals = readGlobals(self.optsWithGlobals());
       const ctx = createContext(io, out, secrets, signal, globals);
-      const flagConfig = configFlags(spec, options);
+      const flagConfig = configFlags(optionSpecs, options);
       const contextWithFlags: Context = {
         ...ctx,
         loadConfig: (flags, choices) => ctx.loadConfig({ ...flagConfig, ...flags }, choices),
@@ -236,6 +248,11 @@ function buildCommand(
   // A group without a handler of its own (sink, local) is left to commander: an unknown word is "unknown command"
   // with the closest sub-command, no word at all prints the help on stderr (reported by reportError).
   return command;
+}
+
+/** The help line of a flag; a default the handler works out is noted the way commander shows a fixed one. */
+function describeOption(option: OptionSpec): string {
+  return option.defaultNote ? `${option.description} (default: ${option.defaultNote})` : option.description;
 }
 
 /** Commander's usage errors ("error: unknown option…" plus a suggestion line) as one line that says where help is. */
@@ -289,6 +306,10 @@ function createContext(
   };
 }
 
+function errorDocument(message: string, exitCode: number, hint?: string): JsonErrorDocument {
+  return { error: { message, hint, exitCode } };
+}
+
 function reportError(error: unknown, out: Output, signal: AbortSignal): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) {
@@ -299,7 +320,7 @@ function reportError(error: unknown, out: Output, signal: AbortSignal): number {
       .replace(/^error: /, '')
       .split(/\s*\n\s*/)
       .join(' ');
-    if (out.json) out.printJson({ error: { message: oneLine, exitCode: ExitCode.usage } });
+    if (out.json) out.printJson(errorDocument(oneLine, ExitCode.usage));
     return ExitCode.usage;
   }
   if (isCliError(error)) {
@@ -307,17 +328,21 @@ function reportError(error: unknown, out: Output, signal: AbortSignal): number {
     const line = escapeControl(error.hint ? `${error.message} — ${error.hint}` : error.message);
     out.failure(`Error: ${line}`);
     if (out.verbose && error.cause instanceof Error && error.cause.stack) out.debug(error.cause.stack);
-    if (out.json) out.printJson({ error: { message: error.message, hint: error.hint, exitCode: error.exitCode } });
+    if (out.json) out.printJson(errorDocument(error.message, error.exitCode, error.hint));
     return error.exitCode;
   }
   if (signal.aborted) {
     out.failure('Interrupted.');
-    if (out.json) out.printJson({ error: { message: 'interrupted', exitCode: ExitCode.interrupted } });
+    if (out.json) out.printJson(errorDocument('interrupted', ExitCode.interrupted));
     return ExitCode.interrupted;
   }
+  // Not classified anywhere on its way here: a bug. One line, and the stack for the report with --verbose.
   const message = error instanceof Error ? error.message : String(error);
-  out.failure(`Error: unexpected failure: ${escapeControl(message)} (run with --verbose for details)`);
+  const how = out.verbose
+    ? 'report it with the stack trace below'
+    : 'run with --verbose for the stack trace and report it';
+  out.failure(`Error: unexpected failure: ${escapeControl(message)} — a bug in marketplace; ${how}`);
   if (out.verbose && error instanceof Error && error.stack) out.debug(error.stack);
-  if (out.json) out.printJson({ error: { message, exitCode: ExitCode.failure } });
+  if (out.json) out.printJson(errorDocument(message, ExitCode.failure));
   return ExitCode.failure;
 }

@@ -1,8 +1,8 @@
 import { duration, jobRate } from '../core/parse.js';
 import type { DemoResult } from '../demo/result.js';
-import { defineCommand } from './command.js';
+import { defineCommand, flag, option } from './command.js';
 
-export const demoCommand = defineCommand<DemoResult>({
+export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'Run the whole demo on the local stack for 30 s and print a summary (the quick start)',
   description:
@@ -10,26 +10,26 @@ export const demoCommand = defineCommand<DemoResult>({
     'server), provisions the demo on it (`up --target local`), produces jobs, orders, job locations and truck ' +
     'positions for --duration while job_status streams by, then prints a summary: jobs produced, ACCEPTED/REJECTED ' +
     "counts, documents in MongoDB and truck_tracker rows. Afterwards it removes what it created (the demo's " +
-    'topics, queries and connector, and the stack if it started it) unless --keep.',
-  options: [
-    { flags: '--duration <time>', description: 'how long to produce (default 30s)', parse: duration('--duration') },
-    {
-      flags: '--rate <jobs>',
-      description: 'new jobs per second (default 20)',
-      parse: jobRate('--rate', { example: 50 }),
-    },
-    { flags: '--keep', description: 'leave the stack and the demo running afterwards' },
-  ],
+    'topics, queries and connector, and the stack if it started it) unless --keep. With --dashboard the live page ' +
+    '(`marketplace dashboard`) is served while the demo runs, and after it until Ctrl-C.',
+  options: {
+    duration: option('--duration <time>', 'how long to produce', { parse: duration('--duration'), default: '30s' }),
+    rate: option('--rate <jobs>', 'new jobs per second', { parse: jobRate('--rate', { example: 50 }), default: '20' }),
+    keep: flag('--keep', 'leave the stack and the demo running afterwards'),
+    dashboard: flag('--dashboard', 'serve the live dashboard while the demo runs, and keep it until Ctrl-C'),
+  },
   examples: [
     { command: 'marketplace demo', description: '30 seconds of the demo on the local stack' },
     { command: 'marketplace demo --duration 2m --rate 50 --keep', description: 'longer, faster, and keep it running' },
+    { command: 'marketplace demo --dashboard', description: 'watch it in the browser' },
   ],
-  run: async (ctx, { options }) => {
+  run: async (ctx, { options }): Promise<DemoResult> => {
     const { runDemo } = await import('../demo/run.js');
     return runDemo(ctx, {
-      durationMs: (options.duration as number | undefined) ?? 30_000,
-      rate: (options.rate as number | undefined) ?? 20,
-      keep: Boolean(options.keep),
+      durationMs: options.duration,
+      rate: options.rate,
+      keep: options.keep,
+      dashboard: options.dashboard,
     });
   },
   render: (result, ctx) => {

@@ -24,7 +24,7 @@ export interface DoctorResult {
 
 const MIN_NODE = [20, 19] as const;
 
-export const doctorCommand = defineCommand<DoctorResult>({
+export const doctorCommand = defineCommand({
   name: 'doctor',
   summary: 'Check Node, configuration, credentials and that every endpoint answers',
   description:
@@ -34,7 +34,7 @@ export const doctorCommand = defineCommand<DoctorResult>({
     { command: 'marketplace doctor', description: 'check the configured target' },
     { command: 'marketplace doctor --target local --json', description: 'machine-readable checks for the local stack' },
   ],
-  run: async (ctx) => {
+  run: async (ctx): Promise<DoctorResult> => {
     const checks: Check[] = [checkNode()];
     let loaded: LoadedConfig | undefined;
     try {

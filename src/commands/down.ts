@@ -1,31 +1,31 @@
 import type { Context } from '../core/context.js';
 import { ExitCode, InterruptedError, UserError } from '../core/errors.js';
 import type { DestroySummary } from '../provisioning/run.js';
-import { defineCommand } from './command.js';
+import { defineCommand, flag } from './command.js';
 
 export type DownResult = DestroySummary;
 
-export const downCommand = defineCommand<DownResult>({
+export const downCommand = defineCommand({
   name: 'down',
   summary: 'Delete everything `up` made (connector, ksqlDB, keys, topics, clusters, environment)',
   description:
-    'Deletes in reverse dependency order, treats "already gone" as done, then checks that nothing with the name ' +
-    "prefix is left. Asks for confirmation unless --yes. With --discover it finds the demo's resources by their " +
-    'name prefix, for when the state file is lost.',
-  options: [
-    {
-      flags: '--discover',
-      description:
-        'find resources by name prefix even without a state file (cloud: automatic when the state file has records)',
-    },
-    { flags: '--keep-environment', description: 'keep the environment (e.g. when it is shared)' },
-  ],
+    'Deletes in reverse dependency order, waits for each asynchronous delete (ksqlDB cluster, Kafka cluster, ' +
+    'environment) to finish, treats "already gone" as done, then checks that nothing with the name prefix is left. ' +
+    "Asks for confirmation unless --yes. With --discover it finds the demo's resources by their name prefix (those " +
+    'tied to its service account), for when the state file is lost.',
+  options: {
+    discover: flag(
+      '--discover',
+      'find resources by name prefix even without a state file (cloud: automatic when the state file has records)',
+    ),
+    keepEnvironment: flag('--keep-environment', 'keep the environment (e.g. when it is shared)'),
+  },
   examples: [
     { command: 'marketplace down', description: 'tear everything down after confirming' },
     { command: 'marketplace down --yes --discover', description: 'no prompt; find resources by prefix too' },
     { command: 'marketplace down --keep-environment', description: 'leave the environment in place' },
   ],
-  run: async (ctx, { options }) => {
+  run: async (ctx, { options }): Promise<DownResult> => {
     const loaded = await ctx.loadConfig();
     await confirm(
       ctx,
@@ -47,8 +47,8 @@ export const downCommand = defineCommand<DownResult>({
           session.target === 'cloud' &&
           Object.values(session.recorder.all()).some((record) => record.target === 'cloud');
         return await destroySession(ctx, session, progress, {
-          discover: Boolean(options.discover) || started,
-          keepEnvironment: Boolean(options.keepEnvironment),
+          discover: options.discover || started,
+          keepEnvironment: options.keepEnvironment,
         });
       } finally {
         progress.stop();

@@ -1,4 +1,5 @@
 import type { CommandSpec } from './command.js';
+import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { downCommand } from './down.js';
@@ -37,6 +38,7 @@ const SPECS: CommandSpec<any>[] = [
   produceCommand,
   tailCommand,
   lineageCommand,
+  dashboardCommand,
   sinkCommand,
   localCommand,
   ksqlCommand,

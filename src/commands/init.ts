@@ -5,7 +5,7 @@ import { CONFIG_FILE_NAME } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
 import type { Context } from '../core/context.js';
-import { attributeName, defineCommand } from './command.js';
+import { defineCommand, flag, type OptionSpec, option } from './command.js';
 
 /** What `init` asks for, in order; each maps onto a config key and an equally named flag. */
 const QUESTIONS = [
@@ -19,7 +19,13 @@ const QUESTIONS = [
   { key: 'mongoUser', flag: '--mongo-user <user>', required: false, message: 'MongoDB user' },
 ] as const satisfies readonly { key: keyof Config; flag: string; required: boolean; message: string }[];
 
-type Answers = Partial<Record<(typeof QUESTIONS)[number]['key'], string>>;
+type QuestionKey = (typeof QUESTIONS)[number]['key'];
+type Answers = Partial<Record<QuestionKey, string>>;
+
+/** One flag per question, named like its config key (`clusterType` ↔ `--cluster-type`). */
+const QUESTION_OPTIONS = Object.fromEntries(
+  QUESTIONS.map((q) => [q.key, option(q.flag, CONFIG_KEYS[q.key].description)]),
+) as Record<QuestionKey, OptionSpec<string | undefined>>;
 
 export interface InitResult {
   path: string;
@@ -27,16 +33,13 @@ export interface InitResult {
   secretsFrom: string[];
 }
 
-export const initCommand = defineCommand<InitResult>({
+export const initCommand = defineCommand({
   name: 'init',
   summary: 'Write marketplace.config.json (interactive wizard, or --yes with flags)',
   description:
     'Create the config file. On a terminal it asks for each setting; with --yes (or no terminal) it takes them from ' +
     'flags and defaults and never prompts. Secrets are never written: the file says where they come from.',
-  options: [
-    ...QUESTIONS.map((q) => ({ flags: q.flag, description: CONFIG_KEYS[q.key].description })),
-    { flags: '--force', description: 'overwrite an existing config file' },
-  ],
+  options: { ...QUESTION_OPTIONS, force: flag('--force', 'overwrite an existing config file') },
   examples: [
     { command: 'marketplace init', description: 'answer the questions interactively' },
     {
@@ -48,7 +51,7 @@ export const initCommand = defineCommand<InitResult>({
       description: 'with the MongoDB Atlas sink',
     },
   ],
-  run: async (ctx, { options }) => {
+  run: async (ctx, { options }): Promise<InitResult> => {
     const path = resolve(ctx.cwd, ctx.globals.config ?? CONFIG_FILE_NAME);
     const existing = await kindOf(path);
     if (existing === 'directory') {
@@ -66,8 +69,8 @@ export const initCommand = defineCommand<InitResult>({
     }
     const given: Answers = {};
     for (const q of QUESTIONS) {
-      const value = options[attributeName(q.flag)];
-      if (typeof value === 'string') given[q.key] = value;
+      const value = options[q.key];
+      if (value !== undefined) given[q.key] = value;
     }
     const answers = ctx.prompts.interactive && !ctx.globals.yes ? await ask(ctx, given) : given;
     if (!ctx.prompts.interactive && !ctx.globals.yes) {

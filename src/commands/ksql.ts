@@ -8,20 +8,18 @@ import { oneOf, positiveInteger } from '../core/parse.js';
 import type { KsqlClient, KsqlEntity, QueryInfo, SourceDescription, SourceInfo } from '../ksql-client/index.js';
 import type { AppliedStatement } from '../ksql-client/templates.js';
 import type { ScriptStep } from '../ksql-client/script.js';
-import { defineCommand, type OptionSpec } from './command.js';
+import { defineCommand, type OptionValues, option } from './command.js';
 
-const CONNECTION_OPTIONS: OptionSpec[] = [
-  {
-    flags: '--url <url>',
-    description: "ksqlDB REST endpoint (default: ksqldbUrl from the config, else the target's ksqlDB)",
+const CONNECTION_OPTIONS = {
+  url: option('--url <url>', 'ksqlDB REST endpoint', {
     configKey: 'ksqldbUrl',
-  },
-  {
-    flags: '--protocol <protocol>',
-    description: 'auto (HTTP/2 when the server accepts it), http2 or http1',
+    defaultNote: "ksqldbUrl from the config, else the target's ksqlDB",
+  }),
+  protocol: option('--protocol <protocol>', 'auto (HTTP/2 when the server accepts it), http2 or http1', {
     parse: oneOf('--protocol', ['auto', 'http2', 'http1'] as const),
-  },
-];
+    default: 'auto',
+  }),
+};
 
 export interface KsqlRunResult {
   url: string;
@@ -42,26 +40,23 @@ export interface KsqlListResult {
   queries: QueryInfo[];
 }
 
-const applyCommand = defineCommand<KsqlApplyResult>({
+const applyCommand = defineCommand({
   name: 'apply',
   summary: "Create the demo's streams, tables and queries from templates/ksql (a re-run changes nothing)",
   description:
     'Runs templates/ksql/*.sql in order, each statement on its own so an error names its file and line. The ' +
     'statements use IF NOT EXISTS, and queries start from the earliest offset so data already in the topics counts.',
-  options: [
-    {
-      flags: '--dir <dir>',
-      description: 'apply the .sql files of this directory instead of the bundled templates/ksql',
-    },
+  options: {
+    dir: option('--dir <dir>', 'apply the .sql files of this directory instead of the bundled templates/ksql'),
     ...CONNECTION_OPTIONS,
-  ],
+  },
   examples: [
     { command: 'marketplace ksql apply', description: 'apply the templates to the configured target' },
     { command: 'marketplace ksql apply --target local --json', description: 'machine-readable created/existing lists' },
   ],
-  run: async (ctx, { options }) =>
+  run: async (ctx, { options }): Promise<KsqlApplyResult> =>
     withClient(ctx, options, async (client, { applyTemplates }) => {
-      const dir = options.dir === undefined ? undefined : resolve(ctx.cwd, options.dir as string);
+      const dir = options.dir === undefined ? undefined : resolve(ctx.cwd, options.dir);
       const result = await applyTemplates(client, {
         dir,
         onStatement: (step) => ctx.out.debug(`${step.file}:${step.line} ${step.outcome} ${step.name ?? ''}`),
@@ -83,7 +78,7 @@ const applyCommand = defineCommand<KsqlApplyResult>({
   },
 });
 
-const listCommand = defineCommand<KsqlListResult>({
+const listCommand = defineCommand({
   name: 'list',
   summary: 'List streams, tables and persistent queries with their status',
   options: CONNECTION_OPTIONS,
@@ -91,7 +86,7 @@ const listCommand = defineCommand<KsqlListResult>({
     { command: 'marketplace ksql list', description: "what exists on the target's ksqlDB" },
     { command: 'marketplace ksql list --json', description: 'the same as JSON' },
   ],
-  run: async (ctx, { options }) =>
+  run: async (ctx, { options }): Promise<KsqlListResult> =>
     withClient(ctx, options, async (client) => ({
       url: client.url,
       streams: await client.listStreams(),
@@ -105,22 +100,20 @@ const listCommand = defineCommand<KsqlListResult>({
   },
 });
 
-export const ksqlCommand = defineCommand<KsqlRunResult>({
+export const ksqlCommand = defineCommand({
   name: 'ksql',
   summary: "Run ksqlDB statements and queries against the target's ksqlDB; apply or list the demo's",
   description:
     'Runs each statement in turn: SELECT goes to /query-stream (rows are printed as they arrive), everything else to ' +
     '/ksql. DEFINE and SET apply to the statements after them. A push query runs until its LIMIT, --max-rows, or Ctrl-C.',
   args: [{ name: 'statement', description: 'SQL to run, e.g. "SHOW STREAMS;" (or use --file)' }],
-  options: [
-    { flags: '-f, --file <file>', description: 'run the statements in a .sql file' },
-    {
-      flags: '--max-rows <n>',
-      description: 'stop each query after n rows (a push query is closed on the server)',
+  options: {
+    file: option('-f, --file <file>', 'run the statements in a .sql file'),
+    maxRows: option('--max-rows <n>', 'stop each query after n rows (a push query is closed on the server)', {
       parse: positiveInteger('--max-rows'),
-    },
+    }),
     ...CONNECTION_OPTIONS,
-  ],
+  },
   examples: [
     { command: 'marketplace ksql "SHOW STREAMS;"', description: 'list streams' },
     {
@@ -132,8 +125,8 @@ export const ksqlCommand = defineCommand<KsqlRunResult>({
     { command: 'marketplace ksql list', description: 'streams, tables and queries with status' },
   ],
   subcommands: [applyCommand, listCommand],
-  run: async (ctx, { args, options }) => {
-    const file = options.file as string | undefined;
+  run: async (ctx, { args, options }): Promise<KsqlRunResult> => {
+    const file = options.file;
     const inline = args[0];
     if ((file === undefined) === (inline === undefined)) {
       throw new UserError(file ? 'give either a statement or --file, not both' : 'no statement given', {
@@ -146,7 +139,7 @@ export const ksqlCommand = defineCommand<KsqlRunResult>({
       const streamRows = !ctx.globals.json;
       const steps = await runScript(client, sql, {
         file,
-        maxRows: options.maxRows as number | undefined,
+        maxRows: options.maxRows,
         collectRows: ctx.globals.json,
         signal: ctx.signal,
         onQueryStart: (query) => {
@@ -169,7 +162,7 @@ type ClientModule = typeof import('../ksql-client/index.js') & typeof import('..
 /** Resolves the endpoint and key of the target, opens a client, and always closes it. */
 async function withClient<T>(
   ctx: Context,
-  options: Record<string, unknown>,
+  options: OptionValues<typeof CONNECTION_OPTIONS>,
   use: (client: KsqlClient, module: ClientModule) => Promise<T>,
 ): Promise<T> {
   const module: ClientModule = {
@@ -180,7 +173,7 @@ async function withClient<T>(
   const target = await module.resolveKsqlTarget(loaded);
   const client = new module.KsqlClient({
     ...module.ksqlClientOptions(target, ctx, loaded),
-    protocol: (options.protocol as 'auto' | 'http2' | 'http1' | undefined) ?? 'auto',
+    protocol: options.protocol,
   });
   ctx.out.debug(`ksqlDB: ${client.url} (${target.source})`);
   try {

@@ -1,33 +1,30 @@
-import type { Context } from '../core/context.js';
 import { oneOf } from '../core/parse.js';
-import type { ConnectorFacts, LineageGraph, QueryFacts, SourceFacts } from '../lineage/graph.js';
-import { defineCommand } from './command.js';
+import type { LineageResult } from '../lineage/collect.js';
+import { defineCommand, option } from './command.js';
 
-export interface LineageResult extends LineageGraph {
-  notes: string[];
-}
+export type { LineageResult };
 
-export const lineageCommand = defineCommand<LineageResult>({
+export const lineageCommand = defineCommand({
   name: 'lineage',
   summary: "Draw the demo's data flow from live metadata (tree, Mermaid, or --json)",
   description:
     'Asks ksqlDB for its streams, tables and queries (LIST, DESCRIBE EXTENDED) and Connect for its connectors, and ' +
     "draws producers → topics → streams/tables → queries → output topics → sink connector with each query's and " +
     "connector's status. Anything created by hand shows up too.",
-  options: [
-    {
-      flags: '--format <format>',
-      description: 'tree (default) or mermaid (printed to stdout)',
+  options: {
+    format: option('--format <format>', 'tree or mermaid (printed to stdout)', {
       parse: oneOf('--format', ['tree', 'mermaid'] as const),
-    },
-  ],
+      default: 'tree',
+    }),
+  },
   examples: [
     { command: 'marketplace lineage', description: 'the flow as a tree' },
     { command: 'marketplace lineage --format mermaid > flow.mmd', description: 'a Mermaid flowchart' },
     { command: 'marketplace lineage --json', description: 'the graph as JSON' },
   ],
-  run: async (ctx, { options }) => {
-    const result = await collect(ctx);
+  run: async (ctx, { options }): Promise<LineageResult> => {
+    const { collectLineage } = await import('../lineage/collect.js');
+    const result = await collectLineage(ctx, await ctx.loadConfig());
     if (!ctx.globals.json) {
       const { toMermaid, toTree } = await import('../lineage/graph.js');
       const { green, red } = ctx.out.paint;
@@ -43,91 +40,3 @@ export const lineageCommand = defineCommand<LineageResult>({
     for (const note of result.notes) ctx.out.warn(note);
   },
 });
-
-async function collect(ctx: Context): Promise<LineageResult> {
-  const loaded = await ctx.loadConfig();
-  const { KsqlClient } = await import('../ksql-client/client.js');
-  const { ksqlClientOptions, resolveKsqlTarget } = await import('../ksql-client/target.js');
-  const { buildLineage } = await import('../lineage/graph.js');
-  const target = await resolveKsqlTarget(loaded);
-  const client = new KsqlClient(ksqlClientOptions(target, ctx, loaded));
-  const notes: string[] = [];
-  try {
-    const listed = [...(await client.listStreams()), ...(await client.listTables())];
-    const sources: SourceFacts[] = [];
-    for (const source of listed) {
-      const description = await client.describeSource(source.name);
-      sources.push({
-        name: source.name,
-        type: source.type,
-        topic: source.topic,
-        readQueries: description.readQueries.map((q) => q.id),
-        writeQueries: description.writeQueries.map((q) => q.id),
-      });
-    }
-    const queries: QueryFacts[] = (await client.listQueries()).map((q) => ({
-      id: q.id,
-      state: q.state ?? Object.keys(q.statusCount ?? {})[0] ?? 'UNKNOWN',
-      sinks: q.sinks,
-      sinkTopics: q.sinkKafkaTopics,
-    }));
-    const connectors = await connectorFacts(ctx, loaded).catch((error: Error) => {
-      notes.push(`connectors not shown: ${error.message.split('\n')[0]}`);
-      return [];
-    });
-    return { ...buildLineage(sources, queries, connectors), notes };
-  } finally {
-    client.close();
-  }
-}
-
-/** Sink connectors from Connect (local) or connect/v1 (cloud, when the Cloud API key is available). */
-async function connectorFacts(
-  ctx: Context,
-  loaded: Awaited<ReturnType<Context['loadConfig']>>,
-): Promise<ConnectorFacts[]> {
-  const config = loaded.values;
-  if (config.target === 'local' || config.connectUrl) {
-    const { configuredEndpoints } = await import('../core/endpoints.js');
-    const { ConnectClient } = await import('../connect/client.js');
-    const connect = new ConnectClient(configuredEndpoints(config).connectUrl!, {
-      timeoutMs: config.requestTimeout,
-      signal: ctx.signal,
-      clock: ctx.clock,
-    });
-    const facts: ConnectorFacts[] = [];
-    for (const name of await connect.connectors()) {
-      const settings = (await connect.config(name)) ?? {};
-      const status = await connect.status(name);
-      facts.push({
-        name,
-        state: status?.connector.state ?? 'UNKNOWN',
-        topics: (settings['topics'] ?? '').split(',').filter(Boolean),
-        destination: `mongodb ${settings['database'] ?? '?'}.${settings['collection'] ?? '?'}`,
-      });
-    }
-    return facts;
-  }
-  const { openCloudSession } = await import('../provisioning/cloud-session.js');
-  const session = await openCloudSession(ctx, loaded, { lock: undefined, needMongoPassword: false });
-  try {
-    const environment = session.known.get('environment');
-    const cluster = session.known.get('kafka-cluster');
-    if (!environment || !cluster) return [];
-    const connectors = session.cloud.connectors(environment.id, cluster.id);
-    const facts: ConnectorFacts[] = [];
-    for (const name of await connectors.list()) {
-      const connector = await connectors.get(name);
-      const status = await connectors.status(name);
-      facts.push({
-        name,
-        state: status.connector.state,
-        topics: (connector.config['topics'] ?? '').split(',').filter(Boolean),
-        destination: `mongodb ${connector.config['database'] ?? '?'}.${connector.config['collection'] ?? '?'}`,
-      });
-    }
-    return facts;
-  } finally {
-    await session.release();
-  }
-}

@@ -2,7 +2,7 @@ import type { Context } from '../core/context.js';
 import { OperationError, UserError } from '../core/errors.js';
 import { requireStackHome } from '../local/home.js';
 import { oneOf, positiveInteger } from '../core/parse.js';
-import { defineCommand, type OptionSpec } from './command.js';
+import { defineCommand, flag, option } from './command.js';
 import type { InstallResult } from '../local/install.js';
 import type { ServiceStatus, ServiceStop, StartResult } from '../local/stack.js';
 
@@ -11,10 +11,11 @@ const stack = () => import('../local/stack.js');
 
 const SERVICE_NAMES = ['kafka', 'ferretdb', 'connect', 'ksqldb'] as const;
 
-const homeOption: OptionSpec = {
-  flags: '--home <dir>',
-  description: 'where the stack keeps jars, binaries, data and logs (default ~/.cache/marketplace)',
-  configKey: 'home',
+const HOME_OPTION = {
+  home: option('--home <dir>', 'where the stack keeps jars, binaries, data and logs', {
+    configKey: 'home',
+    defaultNote: '~/.cache/marketplace',
+  }),
 };
 
 async function settingsOf(ctx: Context) {
@@ -30,25 +31,41 @@ async function registerStackSecrets(ctx: Context, home: string): Promise<void> {
   for (const user of users) ctx.secrets.addCredentialPair(user.username, user.password);
 }
 
-const installCommand = defineCommand<InstallResult>({
+export interface LocalStopResult {
+  home: string;
+  services: ServiceStop[];
+}
+
+export interface LocalStatusResult {
+  home: string;
+  services: ServiceStatus[];
+}
+
+export interface LocalResetResult {
+  home: string;
+  stopped: ServiceStop[];
+  removed: string[];
+}
+
+const installCommand = defineCommand({
   name: 'install',
   summary: 'Fetch Kafka and Connect jars, build FerretDB, make the TLS certificate and Kafka users (idempotent)',
   description:
     'Resolves Kafka 3.9 broker and Connect jars and the MongoDB Kafka connector with Maven, builds FerretDB from ' +
     'local/ferretdb with Go, and creates a CA, a broker certificate and SASL/PLAIN users under the home directory. ' +
     'Each part is made again only when its inputs change. Needs java, mvn, go and openssl on PATH.',
-  options: [homeOption, { flags: '--force', description: 'make every part again, even when it is up to date' }],
+  options: { ...HOME_OPTION, force: flag('--force', 'make every part again, even when it is up to date') },
   examples: [
     { command: 'marketplace local install', description: 'install into ~/.cache/marketplace' },
     { command: 'MARKETPLACE_HOME=/tmp/mp marketplace local install', description: 'install somewhere else' },
   ],
-  run: async (ctx, { options }) => {
+  run: async (ctx, { options }): Promise<InstallResult> => {
     const settings = await settingsOf(ctx);
     const { installStack } = await import('../local/install.js');
     return installStack({
       home: settings.home,
       env: ctx.env,
-      force: Boolean(options.force),
+      force: options.force,
       onProgress: (message) => ctx.out.info(`… ${message}`),
     });
   },
@@ -68,19 +85,19 @@ const installCommand = defineCommand<InstallResult>({
   },
 });
 
-const startCommand = defineCommand<StartResult>({
+const startCommand = defineCommand({
   name: 'start',
   summary: 'Start Kafka, Kafka Connect, FerretDB and the ksqlDB dev server (no-op when already healthy)',
   description:
     'Starts each service as a background process that keeps running after this command exits, and waits until ' +
     'it is healthy. Services already running and healthy are left alone. If a service does not become healthy in ' +
     'time, everything this command started is stopped again and the last 20 lines of its log are shown.',
-  options: [homeOption],
+  options: HOME_OPTION,
   examples: [
     { command: 'marketplace local start', description: 'start the stack on the configured ports' },
     { command: 'marketplace local start --json', description: 'start, and print endpoints as JSON' },
   ],
-  run: async (ctx) => {
+  run: async (ctx): Promise<StartResult> => {
     const settings = await settingsOf(ctx);
     const { startStack, ServiceStartError } = await stack();
     await registerStackSecrets(ctx, settings.home);
@@ -130,16 +147,16 @@ const startCommand = defineCommand<StartResult>({
   },
 });
 
-const stopCommand = defineCommand<{ home: string; services: ServiceStop[] }>({
+const stopCommand = defineCommand({
   name: 'stop',
   summary: 'Stop the services `local start` started (only those; checked by command line)',
   args: [{ name: 'service', description: `stop only this one: ${SERVICE_NAMES.join(', ')} (default: all)` }],
-  options: [homeOption],
+  options: HOME_OPTION,
   examples: [
     { command: 'marketplace local stop', description: 'stop the local stack' },
     { command: 'marketplace local stop ksqldb && marketplace local start', description: 'restart one service' },
   ],
-  run: async (ctx, { args }) => {
+  run: async (ctx, { args }): Promise<LocalStopResult> => {
     const chosen = args[0] === undefined ? undefined : serviceArg('stop', args[0]);
     const settings = await settingsOf(ctx);
     await requireStackHome(settings.home);
@@ -157,15 +174,15 @@ const stopCommand = defineCommand<{ home: string; services: ServiceStop[] }>({
   },
 });
 
-const statusCommand = defineCommand<{ home: string; services: ServiceStatus[] }>({
+const statusCommand = defineCommand({
   name: 'status',
   summary: 'Show each service: pid, health, endpoints',
-  options: [homeOption],
+  options: HOME_OPTION,
   examples: [
     { command: 'marketplace local status', description: 'a table of the services' },
     { command: 'marketplace local status --json', description: '{"services":[{"name","pid","healthy","endpoints"}]}' },
   ],
-  run: async (ctx) => {
+  run: async (ctx): Promise<LocalStatusResult> => {
     const settings = await settingsOf(ctx);
     return (await stack()).stackStatus({ settings });
   },
@@ -185,14 +202,14 @@ const statusCommand = defineCommand<{ home: string; services: ServiceStatus[] }>
   },
 });
 
-const resetCommand = defineCommand<{ home: string; stopped: ServiceStop[]; removed: string[] }>({
+const resetCommand = defineCommand({
   name: 'reset',
   summary: 'Stop the stack and wipe its data and logs (installed jars, binaries and users are kept)',
-  options: [homeOption, { flags: '--yes', description: 'do not ask for confirmation' }],
+  options: { ...HOME_OPTION, yes: flag('--yes', 'do not ask for confirmation') },
   examples: [
     { command: 'marketplace local reset --yes', description: 'wipe all local topics, connectors and documents' },
   ],
-  run: async (ctx, { options }) => {
+  run: async (ctx, { options }): Promise<LocalResetResult> => {
     const settings = await settingsOf(ctx);
     await requireStackHome(settings.home);
     if (!options.yes && !ctx.globals.yes) {
@@ -218,20 +235,20 @@ export interface LocalLogsResult {
   lines: string[];
 }
 
-const logsCommand = defineCommand<LocalLogsResult | undefined>({
+const logsCommand = defineCommand({
   name: 'logs',
   summary: 'Print (or follow) the log of one service, or of all of them',
   args: [{ name: 'service', description: `one of ${SERVICE_NAMES.join(', ')} (default: all)` }],
-  options: [
-    homeOption,
-    { flags: '-n, --lines <n>', description: 'lines per service', defaultValue: 50, parse: positiveInteger('--lines') },
-    { flags: '-f, --follow', description: 'keep printing new lines until Ctrl-C' },
-  ],
+  options: {
+    ...HOME_OPTION,
+    lines: option('-n, --lines <n>', 'lines per service', { parse: positiveInteger('--lines'), default: '50' }),
+    follow: flag('-f, --follow', 'keep printing new lines until Ctrl-C'),
+  },
   examples: [
     { command: 'marketplace local logs kafka -n 100', description: 'the last 100 broker log lines' },
     { command: 'marketplace local logs connect --follow', description: 'follow the Connect worker' },
   ],
-  run: async (ctx, { args, options }) => {
+  run: async (ctx, { args, options }): Promise<LocalLogsResult | undefined> => {
     const chosen = args[0] === undefined ? undefined : serviceArg('logs', args[0]);
     const settings = await settingsOf(ctx);
     await requireStackHome(settings.home);
@@ -250,8 +267,8 @@ const logsCommand = defineCommand<LocalLogsResult | undefined>({
     const printed = await printLogs({
       home: settings.home,
       services,
-      lines: options.lines as number,
-      follow: Boolean(options.follow),
+      lines: options.lines,
+      follow: options.follow,
       write: (text) => (json ? collected.push(...text.replace(/\n$/, '').split('\n')) : ctx.out.data(text)),
       onNothingYet: () => ctx.out.info(`${noLines}; waiting for new lines (Ctrl-C stops).`),
       signal: ctx.signal,

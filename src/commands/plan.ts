@@ -9,17 +9,18 @@ export interface PlanResult {
 
 const SYMBOL: Record<PlanStep['action'], string> = { create: '+', update: '~', adopt: '=', wait: '…', none: ' ' };
 
-export const planCommand = defineCommand<PlanResult>({
+export const planCommand = defineCommand({
   name: 'plan',
   summary: 'Show what `up` would create, update or adopt; sends no mutating request',
   description:
     'Looks up every resource of the demo (read-only requests only) and lists what `marketplace up` would do: ' +
-    '+ create, ~ update in place, = adopt an existing resource found by name, … wait for one still provisioning.',
+    '+ create, ~ update in place, = adopt an existing resource this deployment made (its id is not in the state file ' +
+    'yet), … wait for one still provisioning.',
   examples: [
     { command: 'marketplace plan', description: 'plan for Confluent Cloud' },
     { command: 'marketplace plan --target local --json', description: 'the local plan as JSON' },
   ],
-  run: async (ctx) => {
+  run: async (ctx): Promise<PlanResult> => {
     const loaded = await ctx.loadConfig();
     const { openSession } = await import('../provisioning/open-session.js');
     const { planSession } = await import('../provisioning/run.js');

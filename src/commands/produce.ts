@@ -3,11 +3,11 @@ import { duration, fraction, jobRate, oneOf, positiveInteger } from '../core/par
 import { didYouMean } from '../core/suggest.js';
 import type { ProduceResult, ProduceSettings } from '../producers/produce-run.js';
 import { INPUT_TOPICS, isInputTopic, type InputTopic } from '../producers/records.js';
-import { defineCommand } from './command.js';
+import { defineCommand, option } from './command.js';
 
 const JOIN_WINDOW_MS = 3_600_000;
 
-export const produceCommand = defineCommand<ProduceResult>({
+export const produceCommand = defineCommand({
   name: 'produce',
   summary: 'Generate realistic jobs, orders, job locations and truck positions into the input topics',
   description: [
@@ -23,83 +23,71 @@ export const produceCommand = defineCommand<ProduceResult>({
       'prints the summary and exits 130). The topics must exist: `marketplace up` creates them. Live stats go to ' +
       'stderr; the summary is printed at the end (as JSON on stdout with --json).',
   ].join('\n\n'),
-  options: [
-    {
-      flags: '--rate <jobs|max>',
-      description: 'new jobs per second, or "max" for as fast as the broker acknowledges',
-      defaultValue: 10,
+  options: {
+    rate: option('--rate <jobs|max>', 'new jobs per second, or "max" for as fast as the broker acknowledges', {
       parse: rate,
-    },
-    {
-      flags: '--count <jobs>',
-      description: 'stop after this many jobs (records per chosen job topic)',
+      default: '10',
+    }),
+    count: option('--count <jobs>', 'stop after this many jobs (records per chosen job topic)', {
       parse: positiveInteger('--count'),
-    },
-    { flags: '--duration <time>', description: 'stop after this long, e.g. 30s, 5m', parse: duration('--duration') },
-    {
-      flags: '--topics <list>',
-      description: `comma-separated topics to produce to (default: all of ${INPUT_TOPICS.join(', ')})`,
+    }),
+    duration: option('--duration <time>', 'stop after this long, e.g. 30s, 5m', { parse: duration('--duration') }),
+    topics: option('--topics <list>', 'comma-separated topics to produce to', {
       parse: topicList,
-    },
-    {
-      flags: '--trucks <k>',
-      description: 'trucks driving to jobs (0 for none)',
-      defaultValue: 5,
+      default: INPUT_TOPICS.join(','),
+    }),
+    trucks: option('--trucks <k>', 'trucks driving to jobs (0 for none)', {
       parse: nonNegativeInteger('--trucks'),
-    },
-    {
-      flags: '--truck-interval <time>',
-      description: 'how often each active truck reports its position (default: 1s)',
+      default: '5',
+    }),
+    truckInterval: option('--truck-interval <time>', 'how often each active truck reports its position', {
       parse: duration('--truck-interval'),
-    },
-    {
-      flags: '--accept-ratio <0..1>',
-      description: 'share of orders quoting at or above the job price',
-      defaultValue: 0.7,
+      default: '1s',
+    }),
+    acceptRatio: option('--accept-ratio <0..1>', 'share of orders quoting at or above the job price', {
       parse: fraction('--accept-ratio'),
-    },
-    {
-      flags: '--order-delay <time>',
-      description: 'each order follows its job by a random delay up to this, under 1h (the join window) (default: 2s)',
-      parse: orderDelay,
-    },
-    {
-      flags: '--seed <n>',
-      description: 'seed for the generators: the same seed gives the same records',
+      default: '0.7',
+    }),
+    orderDelay: option(
+      '--order-delay <time>',
+      'each order follows its job by a random delay up to this, under 1h (the join window)',
+      { parse: orderDelay, default: '2s' },
+    ),
+    seed: option('--seed <n>', 'seed for the generators: the same seed gives the same records', {
       parse: nonNegativeInteger('--seed'),
-    },
-    {
-      flags: '--compression <codec>',
-      description: 'none or gzip',
-      defaultValue: 'none',
+    }),
+    compression: option('--compression <codec>', 'none or gzip', {
       parse: oneOf('--compression', ['none', 'gzip'] as const),
-    },
-    {
-      flags: '--threads <n>',
-      description:
-        'producer threads, each with its own idempotent producer; 0 produces from the main thread (default at --rate max or 5,000+ job records/s: one per chosen job topic, at most 3 and at most the cores less one; otherwise 0)',
-      parse: nonNegativeInteger('--threads'),
-    },
-    {
-      flags: '--topic-prefix <prefix>',
-      description: 'prepended to every topic name, e.g. "test-" produces to test-job_created',
-    },
-    {
-      flags: '--bootstrap-servers <list>',
-      description: 'Kafka bootstrap servers (default: the local stack, or the provisioned cluster on cloud)',
+      default: 'none',
+    }),
+    threads: option(
+      '--threads <n>',
+      'producer threads, each with its own idempotent producer; 0 produces from the main thread',
+      {
+        parse: nonNegativeInteger('--threads'),
+        defaultNote:
+          'at --rate max or 5,000+ job records/s: one per chosen job topic, at most 3 and at most the cores less ' +
+          'one; otherwise 0',
+      },
+    ),
+    topicPrefix: option(
+      '--topic-prefix <prefix>',
+      'prepended to every topic name, e.g. "test-" produces to test-job_created',
+    ),
+    bootstrapServers: option('--bootstrap-servers <list>', 'Kafka bootstrap servers', {
       configKey: 'bootstrapServers',
-    },
-    {
-      flags: '--connect-timeout <time>',
-      description: 'give up connecting to Kafka after this long (default: 10s)',
+      defaultNote: 'the local stack, or the provisioned cluster on cloud',
+    }),
+    connectTimeout: option('--connect-timeout <time>', 'give up connecting to Kafka after this long', {
       parse: duration('--connect-timeout'),
-    },
-    {
-      flags: '--max-outage <time>',
-      description: 'once running, keep retrying through a broker outage this long before failing (default: 1m)',
-      parse: duration('--max-outage'),
-    },
-  ],
+      default: '10s',
+    }),
+    maxOutage: option(
+      '--max-outage <time>',
+      'once running, keep retrying through a broker outage this long before failing',
+      { parse: duration('--max-outage'), default: '1m' },
+    ),
+  },
   examples: [
     {
       command: 'marketplace produce --target local --rate 50',
@@ -115,23 +103,23 @@ export const produceCommand = defineCommand<ProduceResult>({
       description: 'throughput run, JSON summary',
     },
   ],
-  run: async (ctx, { options }) => {
+  run: async (ctx, { options }): Promise<ProduceResult> => {
     const { produce } = await import('../producers/produce-run.js');
     const settings: ProduceSettings = {
-      topics: (options.topics as InputTopic[] | undefined) ?? [...INPUT_TOPICS],
-      topicPrefix: String(options.topicPrefix ?? ''),
-      rate: options.rate === 'max' ? undefined : (options.rate as number),
-      count: options.count as number | undefined,
-      durationMs: options.duration as number | undefined,
-      trucks: options.trucks as number,
-      truckIntervalMs: (options.truckInterval as number | undefined) ?? 1000,
-      acceptRatio: options.acceptRatio as number,
-      maxOrderDelayMs: (options.orderDelay as number | undefined) ?? 2000,
-      seed: options.seed as number | undefined,
-      compression: options.compression as ProduceSettings['compression'],
-      connectTimeoutMs: (options.connectTimeout as number | undefined) ?? 10_000,
-      maxOutageMs: options.maxOutage as number | undefined,
-      threads: options.threads as number | undefined,
+      topics: options.topics,
+      topicPrefix: options.topicPrefix,
+      rate: options.rate === 'max' ? undefined : options.rate,
+      count: options.count,
+      durationMs: options.duration,
+      trucks: options.trucks,
+      truckIntervalMs: options.truckInterval,
+      acceptRatio: options.acceptRatio,
+      maxOrderDelayMs: options.orderDelay,
+      seed: options.seed,
+      compression: options.compression,
+      connectTimeoutMs: options.connectTimeout,
+      maxOutageMs: options.maxOutage,
+      threads: options.threads,
     };
     const result = await produce(ctx, settings);
     // --json skips render(): the failure still gets its line on stderr, as every other failing command's does.

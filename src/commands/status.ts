@@ -1,6 +1,7 @@
 import type { Context } from '../core/context.js';
 import type { LoadedConfig } from '../core/config.js';
-import { ExitCode } from '../core/errors.js';
+import { abortReason } from '../core/waiter.js';
+import { ExitCode, isClassifiedError } from '../core/errors.js';
 import { defineCommand } from './command.js';
 
 export interface ResourceStatus {
@@ -22,7 +23,7 @@ export interface StatusResult {
   notes: string[];
 }
 
-export const statusCommand = defineCommand<StatusResult>({
+export const statusCommand = defineCommand({
   name: 'status',
   summary: 'Show each resource of the demo with its health, ksqlDB queries and topic end offsets',
   description:
@@ -33,7 +34,7 @@ export const statusCommand = defineCommand<StatusResult>({
     { command: 'marketplace status', description: 'the cloud deployment' },
     { command: 'marketplace status --target local --json', description: 'the local deployment, as JSON' },
   ],
-  run: async (ctx) => collect(ctx, await ctx.loadConfig()),
+  run: async (ctx): Promise<StatusResult> => collect(ctx, await ctx.loadConfig()),
   render: (result, ctx) => {
     const { green, red, yellow, dim } = ctx.out.paint;
     const mark = { present: green('✔'), pending: yellow('…'), missing: red('✖'), error: red('?') } as const;
@@ -86,14 +87,21 @@ async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult
             : { ...base, health: 'missing' },
         );
       } catch (error) {
-        resources.push({ ...base, health: 'error', detail: (error as Error).message.split('\n')[0] });
+        // A check that failed is reported in its row; a bug, or Ctrl-C, is not a check result.
+        if (ctx.signal.aborted) throw abortReason(ctx.signal);
+        if (!isClassifiedError(error)) throw error;
+        resources.push({ ...base, health: 'error', detail: error.message.split('\n')[0] });
       }
     }
-    const queries = await queryStates(ctx, loaded, session).catch((error: Error) => {
+    const queries = await queryStates(ctx, loaded, session).catch((error: unknown) => {
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
+      if (!isClassifiedError(error)) throw error;
       notes.push(`ksqlDB queries not checked: ${error.message.split('\n')[0]}`);
       return [];
     });
-    const topics = await topicOffsets(ctx, loaded, session).catch((error: Error) => {
+    const topics = await topicOffsets(ctx, loaded, session).catch((error: unknown) => {
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
+      if (!isClassifiedError(error)) throw error;
       notes.push(`topic offsets not read: ${error.message.split('\n')[0]}`);
       return [];
     });

@@ -4,7 +4,7 @@ import { oneOf, positiveInteger } from '../core/parse.js';
 import { predicateProblem } from '../ksql-client/predicate.js';
 import type { RowRenderer } from '../tail/render.js';
 import type { TailRow } from '../tail/source.js';
-import { defineCommand } from './command.js';
+import { defineCommand, flag, type OptionValues, option } from './command.js';
 
 export interface TailResult {
   source: string;
@@ -16,7 +16,28 @@ export interface TailResult {
   interrupted: boolean;
 }
 
-export const tailCommand = defineCommand<TailResult>({
+const TAIL_OPTIONS = {
+  fromBeginning: flag('--from-beginning', 'start from the earliest record (auto.offset.reset=earliest)'),
+  limit: option('--limit <n>', 'stop after n rows', { parse: positiveInteger('--limit') }),
+  where: option(
+    '--where <predicate>',
+    'ksqlDB predicate, e.g. "CURRENT_STATUS = \'REJECTED\'" (one boolean expression)',
+    {
+      parse: wherePredicate,
+    },
+  ),
+  format: option('--format <format>', 'table | jsonl | json', {
+    parse: oneOf('--format', ['table', 'jsonl', 'json'] as const),
+    defaultNote: 'table on a terminal, jsonl when piped',
+  }),
+  live: flag('--live', 'one line per key, updated in place (tables such as truck_tracker; terminal only)'),
+  via: option('--via <source>', 'ksqldb (push query) or kafka (read the topic directly; no ksqlDB needed)', {
+    parse: oneOf('--via', ['ksqldb', 'kafka'] as const),
+    default: 'ksqldb',
+  }),
+};
+
+export const tailCommand = defineCommand({
   name: 'tail',
   summary: 'Show the rows of a stream, table or topic live (job_status, truck_tracker, …)',
   description:
@@ -28,29 +49,7 @@ export const tailCommand = defineCommand<TailResult>({
     'reconnects once, trying for up to 30 s, and continues from the latest rows; a second drop, or a server that ' +
     'does not come back, ends it with an error (exit 1).',
   args: [{ name: 'name', description: 'stream, table or topic, e.g. job_status or truck_tracker', required: true }],
-  options: [
-    { flags: '--from-beginning', description: 'start from the earliest record (auto.offset.reset=earliest)' },
-    { flags: '--limit <n>', description: 'stop after n rows', parse: positiveInteger('--limit') },
-    {
-      flags: '--where <predicate>',
-      description: 'ksqlDB predicate, e.g. "CURRENT_STATUS = \'REJECTED\'" (one boolean expression)',
-      parse: wherePredicate,
-    },
-    {
-      flags: '--format <format>',
-      description: 'table | jsonl | json (default: table on a terminal, jsonl when piped)',
-      parse: oneOf('--format', ['table', 'jsonl', 'json'] as const),
-    },
-    {
-      flags: '--live',
-      description: 'one line per key, updated in place (tables such as truck_tracker; terminal only)',
-    },
-    {
-      flags: '--via <source>',
-      description: 'ksqldb (push query, default) or kafka (read the topic directly; no ksqlDB needed)',
-      parse: oneOf('--via', ['ksqldb', 'kafka'] as const),
-    },
-  ],
+  options: TAIL_OPTIONS,
   examples: [
     { command: 'marketplace tail job_status', description: 'live results of the join' },
     { command: 'marketplace tail job_status --from-beginning --limit 200 --format jsonl', description: 'for scripts' },
@@ -72,9 +71,9 @@ export const tailCommand = defineCommand<TailResult>({
 /** A ksqlDB identifier, a backquoted one, or a Kafka topic name (letters, digits, `.`, `_`, `-`; at most 249). */
 const SOURCE_NAME = /^(?:[A-Za-z0-9._-]{1,249}|`[^`]+`)$/;
 
-async function runTail(ctx: Context, name: string, options: Record<string, unknown>): Promise<TailResult> {
+async function runTail(ctx: Context, name: string, options: OptionValues<typeof TAIL_OPTIONS>): Promise<TailResult> {
   const loaded = await ctx.loadConfig();
-  const via = (options.via as 'ksqldb' | 'kafka' | undefined) ?? 'ksqldb';
+  const via = options.via;
   const stdout = ctx.stdout;
   const json = ctx.globals.json;
   if (json && options.format !== undefined) {
@@ -82,7 +81,7 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
       hint: 'Use --json for one document, or --format jsonl for one JSON object per row.',
     });
   }
-  const format = (options.format as 'table' | 'jsonl' | 'json' | undefined) ?? (stdout.isTTY ? 'table' : 'jsonl');
+  const format = options.format ?? (stdout.isTTY ? 'table' : 'jsonl');
   if (options.live && (!stdout.isTTY || format !== 'table')) {
     throw new UserError('--live redraws the screen and needs a terminal with the table format', {
       hint: 'Drop --live when piping, or use --format jsonl to get every update as a line.',
@@ -105,8 +104,8 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
   const opened = await openTailSource(ctx, loaded, {
     name,
     via,
-    where: options.where as string | undefined,
-    fromBeginning: Boolean(options.fromBeginning),
+    where: options.where,
+    fromBeginning: options.fromBeginning,
   });
   const stats = new TailStats();
   const palette = ctx.out.paint;
@@ -137,7 +136,7 @@ async function runTail(ctx: Context, name: string, options: Record<string, unkno
     ctx.out.interactive && !options.live
       ? setInterval(() => ctx.out.writeErr(`\r\u001b[2K${stats.footer()}`), 1000)
       : undefined;
-  const limit = options.limit as number | undefined;
+  const limit = options.limit;
   const onAbort = () => void opened.source.close();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {

@@ -1,11 +1,11 @@
 import type { Context } from '../core/context.js';
 import type { ApplySummary } from '../provisioning/run.js';
-import { defineCommand } from './command.js';
+import { defineCommand, flag } from './command.js';
 import { planCommand, type PlanResult } from './plan.js';
 
 export type UpResult = ApplySummary;
 
-export const upCommand = defineCommand<UpResult | PlanResult>({
+export const upCommand = defineCommand({
   name: 'up',
   summary: 'Provision the whole demo (cloud or --target local); idempotent and resumable',
   description:
@@ -13,13 +13,13 @@ export const upCommand = defineCommand<UpResult | PlanResult>({
     'role bindings, API keys, topics, ksqlDB cluster, statements and the MongoDB sink. Every id is saved to ' +
     '.marketplace/state.json the moment it exists, so an interrupted run continues where it stopped. On a complete ' +
     'deployment it changes nothing and says so. With --target local: topics, statements and sink on the local stack.',
-  options: [{ flags: '--dry-run', description: 'only show the plan (same as `marketplace plan`); nothing is changed' }],
+  options: { dryRun: flag('--dry-run', 'only show the plan (same as `marketplace plan`); nothing is changed') },
   examples: [
     { command: 'marketplace up', description: 'provision on Confluent Cloud' },
     { command: 'marketplace up --dry-run', description: 'show what would be created or changed' },
     { command: 'marketplace up --target local', description: 'topics, statements and sink on the local stack' },
   ],
-  run: async (ctx, { options }) => {
+  run: async (ctx, { options }): Promise<UpResult | PlanResult> => {
     if (options.dryRun) return planCommand.run!(ctx, { args: [], options: {} });
     return provision(ctx);
   },

@@ -10,7 +10,6 @@ export interface CreateApiKeyInput {
   ownerId: string;
   /** lkc-… for a Kafka key, lksqlc-… for a ksqlDB key; omit for a Cloud key. */
   resourceId?: string;
-  environmentId?: string;
   displayName: string;
   description?: string;
 }
@@ -55,11 +54,8 @@ export class ApiKeys {
       description: input.description ?? '',
       owner: { id: input.ownerId },
     };
-    if (input.resourceId) {
-      spec['resource'] = input.environmentId
-        ? { id: input.resourceId, environment: input.environmentId }
-        : { id: input.resourceId };
-    }
+    // Only the id, as both official clients send it (the environment is implied by the resource).
+    if (input.resourceId) spec['resource'] = { id: input.resourceId };
     const response = await this.http.request<ApiKey>({
       method: 'POST',
       path: '/iam/v2/api-keys',

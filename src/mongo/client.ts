@@ -73,24 +73,37 @@ export async function withSinkCollection<T>(
   use: (collection: SinkCollection) => Promise<T>,
   options: MongoCallOptions = {},
 ): Promise<T> {
-  const client = await connect(target, options);
+  const opened = await openSinkCollection(target, options);
   try {
-    const collection = client.db(target.database).collection(target.collection);
-    return await use({
-      count: () => bound(collection.countDocuments(), options),
-      newest: () =>
-        bound(
-          (async () => {
-            // $natural sorts are not supported everywhere (FerretDB), so skip to the last document instead.
-            const documents = await collection.countDocuments();
-            return documents > 0 ? collection.find({}, { skip: documents - 1, limit: 1 }).next() : null;
-          })(),
-          options,
-        ),
-    });
+    return await use(opened);
   } finally {
-    await settleWithin(client.close());
+    await opened.close();
   }
+}
+
+/**
+ * The collection on a connection that stays open until close(), for a caller that asks again and again (the
+ * dashboard counts the documents every few seconds). The driver reconnects by itself after MongoDB comes back.
+ */
+export async function openSinkCollection(
+  target: MongoTarget,
+  options: MongoCallOptions = {},
+): Promise<SinkCollection & { close(): Promise<void> }> {
+  const client = await connect(target, options);
+  const collection = client.db(target.database).collection(target.collection);
+  return {
+    count: () => bound(collection.countDocuments(), options),
+    newest: () =>
+      bound(
+        (async () => {
+          // $natural sorts are not supported everywhere (FerretDB), so skip to the last document instead.
+          const documents = await collection.countDocuments();
+          return documents > 0 ? collection.find({}, { skip: documents - 1, limit: 1 }).next() : null;
+        })(),
+        options,
+      ),
+    close: () => settleWithin(client.close()),
+  };
 }
 
 /** Healthy when the server answers `hello` and can list its databases (which touches storage, unlike hello). */

@@ -1,6 +1,6 @@
 import type { Context } from '../core/context.js';
 import { settleWithin, within, type Clock } from '../core/waiter.js';
-import { InterruptedError, OperationError, isCliError } from '../core/errors.js';
+import { type CliError, InterruptedError, isClassifiedError, isCliError, OperationError } from '../core/errors.js';
 import { tcpReachable } from '../core/probes.js';
 import { availableParallelism } from 'node:os';
 import type { Kafka } from '../kafka/client.js';
@@ -24,7 +24,8 @@ import { Workload } from './workload.js';
 
 export interface ProduceSettings {
   topics: InputTopic[];
-  topicPrefix: string;
+  /** Prepended to every topic name; none when absent. */
+  topicPrefix?: string;
   /** Jobs per second; undefined = unlimited. */
   rate: number | undefined;
   count?: number;
@@ -70,7 +71,7 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
   const target = await resolveKafkaTarget(loaded, ctx.secrets);
   const bootstrap = describeBootstrap(target.bootstrap);
   const errorContext = { target: target.target, bootstrap };
-  const topicName = (topic: string) => `${settings.topicPrefix}${topic}`;
+  const topicName = (topic: string) => prefixed(settings, topic);
   const seed = settings.seed ?? randomSeed();
 
   // Short kafkajs retry rounds: riding out a broker outage is retryThroughOutages' job (bounded by --max-outage), and
@@ -123,7 +124,7 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
   } catch (error) {
     await lanes.close();
     if (ctx.signal.aborted) throw new InterruptedError('interrupted while connecting; no record was sent');
-    throw isCliError(error) ? error : kafkaOperationError(error, 'connecting the producer', errorContext);
+    throw produceFailure(error, 'connecting the producer', errorContext);
   }
   const stopLive = startLiveStats(ctx.out, () => stats.snapshot(clock.now()));
   const onAbort = () => {
@@ -176,21 +177,39 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
     outages: { count: outages.count, longestMs: Math.round(outages.longestMs) },
   };
   if (outcome.stoppedBy === 'error') {
-    const error =
-      outcome.error instanceof ProducerThreadCrash
-        ? new OperationError(outcome.error.message, {
-            hint: outcome.error.outOfMemory
-              ? 'Run with --threads 0 to produce from the main thread, whose memory is not capped, and report this.'
-              : 'Run with --threads 0 to produce from the main thread, and report this with the output of --verbose.',
-            cause: outcome.error,
-          })
-        : kafkaOperationError(outcome.error, 'sending records', errorContext);
+    const error = produceFailure(outcome.error, 'sending records', errorContext);
     result.error = { message: error.message, hint: error.hint };
   }
   return result;
 }
 
+/**
+ * What a failed run reports: kafkajs' and Node's failures and a broker outage longer than --max-outage as a Kafka
+ * failure with what to do, a producer thread that died as one to report, the project's own errors as they are.
+ * Anything else is a bug: thrown unchanged, so the boundary reports it as one.
+ */
+export function produceFailure(error: unknown, what: string, context: KafkaErrorContext): CliError {
+  if (isCliError(error)) return error;
+  if (error instanceof ProducerThreadCrash) {
+    return new OperationError(error.message, {
+      hint: error.outOfMemory
+        ? 'Run with --threads 0 to produce from the main thread, whose memory is not capped, and report this.'
+        : 'Run with --threads 0 to produce from the main thread, and report this with the output of --verbose.',
+      cause: error,
+    });
+  }
+  // OutageTooLong keeps its name when a producer thread reports it.
+  if (isClassifiedError(error) || (error as Error | undefined)?.name === 'OutageTooLong') {
+    return kafkaOperationError(error, what, context);
+  }
+  throw error;
+}
+
 export const DEFAULT_MAX_OUTAGE_MS = 60_000;
+
+function prefixed(settings: ProduceSettings, topic: string): string {
+  return `${settings.topicPrefix ?? ''}${topic}`;
+}
 const PRODUCER_CLIENT_RETRIES = 2;
 
 /**
@@ -271,12 +290,12 @@ async function assertTopicsReady(
   }).admin();
   try {
     await admin.connect();
-    const names = settings.topics.map((topic) => `${settings.topicPrefix}${topic}`);
+    const names = settings.topics.map((topic) => prefixed(settings, topic));
     await assertTopicsExist(admin, names);
     const counts = await partitionCounts(admin, names);
-    return Object.fromEntries(settings.topics.map((topic) => [topic, counts.get(`${settings.topicPrefix}${topic}`)]));
+    return Object.fromEntries(settings.topics.map((topic) => [topic, counts.get(prefixed(settings, topic))]));
   } catch (error) {
-    throw isCliError(error) ? error : kafkaOperationError(error, 'connecting', errorContext);
+    throw produceFailure(error, 'connecting', errorContext);
   } finally {
     await admin.disconnect();
   }
@@ -355,7 +374,7 @@ function startLanes(settings: ProduceSettings, context: LanesContext): StartingL
           verbose: context.out.verbose,
           compression: settings.compression,
           topics: ordered.filter((_, position) => position % count === index),
-          topicPrefix: settings.topicPrefix,
+          topicPrefix: prefixed(settings, ''),
           maxOutageMs: context.maxOutageMs,
           retries: PRODUCER_CLIENT_RETRIES,
         },

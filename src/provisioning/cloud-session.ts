@@ -20,6 +20,14 @@ export interface CloudSession extends ProvisionSession<CloudEnv> {
 }
 
 /**
+/**
+ * How long the first statements on a new ksqlDB key are retried when answered 401/403: Terraform waits 5 minutes
+ * after creating a ksqlDB key, blindly; `up` waits until a statement works, and then allows this much for nodes that
+ * learn of the key or its role binding later.
+ */
+const KSQL_AUTH_RETRY_MS = 5 * 60_000;
+
+/**
  * Everything a cloud command needs, assembled in the order that keeps mistakes cheap: configuration and credentials
  * are checked before the first request, and the lock is taken before the state is read.
  */
@@ -67,11 +75,13 @@ export async function openCloudSession(
       known: (id) => known.get(id),
       progress: () => undefined,
       waits: { clock, signal: ctx.signal },
+      intents: { get: (id) => recorder.intent(id), record: (id, intent) => recorder.intend(id, intent) },
       ksql: (endpoint, creds): KsqlDeployer =>
         ksqlDeployer({
           url: endpoint,
           credentials: creds,
           secrets: ctx.secrets,
+          authRetryMs: KSQL_AUTH_RETRY_MS,
           signal: ctx.signal,
           clock,
           requestTimeoutMs: config.requestTimeout,

@@ -12,6 +12,8 @@ export interface KsqlDeployerOptions {
   /** ksqlDB API key (cloud); none for the local dev server. */
   credentials?: { key: string; secret: string };
   secrets?: SecretRegistry;
+  /** Applying the templates retries statements answered 401/403 for this long (see KsqlClientOptions). */
+  authRetryMs?: number;
   /** The command's Ctrl-C, clock and requestTimeout. */
   signal: AbortSignal;
   clock: Clock;
@@ -34,8 +36,9 @@ async function templateSources(): Promise<{ kind: 'STREAM' | 'TABLE'; name: stri
 
 /** The statements step of the resource graph, on top of the ksqlDB client. */
 export function ksqlDeployer(options: KsqlDeployerOptions): KsqlDeployer {
-  const withClient = async <T>(use: (client: KsqlClient) => Promise<T>): Promise<T> => {
+  const withClient = async <T>(use: (client: KsqlClient) => Promise<T>, authRetryMs?: number): Promise<T> => {
     const client = new KsqlClient({
+      authRetryMs,
       url: options.url,
       auth: options.credentials
         ? {
@@ -64,11 +67,12 @@ export function ksqlDeployer(options: KsqlDeployerOptions): KsqlDeployer {
     (await client.listQueries()).filter((query) => query.sinks.some((sink) => names.has(sink)));
 
   return {
+    // Right after `up` made the ksqlDB key and its role binding, some nodes may not know them yet.
     apply: () =>
       withClient(async (client) => {
         const result = await applyTemplates(client);
         return { created: result.created, existing: result.existing };
-      }),
+      }, options.authRetryMs),
     complete: () =>
       withClient(async (client) => {
         const existing = await existingNames(client);

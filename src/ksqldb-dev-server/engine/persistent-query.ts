@@ -17,7 +17,6 @@ import {
 } from './kafka.js';
 import type { DecodedRecord, Processor, QueryPlan, ResultRow } from './planner.js';
 import type { DataSource } from './source.js';
-import { OperationError } from '../../core/errors.js';
 import { waitFor } from '../../core/waiter.js';
 import { retryWhileNotReady } from '../../kafka/topics.js';
 
@@ -69,6 +68,7 @@ interface InputPosition {
  */
 async function withConcurrentTransactionRetry(attempt: () => Promise<void>): Promise<void> {
   let concurrent: unknown;
+  let failure: unknown;
   try {
     await waitFor(
       async () => {
@@ -76,7 +76,7 @@ async function withConcurrentTransactionRetry(attempt: () => Promise<void>): Pro
           await attempt();
           return { done: true, value: undefined };
         } catch (error) {
-          if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS') throw error;
+          if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS') throw (failure = error);
           concurrent = error;
           return { done: false, status: 'the previous transaction is still completing' };
         }
@@ -85,7 +85,7 @@ async function withConcurrentTransactionRetry(attempt: () => Promise<void>): Pro
     );
   } catch (error) {
     // Past the deadline the broker's own answer says more than a timeout.
-    if (concurrent !== undefined && error instanceof OperationError) throw concurrent;
+    if (concurrent !== undefined && error !== failure) throw concurrent;
     throw error;
   }
 }
