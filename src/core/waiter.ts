@@ -62,8 +62,8 @@ export interface WaitOptions {
 
 /**
  * The one way anything waits: polls `probe` with exponential backoff until it reports done, the deadline passes
- * (OperationError naming what and the last status seen), or the signal aborts (its reason is thrown). A probe may
- * throw to fail fast. A probe that hangs is cut off at the deadline too, and at Ctrl-C.
+ * (OperationError naming what and the last status seen), or the signal aborts (its reason is thrown, also while a
+ * probe is in flight). A probe may throw to fail fast.
  */
 export async function waitFor<T>(probe: () => Promise<Probe<T>>, options: WaitOptions): Promise<T> {
   const clock = options.clock ?? systemClock;
@@ -73,17 +73,19 @@ export async function waitFor<T>(probe: () => Promise<Probe<T>>, options: WaitOp
   const maxDelay = options.maxDelayMs ?? 10_000;
   const factor = options.factor ?? 1.5;
   let lastStatus = 'not checked yet';
-  const timedOut = (status = lastStatus) =>
+  const timedOut = () =>
     new OperationError(
-      `timed out after ${Math.round((clock.now() - started) / 1000)} s waiting for ${options.what} (last status: ${status})`,
+      `timed out after ${Math.round((clock.now() - started) / 1000)} s waiting for ${options.what} (last status: ${lastStatus})`,
       { hint: options.hint ?? 'Run the command again to keep waiting; it resumes where it stopped.' },
     );
   for (;;) {
     if (options.signal?.aborted) throw abortReason(options.signal);
+    // A check in flight at the deadline brings its answer (its calls carry deadlines of their own: requestTimeout),
+    // so the timeout can say what it saw; Ctrl-C ends it at once.
     const result = await within(probe(), {
-      timeoutMs: Math.max(0, deadline - clock.now()),
+      timeoutMs: Number.POSITIVE_INFINITY,
       signal: options.signal,
-      onTimeout: () => timedOut('no answer to the last check'),
+      onTimeout: () => timedOut(),
     });
     if (result.done) return result.value;
     lastStatus = result.status;
