@@ -149,7 +149,7 @@ const CASES: SilentCase[] = [
     args: ['sink', 'status'],
     target: 'local',
     waitsOn: 'connect',
-    problem: /^Kafka Connect at http:\/\/127\.0\.0\.1:\d+ gave no answer to GET \/connectors\/\S+\/status within 2 s$/,
+    problem: /^Kafka Connect at http:\/\/127\.0\.0\.1:\d+ gave no answer to GET \/connectors\/\S+\/config within 2 s$/,
     fix: /requestTimeout \(MARKETPLACE_REQUEST_TIMEOUT\)/,
   },
   {
@@ -178,6 +178,14 @@ const CASES: SilentCase[] = [
     progress: true,
     problem: /is not reachable .*no answer within 2 s.*; nothing was changed$/,
     fix: /marketplace local start/,
+  },
+  {
+    name: 'dashboard (Kafka)',
+    args: ['dashboard', '--port', '0'],
+    target: 'local',
+    waitsOn: 'kafka',
+    problem: /^Kafka at 127\.0\.0\.1:\d+ gave no answer within 2 s while connecting$/,
+    fix: /requestTimeout \(MARKETPLACE_REQUEST_TIMEOUT\) gives a slow broker longer/,
   },
   {
     name: 'up --target cloud (Cloud API)',
