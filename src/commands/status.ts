@@ -18,7 +18,8 @@ export interface StatusResult {
   target: 'cloud' | 'local';
   healthy: boolean;
   resources: ResourceStatus[];
-  queries: { id: string; sinks: string[]; state: string }[];
+  /** `reason`: why a query that is not RUNNING stopped, as ksqlDB's EXPLAIN reports it (its newest query error). */
+  queries: { id: string; sinks: string[]; state: string; reason?: string }[];
   topics: { name: string; endOffset: number }[];
   notes: string[];
 }
@@ -47,6 +48,7 @@ export const statusCommand = defineCommand({
       for (const query of result.queries) {
         const paint = query.state === 'RUNNING' ? green : red;
         ctx.out.info(`  ${query.id.padEnd(28)} ${paint(query.state)} → ${query.sinks.join(', ')}`);
+        if (query.reason) ctx.out.info(`    ${red(query.reason)}`);
       }
     }
     if (result.topics.length > 0) {
@@ -147,14 +149,32 @@ async function queryStates(
     requestTimeoutMs: loaded.values.requestTimeout,
   });
   try {
-    return (await client.listQueries()).map((query) => ({
+    const queries: StatusResult['queries'] = (await client.listQueries()).map((query) => ({
       id: query.id,
       sinks: query.sinks,
       state: query.state ?? Object.keys(query.statusCount ?? {})[0] ?? 'UNKNOWN',
     }));
+    for (const query of queries) {
+      if (query.state === 'RUNNING') continue;
+      const reason = await stopReason(client, query.id);
+      if (reason) query.reason = reason;
+    }
+    return queries;
   } finally {
     client.close();
   }
+}
+
+/** The newest of a query's errors (EXPLAIN's `queryErrors`), or nothing when ksqlDB has none or cannot say. */
+async function stopReason(
+  client: InstanceType<typeof import('../ksql-client/client.js').KsqlClient>,
+  id: string,
+): Promise<string | undefined> {
+  const [entity] = await client.executeStatements(`EXPLAIN ${id};`).catch(() => []);
+  const errors = (entity as { queryDescription?: { queryErrors?: { errorMessage?: unknown }[] } } | undefined)
+    ?.queryDescription?.queryErrors;
+  const message = errors?.at(-1)?.errorMessage;
+  return typeof message === 'string' ? message : undefined;
 }
 
 async function topicOffsets(
