@@ -4,7 +4,7 @@ import type { Config } from '../core/config-schema.js';
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { configuredEndpoints, type Endpoints } from '../core/endpoints.js';
-import { isClassifiedError, OperationError, UserError } from '../core/errors.js';
+import { isClassifiedError, isCliError, OperationError, UserError } from '../core/errors.js';
 import { httpReachable, tcpReachable } from '../core/probes.js';
 import { StateStore, type ResourceRecord } from '../core/state-store.js';
 import { waitFor } from '../core/waiter.js';
@@ -121,8 +121,7 @@ export function localResources(
               configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
             },
           ],
-          30_000,
-          env.signal,
+          { timeoutMs: 30_000, signal: env.signal, clock: env.clock },
         );
         return rec('topic', topic.name, { partitions: topic.partitions });
       },
@@ -140,6 +139,7 @@ export function localResources(
             timeoutMs: 30_000,
             initialDelayMs: 100,
             maxDelayMs: 1_000,
+            clock: env.clock,
             signal: env.signal,
           },
         );
@@ -180,12 +180,12 @@ export function localResources(
       },
       create: async (env) => {
         const desired = sinkConfig(env);
-        await env.connect.putConfig(names.sinkConnector, desired, { signal: env.signal });
+        await env.connect.putConfig(names.sinkConnector, desired);
         return sinkRecord(desired);
       },
       update: async (env) => {
         const desired = sinkConfig(env);
-        await env.connect.putConfig(names.sinkConnector, desired, { signal: env.signal });
+        await env.connect.putConfig(names.sinkConnector, desired);
         return sinkRecord(desired);
       },
       ready: async (env, record) => {
@@ -222,6 +222,7 @@ export function localResources(
             timeoutMs: 90_000,
             initialDelayMs: 250,
             maxDelayMs: 2_000,
+            clock: env.clock,
             signal: env.signal,
             onProgress: (status) => env.progress(SINK, status),
           },
@@ -248,13 +249,13 @@ export async function openLocalSession(
   const endpoints = configuredEndpoints(config) as Required<Endpoints>;
   const names = resourceNames(config.prefix);
   const { ENGINE_NAMES, openEngine } = await import('../engines/index.js');
-  const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
+  const engine = await openEngine({ loaded, ctx });
   const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
   const recorded = await store.read();
   const others: StreamEngine[] = [];
   for (const name of ENGINE_NAMES.filter((n: EngineName) => n !== engine.name)) {
     // Opening one costs no request. One this configuration cannot open at all has nothing recorded here.
-    const other = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env, name }).catch((error: unknown) => {
+    const other = await openEngine({ loaded, ctx, name }).catch((error: unknown) => {
       if (!isClassifiedError(error)) throw error;
       return undefined;
     });
@@ -264,7 +265,10 @@ export async function openLocalSession(
   const removing = options.withRecordedEngines ? others : [];
   // A command that changes things checks every server first, so a stopped one cannot leave half a deployment; one
   // that only reads needs Kafka at least (every topic is looked up there), and kafkajs would retry for a minute.
-  await requireReachable(endpoints, options.lock ? 'change' : 'read', [engine, ...removing]);
+  await requireReachable(endpoints, options.lock ? 'change' : 'read', [engine, ...removing], {
+    timeoutMs: Math.min(PROBE_TIMEOUT_MS, config.requestTimeout),
+    signal: ctx.signal,
+  });
   const lock = await lockStateDir(ctx.out, store, options.lock);
   let admin: Admin | undefined;
   let adminReady: Promise<Admin> | undefined;
@@ -275,12 +279,15 @@ export async function openLocalSession(
       bootstrap: endpoints.bootstrapServers.split(','),
       clientId: `marketplace-${names.prefix}-admin`,
       out: ctx.out,
+      requestTimeoutMs: config.requestTimeout,
+      signal: ctx.signal,
     });
     const candidate = client.admin();
     try {
       await candidate.connect();
     } catch (error) {
-      adminReady = undefined;
+      // A broker that gave no answer in time, and Ctrl-C, say so already.
+      if (isCliError(error)) throw error;
       throw new OperationError(
         `Kafka at ${endpoints.bootstrapServers} is not reachable (${(error as Error).message})`,
         {
@@ -299,11 +306,16 @@ export async function openLocalSession(
       names,
       endpoints,
       signal: ctx.signal,
+      clock: ctx.clock,
       known: (id) => known.get(id),
       progress: () => undefined,
       // Memoised as a promise: the topic nodes ask for it in parallel and must share one connection.
       admin: () => (adminReady ??= connectAdmin()),
-      connect: new ConnectClient(endpoints.connectUrl),
+      connect: new ConnectClient(endpoints.connectUrl, {
+        timeoutMs: config.requestTimeout,
+        signal: ctx.signal,
+        clock: ctx.clock,
+      }),
       engine,
     };
     const defs = localResources(names, config, engine, removing);
@@ -365,20 +377,36 @@ async function refuseSecondEngine(engine: StreamEngine, others: StreamEngine[]):
   }
 }
 
+const PROBE_TIMEOUT_MS = 3_000;
+
+/** The broker takes the connection and answers a metadata request (a wrong port may take it and say nothing). */
+async function kafkaAnswers(
+  hostPort: string,
+  probe: { timeoutMs: number; signal: AbortSignal },
+): Promise<{ ok: boolean; detail: string }> {
+  const reachable = await tcpReachable(hostPort, probe.timeoutMs, probe.signal);
+  if (!reachable.ok) return reachable;
+  const { kafkaHealth } = await import('../kafka/health.js');
+  const health = await kafkaHealth(hostPort, probe);
+  return health.healthy ? reachable : { ok: false, detail: health.status };
+}
+
 async function requireReachable(
   endpoints: Required<Endpoints>,
   purpose: 'change' | 'read',
   engines: StreamEngine[],
+  probe: { timeoutMs: number; signal: AbortSignal },
 ): Promise<void> {
   const unreachable = (error: unknown) => {
-    if (!(error instanceof OperationError)) throw error;
+    if (!(error instanceof OperationError) || probe.signal.aborted) throw error;
     return error;
   };
+  const skipped = { ok: true, detail: '' };
   const [kafka, connect, ...engineFailures] = await Promise.all([
-    tcpReachable(endpoints.bootstrapServers.split(',')[0]!),
-    purpose === 'change' ? httpReachable(new URL('/', endpoints.connectUrl).toString()) : { ok: true, detail: '' },
+    kafkaAnswers(endpoints.bootstrapServers.split(',')[0]!, probe),
+    purpose === 'change' ? httpReachable(new URL('/', endpoints.connectUrl).toString(), probe) : skipped,
     ...(purpose === 'change'
-      ? engines.map((engine) => engine.requireReachable().then(() => undefined, unreachable))
+      ? engines.map((engine) => engine.requireReachable(probe).then(() => undefined, unreachable))
       : []),
   ]);
   const down = [

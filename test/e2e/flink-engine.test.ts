@@ -386,11 +386,13 @@ describe('the Flink engine, end to end', () => {
     await writeFile(file, (await readFile(file, 'utf8')).replace('o.price_quoted >= j.price', 'o.price_quoted < 0'));
     const { loadConfig } = await import('../../src/core/config.js');
     const { flinkEngine } = await import('../../src/engines/flink/index.js');
+    const { SecretRegistry } = await import('../../src/core/redact.js');
+    const { systemClock } = await import('../../src/core/waiter.js');
     let edited: StreamEngine | undefined;
     try {
       edited = await flinkEngine({
         loaded: await loadConfig({ cwd, env: flinkEnv }),
-        env: flinkEnv,
+        ctx: { env: flinkEnv, secrets: new SecretRegistry(), signal: new AbortController().signal, clock: systemClock },
         templatesDir: dir,
       });
       expect(await edited.apply({})).toEqual({ created: [], replaced: ['job_status'], existing: ['truck_tracker'] });
