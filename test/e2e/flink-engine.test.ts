@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlinkJobs } from '../../src/flink-client/jobs.js';
 import type { DemoResult } from '../../src/demo/result.js';
 import type { StreamEngine } from '../../src/engines/engine.js';
-import { runCli, type CliRun } from '../helpers/cli.js';
+import { openPage } from '../helpers/browser.js';
+import { runCli, startCli, type CliRun } from '../helpers/cli.js';
 import { flinkStack, flinkTargetEnv, type FlinkEndpoints } from '../helpers/flink.js';
 import { eventually } from '../helpers/poll.js';
 import { localTargetEnv, stackEndpoints } from '../helpers/stack.js';
@@ -455,14 +456,60 @@ describe('the Flink engine, end to end', () => {
     expect(Object.keys(kept.jobs).filter((name) => ['job_status', 'truck_tracker'].includes(name))).toEqual([]);
   });
 
-  it('demo --engine flink runs the whole demo on Flink and cleans up', async () => {
-    const run = await cli(['demo', '--duration', '10s', '--rate', '20', '--json'], flinkEnv);
-    expect(run.code, run.stderr).toBe(0);
-    const summary = JSON.parse(run.stdout) as DemoResult;
-    expect(summary.jobs).toBeGreaterThanOrEqual(150);
-    expect(summary.jobStatus.rows).toBe(summary.jobs);
-    expect(summary.mongoDocuments).toBe(summary.jobStatus.rows);
-    expect(summary.truckTrackerRows).toBeGreaterThan(0);
+  it('demo --engine flink --dashboard runs the whole demo on Flink, shows its jobs, and cleans up', async () => {
+    const demo = startCli(['demo', '--duration', '10s', '--rate', '20', '--dashboard', '--json'], {
+      cwd,
+      env: flinkEnv,
+      timeoutMs: 400_000,
+    });
+    try {
+      await demo.waitFor(/at http:\/\/127\.0\.0\.1:\d+\//, { timeoutMs: 300_000 });
+      const url = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(demo.stderr())![1]!;
+      const browser = await openPage(url);
+      try {
+        const page = browser.page;
+        await page.waitForSelector('#link[data-state="live"]');
+        expect((await page.textContent('#meta-engine'))?.trim()).toBe('Apache Flink');
+        // The flow shows the two Flink jobs, running, between the tables they read and write.
+        const jobs = async () =>
+          (
+            await page.$$eval('#flow [data-kind="query"]', (els) =>
+              els.map((e) => `${e.dataset.node} ${e.querySelector('.detail')?.textContent}`),
+            )
+          ).sort();
+        await eventually(async () => ((await jobs()).length === 2 ? true : undefined), 120_000, 'the Flink jobs');
+        expect(await jobs()).toEqual([
+          expect.stringMatching(/^query:job_status#[0-9a-f]{8} RUNNING$/),
+          expect.stringMatching(/^query:truck_tracker#[0-9a-f]{8} RUNNING$/),
+        ]);
+        const flowNodes = await page.$$eval('#flow [data-node]', (els) => els.map((e) => e.dataset.node));
+        expect(flowNodes).toEqual(expect.arrayContaining(['stream:job_status', 'table:truck_tracker']));
+        await eventually(
+          async () =>
+            (await page.getAttribute('#components [data-component="Apache Flink"]', 'class')) === 'up'
+              ? true
+              : undefined,
+          60_000,
+          'Apache Flink healthy on the page',
+        );
+        expect(await page.textContent('#components [data-component="Apache Flink"] .note')).toBe('jobs running');
+        await demo.waitFor(/the dashboard stays at http/, { timeoutMs: 180_000 });
+        expect(browser.errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+      demo.kill('SIGINT');
+      const run = await demo.done;
+      expect(run.code, run.stderr).toBe(130);
+      const summary = JSON.parse(run.stdout) as DemoResult;
+      expect(summary.jobs).toBeGreaterThanOrEqual(150);
+      expect(summary.jobStatus.rows).toBe(summary.jobs);
+      expect(summary.mongoDocuments).toBe(summary.jobStatus.rows);
+      expect(summary.truckTrackerRows).toBeGreaterThan(0);
+      expect(summary.kept).toBe(false);
+    } finally {
+      demo.kill('SIGKILL');
+    }
     const jobs = new FlinkJobs({ url: flink.restUrl });
     expect((await jobs.list()).filter((job) => job.name.startsWith('marketplace:') && job.state === 'RUNNING')).toEqual(
       [],

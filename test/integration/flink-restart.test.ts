@@ -102,7 +102,6 @@ describe('Flink on the local stack: a kept job survives a crash and a restart', 
   };
 
   // Flink's three JVMs stop and start twice here: a minute each on a busy 2-core machine.
-  // Flink's three JVMs stop and start twice here: a minute each on a busy 2-core machine.
   it('resumes from its last checkpoint after a kill, then from a savepoint after a stop: no row lost or repeated', {
     timeout: 420_000,
   }, async () => {
