@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -342,10 +342,27 @@ describe('the Flink engine, end to end', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const repeated = (tailedRows: Record<string, unknown>[]) =>
+      tailedRows.length - new Set(tailedRows.map((row) => String(row.JOB_ID))).size;
+    expect(repeated(rows), 'job ids the Flink SELECT gave twice').toBe(0);
     expect(new Map(rows.map((row) => [String(row.JOB_ID), row.CURRENT_STATUS]))).toEqual(
       new Map([...flinkStatus].map(([jobId, row]) => [jobId, row.value.CURRENT_STATUS])),
     );
     expect(Object.keys(rows[0]!)).toEqual(['JOB_ID', 'CUSTOMER_ID', 'SERVICE_OPTION', 'PRICE', 'CURRENT_STATUS']);
+    // --via kafka reads the topic itself; the Flink table names its key column (a BIGINT JOB_ID, not a bare KEY).
+    const viaKafka = await cli(
+      ['tail', 'job_status', '--via', 'kafka', '--from-beginning', '--limit', String(JOBS + 1), '--format', 'jsonl'],
+      flinkEnv,
+    );
+    expect(viaKafka.code, viaKafka.stderr).toBe(0);
+    const kafkaRows = viaKafka.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(repeated(kafkaRows), 'job ids the topic gave twice').toBe(0);
+    expect(new Map(kafkaRows.map((row) => [String(row.JOB_ID), row.CURRENT_STATUS]))).toEqual(
+      new Map([...flinkStatus].map(([jobId, row]) => [jobId, row.value.CURRENT_STATUS])),
+    );
     // tail's SELECT was cancelled when it ended: only the demo's jobs run.
     const jobs = new FlinkJobs({ url: flink.restUrl });
     await eventually(
@@ -431,6 +448,11 @@ describe('the Flink engine, end to end', () => {
     expect(restored.id).not.toBe(editedJob.id);
     expect((await jobs.checkpoints(restored.id)).restoredFrom).toMatch(/savepoint-/);
     expect(json<{ healthy: boolean }>(await cli(['status', '--json'], flinkEnv)).healthy).toBe(true);
+    // Retention: the replaced jobs' checkpoints are deleted; only running jobs keep theirs.
+    const runningIds = new Set((await jobs.list()).filter((job) => job.state === 'RUNNING').map((job) => job.id));
+    const checkpointDirs = await readdir(join(flink.home, 'data', 'flink', 'checkpoints'));
+    expect(checkpointDirs).not.toContain(editedJob.id);
+    expect(checkpointDirs.filter((dir) => !runningIds.has(dir))).toEqual([]);
 
     json(await cli(['produce', '--topics', 'order_placed', ...seeded], flinkEnv));
     const expected = await expectedStatuses();
