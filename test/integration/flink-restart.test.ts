@@ -53,7 +53,11 @@ describe('Flink on the local stack: a kept job survives a crash and a restart', 
       const registry = new keptJobs.KeptJobs(stack.stackPaths(flink.home));
       const job = await registry.get(pipeline);
       await registry.remove(pipeline);
-      if (job) await jobs.cancel(job.jobId).catch(() => undefined);
+      if (job) {
+        // Ended before its topics are deleted, so nothing writes to them while they go.
+        await jobs.cancel(job.jobId).catch(() => undefined);
+        await jobs.waitEnded(job.jobId).catch(() => undefined);
+      }
       await keptJobs.pruneFlinkState(settings).catch(() => undefined);
     }
     if (client) {
