@@ -394,6 +394,12 @@ describe('the Flink engine, end to end', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/Error: statement:2:15: Flink: Object 'no_such_table' not found/);
     expect(refused.stderr.split('\n').filter((line) => line.includes('Error:'))).toHaveLength(1);
+    // -f runs a file, and a refused statement points into the file.
+    const script = join(cwd, 'statements.sql');
+    await writeFile(script, 'SELECT 1;\n\nSELECT * FROM no_such_table;\n');
+    const fromFile = await cli(['flink', '-f', script], flinkEnv);
+    expect(fromFile.code).toBe(2);
+    expect(fromFile.stderr).toContain(`${script}:3:15: Flink: Object 'no_such_table' not found`);
   });
 
   it('a changed statement replaces its job from a savepoint: state and offsets carry over', async () => {
