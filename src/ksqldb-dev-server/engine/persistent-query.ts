@@ -71,6 +71,11 @@ async function withConcurrentTransactionRetry(attempt: () => Promise<void>): Pro
 const SEND_CHUNK = 1_000;
 /** Output held for the next transaction beyond which consumption waits for the running one to finish. */
 const MAX_PENDING_OUTPUT = 20_000;
+/**
+ * How long a task waits for a partition with data on the broker before asking whether the data is readable yet (two
+ * fetches of an idle partition, at the consumer's maxWaitTimeInMs of 100).
+ */
+const LAG_PROBE_MS = 200;
 /** Records buffered for one input partition beyond which fetching it waits (Kafka Streams' buffered.records). */
 const MAX_BUFFERED = 20_000;
 
@@ -342,7 +347,35 @@ export class PersistentQuery {
     // What each partition last queued for commit: its position, and for a spread partition each task's progress.
     const queued = new Map(merge.all().map((p) => [p, String(p.position)]));
     let idleTimer: NodeJS.Timeout | undefined;
-    this.clearTimers = () => clearTimeout(idleTimer);
+    const probes = new Map<InputPartition, NodeJS.Timeout>();
+    this.clearTimers = () => {
+      clearTimeout(idleTimer);
+      for (const probe of probes.values()) clearTimeout(probe);
+      probes.clear();
+    };
+    /**
+     * A task waits for a partition while it has readable data not fetched yet, but a batch reports the high
+     * watermark, and a transaction left open on the partition holds the readable end (the last stable offset) below
+     * it until the transaction ends. Kafka Streams measures the lag from the last stable offset, so it does not wait
+     * for such a partition: a wait that outlasts a couple of fetches asks the broker where the readable end is.
+     */
+    const probe = (p: InputPartition): void => {
+      if (probes.has(p)) return;
+      const timer = setTimeout(() => {
+        topicOffsets(this.handles.admin, p.topic)
+          .then((offsets) => {
+            const stable = offsets.find((o) => o.partition === p.partition)?.high;
+            if (stable === undefined || probes.get(p) !== timer) return;
+            probes.delete(p);
+            if (stable <= p.fetched && p.end > p.fetched) {
+              p.end = p.fetched;
+              drain();
+            }
+          })
+          .catch(() => probes.delete(p));
+      }, LAG_PROBE_MS);
+      probes.set(p, timer);
+    };
     const drain = (): void => {
       if (this.failed || this.stopping) return;
       const wasRebuilding = merge.rebuilding;
@@ -360,6 +393,7 @@ export class PersistentQuery {
       );
       this.enqueueOutput(this.outbox.splice(0));
       if (wasRebuilding && !merge.rebuilding) processor.advanceStreamTimes(saved.tasks);
+      for (const p of merge.lagging()) probe(p);
       for (const p of merge.all()) {
         // Also past transaction markers and aborted records, which reach no eachBatch.
         p.settle();
