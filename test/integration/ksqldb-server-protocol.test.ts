@@ -280,6 +280,10 @@ describe('ksqlDB dev server: REST protocol', () => {
       ['s2', 40, 2],
       ['s3', 60, 2.5],
     ]);
+    // As ksqlDB (Jackson) writes a DOUBLE: a whole one keeps its fraction, in rows and in the sink topic's values.
+    expect(delimited.text).toContain('["s2",40,2.0]');
+    const sunk = await readTopicUntil(client, `doubled${suffix}`, (rs) => rs.some((r) => r.key?.toString() === 's2'));
+    expect(sunk.find((r) => r.key?.toString() === 's2')!.value!.toString()).toBe('{"TWICE":40,"BUMPED":2.0}');
 
     const json = await postJson(
       server.url,

@@ -137,7 +137,7 @@ describe('ksqlDB dev server: accepts what ksqlDB accepts', () => {
     );
     expect(plan.columns.map((c) => formatType(c.type))).toEqual(['BIGINT', 'DOUBLE', 'DECIMAL(13, 6)']);
     const out = runPlan(plan, [{ key: 1, value: { N1: 1, N2: 5, N3: 2.5, N4: 0.5, D1: 1.5, D2: 1.25 } }]);
-    expect(out[0]!.text).toBe('{"HI":5,"D":1.500000}');
+    expect(out[0]!.text).toBe('{"HI":5.0,"D":1.500000}');
   });
 
   it('MIN and MAX over STRING', () => {

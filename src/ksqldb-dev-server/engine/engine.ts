@@ -4,7 +4,7 @@ import type { ColumnDef, PropertyValue, Query, Statement } from '../sql/ast.js';
 import { compile, exprText } from '../sql/expressions.js';
 import { substituteVariables } from '../sql/lexer.js';
 import { parseStatements } from '../sql/parser.js';
-import { formatType, schemaOf } from '../sql/types.js';
+import { formatType, schemaOf, type SqlType } from '../sql/types.js';
 import { createTopicsAndWait } from '../../kafka/topics.js';
 import { CommandLog } from './command-log.js';
 import { topicExists, topicPartitionCount, type KafkaHandles } from './kafka.js';
@@ -67,6 +67,8 @@ export interface PreparedQuery {
   queryId: string;
   columnNames: string[];
   columnTypes: string[];
+  /** The columns' types, for writing rows as ksqlDB does. */
+  types: SqlType[];
   /** Pull query: the rows, already computed. */
   rows?: unknown[][];
   /** Push query: call with row/end callbacks to start it. */
@@ -1009,6 +1011,7 @@ export class Engine {
       queryId: `query_${Date.now()}`,
       columnNames: plan.columns.map((c) => c.name),
       columnTypes: plan.columns.map((c) => formatType(c.type)),
+      types: plan.columns.map((c) => c.type),
       rows,
     };
   }
@@ -1021,6 +1024,7 @@ export class Engine {
       queryId,
       columnNames: plan.columns.map((c) => c.name),
       columnTypes: plan.columns.map((c) => formatType(c.type)),
+      types: plan.columns.map((c) => c.type),
       startPush: async (onRow, onEnd) => {
         const push = new PushQuery(
           queryId,
