@@ -1,5 +1,6 @@
 import type { Context } from '../core/context.js';
 import type { LoadedConfig } from '../core/config.js';
+import { abortReason } from '../core/waiter.js';
 import { ExitCode, isClassifiedError } from '../core/errors.js';
 import { defineCommand } from './command.js';
 
@@ -88,17 +89,20 @@ async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult
             : { ...base, health: 'missing' },
         );
       } catch (error) {
-        // A check that failed is reported in its row; a bug is not a check result.
+        // A check that failed is reported in its row; a bug, or Ctrl-C, is not a check result.
+        if (ctx.signal.aborted) throw abortReason(ctx.signal);
         if (!isClassifiedError(error)) throw error;
         resources.push({ ...base, health: 'error', detail: error.message.split('\n')[0] });
       }
     }
-    const queries = await queryStates(ctx, session).catch((error: unknown) => {
+    const queries = await queryStates(ctx, loaded, session).catch((error: unknown) => {
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
       if (!isClassifiedError(error)) throw error;
       notes.push(`ksqlDB queries not checked: ${error.message.split('\n')[0]}`);
       return [];
     });
     const topics = await topicOffsets(ctx, loaded, session).catch((error: unknown) => {
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
       if (!isClassifiedError(error)) throw error;
       notes.push(`topic offsets not read: ${error.message.split('\n')[0]}`);
       return [];
@@ -119,6 +123,7 @@ function describe(attributes: Record<string, unknown> | undefined, changes: stri
 
 async function queryStates(
   ctx: Context,
+  loaded: LoadedConfig,
   session: Awaited<ReturnType<typeof import('../provisioning/open-session.js').openSession>>,
 ): Promise<StatusResult['queries']> {
   const { KsqlClient } = await import('../ksql-client/client.js');
@@ -135,7 +140,14 @@ async function queryStates(
     if (!url || !auth) return [];
   }
   if (!url) return [];
-  const client = new KsqlClient({ url, auth, secrets: ctx.secrets });
+  const client = new KsqlClient({
+    url,
+    auth,
+    secrets: ctx.secrets,
+    signal: ctx.signal,
+    clock: ctx.clock,
+    requestTimeoutMs: loaded.values.requestTimeout,
+  });
   try {
     const queries: StatusResult['queries'] = (await client.listQueries()).map((query) => ({
       id: query.id,
@@ -177,12 +189,18 @@ async function topicOffsets(
   const { createKafka } = await import('../kafka/client.js');
   const target = await resolveKafkaTarget(loaded, ctx.secrets);
   const { fetchOffsetsWhenReady } = await import('../kafka/topics.js');
-  const admin = createKafka({ ...target, clientId: 'marketplace-status', out: ctx.out }).admin();
-  await admin.connect();
+  const admin = createKafka({
+    ...target,
+    clientId: 'marketplace-status',
+    out: ctx.out,
+    requestTimeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
+  }).admin();
   try {
+    await admin.connect();
     const result: StatusResult['topics'] = [];
     for (const name of present) {
-      const offsets = await fetchOffsetsWhenReady(admin, name, 30_000, ctx.signal);
+      const offsets = await fetchOffsetsWhenReady(admin, name, { signal: ctx.signal, clock: ctx.clock });
       result.push({ name, endOffset: offsets.reduce((sum, p) => sum + Number(p.high), 0) });
     }
     return result;

@@ -23,6 +23,7 @@ export interface ConfluentCloudOptions {
   timeoutMs?: number;
   deadlineMs?: number;
   retry?: Partial<RetryPolicy>;
+  signal?: AbortSignal;
 }
 
 export interface ConfluentCloud {
@@ -51,6 +52,7 @@ export function createConfluentCloud(options: ConfluentCloudOptions): ConfluentC
     timeoutMs: options.timeoutMs,
     deadlineMs: options.deadlineMs,
     retry: options.retry,
+    signal: options.signal,
   });
   return {
     http,

@@ -1,7 +1,7 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
-import { isClassifiedError, isCliError, OperationError, UserError } from '../core/errors.js';
-import { waitFor } from '../core/waiter.js';
+import { InterruptedError, isClassifiedError, isCliError, OperationError, UserError } from '../core/errors.js';
+import { abortReason, waitFor } from '../core/waiter.js';
 import type { SinkCollection } from '../mongo/client.js';
 import { type DemoResult, demoFailed } from './result.js';
 import { INPUT_TOPICS } from '../producers/records.js';
@@ -74,6 +74,7 @@ async function ensureStack(ctx: Context, loaded: LoadedConfig): Promise<boolean>
         settings,
         env: ctx.env,
         signal: ctx.signal,
+        clock: ctx.clock,
         onEvent: (event) => {
           if (event.kind === 'healthy') spinner.log(`  ${event.service} healthy (${event.seconds.toFixed(1)} s)`);
         },
@@ -110,13 +111,19 @@ async function provision(ctx: Context, loaded: LoadedConfig): Promise<void> {
 async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<number> {
   const { produce } = await import('../producers/produce-run.js');
   const { KsqlClient } = await import('../ksql-client/client.js');
-  const { resolveKsqlTarget } = await import('../ksql-client/target.js');
+  const { ksqlClientOptions, resolveKsqlTarget } = await import('../ksql-client/target.js');
   const { ksqlRowSource } = await import('../tail/ksql-source.js');
   const { tableRenderer, jsonlRenderer } = await import('../tail/render.js');
   const loaded = await ctx.loadConfig();
   const target = await resolveKsqlTarget(loaded);
-  const client = new KsqlClient({ url: target.url, secrets: ctx.secrets, unreachableHint: target.unreachableHint });
-  const source = await ksqlRowSource({ client, name: 'JOB_STATUS', fromBeginning: false, keyColumns: ['JOB_ID'] });
+  const client = new KsqlClient(ksqlClientOptions(target, ctx, loaded));
+  const source = await ksqlRowSource({
+    client,
+    name: 'JOB_STATUS',
+    fromBeginning: false,
+    keyColumns: ['JOB_ID'],
+    clock: ctx.clock,
+  });
 
   const renderer = ctx.stdout.isTTY
     ? tableRenderer(ctx.stdout, {
@@ -126,8 +133,10 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
         palette: ctx.out.paint,
       })
     : jsonlRenderer(ctx.stdout);
+  let rowsSeen = 0;
   const tailing = (async () => {
     for await (const row of source) {
+      rowsSeen++;
       if (!ctx.globals.json) renderer.row(row);
     }
   })().catch(() => undefined);
@@ -146,10 +155,14 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
       compression: 'none',
       connectTimeoutMs: 10_000,
     });
+    if (ctx.signal.aborted) {
+      throw new InterruptedError(
+        `interrupted after ${result.jobs} jobs (${result.acked} records acknowledged)${options.keep ? '' : '; removing the demo'}`,
+      );
+    }
     if (result.error)
       throw demoFailed('producing', Object.assign(new Error(result.error.message), { hint: result.error.hint }));
-    // Let the last joins arrive before the summary.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await lastJoins(ctx, result.jobs, () => rowsSeen);
     return result.jobs;
   } finally {
     await source.close();
@@ -158,6 +171,32 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
     client.close();
   }
 }
+
+/**
+ * Each job meets its order in job_status moments after the last record is sent: the summary waits for those rows
+ * (the tail sees them), for a while; the summary then says how many had not arrived.
+ */
+async function lastJoins(ctx: Context, jobs: number, rowsSeen: () => number): Promise<void> {
+  await waitFor(
+    async () =>
+      rowsSeen() >= jobs
+        ? { done: true, value: undefined }
+        : { done: false, status: `${rowsSeen()} of ${jobs} job_status rows` },
+    {
+      what: 'the last job_status rows',
+      timeoutMs: LAST_JOINS_TIMEOUT_MS,
+      initialDelayMs: 100,
+      maxDelayMs: 500,
+      clock: ctx.clock,
+      signal: ctx.signal,
+    },
+  ).catch((error: unknown) => {
+    if (ctx.signal.aborted) throw abortReason(ctx.signal);
+    if (!(error instanceof OperationError)) throw error;
+  });
+}
+
+const LAST_JOINS_TIMEOUT_MS = 10_000;
 
 interface Counts {
   /** Per partition of job_status: the end offset. */
@@ -172,25 +211,34 @@ async function counts(ctx: Context, loaded: LoadedConfig): Promise<Counts> {
     ...(await resolveKafkaTarget(loaded, ctx.secrets)),
     clientId: 'marketplace-demo',
     out: ctx.out,
+    requestTimeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
   }).admin();
   await admin.connect();
   try {
     const { fetchOffsetsWhenReady } = await import('../kafka/topics.js');
-    const offsets = await fetchOffsetsWhenReady(admin, 'job_status', 30_000, ctx.signal);
+    const offsets = await fetchOffsetsWhenReady(admin, 'job_status', { signal: ctx.signal, clock: ctx.clock });
     return {
       jobStatusEnd: new Map(offsets.map((p) => [p.partition, Number(p.high)])),
-      mongoDocuments: await withCollection(loaded, (collection) => collection.count()),
+      mongoDocuments: await withCollection(ctx, loaded, (collection) => collection.count()),
     };
   } finally {
     await admin.disconnect();
   }
 }
 
-async function withCollection<T>(loaded: LoadedConfig, use: (collection: SinkCollection) => Promise<T>): Promise<T> {
+async function withCollection<T>(
+  ctx: Context,
+  loaded: LoadedConfig,
+  use: (collection: SinkCollection) => Promise<T>,
+): Promise<T> {
   const { withSinkCollection } = await import('../mongo/client.js');
   const { configuredEndpoints } = await import('../core/endpoints.js');
   const { mongoDatabase: database, mongoCollection: collection } = loaded.values;
-  return withSinkCollection({ uri: configuredEndpoints(loaded.values).mongoUri!, database, collection }, use);
+  return withSinkCollection({ uri: configuredEndpoints(loaded.values).mongoUri!, database, collection }, use, {
+    timeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
+  });
 }
 
 async function summarise(
@@ -206,10 +254,12 @@ async function summarise(
     ...(await resolveKafkaTarget(loaded, ctx.secrets)),
     clientId: 'marketplace-demo',
     out: ctx.out,
+    requestTimeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
   });
-  const records = (await readTopic(kafka, 'job_status', { timeoutMs: 60_000 })).filter(
-    (record) => Number(record.offset) >= (before.jobStatusEnd.get(record.partition) ?? 0),
-  );
+  const records = (
+    await readTopic(kafka, 'job_status', { timeoutMs: 60_000, signal: ctx.signal, clock: ctx.clock })
+  ).filter((record) => Number(record.offset) >= (before.jobStatusEnd.get(record.partition) ?? 0));
   const statuses = records.map((record) =>
     record.value ? (JSON.parse(record.value) as { CURRENT_STATUS?: string }).CURRENT_STATUS : undefined,
   );
@@ -218,7 +268,7 @@ async function summarise(
     accepted: statuses.filter((s) => s === 'ACCEPTED').length,
     rejected: statuses.filter((s) => s === 'REJECTED').length,
   };
-  const mongoDocuments = await withCollection(loaded, async (collection) => {
+  const mongoDocuments = await withCollection(ctx, loaded, async (collection) => {
     const landed = async () => (await collection.count()) - before.mongoDocuments;
     return waitFor(
       async () => {
@@ -232,18 +282,20 @@ async function summarise(
         timeoutMs: 30_000,
         initialDelayMs: 500,
         maxDelayMs: 2000,
+        clock: ctx.clock,
         signal: ctx.signal,
       },
     ).catch((error: unknown) => {
       // Out of time: the summary says how many landed. Ctrl-C and bugs end the demo.
-      if (ctx.signal.aborted || !(error instanceof OperationError)) throw error;
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
+      if (!(error instanceof OperationError)) throw error;
       return landed();
     });
   });
   const { KsqlClient } = await import('../ksql-client/client.js');
-  const { resolveKsqlTarget } = await import('../ksql-client/target.js');
+  const { ksqlClientOptions, resolveKsqlTarget } = await import('../ksql-client/target.js');
   const target = await resolveKsqlTarget(loaded);
-  const client = new KsqlClient({ url: target.url, secrets: ctx.secrets });
+  const client = new KsqlClient(ksqlClientOptions(target, ctx, loaded));
   let truckTrackerRows = 0;
   try {
     truckTrackerRows = (await client.executeQuery('SELECT * FROM TRUCK_TRACKER;')).rows.length;

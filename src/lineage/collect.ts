@@ -17,15 +17,10 @@ export async function collectLineage(
   options: { onConnectorsError?(error: unknown): void } = {},
 ): Promise<LineageResult> {
   const { KsqlClient } = await import('../ksql-client/client.js');
-  const { resolveKsqlTarget } = await import('../ksql-client/target.js');
+  const { ksqlClientOptions, resolveKsqlTarget } = await import('../ksql-client/target.js');
   const { buildLineage } = await import('./graph.js');
   const target = await resolveKsqlTarget(loaded);
-  const client = new KsqlClient({
-    url: target.url,
-    auth: target.auth,
-    secrets: ctx.secrets,
-    unreachableHint: target.unreachableHint,
-  });
+  const client = new KsqlClient(ksqlClientOptions(target, ctx, loaded));
   const notes: string[] = [];
   try {
     const listed = [...(await client.listStreams()), ...(await client.listTables())];
@@ -64,7 +59,11 @@ async function connectorFacts(ctx: Context, loaded: LoadedConfig): Promise<Conne
   if (config.target === 'local' || config.connectUrl) {
     const { configuredEndpoints } = await import('../core/endpoints.js');
     const { ConnectClient } = await import('../connect/client.js');
-    const connect = new ConnectClient(configuredEndpoints(config).connectUrl!);
+    const connect = new ConnectClient(configuredEndpoints(config).connectUrl!, {
+      timeoutMs: config.requestTimeout,
+      signal: ctx.signal,
+      clock: ctx.clock,
+    });
     const facts: ConnectorFacts[] = [];
     for (const name of await connect.connectors()) {
       const settings = (await connect.config(name)) ?? {};

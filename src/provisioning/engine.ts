@@ -126,7 +126,7 @@ export async function applyResources<E extends ProvisionEnvBase>(
       }
     },
   }));
-  outcome.dag = await runDag(nodes, { onEvent: options.onEvent, signal: env.signal });
+  outcome.dag = await runDag(nodes, { onEvent: options.onEvent, signal: env.signal, clock: env.clock });
   return outcome;
 }
 
@@ -186,7 +186,7 @@ export async function destroyResources<E extends ProvisionEnvBase>(
       outcome.deletedRecords.push(record);
     },
   }));
-  outcome.dag = await runDag(nodes, { onEvent: options.onEvent, signal: env.signal });
+  outcome.dag = await runDag(nodes, { onEvent: options.onEvent, signal: env.signal, clock: env.clock });
   return outcome;
 }
 

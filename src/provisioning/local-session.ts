@@ -4,7 +4,7 @@ import type { Config } from '../core/config-schema.js';
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { configuredEndpoints, type Endpoints } from '../core/endpoints.js';
-import { OperationError } from '../core/errors.js';
+import { isCliError, OperationError } from '../core/errors.js';
 import { httpReachable, tcpReachable } from '../core/probes.js';
 import { StateStore, type ResourceRecord } from '../core/state-store.js';
 import { waitFor } from '../core/waiter.js';
@@ -66,8 +66,7 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
               configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
             },
           ],
-          30_000,
-          env.signal,
+          { timeoutMs: 30_000, signal: env.signal, clock: env.clock },
         );
         return rec('topic', topic.name, { partitions: topic.partitions });
       },
@@ -85,6 +84,7 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
             timeoutMs: 30_000,
             initialDelayMs: 100,
             maxDelayMs: 1_000,
+            clock: env.clock,
             signal: env.signal,
           },
         );
@@ -135,12 +135,12 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
       },
       create: async (env) => {
         const desired = sinkConfig(env);
-        await env.connect.putConfig(names.sinkConnector, desired, { signal: env.signal });
+        await env.connect.putConfig(names.sinkConnector, desired);
         return sinkRecord(desired);
       },
       update: async (env) => {
         const desired = sinkConfig(env);
-        await env.connect.putConfig(names.sinkConnector, desired, { signal: env.signal });
+        await env.connect.putConfig(names.sinkConnector, desired);
         return sinkRecord(desired);
       },
       ready: async (env, record) => {
@@ -177,6 +177,7 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
             timeoutMs: 90_000,
             initialDelayMs: 250,
             maxDelayMs: 2_000,
+            clock: env.clock,
             signal: env.signal,
             onProgress: (status) => env.progress(SINK, status),
           },
@@ -200,7 +201,10 @@ export async function openLocalSession(
   const names = resourceNames(config.prefix);
   // A command that changes things checks every server first, so a stopped one cannot leave half a deployment; one
   // that only reads needs Kafka at least (every topic is looked up there), and kafkajs would retry for a minute.
-  await requireReachable(endpoints, options.lock ? 'change' : 'read');
+  await requireReachable(endpoints, options.lock ? 'change' : 'read', {
+    timeoutMs: Math.min(PROBE_TIMEOUT_MS, config.requestTimeout),
+    signal: ctx.signal,
+  });
   const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
   const lock = await lockStateDir(ctx.out, store, options.lock);
   let admin: Admin | undefined;
@@ -212,12 +216,15 @@ export async function openLocalSession(
       bootstrap: endpoints.bootstrapServers.split(','),
       clientId: `marketplace-${names.prefix}-admin`,
       out: ctx.out,
+      requestTimeoutMs: config.requestTimeout,
+      signal: ctx.signal,
     });
     const candidate = client.admin();
     try {
       await candidate.connect();
     } catch (error) {
-      adminReady = undefined;
+      // A broker that gave no answer in time, and Ctrl-C, say so already.
+      if (isCliError(error)) throw error;
       throw new OperationError(
         `Kafka at ${endpoints.bootstrapServers} is not reachable (${(error as Error).message})`,
         {
@@ -237,12 +244,23 @@ export async function openLocalSession(
       names,
       endpoints,
       signal: ctx.signal,
+      clock: ctx.clock,
       known: (id) => known.get(id),
       progress: () => undefined,
       // Memoised as a promise: the topic nodes ask for it in parallel and must share one connection.
       admin: () => (adminReady ??= connectAdmin()),
-      connect: new ConnectClient(endpoints.connectUrl),
-      ksql: ksqlDeployer({ url: endpoints.ksqldbUrl, secrets: ctx.secrets }),
+      connect: new ConnectClient(endpoints.connectUrl, {
+        timeoutMs: config.requestTimeout,
+        signal: ctx.signal,
+        clock: ctx.clock,
+      }),
+      ksql: ksqlDeployer({
+        url: endpoints.ksqldbUrl,
+        secrets: ctx.secrets,
+        signal: ctx.signal,
+        clock: ctx.clock,
+        requestTimeoutMs: config.requestTimeout,
+      }),
     };
     const defs = localResources(names, config);
     return {
@@ -281,11 +299,30 @@ export async function openLocalSession(
   }
 }
 
-async function requireReachable(endpoints: Required<Endpoints>, purpose: 'change' | 'read'): Promise<void> {
+const PROBE_TIMEOUT_MS = 3_000;
+
+/** The broker takes the connection and answers a metadata request (a wrong port may take it and say nothing). */
+async function kafkaAnswers(
+  hostPort: string,
+  probe: { timeoutMs: number; signal: AbortSignal },
+): Promise<{ ok: boolean; detail: string }> {
+  const reachable = await tcpReachable(hostPort, probe.timeoutMs, probe.signal);
+  if (!reachable.ok) return reachable;
+  const { kafkaHealth } = await import('../kafka/health.js');
+  const health = await kafkaHealth(hostPort, probe);
+  return health.healthy ? reachable : { ok: false, detail: health.status };
+}
+
+async function requireReachable(
+  endpoints: Required<Endpoints>,
+  purpose: 'change' | 'read',
+  probe: { timeoutMs: number; signal: AbortSignal },
+): Promise<void> {
+  const skipped = { ok: true, detail: '' };
   const [kafka, ksqldb, connect] = await Promise.all([
-    tcpReachable(endpoints.bootstrapServers.split(',')[0]!),
-    purpose === 'change' ? httpReachable(new URL('/info', endpoints.ksqldbUrl).toString()) : { ok: true, detail: '' },
-    purpose === 'change' ? httpReachable(new URL('/', endpoints.connectUrl).toString()) : { ok: true, detail: '' },
+    kafkaAnswers(endpoints.bootstrapServers.split(',')[0]!, probe),
+    purpose === 'change' ? httpReachable(new URL('/info', endpoints.ksqldbUrl).toString(), probe) : skipped,
+    purpose === 'change' ? httpReachable(new URL('/', endpoints.connectUrl).toString(), probe) : skipped,
   ]);
   const down = [
     kafka.ok

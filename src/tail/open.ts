@@ -1,8 +1,9 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
+import { abortReason } from '../core/waiter.js';
 import { UserError } from '../core/errors.js';
 import { KsqlClient } from '../ksql-client/client.js';
-import { resolveKsqlTarget } from '../ksql-client/target.js';
+import { ksqlClientOptions, resolveKsqlTarget } from '../ksql-client/target.js';
 import { kafkaRowSource } from './kafka-source.js';
 import { ksqlRowSource } from './ksql-source.js';
 import type { RowSource } from './source.js';
@@ -24,12 +25,7 @@ export async function openTailSource(
 ): Promise<OpenedSource> {
   if (request.via === 'kafka') return openKafka(ctx, loaded, request);
   const target = await resolveKsqlTarget(loaded);
-  const client = new KsqlClient({
-    url: target.url,
-    auth: target.auth,
-    secrets: ctx.secrets,
-    unreachableHint: target.unreachableHint,
-  });
+  const client = new KsqlClient(ksqlClientOptions(target, ctx, loaded));
   try {
     const sources = [...(await client.listStreams()), ...(await client.listTables())];
     const wanted = request.name.startsWith('`') ? request.name.slice(1, -1) : request.name.toUpperCase();
@@ -50,6 +46,7 @@ export async function openTailSource(
       where: request.where,
       fromBeginning: request.fromBeginning,
       keyColumns: keyColumns.length ? keyColumns : [description.fields[0]?.name ?? 'ROWKEY'],
+      clock: ctx.clock,
     });
     return { source, displayName: match.name.toLowerCase(), release: async () => client.close() };
   } catch (error) {
@@ -74,14 +71,20 @@ async function openKafka(
   const { resolveKafkaTarget } = await import('../kafka/connection.js');
   const { createKafka } = await import('../kafka/client.js');
   const target = await resolveKafkaTarget(loaded, ctx.secrets);
-  const kafka = createKafka({ ...target, clientId: 'marketplace-tail', out: ctx.out });
+  const kafka = createKafka({
+    ...target,
+    clientId: 'marketplace-tail',
+    out: ctx.out,
+    requestTimeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
+  });
   const admin = kafka.admin();
   let topics: string[];
   try {
     await admin.connect();
     topics = await admin.listTopics();
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await admin.disconnect();
   }
   const topic =
     topics.find((t) => t === request.name) ?? topics.find((t) => t.toLowerCase() === request.name.toLowerCase());
@@ -111,12 +114,11 @@ async function keyColumnOf(
 ): Promise<{ name: string; type: string } | undefined> {
   try {
     const target = await resolveKsqlTarget(loaded);
+    // Only a nicer key column: ksqlDB gets a short while to say, and tail goes on without it.
+    const options = ksqlClientOptions(target, ctx, loaded);
     const client = new KsqlClient({
-      url: target.url,
-      auth: target.auth,
-      secrets: ctx.secrets,
-      connectTimeoutMs: 2000,
-      requestTimeoutMs: 3000,
+      ...options,
+      requestTimeoutMs: Math.min(3000, options.requestTimeoutMs ?? 3000),
     });
     try {
       const sources = [...(await client.listStreams()), ...(await client.listTables())];
@@ -128,6 +130,7 @@ async function keyColumnOf(
       client.close();
     }
   } catch {
+    if (ctx.signal.aborted) throw abortReason(ctx.signal);
     return undefined;
   }
 }

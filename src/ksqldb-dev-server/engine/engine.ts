@@ -5,6 +5,7 @@ import { compile, exprText } from '../sql/expressions.js';
 import { substituteVariables } from '../sql/lexer.js';
 import { parseStatements } from '../sql/parser.js';
 import { formatType, schemaOf, type SqlType } from '../sql/types.js';
+import { waitFor, within } from '../../core/waiter.js';
 import { createTopicsAndWait } from '../../kafka/topics.js';
 import { CommandLog } from './command-log.js';
 import { topicExists, topicPartitionCount, type KafkaHandles } from './kafka.js';
@@ -145,15 +146,20 @@ export class Engine {
 
   /** Waits until commands up to `sequenceNumber` have run (they run synchronously here, so only a future number waits). */
   async waitForSequence(sequenceNumber: number, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.lastSequenceNumber < sequenceNumber) {
-      if (Date.now() > deadline) {
-        throw new KsqlError(
-          ErrorCodes.sequenceTimeout,
-          `Timed out while waiting for a previous command to execute. command sequence number: ${sequenceNumber}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 50));
+    try {
+      await waitFor(
+        async () =>
+          this.lastSequenceNumber >= sequenceNumber
+            ? { done: true, value: undefined }
+            : { done: false, status: `at ${this.lastSequenceNumber}` },
+        { what: `command ${sequenceNumber}`, timeoutMs, initialDelayMs: 50, maxDelayMs: 50 },
+      );
+    } catch {
+      // The probe never fails: the wait ran out.
+      throw new KsqlError(
+        ErrorCodes.sequenceTimeout,
+        `Timed out while waiting for a previous command to execute. command sequence number: ${sequenceNumber}`,
+      );
     }
   }
 
@@ -224,12 +230,11 @@ export class Engine {
       const early = await Promise.race([running, written.then(() => undefined)]);
       if (early || !command) return early ?? (await running);
       const timeoutMs = this.options.commandResponseTimeoutMs ?? 5000;
-      let timer: NodeJS.Timeout | undefined;
-      const late = await Promise.race([
-        running,
-        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
-      ]);
-      clearTimeout(timer);
+      // Still running at the response timeout: answered with its current status (`running` never rejects).
+      const late = await within(running, {
+        timeoutMs,
+        onTimeout: () => new Error('still running'),
+      }).catch(() => undefined);
       if (late) return late;
       const { commandId, sequence } = command;
       const finished = running.then((outcome) => {

@@ -18,10 +18,15 @@ import {
 } from './kafka.js';
 import type { DecodedRecord, PlanInput, Processor, QueryPlan, ResultRow } from './plan.js';
 import type { DataSource } from './source.js';
+import { waitFor } from '../../core/waiter.js';
 import { retryWhileNotReady } from '../../kafka/topics.js';
 
 /** How long a query's start waits for coordinators and leaders of a seconds-old broker. */
 const COORDINATOR_TIMEOUT_MS = 60_000;
+/** A query start is tried this often (a topic created a moment ago may have no partition leader yet)… */
+const START_ATTEMPTS = 6;
+/** …each attempt bounded by its own waits (the coordinators'), so this only stops a start that hangs. */
+const START_TIMEOUT_MS = START_ATTEMPTS * (COORDINATOR_TIMEOUT_MS + 30_000);
 
 export type QueryState = 'RUNNING' | 'ERROR' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING';
 
@@ -57,13 +62,26 @@ interface InputPosition {
  * AddOffsetsToTxn of sendOffsets, which is the first request of an offsets-only transaction.
  */
 async function withConcurrentTransactionRetry(attempt: () => Promise<void>): Promise<void> {
-  for (let retry = 0; ; retry++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || retry >= 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5 * (retry + 1), 100)));
-    }
+  let concurrent: unknown;
+  let failure: unknown;
+  try {
+    await waitFor(
+      async () => {
+        try {
+          await attempt();
+          return { done: true, value: undefined };
+        } catch (error) {
+          if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS') throw (failure = error);
+          concurrent = error;
+          return { done: false, status: 'the previous transaction is still completing' };
+        }
+      },
+      { what: 'the previous transaction to complete', timeoutMs: 5_000, initialDelayMs: 5, factor: 2, maxDelayMs: 100 },
+    );
+  } catch (error) {
+    // Past the deadline the broker's own answer says more than a timeout.
+    if (concurrent !== undefined && error !== failure) throw concurrent;
+    throw error;
   }
 }
 
@@ -209,20 +227,30 @@ export class PersistentQuery {
 
   /** Starts consuming; retried because a topic created a moment ago may not have a partition leader yet. */
   async start(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.startOnce();
-        return;
-      } catch (error) {
-        await this.consumer?.disconnect().catch(() => undefined);
-        this.consumer = undefined;
-        if (attempt >= 6) {
-          this.fail(`it could not start: ${(error as Error).message}`);
-          throw error;
-        }
-        this.logger.warn(`${this.id}: start attempt ${attempt} failed (${(error as Error).message}); retrying`);
-        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-      }
+    let attempt = 0;
+    let failure: unknown;
+    try {
+      await waitFor(
+        async () => {
+          attempt++;
+          try {
+            await this.startOnce();
+            return { done: true, value: undefined };
+          } catch (error) {
+            await this.consumer?.disconnect().catch(() => undefined);
+            this.consumer = undefined;
+            failure = error;
+            if (attempt >= START_ATTEMPTS) throw error;
+            this.logger.warn(`${this.id}: start attempt ${attempt} failed (${(error as Error).message}); retrying`);
+            return { done: false, status: (error as Error).message };
+          }
+        },
+        { what: `query ${this.id} to start`, timeoutMs: START_TIMEOUT_MS, initialDelayMs: 500, maxDelayMs: 2_500 },
+      );
+    } catch (error) {
+      const cause = failure ?? error;
+      this.fail(`it could not start: ${(cause as Error).message}`);
+      throw cause;
     }
   }
 
