@@ -115,6 +115,14 @@ function decimalAsNumber(value: Decimal): number | bigint {
 }
 
 /**
+ * How JSON holding values of the columns is parsed: where a DECIMAL may be among them, number by number (each kept as
+ * written, for `coerceJsonValue`), so none passes through a double and loses digits; otherwise the fast native way.
+ */
+export function jsonParser(columns: readonly { type: SqlType }[]): (text: string) => unknown {
+  return columns.some((c) => containsDecimal(c.type)) ? (text) => parseJson(text, numberToken) : parseJsonExact;
+}
+
+/**
  * Builds a decoder from a JSON value object to the value columns' values (in column order): fields match by exact name
  * first, then case-insensitively. Columns with `keep` false come back as null: a VARCHAR is not even looked at (any
  * JSON value converts to one), other types are still converted, so a record ksqlDB would reject is still rejected.
@@ -130,10 +138,7 @@ export function jsonValueDecoder(columns: SourceColumn[], keep?: readonly boolea
   // Column names equal but for case (quoted identifiers) need the slower lookup that tries each exact name first.
   const exactFirst = upperIndex.size !== count;
   const fieldCodes = new Map<string, number>();
-  // A DECIMAL keeps every digit written: such values are parsed number by number, never through a double.
-  const parse = columns.some((c) => containsDecimal(c.type))
-    ? (text: string) => parseJson(text, numberToken)
-    : parseJsonExact;
+  const parse = jsonParser(columns);
   return (bytes) => {
     let parsed: unknown;
     try {
