@@ -127,6 +127,25 @@ describe('ksqlDB dev server: rejects what ksqlDB rejects, with its message', () 
       /^Function 'least' does not accept parameters \(STRING, INTEGER\)\.\n/,
     );
   });
+
+  it('GREATEST and LEAST with arguments of no overload, with none, or with *', () => {
+    // As in ksqlDB, FUNCTION(*) of a function that is not an aggregate is a call with no arguments.
+    expect(planError('CREATE STREAM o AS SELECT GREATEST(*) AS x FROM people;', sources)).toMatch(
+      /^Function 'greatest' does not accept parameters \(\)\.\nValid alternatives are:\nGREATEST\(INTEGER val, INTEGER\.\.\. vals\)\n/,
+    );
+    expect(planError('CREATE STREAM o AS SELECT id, LEAST(*) AS x FROM people;', sources)).toMatch(
+      /^Function 'least' does not accept parameters \(\)\.\n/,
+    );
+    expect(planError('CREATE STREAM o AS SELECT id, GREATEST() AS x FROM people;', sources)).toMatch(
+      /^Function 'greatest' does not accept parameters \(\)\.\n/,
+    );
+    expect(planError('CREATE STREAM o AS SELECT id, LEAST(id, true) AS x FROM people;', sources)).toMatch(
+      /^Function 'least' does not accept parameters \(INTEGER, BOOLEAN\)\.\n/,
+    );
+    expect(planError('CREATE STREAM o AS SELECT id, GREATEST(id = 1, false) AS x FROM people;', sources)).toMatch(
+      /^Function 'greatest' does not accept parameters \(BOOLEAN, BOOLEAN\)\.\n/,
+    );
+  });
 });
 
 describe('ksqlDB dev server: accepts what ksqlDB accepts', () => {
