@@ -2,6 +2,7 @@ import type { CommandSpec } from './command.js';
 import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
+import { flinkCommand } from './flink.js';
 import { downCommand } from './down.js';
 import { initCommand } from './init.js';
 import { ksqlCommand } from './ksql.js';
@@ -42,6 +43,7 @@ const SPECS: CommandSpec<any>[] = [
   sinkCommand,
   localCommand,
   ksqlCommand,
+  flinkCommand,
 ];
 
 export const COMMANDS: CommandEntry[] = SPECS.map((spec) => ({

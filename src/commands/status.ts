@@ -2,7 +2,9 @@ import type { Context } from '../core/context.js';
 import type { LoadedConfig } from '../core/config.js';
 import { abortReason } from '../core/waiter.js';
 import { ExitCode, isClassifiedError } from '../core/errors.js';
+import type { EngineJob, EngineName } from '../engines/engine.js';
 import { defineCommand } from './command.js';
+import { ENGINE_OPTION } from './engine-option.js';
 
 export interface ResourceStatus {
   id: string;
@@ -16,24 +18,31 @@ export interface ResourceStatus {
 
 export interface StatusResult {
   target: 'cloud' | 'local';
+  /** The stream processor whose queries or jobs `queries` lists. */
+  engine: EngineName;
   healthy: boolean;
   resources: ResourceStatus[];
-  /** `reason`: why a query that is not RUNNING stopped, as ksqlDB's EXPLAIN reports it (its newest query error). */
-  queries: { id: string; sinks: string[]; state: string; reason?: string }[];
+  /**
+   * ksqlDB's persistent queries, or Flink's jobs (then `name` is the pipeline a job runs, e.g. job_status). `reason`:
+   * why one that is not RUNNING stopped, as the engine reports it (ksqlDB's EXPLAIN, Flink's last exception).
+   */
+  queries: { id: string; name?: string; sinks: string[]; state: string; reason?: string }[];
   topics: { name: string; endOffset: number }[];
   notes: string[];
 }
 
 export const statusCommand = defineCommand({
   name: 'status',
-  summary: 'Show each resource of the demo with its health, ksqlDB queries and topic end offsets',
+  summary: 'Show each resource of the demo with its health, ksqlDB queries or Flink jobs, and topic end offsets',
   description:
     'Checks every resource of the deployment live (read-only): whether it exists and is ready, the state of the ' +
-    'ksqlDB persistent queries, the sink connector, and the end offset of every demo topic. Exits 1 when anything is ' +
-    'missing or not healthy.',
+    'ksqlDB persistent queries (or, with --engine flink, of each Flink job), the sink connector, and the end offset ' +
+    'of every demo topic. Exits 1 when anything is missing or not healthy.',
+  options: ENGINE_OPTION,
   examples: [
     { command: 'marketplace status', description: 'the cloud deployment' },
     { command: 'marketplace status --target local --json', description: 'the local deployment, as JSON' },
+    { command: 'marketplace status --target local --engine flink', description: 'with the state of each Flink job' },
   ],
   run: async (ctx): Promise<StatusResult> => collect(ctx, await ctx.loadConfig()),
   render: (result, ctx) => {
@@ -44,10 +53,11 @@ export const statusCommand = defineCommand({
       ctx.out.info(`${mark[resource.health]} ${resource.title}${id}${resource.detail ? ` — ${resource.detail}` : ''}`);
     }
     if (result.queries.length > 0) {
-      ctx.out.info('ksqlDB queries:');
+      ctx.out.info(result.engine === 'flink' ? 'Flink jobs:' : 'ksqlDB queries:');
       for (const query of result.queries) {
         const paint = query.state === 'RUNNING' ? green : red;
-        ctx.out.info(`  ${query.id.padEnd(28)} ${paint(query.state)} → ${query.sinks.join(', ')}`);
+        const name = query.name && query.name !== query.id ? `${query.name} ${dim(query.id)}` : query.id;
+        ctx.out.info(`  ${name.padEnd(28)} ${paint(query.state)} → ${query.sinks.join(', ')}`);
         if (query.reason) ctx.out.info(`    ${red(query.reason)}`);
       }
     }
@@ -95,10 +105,13 @@ async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult
         resources.push({ ...base, health: 'error', detail: error.message.split('\n')[0] });
       }
     }
+    const engine: EngineName = session.target === 'local' ? session.env.engine.name : 'ksqldb';
     const queries = await queryStates(ctx, loaded, session).catch((error: unknown) => {
       if (ctx.signal.aborted) throw abortReason(ctx.signal);
       if (!isClassifiedError(error)) throw error;
-      notes.push(`ksqlDB queries not checked: ${error.message.split('\n')[0]}`);
+      notes.push(
+        `${engine === 'flink' ? 'Flink jobs' : 'ksqlDB queries'} not checked: ${error.message.split('\n')[0]}`,
+      );
       return [];
     });
     const topics = await topicOffsets(ctx, loaded, session).catch((error: unknown) => {
@@ -108,7 +121,7 @@ async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult
       return [];
     });
     const healthy = resources.every((r) => r.health === 'present') && queries.every((q) => q.state === 'RUNNING');
-    return { target: session.target, healthy, resources, queries, topics, notes };
+    return { target: session.target, engine, healthy, resources, queries, topics, notes };
   } finally {
     await session.release();
   }
@@ -130,7 +143,14 @@ async function queryStates(
   let url: string | undefined;
   let auth: { username: string; password: string } | undefined;
   if (session.target === 'local') {
-    url = session.endpoints().ksqldb;
+    const jobs: EngineJob[] = await session.env.engine.jobs();
+    return jobs.map((job) => ({
+      id: job.id,
+      ...(job.name !== job.id ? { name: job.name } : {}),
+      sinks: job.sinks,
+      state: job.state,
+      ...(job.detail ? { reason: job.detail } : {}),
+    }));
   } else {
     const key = session.known.get('ksqldb-api-key');
     url = (key?.attributes?.endpoint ?? session.known.get('ksqldb-cluster')?.attributes?.endpoint) as
@@ -154,6 +174,7 @@ async function queryStates(
       sinks: query.sinks,
       state: query.state ?? Object.keys(query.statusCount ?? {})[0] ?? 'UNKNOWN',
     }));
+    const { stopReason } = await import('../engines/ksqldb.js');
     for (const query of queries) {
       if (query.state === 'RUNNING') continue;
       const reason = await stopReason(client, query.id);
@@ -163,18 +184,6 @@ async function queryStates(
   } finally {
     client.close();
   }
-}
-
-/** The newest of a query's errors (EXPLAIN's `queryErrors`), or nothing when ksqlDB has none or cannot say. */
-async function stopReason(
-  client: InstanceType<typeof import('../ksql-client/client.js').KsqlClient>,
-  id: string,
-): Promise<string | undefined> {
-  const [entity] = await client.executeStatements(`EXPLAIN ${id};`).catch(() => []);
-  const errors = (entity as { queryDescription?: { queryErrors?: { errorMessage?: unknown }[] } } | undefined)
-    ?.queryDescription?.queryErrors;
-  const message = errors?.at(-1)?.errorMessage;
-  return typeof message === 'string' ? message : undefined;
 }
 
 async function topicOffsets(

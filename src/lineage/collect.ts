@@ -1,46 +1,33 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { isClassifiedError } from '../core/errors.js';
-import type { ConnectorFacts, LineageGraph, QueryFacts, SourceFacts } from './graph.js';
+import type { StreamEngine } from '../engines/engine.js';
+import type { ConnectorFacts, LineageGraph } from './graph.js';
 
 export interface LineageResult extends LineageGraph {
   notes: string[];
 }
 
 /**
- * The data flow as ksqlDB (LIST, DESCRIBE EXTENDED) and Connect describe it right now. Connectors that cannot be
- * listed become a note rather than a failure: the ksqlDB part of the graph is still worth showing.
+ * The data flow as the engine (ksqlDB: LIST, DESCRIBE EXTENDED; Flink: the running jobs and their plans) and Connect
+ * describe it right now. Connectors that cannot be listed become a note rather than a failure: the engine's part of
+ * the graph is still worth showing.
  */
 export async function collectLineage(
   ctx: Context,
   loaded: LoadedConfig,
-  options: { onConnectorsError?(error: unknown): void } = {},
+  options: {
+    onConnectorsError?(error: unknown): void;
+    /** An engine the caller holds open (and closes); else the configured one, opened for this call. */
+    engine?: StreamEngine;
+  } = {},
 ): Promise<LineageResult> {
-  const { KsqlClient } = await import('../ksql-client/client.js');
-  const { ksqlClientOptions, resolveKsqlTarget } = await import('../ksql-client/target.js');
+  const { openEngine } = await import('../engines/index.js');
   const { buildLineage } = await import('./graph.js');
-  const target = await resolveKsqlTarget(loaded);
-  const client = new KsqlClient(ksqlClientOptions(target, ctx, loaded));
+  const engine = options.engine ?? (await openEngine({ loaded, ctx }));
   const notes: string[] = [];
   try {
-    const listed = [...(await client.listStreams()), ...(await client.listTables())];
-    const sources: SourceFacts[] = [];
-    for (const source of listed) {
-      const description = await client.describeSource(source.name);
-      sources.push({
-        name: source.name,
-        type: source.type,
-        topic: source.topic,
-        readQueries: description.readQueries.map((q) => q.id),
-        writeQueries: description.writeQueries.map((q) => q.id),
-      });
-    }
-    const queries: QueryFacts[] = (await client.listQueries()).map((q) => ({
-      id: q.id,
-      state: q.state ?? Object.keys(q.statusCount ?? {})[0] ?? 'UNKNOWN',
-      sinks: q.sinks,
-      sinkTopics: q.sinkKafkaTopics,
-    }));
+    const { sources, queries } = await engine.lineage();
     const connectors = await connectorFacts(ctx, loaded).catch((error: unknown) => {
       if (!isClassifiedError(error)) throw error;
       options.onConnectorsError?.(error);
@@ -49,7 +36,7 @@ export async function collectLineage(
     });
     return { ...buildLineage(sources, queries, connectors), notes };
   } finally {
-    client.close();
+    if (!options.engine) await engine.close();
   }
 }
 

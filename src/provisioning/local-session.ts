@@ -4,11 +4,11 @@ import type { Config } from '../core/config-schema.js';
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { configuredEndpoints, type Endpoints } from '../core/endpoints.js';
-import { isCliError, OperationError } from '../core/errors.js';
+import { isClassifiedError, isCliError, OperationError, UserError } from '../core/errors.js';
 import { httpReachable, tcpReachable } from '../core/probes.js';
 import { StateStore, type ResourceRecord } from '../core/state-store.js';
 import { waitFor } from '../core/waiter.js';
-import type { KsqlDeployer } from './cloud-resources.js';
+import type { EngineName, StreamEngine } from '../engines/index.js';
 import { renderConnectorConfig } from './connector-templates.js';
 import { KnownRecords } from './engine.js';
 import { resourceNames, type ResourceNames } from './names.js';
@@ -23,10 +23,10 @@ export interface LocalEnv extends ProvisionEnvBase {
   endpoints: Required<Endpoints>;
   admin(): Promise<Admin>;
   connect: ConnectClient;
-  ksql: KsqlDeployer;
+  /** The engine that runs the demo's statements (the configured one). */
+  engine: StreamEngine;
 }
 
-const STATEMENTS = 'ksql-statements';
 const SINK = 'mongo-sink-connector';
 /** Settings of the local sink recorded in state (the connector itself holds the rest). */
 const RECORDED_SINK_KEYS = ['connection.uri', 'database', 'collection', 'topics'] as const;
@@ -40,8 +40,63 @@ const rec = (kind: string, id: string, attributes: Record<string, unknown> = {})
   attributes,
 });
 
-/** The data-plane half of the demo on the local stack: topics, ksqlDB statements, MongoDB sink. */
-export function localResources(names: ResourceNames, config: Config): ResourceDef<LocalEnv>[] {
+/**
+ * The engine's step: its streams, tables and jobs from its templates. Observing it asks the engine what runs and
+ * what differs from the templates; a difference is an update (the engine replaces what changed).
+ */
+function engineResource(engine: StreamEngine, dependsOn: string[]): ResourceDef<LocalEnv> {
+  const id = engine.resourceId;
+  const record = (attributes: Record<string, unknown>) => rec(id, 'templates', attributes);
+  return {
+    id,
+    kind: id,
+    title: engine.resourceTitle,
+    dependsOn,
+    observe: async (env) => {
+      const state = await engine.inspect(env.signal);
+      return state.present
+        ? { record: record(state.attributes), ready: state.ready, changes: state.changes }
+        : undefined;
+    },
+    create: async (env) => {
+      const result = await engine.apply({ signal: env.signal, progress: (status) => env.progress(id, status) });
+      return record({ created: result.created });
+    },
+    update: async (env) => {
+      const result = await engine.apply({ signal: env.signal, progress: (status) => env.progress(id, status) });
+      return record({ created: result.created, replaced: result.replaced });
+    },
+    ready: async (env, current) => {
+      await waitFor(
+        async () => {
+          const state = await engine.inspect(env.signal);
+          return state.ready ? { done: true, value: undefined } : { done: false, status: state.changes.join('; ') };
+        },
+        {
+          what: `the ${engine.label} jobs to run`,
+          timeoutMs: 90_000,
+          initialDelayMs: 250,
+          maxDelayMs: 2_000,
+          signal: env.signal,
+          onProgress: (status) => env.progress(id, status),
+        },
+      );
+      return current;
+    },
+    destroy: (env) => engine.remove({ signal: env.signal }),
+  };
+}
+
+/**
+ * The data-plane half of the demo on the local stack: topics, the engine's statements, MongoDB sink. `others` are
+ * engines whose statements the state file records besides the configured one's (so `down` removes them too).
+ */
+export function localResources(
+  names: ResourceNames,
+  config: Config,
+  engine: StreamEngine,
+  others: StreamEngine[] = [],
+): ResourceDef<LocalEnv>[] {
   const topicDefs = demoTopics().map(
     (topic): ResourceDef<LocalEnv> => ({
       id: `topic:${topic.name}`,
@@ -99,26 +154,16 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
     });
   const sinkRecord = (config: Record<string, string>) =>
     rec('connector', names.sinkConnector, Object.fromEntries(RECORDED_SINK_KEYS.map((key) => [key, config[key]])));
+  const topicIds = topicDefs.map((def) => def.id);
   return [
     ...topicDefs,
-    {
-      id: STATEMENTS,
-      kind: 'ksql-statements',
-      title: 'ksqlDB streams, tables and queries (templates/ksql)',
-      dependsOn: topicDefs.map((def) => def.id),
-      observe: async (env) =>
-        (await env.ksql.complete()) ? { record: rec('ksql-statements', 'templates'), ready: true } : undefined,
-      create: async (env) => {
-        const result = await env.ksql.apply();
-        return rec('ksql-statements', 'templates', { created: result.created });
-      },
-      destroy: (env) => env.ksql.remove(),
-    },
+    engineResource(engine, topicIds),
+    ...others.map((other) => engineResource(other, topicIds)),
     {
       id: SINK,
       kind: 'connector',
       title: `MongoDB sink ${names.sinkConnector} → ${config.mongoDatabase}.${config.mongoCollection}`,
-      dependsOn: [STATEMENTS],
+      dependsOn: [engine.resourceId],
       observe: async (env): Promise<Observed | undefined> => {
         const current = await env.connect.config(names.sinkConnector);
         if (!current) return undefined;
@@ -194,18 +239,36 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
 export async function openLocalSession(
   ctx: Context,
   loaded: LoadedConfig,
-  options: { lock: string | undefined },
+  options: {
+    lock: string | undefined;
+    /** Also the steps of other engines the state file records (for `down`: remove whatever `up` made). */
+    withRecordedEngines?: boolean;
+  },
 ): Promise<ProvisionSession<LocalEnv>> {
   const config = loaded.values;
   const endpoints = configuredEndpoints(config) as Required<Endpoints>;
   const names = resourceNames(config.prefix);
+  const { ENGINE_NAMES, openEngine } = await import('../engines/index.js');
+  const engine = await openEngine({ loaded, ctx });
+  const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
+  const recorded = await store.read();
+  const others: StreamEngine[] = [];
+  for (const name of ENGINE_NAMES.filter((n: EngineName) => n !== engine.name)) {
+    // Opening one costs no request. One this configuration cannot open at all has nothing recorded here.
+    const other = await openEngine({ loaded, ctx, name }).catch((error: unknown) => {
+      if (!isClassifiedError(error)) throw error;
+      return undefined;
+    });
+    if (other && recorded.resources[other.resourceId]) others.push(other);
+  }
+  if (options.lock === 'up') await refuseSecondEngine(engine, others);
+  const removing = options.withRecordedEngines ? others : [];
   // A command that changes things checks every server first, so a stopped one cannot leave half a deployment; one
   // that only reads needs Kafka at least (every topic is looked up there), and kafkajs would retry for a minute.
-  await requireReachable(endpoints, options.lock ? 'change' : 'read', {
+  await requireReachable(endpoints, options.lock ? 'change' : 'read', [engine, ...removing], {
     timeoutMs: Math.min(PROBE_TIMEOUT_MS, config.requestTimeout),
     signal: ctx.signal,
   });
-  const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
   const lock = await lockStateDir(ctx.out, store, options.lock);
   let admin: Admin | undefined;
   let adminReady: Promise<Admin> | undefined;
@@ -238,7 +301,6 @@ export async function openLocalSession(
   try {
     const recorder = new StateRecorder(store, await store.read());
     const known = new KnownRecords(recorder);
-    const { ksqlDeployer } = await import('./ksql-deployer.js');
     const env: LocalEnv = {
       config,
       names,
@@ -254,15 +316,9 @@ export async function openLocalSession(
         signal: ctx.signal,
         clock: ctx.clock,
       }),
-      ksql: ksqlDeployer({
-        url: endpoints.ksqldbUrl,
-        secrets: ctx.secrets,
-        signal: ctx.signal,
-        clock: ctx.clock,
-        requestTimeoutMs: config.requestTimeout,
-      }),
+      engine,
     };
-    const defs = localResources(names, config);
+    const defs = localResources(names, config, engine, removing);
     return {
       target: 'local',
       label: `the local stack (prefix ${names.prefix})`,
@@ -274,7 +330,7 @@ export async function openLocalSession(
       sink: true,
       endpoints: () => ({
         'kafka bootstrap': endpoints.bootstrapServers,
-        ksqldb: endpoints.ksqldbUrl,
+        ...engine.endpoints(),
         connect: endpoints.connectUrl,
         mongodb: endpoints.mongoUri,
       }),
@@ -284,11 +340,12 @@ export async function openLocalSession(
         for (const topic of demoTopics()) if (topics.has(topic.name)) left.push(`topic ${topic.name}`);
         if ((await env.connect.connectors()).includes(names.sinkConnector))
           left.push(`connector ${names.sinkConnector}`);
-        left.push(...(await env.ksql.leftovers()));
+        for (const each of [engine, ...removing]) left.push(...(await each.leftovers()));
         return left;
       },
       release: async () => {
         await admin?.disconnect().catch(() => undefined);
+        for (const each of [engine, ...others]) await each.close();
         await lock?.release();
       },
     };
@@ -296,6 +353,27 @@ export async function openLocalSession(
     await admin?.disconnect().catch(() => undefined);
     await lock?.release();
     throw error;
+  }
+}
+
+/**
+ * Two engines would both write job_status and truck_tracker: `up` on one refuses while the other's statements, which
+ * the state file says an earlier `up` made here, still run. One that cannot be asked (its server is down) is no
+ * obstacle.
+ */
+async function refuseSecondEngine(engine: StreamEngine, others: StreamEngine[]): Promise<void> {
+  for (const other of others) {
+    const state = await other.inspect().catch((error: unknown) => {
+      if (!isClassifiedError(error)) throw error;
+      return undefined;
+    });
+    if (!state?.present) continue;
+    throw new UserError(
+      `the demo already runs on ${other.label} here, and ${engine.label} would write the same topics; nothing was changed`,
+      {
+        hint: `Run \`marketplace down --target local --yes\` first (it removes what runs on ${other.label}), then \`marketplace up --target local --engine ${engine.name}\`.`,
+      },
+    );
   }
 }
 
@@ -316,26 +394,43 @@ async function kafkaAnswers(
 async function requireReachable(
   endpoints: Required<Endpoints>,
   purpose: 'change' | 'read',
+  engines: StreamEngine[],
   probe: { timeoutMs: number; signal: AbortSignal },
 ): Promise<void> {
+  const unreachable = (error: unknown) => {
+    if (!(error instanceof OperationError) || probe.signal.aborted) throw error;
+    return error;
+  };
   const skipped = { ok: true, detail: '' };
-  const [kafka, ksqldb, connect] = await Promise.all([
+  const [kafka, connect, ...engineFailures] = await Promise.all([
     kafkaAnswers(endpoints.bootstrapServers.split(',')[0]!, probe),
-    purpose === 'change' ? httpReachable(new URL('/info', endpoints.ksqldbUrl).toString(), probe) : skipped,
     purpose === 'change' ? httpReachable(new URL('/', endpoints.connectUrl).toString(), probe) : skipped,
+    ...(purpose === 'change'
+      ? engines.map((engine) => engine.requireReachable(probe).then(() => undefined, unreachable))
+      : []),
   ]);
   const down = [
     kafka.ok
       ? undefined
-      : { what: `Kafka at ${endpoints.bootstrapServers}`, detail: kafka.detail, key: 'bootstrapServers' },
-    ksqldb.ok ? undefined : { what: `ksqlDB at ${endpoints.ksqldbUrl}`, detail: ksqldb.detail, key: 'ksqldbUrl' },
+      : {
+          problem: `Kafka at ${endpoints.bootstrapServers} is not reachable (${kafka.detail})`,
+          keys: ['bootstrapServers'],
+        },
+    ...engines.map((engine, i) => {
+      const failure = engineFailures[i];
+      return failure ? { problem: failure.message, keys: engine.endpointKeys } : undefined;
+    }),
     connect.ok
       ? undefined
-      : { what: `Kafka Connect at ${endpoints.connectUrl}`, detail: connect.detail, key: 'connectUrl' },
+      : {
+          problem: `Kafka Connect at ${endpoints.connectUrl} is not reachable (${connect.detail})`,
+          keys: ['connectUrl'],
+        },
   ].filter((entry) => entry !== undefined);
   if (down.length === 0) return;
   const outcome = purpose === 'change' ? 'nothing was changed' : 'nothing could be checked';
-  throw new OperationError(`${down.map((d) => `${d.what} is not reachable (${d.detail})`).join('; ')}; ${outcome}`, {
-    hint: `Start the local stack with \`marketplace local start\` (check it with \`marketplace local status\`), or fix ${down.map((d) => d.key).join(', ')}.`,
+  const withFlink = engines.some((engine, i) => engine.name === 'flink' && engineFailures[i]) ? ' --with flink' : '';
+  throw new OperationError(`${down.map((d) => d.problem).join('; ')}; ${outcome}`, {
+    hint: `Start the local stack with \`marketplace local start${withFlink}\` (check it with \`marketplace local status\`), or fix ${down.flatMap((d) => d.keys).join(', ')}.`,
   });
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,6 +151,9 @@ describe('local stack lifecycle (separate home and ports)', () => {
       bootstrap: `127.0.0.1:${ports.kafka}`,
       dataDir: join(home, 'data', 'ksqldb'),
     });
+    // Flink is part of the stack only when asked for: neither installed nor started nor listed by default.
+    expect(parsed.services.map((s) => s.name).sort()).toEqual(['connect', 'ferretdb', 'kafka', 'ksqldb']);
+    expect(existsSync(join(home, 'lib-flink'))).toBe(false);
     const pids = parsed.services.map((s) => s.pid);
 
     const started = Date.now();
