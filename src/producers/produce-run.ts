@@ -9,6 +9,7 @@ import { resolveKafkaTarget } from '../kafka/connection.js';
 import { connectionTimeoutError, kafkaOperationError, type KafkaErrorContext } from '../kafka/errors.js';
 import { batchSender, type Compression } from '../kafka/producer.js';
 import { assertTopicsExist, partitionCounts } from '../kafka/topics.js';
+import { CONTRACT_VIOLATION_HINT, isContractViolation } from './contracts.js';
 import { startLiveStats } from './live-stats.js';
 import { Lane, type LaneEvents } from './lane.js';
 import { OutageLog, retryThroughOutages, type OutageNotices } from './outage.js';
@@ -165,8 +166,9 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
     outages: { count: outages.count, longestMs: Math.round(outages.longestMs) },
   };
   if (outcome.stoppedBy === 'error') {
-    const error =
-      outcome.error instanceof ProducerThreadCrash
+    const error = isContractViolation(outcome.error)
+      ? new OperationError(outcome.error.message, { hint: CONTRACT_VIOLATION_HINT, cause: outcome.error })
+      : outcome.error instanceof ProducerThreadCrash
         ? new OperationError(outcome.error.message, {
             hint: outcome.error.outOfMemory
               ? 'Run with --threads 0 to produce from the main thread, whose memory is not capped, and report this.'
