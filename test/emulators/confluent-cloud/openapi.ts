@@ -18,6 +18,10 @@ export const SPEC_FILES = [
   'ksql-v2',
   'connect-v1',
   'kafkarest-v3',
+  'srcm-v3',
+  'schema-registry-v1',
+  'flink-v2',
+  'flink-gateway-v1',
 ] as const;
 
 type Json = Record<string, unknown>;
@@ -268,7 +272,10 @@ export class OpenApiSpecs {
           : undefined;
         const responses: SpecOperation['responses'] = {};
         for (const [code, response] of Object.entries((operation['responses'] ?? {}) as Record<string, Json>)) {
-          responses[code] = deref(components, response, 'responses') as SpecOperation['responses'][string];
+          const documented = deref(components, response, 'responses') as SpecOperation['responses'][string];
+          responses[code] = documented.content
+            ? { ...documented, content: withBareMediaTypes(documented.content) }
+            : documented;
         }
         this.operations.push({
           spec,
@@ -300,6 +307,19 @@ export function loadOpenApiSpecs(dir: string): OpenApiSpecs {
     loaded.set(dir, specs);
   }
   return specs;
+}
+
+/**
+ * Schema Registry documents its answers under media types with a quality parameter (`application/json; qs=0.5`,
+ * for content negotiation); an answer carries the type alone, so each is indexed under its bare name too.
+ */
+function withBareMediaTypes<T>(content: Record<string, T>): Record<string, T> {
+  const indexed: Record<string, T> = { ...content };
+  for (const [type, media] of Object.entries(content)) {
+    const bare = type.split(';')[0]!.trim().toLowerCase();
+    indexed[bare] ??= media;
+  }
+  return indexed;
 }
 
 function deref(components: Json, value: Json, kind: string): Json {

@@ -16,7 +16,8 @@ import {
 import { loadOpenApiSpecs, type OpenApiSpecs, type SpecOperation } from './openapi.js';
 import { ExchangeRecorder } from './recorder.js';
 import { kafkaRestModule } from './kafka-rest.js';
-import { Router, type Auth, type Caller, type Reply } from './router.js';
+import { schemaRegistryModule } from './schema-registry.js';
+import { Router, type Auth, type Caller, type Reply, type ResourceAuthenticator } from './router.js';
 import { openApiDir } from './spec-location.js';
 import {
   apiKeyId,
@@ -92,6 +93,8 @@ export interface RunningEmulator {
   durations: PhaseDurations;
   /** Data-plane modules register here what a deleted Kafka cluster takes with it (topics, connectors). */
   clusterDeletedHooks: ((cluster: ClusterRecord) => Promise<void>)[];
+  /** How the data planes other than Kafka REST check their keys (Schema Registry, Flink), by route auth kind. */
+  resourceAuthenticators: Partial<Record<Auth, ResourceAuthenticator>>;
   close(): Promise<void>;
 }
 
@@ -103,7 +106,7 @@ export type DataPlaneModule = (
 
 /** The strict Confluent Cloud emulator: control plane, Kafka REST v3 and connect/v1 on one 127.0.0.1 port. */
 export async function startConfluentCloudEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  const modules: DataPlaneModule[] = [kafkaRestModule, connectModule];
+  const modules: DataPlaneModule[] = [kafkaRestModule, connectModule, schemaRegistryModule];
   const scale = options.timeScale ?? 1;
   const base = { ...REALISTIC_DURATIONS, ...options.durations };
   const durations = Object.fromEntries(
@@ -135,6 +138,7 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     router,
     durations,
     clusterDeletedHooks: [],
+    resourceAuthenticators: {},
     close: async () => undefined,
   };
 
@@ -199,6 +203,8 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
         headers: { 'WWW-Authenticate': 'Basic error="invalid_key", error_description="The API Key is invalid"' },
       });
     }
+    const dataPlane = emulator.resourceAuthenticators[auth];
+    if (dataPlane) return dataPlane({ key, secret }, params, now);
     const record = state.apiKeys.get(key);
     const clusterId = params['cluster_id'] ?? params['kafka_cluster_id'];
     if (!record || record.secret !== secret || record.resource?.id !== clusterId || now < record.usableAt) {

@@ -7,6 +7,8 @@ export interface PhaseDurations {
   apiKeyMs: number;
   roleBindingMs: number;
   connectorMs: number;
+  /** A governed environment's Schema Registry, from its first Kafka cluster on. */
+  schemaRegistryMs: number;
 }
 
 export const REALISTIC_DURATIONS: PhaseDurations = {
@@ -15,6 +17,7 @@ export const REALISTIC_DURATIONS: PhaseDurations = {
   apiKeyMs: 90_000,
   roleBindingMs: 90_000,
   connectorMs: 60_000,
+  schemaRegistryMs: 60_000,
 };
 
 export interface EnvironmentRecord {
@@ -52,7 +55,7 @@ export interface ApiKeyRecord {
   description: string;
   ownerId: string;
   /** undefined for a Cloud key. */
-  resource?: { id: string; kind: 'Cluster'; apiVersion: string; environmentId?: string };
+  resource?: { id: string; kind: string; apiVersion: string; environmentId?: string };
   createdAt: number;
   usableAt: number;
 }
@@ -105,6 +108,50 @@ export interface ConnectorRecord {
   failure?: string;
 }
 
+/**
+ * A resource other than a Kafka or ksqlDB cluster that API keys can be made for (a Schema Registry cluster, a Flink
+ * region), described by the module that emulates it.
+ */
+export interface KeyResource {
+  id: string;
+  kind: string;
+  apiVersion: string;
+  environmentId?: string;
+  /** Its URL on the control plane, and its CRN, as an API key's resource reference shows them. */
+  related: string;
+  crn: string;
+}
+
+/** One version of a subject in a Schema Registry cluster. */
+export interface SubjectVersion {
+  version: number;
+  /** The schema's id in its registry: the same text under two subjects has one id. */
+  id: number;
+  schemaType: string;
+  schema: string;
+}
+
+export interface SubjectRecord {
+  name: string;
+  versions: SubjectVersion[];
+  /** Set by a soft delete: hidden from reads until re-registered; a permanent delete then removes it. */
+  softDeleted: boolean;
+}
+
+/** The Schema Registry cluster of a governed environment, made with the environment's first Kafka cluster. */
+export interface SchemaRegistryRecord {
+  id: string;
+  environmentId: string;
+  cloud: string;
+  region: string;
+  package: string;
+  createdAt: number;
+  readyAt: number;
+  subjects: Map<string, SubjectRecord>;
+  /** Schema ids by canonical schema text. */
+  schemaIds: Map<string, number>;
+}
+
 /** Everything the emulated organization holds. */
 export class EmulatorState {
   readonly organizationId = randomUUID();
@@ -119,6 +166,34 @@ export class EmulatorState {
   readonly ksqlClusters = new Map<string, KsqlClusterRecord>();
   readonly acls: AclRecord[] = [];
   readonly connectors = new Map<string, ConnectorRecord>();
+  /** Schema Registry clusters by environment id. */
+  readonly schemaRegistries = new Map<string, SchemaRegistryRecord>();
+  /** Modules that emulate other key resources answer here for the ids they know. */
+  readonly keyResources: ((id: string, environmentId: string | undefined) => KeyResource | undefined)[] = [];
+
+  keyResource(id: string, environmentId: string | undefined): KeyResource | undefined {
+    for (const resolve of this.keyResources) {
+      const found = resolve(id, environmentId);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether an effective role binding gives `ownerId` one of `roles` on `crn`: a binding on that CRN or on a pattern
+   * whose trailing `*` covers it, or an environment or organization admin role above it.
+   */
+  grants(ownerId: string, roles: readonly string[], crn: string, environmentId: string, now: number): boolean {
+    if (ownerId === this.adminUserId) return true;
+    return [...this.roleBindings.values()].some((rb) => {
+      if (rb.principal !== `User:${ownerId}` || rb.effectiveAt > now) return false;
+      const pattern = decodeURIComponent(rb.crnPattern);
+      if (rb.roleName === 'OrganizationAdmin') return pattern === this.orgCrn();
+      if (rb.roleName === 'EnvironmentAdmin') return pattern === this.environmentCrn(environmentId);
+      if (!roles.includes(rb.roleName)) return false;
+      return pattern.endsWith('*') ? crn.startsWith(pattern.slice(0, -1)) : pattern === crn;
+    });
+  }
 
   liveEnvironment(id: string): EnvironmentRecord | undefined {
     const env = this.environments.get(id);
