@@ -9,6 +9,8 @@ import { KafkaRest, type KafkaRestTarget } from './kafka-rest.js';
 import { KsqlClusters } from './ksql-clusters.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { RoleBindings } from './role-bindings.js';
+import { SchemaRegistry, type SchemaRegistryTarget } from './schema-registry.js';
+import { SchemaRegistryClusters } from './schema-registry-clusters.js';
 import { ServiceAccounts } from './service-accounts.js';
 import * as waiters from './waiters.js';
 
@@ -34,6 +36,8 @@ export interface ConfluentCloud {
   apiKeys: ApiKeys;
   roleBindings: RoleBindings;
   ksqlClusters: KsqlClusters;
+  schemaRegistryClusters: SchemaRegistryClusters;
+  schemaRegistry(target: SchemaRegistryTarget): SchemaRegistry;
   connectors(environmentId: string, kafkaClusterId: string): Connectors;
   kafka(target: KafkaRestTarget): KafkaRest;
   clock?: Clock;
@@ -61,6 +65,8 @@ export function createConfluentCloud(options: ConfluentCloudOptions): ConfluentC
     apiKeys: new ApiKeys(http, options.secrets),
     roleBindings: new RoleBindings(http),
     ksqlClusters: new KsqlClusters(http),
+    schemaRegistryClusters: new SchemaRegistryClusters(http),
+    schemaRegistry: (target) => new SchemaRegistry(http, target),
     connectors: (environmentId, kafkaClusterId) => new Connectors(http, environmentId, kafkaClusterId),
     kafka: (target) => new KafkaRest(http, target),
     clock: options.clock,
@@ -73,6 +79,7 @@ export { HttpCore } from './http.js';
 export * from './errors.js';
 export * from './types.js';
 export { bootstrapServers, restEndpoint, clusterRbacCrn } from './clusters.js';
+export { schemaRegistryEndpoint } from './schema-registry-clusters.js';
 export {
   ApiKeys,
   Clusters,
@@ -82,5 +89,7 @@ export {
   KafkaRest,
   KsqlClusters,
   RoleBindings,
+  SchemaRegistry,
+  SchemaRegistryClusters,
   ServiceAccounts,
 };

@@ -191,3 +191,31 @@ export interface ConnectorValidation {
     value: { name: string; value?: string; errors: string[] };
   }[];
 }
+
+export interface SchemaRegistryCluster {
+  api_version: 'srcm/v3';
+  kind: 'Cluster';
+  id: string;
+  metadata: ObjectMeta;
+  spec: {
+    display_name?: string;
+    package?: string;
+    http_endpoint?: string;
+    private_http_endpoint?: string;
+    cloud?: string;
+    region?: string;
+    environment?: ObjectReference;
+  };
+  status: { phase: Phase };
+}
+
+/** One version of a subject, as the Schema Registry returns it. */
+export interface SubjectSchema {
+  subject: string;
+  version: number;
+  id: number;
+  /** AVRO when absent. */
+  schemaType?: string;
+  /** The schema as text. */
+  schema: string;
+}
