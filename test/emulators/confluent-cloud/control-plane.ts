@@ -386,6 +386,7 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
         if (cluster.environmentId === env.id) await deleteCluster(cluster);
       for (const ksql of [...state.ksqlClusters.values()])
         if (ksql.environmentId === env.id) state.ksqlClusters.delete(ksql.id);
+      for (const hook of state.environmentGoneHooks) hook(env.id);
       return { status: 204 };
     },
   });

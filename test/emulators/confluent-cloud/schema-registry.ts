@@ -23,6 +23,13 @@ export const schemaRegistryModule: DataPlaneModule = (emulator) => {
   const provisionMs = emulator.durations.schemaRegistryMs;
   const url = (path: string) => `${emulator.url}${path}`;
 
+  state.environmentGoneHooks.push((environmentId) => {
+    const registry = state.schemaRegistries.get(environmentId);
+    state.schemaRegistries.delete(environmentId);
+    // Keys for the registry go with it, as a cluster's keys go with the cluster.
+    if (registry)
+      for (const key of [...state.apiKeys.values()]) if (key.resource?.id === registry.id) state.apiKeys.delete(key.id);
+  });
   state.keyResources.push((id) => {
     const registry = [...state.schemaRegistries.values()].find((r) => r.id === id);
     return (

@@ -168,6 +168,8 @@ export class EmulatorState {
   readonly connectors = new Map<string, ConnectorRecord>();
   /** Schema Registry clusters by environment id. */
   readonly schemaRegistries = new Map<string, SchemaRegistryRecord>();
+  /** Modules keep here what goes with a deleted environment (its Schema Registry, its compute pools). */
+  readonly environmentGoneHooks: ((environmentId: string) => void)[] = [];
   /** Modules that emulate other key resources answer here for the ids they know. */
   readonly keyResources: ((id: string, environmentId: string | undefined) => KeyResource | undefined)[] = [];
 
