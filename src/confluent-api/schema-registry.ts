@@ -1,7 +1,9 @@
+import { waitFor } from '../core/waiter.js';
 import { enc } from './environments.js';
 import type { Credentials, HttpCore } from './http.js';
 import { orUndefinedIfGone } from './lookup.js';
 import type { SubjectSchema } from './types.js';
+import type { WaitSettings } from './waiters.js';
 
 export interface SchemaRegistryTarget {
   /** The registry's spec.http_endpoint. */
@@ -24,13 +26,43 @@ export class SchemaRegistry {
 
   /** Subject names, optionally only those starting with `prefix`; soft-deleted ones only with `deleted`. */
   async subjects(options: { prefix?: string; deleted?: boolean } = {}): Promise<string[]> {
-    const response = await this.http.request<string[]>({
+    return (await this.listSubjects(options)).data;
+  }
+
+  private listSubjects(options: { prefix?: string; deleted?: boolean; acceptStatuses?: number[] }) {
+    return this.http.request<string[]>({
       method: 'GET',
       path: `${this.base}/subjects`,
       query: { subjectPrefix: options.prefix, deleted: options.deleted ? true : undefined },
       credentials: this.target.credentials,
+      acceptStatuses: options.acceptStatuses,
+      deadlineMs: 60_000,
     });
-    return response.data;
+  }
+
+  /**
+   * A new key is usable once the registry answers it twice in a row (the rule Terraform applies to Kafka keys:
+   * one success may come from a node that synced before the others); listing subjects needs no role.
+   */
+  waitUntilUsable(options: WaitSettings = {}): Promise<void> {
+    let accepted = 0;
+    return waitFor(
+      async () => {
+        const { status } = await this.listSubjects({ acceptStatuses: [401] });
+        accepted = status === 200 ? accepted + 1 : 0;
+        if (accepted >= 2) return { done: true, value: undefined };
+        return { done: false, status: status === 200 ? 'accepted once' : 'key not accepted yet (HTTP 401)' };
+      },
+      {
+        what: `Schema Registry API key ${this.target.credentials.key} to become usable`,
+        timeoutMs: options.timeoutMs ?? 20 * 60_000,
+        initialDelayMs: 5_000,
+        maxDelayMs: 30_000,
+        clock: options.clock,
+        signal: options.signal,
+        onProgress: options.onProgress,
+      },
+    );
   }
 
   async latest(subject: string): Promise<SubjectSchema> {
