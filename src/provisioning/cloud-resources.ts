@@ -31,11 +31,11 @@ export interface CloudEnv extends ProvisionEnvBase {
   mongoPassword?: string;
 }
 
-const ENVIRONMENT = 'environment';
-const CLUSTER = 'kafka-cluster';
-const SERVICE_ACCOUNT = 'service-account';
+export const ENVIRONMENT = 'environment';
+export const CLUSTER = 'kafka-cluster';
+export const SERVICE_ACCOUNT = 'service-account';
 const CLUSTER_ROLE = 'cluster-role-binding';
-const KAFKA_KEY = 'kafka-api-key';
+export const KAFKA_KEY = 'kafka-api-key';
 const KSQL_CLUSTER = 'ksqldb-cluster';
 const KSQL_ROLE = 'ksqldb-role-binding';
 const KSQL_KEY = 'ksqldb-api-key';
@@ -43,7 +43,7 @@ const STATEMENTS = 'ksql-statements';
 const SINK = 'mongo-sink-connector';
 
 const now = () => new Date().toISOString();
-const rec = (
+export const rec = (
   kind: string,
   id: string,
   name: string | undefined,
@@ -58,7 +58,7 @@ const rec = (
 });
 
 /** Ignores "already gone": Confluent answers 404, or 403 for some deleted resources. */
-async function deleteIgnoringGone(remove: () => Promise<unknown>): Promise<void> {
+export async function deleteIgnoringGone(remove: () => Promise<unknown>): Promise<void> {
   try {
     await remove();
   } catch (error) {
@@ -67,7 +67,7 @@ async function deleteIgnoringGone(remove: () => Promise<unknown>): Promise<void>
   }
 }
 
-function envId(env: CloudEnv): string {
+export function envId(env: CloudEnv): string {
   return requireKnown(env, ENVIRONMENT).id;
 }
 
@@ -82,7 +82,7 @@ function kafkaCredentials(env: CloudEnv): Credentials {
   return { key: key.id, secret };
 }
 
-function kafkaRest(env: CloudEnv) {
+export function kafkaRest(env: CloudEnv) {
   const cluster = requireKnown(env, CLUSTER);
   return env.cloud.kafka({
     restEndpoint: String(cluster.attributes?.restEndpoint),
@@ -103,11 +103,15 @@ function clusterRecord(cluster: KafkaCluster): ResourceRecord {
   });
 }
 
-/** The demo on Confluent Cloud as a resource graph. The ksqlDB cluster starts as soon as the cluster and SA exist. */
+/**
+ * The demo on Confluent Cloud as a resource graph. The ksqlDB cluster starts as soon as the cluster and SA exist.
+ * With the Flink engine (`streamProcessing` given) the ksqlDB part and the output topics are left out: the Flink
+ * statements make their tables, and the sink waits for the nodes named there.
+ */
 export function cloudResources(
   config: Config,
   names: ResourceNames,
-  options: { sink: boolean },
+  options: { sink: boolean; streamProcessing?: { sinkAfter: string[] } },
 ): ResourceDef<CloudEnv>[] {
   const defs: ResourceDef<CloudEnv>[] = [
     {
@@ -322,7 +326,18 @@ export function cloudResources(
       },
     },
   ];
-  if (options.sink) defs.push(mongoSink(config, names));
+  if (options.streamProcessing) {
+    const ksqlOnly = new Set([KSQL_CLUSTER, KSQL_ROLE, KSQL_KEY, STATEMENTS]);
+    const outputTopics = new Set(
+      demoTopics()
+        .filter((t) => t.role === 'output')
+        .map((t) => `topic:${t.name}`),
+    );
+    const kept = defs.filter((def) => !ksqlOnly.has(def.id) && !outputTopics.has(def.id));
+    if (options.sink) kept.push(mongoSink(config, names, [...options.streamProcessing.sinkAfter, KAFKA_KEY]));
+    return kept;
+  }
+  if (options.sink) defs.push(mongoSink(config, names, [STATEMENTS, KAFKA_KEY]));
   return defs;
 }
 
@@ -331,13 +346,17 @@ export function cloudResources(
  * in the create response and our state: without it the key is useless, so a key found by name without a secret is
  * deleted and made again.
  */
-function apiKey(spec: {
+export function apiKey(spec: {
   id: string;
   kind: string;
+  /** What the key is for, in its title: "Kafka", "ksqlDB", "Schema Registry". */
+  label?: string;
   displayName: string;
   description: string;
   /** The graph node of the resource the key is for. */
   resourceOf: string;
+  /** The key's resource id when it is not that node's id (a Flink region: `<cloud>.<region>`). */
+  resourceId?: (env: CloudEnv) => string;
   dependsOn: string[];
   attributes: (env: CloudEnv) => Record<string, unknown>;
   /** Waits until the key works; returns attributes learned on the way. */
@@ -346,7 +365,7 @@ function apiKey(spec: {
   return {
     id: spec.id,
     kind: spec.kind,
-    title: `${spec.kind === 'kafka-api-key' ? 'Kafka' : 'ksqlDB'} API key ${spec.displayName}`,
+    title: `${spec.label ?? (spec.kind === 'kafka-api-key' ? 'Kafka' : 'ksqlDB')} API key ${spec.displayName}`,
     dependsOn: spec.dependsOn,
     observe: async (env) => {
       const known = env.known(spec.id);
@@ -357,11 +376,14 @@ function apiKey(spec: {
     create: async (env) => {
       const resource = requireKnown(env, spec.resourceOf);
       const owner = requireKnown(env, SERVICE_ACCOUNT).id;
-      const orphan = await env.cloud.apiKeys.findByName(spec.displayName, { ownerId: owner, resourceId: resource.id });
+      const orphan = await env.cloud.apiKeys.findByName(spec.displayName, {
+        ownerId: owner,
+        resourceId: spec.resourceId?.(env) ?? resource.id,
+      });
       if (orphan) await deleteIgnoringGone(() => env.cloud.apiKeys.delete(orphan.id));
       const created = await env.cloud.apiKeys.create({
         ownerId: owner,
-        resourceId: resource.id,
+        resourceId: spec.resourceId?.(env) ?? resource.id,
         environmentId: envId(env),
         displayName: spec.displayName,
         description: spec.description,
@@ -389,11 +411,13 @@ function ksqlDeployer(env: CloudEnv): KsqlDeployer {
   return env.ksql(String(endpoint), { key: key.id, secret: String(key.secrets?.secret) });
 }
 
-function roleBinding(
+export function roleBinding(
   id: string,
   roleName: string,
   dependsOn: string[],
   crnOf: (env: CloudEnv) => string,
+  /** What it is on, for its title when the role alone does not tell ("subject order_placed-value"). */
+  scope?: string,
 ): ResourceDef<CloudEnv> {
   const input = (env: CloudEnv) => ({
     principal: `User:${requireKnown(env, SERVICE_ACCOUNT).id}`,
@@ -403,7 +427,7 @@ function roleBinding(
   return {
     id,
     kind: 'role-binding',
-    title: `role binding ${roleName} for the service account`,
+    title: `role binding ${roleName}${scope ? ` on ${scope}` : ''} for the service account`,
     dependsOn,
     observe: async (env) => {
       const known = env.known(id);
@@ -441,7 +465,7 @@ function sinkConfig(config: Config, names: ResourceNames, env: CloudEnv): Record
 /** The settings of the sink that, when they differ from the configuration, are updated in place. */
 const COMPARED_SINK_KEYS = ['connection.host', 'connection.user', 'database', 'collection', 'topics'] as const;
 
-function mongoSink(config: Config, names: ResourceNames): ResourceDef<CloudEnv> {
+function mongoSink(config: Config, names: ResourceNames, dependsOn: string[]): ResourceDef<CloudEnv> {
   const connectors = (env: CloudEnv) => env.cloud.connectors(envId(env), requireKnown(env, CLUSTER).id);
   const record = (attributes: Record<string, unknown>) =>
     rec('connector', names.sinkConnector, names.sinkConnector, attributes);
@@ -449,7 +473,7 @@ function mongoSink(config: Config, names: ResourceNames): ResourceDef<CloudEnv> 
     id: SINK,
     kind: 'connector',
     title: `MongoDB Atlas sink ${names.sinkConnector} → ${config.mongoDatabase}.${config.mongoCollection}`,
-    dependsOn: [STATEMENTS, KAFKA_KEY],
+    dependsOn,
     observe: async (env): Promise<Observed | undefined> => {
       const found = await connectors(env).findByName(names.sinkConnector);
       if (!found) return undefined;

@@ -11,6 +11,7 @@ import { cloudResources } from './cloud-resources.js';
 import { KnownRecords } from './engine.js';
 import { resourceNames, type ResourceNames } from './names.js';
 import { remainingCloudResources } from './cloud-verify.js';
+import { schemaRegistryResources } from './schema-resources.js';
 import { lockStateDir, type ProvisionSession } from './session.js';
 import { StateRecorder } from './state-recorder.js';
 
@@ -83,7 +84,7 @@ export async function openCloudSession(
       label: `Confluent Cloud (prefix ${names.prefix})`,
       config,
       names,
-      defs: cloudResources(config, names, { sink }),
+      defs: [...cloudResources(config, names, { sink }), ...schemaRegistryResources(names)],
       env,
       known,
       recorder,
@@ -98,6 +99,7 @@ export async function openCloudSession(
           'kafka rest': records['kafka-cluster']?.attributes?.restEndpoint as string | undefined,
           ksqldb: (records['ksqldb-api-key']?.attributes?.endpoint ??
             records['ksqldb-cluster']?.attributes?.endpoint) as string | undefined,
+          'schema registry': records['schema-registry']?.attributes?.endpoint as string | undefined,
         };
       },
       remaining: (opts) => remainingCloudResources(session, opts),

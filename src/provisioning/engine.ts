@@ -114,7 +114,7 @@ export async function applyResources<E extends ProvisionEnvBase>(
         record = await def.update(env, observed);
         outcome.updated.push(def.id);
       } else if (!inState) {
-        outcome.adopted.push(def.id);
+        (def.implicit ? outcome.created : outcome.adopted).push(def.id);
       } else {
         outcome.unchanged.push(def.id);
       }

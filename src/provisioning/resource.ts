@@ -24,6 +24,11 @@ export interface ResourceDef<E extends ProvisionEnvBase = ProvisionEnvBase> {
   kind: string;
   title: string;
   dependsOn: string[];
+  /**
+   * The service makes it along with what it depends on (an environment's Schema Registry): `create` only waits for
+   * it to appear, and finding it unrecorded is its creation, not an adoption.
+   */
+  implicit?: boolean;
   observe(env: E): Promise<Observed | undefined>;
   create(env: E): Promise<ResourceRecord>;
   /** Waits until the resource is usable; may return the record with more attributes (endpoints). */

@@ -135,6 +135,7 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
         roleBindings: [],
         ksqlClusters: [],
         connectors: [],
+        subjects: [],
       },
       demoTopics: [],
       connectors: [],

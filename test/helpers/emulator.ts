@@ -34,6 +34,8 @@ export interface CloudInventory {
   roleBindings: { id: string; principal: string; roleName: string }[];
   ksqlClusters: { id: string; name: string }[];
   connectors: { name: string; workerName: string }[];
+  /** Live subjects of every Schema Registry, as `<registry id>/<subject>`. */
+  subjects: string[];
 }
 
 /** The emulator's inventory when nothing is provisioned (what `down` must leave). */
@@ -45,6 +47,7 @@ export const EMPTY_INVENTORY: CloudInventory = {
   roleBindings: [],
   ksqlClusters: [],
   connectors: [],
+  subjects: [],
 };
 
 export interface CloudEmulatorHarness {
@@ -170,6 +173,11 @@ export async function startCloudEmulatorHarness(
         })),
         ksqlClusters: [...state.ksqlClusters.values()].map((k) => ({ id: k.id, name: k.displayName })),
         connectors: [...state.connectors.values()].map((c) => ({ name: c.name, workerName: c.workerName })),
+        subjects: [...state.schemaRegistries.values()].flatMap((registry) =>
+          [...registry.subjects.values()]
+            .filter((subject) => !subject.softDeleted)
+            .map((subject) => `${registry.id}/${subject.name}`),
+        ),
       };
     },
     cliEnv: ({ prefix, waitScale, sink = false, extra = {} }) => ({
