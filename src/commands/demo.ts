@@ -1,6 +1,7 @@
 import { duration, jobRate } from '../core/parse.js';
 import type { DemoResult } from '../demo/result.js';
 import { defineCommand, flag, option } from './command.js';
+import { ENGINE_OPTION } from './engine-option.js';
 
 export const demoCommand = defineCommand({
   name: 'demo',
@@ -10,15 +11,18 @@ export const demoCommand = defineCommand({
     'server), provisions the demo on it (`up --target local`), produces jobs, orders, job locations and truck ' +
     'positions for --duration while job_status streams by, then prints a summary: jobs produced, ACCEPTED/REJECTED ' +
     "counts, documents in MongoDB and truck_tracker rows. Afterwards it removes what it created (the demo's " +
-    'topics, queries and connector, and the stack if it started it) unless --keep.',
+    'topics, queries and connector, and the stack if it started it) unless --keep. With --engine flink the ' +
+    'statements run as Apache Flink jobs instead (Flink is installed and started with the stack).',
   options: {
     duration: option('--duration <time>', 'how long to produce', { parse: duration('--duration'), default: '30s' }),
     rate: option('--rate <jobs>', 'new jobs per second', { parse: jobRate('--rate', { example: 50 }), default: '20' }),
     keep: flag('--keep', 'leave the stack and the demo running afterwards'),
+    ...ENGINE_OPTION,
   },
   examples: [
     { command: 'marketplace demo', description: '30 seconds of the demo on the local stack' },
     { command: 'marketplace demo --duration 2m --rate 50 --keep', description: 'longer, faster, and keep it running' },
+    { command: 'marketplace demo --engine flink', description: 'the same demo on Apache Flink' },
   ],
   run: async (ctx, { options }): Promise<DemoResult> => {
     const { runDemo } = await import('../demo/run.js');

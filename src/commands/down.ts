@@ -2,6 +2,7 @@ import type { Context } from '../core/context.js';
 import { ExitCode, InterruptedError, UserError } from '../core/errors.js';
 import type { DestroySummary } from '../provisioning/run.js';
 import { defineCommand, flag } from './command.js';
+import { ENGINE_OPTION } from './engine-option.js';
 
 export type DownResult = DestroySummary;
 
@@ -11,13 +12,15 @@ export const downCommand = defineCommand({
   description:
     'Deletes in reverse dependency order, treats "already gone" as done, then checks that nothing with the name ' +
     "prefix is left. Asks for confirmation unless --yes. With --discover it finds the demo's resources by their " +
-    'name prefix, for when the state file is lost.',
+    'name prefix, for when the state file is lost. On the local target it stops the jobs and removes the tables of ' +
+    'every engine `up` used there (ksqlDB, Flink), whichever --engine says.',
   options: {
     discover: flag(
       '--discover',
       'find resources by name prefix even without a state file (cloud: automatic when the state file has records)',
     ),
     keepEnvironment: flag('--keep-environment', 'keep the environment (e.g. when it is shared)'),
+    ...ENGINE_OPTION,
   },
   examples: [
     { command: 'marketplace down', description: 'tear everything down after confirming' },
@@ -34,7 +37,11 @@ export const downCommand = defineCommand({
     );
     const { openSession } = await import('../provisioning/open-session.js');
     const { destroySession, progressFor } = await import('../provisioning/run.js');
-    const session = await openSession(ctx, loaded, { lock: 'down', needMongoPassword: false });
+    const session = await openSession(ctx, loaded, {
+      lock: 'down',
+      needMongoPassword: false,
+      withRecordedEngines: true,
+    });
     try {
       const progress = progressFor(ctx, session, { doing: 'deleting', done: 'verifying' });
       session.env.progress = progress.status;

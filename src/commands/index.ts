@@ -1,6 +1,7 @@
 import type { CommandSpec } from './command.js';
 import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
+import { flinkCommand } from './flink.js';
 import { downCommand } from './down.js';
 import { initCommand } from './init.js';
 import { ksqlCommand } from './ksql.js';
@@ -40,6 +41,7 @@ const SPECS: CommandSpec<any>[] = [
   sinkCommand,
   localCommand,
   ksqlCommand,
+  flinkCommand,
 ];
 
 export const COMMANDS: CommandEntry[] = SPECS.map((spec) => ({

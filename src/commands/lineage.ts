@@ -1,7 +1,8 @@
 import type { Context } from '../core/context.js';
 import { oneOf } from '../core/parse.js';
-import type { ConnectorFacts, LineageGraph, QueryFacts, SourceFacts } from '../lineage/graph.js';
+import type { ConnectorFacts, LineageGraph } from '../lineage/graph.js';
 import { defineCommand, option } from './command.js';
+import { ENGINE_OPTION } from './engine-option.js';
 
 export interface LineageResult extends LineageGraph {
   notes: string[];
@@ -13,17 +14,20 @@ export const lineageCommand = defineCommand({
   description:
     'Asks ksqlDB for its streams, tables and queries (LIST, DESCRIBE EXTENDED) and Connect for its connectors, and ' +
     "draws producers → topics → streams/tables → queries → output topics → sink connector with each query's and " +
-    "connector's status. Anything created by hand shows up too.",
+    "connector's status. Anything created by hand shows up too. With --engine flink the queries are the Flink jobs " +
+    "that run (their tables read from each job's plan), each with its state.",
   options: {
     format: option('--format <format>', 'tree or mermaid (printed to stdout)', {
       parse: oneOf('--format', ['tree', 'mermaid'] as const),
       default: 'tree',
     }),
+    ...ENGINE_OPTION,
   },
   examples: [
     { command: 'marketplace lineage', description: 'the flow as a tree' },
     { command: 'marketplace lineage --format mermaid > flow.mmd', description: 'a Mermaid flowchart' },
     { command: 'marketplace lineage --json', description: 'the graph as JSON' },
+    { command: 'marketplace lineage --target local --engine flink', description: 'the Flink jobs and their tables' },
   ],
   run: async (ctx, { options }): Promise<LineageResult> => {
     const result = await collect(ctx);
@@ -45,43 +49,19 @@ export const lineageCommand = defineCommand({
 
 async function collect(ctx: Context): Promise<LineageResult> {
   const loaded = await ctx.loadConfig();
-  const { KsqlClient } = await import('../ksql-client/client.js');
-  const { resolveKsqlTarget } = await import('../ksql-client/target.js');
+  const { openEngine } = await import('../engines/index.js');
   const { buildLineage } = await import('../lineage/graph.js');
-  const target = await resolveKsqlTarget(loaded);
-  const client = new KsqlClient({
-    url: target.url,
-    auth: target.auth,
-    secrets: ctx.secrets,
-    unreachableHint: target.unreachableHint,
-  });
+  const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
   const notes: string[] = [];
   try {
-    const listed = [...(await client.listStreams()), ...(await client.listTables())];
-    const sources: SourceFacts[] = [];
-    for (const source of listed) {
-      const description = await client.describeSource(source.name);
-      sources.push({
-        name: source.name,
-        type: source.type,
-        topic: source.topic,
-        readQueries: description.readQueries.map((q) => q.id),
-        writeQueries: description.writeQueries.map((q) => q.id),
-      });
-    }
-    const queries: QueryFacts[] = (await client.listQueries()).map((q) => ({
-      id: q.id,
-      state: q.state ?? Object.keys(q.statusCount ?? {})[0] ?? 'UNKNOWN',
-      sinks: q.sinks,
-      sinkTopics: q.sinkKafkaTopics,
-    }));
+    const { sources, queries } = await engine.lineage();
     const connectors = await connectorFacts(ctx, loaded).catch((error: Error) => {
       notes.push(`connectors not shown: ${error.message.split('\n')[0]}`);
       return [];
     });
     return { ...buildLineage(sources, queries, connectors), notes };
   } finally {
-    client.close();
+    await engine.close();
   }
 }
 

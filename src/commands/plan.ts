@@ -1,5 +1,6 @@
 import type { PlanStep } from '../provisioning/engine.js';
 import { defineCommand } from './command.js';
+import { ENGINE_OPTION } from './engine-option.js';
 
 export interface PlanResult {
   target: 'cloud' | 'local';
@@ -15,9 +16,11 @@ export const planCommand = defineCommand({
   description:
     'Looks up every resource of the demo (read-only requests only) and lists what `marketplace up` would do: ' +
     '+ create, ~ update in place, = adopt an existing resource found by name, … wait for one still provisioning.',
+  options: ENGINE_OPTION,
   examples: [
     { command: 'marketplace plan', description: 'plan for Confluent Cloud' },
     { command: 'marketplace plan --target local --json', description: 'the local plan as JSON' },
+    { command: 'marketplace plan --target local --engine flink', description: 'what `up` would do on Flink' },
   ],
   run: async (ctx): Promise<PlanResult> => {
     const loaded = await ctx.loadConfig();

@@ -1,7 +1,9 @@
 import type { Context } from '../core/context.js';
 import type { LoadedConfig } from '../core/config.js';
 import { ExitCode } from '../core/errors.js';
+import type { EngineJob, EngineName } from '../engines/engine.js';
 import { defineCommand } from './command.js';
+import { ENGINE_OPTION } from './engine-option.js';
 
 export interface ResourceStatus {
   id: string;
@@ -15,23 +17,28 @@ export interface ResourceStatus {
 
 export interface StatusResult {
   target: 'cloud' | 'local';
+  /** The stream processor whose queries or jobs `queries` lists. */
+  engine: EngineName;
   healthy: boolean;
   resources: ResourceStatus[];
-  queries: { id: string; sinks: string[]; state: string }[];
+  /** ksqlDB's persistent queries, or Flink's jobs (then `name` is the pipeline a job runs, e.g. job_status). */
+  queries: { id: string; name?: string; sinks: string[]; state: string }[];
   topics: { name: string; endOffset: number }[];
   notes: string[];
 }
 
 export const statusCommand = defineCommand({
   name: 'status',
-  summary: 'Show each resource of the demo with its health, ksqlDB queries and topic end offsets',
+  summary: 'Show each resource of the demo with its health, ksqlDB queries or Flink jobs, and topic end offsets',
   description:
     'Checks every resource of the deployment live (read-only): whether it exists and is ready, the state of the ' +
-    'ksqlDB persistent queries, the sink connector, and the end offset of every demo topic. Exits 1 when anything is ' +
-    'missing or not healthy.',
+    'ksqlDB persistent queries (or, with --engine flink, of each Flink job), the sink connector, and the end offset ' +
+    'of every demo topic. Exits 1 when anything is missing or not healthy.',
+  options: ENGINE_OPTION,
   examples: [
     { command: 'marketplace status', description: 'the cloud deployment' },
     { command: 'marketplace status --target local --json', description: 'the local deployment, as JSON' },
+    { command: 'marketplace status --target local --engine flink', description: 'with the state of each Flink job' },
   ],
   run: async (ctx): Promise<StatusResult> => collect(ctx, await ctx.loadConfig()),
   render: (result, ctx) => {
@@ -42,10 +49,11 @@ export const statusCommand = defineCommand({
       ctx.out.info(`${mark[resource.health]} ${resource.title}${id}${resource.detail ? ` — ${resource.detail}` : ''}`);
     }
     if (result.queries.length > 0) {
-      ctx.out.info('ksqlDB queries:');
+      ctx.out.info(result.engine === 'flink' ? 'Flink jobs:' : 'ksqlDB queries:');
       for (const query of result.queries) {
         const paint = query.state === 'RUNNING' ? green : red;
-        ctx.out.info(`  ${query.id.padEnd(28)} ${paint(query.state)} → ${query.sinks.join(', ')}`);
+        const name = query.name && query.name !== query.id ? `${query.name} ${dim(query.id)}` : query.id;
+        ctx.out.info(`  ${name.padEnd(28)} ${paint(query.state)} → ${query.sinks.join(', ')}`);
       }
     }
     if (result.topics.length > 0) {
@@ -89,8 +97,11 @@ async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult
         resources.push({ ...base, health: 'error', detail: (error as Error).message.split('\n')[0] });
       }
     }
+    const engine: EngineName = session.target === 'local' ? session.env.engine.name : 'ksqldb';
     const queries = await queryStates(ctx, session).catch((error: Error) => {
-      notes.push(`ksqlDB queries not checked: ${error.message.split('\n')[0]}`);
+      notes.push(
+        `${engine === 'flink' ? 'Flink jobs' : 'ksqlDB queries'} not checked: ${error.message.split('\n')[0]}`,
+      );
       return [];
     });
     const topics = await topicOffsets(ctx, loaded, session).catch((error: Error) => {
@@ -98,7 +109,7 @@ async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult
       return [];
     });
     const healthy = resources.every((r) => r.health === 'present') && queries.every((q) => q.state === 'RUNNING');
-    return { target: session.target, healthy, resources, queries, topics, notes };
+    return { target: session.target, engine, healthy, resources, queries, topics, notes };
   } finally {
     await session.release();
   }
@@ -119,7 +130,13 @@ async function queryStates(
   let url: string | undefined;
   let auth: { username: string; password: string } | undefined;
   if (session.target === 'local') {
-    url = session.endpoints().ksqldb;
+    const jobs: EngineJob[] = await session.env.engine.jobs();
+    return jobs.map((job) => ({
+      id: job.id,
+      ...(job.name !== job.id ? { name: job.name } : {}),
+      sinks: job.sinks,
+      state: job.state,
+    }));
   } else {
     const key = session.known.get('ksqldb-api-key');
     url = (key?.attributes?.endpoint ?? session.known.get('ksqldb-cluster')?.attributes?.endpoint) as

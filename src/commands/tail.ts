@@ -5,10 +5,11 @@ import { predicateProblem } from '../ksql-client/predicate.js';
 import type { RowRenderer } from '../tail/render.js';
 import type { TailRow } from '../tail/source.js';
 import { defineCommand, flag, type OptionValues, option } from './command.js';
+import { ENGINE_OPTION } from './engine-option.js';
 
 export interface TailResult {
   source: string;
-  via: 'ksqldb' | 'kafka';
+  via: 'ksqldb' | 'flink' | 'kafka';
   rowCount: number;
   /** With --json only: every row, so stdout holds one JSON document (without --json rows stream as they come). */
   rows?: TailRow[];
@@ -21,7 +22,7 @@ const TAIL_OPTIONS = {
   limit: option('--limit <n>', 'stop after n rows', { parse: positiveInteger('--limit') }),
   where: option(
     '--where <predicate>',
-    'ksqlDB predicate, e.g. "CURRENT_STATUS = \'REJECTED\'" (one boolean expression)',
+    'a predicate on the columns, e.g. "CURRENT_STATUS = \'REJECTED\'" (one boolean expression)',
     {
       parse: wherePredicate,
     },
@@ -31,10 +32,15 @@ const TAIL_OPTIONS = {
     defaultNote: 'table on a terminal, jsonl when piped',
   }),
   live: flag('--live', 'one line per key, updated in place (tables such as truck_tracker; terminal only)'),
-  via: option('--via <source>', 'ksqldb (push query) or kafka (read the topic directly; no ksqlDB needed)', {
-    parse: oneOf('--via', ['ksqldb', 'kafka'] as const),
-    default: 'ksqldb',
-  }),
+  via: option(
+    '--via <source>',
+    'ksqldb (push query), flink (a Flink SELECT) or kafka (read the topic directly; no engine needed)',
+    {
+      parse: oneOf('--via', ['ksqldb', 'flink', 'kafka'] as const),
+      defaultNote: 'the engine',
+    },
+  ),
+  ...ENGINE_OPTION,
 };
 
 export const tailCommand = defineCommand({
@@ -47,7 +53,8 @@ export const tailCommand = defineCommand({
     '--limit N stops after N rows; Ctrl-C stops too (exit 130). Either way the ' +
     'push query is closed on the server. If the connection to ksqlDB drops (e.g. the server restarts), tail ' +
     'reconnects once, trying for up to 30 s, and continues from the latest rows; a second drop, or a server that ' +
-    'does not come back, ends it with an error (exit 1).',
+    'does not come back, ends it with an error (exit 1). With --engine flink it runs a Flink SELECT over the table ' +
+    '(closed, and its job cancelled, when tail ends); an upsert table such as truck_tracker starts with its current rows.',
   args: [{ name: 'name', description: 'stream, table or topic, e.g. job_status or truck_tracker', required: true }],
   options: TAIL_OPTIONS,
   examples: [
@@ -58,6 +65,7 @@ export const tailCommand = defineCommand({
       description: 'one line per job, distance and ETA counting down',
     },
     { command: 'marketplace tail job_status --via kafka --from-beginning', description: 'straight from the topic' },
+    { command: 'marketplace tail job_status --engine flink --target local', description: 'through a Flink SELECT' },
   ],
   run: async (ctx, { args, options }) => runTail(ctx, args[0]!, options),
   render: (result, ctx) => {
@@ -73,7 +81,7 @@ const SOURCE_NAME = /^(?:[A-Za-z0-9._-]{1,249}|`[^`]+`)$/;
 
 async function runTail(ctx: Context, name: string, options: OptionValues<typeof TAIL_OPTIONS>): Promise<TailResult> {
   const loaded = await ctx.loadConfig();
-  const via = options.via;
+  const via = options.via ?? loaded.values.engine;
   const stdout = ctx.stdout;
   const json = ctx.globals.json;
   if (json && options.format !== undefined) {
@@ -93,7 +101,7 @@ async function runTail(ctx: Context, name: string, options: OptionValues<typeof 
     });
   }
   if (options.where && via === 'kafka') {
-    throw new UserError('--where filters in ksqlDB and cannot be used with --via kafka', {
+    throw new UserError('--where filters in the engine and cannot be used with --via kafka', {
       hint: 'Drop one of the two.',
     });
   }

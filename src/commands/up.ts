@@ -1,6 +1,7 @@
 import type { Context } from '../core/context.js';
 import type { ApplySummary } from '../provisioning/run.js';
 import { defineCommand, flag } from './command.js';
+import { ENGINE_OPTION } from './engine-option.js';
 import { planCommand, type PlanResult } from './plan.js';
 
 export type UpResult = ApplySummary;
@@ -12,15 +13,21 @@ export const upCommand = defineCommand({
     'Creates what is missing, in parallel where the dependencies allow: environment, Kafka cluster, service account, ' +
     'role bindings, API keys, topics, ksqlDB cluster, statements and the MongoDB sink. Every id is saved to ' +
     '.marketplace/state.json the moment it exists, so an interrupted run continues where it stopped. On a complete ' +
-    'deployment it changes nothing and says so. With --target local: topics, statements and sink on the local stack.',
-  options: { dryRun: flag('--dry-run', 'only show the plan (same as `marketplace plan`); nothing is changed') },
+    'deployment it changes nothing and says so. With --target local: topics, statements and sink on the local stack, ' +
+    'the statements on ksqlDB or, with --engine flink, as Flink jobs (a job whose statement changed is replaced, ' +
+    'starting from a savepoint of the old one).',
+  options: {
+    dryRun: flag('--dry-run', 'only show the plan (same as `marketplace plan`); nothing is changed'),
+    ...ENGINE_OPTION,
+  },
   examples: [
     { command: 'marketplace up', description: 'provision on Confluent Cloud' },
     { command: 'marketplace up --dry-run', description: 'show what would be created or changed' },
     { command: 'marketplace up --target local', description: 'topics, statements and sink on the local stack' },
+    { command: 'marketplace up --target local --engine flink', description: 'the same pipelines as Flink jobs' },
   ],
   run: async (ctx, { options }): Promise<UpResult | PlanResult> => {
-    if (options.dryRun) return planCommand.run!(ctx, { args: [], options: {} });
+    if (options.dryRun) return planCommand.run!(ctx, { args: [], options: { engine: options.engine } });
     return provision(ctx);
   },
   render: (result, ctx) => {

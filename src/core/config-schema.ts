@@ -38,6 +38,14 @@ export const CONFIG_KEYS = {
     description: 'Where the demo runs: Confluent Cloud, or the local stack started by `marketplace local start`.',
     default: 'cloud',
   },
+  engine: {
+    schema: z.enum(['ksqldb', 'flink']),
+    expected: '"ksqldb" or "flink"',
+    description:
+      'Stream processor of the local target: the ksqlDB dev server, or Apache Flink (JobManager, TaskManager and SQL ' +
+      'Gateway, started with the stack when chosen).',
+    default: 'ksqldb',
+  },
   prefix: {
     schema: z.string().regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/),
     expected: '3-32 characters: lower-case letters, digits and dashes, starting with a letter',
@@ -90,6 +98,17 @@ export const CONFIG_KEYS = {
     schema: httpUrl,
     expected: 'an http(s) URL',
     description: 'ksqlDB REST endpoint. Cloud: taken from the provisioned ksqlDB cluster; local: the dev server.',
+  },
+  flinkGatewayUrl: {
+    schema: httpUrl,
+    expected: 'an http(s) URL',
+    description: "Flink SQL Gateway REST endpoint (engine flink). Local: the stack's gateway.",
+  },
+  flinkRestUrl: {
+    schema: httpUrl,
+    expected: 'an http(s) URL',
+    description:
+      "Flink JobManager REST endpoint (engine flink): job states, checkpoints, savepoints. Local: the stack's.",
   },
   connectUrl: {
     schema: httpUrl,
@@ -174,6 +193,24 @@ export const CONFIG_KEYS = {
     description: 'Local ksqlDB dev server port.',
     default: 18088,
   },
+  localFlinkPort: {
+    schema: port,
+    expected: 'a TCP port',
+    description: 'Local Flink JobManager REST port (also its web UI).',
+    default: 18481,
+  },
+  localFlinkRpcPort: {
+    schema: port,
+    expected: 'a TCP port',
+    description: 'Local Flink JobManager RPC port (the TaskManager and clients connect to it).',
+    default: 18482,
+  },
+  localFlinkGatewayPort: {
+    schema: port,
+    expected: 'a TCP port',
+    description: 'Local Flink SQL Gateway REST port.',
+    default: 18483,
+  },
 } satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -181,6 +218,7 @@ export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
 
 export interface Config {
   target: 'cloud' | 'local';
+  engine: 'ksqldb' | 'flink';
   prefix: string;
   cloud: 'aws' | 'gcp' | 'azure';
   region: string;
@@ -190,6 +228,8 @@ export interface Config {
   bootstrapServers?: string;
   kafkaCaFile?: string;
   ksqldbUrl?: string;
+  flinkGatewayUrl?: string;
+  flinkRestUrl?: string;
   connectUrl?: string;
   mongoUri?: string;
   mongoHost?: string;
@@ -203,6 +243,9 @@ export interface Config {
   localConnectPort: number;
   localFerretdbPort: number;
   localKsqldbPort: number;
+  localFlinkPort: number;
+  localFlinkRpcPort: number;
+  localFlinkGatewayPort: number;
 }
 
 /** Keys that hold secrets: refused in the config file, where they would end up committed. */

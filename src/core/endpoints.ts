@@ -3,6 +3,8 @@ import type { Config } from './config-schema.js';
 export interface Endpoints {
   bootstrapServers?: string;
   ksqldbUrl?: string;
+  flinkGatewayUrl?: string;
+  flinkRestUrl?: string;
   connectUrl?: string;
   mongoUri?: string;
 }
@@ -16,6 +18,8 @@ export function configuredEndpoints(config: Config): Endpoints {
   return {
     bootstrapServers: config.bootstrapServers ?? (local ? `127.0.0.1:${config.localKafkaPort}` : undefined),
     ksqldbUrl: config.ksqldbUrl ?? (local ? `http://127.0.0.1:${config.localKsqldbPort}` : undefined),
+    flinkGatewayUrl: config.flinkGatewayUrl ?? (local ? `http://127.0.0.1:${config.localFlinkGatewayPort}` : undefined),
+    flinkRestUrl: config.flinkRestUrl ?? (local ? `http://127.0.0.1:${config.localFlinkPort}` : undefined),
     connectUrl: config.connectUrl ?? (local ? `http://127.0.0.1:${config.localConnectPort}` : undefined),
     mongoUri: config.mongoUri ?? (local ? `mongodb://127.0.0.1:${config.localFerretdbPort}/` : undefined),
   };

@@ -38,15 +38,22 @@ async function ensureStack(ctx: Context, loaded: LoadedConfig): Promise<boolean>
   const stack = await import('../local/stack.js');
   const { installStack, missingComponents } = await import('../local/install.js');
   const settings = stack.settingsFromConfig(loaded.values, ctx.env);
+  const groups: 'flink'[] = loaded.values.engine === 'flink' ? ['flink'] : [];
   try {
-    if ((await missingComponents(settings.home)).length > 0) {
+    if ((await missingComponents(settings.home, groups)).length > 0) {
       ctx.out.info(`Installing the local stack into ${settings.home} (first run only; a few minutes)…`);
-      await installStack({ home: settings.home, env: ctx.env, onProgress: (message) => ctx.out.info(`  ${message}`) });
+      await installStack({
+        home: settings.home,
+        groups,
+        env: ctx.env,
+        onProgress: (message) => ctx.out.info(`  ${message}`),
+      });
     }
     const spinner = await ctx.out.spinner('Starting the local stack');
     try {
       const result = await stack.startStack({
         settings,
+        groups,
         env: ctx.env,
         signal: ctx.signal,
         onEvent: (event) => {
@@ -84,14 +91,15 @@ async function provision(ctx: Context, loaded: LoadedConfig): Promise<void> {
 /** Produces for the whole duration while printing job_status rows as they come (a table on a terminal). */
 async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<number> {
   const { produce } = await import('../producers/produce-run.js');
-  const { KsqlClient } = await import('../ksql-client/client.js');
-  const { resolveKsqlTarget } = await import('../ksql-client/target.js');
-  const { ksqlRowSource } = await import('../tail/ksql-source.js');
+  const { openEngine } = await import('../engines/index.js');
   const { tableRenderer, jsonlRenderer } = await import('../tail/render.js');
   const loaded = await ctx.loadConfig();
-  const target = await resolveKsqlTarget(loaded);
-  const client = new KsqlClient({ url: target.url, secrets: ctx.secrets, unreachableHint: target.unreachableHint });
-  const source = await ksqlRowSource({ client, name: 'JOB_STATUS', fromBeginning: false, keyColumns: ['JOB_ID'] });
+  const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
+  const opened = await engine.tail({ name: 'job_status', fromBeginning: false }).catch(async (error: unknown) => {
+    await engine.close();
+    throw error;
+  });
+  const source = opened.source;
 
   const renderer = ctx.stdout.isTTY
     ? tableRenderer(ctx.stdout, {
@@ -130,7 +138,8 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
     await source.close();
     await tailing;
     renderer.end();
-    client.close();
+    await opened.release();
+    await engine.close();
   }
 }
 
@@ -211,15 +220,13 @@ async function summarise(
       },
     ).catch(() => landed());
   });
-  const { KsqlClient } = await import('../ksql-client/client.js');
-  const { resolveKsqlTarget } = await import('../ksql-client/target.js');
-  const target = await resolveKsqlTarget(loaded);
-  const client = new KsqlClient({ url: target.url, secrets: ctx.secrets });
+  const { openEngine } = await import('../engines/index.js');
+  const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
   let truckTrackerRows = 0;
   try {
-    truckTrackerRows = (await client.executeQuery('SELECT * FROM TRUCK_TRACKER;')).rows.length;
+    truckTrackerRows = (await engine.tableRows('truck_tracker', ctx.signal)).length;
   } finally {
-    client.close();
+    await engine.close();
   }
   if (jobStatus.rows < produced) {
     ctx.out.warn(`${produced - jobStatus.rows} orders had not met their job yet when the summary was taken`);

@@ -41,3 +41,34 @@ export async function ksqldbHealth(url: string): Promise<Health> {
     return { healthy: false, status: describe((error as { cause?: unknown }).cause ?? error) };
   }
 }
+
+async function getJson(url: string): Promise<{ ok: true; body: unknown } | { ok: false; status: string }> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    if (!response.ok) return { ok: false, status: `GET ${new URL(url).pathname} answered ${response.status}` };
+    return { ok: true, body: await response.json() };
+  } catch (error) {
+    return { ok: false, status: describe((error as { cause?: unknown }).cause ?? error) };
+  }
+}
+
+/** The JobManager answers its REST API once its dispatcher and resource manager are up. */
+export async function flinkJobManagerHealth(url: string): Promise<Health> {
+  const answer = await getJson(`${url}/overview`);
+  return answer.ok ? { healthy: true } : { healthy: false, status: answer.status };
+}
+
+/** A TaskManager is ready when the JobManager lists it (it has registered and offered its slots). */
+export async function flinkTaskManagerHealth(jobManagerUrl: string, id: string): Promise<Health> {
+  const answer = await getJson(`${jobManagerUrl}/taskmanagers`);
+  if (!answer.ok) return { healthy: false, status: `JobManager: ${answer.status}` };
+  const listed = (answer.body as { taskmanagers?: { id?: string }[] }).taskmanagers ?? [];
+  return listed.some((tm) => tm.id === id)
+    ? { healthy: true }
+    : { healthy: false, status: 'not registered with the JobManager yet' };
+}
+
+export async function flinkGatewayHealth(url: string): Promise<Health> {
+  const answer = await getJson(`${url}/v1/info`);
+  return answer.ok ? { healthy: true } : { healthy: false, status: answer.status };
+}

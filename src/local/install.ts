@@ -8,6 +8,7 @@ import { OperationError } from '../core/errors.js';
 import { acquireLock } from '../core/lock.js';
 import { generateKafkaUsers, writeKafkaUsers } from './kafka-users.js';
 import { readManifest, writeManifest, type ComponentRecord, type InstallManifest } from './manifest.js';
+import type { ServiceGroup } from './service-definition.js';
 import { stackPaths, type StackPaths } from './settings.js';
 import { generateBrokerTls } from './tls.js';
 import { requireTools, type Tool } from './toolchain.js';
@@ -25,6 +26,7 @@ const POM_FILES = [
   'kafka-tools/pom.xml',
 ];
 const FERRETDB_FILES = ['go.mod', 'go.sum', 'main.go'];
+const FLINK_MODULE = join(LOCAL_SOURCES, 'flink');
 
 export interface InstallStepResult {
   name: string;
@@ -42,6 +44,8 @@ export interface InstallResult {
 
 interface InstallStep {
   name: string;
+  /** Installed only when its group is asked for (`--with flink`); unset: always. */
+  group?: ServiceGroup;
   tools: Tool[];
   inputHash(): Promise<string>;
   present(paths: StackPaths): Promise<boolean>;
@@ -56,6 +60,14 @@ const STEPS: InstallStep[] = [
     present: async (paths) =>
       (await nonEmpty(paths.kafkaLib)) && (await nonEmpty(paths.connectLib)) && (await nonEmpty(paths.pluginPath)),
     make: installJavaLibs,
+  },
+  {
+    name: 'flink',
+    group: 'flink',
+    tools: ['java', 'mvn'],
+    inputHash: () => hashFiles(FLINK_MODULE, ['pom.xml']),
+    present: (paths) => nonEmpty(paths.flinkLib),
+    make: installFlinkLibs,
   },
   {
     name: 'ferretdb',
@@ -93,6 +105,8 @@ const STEPS: InstallStep[] = [
  */
 export async function installStack(options: {
   home: string;
+  /** Optional groups to install as well (e.g. flink). */
+  groups?: ServiceGroup[];
   env?: NodeJS.ProcessEnv;
   force?: boolean;
   onProgress?: (message: string) => void;
@@ -110,7 +124,7 @@ export async function installStack(options: {
       tools: {},
     };
     const plan = await Promise.all(
-      STEPS.map(async (step) => {
+      stepsFor(options.groups ?? []).map(async (step) => {
         const hash = await step.inputHash();
         const record = manifest.components[step.name];
         const current = !options.force && record?.inputHash === hash && (await step.present(paths));
@@ -152,12 +166,15 @@ export async function installStack(options: {
   }
 }
 
-/** True when every component is installed (start refuses otherwise, pointing at `local install`). */
-export async function missingComponents(home: string): Promise<string[]> {
+const stepsFor = (groups: readonly ServiceGroup[]) =>
+  STEPS.filter((step) => step.group === undefined || groups.includes(step.group));
+
+/** The components not installed yet, of the base stack and `groups` (start refuses those, pointing at install). */
+export async function missingComponents(home: string, groups: readonly ServiceGroup[] = []): Promise<string[]> {
   const paths = stackPaths(home);
   const manifest = await readManifest(home);
   const missing: string[] = [];
-  for (const step of STEPS) {
+  for (const step of stepsFor(groups)) {
     if (!manifest?.components[step.name] || !(await step.present(paths))) missing.push(step.name);
   }
   return missing;
@@ -189,6 +206,35 @@ async function installJavaLibs(paths: StackPaths, env: NodeJS.ProcessEnv): Promi
     mongoKafkaConnect: property('mongo.kafka.version'),
     kafkaJars: String((await readdir(paths.kafkaLib)).length),
     connectJars: String((await readdir(paths.connectLib)).length),
+  };
+}
+
+async function installFlinkLibs(paths: StackPaths, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  const staging = `${paths.flinkLib}.staging`;
+  await rm(staging, { recursive: true, force: true });
+  await runTool(
+    'mvn',
+    [
+      '-q',
+      '-B',
+      '-f',
+      join(FLINK_MODULE, 'pom.xml'),
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-Dmarketplace.lib=${staging}`,
+    ],
+    { cwd: FLINK_MODULE, env },
+    'resolving the Flink jars with Maven',
+  );
+  await rm(paths.flinkLib, { recursive: true, force: true });
+  await rename(join(staging, 'flink'), paths.flinkLib);
+  await rm(staging, { recursive: true, force: true });
+  const pom = await readFile(join(FLINK_MODULE, 'pom.xml'), 'utf8');
+  const property = (name: string) => new RegExp(`<${name}>([^<]+)</${name}>`).exec(pom)?.[1] ?? 'unknown';
+  return {
+    flink: property('flink.version'),
+    kafkaConnector: property('flink.kafka.version'),
+    flinkJars: String((await readdir(paths.flinkLib)).length),
   };
 }
 

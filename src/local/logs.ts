@@ -16,7 +16,8 @@ export async function printLogs(options: {
   signal: AbortSignal;
 }): Promise<number> {
   const many = options.services.length > 1;
-  const prefix = (service: ServiceName) => (many ? `${service.padEnd(8)} | ` : '');
+  const width = Math.max(8, ...options.services.map((service) => service.length));
+  const prefix = (service: ServiceName) => (many ? `${service.padEnd(width)} | ` : '');
   const offsets = new Map<ServiceName, number>();
   let printed = 0;
   for (const service of options.services) {

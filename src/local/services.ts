@@ -5,44 +5,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { OperationError } from '../core/errors.js';
-import { connectHealth, kafkaHealth, ksqldbHealth, mongoHealth, tcpListening, type Health } from './health.js';
+import { connectHealth, kafkaHealth, ksqldbHealth, mongoHealth, tcpListening } from './health.js';
 import { brokerProperties, connectWorkerProperties, log4jProperties } from './kafka-config.js';
 import { readKafkaUsers } from './kafka-users.js';
 import { LOG_START_MARK } from './processes.js';
+import { FLINK_SERVICES } from './flink-services.js';
+import { javaMarker, type ServiceDefinition } from './service-definition.js';
 import { stackPaths, type StackPaths, type StackSettings } from './settings.js';
 
 const run = promisify(execFile);
 
-export type ServiceName = 'kafka' | 'ferretdb' | 'connect' | 'ksqldb';
-
-export interface LaunchSpec {
-  command: string;
-  args: string[];
-  cwd: string;
-}
-
-/**
- * One service of the local stack, as data. Adding a service means adding one entry to SERVICES: the start, stop,
- * status and logs commands are driven by this list.
- */
-export interface ServiceDefinition {
-  name: ServiceName;
-  /** Services that must be healthy before this one starts. */
-  dependsOn: ServiceName[];
-  deadlineMs: number;
-  /** Grace period between SIGTERM and SIGKILL on stop. */
-  stopGraceMs: number;
-  ports(settings: StackSettings): number[];
-  endpoints(settings: StackSettings): Record<string, string>;
-  /** Why the service cannot run here (its program is not built); undefined when it can. */
-  unavailable?(settings: StackSettings): Promise<string | undefined>;
-  /** Writes config files and initialises storage before a start. */
-  prepare?(settings: StackSettings, paths: StackPaths, logFile: string): Promise<void>;
-  launch(settings: StackSettings, paths: StackPaths): LaunchSpec;
-  /** A string unique to this instance that appears in the process's command line (checked before any kill). */
-  marker(settings: StackSettings): string;
-  health(settings: StackSettings): Promise<Health>;
-}
+export type { LaunchSpec, ServiceDefinition, ServiceGroup, ServiceName } from './service-definition.js';
 
 const KSQLDB_SERVER_MAIN = fileURLToPath(new URL('../ksqldb-dev-server/main.js', import.meta.url));
 const ksqldbMain = (settings: StackSettings) => settings.ksqldbServerMain ?? KSQLDB_SERVER_MAIN;
@@ -55,8 +28,6 @@ export const JVM_OPTIONS = [
   '-XX:+ExitOnOutOfMemoryError',
   '-Djava.awt.headless=true',
 ];
-
-const javaMarker = (service: ServiceName, settings: StackSettings) => `-Dmarketplace.stack=${service}@${settings.home}`;
 
 export const SERVICES: ServiceDefinition[] = [
   {
@@ -170,6 +141,7 @@ export const SERVICES: ServiceDefinition[] = [
     marker: (s) => `--data-dir ${join(stackPaths(s.home).data, 'ksqldb')}`,
     health: (s) => ksqldbHealth(`http://127.0.0.1:${s.ports.ksqldb}`),
   },
+  ...FLINK_SERVICES,
 ];
 
 export function serviceNamed(name: string): ServiceDefinition | undefined {

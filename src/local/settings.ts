@@ -19,6 +19,10 @@ export interface StackPorts {
   connect: number;
   ferretdb: number;
   ksqldb: number;
+  /** Flink JobManager REST (and web UI). */
+  flink: number;
+  flinkRpc: number;
+  flinkGateway: number;
 }
 
 export function settingsFromConfig(config: Config, env: NodeJS.ProcessEnv = process.env): StackSettings {
@@ -31,6 +35,9 @@ export function settingsFromConfig(config: Config, env: NodeJS.ProcessEnv = proc
       connect: config.localConnectPort,
       ferretdb: config.localFerretdbPort,
       ksqldb: config.localKsqldbPort,
+      flink: config.localFlinkPort,
+      flinkRpc: config.localFlinkRpcPort,
+      flinkGateway: config.localFlinkGatewayPort,
     },
     ...(env.MARKETPLACE_KSQLDB_SERVER_MAIN ? { ksqldbServerMain: env.MARKETPLACE_KSQLDB_SERVER_MAIN } : {}),
     deadlines: deadlineOverrides(env),
@@ -40,8 +47,8 @@ export function settingsFromConfig(config: Config, env: NodeJS.ProcessEnv = proc
 function deadlineOverrides(env: NodeJS.ProcessEnv): Record<string, number> {
   const deadlines: Record<string, number> = {};
   for (const [name, value] of Object.entries(env)) {
-    const match = /^MARKETPLACE_LOCAL_([A-Z]+)_DEADLINE$/.exec(name);
-    if (match && Number(value) > 0) deadlines[match[1]!.toLowerCase()] = Number(value);
+    const match = /^MARKETPLACE_LOCAL_([A-Z_]+)_DEADLINE$/.exec(name);
+    if (match && Number(value) > 0) deadlines[match[1]!.toLowerCase().replace(/_/g, '-')] = Number(value);
   }
   return deadlines;
 }
@@ -49,6 +56,7 @@ function deadlineOverrides(env: NodeJS.ProcessEnv): Record<string, number> {
 /** Every file and folder of the stack under the home directory, in one place. */
 export function stackPaths(home: string) {
   const lib = join(home, 'lib');
+  const flinkData = join(home, 'data', 'flink');
   return {
     home,
     manifest: join(home, 'manifest.json'),
@@ -58,6 +66,14 @@ export function stackPaths(home: string) {
     /** The kafka-tools jar alone (ProducerPerformance for `npm run bench:produce`); its dependencies are in kafkaLib. */
     kafkaToolsLib: join(lib, 'kafka-tools'),
     pluginPath: join(lib, 'connect-plugins'),
+    /** Apart from lib/: the Kafka jars are replaced as a whole, and both are installed at the same time. */
+    flinkLib: join(home, 'lib-flink'),
+    flinkConfig: join(home, 'config', 'flink'),
+    /** Checkpoints (retained on cancel), savepoints, the jobs the stack keeps running, and each JVM's temp folder. */
+    flinkCheckpoints: join(flinkData, 'checkpoints'),
+    flinkSavepoints: join(flinkData, 'savepoints'),
+    flinkJobs: join(flinkData, 'jobs.json'),
+    flinkTmp: join(flinkData, 'tmp'),
     bin: join(home, 'bin'),
     ferretdbBinary: join(home, 'bin', 'ferretdb'),
     tls: join(home, 'tls'),

@@ -21,11 +21,12 @@ import {
   type ProcessRecord,
 } from './processes.js';
 import type { Health } from './health.js';
-import { SERVICES, type ServiceDefinition, type ServiceName } from './services.js';
+import { SERVICES, type ServiceDefinition, type ServiceGroup, type ServiceName } from './services.js';
 import { settingsFromConfig, stackPaths, type StackSettings } from './settings.js';
 
 export { SERVICES } from './services.js';
-export type { ServiceName } from './services.js';
+export type { ServiceGroup, ServiceName } from './services.js';
+export { SERVICE_GROUPS } from './service-definition.js';
 export { settingsFromConfig, stackPaths } from './settings.js';
 export type { StackSettings, StackPorts } from './settings.js';
 export { readKafkaUsers } from './kafka-users.js';
@@ -38,6 +39,8 @@ export interface LocalEndpoints {
   connect: { url: string };
   ferretdb: { uri: string };
   ksqldb?: { url: string };
+  /** Present when the Flink session cluster runs: its SQL Gateway and the JobManager's REST API. */
+  flink?: { gatewayUrl: string; restUrl: string };
 }
 
 export interface ServiceStart {
@@ -96,6 +99,8 @@ export const logFileOf = (home: string, service: ServiceName) => join(stackPaths
  */
 export async function startStack(options: {
   settings: StackSettings;
+  /** Optional groups to start as well (e.g. flink); a group's services already running are kept either way. */
+  groups?: ServiceGroup[];
   env?: NodeJS.ProcessEnv;
   onEvent?: (event: StartEvent) => void;
   signal?: AbortSignal;
@@ -104,10 +109,12 @@ export async function startStack(options: {
   const { settings } = options;
   const paths = stackPaths(settings.home);
   const started = Date.now();
-  const missing = await missingComponents(settings.home);
+  const groups = options.groups ?? [];
+  const missing = await missingComponents(settings.home, groups);
   if (missing.length > 0) {
+    const withGroups = groups.map((group) => ` --with ${group}`).join('');
     throw new UserError(`the local stack is not installed in ${settings.home} (missing: ${missing.join(', ')})`, {
-      hint: 'Run `marketplace local install` first.',
+      hint: `Run \`marketplace local install${withGroups}\` first.`,
     });
   }
   for (const dir of [paths.logs, paths.run, paths.data, paths.config])
@@ -115,7 +122,7 @@ export async function startStack(options: {
   const lock = await lockPatiently(paths.run, 'local start', options.signal);
   const startedHere: { service: ServiceDefinition; pid: number }[] = [];
   try {
-    const plan = await planStart(settings);
+    const plan = await planStart(settings, groups);
     await refuseBusyPorts(settings, plan);
     await writeFileAtomic(join(paths.run, STACK_RECORD), `${JSON.stringify({ settings }, null, 2)}\n`);
 
@@ -123,13 +130,14 @@ export async function startStack(options: {
     const onOuterAbort = () => abort.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const env = childEnv(options.env ?? process.env);
-    const outcomes = new Map<ServiceName, Promise<ServiceStart>>();
+    const outcomes = new Map<ServiceName, Promise<ServiceStart | undefined>>();
 
-    const bring = (service: ServiceDefinition): Promise<ServiceStart> => {
+    const bring = (service: ServiceDefinition): Promise<ServiceStart | undefined> => {
       const existing = outcomes.get(service.name);
       if (existing) return existing;
-      const outcome = (async (): Promise<ServiceStart> => {
+      const outcome = (async (): Promise<ServiceStart | undefined> => {
         const state = plan.get(service.name)!;
+        if (state.kind === 'omit') return undefined;
         if (state.kind === 'skip') {
           options.onEvent?.({ kind: 'skipped', service: service.name, reason: state.reason });
           return { name: service.name, action: 'skipped', pid: null, seconds: 0, endpoints: {}, notice: state.reason };
@@ -174,7 +182,11 @@ export async function startStack(options: {
             );
           }
           const launch = service.launch(settings, paths);
-          pid = await spawnDetached({ ...launch, env, logFile: logFileOf(settings.home, service.name) });
+          pid = await spawnDetached({
+            ...launch,
+            env: { ...env, ...launch.env },
+            logFile: logFileOf(settings.home, service.name),
+          });
           startedHere.push({ service, pid });
           await writeProcessRecord(paths.run, service.name, {
             pid,
@@ -184,9 +196,17 @@ export async function startStack(options: {
           });
         }
         await waitHealthy(service, settings, pid, abort.signal, options);
+        const notice = await afterStart(service, settings, abort.signal);
         const seconds = (Date.now() - t0) / 1000;
         options.onEvent?.({ kind: 'healthy', service: service.name, seconds, action });
-        return { name: service.name, action, pid, seconds, endpoints: service.endpoints(settings) };
+        return {
+          name: service.name,
+          action,
+          pid,
+          seconds,
+          endpoints: service.endpoints(settings),
+          ...(notice ? { notice } : {}),
+        };
       })();
       outcome.catch(() => abort.abort(new StartAborted(service.name)));
       outcomes.set(service.name, outcome);
@@ -209,25 +229,52 @@ export async function startStack(options: {
     return {
       home: settings.home,
       seconds: (Date.now() - started) / 1000,
-      services: settled.map((r) => (r as PromiseFulfilledResult<ServiceStart>).value),
+      services: settled
+        .map((r) => (r as PromiseFulfilledResult<ServiceStart | undefined>).value)
+        .filter((service) => service !== undefined),
     };
   } finally {
     await lock.release();
   }
 }
 
-type PlannedState = { kind: 'running'; record: ProcessRecord } | { kind: 'start' } | { kind: 'skip'; reason: string };
+type PlannedState =
+  | { kind: 'running'; record: ProcessRecord }
+  | { kind: 'start' }
+  | { kind: 'skip'; reason: string }
+  | { kind: 'omit' };
 
-async function planStart(settings: StackSettings): Promise<Map<ServiceName, PlannedState>> {
+/** Part of this start: always-on services, and those of the groups asked for. */
+const wanted = (service: ServiceDefinition, groups: readonly ServiceGroup[]) =>
+  service.group === undefined || groups.includes(service.group);
+
+async function planStart(
+  settings: StackSettings,
+  groups: readonly ServiceGroup[],
+): Promise<Map<ServiceName, PlannedState>> {
   const paths = stackPaths(settings.home);
   const plan = new Map<ServiceName, PlannedState>();
+  const running = new Map<ServiceName, ProcessRecord>();
   for (const service of SERVICES) {
     const record = await readProcessRecord(paths.run, service.name);
-    if (record && (await isOurProcess(record))) {
+    if (record && (await isOurProcess(record))) running.set(service.name, record);
+    else if (record) await removeProcessRecord(paths.run, service.name);
+  }
+  // A group with any process still running is started whole: its survivors need the rest of it to be healthy.
+  const effective = [
+    ...groups,
+    ...SERVICES.filter((service) => service.group && running.has(service.name)).map((service) => service.group!),
+  ];
+  for (const service of SERVICES) {
+    const record = running.get(service.name);
+    if (record) {
       plan.set(service.name, { kind: 'running', record });
       continue;
     }
-    if (record) await removeProcessRecord(paths.run, service.name);
+    if (!wanted(service, effective)) {
+      plan.set(service.name, { kind: 'omit' });
+      continue;
+    }
     const reason = await service.unavailable?.(settings);
     plan.set(service.name, reason ? { kind: 'skip', reason } : { kind: 'start' });
   }
@@ -278,6 +325,21 @@ async function waitHealthy(
   } catch (error) {
     if (error instanceof ServiceStartError || signal.aborted) throw error;
     throw await failWithLog(`${service.name} did not become healthy within ${Math.round(deadlineMs / 1000)} s`, error);
+  }
+}
+
+/** A service's after-start step (resubmitting kept Flink jobs); its failure fails the start like a health check. */
+async function afterStart(
+  service: ServiceDefinition,
+  settings: StackSettings,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  if (!service.afterStart) return undefined;
+  try {
+    return await service.afterStart(settings, signal);
+  } catch (error) {
+    if (signal.aborted || isCliError(error)) throw error;
+    throw await serviceFailure(service, settings, `${service.name}: ${(error as Error).message}`, error);
   }
 }
 
@@ -346,6 +408,8 @@ export interface ServiceStop {
   name: ServiceName;
   action: 'stopped' | 'killed' | 'not-running';
   pid: number | null;
+  /** What its before-stop step did or why it could not (e.g. the savepoints taken). */
+  notice?: string;
 }
 
 /** Stops the services this tool started in `home`, dependants first; never touches a process it did not start. */
@@ -370,9 +434,15 @@ export async function stopStack(options: {
                 await removeProcessRecord(paths.run, service.name);
                 return { name: service.name, action: 'not-running', pid: null };
               }
+              const notice = await beforeStop(service, options.home);
               const how = await terminate(record.pid, service.stopGraceMs);
               await removeProcessRecord(paths.run, service.name);
-              return { name: service.name, action: how === 'killed' ? 'killed' : 'stopped', pid: record.pid };
+              return {
+                name: service.name,
+                action: how === 'killed' ? 'killed' : 'stopped',
+                pid: record.pid,
+                ...(notice ? { notice } : {}),
+              };
             }),
         )),
       );
@@ -382,6 +452,18 @@ export async function stopStack(options: {
     return { home: options.home, services: results };
   } finally {
     await lock.release();
+  }
+}
+
+/** A failing before-stop step never keeps a service from stopping: it becomes the stop's notice. */
+async function beforeStop(service: ServiceDefinition, home: string): Promise<string | undefined> {
+  if (!service.beforeStop) return undefined;
+  const settings = await runningSettings(home);
+  if (!settings) return undefined;
+  try {
+    return await service.beforeStop(settings);
+  } catch (error) {
+    return `${(error as Error).message.split('\n')[0]}`;
   }
 }
 
@@ -405,16 +487,21 @@ export interface ServiceStatus {
   status?: string;
 }
 
-/** Every service with its pid (when this tool runs it), health, and endpoints. */
+/**
+ * Every service with its pid (when this tool runs it), health, and endpoints; an optional group's services only
+ * when they run or the group is asked for.
+ */
 export async function stackStatus(options: {
   settings: StackSettings;
+  groups?: ServiceGroup[];
 }): Promise<{ home: string; services: ServiceStatus[] }> {
   const settings = (await runningSettings(options.settings.home)) ?? options.settings;
   const paths = stackPaths(settings.home);
-  const services = await Promise.all(
-    SERVICES.map(async (service): Promise<ServiceStatus> => {
+  const checked = await Promise.all(
+    SERVICES.map(async (service): Promise<ServiceStatus | undefined> => {
       const record = await readProcessRecord(paths.run, service.name);
       const running = await isOurProcess(record);
+      if (!running && !wanted(service, options.groups ?? [])) return undefined;
       const health = running ? await service.health(settings) : undefined;
       return {
         name: service.name,
@@ -426,7 +513,7 @@ export async function stackStatus(options: {
       };
     }),
   );
-  return { home: settings.home, services };
+  return { home: settings.home, services: checked.filter((service) => service !== undefined) };
 }
 
 /** The settings (ports) the stack in `home` was last started with. */
@@ -459,10 +546,18 @@ export async function localEndpoints(config: Config, env: NodeJS.ProcessEnv = pr
       hint: 'Run `marketplace local start` (after `marketplace local install` on a new machine).',
     });
   }
-  return endpointsOf(settings, await readKafkaUsers(settings.home), running.get('ksqldb') === true);
+  const flink = (['flink-jobmanager', 'flink-taskmanager', 'flink-gateway'] as const).every((name) =>
+    running.get(name),
+  );
+  return endpointsOf(settings, await readKafkaUsers(settings.home), running.get('ksqldb') === true, flink);
 }
 
-export function endpointsOf(settings: StackSettings, users: KafkaUser[], withKsqldb: boolean): LocalEndpoints {
+export function endpointsOf(
+  settings: StackSettings,
+  users: KafkaUser[],
+  withKsqldb: boolean,
+  withFlink = false,
+): LocalEndpoints {
   return {
     home: settings.home,
     kafka: {
@@ -474,6 +569,14 @@ export function endpointsOf(settings: StackSettings, users: KafkaUser[], withKsq
     connect: { url: `http://127.0.0.1:${settings.ports.connect}` },
     ferretdb: { uri: `mongodb://127.0.0.1:${settings.ports.ferretdb}/` },
     ...(withKsqldb ? { ksqldb: { url: `http://127.0.0.1:${settings.ports.ksqldb}` } } : {}),
+    ...(withFlink
+      ? {
+          flink: {
+            gatewayUrl: `http://127.0.0.1:${settings.ports.flinkGateway}`,
+            restUrl: `http://127.0.0.1:${settings.ports.flink}`,
+          },
+        }
+      : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import { OperationError } from '../core/errors.js';
 import { httpReachable, tcpReachable } from '../core/probes.js';
 import { StateStore, type ResourceRecord } from '../core/state-store.js';
 import { waitFor } from '../core/waiter.js';
-import type { KsqlDeployer } from './cloud-resources.js';
+import type { EngineName, StreamEngine } from '../engines/index.js';
 import { renderConnectorConfig } from './connector-templates.js';
 import { KnownRecords } from './engine.js';
 import { resourceNames, type ResourceNames } from './names.js';
@@ -23,10 +23,10 @@ export interface LocalEnv extends ProvisionEnvBase {
   endpoints: Required<Endpoints>;
   admin(): Promise<Admin>;
   connect: ConnectClient;
-  ksql: KsqlDeployer;
+  /** The engine that runs the demo's statements (the configured one). */
+  engine: StreamEngine;
 }
 
-const STATEMENTS = 'ksql-statements';
 const SINK = 'mongo-sink-connector';
 /** Settings of the local sink recorded in state (the connector itself holds the rest). */
 const RECORDED_SINK_KEYS = ['connection.uri', 'database', 'collection', 'topics'] as const;
@@ -40,8 +40,63 @@ const rec = (kind: string, id: string, attributes: Record<string, unknown> = {})
   attributes,
 });
 
-/** The data-plane half of the demo on the local stack: topics, ksqlDB statements, MongoDB sink. */
-export function localResources(names: ResourceNames, config: Config): ResourceDef<LocalEnv>[] {
+/**
+ * The engine's step: its streams, tables and jobs from its templates. Observing it asks the engine what runs and
+ * what differs from the templates; a difference is an update (the engine replaces what changed).
+ */
+function engineResource(engine: StreamEngine, dependsOn: string[]): ResourceDef<LocalEnv> {
+  const id = engine.resourceId;
+  const record = (attributes: Record<string, unknown>) => rec(id, 'templates', attributes);
+  return {
+    id,
+    kind: id,
+    title: engine.resourceTitle,
+    dependsOn,
+    observe: async (env) => {
+      const state = await engine.inspect(env.signal);
+      return state.present
+        ? { record: record(state.attributes), ready: state.ready, changes: state.changes }
+        : undefined;
+    },
+    create: async (env) => {
+      const result = await engine.apply({ signal: env.signal, progress: (status) => env.progress(id, status) });
+      return record({ created: result.created });
+    },
+    update: async (env) => {
+      const result = await engine.apply({ signal: env.signal, progress: (status) => env.progress(id, status) });
+      return record({ created: result.created, replaced: result.replaced });
+    },
+    ready: async (env, current) => {
+      await waitFor(
+        async () => {
+          const state = await engine.inspect(env.signal);
+          return state.ready ? { done: true, value: undefined } : { done: false, status: state.changes.join('; ') };
+        },
+        {
+          what: `the ${engine.label} jobs to run`,
+          timeoutMs: 90_000,
+          initialDelayMs: 250,
+          maxDelayMs: 2_000,
+          signal: env.signal,
+          onProgress: (status) => env.progress(id, status),
+        },
+      );
+      return current;
+    },
+    destroy: (env) => engine.remove({ signal: env.signal }),
+  };
+}
+
+/**
+ * The data-plane half of the demo on the local stack: topics, the engine's statements, MongoDB sink. `others` are
+ * engines whose statements the state file records besides the configured one's (so `down` removes them too).
+ */
+export function localResources(
+  names: ResourceNames,
+  config: Config,
+  engine: StreamEngine,
+  others: StreamEngine[] = [],
+): ResourceDef<LocalEnv>[] {
   const topicDefs = demoTopics().map(
     (topic): ResourceDef<LocalEnv> => ({
       id: `topic:${topic.name}`,
@@ -99,26 +154,16 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
     });
   const sinkRecord = (config: Record<string, string>) =>
     rec('connector', names.sinkConnector, Object.fromEntries(RECORDED_SINK_KEYS.map((key) => [key, config[key]])));
+  const topicIds = topicDefs.map((def) => def.id);
   return [
     ...topicDefs,
-    {
-      id: STATEMENTS,
-      kind: 'ksql-statements',
-      title: 'ksqlDB streams, tables and queries (templates/ksql)',
-      dependsOn: topicDefs.map((def) => def.id),
-      observe: async (env) =>
-        (await env.ksql.complete()) ? { record: rec('ksql-statements', 'templates'), ready: true } : undefined,
-      create: async (env) => {
-        const result = await env.ksql.apply();
-        return rec('ksql-statements', 'templates', { created: result.created });
-      },
-      destroy: (env) => env.ksql.remove(),
-    },
+    engineResource(engine, topicIds),
+    ...others.map((other) => engineResource(other, topicIds)),
     {
       id: SINK,
       kind: 'connector',
       title: `MongoDB sink ${names.sinkConnector} → ${config.mongoDatabase}.${config.mongoCollection}`,
-      dependsOn: [STATEMENTS],
+      dependsOn: [engine.resourceId],
       observe: async (env): Promise<Observed | undefined> => {
         const current = await env.connect.config(names.sinkConnector);
         if (!current) return undefined;
@@ -193,15 +238,27 @@ export function localResources(names: ResourceNames, config: Config): ResourceDe
 export async function openLocalSession(
   ctx: Context,
   loaded: LoadedConfig,
-  options: { lock: string | undefined },
+  options: {
+    lock: string | undefined;
+    /** Also the steps of other engines the state file records (for `down`: remove whatever `up` made). */
+    withRecordedEngines?: boolean;
+  },
 ): Promise<ProvisionSession<LocalEnv>> {
   const config = loaded.values;
   const endpoints = configuredEndpoints(config) as Required<Endpoints>;
   const names = resourceNames(config.prefix);
+  const { ENGINE_NAMES, openEngine } = await import('../engines/index.js');
+  const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
+  const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
+  const recorded = options.withRecordedEngines ? await store.read() : undefined;
+  const others: StreamEngine[] = [];
+  for (const name of ENGINE_NAMES.filter((n: EngineName) => n !== engine.name)) {
+    const other = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env, name }).catch(() => undefined);
+    if (other && recorded?.resources[other.resourceId]) others.push(other);
+  }
   // A command that changes things checks every server first, so a stopped one cannot leave half a deployment; one
   // that only reads needs Kafka at least (every topic is looked up there), and kafkajs would retry for a minute.
-  await requireReachable(endpoints, options.lock ? 'change' : 'read');
-  const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
+  await requireReachable(endpoints, options.lock ? 'change' : 'read', [engine, ...others]);
   const lock = await lockStateDir(ctx.out, store, options.lock);
   let admin: Admin | undefined;
   let adminReady: Promise<Admin> | undefined;
@@ -231,7 +288,6 @@ export async function openLocalSession(
   try {
     const recorder = new StateRecorder(store, await store.read());
     const known = new KnownRecords(recorder);
-    const { ksqlDeployer } = await import('./ksql-deployer.js');
     const env: LocalEnv = {
       config,
       names,
@@ -242,9 +298,9 @@ export async function openLocalSession(
       // Memoised as a promise: the topic nodes ask for it in parallel and must share one connection.
       admin: () => (adminReady ??= connectAdmin()),
       connect: new ConnectClient(endpoints.connectUrl),
-      ksql: ksqlDeployer({ url: endpoints.ksqldbUrl, secrets: ctx.secrets }),
+      engine,
     };
-    const defs = localResources(names, config);
+    const defs = localResources(names, config, engine, others);
     return {
       target: 'local',
       label: `the local stack (prefix ${names.prefix})`,
@@ -256,7 +312,7 @@ export async function openLocalSession(
       sink: true,
       endpoints: () => ({
         'kafka bootstrap': endpoints.bootstrapServers,
-        ksqldb: endpoints.ksqldbUrl,
+        ...engine.endpoints(),
         connect: endpoints.connectUrl,
         mongodb: endpoints.mongoUri,
       }),
@@ -266,11 +322,12 @@ export async function openLocalSession(
         for (const topic of demoTopics()) if (topics.has(topic.name)) left.push(`topic ${topic.name}`);
         if ((await env.connect.connectors()).includes(names.sinkConnector))
           left.push(`connector ${names.sinkConnector}`);
-        left.push(...(await env.ksql.leftovers()));
+        for (const each of [engine, ...others]) left.push(...(await each.leftovers()));
         return left;
       },
       release: async () => {
         await admin?.disconnect().catch(() => undefined);
+        for (const each of [engine, ...others]) await each.close();
         await lock?.release();
       },
     };
@@ -281,24 +338,36 @@ export async function openLocalSession(
   }
 }
 
-async function requireReachable(endpoints: Required<Endpoints>, purpose: 'change' | 'read'): Promise<void> {
-  const [kafka, ksqldb, connect] = await Promise.all([
+async function requireReachable(
+  endpoints: Required<Endpoints>,
+  purpose: 'change' | 'read',
+  engines: StreamEngine[],
+): Promise<void> {
+  const [kafka, connect] = await Promise.all([
     tcpReachable(endpoints.bootstrapServers.split(',')[0]!),
-    purpose === 'change' ? httpReachable(new URL('/info', endpoints.ksqldbUrl).toString()) : { ok: true, detail: '' },
     purpose === 'change' ? httpReachable(new URL('/', endpoints.connectUrl).toString()) : { ok: true, detail: '' },
   ]);
   const down = [
     kafka.ok
       ? undefined
       : { what: `Kafka at ${endpoints.bootstrapServers}`, detail: kafka.detail, key: 'bootstrapServers' },
-    ksqldb.ok ? undefined : { what: `ksqlDB at ${endpoints.ksqldbUrl}`, detail: ksqldb.detail, key: 'ksqldbUrl' },
     connect.ok
       ? undefined
       : { what: `Kafka Connect at ${endpoints.connectUrl}`, detail: connect.detail, key: 'connectUrl' },
   ].filter((entry) => entry !== undefined);
-  if (down.length === 0) return;
   const outcome = purpose === 'change' ? 'nothing was changed' : 'nothing could be checked';
-  throw new OperationError(`${down.map((d) => `${d.what} is not reachable (${d.detail})`).join('; ')}; ${outcome}`, {
-    hint: `Start the local stack with \`marketplace local start\` (check it with \`marketplace local status\`), or fix ${down.map((d) => d.key).join(', ')}.`,
-  });
+  if (down.length > 0) {
+    throw new OperationError(`${down.map((d) => `${d.what} is not reachable (${d.detail})`).join('; ')}; ${outcome}`, {
+      hint: `Start the local stack with \`marketplace local start\` (check it with \`marketplace local status\`), or fix ${down.map((d) => d.key).join(', ')}.`,
+    });
+  }
+  if (purpose !== 'change') return;
+  for (const engine of engines) {
+    try {
+      await engine.requireReachable();
+    } catch (error) {
+      if (!(error instanceof OperationError)) throw error;
+      throw new OperationError(`${error.message}; ${outcome}`, { hint: error.hint, cause: error });
+    }
+  }
 }

@@ -6,7 +6,7 @@ import type { ProvisionSession } from './session.js';
 export async function openSession(
   ctx: Context,
   loaded: LoadedConfig,
-  options: { lock: string | undefined; needMongoPassword: boolean },
+  options: { lock: string | undefined; needMongoPassword: boolean; withRecordedEngines?: boolean },
   // biome-ignore lint/suspicious/noExplicitAny: callers are generic over the env, and ResourceDef<Env> is invariant
 ): Promise<ProvisionSession<any>> {
   if (loaded.values.target === 'local') {

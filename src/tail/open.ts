@@ -1,69 +1,36 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { UserError } from '../core/errors.js';
-import { KsqlClient } from '../ksql-client/client.js';
-import { resolveKsqlTarget } from '../ksql-client/target.js';
+import type { EngineName, OpenedSource } from '../engines/engine.js';
 import { kafkaRowSource } from './kafka-source.js';
-import { ksqlRowSource } from './ksql-source.js';
-import type { RowSource } from './source.js';
 
-export interface OpenedSource {
-  source: RowSource;
-  displayName: string;
-  release(): Promise<void>;
-}
+export type { OpenedSource } from '../engines/engine.js';
 
 /**
- * Finds what the user named among ksqlDB's streams and tables (case-insensitively, as ksqlDB does) and opens it
- * through a push query, or reads its topic with --via kafka. An unknown name is a usage error listing the known ones.
+ * Opens what the user named through the engine (`via` ksqldb: a push query; flink: a Flink SELECT), or reads its
+ * topic with --via kafka. An unknown name is a usage error listing the known ones.
  */
 export async function openTailSource(
   ctx: Context,
   loaded: LoadedConfig,
-  request: { name: string; via: 'ksqldb' | 'kafka'; where?: string; fromBeginning: boolean },
+  request: { name: string; via: EngineName | 'kafka'; where?: string; fromBeginning: boolean },
 ): Promise<OpenedSource> {
   if (request.via === 'kafka') return openKafka(ctx, loaded, request);
-  const target = await resolveKsqlTarget(loaded);
-  const client = new KsqlClient({
-    url: target.url,
-    auth: target.auth,
-    secrets: ctx.secrets,
-    unreachableHint: target.unreachableHint,
-  });
+  const { openEngine } = await import('../engines/index.js');
+  const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env, name: request.via });
   try {
-    const sources = [...(await client.listStreams()), ...(await client.listTables())];
-    const wanted = request.name.startsWith('`') ? request.name.slice(1, -1) : request.name.toUpperCase();
-    const match = sources.find((source) => source.name === wanted);
-    if (!match) {
-      const byTopic = sources.find((source) => source.topic === request.name);
-      throw unknownSource(
-        request.name,
-        sources.map((s) => s.name.toLowerCase()),
-        byTopic?.name,
-      );
-    }
-    const description = await client.describeSource(match.name);
-    const keyColumns = description.fields.filter((field) => field.type === 'KEY').map((field) => field.name);
-    const source = await ksqlRowSource({
-      client,
-      name: match.name,
-      where: request.where,
-      fromBeginning: request.fromBeginning,
-      keyColumns: keyColumns.length ? keyColumns : [description.fields[0]?.name ?? 'ROWKEY'],
-    });
-    return { source, displayName: match.name.toLowerCase(), release: async () => client.close() };
+    const opened = await engine.tail(request);
+    return {
+      ...opened,
+      release: async () => {
+        await opened.release();
+        await engine.close();
+      },
+    };
   } catch (error) {
-    client.close();
+    await engine.close();
     throw error;
   }
-}
-
-function unknownSource(name: string, known: string[], suggestion?: string): UserError {
-  return new UserError(`no stream or table named ${name}; known: ${known.sort().join(', ') || '(none)'}`, {
-    hint: suggestion
-      ? `The topic ${name} backs ${suggestion.toLowerCase()}: run \`marketplace tail ${suggestion.toLowerCase()}\`, or use --via kafka.`
-      : "Check the name (`marketplace ksql list`), or run `marketplace up` to create the demo's streams.",
-  });
 }
 
 async function openKafka(
@@ -103,29 +70,19 @@ async function openKafka(
   return { source, displayName: topic, release: async () => undefined };
 }
 
-/** ksqlDB knows the key column's name and type; without ksqlDB the key is shown as KEY and decoded by its shape. */
+/** The engine knows the key column's name and type; without it the key is shown as KEY and decoded by its shape. */
 async function keyColumnOf(
   ctx: Context,
   loaded: LoadedConfig,
   topic: string,
 ): Promise<{ name: string; type: string } | undefined> {
   try {
-    const target = await resolveKsqlTarget(loaded);
-    const client = new KsqlClient({
-      url: target.url,
-      auth: target.auth,
-      secrets: ctx.secrets,
-      connectTimeoutMs: 2000,
-      requestTimeoutMs: 3000,
-    });
+    const { openEngine } = await import('../engines/index.js');
+    const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
     try {
-      const sources = [...(await client.listStreams()), ...(await client.listTables())];
-      const match = sources.find((source) => source.topic === topic);
-      if (!match) return undefined;
-      const key = (await client.describeSource(match.name)).fields.find((field) => field.type === 'KEY');
-      return key ? { name: key.name, type: key.schema.type } : undefined;
+      return await engine.topicKey(topic);
     } finally {
-      client.close();
+      await engine.close();
     }
   } catch {
     return undefined;

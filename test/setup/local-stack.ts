@@ -42,8 +42,11 @@ async function startOrReuse(project: TestProject): Promise<() => Promise<void>> 
     });
   }
   const before = await stack.stackStatus({ settings });
-  const wanted = before.services.filter((s) => s.name !== 'ksqldb' || s.pid !== null);
+  const wanted = before.services.filter((s) => (s.name !== 'ksqldb' && !s.name.startsWith('flink-')) || s.pid !== null);
   const alreadyHealthy = wanted.length >= 3 && wanted.every((s) => s.healthy);
+  // Flink is started by the test files that need it (test/helpers/flink.ts); one that was not running before this
+  // run is stopped after it.
+  const flinkBefore = before.services.some((s) => s.name.startsWith('flink-') && s.pid !== null);
 
   const result = await stack.startStack({ settings, env: process.env });
   const startedHere = !alreadyHealthy && result.services.some((s) => s.action === 'started');
@@ -52,7 +55,11 @@ async function startOrReuse(project: TestProject): Promise<() => Promise<void>> 
   project.provide('localStack', endpoints);
 
   return async () => {
-    if (!startedHere || process.env.MARKETPLACE_KEEP_STACK === '1') return;
-    await stack.stopStack({ home: settings.home });
+    if (process.env.MARKETPLACE_KEEP_STACK === '1') return;
+    if (startedHere) {
+      await stack.stopStack({ home: settings.home });
+    } else if (!flinkBefore) {
+      await stack.stopStack({ home: settings.home, only: ['flink-gateway', 'flink-taskmanager', 'flink-jobmanager'] });
+    }
   };
 }

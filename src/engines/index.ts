@@ -1,0 +1,39 @@
+import type { LoadedConfig } from '../core/config.js';
+import { UserError } from '../core/errors.js';
+import type { SecretRegistry } from '../core/redact.js';
+import type { EngineName, StreamEngine } from './engine.js';
+
+export type {
+  ApplyOutcome,
+  EngineJob,
+  EngineName,
+  OpenedSource,
+  PipelineState,
+  StreamEngine,
+  TailRequest,
+} from './engine.js';
+export { ENGINE_NAMES } from './engine.js';
+
+/**
+ * The engine a command works with: `name`, or the configured one. Each implementation loads only when chosen, so a
+ * command on ksqlDB never loads the Flink client, nor the reverse.
+ */
+export async function openEngine(options: {
+  loaded: LoadedConfig;
+  secrets: SecretRegistry;
+  env: NodeJS.ProcessEnv;
+  name?: EngineName;
+}): Promise<StreamEngine> {
+  const name = options.name ?? options.loaded.values.engine;
+  if (name === 'flink') {
+    if (options.loaded.values.target !== 'local') {
+      throw new UserError('the Flink engine runs on the local target only', {
+        hint: 'Add --target local (Confluent Cloud runs the demo on ksqlDB), or use --engine ksqldb.',
+      });
+    }
+    const { flinkEngine } = await import('./flink/index.js');
+    return flinkEngine(options);
+  }
+  const { ksqldbEngine } = await import('./ksqldb.js');
+  return ksqldbEngine(options);
+}
