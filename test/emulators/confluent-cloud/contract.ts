@@ -8,6 +8,8 @@ import type { RecordedExchange } from './recorder.js';
  */
 export const UNDOCUMENTED_BUT_REAL: { operationId: string; status: number }[] = [
   { operationId: 'createConnectv1Connector', status: 409 },
+  // updateSqlv1Statement 409: its own description says a PUT of a statement changed since it was read answers 409.
+  { operationId: 'updateSqlv1Statement', status: 409 },
 ];
 
 export interface ContractReport {

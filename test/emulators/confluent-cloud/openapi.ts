@@ -78,6 +78,7 @@ export class OpenApiSpecs {
       this.ajv.addFormat(name, true);
     for (const file of SPEC_FILES) {
       const doc = parse(readFileSync(join(dir, `${file}.yaml`), 'utf8')) as Json;
+      applyErrata(file, doc);
       for (const direction of ['request', 'response'] as const) {
         this.ajv.addSchema(
           { components: adaptComponents((doc['components'] ?? {}) as Json, direction) },
@@ -307,6 +308,33 @@ export function loadOpenApiSpecs(dir: string): OpenApiSpecs {
     loaded.set(dir, specs);
   }
   return specs;
+}
+
+/**
+ * Mistakes in the official specs that the real service does not make, each corrected where it is, and explained.
+ * flink-gateway-v1: sql.v1.StatementResult lists `data` as required, but defines (and the service answers, and
+ * Confluent's CLI reads) the rows under `results.data`, a top-level `data` being in neither; and the statement
+ * answers require a `spec.statement_name` that sql.v1.StatementSpec does not define (the name is `name`).
+ */
+function applyErrata(file: string, doc: Json): void {
+  if (file !== 'flink-gateway-v1') return;
+  const schemas = ((doc['components'] as Json | undefined)?.['schemas'] ?? {}) as Record<string, Json>;
+  const result = schemas['sql.v1.StatementResult'];
+  if (Array.isArray(result?.['required']))
+    result['required'] = (result['required'] as string[]).filter((name) => name !== 'data');
+  const dropUndefinedName = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) dropUndefinedName(item);
+      return;
+    }
+    if (!node || typeof node !== 'object') return;
+    const object = node as Json;
+    const properties = object['properties'] as Json | undefined;
+    if (Array.isArray(object['required']) && !properties?.['statement_name'])
+      object['required'] = (object['required'] as string[]).filter((name) => name !== 'statement_name');
+    for (const value of Object.values(object)) dropUndefinedName(value);
+  };
+  dropUndefinedName(doc['paths']);
 }
 
 /**
