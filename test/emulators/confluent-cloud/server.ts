@@ -17,6 +17,8 @@ import { loadOpenApiSpecs, type OpenApiSpecs, type SpecOperation } from './opena
 import { ExchangeRecorder } from './recorder.js';
 import { kafkaRestModule } from './kafka-rest.js';
 import { schemaRegistryModule } from './schema-registry.js';
+import { flinkComputeModule } from './flink-compute.js';
+import { flinkStatementsModule } from './flink-statements.js';
 import { Router, type Auth, type Caller, type Reply, type ResourceAuthenticator } from './router.js';
 import { openApiDir } from './spec-location.js';
 import {
@@ -44,6 +46,12 @@ export interface ConnectBackendOptions {
   mongoUri: string;
 }
 
+/** The local Flink that runs the emulated Flink statements (the SQL Gateway and the JobManager's REST API). */
+export interface FlinkBackendOptions {
+  gatewayUrl: string;
+  restUrl: string;
+}
+
 /** Starts the endpoint of a ksqlDB cluster once it is PROVISIONED. */
 export interface KsqlBackend {
   start(
@@ -68,6 +76,8 @@ export interface EmulatorOptions {
   kafka?: KafkaBackendOptions;
   connect?: ConnectBackendOptions;
   ksql?: KsqlBackend;
+  /** Without it, Flink statements stay PENDING (the control plane and the statement API still answer). */
+  flink?: FlinkBackendOptions;
   /** Check each response against the spec and collect violations (on by default when specs are loaded). */
   validateResponses?: boolean;
   /**
@@ -95,6 +105,10 @@ export interface RunningEmulator {
   clusterDeletedHooks: ((cluster: ClusterRecord) => Promise<void>)[];
   /** How the data planes other than Kafka REST check their keys (Schema Registry, Flink), by route auth kind. */
   resourceAuthenticators: Partial<Record<Auth, ResourceAuthenticator>>;
+  /** The handler of every API request, for another listener that serves the same APIs (Flink's regional cell). */
+  requestListener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The regional Flink endpoint (fcpm/v2 regions' http_endpoint), once the statements module serves it. */
+  flinkEndpoint?: string;
   close(): Promise<void>;
 }
 
@@ -106,7 +120,13 @@ export type DataPlaneModule = (
 
 /** The strict Confluent Cloud emulator: control plane, Kafka REST v3 and connect/v1 on one 127.0.0.1 port. */
 export async function startConfluentCloudEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  const modules: DataPlaneModule[] = [kafkaRestModule, connectModule, schemaRegistryModule];
+  const modules: DataPlaneModule[] = [
+    kafkaRestModule,
+    connectModule,
+    schemaRegistryModule,
+    flinkComputeModule,
+    flinkStatementsModule,
+  ];
   const scale = options.timeScale ?? 1;
   const base = { ...REALISTIC_DURATIONS, ...options.durations };
   const durations = Object.fromEntries(
@@ -139,6 +159,7 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     durations,
     clusterDeletedHooks: [],
     resourceAuthenticators: {},
+    requestListener: () => undefined,
     close: async () => undefined,
   };
 
@@ -213,7 +234,7 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     return { kind: 'resource', key: record };
   };
 
-  const server: Server = createServer((req, res) => {
+  const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
     void handle(req, res).catch((error: unknown) => {
       emulator.internalErrors.push(`${req.method} ${req.url}: ${String(error)}`);
       process.stderr.write(`confluent-cloud emulator: ${String((error as Error)?.stack ?? error)}\n`);
@@ -222,7 +243,9 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
           .writeHead(500, { 'Content-Type': 'application/json' })
           .end('{"errors":[{"status":"500","code":"internal_server_error","detail":"emulator bug"}]}');
     });
-  });
+  };
+  const server: Server = createServer(requestListener);
+  emulator.requestListener = requestListener;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawBody = await readBody(req);

@@ -9,6 +9,12 @@ export interface PhaseDurations {
   connectorMs: number;
   /** A governed environment's Schema Registry, from its first Kafka cluster on. */
   schemaRegistryMs: number;
+  /** A Flink compute pool from its create (PROVISIONING) to PROVISIONED, and from its delete to gone. */
+  computePoolMs: number;
+  computePoolDeleteMs: number;
+  /** A Flink statement from its create (PENDING) until it starts, and from its delete (DELETING) to gone. */
+  statementStartMs: number;
+  statementDeleteMs: number;
 }
 
 export const REALISTIC_DURATIONS: PhaseDurations = {
@@ -18,6 +24,10 @@ export const REALISTIC_DURATIONS: PhaseDurations = {
   roleBindingMs: 90_000,
   connectorMs: 60_000,
   schemaRegistryMs: 60_000,
+  computePoolMs: 60_000,
+  computePoolDeleteMs: 30_000,
+  statementStartMs: 10_000,
+  statementDeleteMs: 10_000,
 };
 
 export interface EnvironmentRecord {
@@ -152,6 +162,56 @@ export interface SchemaRegistryRecord {
   schemaIds: Map<string, number>;
 }
 
+/** A Flink compute pool (fcpm/v2). */
+export interface ComputePoolRecord {
+  id: string;
+  environmentId: string;
+  displayName: string;
+  cloud: string;
+  region: string;
+  maxCfu: number;
+  createdAt: number;
+  updatedAt: number;
+  readyAt: number;
+  /** Set by a delete: DEPROVISIONING until then, gone after. */
+  goneAt?: number;
+}
+
+/** What a statement's SQL is, as far as the emulator runs it. */
+export type StatementKind = 'CREATE_TABLE' | 'DROP_TABLE' | 'INSERT_INTO' | 'SELECT' | 'OTHER';
+
+/** A Flink statement (sql/v1) and what runs it on the local Flink. */
+export interface StatementRecord {
+  name: string;
+  organizationId: string;
+  environmentId: string;
+  uid: string;
+  statement: string;
+  properties: Record<string, string>;
+  computePoolId?: string;
+  principal: string;
+  stopped: boolean;
+  labels: Record<string, string>;
+  kind: StatementKind;
+  phase: string;
+  detail: string;
+  resourceVersion: number;
+  createdAt: number;
+  updatedAt: number;
+  /** When it may leave PENDING. */
+  startAt: number;
+  /** Set by a delete: DELETING until then, gone after. */
+  goneAt?: number;
+  /** Newest first, at most ten. */
+  exceptions: { name: string; message: string; timestamp: string }[];
+  /** The result's columns (SELECT) and the rows read so far, in order. */
+  columns: { name: string; type: string; nullable: boolean }[];
+  rows: { op: number; row: (string | null)[] }[];
+  /** Local Flink job running it (INSERT, SELECT). */
+  jobId?: string;
+  endedAt?: number;
+}
+
 /** Everything the emulated organization holds. */
 export class EmulatorState {
   readonly organizationId = randomUUID();
@@ -166,6 +226,9 @@ export class EmulatorState {
   readonly ksqlClusters = new Map<string, KsqlClusterRecord>();
   readonly acls: AclRecord[] = [];
   readonly connectors = new Map<string, ConnectorRecord>();
+  readonly computePools = new Map<string, ComputePoolRecord>();
+  /** Flink statements by `<environment id>/<name>`. */
+  readonly statements = new Map<string, StatementRecord>();
   /** Schema Registry clusters by environment id. */
   readonly schemaRegistries = new Map<string, SchemaRegistryRecord>();
   /** Modules keep here what goes with a deleted environment (its Schema Registry, its compute pools). */
