@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { isCliError, OperationError } from '../core/errors.js';
 import type { SecretRegistry } from '../core/redact.js';
 import { systemClock, type Clock } from '../core/waiter.js';
 import { confluentApiError, normaliseFailure, type ConfluentApiError } from './errors.js';
@@ -36,6 +37,11 @@ export interface ApiRequest<T> {
   deadlineMs?: number;
   /** Statuses returned as results instead of thrown (probes want to see 401/403). */
   acceptStatuses?: readonly number[];
+  /**
+   * Follow redirects (at most 5) to wherever they point, keeping the Authorization header: the regional Flink
+   * endpoint redirects to another host, and HTTP clients drop the header on such hops. Never from https to http.
+   */
+  followRedirects?: boolean;
 }
 
 export interface ApiResponse<T> {
@@ -61,6 +67,9 @@ export interface HttpCoreOptions {
 }
 
 const NETWORK_NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** 303 is left out on purpose: it turns the request into a GET, which no Flink call expects. */
+const REDIRECTS = new Set([301, 302, 307, 308]);
+const MAX_REDIRECTS = 5;
 
 /** The one place that speaks HTTP to Confluent: auth, request ids, retries, error normalisation, logging. */
 export class HttpCore {
@@ -114,17 +123,9 @@ export class HttpCore {
       let response: AxiosResponse<string> | undefined;
       let networkCode: string | undefined;
       try {
-        response = await this.axios.request<string>({
-          method: spec.method,
-          url,
-          data: spec.body === undefined ? undefined : JSON.stringify(spec.body),
-          headers: {
-            Authorization: `Basic ${Buffer.from(`${credentials.key}:${credentials.secret}`).toString('base64')}`,
-            'X-Request-Id': clientRequestId,
-            ...(spec.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-          },
-        });
+        response = await this.send(spec, url, credentials, clientRequestId);
       } catch (error) {
+        if (isCliError(error)) throw error;
         networkCode = networkErrorCode(error);
       }
 
@@ -174,6 +175,40 @@ export class HttpCore {
       await this.clock.sleep(delay);
     }
     throw lastError!;
+  }
+
+  private async send<T>(
+    spec: ApiRequest<T>,
+    url: string,
+    credentials: Credentials,
+    clientRequestId: string,
+  ): Promise<AxiosResponse<string>> {
+    let target = url;
+    for (let hop = 0; ; hop++) {
+      const response = await this.axios.request<string>({
+        method: spec.method,
+        url: target,
+        data: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+        headers: {
+          Authorization: `Basic ${Buffer.from(`${credentials.key}:${credentials.secret}`).toString('base64')}`,
+          'X-Request-Id': clientRequestId,
+          ...(spec.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+      });
+      const location = response.headers['location'];
+      if (!spec.followRedirects || !REDIRECTS.has(response.status) || typeof location !== 'string') return response;
+      const next = new URL(location, target);
+      if (hop >= MAX_REDIRECTS || (new URL(target).protocol === 'https:' && next.protocol !== 'https:')) {
+        throw new OperationError(
+          `${spec.method} ${displayPath(url)}: ${hop >= MAX_REDIRECTS ? `more than ${MAX_REDIRECTS} redirects` : `a redirect from https to ${next.protocol}`} (to ${next.host})`,
+          {
+            hint: 'The endpoint is misconfigured or something between you and it rewrites answers; check the endpoint URL.',
+          },
+        );
+      }
+      this.log(`  ${response.status} → ${next.host}${next.pathname} (redirect ${hop + 1}, credentials kept)`);
+      target = next.toString();
+    }
   }
 
   private resolveUrl(path: string, query: Record<string, QueryValue> | undefined): string {
