@@ -24,7 +24,6 @@ export interface StatementInput {
   computePoolId: string;
   /** The service account (or user) the statement runs as. */
   principal: string;
-  labels?: Record<string, string>;
 }
 
 export interface ResultPage {
@@ -91,7 +90,6 @@ export class FlinkStatements {
       path: this.base,
       body: {
         name: input.name,
-        ...(input.labels ? { metadata: { labels: input.labels } } : {}),
         spec: {
           statement: input.statement,
           properties: input.properties,

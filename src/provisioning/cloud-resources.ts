@@ -111,7 +111,16 @@ function clusterRecord(cluster: KafkaCluster): ResourceRecord {
 export function cloudResources(
   config: Config,
   names: ResourceNames,
-  options: { sink: boolean; streamProcessing?: { sinkAfter: string[] } },
+  options: {
+    sink: boolean;
+    streamProcessing?: {
+      sinkAfter: string[];
+      /** input.data.format of the sink (how the engine writes job_status). */
+      sinkFormat: string;
+      /** `down` after an engine switch: the ksqlDB nodes the state still records stay in. */
+      keepKsqlDb?: boolean;
+    };
+  },
 ): ResourceDef<CloudEnv>[] {
   const defs: ResourceDef<CloudEnv>[] = [
     {
@@ -326,15 +335,17 @@ export function cloudResources(
       },
     },
   ];
-  if (options.streamProcessing) {
+  const processing = options.streamProcessing;
+  if (processing) {
     const ksqlOnly = new Set([KSQL_CLUSTER, KSQL_ROLE, KSQL_KEY, STATEMENTS]);
     const outputTopics = new Set(
       demoTopics()
         .filter((t) => t.role === 'output')
         .map((t) => `topic:${t.name}`),
     );
-    const kept = defs.filter((def) => !ksqlOnly.has(def.id) && !outputTopics.has(def.id));
-    if (options.sink) kept.push(mongoSink(config, names, [...options.streamProcessing.sinkAfter, KAFKA_KEY]));
+    const kept = defs.filter((def) => (processing.keepKsqlDb || !ksqlOnly.has(def.id)) && !outputTopics.has(def.id));
+    const after = [...processing.sinkAfter, KAFKA_KEY, ...(processing.keepKsqlDb ? [STATEMENTS] : [])];
+    if (options.sink) kept.push(mongoSink(config, names, after, processing.sinkFormat));
     return kept;
   }
   if (options.sink) defs.push(mongoSink(config, names, [STATEMENTS, KAFKA_KEY]));
@@ -449,8 +460,8 @@ export function roleBinding(
   };
 }
 
-function sinkConfig(config: Config, names: ResourceNames, env: CloudEnv): Record<string, string> {
-  return renderConnectorConfig('mongodb-atlas-sink', {
+function sinkConfig(config: Config, names: ResourceNames, env: CloudEnv, format?: string): Record<string, string> {
+  const rendered = renderConnectorConfig('mongodb-atlas-sink', {
     name: names.sinkConnector,
     kafkaApiKey: kafkaCredentials(env).key,
     kafkaApiSecret: kafkaCredentials(env).secret,
@@ -460,12 +471,20 @@ function sinkConfig(config: Config, names: ResourceNames, env: CloudEnv): Record
     mongoDatabase: config.mongoDatabase,
     mongoCollection: config.mongoCollection,
   });
+  return format ? { ...rendered, 'input.data.format': format } : rendered;
 }
 
 /** The settings of the sink that, when they differ from the configuration, are updated in place. */
-const COMPARED_SINK_KEYS = ['connection.host', 'connection.user', 'database', 'collection', 'topics'] as const;
+const COMPARED_SINK_KEYS = [
+  'connection.host',
+  'connection.user',
+  'database',
+  'collection',
+  'topics',
+  'input.data.format',
+] as const;
 
-function mongoSink(config: Config, names: ResourceNames, dependsOn: string[]): ResourceDef<CloudEnv> {
+function mongoSink(config: Config, names: ResourceNames, dependsOn: string[], format?: string): ResourceDef<CloudEnv> {
   const connectors = (env: CloudEnv) => env.cloud.connectors(envId(env), requireKnown(env, CLUSTER).id);
   const record = (attributes: Record<string, unknown>) =>
     rec('connector', names.sinkConnector, names.sinkConnector, attributes);
@@ -477,7 +496,7 @@ function mongoSink(config: Config, names: ResourceNames, dependsOn: string[]): R
     observe: async (env): Promise<Observed | undefined> => {
       const found = await connectors(env).findByName(names.sinkConnector);
       if (!found) return undefined;
-      const desired = sinkConfig(config, names, env);
+      const desired = sinkConfig(config, names, env, format);
       const changes = COMPARED_SINK_KEYS.filter((key) => found.config[key] !== desired[key]).map(
         (key) => `${key} ${found.config[key] ?? '(unset)'} → ${desired[key]}`,
       );
@@ -489,12 +508,12 @@ function mongoSink(config: Config, names: ResourceNames, dependsOn: string[]): R
       };
     },
     create: async (env) => {
-      const desired = sinkConfig(config, names, env);
+      const desired = sinkConfig(config, names, env, format);
       await connectors(env).create(names.sinkConnector, desired);
       return record(Object.fromEntries(COMPARED_SINK_KEYS.map((key) => [key, desired[key]])));
     },
     update: async (env) => {
-      const desired = sinkConfig(config, names, env);
+      const desired = sinkConfig(config, names, env, format);
       await connectors(env).updateConfig(names.sinkConnector, desired);
       return record(Object.fromEntries(COMPARED_SINK_KEYS.map((key) => [key, desired[key]])));
     },

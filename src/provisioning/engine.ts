@@ -67,7 +67,8 @@ function actionFor<E extends ProvisionEnvBase>(
 ): PlannedAction {
   if (observed.changes?.length && def.update) return 'update';
   if (!observed.ready) return 'wait';
-  return inState ? 'none' : 'adopt';
+  if (inState) return 'none';
+  return def.implicit ? 'create' : 'adopt';
 }
 
 export interface ApplyOutcome {
