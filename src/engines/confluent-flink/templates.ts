@@ -53,3 +53,23 @@ export function statementName(prefix: string, template: Pick<CloudStatementTempl
 export function mentionsTable(sql: string, table: string): boolean {
   return new RegExp(`(^|[^\\w\`])\`?${table}\`?($|[^\\w\`])`, 'i').test(stripLeadingComments(sql));
 }
+
+/**
+ * The record key of a table a template creates: its primary key, else what it is distributed by, with the column's
+ * type (one column; the demo's keys are single columns).
+ */
+export function keyOfTable(template: CloudStatementTemplate): { name: string; type: string } | undefined {
+  if (template.kind !== 'table') return undefined;
+  const body = stripLeadingComments(template.sql);
+  const key =
+    /PRIMARY\s+KEY\s*\(\s*`?(\w+)`?\s*\)/i.exec(body)?.[1] ??
+    /DISTRIBUTED\s+BY\s*(?:HASH\s*)?\(\s*`?(\w+)`?/i.exec(body)?.[1];
+  if (!key) return undefined;
+  const type = new RegExp(`(?:^|[(,\\s])\`?${key}\`?\\s+(\\w+)`, 'i').exec(body)?.[1];
+  return type ? { name: key, type: type.toUpperCase() } : undefined;
+}
+
+/** Whether a table a template creates is an upsert table (a primary key). */
+export function isUpsertTable(template: CloudStatementTemplate): boolean {
+  return template.kind === 'table' && /PRIMARY\s+KEY/i.test(template.sql);
+}
