@@ -172,6 +172,8 @@ function computePool(config: Config, names: ResourceNames): ResourceDef<CloudEnv
       ),
     destroy: async (env, record) => {
       const environmentId = String(record.attributes?.environmentId ?? envId(env));
+      // Statements outside the graph (a tail's SELECT) would hold the pool: they go first, as with the key.
+      if (env.known(FLINK_KEY)?.secrets?.secret && env.known(FLINK_REGION)) await deleteLeftoverStatements(env, names);
       await deleteIgnoringGone(() => env.cloud.computePools.delete(record.id, environmentId));
       await waitForComputePoolDeleted(env.cloud.computePools, record.id, environmentId, {
         ...env.waits,
@@ -184,7 +186,8 @@ function computePool(config: Config, names: ResourceNames): ResourceDef<CloudEnv
 /**
  * The service account's Flink API key for the region and environment. It is usable once the statements API accepts
  * it (401 until the key propagated) and lets its owner list statements (403 until FlinkDeveloper is effective),
- * twice in a row. Before it is deleted, it checks that no statement with the prefix is left: afterwards nothing could.
+ * twice in a row. Before it is deleted, every statement with the prefix is deleted (a `tail` killed before it could
+ * delete its SELECT leaves one) and the list checked empty: without the key nothing could see them any more.
  */
 function flinkKey(names: ResourceNames): ResourceDef<CloudEnv> {
   const key = apiKey({
@@ -234,21 +237,7 @@ function flinkKey(names: ResourceNames): ResourceDef<CloudEnv> {
   return {
     ...key,
     destroy: async (env, record) => {
-      if (record.secrets?.secret && env.known(FLINK_REGION)) {
-        const left = await flinkStatementsOf(env)
-          .list()
-          .then((all) => all.filter((s) => s.name.startsWith(`${names.prefix}-`)).map((s) => s.name))
-          .catch((error: unknown) => {
-            // A key that no longer works cannot list anything; it is deleted regardless.
-            if (isConfluentApiError(error) && [401, 403].includes(error.status)) return [];
-            throw error;
-          });
-        if (left.length > 0) {
-          throw new OperationError(`Flink statements with the prefix are still there: ${left.join(', ')}`, {
-            hint: 'Run `marketplace down` again: it deletes them before the Flink key.',
-          });
-        }
-      }
+      if (record.secrets?.secret && env.known(FLINK_REGION)) await deleteLeftoverStatements(env, names);
       await key.destroy(env, record);
     },
   };
@@ -367,4 +356,30 @@ async function dropTable(env: CloudEnv, template: CloudStatementTemplate, names:
   await waitForStatementRunning(statements, name, waits);
   await deleteIgnoringGone(() => statements.delete(name));
   await waitForStatementDeleted(statements, name, waits);
+}
+
+/** Deletes every statement with the prefix still there, waits until they are gone, and checks that none is left. */
+async function deleteLeftoverStatements(env: CloudEnv, names: ResourceNames): Promise<void> {
+  const statements = flinkStatementsOf(env);
+  const prefixed = async () =>
+    (
+      await statements.list().catch((error: unknown) => {
+        // A key that no longer works cannot list anything; it is deleted regardless.
+        if (isConfluentApiError(error) && [401, 403].includes(error.status)) return [];
+        throw error;
+      })
+    ).filter((s) => s.name.startsWith(`${names.prefix}-`));
+  for (const leftover of await prefixed()) {
+    if (leftover.status.phase !== 'DELETING') await deleteIgnoringGone(() => statements.delete(leftover.name));
+    await waitForStatementDeleted(statements, leftover.name, {
+      ...env.waits,
+      onProgress: (status) => env.progress(FLINK_KEY, `deleting statement ${leftover.name}: ${status}`),
+    });
+  }
+  const left = (await prefixed()).map((s) => s.name);
+  if (left.length > 0) {
+    throw new OperationError(`Flink statements with the prefix are still there: ${left.join(', ')}`, {
+      hint: 'Run `marketplace down` again: it deletes them before the Flink key.',
+    });
+  }
 }
