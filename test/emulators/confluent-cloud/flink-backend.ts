@@ -72,14 +72,15 @@ export class LocalFlink {
     statementName: string,
     tables: CatalogTable[],
     sql: string,
-    onRow: (row: ResultRow) => void,
+    onRow: (row: ResultRow, columns: string[]) => void,
     onEnd: (error?: Error) => void,
+    startupMode?: string,
   ): Promise<RunningQuery> {
     const session = await this.gateway.openSession({ name: statementName });
     const controller = new AbortController();
     let operation: FlinkOperation | undefined;
     try {
-      await this.declare(session, statementName, tables);
+      await this.declare(session, statementName, tables, startupMode);
       await session.execute(`SET 'pipeline.name' = '${statementName}'`);
       operation = await guarded(() => session.submit(sql));
       // The first page carries the columns (or the error of a statement Flink refused).
@@ -88,7 +89,8 @@ export class LocalFlink {
         first = await guarded(() => operation!.page(controller.signal));
         if (first === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      for (const row of first ?? []) onRow(row);
+      const names = operation.columns.map((column) => column.name);
+      for (const row of first ?? []) onRow(row, names);
     } catch (error) {
       await session.close().catch(() => undefined);
       throw error;
@@ -109,7 +111,8 @@ export class LocalFlink {
     this.queries.add(running);
     void (async () => {
       try {
-        for await (const row of operation!.rows(controller.signal)) onRow(row);
+        const names = operation!.columns.map((column) => column.name);
+        for await (const row of operation!.rows(controller.signal)) onRow(row, names);
         onEnd();
       } catch (error) {
         onEnd(error as Error);
@@ -146,11 +149,18 @@ export class LocalFlink {
     });
   }
 
-  private async declare(session: FlinkSession, name: string, tables: CatalogTable[]): Promise<void> {
+  private async declare(
+    session: FlinkSession,
+    name: string,
+    tables: CatalogTable[],
+    startupMode?: string,
+  ): Promise<void> {
     // Sources that go quiet (a partition with no records) must not hold the watermark back forever.
     await session.execute("SET 'table.exec.source.idle-timeout' = '5 s'");
     for (const table of tables)
-      await guarded(() => session.execute(localDdl(table, { bootstrap: this.bootstrap, groupId: `emulated-${name}` })));
+      await guarded(() =>
+        session.execute(localDdl(table, { bootstrap: this.bootstrap, groupId: `emulated-${name}`, startupMode })),
+      );
   }
 }
 

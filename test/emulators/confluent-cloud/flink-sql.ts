@@ -171,7 +171,10 @@ function jsonTypeOf(type: string): Record<string, unknown> {
  * Confluent's `$rowtime` (the record timestamp; on read, an event-time attribute whose watermark trails it by
  * 15 minutes: Confluent's default watermark adapts to the data, which the emulator does not imitate).
  */
-export function localDdl(table: CatalogTable, options: { bootstrap: string; groupId: string }): string {
+export function localDdl(
+  table: CatalogTable,
+  options: { bootstrap: string; groupId: string; startupMode?: string },
+): string {
   const q = (name: string) => `\`${name.replace(/`/g, '``')}\``;
   const lines = table.columns.map((column) => `  ${q(column.name)} ${column.type}`);
   lines.push("  `$rowtime` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL");
@@ -187,7 +190,7 @@ export function localDdl(table: CatalogTable, options: { bootstrap: string; grou
     ...(table.keyColumns.length > 0 ? { 'key.format': 'raw' } : {}),
     ...(!table.upsert && table.keyColumns.length > 0 ? { 'key.fields': table.keyColumns.join(';') } : {}),
     ...(!table.upsert
-      ? { 'properties.group.id': options.groupId, 'scan.startup.mode': 'earliest-offset' }
+      ? { 'properties.group.id': options.groupId, 'scan.startup.mode': options.startupMode ?? 'earliest-offset' }
       : { 'properties.group.id': options.groupId }),
   };
   const withText = Object.entries(withOptions)

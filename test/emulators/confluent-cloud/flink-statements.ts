@@ -339,20 +339,26 @@ export const flinkStatementsModule: DataPlaneModule = async (emulator, options) 
           runtime.savepoint = undefined;
           return touch(s, 'RUNNING', '');
         }
+        // Confluent Cloud leaves its system column out of SELECT *: it shows only when named.
+        const hidden = (name: string) => name === '$rowtime' && !s.statement.includes('$rowtime');
         runtime.query = await local!.select(
           s.name,
           tables,
           s.statement,
-          (row) => {
-            if (s.rows.length < MAX_BUFFERED_ROWS) s.rows.push({ op: OPS[row.kind], row: row.fields.map(asText) });
+          (row, columns) => {
+            if (s.rows.length >= MAX_BUFFERED_ROWS) return;
+            const values = row.fields.filter((_, i) => !hidden(columns[i] ?? ''));
+            s.rows.push({ op: OPS[row.kind], row: values.map(asText) });
           },
           (error) => {
             if (s.goneAt !== undefined || s.stopped) return;
             if (error) fail(s, 'FlinkJobException', error.message);
             else touch(s, 'COMPLETED', '');
           },
+          // Confluent's property for where tables are read from; earliest unless it says otherwise.
+          s.properties['sql.tables.scan.startup.mode'],
         );
-        s.columns = runtime.query.columns;
+        s.columns = runtime.query.columns.filter((column) => !hidden(column.name));
         return touch(s, 'RUNNING', '');
       }
       default:
