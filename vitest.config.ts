@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           testTimeout: 30_000,
+          // Some unit files start the Cloud emulator in beforeAll; 10 s (vitest's default) is too short on a loaded CI.
+          hookTimeout: 60_000,
         },
       },
       {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['startup', 'stack', 'produce', 'ksql', 'up'];
+const benches = ['startup', 'stack', 'produce', 'ksql', 'up', 'dashboard'];
 const failed = [];
 for (const name of benches) {
   const file = fileURLToPath(new URL(`./${name}.mjs`, import.meta.url));

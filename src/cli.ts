@@ -4,7 +4,7 @@ import { COMMANDS } from './commands/index.js';
 import { type AnyCommandSpec, configFlags, type OptionSpec } from './commands/command.js';
 import { SECRET_ENV } from './core/secret-env.js';
 import type { Context, GlobalOptions } from './core/context.js';
-import { ExitCode, isCliError } from './core/errors.js';
+import { ExitCode, isCliError, type JsonErrorDocument } from './core/errors.js';
 import { escapeControl } from './core/escape.js';
 import { Output, colorWanted } from './core/output.js';
 import { nonInteractivePrompter, terminalPrompter, type Prompter } from './core/prompts.js';
@@ -301,6 +301,10 @@ function createContext(
   };
 }
 
+function errorDocument(message: string, exitCode: number, hint?: string): JsonErrorDocument {
+  return { error: { message, hint, exitCode } };
+}
+
 function reportError(error: unknown, out: Output, signal: AbortSignal): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) {
@@ -311,7 +315,7 @@ function reportError(error: unknown, out: Output, signal: AbortSignal): number {
       .replace(/^error: /, '')
       .split(/\s*\n\s*/)
       .join(' ');
-    if (out.json) out.printJson({ error: { message: oneLine, exitCode: ExitCode.usage } });
+    if (out.json) out.printJson(errorDocument(oneLine, ExitCode.usage));
     return ExitCode.usage;
   }
   if (isCliError(error)) {
@@ -319,17 +323,21 @@ function reportError(error: unknown, out: Output, signal: AbortSignal): number {
     const line = escapeControl(error.hint ? `${error.message} — ${error.hint}` : error.message);
     out.failure(`Error: ${line}`);
     if (out.verbose && error.cause instanceof Error && error.cause.stack) out.debug(error.cause.stack);
-    if (out.json) out.printJson({ error: { message: error.message, hint: error.hint, exitCode: error.exitCode } });
+    if (out.json) out.printJson(errorDocument(error.message, error.exitCode, error.hint));
     return error.exitCode;
   }
   if (signal.aborted) {
     out.failure('Interrupted.');
-    if (out.json) out.printJson({ error: { message: 'interrupted', exitCode: ExitCode.interrupted } });
+    if (out.json) out.printJson(errorDocument('interrupted', ExitCode.interrupted));
     return ExitCode.interrupted;
   }
+  // Not classified anywhere on its way here: a bug. One line, and the stack for the report with --verbose.
   const message = error instanceof Error ? error.message : String(error);
-  out.failure(`Error: unexpected failure: ${escapeControl(message)} (run with --verbose for details)`);
+  const how = out.verbose
+    ? 'report it with the stack trace below'
+    : 'run with --verbose for the stack trace and report it';
+  out.failure(`Error: unexpected failure: ${escapeControl(message)} — a bug in marketplace; ${how}`);
   if (out.verbose && error instanceof Error && error.stack) out.debug(error.stack);
-  if (out.json) out.printJson({ error: { message, exitCode: ExitCode.failure } });
+  if (out.json) out.printJson(errorDocument(message, ExitCode.failure));
   return ExitCode.failure;
 }

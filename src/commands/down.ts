@@ -10,10 +10,11 @@ export const downCommand = defineCommand({
   name: 'down',
   summary: 'Delete everything `up` made (connector, ksqlDB, keys, topics, clusters, environment)',
   description:
-    'Deletes in reverse dependency order, treats "already gone" as done, then checks that nothing with the name ' +
-    "prefix is left. Asks for confirmation unless --yes. With --discover it finds the demo's resources by their " +
-    'name prefix, for when the state file is lost. On the local target it stops the jobs and removes the tables of ' +
-    'every engine `up` used there (ksqlDB, Flink), whichever --engine says.',
+    'Deletes in reverse dependency order, waits for each asynchronous delete (ksqlDB cluster, Kafka cluster, ' +
+    'environment) to finish, treats "already gone" as done, then checks that nothing with the name prefix is left. ' +
+    "Asks for confirmation unless --yes. With --discover it finds the demo's resources by their name prefix (those " +
+    'tied to its service account), for when the state file is lost. On the local target it stops the jobs and ' +
+    'removes the tables of every engine `up` used there (ksqlDB, Flink), whichever --engine says.',
   options: {
     discover: flag(
       '--discover',

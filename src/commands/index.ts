@@ -1,4 +1,5 @@
 import type { CommandSpec } from './command.js';
+import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { flinkCommand } from './flink.js';
@@ -38,6 +39,7 @@ const SPECS: CommandSpec<any>[] = [
   produceCommand,
   tailCommand,
   lineageCommand,
+  dashboardCommand,
   sinkCommand,
   localCommand,
   ksqlCommand,

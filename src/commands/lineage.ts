@@ -1,12 +1,9 @@
-import type { Context } from '../core/context.js';
 import { oneOf } from '../core/parse.js';
-import type { ConnectorFacts, LineageGraph } from '../lineage/graph.js';
+import type { LineageResult } from '../lineage/collect.js';
 import { defineCommand, option } from './command.js';
 import { ENGINE_OPTION } from './engine-option.js';
 
-export interface LineageResult extends LineageGraph {
-  notes: string[];
-}
+export type { LineageResult };
 
 export const lineageCommand = defineCommand({
   name: 'lineage',
@@ -30,7 +27,8 @@ export const lineageCommand = defineCommand({
     { command: 'marketplace lineage --target local --engine flink', description: 'the Flink jobs and their tables' },
   ],
   run: async (ctx, { options }): Promise<LineageResult> => {
-    const result = await collect(ctx);
+    const { collectLineage } = await import('../lineage/collect.js');
+    const result = await collectLineage(ctx, await ctx.loadConfig());
     if (!ctx.globals.json) {
       const { toMermaid, toTree } = await import('../lineage/graph.js');
       const { green, red } = ctx.out.paint;
@@ -46,68 +44,3 @@ export const lineageCommand = defineCommand({
     for (const note of result.notes) ctx.out.warn(note);
   },
 });
-
-async function collect(ctx: Context): Promise<LineageResult> {
-  const loaded = await ctx.loadConfig();
-  const { openEngine } = await import('../engines/index.js');
-  const { buildLineage } = await import('../lineage/graph.js');
-  const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
-  const notes: string[] = [];
-  try {
-    const { sources, queries } = await engine.lineage();
-    const connectors = await connectorFacts(ctx, loaded).catch((error: Error) => {
-      notes.push(`connectors not shown: ${error.message.split('\n')[0]}`);
-      return [];
-    });
-    return { ...buildLineage(sources, queries, connectors), notes };
-  } finally {
-    await engine.close();
-  }
-}
-
-/** Sink connectors from Connect (local) or connect/v1 (cloud, when the Cloud API key is available). */
-async function connectorFacts(
-  ctx: Context,
-  loaded: Awaited<ReturnType<Context['loadConfig']>>,
-): Promise<ConnectorFacts[]> {
-  const config = loaded.values;
-  if (config.target === 'local' || config.connectUrl) {
-    const { configuredEndpoints } = await import('../core/endpoints.js');
-    const { ConnectClient } = await import('../connect/client.js');
-    const connect = new ConnectClient(configuredEndpoints(config).connectUrl!);
-    const facts: ConnectorFacts[] = [];
-    for (const name of await connect.connectors()) {
-      const settings = (await connect.config(name)) ?? {};
-      const status = await connect.status(name);
-      facts.push({
-        name,
-        state: status?.connector.state ?? 'UNKNOWN',
-        topics: (settings['topics'] ?? '').split(',').filter(Boolean),
-        destination: `mongodb ${settings['database'] ?? '?'}.${settings['collection'] ?? '?'}`,
-      });
-    }
-    return facts;
-  }
-  const { openCloudSession } = await import('../provisioning/cloud-session.js');
-  const session = await openCloudSession(ctx, loaded, { lock: undefined, needMongoPassword: false });
-  try {
-    const environment = session.known.get('environment');
-    const cluster = session.known.get('kafka-cluster');
-    if (!environment || !cluster) return [];
-    const connectors = session.cloud.connectors(environment.id, cluster.id);
-    const facts: ConnectorFacts[] = [];
-    for (const name of await connectors.list()) {
-      const connector = await connectors.get(name);
-      const status = await connectors.status(name);
-      facts.push({
-        name,
-        state: status.connector.state,
-        topics: (connector.config['topics'] ?? '').split(',').filter(Boolean),
-        destination: `mongodb ${connector.config['database'] ?? '?'}.${connector.config['collection'] ?? '?'}`,
-      });
-    }
-    return facts;
-  } finally {
-    await session.release();
-  }
-}

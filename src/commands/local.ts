@@ -58,6 +58,22 @@ async function registerStackSecrets(ctx: Context, home: string): Promise<void> {
   for (const user of users) ctx.secrets.addCredentialPair(user.username, user.password);
 }
 
+export interface LocalStopResult {
+  home: string;
+  services: ServiceStop[];
+}
+
+export interface LocalStatusResult {
+  home: string;
+  services: ServiceStatus[];
+}
+
+export interface LocalResetResult {
+  home: string;
+  stopped: ServiceStop[];
+  removed: string[];
+}
+
 const installCommand = defineCommand({
   name: 'install',
   summary: 'Fetch Kafka and Connect jars, build FerretDB, make the TLS certificate and Kafka users (idempotent)',
@@ -186,7 +202,7 @@ const stopCommand = defineCommand({
     { command: 'marketplace local stop ksqldb && marketplace local start', description: 'restart one service' },
     { command: 'marketplace local stop flink', description: 'stop Flink (its jobs stop with a savepoint first)' },
   ],
-  run: async (ctx, { args }): Promise<{ home: string; services: ServiceStop[] }> => {
+  run: async (ctx, { args }): Promise<LocalStopResult> => {
     const chosen = args[0] === undefined ? undefined : serviceArg('stop', args[0]);
     const settings = await settingsOf(ctx);
     await requireStackHome(settings.home);
@@ -217,7 +233,7 @@ const statusCommand = defineCommand({
     { command: 'marketplace local status', description: 'a table of the services' },
     { command: 'marketplace local status --json', description: '{"services":[{"name","pid","healthy","endpoints"}]}' },
   ],
-  run: async (ctx, { options }): Promise<{ home: string; services: ServiceStatus[] }> => {
+  run: async (ctx, { options }): Promise<LocalStatusResult> => {
     const settings = await settingsOf(ctx);
     return (await stack()).stackStatus({ settings, groups: await groupsOf(ctx, options.with) });
   },
@@ -244,7 +260,7 @@ const resetCommand = defineCommand({
   examples: [
     { command: 'marketplace local reset --yes', description: 'wipe all local topics, connectors and documents' },
   ],
-  run: async (ctx, { options }): Promise<{ home: string; stopped: ServiceStop[]; removed: string[] }> => {
+  run: async (ctx, { options }): Promise<LocalResetResult> => {
     const settings = await settingsOf(ctx);
     await requireStackHome(settings.home);
     if (!options.yes && !ctx.globals.yes) {

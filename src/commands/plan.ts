@@ -15,7 +15,8 @@ export const planCommand = defineCommand({
   summary: 'Show what `up` would create, update or adopt; sends no mutating request',
   description:
     'Looks up every resource of the demo (read-only requests only) and lists what `marketplace up` would do: ' +
-    '+ create, ~ update in place, = adopt an existing resource found by name, … wait for one still provisioning.',
+    '+ create, ~ update in place, = adopt an existing resource this deployment made (its id is not in the state file ' +
+    'yet), … wait for one still provisioning.',
   options: ENGINE_OPTION,
   examples: [
     { command: 'marketplace plan', description: 'plan for Confluent Cloud' },

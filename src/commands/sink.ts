@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
-import { ExitCode, OperationError, UserError } from '../core/errors.js';
+import { ExitCode, isClassifiedError, OperationError, UserError } from '../core/errors.js';
 import { duration } from '../core/parse.js';
 import { type Probe, waitFor } from '../core/waiter.js';
 import { defineCommand, option } from './command.js';
@@ -13,11 +13,19 @@ export interface SinkApplyResult {
   collection: string;
 }
 
+/** Where the sink puts the records it cannot write (errors.tolerance=all), and how many are there. */
+export interface DeadLetterQueue {
+  topic: string;
+  records: number;
+}
+
 export interface SinkStatusResult {
   connector: string;
   state: string;
   tasks: { id: number; state: string; trace?: string }[];
   trace?: string;
+  /** Absent when the connector has no dead letter queue (errors.tolerance=none). */
+  deadLetterQueue?: DeadLetterQueue;
 }
 
 export interface SinkVerifyResult {
@@ -25,6 +33,10 @@ export interface SinkVerifyResult {
   collection: string;
   documents: number;
   topicRecords: number;
+  /** Records in the sink's dead letter queue: read, but not written to MongoDB. */
+  deadLetters: number;
+  deadLetterTopic?: string;
+  /** Records neither in MongoDB nor in the dead letter queue (yet). */
   missing: number;
   newest?: Record<string, unknown>;
 }
@@ -99,7 +111,7 @@ const mongoCommand = defineCommand({
 
 const statusCommand = defineCommand({
   name: 'status',
-  summary: 'Connector and task states of the sink, with the failure trace if FAILED',
+  summary: 'Connector and task states of the sink (failure trace if FAILED) and its dead letter queue',
   examples: [{ command: 'marketplace sink status --target local', description: 'is the local sink running?' }],
   run: async (ctx): Promise<SinkStatusResult> => sinkStatus(ctx, await ctx.loadConfig()),
   render: (result, ctx) => {
@@ -111,6 +123,12 @@ const statusCommand = defineCommand({
       ctx.out.info(`  task ${task.id}: ${paint(task.state)}`);
       if (task.trace) ctx.out.info(`    ${task.trace}`);
     }
+    const dlq = result.deadLetterQueue;
+    if (dlq) {
+      const { yellow } = ctx.out.paint;
+      const count = `${dlq.records} record${dlq.records === 1 ? '' : 's'}`;
+      ctx.out.info(`dead letter queue ${dlq.topic}: ${dlq.records > 0 ? yellow(count) : count}`);
+    }
   },
   exitCode: (result) =>
     result.state === 'RUNNING' && result.tasks.every((t) => t.state === 'RUNNING') ? ExitCode.ok : ExitCode.failure,
@@ -121,7 +139,8 @@ const verifyCommand = defineCommand({
   summary: 'Count the documents that landed in MongoDB and compare with the job_status topic',
   description:
     'Connects to MongoDB with the official driver, counts the documents in the sink collection, shows the newest, ' +
-    'and compares the count with the number of records in the job_status topic. Exits 1 when documents are missing.',
+    'and compares the count with the number of records in the job_status topic, counting those the sink put in its ' +
+    'dead letter queue instead. Exits 1 when documents are missing or records went to the dead letter queue.',
   options: {
     wait: option('--wait <time>', 'keep checking up to this long for the sink to catch up', {
       parse: duration('--wait'),
@@ -138,11 +157,16 @@ const verifyCommand = defineCommand({
       `${result.database}.${result.collection}: ${result.documents} documents; job_status topic: ${result.topicRecords} records`,
     );
     if (result.newest) ctx.out.info(`newest: ${JSON.stringify(result.newest)}`);
-    ctx.out.info(
-      result.missing > 0 ? red(`${result.missing} records have not landed (yet).`) : green('Every record landed.'),
-    );
+    if (result.deadLetters > 0)
+      ctx.out.info(
+        red(
+          `${result.deadLetters} record${result.deadLetters === 1 ? '' : 's'} went to the dead letter queue ${result.deadLetterTopic} instead (\`marketplace sink status\` shows the connector).`,
+        ),
+      );
+    if (result.missing > 0) ctx.out.info(red(`${result.missing} records have not landed (yet).`));
+    else if (result.deadLetters === 0) ctx.out.info(green('Every record landed.'));
   },
-  exitCode: (result) => (result.missing > 0 ? ExitCode.failure : ExitCode.ok),
+  exitCode: (result) => (result.missing > 0 || result.deadLetters > 0 ? ExitCode.failure : ExitCode.ok),
 });
 
 export const sinkCommand = defineCommand({
@@ -157,22 +181,52 @@ export const sinkCommand = defineCommand({
 });
 
 async function sinkStatus(ctx: Context, loaded: LoadedConfig): Promise<SinkStatusResult> {
+  const { status, deadLetterTopic } = await inspectSink(ctx, loaded, { withStatus: true });
+  if (!deadLetterTopic) return status!;
+  const counter = await deadLetterCounter(ctx, loaded, deadLetterTopic);
+  try {
+    return { ...status!, deadLetterQueue: { topic: deadLetterTopic, records: await counter.count() } };
+  } finally {
+    await counter.close();
+  }
+}
+
+/**
+ * The sink connector's state and the name of its dead letter queue. Local (or any self-managed Connect): the topic its
+ * config names. Confluent Cloud: a sink that tolerates errors (errors.tolerance=all, its default) writes them to
+ * dlq-<connector id>.
+ */
+async function inspectSink(
+  ctx: Context,
+  loaded: LoadedConfig,
+  options: { withStatus: boolean },
+): Promise<{ status?: SinkStatusResult; deadLetterTopic?: string }> {
   const { resourceNames } = await import('../provisioning/names.js');
   const name = resourceNames(loaded.values.prefix).sinkConnector;
   const firstLine = (text?: string) => text?.split('\n')[0];
+  const missing = () =>
+    new UserError(`there is no connector ${name}`, {
+      hint: 'Create it with `marketplace sink mongo` (or `marketplace up`).',
+    });
   if (loaded.values.target === 'local' || loaded.values.connectUrl) {
     const { configuredEndpoints } = await import('../core/endpoints.js');
     const { ConnectClient } = await import('../connect/client.js');
-    const status = await new ConnectClient(configuredEndpoints(loaded.values).connectUrl!).status(name);
-    if (!status)
-      throw new UserError(`there is no connector ${name}`, {
-        hint: 'Create it with `marketplace sink mongo` (or `marketplace up`).',
-      });
+    const connect = new ConnectClient(configuredEndpoints(loaded.values).connectUrl!);
+    const config = await connect.config(name);
+    if (!config) throw missing();
+    const deadLetterTopic =
+      config['errors.tolerance'] === 'all' ? config['errors.deadletterqueue.topic.name'] || undefined : undefined;
+    if (!options.withStatus) return { deadLetterTopic };
+    const status = await connect.status(name);
+    if (!status) throw missing();
     return {
-      connector: name,
-      state: status.connector.state,
-      trace: firstLine(status.connector.trace),
-      tasks: status.tasks.map((t) => ({ id: t.id, state: t.state, trace: firstLine(t.trace) })),
+      deadLetterTopic,
+      status: {
+        connector: name,
+        state: status.connector.state,
+        trace: firstLine(status.connector.trace),
+        tasks: status.tasks.map((t) => ({ id: t.id, state: t.state, trace: firstLine(t.trace) })),
+      },
     };
   }
   const { openCloudSession } = await import('../provisioning/cloud-session.js');
@@ -183,35 +237,80 @@ async function sinkStatus(ctx: Context, loaded: LoadedConfig): Promise<SinkStatu
     if (!environment || !cluster)
       throw new UserError('no cluster in the state file', { hint: 'Run `marketplace up` first.' });
     const connectors = session.cloud.connectors(environment.id, cluster.id);
-    if (!(await connectors.findByName(name))) {
-      throw new UserError(`there is no connector ${name}`, { hint: 'Create it with `marketplace sink mongo`.' });
-    }
+    const connector = await connectors.findByName(name);
+    if (!connector) throw missing();
+    const id = connector.config['errors.tolerance'] === 'none' ? undefined : await connectors.id(name);
+    const deadLetterTopic = id ? `dlq-${id}` : undefined;
+    if (!options.withStatus) return { deadLetterTopic };
     const status = await connectors.status(name);
     return {
-      connector: name,
-      state: status.connector.state,
-      trace: firstLine(status.connector.trace),
-      tasks: (status.tasks ?? []).map((t) => ({ id: t.id, state: t.state, trace: firstLine(t.msg) })),
+      deadLetterTopic,
+      status: {
+        connector: name,
+        state: status.connector.state,
+        trace: firstLine(status.connector.trace),
+        tasks: (status.tasks ?? []).map((t) => ({ id: t.id, state: t.state, trace: firstLine(t.msg) })),
+      },
     };
   } finally {
     await session.release();
   }
 }
 
+/** Counts the records in the dead letter queue (none when the sink never needed it, so the topic was never made). */
+async function deadLetterCounter(
+  ctx: Context,
+  loaded: LoadedConfig,
+  topic: string,
+): Promise<{ count(): Promise<number>; close(): Promise<void> }> {
+  const { resolveKafkaTarget } = await import('../kafka/connection.js');
+  const { createKafka } = await import('../kafka/client.js');
+  const { recordsByOffsets } = await import('../kafka/topics.js');
+  const kafka = createKafka({
+    ...(await resolveKafkaTarget(loaded, ctx.secrets)),
+    clientId: 'marketplace-sink-dlq',
+    out: ctx.out,
+  });
+  const admin = kafka.admin();
+  let connected: Promise<void> | undefined;
+  return {
+    count: async () => {
+      try {
+        await (connected ??= admin.connect());
+        return (await recordsByOffsets(admin, topic, ctx.signal)) ?? 0;
+      } catch (error) {
+        if (ctx.signal.aborted) throw error;
+        throw new OperationError(`cannot read the dead letter queue ${topic}: ${(error as Error).message}`, {
+          hint: 'Check that Kafka is reachable (`marketplace doctor`).',
+        });
+      }
+    },
+    close: () => admin.disconnect().catch(() => undefined),
+  };
+}
+
 /** `waitMs` undefined: count once, without waiting for the sink to catch up. */
 async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number | undefined): Promise<SinkVerifyResult> {
   const config = loaded.values;
   const { MongoConnectError, withSinkCollection } = await import('../mongo/client.js');
+  const { mongoConnection } = await import('../mongo/connection.js');
   const connection = await mongoConnection(ctx, loaded);
   const target = { ...connection, database: config.mongoDatabase, collection: config.mongoCollection };
+  const { deadLetterTopic } = await inspectSink(ctx, loaded, { withStatus: false });
+  const counter = deadLetterTopic ? await deadLetterCounter(ctx, loaded, deadLetterTopic) : undefined;
+  let deadLetters = 0;
   try {
     return await withSinkCollection(target, async (collection) => {
       const topicRecords = await topicRecordCount(ctx, loaded);
       const caughtUp = async (): Promise<Probe<number>> => {
         const documents = await collection.count();
-        return documents >= topicRecords
+        if (counter) deadLetters = await counter.count();
+        return documents + deadLetters >= topicRecords
           ? { done: true, value: documents }
-          : { done: false, status: `${documents} of ${topicRecords} documents` };
+          : {
+              done: false,
+              status: `${documents} of ${topicRecords} documents${deadLetters ? `, ${deadLetters} in the dead letter queue` : ''}`,
+            };
       };
       const documents = await waitFor(caughtUp, {
         what: 'the MongoDB sink to catch up',
@@ -229,7 +328,9 @@ async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number | undef
         collection: config.mongoCollection,
         documents,
         topicRecords,
-        missing: Math.max(0, topicRecords - documents),
+        deadLetters,
+        ...(deadLetterTopic ? { deadLetterTopic } : {}),
+        missing: Math.max(0, topicRecords - documents - deadLetters),
         newest: newest ? JSON.parse(JSON.stringify(newest)) : undefined,
       };
     });
@@ -241,35 +342,9 @@ async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number | undef
           ? 'Start the local stack with `marketplace local start`.'
           : `Check ${config.mongoUri ? 'mongoUri' : 'mongoHost'}, mongoUser, MONGODB_PASSWORD and the Atlas IP access list.`,
     });
+  } finally {
+    await counter?.close();
   }
-}
-
-interface MongoConnection {
-  uri: string;
-  /** Sent by the driver during the handshake, so the password is never part of a URI that might be echoed. */
-  auth?: { username: string; password: string };
-}
-
-/**
- * Local: mongoUri (FerretDB by default). Cloud: the Atlas cluster at mongoHost, or mongoUri when set (a standard
- * connection string where DNS SRV lookups are blocked, a private endpoint, extra URI options), with mongoUser and
- * MONGODB_PASSWORD as credentials.
- */
-async function mongoConnection(ctx: Context, loaded: LoadedConfig): Promise<MongoConnection> {
-  const config = loaded.values;
-  if (config.target === 'local') {
-    const { configuredEndpoints } = await import('../core/endpoints.js');
-    return { uri: configuredEndpoints(config).mongoUri! };
-  }
-  if (!config.mongoUri && (!config.mongoHost || !config.mongoUser)) {
-    throw new UserError('mongoHost and mongoUser are not set', {
-      hint: 'Run `marketplace init` to set the Atlas sink settings.',
-    });
-  }
-  const uri = config.mongoUri ?? `mongodb+srv://${config.mongoHost}/`;
-  if (!config.mongoUser) return { uri };
-  const { mongoPassword } = await import('../core/credentials.js');
-  return { uri, auth: { username: config.mongoUser, password: await mongoPassword(ctx, config.mongoUser) } };
 }
 
 async function topicRecordCount(ctx: Context, loaded: LoadedConfig): Promise<number> {
@@ -286,7 +361,8 @@ async function topicRecordCount(ctx: Context, loaded: LoadedConfig): Promise<num
     // offsets but are no records.
     return await scanTopic(kafka, 'job_status', () => undefined, { signal: ctx.signal });
   } catch (error) {
-    throw new OperationError(`cannot read the job_status topic: ${(error as Error).message}`, {
+    if (!isClassifiedError(error)) throw error;
+    throw new OperationError(`cannot read the job_status topic: ${error.message}`, {
       hint: 'Run `marketplace up` first, and check that Kafka is reachable.',
     });
   }

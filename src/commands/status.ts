@@ -1,6 +1,6 @@
 import type { Context } from '../core/context.js';
 import type { LoadedConfig } from '../core/config.js';
-import { ExitCode } from '../core/errors.js';
+import { ExitCode, isClassifiedError } from '../core/errors.js';
 import type { EngineJob, EngineName } from '../engines/engine.js';
 import { defineCommand } from './command.js';
 import { ENGINE_OPTION } from './engine-option.js';
@@ -97,17 +97,21 @@ async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult
             : { ...base, health: 'missing' },
         );
       } catch (error) {
-        resources.push({ ...base, health: 'error', detail: (error as Error).message.split('\n')[0] });
+        // A check that failed is reported in its row; a bug is not a check result.
+        if (!isClassifiedError(error)) throw error;
+        resources.push({ ...base, health: 'error', detail: error.message.split('\n')[0] });
       }
     }
     const engine: EngineName = session.target === 'local' ? session.env.engine.name : loaded.values.engine;
-    const queries = await queryStates(ctx, loaded, session).catch((error: Error) => {
+    const queries = await queryStates(ctx, loaded, session).catch((error: unknown) => {
+      if (!isClassifiedError(error)) throw error;
       notes.push(
         `${engine === 'flink' ? 'Flink jobs' : 'ksqlDB queries'} not checked: ${error.message.split('\n')[0]}`,
       );
       return [];
     });
-    const topics = await topicOffsets(ctx, loaded, session).catch((error: Error) => {
+    const topics = await topicOffsets(ctx, loaded, session).catch((error: unknown) => {
+      if (!isClassifiedError(error)) throw error;
       notes.push(`topic offsets not read: ${error.message.split('\n')[0]}`);
       return [];
     });

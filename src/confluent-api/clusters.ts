@@ -1,6 +1,6 @@
 import { enc } from './environments.js';
 import type { HttpCore } from './http.js';
-import { orUndefinedIfGone } from './lookup.js';
+import { madeByThisCall, orUndefinedIfGone } from './lookup.js';
 import { listAll } from './pagination.js';
 import type { ClusterConfig, KafkaCluster } from './types.js';
 
@@ -14,6 +14,8 @@ export interface CreateClusterInput {
   type?: ClusterType;
   /** Dedicated only. */
   cku?: number;
+  /** Ids of same-named clusters from before the create (see Environments.create); listed when not given. */
+  existingIds?: readonly string[];
 }
 
 /** cmk/v2 Kafka clusters. */
@@ -37,11 +39,14 @@ export class Clusters {
     return orUndefinedIfGone(() => this.get(id, environmentId));
   }
 
-  async findByName(environmentId: string, displayName: string): Promise<KafkaCluster | undefined> {
-    return (await this.list(environmentId)).find((cluster) => cluster.spec.display_name === displayName);
+  /** Every cluster of the environment with this display name: names are not unique. */
+  async listByName(environmentId: string, displayName: string): Promise<KafkaCluster[]> {
+    return (await this.list(environmentId)).filter((cluster) => cluster.spec.display_name === displayName);
   }
 
   async create(input: CreateClusterInput): Promise<KafkaCluster> {
+    const existing =
+      input.existingIds ?? (await this.listByName(input.environmentId, input.displayName)).map((c) => c.id);
     const type = input.type ?? 'basic';
     const config: ClusterConfig =
       type === 'dedicated' ? { kind: 'Dedicated', cku: input.cku ?? 1 } : { kind: capitalise(type) as 'Basic' };
@@ -58,11 +63,18 @@ export class Clusters {
           environment: { id: input.environmentId },
         },
       },
-      recover: () => this.findByName(input.environmentId, input.displayName),
+      recover: async () =>
+        madeByThisCall(
+          'Kafka cluster',
+          input.displayName,
+          await this.listByName(input.environmentId, input.displayName),
+          existing,
+        ),
     });
     return response.data;
   }
 
+  /** Asynchronous: the cluster stays visible (phase DEPROVISIONING) until the delete has finished. */
   async delete(id: string, environmentId: string): Promise<void> {
     await this.http.request({
       method: 'DELETE',

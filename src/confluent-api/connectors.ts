@@ -28,6 +28,16 @@ export class Connectors {
     return orUndefinedIfGone(() => this.get(name));
   }
 
+  /** The connector's id (lcc-…), which names what Confluent makes for it, such as its dead letter queue. */
+  async id(name: string): Promise<string | undefined> {
+    const expanded = await this.http.request<Record<string, { id?: { id?: string } }>>({
+      method: 'GET',
+      path: `${this.base}/connectors`,
+      query: { expand: 'id' },
+    });
+    return expanded.data?.[name]?.id?.id;
+  }
+
   /** Validates first (as Terraform does) so a bad config fails with every problem listed, not a late FAILED. */
   async create(name: string, config: Record<string, string>): Promise<Connector> {
     const full: Record<string, string> = { ...config, name };

@@ -1,6 +1,6 @@
 import { UserError } from '../core/errors.js';
 import type { HttpCore } from './http.js';
-import { orUndefinedIfGone } from './lookup.js';
+import { madeByThisCall, orUndefinedIfGone } from './lookup.js';
 import { listAll } from './pagination.js';
 import type { Environment, Organization, StreamGovernancePackage } from './types.js';
 
@@ -20,11 +20,21 @@ export class Environments {
     return orUndefinedIfGone(() => this.get(id));
   }
 
-  async findByName(displayName: string): Promise<Environment | undefined> {
-    return (await this.list()).find((env) => env.display_name === displayName);
+  /** Every environment with this display name: names are not unique, so the caller decides which is its own. */
+  async listByName(displayName: string): Promise<Environment[]> {
+    return (await this.list()).filter((env) => env.display_name === displayName);
   }
 
-  async create(input: { displayName: string; streamGovernance?: StreamGovernancePackage }): Promise<Environment> {
+  /**
+   * `existingIds`: the ids of environments with this name from before the create (listed here when not given).
+   * After an ambiguous failure only an environment that is not one of them can be the one this call made.
+   */
+  async create(input: {
+    displayName: string;
+    streamGovernance?: StreamGovernancePackage;
+    existingIds?: readonly string[];
+  }): Promise<Environment> {
+    const existing = input.existingIds ?? (await this.listByName(input.displayName)).map((env) => env.id);
     const response = await this.http.request<Environment>({
       method: 'POST',
       path: '/org/v2/environments',
@@ -32,11 +42,13 @@ export class Environments {
         display_name: input.displayName,
         stream_governance_config: { package: input.streamGovernance ?? 'ESSENTIALS' },
       },
-      recover: () => this.findByName(input.displayName),
+      recover: async () =>
+        madeByThisCall('environment', input.displayName, await this.listByName(input.displayName), existing),
     });
     return response.data;
   }
 
+  /** Asynchronous: the environment (and everything in it) stays visible until the delete has finished. */
   async delete(id: string): Promise<void> {
     await this.http.request({ method: 'DELETE', path: `/org/v2/environments/${enc(id)}` });
   }

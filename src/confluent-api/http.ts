@@ -76,7 +76,8 @@ export class HttpCore {
   readonly baseUrl: string;
   private readonly axios: AxiosInstance;
   private readonly cloudCredentials: Credentials;
-  private readonly clock: Clock;
+  /** The clock retries sleep on; the API modules' own waits use it too. */
+  readonly clock: Clock;
   private readonly logger?: ApiLogger;
   private readonly secrets?: SecretRegistry;
   private readonly deadlineMs: number;

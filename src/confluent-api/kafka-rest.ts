@@ -1,4 +1,6 @@
+import { waitFor } from '../core/waiter.js';
 import { enc } from './environments.js';
+import { isConfluentApiError, type ConfluentApiError } from './errors.js';
 import type { Credentials, HttpCore } from './http.js';
 import { orUndefinedIfGone } from './lookup.js';
 import type { AclBinding, KafkaTopic } from './types.js';
@@ -61,18 +63,55 @@ export class KafkaRest {
     return orUndefinedIfGone(() => this.getTopic(name));
   }
 
-  async createTopic(input: CreateTopicInput): Promise<KafkaTopic> {
+  /**
+   * Creates a topic. The answer comes before the topic has partitions (its counts read 0): read it back for them.
+   * A topic of that name that was just deleted is still "marked for deletion" for a while, and the create answers
+   * 400 meanwhile; that is retried until `markedForDeletionTimeoutMs` (default 5 min).
+   */
+  async createTopic(
+    input: CreateTopicInput,
+    options: { markedForDeletionTimeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<KafkaTopic> {
     const body: Record<string, unknown> = { topic_name: input.name, partitions_count: input.partitions ?? 6 };
     if (input.replicationFactor !== undefined) body['replication_factor'] = input.replicationFactor;
     if (input.configs) body['configs'] = Object.entries(input.configs).map(([name, value]) => ({ name, value }));
-    const response = await this.http.request<KafkaTopic>({
-      method: 'POST',
-      path: `${this.base}/topics`,
-      body,
-      credentials: this.target.credentials,
-      recover: () => this.findByName(input.name),
-    });
-    return response.data;
+    let refusal: ConfluentApiError | undefined;
+    let failed = false;
+    try {
+      return await waitFor(
+        async () => {
+          try {
+            const response = await this.http.request<KafkaTopic>({
+              method: 'POST',
+              path: `${this.base}/topics`,
+              body,
+              credentials: this.target.credentials,
+              recover: () => this.findByName(input.name),
+            });
+            return { done: true, value: response.data };
+          } catch (error) {
+            if (!isConfluentApiError(error) || error.status !== 400 || !/marked for deletion/i.test(error.detail)) {
+              failed = true;
+              throw error;
+            }
+            refusal = error;
+            return { done: false, status: 'its name is still marked for deletion' };
+          }
+        },
+        {
+          what: `topic ${input.name} to be created once its previous delete has finished`,
+          timeoutMs: options.markedForDeletionTimeoutMs ?? 5 * 60_000,
+          initialDelayMs: 1_000,
+          maxDelayMs: 10_000,
+          clock: this.http.clock,
+          signal: options.signal,
+        },
+      );
+    } catch (error) {
+      // Past the deadline the service's own words say more than a timeout.
+      if (refusal && !failed && !options.signal?.aborted) throw refusal;
+      throw error;
+    }
   }
 
   async deleteTopic(name: string): Promise<void> {

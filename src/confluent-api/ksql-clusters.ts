@@ -1,6 +1,6 @@
 import { enc } from './environments.js';
 import type { HttpCore } from './http.js';
-import { orUndefinedIfGone } from './lookup.js';
+import { madeByThisCall, orUndefinedIfGone } from './lookup.js';
 import { listAll } from './pagination.js';
 import type { KsqlCluster } from './types.js';
 
@@ -12,6 +12,8 @@ export interface CreateKsqlClusterInput {
   credentialIdentityId: string;
   csu: number;
   detailedProcessingLog?: boolean;
+  /** Ids of same-named ksqlDB clusters from before the create (see Environments.create); listed when not given. */
+  existingIds?: readonly string[];
 }
 
 /** ksqldbcm/v2 ksqlDB clusters. No update: every change is a re-create. */
@@ -35,11 +37,14 @@ export class KsqlClusters {
     return orUndefinedIfGone(() => this.get(id, environmentId));
   }
 
-  async findByName(environmentId: string, displayName: string): Promise<KsqlCluster | undefined> {
-    return (await this.list(environmentId)).find((cluster) => cluster.spec.display_name === displayName);
+  /** Every ksqlDB cluster of the environment with this display name: names are not unique. */
+  async listByName(environmentId: string, displayName: string): Promise<KsqlCluster[]> {
+    return (await this.list(environmentId)).filter((cluster) => cluster.spec.display_name === displayName);
   }
 
   async create(input: CreateKsqlClusterInput): Promise<KsqlCluster> {
+    const existing =
+      input.existingIds ?? (await this.listByName(input.environmentId, input.displayName)).map((c) => c.id);
     const response = await this.http.request<KsqlCluster>({
       method: 'POST',
       path: '/ksqldbcm/v2/clusters',
@@ -53,11 +58,18 @@ export class KsqlClusters {
           environment: { id: input.environmentId },
         },
       },
-      recover: () => this.findByName(input.environmentId, input.displayName),
+      recover: async () =>
+        madeByThisCall(
+          'ksqlDB cluster',
+          input.displayName,
+          await this.listByName(input.environmentId, input.displayName),
+          existing,
+        ),
     });
     return response.data;
   }
 
+  /** Asynchronous: the cluster stays visible (phase DEPROVISIONING) until the delete has finished. */
   async delete(id: string, environmentId: string): Promise<void> {
     await this.http.request({
       method: 'DELETE',

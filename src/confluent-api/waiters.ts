@@ -2,9 +2,12 @@ import { OperationError } from '../core/errors.js';
 import { waitFor, type Clock } from '../core/waiter.js';
 import type { Clusters } from './clusters.js';
 import type { Connectors } from './connectors.js';
-import type { Credentials, HttpCore } from './http.js';
+import type { Environments } from './environments.js';
+import { isConfluentApiError } from './errors.js';
+import type { ApiResponse, Credentials, HttpCore } from './http.js';
 import type { KafkaRest } from './kafka-rest.js';
 import type { KsqlClusters } from './ksql-clusters.js';
+import { orUndefinedIfGone } from './lookup.js';
 import type { ConnectorStatus, KafkaCluster, KsqlCluster } from './types.js';
 
 export interface WaitSettings {
@@ -32,7 +35,14 @@ function settings(
   };
 }
 
-/** Kafka cluster until PROVISIONED; FAILED ends the wait with an error. */
+/** Waiting for an object to become ready is pointless once its delete runs. */
+function beingDeleted(what: string): OperationError {
+  return new OperationError(`${what} is being deleted`, {
+    hint: 'Wait until `marketplace down` has finished, then run `marketplace up` again.',
+  });
+}
+
+/** Kafka cluster until PROVISIONED; FAILED (or a delete) ends the wait with an error. */
 export function waitForClusterProvisioned(
   clusters: Clusters,
   id: string,
@@ -43,6 +53,7 @@ export function waitForClusterProvisioned(
     async () => {
       const cluster = await clusters.get(id, environmentId);
       if (cluster.status.phase === 'PROVISIONED') return { done: true, value: cluster };
+      if (cluster.metadata.deleted_at) throw beingDeleted(`Kafka cluster ${id}`);
       if (cluster.status.phase === 'FAILED') {
         throw new OperationError(`Kafka cluster ${id} failed to provision`, {
           hint: 'Delete it (marketplace down) and try another region or cluster type.',
@@ -59,8 +70,12 @@ export function waitForClusterProvisioned(
 }
 
 /**
- * ksqlDB cluster until PROVISIONED and its /info answers with the ksqlDB key. 503 with error_code 50321 means the
- * cluster's service account lacks ACLs: that never heals by waiting, so it fails at once with that explanation.
+ * ksqlDB cluster until PROVISIONED and a statement (`SHOW STREAMS;` over /ksql) succeeds with the ksqlDB key twice in
+ * a row. /info is no proof: it only authenticates, while a statement also needs the key owner's KsqlAdmin role
+ * binding, and both the key and the binding take effect a while after they were made (nothing reports when; the
+ * second success is for nodes that sync later than others). The endpoint is published while the cluster still
+ * provisions, so the phase is checked first. 503 with error_code 50321 means the cluster's service account lacks
+ * ACLs: that never heals by waiting, so it fails at once with that explanation.
  */
 export function waitForKsqlClusterReady(
   http: HttpCore,
@@ -70,9 +85,11 @@ export function waitForKsqlClusterReady(
   ksqlCredentials: Credentials,
   options: WaitSettings = {},
 ): Promise<KsqlCluster> {
+  let accepted = 0;
   return waitFor(
     async () => {
       const cluster = await ksqlClusters.get(id, environmentId);
+      if (cluster.metadata.deleted_at) throw beingDeleted(`ksqlDB cluster ${id}`);
       if (cluster.status.phase === 'FAILED') {
         throw new OperationError(`ksqlDB cluster ${id} failed to provision`, {
           hint: 'Delete it and create it again.',
@@ -81,15 +98,29 @@ export function waitForKsqlClusterReady(
       if (cluster.status.phase !== 'PROVISIONED') return { done: false, status: cluster.status.phase };
       const endpoint = cluster.status.http_endpoint;
       if (!endpoint) return { done: false, status: 'PROVISIONED, endpoint not published yet' };
-      const info = await http.request<{ error_code?: number; message?: string }>({
-        method: 'GET',
-        path: `${endpoint.replace(/\/+$/, '')}/info`,
-        credentials: ksqlCredentials,
-        acceptStatuses: [401, 403, 503],
-        deadlineMs: 60_000,
-      });
-      if (info.status === 200) return { done: true, value: cluster };
-      if (info.status === 503 && info.data?.error_code === 50321) {
+      let probe: ApiResponse<{ error_code?: number; message?: string }>;
+      try {
+        probe = await http.request({
+          method: 'POST',
+          path: `${endpoint.replace(/\/+$/, '')}/ksql`,
+          body: { ksql: 'SHOW STREAMS;', streamsProperties: {} },
+          credentials: ksqlCredentials,
+          acceptStatuses: [401, 403, 503],
+          deadlineMs: 60_000,
+          idempotent: true,
+        });
+      } catch (error) {
+        // A new endpoint may not resolve or accept connections at first.
+        if (!isConfluentApiError(error) || error.status !== 0) throw error;
+        accepted = 0;
+        return { done: false, status: `PROVISIONED, endpoint not reachable yet (${error.code ?? 'network error'})` };
+      }
+      if (probe.status === 200) {
+        accepted++;
+        return accepted >= 2 ? { done: true, value: cluster } : { done: false, status: 'statements accepted once' };
+      }
+      accepted = 0;
+      if (probe.status === 503 && probe.data?.error_code === 50321) {
         throw new OperationError(
           `ksqlDB cluster ${id} cannot use Kafka: its service account's ACLs are wrong (error 50321)`,
           {
@@ -97,14 +128,66 @@ export function waitForKsqlClusterReady(
           },
         );
       }
-      return { done: false, status: `PROVISIONED, /info answered HTTP ${info.status}` };
+      const why =
+        probe.status === 401
+          ? 'the ksqlDB API key is not valid yet'
+          : probe.status === 403
+            ? "the key owner's KsqlAdmin role binding is not effective yet"
+            : 'ksqlDB is not serving yet';
+      return { done: false, status: `PROVISIONED, ${why} (SHOW STREAMS answered HTTP ${probe.status})` };
     },
     settings(
-      `ksqlDB cluster ${id} to be ready`,
+      `ksqlDB cluster ${id} to accept statements`,
       { timeoutMs: 60 * MINUTE, initialDelayMs: 10_000, maxDelayMs: 60_000 },
       options,
     ),
   );
+}
+
+/**
+ * Until a deleted object is gone. Deletes are asynchronous: the object stays readable (and listed), with phase
+ * DEPROVISIONING where it has a phase, until the service has finished. Gone is a 404, or the 403 Confluent answers
+ * for a deleted object or for one whose environment was deleted (Terraform reads both that way).
+ */
+export function waitForDeleted(
+  what: string,
+  read: () => Promise<object & { status?: { phase?: string } }>,
+  options: WaitSettings = {},
+): Promise<void> {
+  return waitFor(
+    async () => {
+      const found = await orUndefinedIfGone(read);
+      if (!found) return { done: true, value: undefined };
+      return { done: false, status: found.status?.phase ?? 'being deleted' };
+    },
+    settings(`${what} to be deleted`, { timeoutMs: 30 * MINUTE, initialDelayMs: 5_000, maxDelayMs: 30_000 }, options),
+  );
+}
+
+export function waitForClusterDeleted(
+  clusters: Clusters,
+  id: string,
+  environmentId: string,
+  options: WaitSettings = {},
+): Promise<void> {
+  return waitForDeleted(`Kafka cluster ${id}`, () => clusters.get(id, environmentId), options);
+}
+
+export function waitForKsqlClusterDeleted(
+  ksqlClusters: KsqlClusters,
+  id: string,
+  environmentId: string,
+  options: WaitSettings = {},
+): Promise<void> {
+  return waitForDeleted(`ksqlDB cluster ${id}`, () => ksqlClusters.get(id, environmentId), options);
+}
+
+export function waitForEnvironmentDeleted(
+  environments: Environments,
+  id: string,
+  options: WaitSettings = {},
+): Promise<void> {
+  return waitForDeleted(`environment ${id}`, () => environments.get(id), options);
 }
 
 /**

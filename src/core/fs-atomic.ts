@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { OperationError, UserError } from './errors.js';
+import { asError, isClassifiedError, isCliError, OperationError, UserError } from './errors.js';
 
 /** The file-system calls an atomic write makes; injectable so tests can simulate a crash or a full disk. */
 export interface AtomicWriteFs {
@@ -15,12 +15,15 @@ const realFs: AtomicWriteFs = { open: fs.open, rename: fs.rename, unlink: fs.unl
 /**
  * Test seam: MARKETPLACE_TEST_WRITE_FAULT=ENOSPC (or another errno code such as EROFS) makes every write through
  * this module fail half-way with that error, as a full disk would. The end-to-end suite uses it to prove a failed
- * state write leaves the previous file and every resource untouched; it is inert unless set.
+ * state write leaves the previous file and every resource untouched. MARKETPLACE_TEST_WRITE_FAULT=bug throws a
+ * TypeError instead, as a programming error would, to prove the wrappers around a write (a provisioning step) let a
+ * bug reach the error boundary as one. Inert unless set.
  */
 export const WRITE_FAULT_ENV = 'MARKETPLACE_TEST_WRITE_FAULT';
 
-function simulatedWriteFault(path: string): NodeJS.ErrnoException | undefined {
+function simulatedWriteFault(path: string): Error | undefined {
   const code = process.env[WRITE_FAULT_ENV]?.trim();
+  if (code === 'bug') return new TypeError(`simulated bug: Cannot read properties of undefined, writing '${path}'`);
   if (!code || !/^E[A-Z]+$/.test(code)) return undefined;
   return Object.assign(new Error(`${code}: simulated write failure, write '${path}'`), {
     code,
@@ -158,6 +161,11 @@ export function describeWriteFailure(path: string, error: unknown): Error {
         cause: error,
       });
     default:
-      return error instanceof Error ? error : new Error(String(error));
+      // Another failure of the file system (EIO, ENAMETOOLONG, …) is said as it is; anything else is a bug.
+      if (!isClassifiedError(error) || isCliError(error)) return asError(error);
+      return new OperationError(`could not write ${path}: ${error.message}`, {
+        hint: 'Check the disk and the file system it is on, then run the command again.',
+        cause: error,
+      });
   }
 }

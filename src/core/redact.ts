@@ -43,8 +43,15 @@ export class SecretRegistry {
 
   redact(text: string): string {
     if (text.length === 0) return text;
-    text = text.replace(URI_PASSWORD, `$1${MASK}@`).replace(USERINFO_PASSWORD, `$1${MASK}@`);
-    if (this.secrets.size === 0) return text;
+    return this.redactKnown(text.replace(URI_PASSWORD, `$1${MASK}@`).replace(USERINFO_PASSWORD, `$1${MASK}@`));
+  }
+
+  /**
+   * Masks only the registered secrets, without the user:password@ heuristics: cheap enough for bulk data that is
+   * sent many times a second (the dashboard's feed), whose free-text parts went through redact() already.
+   */
+  redactKnown(text: string): string {
+    if (text.length === 0 || this.secrets.size === 0) return text;
     this.pattern ??= new RegExp(
       [...this.secrets]
         .sort((a, b) => b.length - a.length)
@@ -80,6 +87,9 @@ function derivedForms(secret: string): string[] {
   const forms = new Set<string>();
   const uriEncoded = encodeURIComponent(secret);
   if (uriEncoded !== secret) forms.add(uriEncoded);
+  // Inside a JSON string a quote or backslash is escaped, and the plain form would not match.
+  const jsonEscaped = JSON.stringify(secret).slice(1, -1);
+  if (jsonEscaped !== secret) forms.add(jsonEscaped);
   return [...forms];
 }
 

@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
-import { isClassifiedError, isCliError } from '../core/errors.js';
+import { isClassifiedError, isCliError, OperationError, UserError } from '../core/errors.js';
 import { waitFor } from '../core/waiter.js';
 import type { SinkCollection } from '../mongo/client.js';
 import { type DemoResult, demoFailed } from './result.js';
@@ -10,6 +10,8 @@ export interface DemoOptions {
   durationMs: number;
   rate: number;
   keep: boolean;
+  /** Serve the dashboard while the demo runs, and after it until Ctrl-C. */
+  dashboard?: boolean;
 }
 
 /** The README's main job, end to end on the local stack; each step is the same code the single commands run. */
@@ -24,13 +26,36 @@ export async function runDemo(ctx: Context, options: DemoOptions): Promise<DemoR
   try {
     await provision(localCtx, loaded);
     provisioned = true;
-    // A kept deployment may already hold data: the summary counts only what this run adds.
-    const before = await counts(localCtx, loaded);
-    const produced = await produceWhileTailing(localCtx, options);
-    const summary = await summarise(localCtx, loaded, produced, before);
-    return { ...summary, durationMs: options.durationMs, jobs: produced, kept: options.keep, stackStartedHere };
+    const dashboard = options.dashboard ? await openDemoDashboard(localCtx, loaded) : undefined;
+    try {
+      // A kept deployment may already hold data: the summary counts only what this run adds.
+      const before = await counts(localCtx, loaded);
+      const produced = await produceWhileTailing(localCtx, options);
+      const summary = await summarise(localCtx, loaded, produced, before);
+      if (dashboard && !ctx.signal.aborted) {
+        ctx.out.info(`The demo is done; the dashboard stays at ${dashboard.url} until Ctrl-C.`);
+        const { untilInterrupted } = await import('../dashboard/run.js');
+        await Promise.race([untilInterrupted(ctx.signal), dashboard.failed]);
+      }
+      return { ...summary, durationMs: options.durationMs, jobs: produced, kept: options.keep, stackStartedHere };
+    } finally {
+      await dashboard?.close();
+    }
   } finally {
     if (!options.keep) await cleanUp(localCtx, loaded, { provisioned, stackStartedHere });
+  }
+}
+
+/** The dashboard on its usual port, or on any free one when another program holds that. */
+async function openDemoDashboard(ctx: Context, loaded: LoadedConfig) {
+  const { openDashboard } = await import('../dashboard/run.js');
+  const { DEFAULT_DASHBOARD_PORT } = await import('../dashboard/defaults.js');
+  const settings = { host: '127.0.0.1', port: DEFAULT_DASHBOARD_PORT, open: true };
+  try {
+    return await openDashboard(ctx, loaded, settings);
+  } catch (error) {
+    if (!(error instanceof UserError) || !/already in use/.test(error.message)) throw error;
+    return openDashboard(ctx, loaded, { ...settings, port: 0 });
   }
 }
 
@@ -218,7 +243,11 @@ async function summarise(
         maxDelayMs: 2000,
         signal: ctx.signal,
       },
-    ).catch(() => landed());
+    ).catch((error: unknown) => {
+      // Out of time: the summary says how many landed. Ctrl-C and bugs end the demo.
+      if (ctx.signal.aborted || !(error instanceof OperationError)) throw error;
+      return landed();
+    });
   });
   const { openEngine } = await import('../engines/index.js');
   const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
@@ -244,15 +273,17 @@ async function cleanUp(
   loaded: LoadedConfig,
   what: { provisioned: boolean; stackStartedHere: boolean },
 ): Promise<void> {
+  // Cleaning up is what Ctrl-C asks for (it ends `demo --dashboard`): the session must not see that signal, or
+  // every step of the teardown would be skipped as interrupted.
+  const quiet: Context = { ...ctx, signal: new AbortController().signal };
   try {
     if (what.provisioned || what.stackStartedHere) {
       const { openLocalSession } = await import('../provisioning/local-session.js');
       const { destroySession, progressFor } = await import('../provisioning/run.js');
-      const session = await openLocalSession(ctx, loaded, { lock: 'down' });
+      const session = await openLocalSession(quiet, loaded, { lock: 'down' });
       try {
-        const progress = progressFor(ctx, session, { doing: 'deleting', done: 'verifying' });
+        const progress = progressFor(quiet, session, { doing: 'deleting', done: 'verifying' });
         session.env.progress = progress.status;
-        const quiet = { ...ctx, signal: new AbortController().signal };
         await destroySession(quiet, session, progress, { discover: false, keepEnvironment: false }).finally(() =>
           progress.stop(),
         );
@@ -266,6 +297,7 @@ async function cleanUp(
       ctx.out.info('Stopped the local stack (it was started by this demo).');
     }
   } catch (error) {
-    ctx.out.warn(`cleaning up failed: ${(error as Error).message}; run \`marketplace down --target local --yes\``);
+    if (!isClassifiedError(error)) throw error;
+    ctx.out.warn(`cleaning up failed: ${error.message}; run \`marketplace down --target local --yes\``);
   }
 }

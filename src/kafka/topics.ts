@@ -158,3 +158,13 @@ export async function createTopicsAndWait(
   // Named leaders may not serve the partitions yet; a ListOffsets answered by every one of them means they do.
   for (const name of names) await fetchOffsetsWhenReady(admin, name, left(), signal);
 }
+
+/**
+ * How many records a topic holds by its offsets (the sum over partitions of high minus low), or undefined when there
+ * is no such topic. Exact for a topic no transactional producer writes to (a dead letter queue).
+ */
+export async function recordsByOffsets(admin: Admin, topic: string, signal?: AbortSignal): Promise<number | undefined> {
+  if (!(await admin.listTopics()).includes(topic)) return undefined;
+  const offsets = await fetchOffsetsWhenReady(admin, topic, 30_000, signal);
+  return offsets.reduce((sum, partition) => sum + Number(BigInt(partition.high) - BigInt(partition.low)), 0);
+}

@@ -1,5 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { SecretRegistry } from '../core/redact.js';
+import { asError, isClassifiedError } from '../core/errors.js';
 import { systemClock, waitFor, type Clock } from '../core/waiter.js';
 import { readLines, parseStreamLine } from './delimited.js';
 import {
@@ -73,6 +74,12 @@ export interface KsqlClientOptions {
   signal?: AbortSignal;
   /** Hint shown when the server cannot be reached (e.g. how to start it). */
   unreachableHint?: string;
+  /**
+   * For this long from the client's first request, a request answered 401 or 403 is sent again (with backoff on
+   * `clock`): a new API key or role binding takes a while to be effective on every node, and nothing reports when.
+   * Off by default.
+   */
+  authRetryMs?: number;
   onCommandProgress?: (commandId: string, status: string) => void;
 }
 
@@ -378,6 +385,7 @@ export class KsqlClient {
       first = await lines.next();
     } catch (error) {
       exchange.cancel();
+      if (!isClassifiedError(error)) throw error;
       throw new KsqlConnectionError(`the connection to ksqlDB at ${this.url} dropped before the query started`, {
         cause: error,
         hint: 'Check that ksqlDB is still running, then run the query again.',
@@ -506,8 +514,54 @@ export class KsqlClient {
     }
   }
 
-  /** A request whose whole answer is JSON; a non-2xx answer becomes the matching error. */
+  /** When the first request went out: the authRetryMs window counts from there. */
+  private firstRequestAt: number | undefined;
+
+  /** callOnce, with 401/403 asked again within the authRetryMs window. */
   private async call(method: 'GET' | 'POST', path: string, body?: string, statementText?: string): Promise<unknown> {
+    const clock = this.options.clock ?? systemClock;
+    this.firstRequestAt ??= clock.now();
+    const windowLeft = this.firstRequestAt + (this.options.authRetryMs ?? 0) - clock.now();
+    if (windowLeft <= 0) return this.callOnce(method, path, body, statementText);
+    let refusal: unknown;
+    let failed = false;
+    try {
+      return await waitFor(
+        async () => {
+          try {
+            return { done: true, value: await this.callOnce(method, path, body, statementText) };
+          } catch (error) {
+            if (!isKsqlError(error) || (error.httpStatus !== 401 && error.httpStatus !== 403)) {
+              failed = true;
+              throw error;
+            }
+            refusal = error;
+            return { done: false, status: `HTTP ${error.httpStatus}` };
+          }
+        },
+        {
+          what: `ksqlDB at ${this.url} to accept the credentials`,
+          timeoutMs: windowLeft,
+          initialDelayMs: 1_000,
+          maxDelayMs: 10_000,
+          clock,
+          signal: this.options.signal,
+        },
+      );
+    } catch (error) {
+      // At the end of the window the server's own refusal says more than a timeout.
+      if (refusal !== undefined && !failed && !this.options.signal?.aborted) throw refusal;
+      throw error;
+    }
+  }
+
+  /** A request whose whole answer is JSON; a non-2xx answer becomes the matching error. */
+  private async callOnce(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: string,
+    statementText?: string,
+  ): Promise<unknown> {
     const exchange = await this.exchange({ method, path, body, accept: ACCEPT_JSON }, statementText);
     let text: string;
     try {
@@ -558,7 +612,7 @@ export class KsqlClient {
           : 'The server may be overloaded; retry in a moment.',
       });
     }
-    if (this.options.signal?.aborted) return error instanceof Error ? error : new Error(String(error));
+    if (this.options.signal?.aborted || !isClassifiedError(error)) return asError(error);
     return connectionError(this.url, error, this.options.unreachableHint);
   }
 }

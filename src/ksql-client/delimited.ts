@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { untypedValue } from './column-types.js';
-import type { KsqlErrorBody } from './errors.js';
+import { ErrorCode, KsqlError, type KsqlErrorBody } from './errors.js';
 import { JsonSyntaxError, numberToken, parseJson } from '../json/exact-json.js';
 
 /**
@@ -15,15 +15,23 @@ export type StreamMessage =
   | { kind: 'token'; continuationToken?: string; consistencyToken?: string }
   | { kind: 'other'; value: unknown };
 
+/** One JSON line of a ksqlDB stream; a line that is not JSON is the server's failure, told as one. */
+export function parseLine(line: string, reviveNumber: Parameters<typeof parseJson>[1]): unknown {
+  try {
+    return parseJson(line, reviveNumber);
+  } catch (error) {
+    if (!(error instanceof JsonSyntaxError)) throw error;
+    throw new KsqlError(`ksqlDB sent a line that is not JSON in its response stream: ${error.message}`, {
+      errorCode: ErrorCode.serverError,
+      serverMessage: line.length > 200 ? `${line.slice(0, 200)}…` : line,
+      hint: 'Check that the URL points at a ksqlDB server (not a proxy that rewrites responses), then retry.',
+    });
+  }
+}
+
 /** Row values keep their numbers as NumberTokens, to be typed by the header's column types. */
 export function parseStreamLine(line: string): StreamMessage {
-  let value: unknown;
-  try {
-    value = parseJson(line, numberToken);
-  } catch (error) {
-    if (error instanceof JsonSyntaxError) throw new Error(`malformed line in ksqlDB query stream: ${error.message}`);
-    throw error;
-  }
+  const value = parseLine(line, numberToken);
   if (Array.isArray(value)) return { kind: 'row', values: value };
   const object = untypedValue(value) as Record<string, unknown> | null;
   if (object && typeof object === 'object') {

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { PassThrough } from 'node:stream';
-import { readLines } from './delimited.js';
+import { asError, isClassifiedError, isCliError } from '../core/errors.js';
+import { parseLine, readLines } from './delimited.js';
 import type { InsertAck } from './entities.js';
 import {
   errorFromResponse,
@@ -9,7 +10,7 @@ import {
   type ErrorContext,
   type KsqlErrorBody,
 } from './errors.js';
-import { exactNumber, parseJson, stringifyJson } from '../json/exact-json.js';
+import { exactNumber, stringifyJson } from '../json/exact-json.js';
 import type { HttpExchange } from './transport.js';
 
 interface Pending {
@@ -69,7 +70,7 @@ export class InsertsStream {
   private async readAcks(): Promise<void> {
     try {
       for await (const line of readLines(this.exchange.body)) {
-        const message = parseJson(line, exactNumber) as { status?: string; seq?: number } & Record<string, unknown>;
+        const message = parseLine(line, exactNumber) as { status?: string; seq?: number } & Record<string, unknown>;
         const seq = typeof message.seq === 'number' ? message.seq : undefined;
         if (message.status === 'ok' && seq !== undefined) {
           this.settle(seq, undefined);
@@ -79,7 +80,10 @@ export class InsertsStream {
           else this.failAll(error);
         }
       }
-      if (!this.exchange.completed) throw new Error('response ended early');
+      if (!this.exchange.completed) {
+        this.failAll(this.dropped(undefined));
+        return;
+      }
       if (this.pending.size > 0) {
         this.failAll(
           new KsqlConnectionError(
@@ -91,17 +95,9 @@ export class InsertsStream {
         );
       }
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      this.failAll(
-        new KsqlConnectionError(
-          `the connection to ksqlDB at ${this.errorContext.url} dropped during inserts into ${this.target}${code ? ` (${code})` : ''}`,
-          {
-            cause: error,
-            code,
-            hint: 'Check that ksqlDB is still running, then insert the unacknowledged rows again.',
-          },
-        ),
-      );
+      // The server's own failures as they are, a network failure as a dropped connection; anything else is a bug
+      // and reaches the caller unchanged.
+      this.failAll(isCliError(error) || !isClassifiedError(error) ? asError(error) : this.dropped(error));
     } finally {
       this.requestBody.destroy();
     }
@@ -117,6 +113,18 @@ export class InsertsStream {
     } else {
       pending.resolve({ seq });
     }
+  }
+
+  private dropped(cause: unknown): KsqlConnectionError {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    return new KsqlConnectionError(
+      `the connection to ksqlDB at ${this.errorContext.url} dropped during inserts into ${this.target}${code ? ` (${code})` : ''}`,
+      {
+        cause,
+        code,
+        hint: 'Check that ksqlDB is still running, then insert the unacknowledged rows again.',
+      },
+    );
   }
 
   private failAll(error: Error): void {

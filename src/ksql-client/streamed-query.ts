@@ -1,3 +1,4 @@
+import { isClassifiedError } from '../core/errors.js';
 import { columnTypeOrAny, typeValue, type ColumnType } from './column-types.js';
 import { parseStreamLine } from './delimited.js';
 import { errorFromResponse, KsqlConnectionError, type ErrorContext } from './errors.js';
@@ -95,7 +96,7 @@ export class StreamedQuery implements AsyncIterable<KsqlRow> {
           next = await this.init.lines.next();
         } catch (error) {
           if (this.closing) return;
-          throw this.dropped(error);
+          throw isClassifiedError(error) ? this.dropped(error) : error;
         }
         if (next.done) {
           if (this.closing) return;

@@ -40,6 +40,7 @@ export const ErrorCodes = {
   queryEndpoint: 40002,
   http2Only: 40004,
   unauthorized: 40100,
+  forbidden: 40300,
   notFound: 40400,
   serverError: 50000,
   sequenceTimeout: 50301,

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Engine, DEV_SERVER_VERSION } from './engine/engine.js';
 import { connectKafka } from './engine/kafka.js';
-import { createHandler } from './http/handler.js';
+import { createHandler, type Authorizer } from './http/handler.js';
 import { createDualProtocolServer } from './http/transport.js';
 
 export interface KsqlDevServerOptions {
@@ -11,8 +11,8 @@ export interface KsqlDevServerOptions {
   bootstrap: string;
   /** Directory for the server's local files (the metastore itself lives in the command topic). */
   dataDir?: string;
-  /** Enables basic auth: called with the key and secret of every request. */
-  authorize?: (key: string, secret: string) => boolean;
+  /** Enables basic auth: called with the key and secret of every request (see Authorizer). */
+  authorize?: Authorizer;
   /** Keeps instances apart on one Kafka: names the command topic and consumer groups. Default "default_". */
   serviceId?: string;
   /** ksql.server.command.response.timeout.ms: how long POST /ksql waits for a command before answering EXECUTING. */

@@ -23,8 +23,12 @@ export const TASKMANAGER_MEMORY = {
 /** Enough for the demo's two jobs, a few SELECTs from `tail` or `marketplace flink`, and the tests' own jobs. */
 export const TASK_SLOTS = 8;
 
-/** How often jobs checkpoint: also how often the exactly-once Kafka sinks commit, so what readers wait at most. */
-export const CHECKPOINT_INTERVAL = '2s';
+/**
+ * How often jobs checkpoint: also how often the exactly-once Kafka sinks commit, so about how long a reader of
+ * committed records waits for a row. The hashmap state backend writes the whole state each time, and job_status holds
+ * an hour of both inputs: more often would cost a busy laptop more than the rows' latency is worth.
+ */
+export const CHECKPOINT_INTERVAL = '5s';
 
 /** Flink's own modules reach into the JDK; flink-dist passes these to every JVM (env.java.opts.all). */
 const MODULE_ACCESS = [
@@ -134,7 +138,8 @@ export function flinkConfigYaml(settings: StackSettings, paths: StackPaths): str
     ['parallelism.default', 1],
     ['state.backend.type', 'hashmap'],
     ['execution.checkpointing.interval', CHECKPOINT_INTERVAL],
-    ['execution.checkpointing.min-pause', '500ms'],
+    // A checkpoint that takes long (large state, a busy machine) is followed by a pause for the job to catch up.
+    ['execution.checkpointing.min-pause', '2s'],
     ['execution.checkpointing.dir', fileUri(paths.flinkCheckpoints)],
     ['execution.checkpointing.savepoint-dir', fileUri(paths.flinkSavepoints)],
     ['execution.checkpointing.externalized-checkpoint-retention', 'RETAIN_ON_CANCELLATION'],

@@ -1,6 +1,7 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isClassifiedError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
 import { FlinkGateway } from '../flink-client/gateway.js';
 import { ACTIVE_STATES, FlinkJobs } from '../flink-client/jobs.js';
@@ -105,18 +106,22 @@ async function activeJobs(jobs: FlinkJobs): Promise<Map<string, string>> {
   return new Map(listed.filter((job) => ACTIVE_STATES.includes(job.state)).map((job) => [job.name, job.id]));
 }
 
-/** Submits a kept job again from its newest restore point, and records the new job. */
-export async function resumeKeptJob(
+/**
+ * Submits a job for the stack to keep: from its newest restore point when it has run before (`jobId` set), from the
+ * start otherwise; records the job that runs it now.
+ */
+export async function runKeptJob(
   settings: StackSettings,
-  job: KeptJob,
+  job: Omit<KeptJob, 'jobId' | 'restoreFrom'> & { jobId?: string },
   signal?: AbortSignal,
 ): Promise<{ jobId: string; restoredFrom?: string }> {
   const paths = stackPaths(settings.home);
   const { gateway, jobs } = clients(settings);
-  const from = await restorePoint(paths, job);
-  const jobId = await submitJob(gateway, jobs, { ...job, ...(from ? { restoreFrom: from } : {}) }, { signal });
-  const { savepoint: _used, ...rest } = job;
-  await new KeptJobs(paths).put({ ...rest, jobId, ...(from ? { restoreFrom: from } : {}) });
+  const from = job.jobId ? await restorePoint(paths, { ...job, jobId: job.jobId }) : undefined;
+  // What it restored from last time is of no use now: `from` is the newest point.
+  const { savepoint: _used, jobId: _previous, restoreFrom: _old, ...submission } = job as KeptJob;
+  const jobId = await submitJob(gateway, jobs, { ...submission, ...(from ? { restoreFrom: from } : {}) }, { signal });
+  await new KeptJobs(paths).put({ ...submission, jobId, ...(from ? { restoreFrom: from } : {}) });
   return { jobId, ...(from ? { restoredFrom: from } : {}) };
 }
 
@@ -133,7 +138,7 @@ export async function resumeKeptJobs(settings: StackSettings, signal: AbortSigna
       if (running !== job.jobId) await kept.put({ ...job, jobId: running });
       continue;
     }
-    const { restoredFrom } = await resumeKeptJob(settings, job, signal);
+    const { restoredFrom } = await runKeptJob(settings, job, signal);
     resumed.push(`${job.pipeline} (${restoredFrom ? `from ${basename(restoredFrom)}` : 'from the start'})`);
   }
   await pruneFlinkState(settings);
@@ -162,7 +167,8 @@ export async function savepointKeptJobs(settings: StackSettings): Promise<string
         await kept.put({ ...job, jobId: id, savepoint });
         return `${job.pipeline} saved`;
       } catch (error) {
-        return `${job.pipeline}: no savepoint (${(error as Error).message}); it resumes from its last checkpoint`;
+        if (!isClassifiedError(error)) throw error;
+        return `${job.pipeline}: no savepoint (${error.message}); it resumes from its last checkpoint`;
       }
     }),
   );

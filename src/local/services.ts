@@ -148,6 +148,12 @@ export function serviceNamed(name: string): ServiceDefinition | undefined {
   return SERVICES.find((service) => service.name === name);
 }
 
+/**
+ * A step that prepares a service before it starts (formatting Kafka's storage) failed; the step's output went to the
+ * service's log, so `local start` shows it with the error.
+ */
+export class ServicePrepareError extends OperationError {}
+
 /** Thrown when a data directory cannot be used as it is; the fix is always a reset. */
 export class CorruptDataError extends OperationError {
   constructor(what: string, dir: string) {
@@ -204,9 +210,10 @@ async function prepareKafka(settings: StackSettings, paths: StackPaths, logFile:
     });
     const reason =
       output.split('\n').find((line) => /Exception|Error:|requirement failed/.test(line)) ?? (error as Error).message;
-    throw new Error(`formatting Kafka storage failed: ${reason.replace(/^Exception in thread "main" /, '').trim()}`, {
-      cause: error,
-    });
+    throw new ServicePrepareError(
+      `formatting Kafka storage failed: ${reason.replace(/^Exception in thread "main" /, '').trim()}`,
+      { cause: error },
+    );
   }
 }
 

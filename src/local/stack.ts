@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SECRET_ENV, type Config } from '../core/config-schema.js';
-import { OperationError, UserError, isCliError } from '../core/errors.js';
+import { isClassifiedError, isCliError, OperationError, UserError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
 import { acquireLock, type HeldLock } from '../core/lock.js';
 import { systemClock, waitFor, type Clock } from '../core/waiter.js';
@@ -21,7 +21,13 @@ import {
   type ProcessRecord,
 } from './processes.js';
 import type { Health } from './health.js';
-import { SERVICES, type ServiceDefinition, type ServiceGroup, type ServiceName } from './services.js';
+import {
+  SERVICES,
+  ServicePrepareError,
+  type ServiceDefinition,
+  type ServiceGroup,
+  type ServiceName,
+} from './services.js';
 import { settingsFromConfig, stackPaths, type StackSettings } from './settings.js';
 
 export { SERVICES } from './services.js';
@@ -173,7 +179,10 @@ export async function startStack(options: {
           try {
             await service.prepare?.(settings, paths, logFileOf(settings.home, service.name));
           } catch (error) {
-            if (isCliError(error)) throw error;
+            // A failed step's output is in the service's log: shown with the error. A problem the step itself
+            // describes (damaged data) is reported as it is, and anything unclassified is a bug.
+            const failedStep = error instanceof ServicePrepareError || (isClassifiedError(error) && !isCliError(error));
+            if (!failedStep) throw error;
             throw await serviceFailure(
               service,
               settings,
@@ -323,7 +332,7 @@ async function waitHealthy(
       },
     );
   } catch (error) {
-    if (error instanceof ServiceStartError || signal.aborted) throw error;
+    if (error instanceof ServiceStartError || signal.aborted || !isClassifiedError(error)) throw error;
     throw await failWithLog(`${service.name} did not become healthy within ${Math.round(deadlineMs / 1000)} s`, error);
   }
 }

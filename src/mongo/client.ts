@@ -49,20 +49,33 @@ export async function withSinkCollection<T>(
   use: (collection: SinkCollection) => Promise<T>,
   options: { timeoutMs?: number } = {},
 ): Promise<T> {
-  const client = await connect(target, options.timeoutMs ?? 5_000);
+  const opened = await openSinkCollection(target, options);
   try {
-    const collection = client.db(target.database).collection(target.collection);
-    return await use({
-      count: () => collection.countDocuments(),
-      newest: async () => {
-        // $natural sorts are not supported everywhere (FerretDB), so skip to the last document instead.
-        const documents = await collection.countDocuments();
-        return documents > 0 ? collection.find({}, { skip: documents - 1, limit: 1 }).next() : null;
-      },
-    });
+    return await use(opened);
   } finally {
-    await client.close();
+    await opened.close();
   }
+}
+
+/**
+ * The collection on a connection that stays open until close(), for a caller that asks again and again (the
+ * dashboard counts the documents every few seconds). The driver reconnects by itself after MongoDB comes back.
+ */
+export async function openSinkCollection(
+  target: MongoTarget,
+  options: { timeoutMs?: number } = {},
+): Promise<SinkCollection & { close(): Promise<void> }> {
+  const client = await connect(target, options.timeoutMs ?? 5_000);
+  const collection = client.db(target.database).collection(target.collection);
+  return {
+    count: () => collection.countDocuments(),
+    newest: async () => {
+      // $natural sorts are not supported everywhere (FerretDB), so skip to the last document instead.
+      const documents = await collection.countDocuments();
+      return documents > 0 ? collection.find({}, { skip: documents - 1, limit: 1 }).next() : null;
+    },
+    close: () => client.close(),
+  };
 }
 
 /** Healthy when the server answers `hello` and can list its databases (which touches storage, unlike hello). */

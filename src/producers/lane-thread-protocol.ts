@@ -50,20 +50,25 @@ export type LaneReply =
   | { type: 'closed' }
   | { type: 'log'; line: string };
 
-/** An error as plain data: the kafkajs error name and the innermost message. */
+/** An error as plain data: the kafkajs error name, Node's error code and the innermost message. */
 export interface ThreadError {
   name: string;
+  code?: string;
   message: string;
 }
 
 export function describeError(error: unknown): ThreadError {
-  return { name: (error as { name?: string } | undefined)?.name ?? 'Error', message: rootMessage(error) };
+  const { name, code } = (error ?? {}) as { name?: string; code?: unknown };
+  return { name: name ?? 'Error', ...(typeof code === 'string' ? { code } : {}), message: rootMessage(error) };
 }
 
 /** The error a producer thread reported, rebuilt with the kafkajs error name it had. */
 export class LaneThreadError extends Error {
+  readonly code?: string;
+
   constructor(error: ThreadError) {
     super(error.message);
     this.name = error.name;
+    this.code = error.code;
   }
 }

@@ -1,5 +1,5 @@
 import type { Context } from '../core/context.js';
-import { OperationError, isCliError } from '../core/errors.js';
+import { type CliError, isClassifiedError, isCliError, OperationError } from '../core/errors.js';
 import { tcpReachable } from '../core/probes.js';
 import { availableParallelism } from 'node:os';
 import type { Kafka } from '../kafka/client.js';
@@ -113,7 +113,7 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
     );
   } catch (error) {
     await lanes.close();
-    throw isCliError(error) ? error : kafkaOperationError(error, 'connecting the producer', errorContext);
+    throw produceFailure(error, 'connecting the producer', errorContext);
   }
   const stopLive = startLiveStats(ctx.out, () => stats.snapshot(clock.now()));
   const onAbort = () => {
@@ -166,19 +166,35 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
     outages: { count: outages.count, longestMs: Math.round(outages.longestMs) },
   };
   if (outcome.stoppedBy === 'error') {
-    const error = isContractViolation(outcome.error)
-      ? new OperationError(outcome.error.message, { hint: CONTRACT_VIOLATION_HINT, cause: outcome.error })
-      : outcome.error instanceof ProducerThreadCrash
-        ? new OperationError(outcome.error.message, {
-            hint: outcome.error.outOfMemory
-              ? 'Run with --threads 0 to produce from the main thread, whose memory is not capped, and report this.'
-              : 'Run with --threads 0 to produce from the main thread, and report this with the output of --verbose.',
-            cause: outcome.error,
-          })
-        : kafkaOperationError(outcome.error, 'sending records', errorContext);
+    const error = produceFailure(outcome.error, 'sending records', errorContext);
     result.error = { message: error.message, hint: error.hint };
   }
   return result;
+}
+
+/**
+ * What a failed run reports: kafkajs' and Node's failures and a broker outage longer than --max-outage as a Kafka
+ * failure with what to do, a producer thread that died as one to report, the project's own errors as they are.
+ * Anything else is a bug: thrown unchanged, so the boundary reports it as one.
+ */
+export function produceFailure(error: unknown, what: string, context: KafkaErrorContext): CliError {
+  if (isCliError(error)) return error;
+  // A producer thread reports a record that broke its contract by name and message only.
+  if (isContractViolation(error))
+    return new OperationError(error.message, { hint: CONTRACT_VIOLATION_HINT, cause: error });
+  if (error instanceof ProducerThreadCrash) {
+    return new OperationError(error.message, {
+      hint: error.outOfMemory
+        ? 'Run with --threads 0 to produce from the main thread, whose memory is not capped, and report this.'
+        : 'Run with --threads 0 to produce from the main thread, and report this with the output of --verbose.',
+      cause: error,
+    });
+  }
+  // OutageTooLong keeps its name when a producer thread reports it.
+  if (isClassifiedError(error) || (error as Error | undefined)?.name === 'OutageTooLong') {
+    return kafkaOperationError(error, what, context);
+  }
+  throw error;
 }
 
 export const DEFAULT_MAX_OUTAGE_MS = 60_000;
@@ -267,7 +283,7 @@ async function assertTopicsReady(
     );
     return Object.fromEntries(settings.topics.map((topic) => [topic, counts.get(prefixed(settings, topic))]));
   } catch (error) {
-    throw isCliError(error) ? error : kafkaOperationError(error, 'connecting', errorContext);
+    throw produceFailure(error, 'connecting', errorContext);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }

@@ -4,9 +4,11 @@ import type { WaitSettings } from '../confluent-api/waiters.js';
 import type { Config } from '../core/config-schema.js';
 import { OperationError } from '../core/errors.js';
 import type { ResourceRecord } from '../core/state-store.js';
+import { environmentTies, kafkaClusterTies, ksqlClusterTies, ownedAmong } from './cloud-ownership.js';
 import { renderConnectorConfig } from './connector-templates.js';
 import type { ResourceNames } from './names.js';
 import { requireKnown, type Observed, type ProvisionEnvBase, type ResourceDef } from './resource.js';
+import type { CreateIntent } from './state-recorder.js';
 import { demoTopics } from './topics.js';
 
 /** What the statements step needs from a ksqlDB client; provided by the command layer. */
@@ -26,6 +28,8 @@ export interface CloudEnv extends ProvisionEnvBase {
   config: Config;
   names: ResourceNames;
   waits: WaitSettings;
+  /** Creates begun before (see CreateIntent): written before each create of a resource whose name is not unique. */
+  intents: { get(id: string): CreateIntent | undefined; record(id: string, intent: CreateIntent): Promise<void> };
   ksql(endpoint: string, credentials: Credentials): KsqlDeployer;
   /** MongoDB password for the Atlas sink; never stored. */
   mongoPassword?: string;
@@ -69,6 +73,42 @@ export async function deleteIgnoringGone(remove: () => Promise<unknown>): Promis
 
 export function envId(env: CloudEnv): string {
   return requireKnown(env, ENVIRONMENT).id;
+}
+
+/** What decides which same-named object is this deployment's (see cloud-ownership.ts). */
+function ownership(env: CloudEnv, names: ResourceNames, node: string) {
+  return {
+    cloud: env.cloud,
+    intent: env.intents.get(node),
+    accountId: async () =>
+      env.known(SERVICE_ACCOUNT)?.id ?? (await env.cloud.serviceAccounts.findByName(names.serviceAccount))?.id,
+  };
+}
+
+/** Writes the intent, then creates: a lost answer is then recognised by the next run (see CreateIntent). */
+async function createNamed<T>(
+  env: CloudEnv,
+  node: string,
+  displayName: string,
+  existing: { id: string }[],
+  create: (existingIds: string[]) => Promise<T>,
+): Promise<T> {
+  const existingIds = existing.map((item) => item.id);
+  await env.intents.record(node, { displayName, existingIds });
+  return create(existingIds);
+}
+
+/**
+ * The object unless its delete is running (an interrupted `down`): that one is going away whatever `up` does, so it
+ * counts as absent and a new one is made.
+ */
+function live<T extends { metadata: { deleted_at?: string } }>(found: T | undefined): T | undefined {
+  return found && !found.metadata.deleted_at ? found : undefined;
+}
+
+/** Deletes are asynchronous: waits until the object is gone (or its parent is), reporting the phase meanwhile. */
+function untilDeleted(env: CloudEnv, node: string): WaitSettings {
+  return { ...env.waits, onProgress: (status) => env.progress(node, `deleting, still ${status}`) };
 }
 
 function kafkaCredentials(env: CloudEnv): Credentials {
@@ -131,18 +171,39 @@ export function cloudResources(
       observe: async (env) => {
         const known = env.known(ENVIRONMENT);
         const found = known
-          ? await env.cloud.environments.find(known.id)
-          : await env.cloud.environments.findByName(names.environment);
+          ? live(await env.cloud.environments.find(known.id))
+          : await ownedAmong(
+              'environment',
+              names.environment,
+              (await env.cloud.environments.listByName(names.environment)).filter(live),
+              ownership(env, names, ENVIRONMENT),
+              environmentTies(env.cloud),
+            );
         return found && { record: rec('environment', found.id, found.display_name), ready: true };
       },
       create: async (env) => {
-        const created = await env.cloud.environments.create({
-          displayName: names.environment,
-          streamGovernance: 'ESSENTIALS',
-        });
+        const created = await createNamed(
+          env,
+          ENVIRONMENT,
+          names.environment,
+          await env.cloud.environments.listByName(names.environment),
+          (existingIds) =>
+            env.cloud.environments.create({
+              displayName: names.environment,
+              streamGovernance: 'ESSENTIALS',
+              existingIds,
+            }),
+        );
         return rec('environment', created.id, created.display_name);
       },
-      destroy: (env, record) => deleteIgnoringGone(() => env.cloud.environments.delete(record.id)),
+      destroy: async (env, record) => {
+        await deleteIgnoringGone(() => env.cloud.environments.delete(record.id));
+        await env.cloud.waiters.waitForEnvironmentDeleted(
+          env.cloud.environments,
+          record.id,
+          untilDeleted(env, ENVIRONMENT),
+        );
+      },
     },
     {
       id: CLUSTER,
@@ -152,8 +213,14 @@ export function cloudResources(
       observe: async (env) => {
         const known = env.known(CLUSTER);
         const found = known
-          ? await env.cloud.clusters.find(known.id, envId(env))
-          : await env.cloud.clusters.findByName(envId(env), names.kafkaCluster);
+          ? live(await env.cloud.clusters.find(known.id, envId(env)))
+          : await ownedAmong(
+              'Kafka cluster',
+              names.kafkaCluster,
+              (await env.cloud.clusters.listByName(envId(env), names.kafkaCluster)).filter(live),
+              ownership(env, names, CLUSTER),
+              kafkaClusterTies(env.cloud, envId(env)),
+            );
         return (
           found && {
             record: clusterRecord(found),
@@ -162,13 +229,21 @@ export function cloudResources(
         );
       },
       create: async (env) => {
-        const created = await env.cloud.clusters.create({
-          displayName: names.kafkaCluster,
-          environmentId: envId(env),
-          cloud: config.cloud,
-          region: config.region,
-          type: config.clusterType,
-        });
+        const created = await createNamed(
+          env,
+          CLUSTER,
+          names.kafkaCluster,
+          await env.cloud.clusters.listByName(envId(env), names.kafkaCluster),
+          (existingIds) =>
+            env.cloud.clusters.create({
+              displayName: names.kafkaCluster,
+              environmentId: envId(env),
+              cloud: config.cloud,
+              region: config.region,
+              type: config.clusterType,
+              existingIds,
+            }),
+        );
         return clusterRecord(created);
       },
       ready: async (env, record) => {
@@ -178,10 +253,16 @@ export function cloudResources(
         });
         return clusterRecord(cluster);
       },
-      destroy: (env, record) =>
-        deleteIgnoringGone(() =>
-          env.cloud.clusters.delete(record.id, String(record.attributes?.environmentId ?? envId(env))),
-        ),
+      destroy: async (env, record) => {
+        const environmentId = String(record.attributes?.environmentId ?? envId(env));
+        await deleteIgnoringGone(() => env.cloud.clusters.delete(record.id, environmentId));
+        await env.cloud.waiters.waitForClusterDeleted(
+          env.cloud.clusters,
+          record.id,
+          environmentId,
+          untilDeleted(env, CLUSTER),
+        );
+      },
     },
     {
       id: SERVICE_ACCOUNT,
@@ -245,7 +326,10 @@ export function cloudResources(
           );
         },
         create: async (env) => {
-          await kafkaRest(env).createTopic({ name: topic.name, partitions: topic.partitions, configs: topic.configs });
+          await kafkaRest(env).createTopic(
+            { name: topic.name, partitions: topic.partitions, configs: topic.configs },
+            { signal: env.signal },
+          );
           return rec('topic', topic.name, topic.name, { partitions: topic.partitions });
         },
         destroy: (env, record) => deleteIgnoringGone(() => kafkaRest(env).deleteTopic(record.id)),
@@ -259,8 +343,14 @@ export function cloudResources(
       observe: async (env) => {
         const known = env.known(KSQL_CLUSTER);
         const found = known
-          ? await env.cloud.ksqlClusters.find(known.id, envId(env))
-          : await env.cloud.ksqlClusters.findByName(envId(env), names.ksqlCluster);
+          ? live(await env.cloud.ksqlClusters.find(known.id, envId(env)))
+          : await ownedAmong(
+              'ksqlDB cluster',
+              names.ksqlCluster,
+              (await env.cloud.ksqlClusters.listByName(envId(env), names.ksqlCluster)).filter(live),
+              ownership(env, names, KSQL_CLUSTER),
+              ksqlClusterTies,
+            );
         return (
           found && {
             record: rec('ksqldb-cluster', found.id, found.spec.display_name, {
@@ -274,23 +364,37 @@ export function cloudResources(
         );
       },
       create: async (env) => {
-        const created = await env.cloud.ksqlClusters.create({
-          displayName: names.ksqlCluster,
-          environmentId: envId(env),
-          kafkaClusterId: requireKnown(env, CLUSTER).id,
-          credentialIdentityId: requireKnown(env, SERVICE_ACCOUNT).id,
-          csu: config.ksqlCsu,
-        });
+        const created = await createNamed(
+          env,
+          KSQL_CLUSTER,
+          names.ksqlCluster,
+          await env.cloud.ksqlClusters.listByName(envId(env), names.ksqlCluster),
+          (existingIds) =>
+            env.cloud.ksqlClusters.create({
+              displayName: names.ksqlCluster,
+              environmentId: envId(env),
+              kafkaClusterId: requireKnown(env, CLUSTER).id,
+              credentialIdentityId: requireKnown(env, SERVICE_ACCOUNT).id,
+              csu: config.ksqlCsu,
+              existingIds,
+            }),
+        );
         return rec('ksqldb-cluster', created.id, created.spec.display_name, {
           environmentId: envId(env),
           phase: created.status?.phase,
           crn: created.metadata.resource_name,
         });
       },
-      destroy: (env, record) =>
-        deleteIgnoringGone(() =>
-          env.cloud.ksqlClusters.delete(record.id, String(record.attributes?.environmentId ?? envId(env))),
-        ),
+      destroy: async (env, record) => {
+        const environmentId = String(record.attributes?.environmentId ?? envId(env));
+        await deleteIgnoringGone(() => env.cloud.ksqlClusters.delete(record.id, environmentId));
+        await env.cloud.waiters.waitForKsqlClusterDeleted(
+          env.cloud.ksqlClusters,
+          record.id,
+          environmentId,
+          untilDeleted(env, KSQL_CLUSTER),
+        );
+      },
     },
     roleBinding(KSQL_ROLE, 'KsqlAdmin', [KSQL_CLUSTER, SERVICE_ACCOUNT], (env) =>
       String(requireKnown(env, KSQL_CLUSTER).attributes?.crn),
@@ -395,7 +499,7 @@ export function apiKey(spec: {
       const created = await env.cloud.apiKeys.create({
         ownerId: owner,
         resourceId: spec.resourceId?.(env) ?? resource.id,
-        environmentId: envId(env),
+        ...(spec.resourceId ? { flinkEnvironmentId: envId(env) } : {}),
         displayName: spec.displayName,
         description: spec.description,
       });

@@ -23,6 +23,13 @@ export interface CloudSession extends ProvisionSession<CloudEnv> {
 }
 
 /**
+ * How long the first statements on a new ksqlDB key are retried when answered 401/403: Terraform waits 5 minutes
+ * after creating a ksqlDB key, blindly; `up` waits until a statement works, and then allows this much for nodes that
+ * learn of the key or its role binding later.
+ */
+const KSQL_AUTH_RETRY_MS = 5 * 60_000;
+
+/**
  * Sleeps of every wait are multiplied by MARKETPLACE_WAIT_SCALE (default 1). Tests and benchmarks run the
  * emulator with a time scale and set the same factor here, so waits are shortened rather than skipped.
  */
@@ -76,8 +83,16 @@ export async function openCloudSession(
       known: (id) => known.get(id),
       progress: () => undefined,
       waits: { clock, signal: ctx.signal },
+      intents: { get: (id) => recorder.intent(id), record: (id, intent) => recorder.intend(id, intent) },
       ksql: (endpoint, creds): KsqlDeployer =>
-        ksqlDeployer({ url: endpoint, credentials: creds, secrets: ctx.secrets }),
+        ksqlDeployer({
+          url: endpoint,
+          credentials: creds,
+          secrets: ctx.secrets,
+          authRetryMs: KSQL_AUTH_RETRY_MS,
+          clock,
+          signal: ctx.signal,
+        }),
       mongoPassword: password,
     };
     const session: CloudSession = {

@@ -174,6 +174,8 @@ export async function destroyResources<E extends ProvisionEnvBase>(
       if (options.keep?.has(def.id)) return;
       const record = known.get(def.id);
       if (!record) {
+        // A create that was begun but made nothing leaves only its intent behind.
+        if (recorder.intent(def.id)) await recorder.remove(def.id);
         outcome.absent.push(def.id);
         return;
       }

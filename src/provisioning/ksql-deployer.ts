@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { SecretRegistry } from '../core/redact.js';
+import type { Clock } from '../core/waiter.js';
 import { KsqlClient } from '../ksql-client/client.js';
 import { createdSource } from '../ksql-client/statements.js';
 import { applyTemplates, splitFile, TEMPLATES_DIR } from '../ksql-client/templates.js';
@@ -11,6 +12,10 @@ export interface KsqlDeployerOptions {
   /** ksqlDB API key (cloud); none for the local dev server. */
   credentials?: { key: string; secret: string };
   secrets?: SecretRegistry;
+  /** Applying the templates retries statements answered 401/403 for this long (see KsqlClientOptions). */
+  authRetryMs?: number;
+  clock?: Clock;
+  signal?: AbortSignal;
 }
 
 /** The streams and tables the templates create, in template order. */
@@ -29,8 +34,11 @@ async function templateSources(): Promise<{ kind: 'STREAM' | 'TABLE'; name: stri
 
 /** The statements step of the resource graph, on top of the ksqlDB client. */
 export function ksqlDeployer(options: KsqlDeployerOptions): KsqlDeployer {
-  const withClient = async <T>(use: (client: KsqlClient) => Promise<T>): Promise<T> => {
+  const withClient = async <T>(use: (client: KsqlClient) => Promise<T>, authRetryMs?: number): Promise<T> => {
     const client = new KsqlClient({
+      authRetryMs,
+      clock: options.clock,
+      signal: options.signal,
       url: options.url,
       auth: options.credentials
         ? {
@@ -56,11 +64,12 @@ export function ksqlDeployer(options: KsqlDeployerOptions): KsqlDeployer {
     (await client.listQueries()).filter((query) => query.sinks.some((sink) => names.has(sink)));
 
   return {
+    // Right after `up` made the ksqlDB key and its role binding, some nodes may not know them yet.
     apply: () =>
       withClient(async (client) => {
         const result = await applyTemplates(client);
         return { created: result.created, existing: result.existing };
-      }),
+      }, options.authRetryMs),
     complete: () =>
       withClient(async (client) => {
         const existing = await existingNames(client);

@@ -4,7 +4,7 @@ import type { Config } from '../core/config-schema.js';
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { configuredEndpoints, type Endpoints } from '../core/endpoints.js';
-import { OperationError } from '../core/errors.js';
+import { isClassifiedError, OperationError } from '../core/errors.js';
 import { httpReachable, tcpReachable } from '../core/probes.js';
 import { StateStore, type ResourceRecord } from '../core/state-store.js';
 import { waitFor } from '../core/waiter.js';
@@ -253,7 +253,11 @@ export async function openLocalSession(
   const recorded = options.withRecordedEngines ? await store.read() : undefined;
   const others: StreamEngine[] = [];
   for (const name of ENGINE_NAMES.filter((n: EngineName) => n !== engine.name)) {
-    const other = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env, name }).catch(() => undefined);
+    // An engine this configuration cannot open at all has nothing recorded here to remove.
+    const other = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env, name }).catch((error: unknown) => {
+      if (!isClassifiedError(error)) throw error;
+      return undefined;
+    });
     if (other && recorded?.resources[other.resourceId]) others.push(other);
   }
   // A command that changes things checks every server first, so a stopped one cannot leave half a deployment; one

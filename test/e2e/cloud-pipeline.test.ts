@@ -2,8 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DownResult } from '../../src/commands/down.js';
+import type { SinkStatusResult, SinkVerifyResult } from '../../src/commands/sink.js';
+import type { UpResult } from '../../src/commands/up.js';
+import type { ProduceResult } from '../../src/producers/produce-run.js';
 import type { CliRun } from '../helpers/cli.js';
 import { CloudPipeline, type TailRow } from '../helpers/cloud-pipeline.js';
+import { eventually } from '../helpers/poll.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
 /**
@@ -45,7 +50,7 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
   let rows: TailRow[];
 
   it('up provisions everything, the Atlas sink included', async () => {
-    const up = json<{ created: string[]; nothingToDo: boolean }>(await pipeline.up());
+    const up = json<UpResult>(await pipeline.up());
     expect(up.nothingToDo).toBe(false);
     expect(up.created).toEqual(
       expect.arrayContaining(['ksql-statements', 'mongo-sink-connector', 'kafka-api-key', 'ksqldb-api-key']),
@@ -56,7 +61,7 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
   });
 
   it(`produce ${JOBS} jobs over SASL_SSL with the cluster API key`, async () => {
-    const produced = json<{ jobs: number; errors: number }>(await pipeline.produce(JOBS, 11));
+    const produced = json<ProduceResult>(await pipeline.produce(JOBS, 11));
     expect(produced).toMatchObject({ jobs: JOBS, errors: 0 });
     expected = await pipeline.expectedStatuses();
     expect(expected.size).toBe(JOBS);
@@ -104,9 +109,7 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
   });
 
   it('sink verify counts every job_status record in MongoDB', async () => {
-    const verify = json<{ documents: number; topicRecords: number; missing: number; database: string }>(
-      await pipeline.sinkVerify(),
-    );
+    const verify = json<SinkVerifyResult>(await pipeline.sinkVerify());
     expect(verify).toMatchObject({ documents: JOBS, topicRecords: JOBS, missing: 0, database: pipeline.database });
     // The Atlas sink keys documents by topic-partition-offset (the job id is the record key), so compare contents.
     const documents = await pipeline.sunkDocuments();
@@ -116,8 +119,38 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
     expect(documents.map(content).sort()).toEqual(rows.map(content).sort());
   });
 
+  it('a job_status record the sink cannot read goes to its dead letter queue; sink status and verify count it', async () => {
+    await pipeline.produceRaw('job_status', 'not-a-job', 'this is not JSON {');
+    const status = await eventually(
+      async () => {
+        const run = await pipeline.cli(['sink', 'status', '--json']);
+        const result = JSON.parse(run.stdout) as SinkStatusResult;
+        return result.deadLetterQueue?.records === 1 ? { run, result } : undefined;
+      },
+      60_000,
+      'the bad record in the dead letter queue',
+      1000,
+    );
+    expect(status.run.code, status.run.stderr).toBe(0);
+    expect(status.result).toMatchObject({ state: 'RUNNING', tasks: [{ state: 'RUNNING' }] });
+    expect(status.result.deadLetterQueue?.topic).toMatch(/^dlq-lcc-/);
+
+    const verify = await pipeline.sinkVerify();
+    expect(verify.code).toBe(1);
+    expect(JSON.parse(verify.stdout) as SinkVerifyResult).toMatchObject({
+      documents: JOBS,
+      topicRecords: JOBS + 1,
+      deadLetters: 1,
+      deadLetterTopic: status.result.deadLetterQueue?.topic,
+      missing: 0,
+    });
+    const human = await pipeline.cli(['sink', 'verify']);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toContain(`1 record went to the dead letter queue ${status.result.deadLetterQueue?.topic}`);
+  });
+
   it('down leaves nothing: no cloud resource, demo topic, connector or ksqlDB query', async () => {
-    const down = json<{ deleted: string[]; remaining: string[] }>(await pipeline.down());
+    const down = json<DownResult>(await pipeline.down());
     expect(down.remaining).toEqual([]);
     const deadline = Date.now() + 30_000;
     let left = await pipeline.leftovers();

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UpResult } from '../../src/commands/up.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { localTargetEnv, stackEndpoints } from '../helpers/stack.js';
 
@@ -81,7 +82,7 @@ describe('Kafka Connect that is still joining its group', () => {
     const up = await cli(['up', '--json']);
     expect(up.code, up.stderr).toBe(0);
     expect(worker.refused()).toBe(REFUSALS.length);
-    const result = JSON.parse(up.stdout) as { created: string[] };
+    const result = JSON.parse(up.stdout) as UpResult;
     expect(result.created).toContain('mongo-sink-connector');
   });
 });

@@ -3,15 +3,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { DemoResult } from '../../src/demo/result.js';
 import { runCli } from '../helpers/cli.js';
 import { stackEndpoints } from '../helpers/stack.js';
-
-interface DemoSummary {
-  jobs: number;
-  jobStatus: { rows: number; accepted: number; rejected: number };
-  mongoDocuments: number;
-  stackStartedHere: boolean;
-}
 
 /** What `local install` leaves in a home; data, logs and process records are the stack's state, not copied. */
 const INSTALLED = ['lib', 'bin', 'tls', 'kafka-users.json', 'manifest.json'];
@@ -70,7 +64,7 @@ describe('marketplace demo from a fresh stack', () => {
       const args = ['demo', '--duration', '8s', '--rate', '20', '--json'];
       const demo = await runCli(args, { cwd, env, timeoutMs: 300_000 });
       expect(demo.code, `run ${run}: ${demo.stderr.slice(-2000)}`).toBe(0);
-      const summary = JSON.parse(demo.stdout) as DemoSummary;
+      const summary = JSON.parse(demo.stdout) as DemoResult;
       expect(summary.stackStartedHere, `run ${run}`).toBe(true);
       expect(summary.jobs, `run ${run}`).toBeGreaterThan(0);
       expect(summary.jobStatus.rows, `run ${run}: job_status rows`).toBe(summary.jobs);

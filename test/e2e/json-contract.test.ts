@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliRun } from '../helpers/cli.js';
+import type { TailResult } from '../../src/commands/tail.js';
 import { checkAndRecord } from '../helpers/reliability.js';
 import { localTargetEnv, stackEndpoints } from '../helpers/stack.js';
 
@@ -122,11 +123,11 @@ describe('--json is one JSON document on stdout, for every command', () => {
     await cli(['produce', '--count', '5', '--seed', '4', '--json']);
     const run = await cli(['tail', 'job_status', '--from-beginning', '--limit', '4', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout) as { source: string; rowCount: number; rows: { CURRENT_STATUS?: unknown }[] };
+    const result = JSON.parse(run.stdout) as TailResult;
     expect(result.source).toBe('job_status');
     expect(result.rowCount).toBe(4);
     expect(result.rows).toHaveLength(4);
-    for (const row of result.rows) expect(row.CURRENT_STATUS).toMatch(/^(ACCEPTED|REJECTED)$/);
+    for (const row of result.rows ?? []) expect(row.CURRENT_STATUS).toMatch(/^(ACCEPTED|REJECTED)$/);
   });
 
   it('tail --format jsonl prints one JSON object per row and nothing else on stdout', async () => {

@@ -7,6 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../src/kafka/client.js';
 import { readTopic } from '../../src/kafka/consumer.js';
 import { KsqlClient } from '../../src/ksql-client/client.js';
+import type { DownResult } from '../../src/commands/down.js';
+import type { LineageResult } from '../../src/commands/lineage.js';
+import type { PlanResult } from '../../src/commands/plan.js';
+import type { SinkVerifyResult } from '../../src/commands/sink.js';
+import type { StatusResult } from '../../src/commands/status.js';
+import type { UpResult } from '../../src/commands/up.js';
+import type { ProduceResult } from '../../src/producers/produce-run.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { localTargetEnv, stackEndpoints } from '../helpers/stack.js';
 
@@ -40,7 +47,7 @@ afterAll(async () => {
 
 describe('local target, end to end', () => {
   it('up creates every resource; a second up and plan change nothing', async () => {
-    const first = json<{ created: string[]; nothingToDo: boolean }>(await cli(['up', '--json']));
+    const first = json<UpResult>(await cli(['up', '--json']));
     expect(first.created.sort()).toEqual(
       [
         'ksql-statements',
@@ -57,20 +64,20 @@ describe('local target, end to end', () => {
     expect((await stat(state)).mode & 0o777).toBe(0o600);
     expect(Object.keys(JSON.parse(await readFile(state, 'utf8')).resources)).toHaveLength(8);
 
-    const second = json<{ created: string[]; nothingToDo: boolean; unchanged: string[] }>(await cli(['up', '--json']));
+    const second = json<UpResult>(await cli(['up', '--json']));
     expect(second.nothingToDo).toBe(true);
     expect(second.unchanged).toHaveLength(8);
-    const plan = json<{ changes: number }>(await cli(['plan', '--json']));
+    const plan = json<PlanResult>(await cli(['plan', '--json']));
     expect(plan.changes).toBe(0);
     const status = await cli(['status', '--json']);
-    const report = json<{ healthy: boolean; queries: { state: string }[] }>(status);
+    const report = json<StatusResult>(status);
     expect(report.healthy).toBe(true);
     expect(report.queries.length).toBeGreaterThanOrEqual(2);
   });
 
   it(`${JOBS} jobs: job_status, the topic, MongoDB and truck_tracker all agree with what was produced`, async () => {
     const stack = stackEndpoints();
-    const produced = json<{ jobs: number; errors: number }>(
+    const produced = json<ProduceResult>(
       await cli([
         'produce',
         '--count',
@@ -173,7 +180,7 @@ describe('local target, end to end', () => {
     } finally {
       await mongo.close();
     }
-    const verify = json<{ documents: number; missing: number }>(await cli(['sink', 'verify', '--json']));
+    const verify = json<SinkVerifyResult>(await cli(['sink', 'verify', '--json']));
     expect(verify).toMatchObject({ documents: JOBS, missing: 0 });
 
     // Every job a truck drove to has its truck_tracker row.
@@ -200,10 +207,7 @@ describe('local target, end to end', () => {
   });
 
   it('lineage shows every template object, the queries and the connector, and a stream added by hand', async () => {
-    const graph = json<{
-      nodes: { id: string; kind: string; status?: string }[];
-      edges: { from: string; to: string }[];
-    }>(await cli(['lineage', '--json']));
+    const graph = json<LineageResult>(await cli(['lineage', '--json']));
     const ids = graph.nodes.map((n) => n.id);
     for (const id of [
       'stream:ORDERS_PLACED',
@@ -225,7 +229,7 @@ describe('local target, end to end', () => {
       await ksql.executeStatement(
         "CREATE STREAM IF NOT EXISTS pipeline_by_hand (customer_id VARCHAR) WITH (KAFKA_TOPIC='job_status', VALUE_FORMAT='JSON');",
       );
-      const after = json<{ nodes: { id: string }[] }>(await cli(['lineage', '--json']));
+      const after = json<LineageResult>(await cli(['lineage', '--json']));
       expect(after.nodes.map((n) => n.id)).toContain('stream:PIPELINE_BY_HAND');
       const mermaid = await cli(['lineage', '--format', 'mermaid']);
       expect(mermaid.stdout).toMatch(/^flowchart LR/);
@@ -244,7 +248,7 @@ describe('local target, end to end', () => {
   });
 
   it('down leaves no connector, query, stream or topic of the demo', async () => {
-    const down = json<{ deleted: string[]; remaining: string[] }>(await cli(['down', '--yes', '--json']));
+    const down = json<DownResult>(await cli(['down', '--yes', '--json']));
     expect(down.remaining).toEqual([]);
     expect(down.deleted).toHaveLength(8);
     const stack = stackEndpoints();

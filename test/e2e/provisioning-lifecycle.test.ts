@@ -145,7 +145,7 @@ describe('cloud target end to end', () => {
     mark = harness.mark();
     const replan = await cli(['plan', '--json'], currentPrefix, {}, sink);
     expectOk(replan);
-    expect((JSON.parse(replan.stdout) as { changes: number }).changes).toBe(0);
+    expect((JSON.parse(replan.stdout) as PlanResult).changes).toBe(0);
     expect(mutationsIn(mark)).toEqual([]);
 
     mark = harness.mark();

@@ -37,7 +37,7 @@ export interface CliCall {
 }
 
 /** Rows as `tail --format jsonl` prints them. */
-export type TailRow = Record<string, unknown>;
+export type { TailRow } from '../../src/tail/source.js';
 
 export interface Leftovers {
   inventory: CloudInventory;
@@ -131,6 +131,17 @@ export class CloudPipeline {
       'jsonl',
       ...extra,
     ]);
+  }
+
+  /** Writes one record as given (not through the CLI) over the broker's PLAINTEXT listener. */
+  async produceRaw(topic: string, key: string, value: string): Promise<void> {
+    const producer = this.plaintext().producer();
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages: [{ key, value }] });
+    } finally {
+      await producer.disconnect();
+    }
   }
 
   sinkVerify(): Promise<CliRun> {

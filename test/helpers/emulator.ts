@@ -85,8 +85,8 @@ export async function startCloudEmulatorHarness(
   const issued = new Set<string>();
   const inner = localKsqlBackend(stack.kafka.plaintext);
   const ksql: KsqlBackend = {
-    async start(cluster, authorize) {
-      const server = await inner.start(cluster, authorize);
+    async start(cluster, authorize, listen) {
+      const server = await inner.start(cluster, authorize, listen);
       ksqlServers.set(cluster.id, { serviceId: `${cluster.topicPrefix}_`, stop: server.stop });
       return server;
     },
@@ -155,9 +155,7 @@ export async function startCloudEmulatorHarness(
     inventory: () => {
       const { state } = emulator;
       return {
-        environments: [...state.environments.values()]
-          .filter((e) => e.deletedAt === undefined)
-          .map((e) => ({ id: e.id, name: e.displayName })),
+        environments: [...state.environments.values()].map((e) => ({ id: e.id, name: e.displayName })),
         clusters: [...state.clusters.values()].map((c) => ({ id: c.id, name: c.displayName })),
         serviceAccounts: [...state.serviceAccounts.values()].map((s) => ({ id: s.id, name: s.displayName })),
         apiKeys: [...state.apiKeys.values()].map((k) => ({

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Producer } from 'kafkajs';
-import { stackEndpoints } from './stack.js';
+import { localTargetEnv, stackEndpoints, type StackEndpoints } from './stack.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
@@ -82,5 +82,25 @@ export async function testKafka(clientId: string): Promise<TestKafka> {
         await admin.disconnect();
       }
     },
+  };
+}
+
+/**
+ * Environment for CLI runs on the local target with the Flink engine against the test stack: the stack's home (where
+ * the jobs it keeps are recorded) and Flink's endpoints, demo objects under `prefix`, the sink writing to `database`.
+ */
+export function flinkTargetEnv(
+  stack: StackEndpoints,
+  flink: FlinkEndpoints,
+  demo: { prefix: string; database: string },
+): NodeJS.ProcessEnv {
+  return {
+    ...localTargetEnv(stack, demo),
+    MARKETPLACE_ENGINE: 'flink',
+    MARKETPLACE_HOME: flink.home,
+    MARKETPLACE_FLINK_GATEWAY_URL: flink.gatewayUrl,
+    MARKETPLACE_FLINK_REST_URL: flink.restUrl,
+    MARKETPLACE_LOCAL_FLINK_PORT: new URL(flink.restUrl).port,
+    MARKETPLACE_LOCAL_FLINK_GATEWAY_PORT: new URL(flink.gatewayUrl).port,
   };
 }

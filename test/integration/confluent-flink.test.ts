@@ -94,9 +94,7 @@ beforeAll(async () => {
   });
   const cluster = await cloud.waiters.waitForClusterProvisioned(cloud.clusters, created.id, envId, waits);
   sa = (await cloud.serviceAccounts.create({ displayName: `flink-it-${suffix}` })).id;
-  const kafkaKey = (
-    await cloud.apiKeys.create({ ownerId: sa, resourceId: cluster.id, environmentId: envId, displayName: 'k' })
-  ).credentials;
+  const kafkaKey = (await cloud.apiKeys.create({ ownerId: sa, resourceId: cluster.id, displayName: 'k' })).credentials;
   await cloud.roleBindings.create({
     principal: `User:${sa}`,
     roleName: 'CloudClusterAdmin',
@@ -106,9 +104,7 @@ beforeAll(async () => {
   for (const topic of [jobsTopic, ordersTopic]) await succeeds(() => rest.createTopic({ name: topic, partitions: 1 }));
   // The input topics' data contracts, which Flink reads their columns from.
   const registry = await waitForSchemaRegistry(cloud.schemaRegistryClusters, envId, waits);
-  const srKey = (
-    await cloud.apiKeys.create({ ownerId: sa, resourceId: registry.id, environmentId: envId, displayName: 'sr' })
-  ).credentials;
+  const srKey = (await cloud.apiKeys.create({ ownerId: sa, resourceId: registry.id, displayName: 'sr' })).credentials;
   for (const subject of [`${jobsTopic}-value`, `${ordersTopic}-value`, `${matches}-*`])
     await cloud.roleBindings.create({
       principal: `User:${sa}`,
@@ -174,7 +170,7 @@ describe('Confluent Cloud Flink against the emulator, run on the local Flink', (
     const flinkKey = await cloud.apiKeys.create({
       ownerId: sa,
       resourceId: region.id,
-      environmentId: envId,
+      flinkEnvironmentId: envId,
       displayName: 'flink',
     });
     statements = cloud.flinkStatements({

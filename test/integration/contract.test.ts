@@ -61,7 +61,6 @@ describe.skipIf(!specsDir)('contract: data-plane traffic replayed against the of
     const { credentials } = await cloud.apiKeys.create({
       ownerId: sa.id,
       resourceId: cluster.id,
-      environmentId: env.id,
       displayName: 'contract',
     });
     const binding = await cloud.roleBindings.create({

@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FlinkConnectionError,
@@ -150,6 +154,8 @@ describe('flink-client: SQL Gateway and JobManager', () => {
     const savepoint = await jobs.stopWithSavepoint(submitted.jobId!);
     expect(savepoint).toMatch(/^file:.*savepoint-/);
     expect(await jobs.waitEnded(submitted.jobId!)).toBe('FINISHED');
+    expect(existsSync(join(fileURLToPath(savepoint), '_metadata'))).toBe(true);
+    await rm(fileURLToPath(savepoint), { recursive: true, force: true });
   });
 
   it('names the gateway and what to do when nothing answers', async () => {

@@ -206,7 +206,7 @@ describe.each(['http2', 'http1'] as const)('ksqlDB client over %s', (protocol) =
     const reading = (async () => {
       for await (const row of query) rows.push(row);
     })();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // streamQuery resolves once the header names the query: the server runs it from then on.
     const [terminated] = await client.executeStatements(`TERMINATE ${query.queryId};`);
     expect(terminated?.['@type']).toBe('terminate_query');
     await expect(reading).resolves.toBeUndefined();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KsqlDevServer } from '../../src/ksqldb-dev-server/index.js';
 import {
   closeServerAndClient,
-  sleep,
+  queryCaughtUp,
   readTopic,
   readTopicUntil,
   kafkaClient,
@@ -100,7 +100,8 @@ describe('ksqlDB dev server: the job_status stream-stream join (templates/ksql/0
     await client.producer.send({ topic: orders, messages: [order(11, 1, t + 91 * MINUTE)] });
 
     await readTopicUntil(client, sink, (rs) => [6, 11].every((id) => rs.some((r) => jobIdOf(r) === id)));
-    await sleep(1000); // time for any row that should not exist to show up
+    // Every row the query will make of the input is in the sink once it has processed all of it.
+    await queryCaughtUp(server.url, client, { serviceId, sink: 'JOB_STATUS', inputs: [jobs, orders] });
     const records = await readTopic(client, sink);
     const rows = records
       .map((r) => ({

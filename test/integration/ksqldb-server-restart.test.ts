@@ -6,6 +6,7 @@ import {
   ksql,
   ksqlOk,
   readTopic,
+  queryCaughtUp,
   readTopicUntil,
   sleep,
   startServer,
@@ -73,7 +74,8 @@ describe('ksqlDB dev server: restart mid-stream', () => {
     // Jobs the first instance joins into its window state, whose orders only arrive after the restart.
     const straddling = nextIds();
     await sendJobs(straddling);
-    await sleep(1500);
+    const inputs = [`job_created${suffix}`, `order_placed${suffix}`];
+    await queryCaughtUp(server.url, client, { serviceId, sink: 'JOB_STATUS', inputs });
     const stopping = server.close();
     await sendOrders(straddling);
     while (sent < (2 * total) / 3) {
@@ -99,7 +101,8 @@ describe('ksqlDB dev server: restart mid-stream', () => {
       (records) => new Set(records.map((r) => Number(r.key!.readBigInt64BE()))).size >= total,
       90_000,
     );
-    await sleep(1500);
+    // A duplicate would be written before the query reaches the end of its input.
+    await queryCaughtUp(server.url, client, { serviceId, sink: 'JOB_STATUS', inputs });
     const records = await readTopic(client, sink);
     const ids = records.map((r) => Number(r.key!.readBigInt64BE()));
     expect(new Set(ids).size).toBe(total);

@@ -284,6 +284,37 @@ export async function readTopic(client: KafkaTestClient, topic: string): Promise
   });
 }
 
+/**
+ * Waits until the persistent query writing `sink` has committed its position at the end of every topic in `inputs`.
+ * Its output and its input positions commit in one transaction, so from then on the sink holds everything the query
+ * will ever make of the records sent so far: a test can check that something did not appear without a fixed wait.
+ */
+export async function queryCaughtUp(
+  url: string,
+  client: KafkaTestClient,
+  options: { serviceId: string; sink: string; inputs: string[]; timeoutMs?: number },
+): Promise<void> {
+  const listed = await ksqlOk(url, 'SHOW QUERIES;');
+  const queries = listed[0].queries as { id: string; sinks: string[] }[];
+  const query = queries.find((q) => q.sinks.some((sink) => sink.toUpperCase() === options.sink.toUpperCase()));
+  if (!query) throw new Error(`no persistent query writes ${options.sink}`);
+  // ksqlDB's consumer group of a persistent query, which the dev server keeps.
+  const groupId = `_confluent-ksql-${options.serviceId}query_${query.id}`;
+  await eventually(
+    async () => {
+      for (const topic of options.inputs) {
+        const ends = await client.admin.fetchTopicOffsets(topic);
+        const [committed] = await client.admin.fetchOffsets({ groupId, topics: [topic] });
+        const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+        if (ends.some((end) => Number(end.high) > 0 && (at.get(end.partition) ?? -1) < Number(end.high))) return;
+      }
+      return true;
+    },
+    options.timeoutMs ?? 60_000,
+    `query ${query.id} to process everything in ${options.inputs.join(', ')}`,
+  );
+}
+
 /** Polls a topic until `done(records)` holds, then returns everything in it. */
 export async function readTopicUntil(
   client: KafkaTestClient,

@@ -8,7 +8,7 @@ import {
   parseDelimited,
   postJson,
   readTopic,
-  sleep,
+  queryCaughtUp,
   startServer,
   templateStatements,
   uniqueSuffix,
@@ -60,7 +60,8 @@ describe('ksqlDB dev server: truck_tracker (stream-table join + LATEST_BY_OFFSET
         }),
       })),
     });
-    await sleep(1500); // the table side must be loaded before vehicles arrive (a stream-table join never waits)
+    // The table side must hold the job sites before vehicles arrive (a stream-table join never waits for it).
+    await queryCaughtUp(server.url, client, { serviceId, sink: 'TRUCK_TRACKER', inputs: [`joblocation${suffix}`] });
     const path = [
       { lat: -33.95, long: 151.05 },
       { lat: -33.91, long: 151.12 },
@@ -149,7 +150,9 @@ describe('ksqlDB dev server: truck_tracker (stream-table join + LATEST_BY_OFFSET
       30_000,
       'both jobs',
     );
-    await sleep(1000);
+    // The unknown job's report has been processed too once the query is at the end of its input, and left nothing.
+    const inputs = [`joblocation${suffix}`, `tradie_truck_location${suffix}`];
+    await queryCaughtUp(server.url, client, { serviceId, sink: 'TRUCK_TRACKER', inputs });
     const final = (await pull('SELECT job_id, vehicle_id FROM truck_tracker;')).rows;
     expect(final.map((r) => r[0]).sort()).toEqual(['J1', 'J2']);
     expect(all.length).toBe(2);

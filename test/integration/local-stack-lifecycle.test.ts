@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import type { LocalStatusResult } from '../../src/commands/local.js';
 import type { StartResult } from '../../src/local/stack.js';
 
 /**
@@ -54,10 +55,6 @@ function processesOfHome(): number[] {
     }
   }
   return pids;
-}
-
-interface StatusJson {
-  services: { name: string; pid: number | null; healthy: boolean; endpoints: Record<string, string> }[];
 }
 
 describe('local stack lifecycle (separate home and ports)', () => {
@@ -136,7 +133,7 @@ describe('local stack lifecycle (separate home and ports)', () => {
 
     const status = await cli(['status', '--json']);
     expect(status.code, status.stderr).toBe(0);
-    const parsed = JSON.parse(status.stdout) as StatusJson;
+    const parsed = JSON.parse(status.stdout) as LocalStatusResult;
     const byName = Object.fromEntries(parsed.services.map((s) => [s.name, s]));
     expect(byName.kafka).toMatchObject({
       healthy: true,
@@ -154,6 +151,9 @@ describe('local stack lifecycle (separate home and ports)', () => {
       bootstrap: `127.0.0.1:${ports.kafka}`,
       dataDir: join(home, 'data', 'ksqldb'),
     });
+    // Flink is part of the stack only when asked for: neither installed nor started nor listed by default.
+    expect(parsed.services.map((s) => s.name).sort()).toEqual(['connect', 'ferretdb', 'kafka', 'ksqldb']);
+    expect(existsSync(join(home, 'lib-flink'))).toBe(false);
     const pids = parsed.services.map((s) => s.pid);
 
     const started = Date.now();
@@ -166,10 +166,10 @@ describe('local stack lifecycle (separate home and ports)', () => {
   });
 
   it('start replaces a running service of ours that stopped answering', async () => {
-    const before = JSON.parse((await cli(['status', '--json'])).stdout) as StatusJson;
+    const before = JSON.parse((await cli(['status', '--json'])).stdout) as LocalStatusResult;
     const ferretdb = before.services.find((s) => s.name === 'ferretdb')!;
     process.kill(ferretdb.pid!, 'SIGSTOP');
-    const unhealthy = JSON.parse((await cli(['status', '--json'])).stdout) as StatusJson;
+    const unhealthy = JSON.parse((await cli(['status', '--json'])).stdout) as LocalStatusResult;
     expect(unhealthy.services.find((s) => s.name === 'ferretdb')).toMatchObject({ pid: ferretdb.pid, healthy: false });
 
     const run = await cli(['start', '--json']);
@@ -188,7 +188,7 @@ describe('local stack lifecycle (separate home and ports)', () => {
     const stop = await cli(['stop']);
     expect(stop.code, stop.stderr).toBe(0);
     expect(processesOfHome()).toEqual([]);
-    const status = JSON.parse((await cli(['status', '--json'])).stdout) as StatusJson;
+    const status = JSON.parse((await cli(['status', '--json'])).stdout) as LocalStatusResult;
     expect(status.services.every((s) => s.pid === null && !s.healthy)).toBe(true);
   });
 

@@ -273,9 +273,11 @@ describe('marketplace produce (real broker)', () => {
     await scanTopic(kafka, `${prefix}job_created`, (r) => timestamps.push(r.timestamp));
     const start = Math.min(...timestamps) + 1000;
     const inWindow = timestamps.filter((t) => t >= start && t < start + 10_000).length;
-    // A generous band for a shared CI machine; the benchmark checks ±1%.
-    expect(inWindow / 10).toBeGreaterThan(rate * 0.95);
-    expect(inWindow / 10).toBeLessThan(rate * 1.05);
+    // The rate a user asked for, not a speed target: a band wide enough for a loaded 2-core machine (where a stall is
+    // caught up within the window) that still fails on a wrong unit or a rate applied per topic; the ±1% target is
+    // bench:produce's.
+    expect(inWindow / 10).toBeGreaterThan(rate * 0.8);
+    expect(inWindow / 10).toBeLessThan(rate * 1.2);
   });
 
   // On the main thread (--rate 500 is below the threads' threshold), on three producer threads, and at full speed

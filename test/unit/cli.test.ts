@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import type { DoctorResult } from '../../src/commands/doctor.js';
+import type { JsonErrorDocument } from '../../src/core/errors.js';
 
 const SECRET = 'cloud-secret-DO-NOT-PRINT-4f9a';
 
@@ -74,7 +75,7 @@ describe('marketplace CLI frame', () => {
       const run = await runCli(args);
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toMatch(/Usage: marketplace/);
-      const parsed = JSON.parse(run.stdout) as { error: { message: string; exitCode: number } };
+      const parsed = JSON.parse(run.stdout) as JsonErrorDocument;
       expect(parsed.error).toEqual({ message: 'no command given (the help is on stderr)', exitCode: 2 });
     }
   });
@@ -256,8 +257,7 @@ describe('marketplace doctor --json', () => {
         env: { ...env, MARKETPLACE_CLOUD_API_URL: `http://127.0.0.1:${httpPort}` },
       });
       expect(run.code).toBe(1);
-      type Checks = { checks: { name: string; ok: boolean; detail: string; hint?: string }[] };
-      const result = JSON.parse(run.stdout) as Checks;
+      const result = JSON.parse(run.stdout) as DoctorResult;
       const credentials = result.checks.find((c) => c.name === 'credentials')!;
       expect(credentials.ok).toBe(false);
       expect(credentials.detail).toMatch(expected);
@@ -267,6 +267,47 @@ describe('marketplace doctor --json', () => {
       expect(up.code).toBe(2);
       expect(up.stderr).toMatch(expected);
     }
+  });
+});
+
+describe('the error boundary', () => {
+  // MARKETPLACE_TEST_WRITE_FAULT (src/core/fs-atomic.ts) makes the config write fail: "bug" with a TypeError, as a
+  // programming error would, an errno code as the file system would.
+  const stackLine = /^\s+at .+:\d+:\d+\)?$/m;
+
+  it('reports a bug as an unexpected failure to report: one line, exit 1, the stack only with --verbose', async () => {
+    const env = { MARKETPLACE_TEST_WRITE_FAULT: 'bug' };
+    const run = await runCli(['init', '--yes'], { cwd: await tempDir(), env });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /^✖ Error: unexpected failure: simulated bug: .* — a bug in marketplace; run with --verbose for the stack trace and report it$/m,
+    );
+    expect(run.stderr).not.toMatch(stackLine);
+
+    const verbose = await runCli(['init', '--yes', '--verbose'], { cwd: await tempDir(), env });
+    expect(verbose.code).toBe(1);
+    expect(verbose.stderr).toMatch(/unexpected failure: simulated bug: .* report it with the stack trace below/);
+    expect(verbose.stderr).toMatch(/^TypeError: simulated bug/m);
+    expect(verbose.stderr).toMatch(stackLine);
+
+    const json = await runCli(['init', '--yes', '--json'], { cwd: await tempDir(), env });
+    expect(json.code).toBe(1);
+    const parsed = JSON.parse(json.stdout) as JsonErrorDocument;
+    expect(parsed.error.exitCode).toBe(1);
+    expect(parsed.error.message).toMatch(/^simulated bug: /);
+  });
+
+  it('reports a file-system failure it knows as one line with what to do, not as a bug', async () => {
+    const cwd = await tempDir();
+    const run = await runCli(['init', '--yes'], { cwd, env: { MARKETPLACE_TEST_WRITE_FAULT: 'EIO' } });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /Error: could not write .*marketplace\.config\.json: EIO: simulated write failure.* — Check the disk/,
+    );
+    expect(run.stderr).not.toMatch(/unexpected failure/);
+    await expect(stat(join(cwd, 'marketplace.config.json'))).rejects.toThrow(/ENOENT/);
   });
 });
 
@@ -331,7 +372,7 @@ describe('untrusted text in output', () => {
       expect(run.code, run.stderr).toBe(2);
       expect(run.stderr + run.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
       expect(run.stderr).toMatch(/unknown statement '\\x1b\[2J\\x1b\]0;'; nothing was run/);
-      if (json) expect((JSON.parse(run.stdout) as { error: { message: string } }).error.message).toMatch(/\u001b\[2J/);
+      if (json) expect((JSON.parse(run.stdout) as JsonErrorDocument).error.message).toMatch(/\u001b\[2J/);
     }
   });
 });
@@ -343,7 +384,7 @@ describe('secret redaction', () => {
       env: { MARKETPLACE_BOOTSTRAP_SERVERS: 'broker-1:9092,app:hunter2-unregistered@broker-2:9092' },
     });
     expect(run.stdout + run.stderr).not.toContain('hunter2-unregistered');
-    const result = JSON.parse(run.stdout) as { checks: { name: string; detail: string }[] };
+    const result = JSON.parse(run.stdout) as DoctorResult;
     const config = result.checks.find((c) => c.name === 'config')!;
     expect(config.detail).toMatch(/got "broker-1:9092,app:\*\*\*\*@broker-2:9092"/);
   });

@@ -61,7 +61,6 @@ describe.skipIf(!specsDir)(
       const key = await cloud.apiKeys.create({
         ownerId: sa.id,
         resourceId: kafka.id,
-        environmentId: env.id,
         displayName: 'contract',
       });
       await cloud.apiKeys.create({ ownerId: sa.id, displayName: 'contract-cloud-key' });
@@ -106,9 +105,12 @@ describe.skipIf(!specsDir)(
       await cloud.roleBindings.delete(binding.id);
       await cloud.apiKeys.delete(key.key.id);
       await cloud.ksqlClusters.delete(ksql.id, env.id);
+      await cloud.waiters.waitForKsqlClusterDeleted(cloud.ksqlClusters, ksql.id, env.id, { clock });
       await cloud.clusters.delete(kafka.id, env.id);
+      await cloud.waiters.waitForClusterDeleted(cloud.clusters, kafka.id, env.id, { clock });
       await cloud.serviceAccounts.delete(sa.id);
       await cloud.environments.delete(env.id);
+      await cloud.waiters.waitForEnvironmentDeleted(cloud.environments, env.id, { clock });
 
       const report = checkExchangeLog(emulator.logFile!, loadOpenApiSpecs(specsDir!));
       expect(report.violations).toEqual([]);

@@ -99,7 +99,6 @@ describe('Schema Registry clusters (srcm/v3) and the Schema Registry API', () =>
     const key = await cloud.apiKeys.create({
       ownerId: owner,
       resourceId: provisioned.id,
-      environmentId: env.id,
       displayName: 'sr-key',
     });
     expect(key.key.spec.resource?.id).toBe(provisioned.id);

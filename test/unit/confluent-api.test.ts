@@ -99,10 +99,11 @@ describe('Confluent Cloud client against the strict emulator', () => {
     expect(env.id).toMatch(/^env-/);
     expect(env.stream_governance_config?.package).toBe('ESSENTIALS');
     expect((await cloud.environments.get(env.id)).display_name).toBe(name);
-    expect((await cloud.environments.findByName(name))?.id).toBe(env.id);
+    expect((await cloud.environments.listByName(name)).map((e) => e.id)).toEqual([env.id]);
     await cloud.environments.delete(env.id);
+    await cloud.waiters.waitForEnvironmentDeleted(cloud.environments, env.id, { clock });
     expect(await cloud.environments.find(env.id)).toBeUndefined();
-    expect(await cloud.environments.findByName(name)).toBeUndefined();
+    expect(await cloud.environments.listByName(name)).toEqual([]);
   });
 
   it('finds the organization and builds the cluster CRN role bindings use', async () => {
@@ -137,7 +138,7 @@ describe('Confluent Cloud client against the strict emulator', () => {
     expect(ready.status.phase).toBe('PROVISIONED');
     expect(progress.every((status) => status === 'PROVISIONING')).toBe(true);
     expect(ready.spec.kafka_bootstrap_endpoint).toMatch(/^SASL_SSL:\/\//);
-    expect((await cloud.clusters.findByName(env.id, 'demo'))?.id).toBe(created.id);
+    expect((await cloud.clusters.listByName(env.id, 'demo')).map((c) => c.id)).toEqual([created.id]);
     const post = exchanges().find(
       (e) =>
         e.method === 'POST' &&
@@ -179,7 +180,6 @@ describe('Confluent Cloud client against the strict emulator', () => {
     const { key, credentials } = await cloud.apiKeys.create({
       ownerId: sa.id,
       resourceId: cluster.id,
-      environmentId: env.id,
       displayName: 'k',
     });
     expect(credentials.secret.length).toBeGreaterThan(10);
@@ -226,6 +226,8 @@ describe('Confluent Cloud client against the strict emulator', () => {
         kafkaClusterId: kafka.id,
         credentialIdentityId: sa.id,
         csu: 4,
+        // The Kafka cluster provisions in 120 ms here: no list before the create, so it is still PROVISIONING.
+        existingIds: [],
       }),
     );
     expect(early.status).toBe(409);
@@ -239,12 +241,13 @@ describe('Confluent Cloud client against the strict emulator', () => {
     });
     expect(ksql.status.phase).toBe('PROVISIONING');
     expect(ksql.status.topic_prefix).toMatch(/^pksqlc-/);
-    expect((await cloud.ksqlClusters.findByName(env.id, 'ksql'))?.id).toBe(ksql.id);
+    expect((await cloud.ksqlClusters.listByName(env.id, 'ksql')).map((k) => k.id)).toEqual([ksql.id]);
     const phase = () => cloud.ksqlClusters.get(ksql.id, env.id).then((cluster) => cluster.status.phase);
     expect(await eventually(async () => ((await phase()) === 'PROVISIONED' ? 'PROVISIONED' : undefined), 10_000)).toBe(
       'PROVISIONED',
     );
     await cloud.ksqlClusters.delete(ksql.id, env.id);
+    await cloud.waiters.waitForKsqlClusterDeleted(cloud.ksqlClusters, ksql.id, env.id, { clock });
     expect(await cloud.ksqlClusters.find(ksql.id, env.id)).toBeUndefined();
   });
 
@@ -462,7 +465,6 @@ describe('emulator controls and ksqlDB readiness', () => {
       const key = await c.apiKeys.create({
         ownerId: sa.id,
         resourceId: ksql.id,
-        environmentId: env.id,
         displayName: 'ksql',
       });
       const error = await c.waiters

@@ -13,11 +13,28 @@ describe('isClassifiedError: which failures wrappers may relabel', () => {
     expect(isClassifiedError(refused)).toBe(true);
   });
 
+  it('takes the network, HTTP and TLS failures Node and fetch report', () => {
+    const codes = ['EAI_AGAIN', 'ERR_HTTP2_STREAM_ERROR', 'ERR_STREAM_PREMATURE_CLOSE', 'HPE_INVALID_CONSTANT'];
+    for (const code of [...codes, 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT']) {
+      expect(isClassifiedError(Object.assign(new Error(code), { code })), code).toBe(true);
+    }
+    const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    expect(isClassifiedError(timeout)).toBe(true);
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(isClassifiedError(new TypeError('fetch failed', { cause: refused }))).toBe(true);
+  });
+
   it('leaves bugs alone, so they reach the boundary as "unexpected failure"', () => {
     expect(isClassifiedError(new TypeError("Cannot read properties of undefined (reading 'id')"))).toBe(false);
     expect(isClassifiedError(new RangeError('Invalid array length'))).toBe(false);
     expect(isClassifiedError(new Error('provisioning graph bug: x is needed before it exists'))).toBe(false);
     expect(isClassifiedError('a string')).toBe(false);
     expect(isClassifiedError(Object.assign(new Error('odd'), { code: 42 }))).toBe(false);
+    // Node's own ERR_* codes mostly mean a wrong call: a bug.
+    const wrongCall = Object.assign(new TypeError('The "path" argument must be of type string'), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+    expect(isClassifiedError(wrongCall)).toBe(false);
+    expect(isClassifiedError(new TypeError('fetch failed', { cause: new RangeError('bad') }))).toBe(false);
   });
 });

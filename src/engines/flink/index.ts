@@ -22,7 +22,12 @@ const START_HINT =
  * only as long as the session), each INSERT runs as a job named after its pipeline and the hash of its statements,
  * and on the local stack every job is kept (src/local/flink-jobs.ts) so it survives a restart of the stack.
  */
-export async function flinkEngine(options: { loaded: LoadedConfig; env: NodeJS.ProcessEnv }): Promise<StreamEngine> {
+export async function flinkEngine(options: {
+  loaded: LoadedConfig;
+  env: NodeJS.ProcessEnv;
+  /** Another folder of templates than the bundled templates/flink (tests, benchmarks). */
+  templatesDir?: string;
+}): Promise<StreamEngine> {
   const config = options.loaded.values;
   const endpoints = configuredEndpoints(config);
   const gatewayUrl = endpoints.flinkGatewayUrl;
@@ -35,8 +40,11 @@ export async function flinkEngine(options: { loaded: LoadedConfig; env: NodeJS.P
   const gateway = new FlinkGateway({ url: gatewayUrl, unreachableHint: START_HINT });
   const jobs = new FlinkJobs({ url: restUrl, unreachableHint: START_HINT });
   // Jobs are kept across restarts only on the stack's own Flink: a cluster of the user's has its own means.
-  const onStack = config.target === 'local' && !config.flinkGatewayUrl && !config.flinkRestUrl;
   const settings = settingsFromConfig(config, options.env);
+  const onStack =
+    config.target === 'local' &&
+    new URL(gatewayUrl).origin === `http://127.0.0.1:${settings.ports.flinkGateway}` &&
+    new URL(restUrl).origin === `http://127.0.0.1:${settings.ports.flink}`;
   const paths = stackPaths(settings.home);
   const kept = onStack ? new KeptJobs(paths) : undefined;
   const runtime: PipelineRuntime = {
@@ -56,7 +64,10 @@ export async function flinkEngine(options: { loaded: LoadedConfig; env: NodeJS.P
   };
   let loadedTemplates: FlinkTemplates | undefined;
   const templates = async () =>
-    (loadedTemplates ??= await loadFlinkTemplates({ bootstrapServers: endpoints.bootstrapServers! }));
+    (loadedTemplates ??= await loadFlinkTemplates(
+      { bootstrapServers: endpoints.bootstrapServers! },
+      options.templatesDir,
+    ));
 
   const describeJobs = async (): Promise<JobDetail[]> => {
     const listed = await jobs.list();
@@ -110,7 +121,8 @@ export async function flinkEngine(options: { loaded: LoadedConfig; env: NodeJS.P
     lineage: async () => {
       const { tables } = await templates();
       const running = (await describeJobs()).filter((job) => ACTIVE_STATES.includes(job.state));
-      const label = (job: JobDetail) => `${parseJobName(job.name)?.pipeline ?? job.name}@${job.id.slice(0, 8)}`;
+      // Not name@id: that reads as user@host, and output masks what looks like a password in front of it.
+      const label = (job: JobDetail) => `${parseJobName(job.name)?.pipeline ?? job.name}#${job.id.slice(0, 8)}`;
       const used = new Set(running.flatMap((job) => [...job.sources, ...job.sinks]));
       const sources: SourceFacts[] = [...used].map((name) => {
         const table = tables.find((t) => t.name === name);

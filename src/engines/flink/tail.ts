@@ -80,7 +80,10 @@ export async function openFlinkTail(
       table.connector === 'upsert-kafka'
         ? {}
         : { 'scan.startup.mode': request.fromBeginning ? 'earliest-offset' : 'latest-offset' };
-    operation = await session.submit(selectOf(readable, hints, request.where));
+    // A SELECT hands out its rows as it checkpoints; its state is tiny, so it may do so often.
+    operation = await session.submit(selectOf(readable, hints, request.where), {
+      config: { 'execution.checkpointing.interval': '1s', 'execution.checkpointing.min-pause': '0ms' },
+    });
     const running = operation;
     const stop = new AbortController();
     let closed = false;

@@ -6,10 +6,20 @@ import { isHttp2, readBody, type Request, type Response } from './transport.js';
 import { handleInsertsStream } from './inserts-stream.js';
 import { sendError, sendJson } from './responses.js';
 
+/**
+ * Says whether basic-auth credentials may make a request: true, false (401: not authenticated), or 'forbidden'
+ * (403: authenticated, but not allowed this request, as a key without a role binding is on Confluent Cloud).
+ */
+export type Authorizer = (
+  key: string,
+  secret: string,
+  request: { method: string; path: string },
+) => boolean | 'forbidden';
+
 export interface HandlerOptions {
   engine: Engine;
   /** When set, every request except the bare liveness probes needs valid basic-auth credentials. */
-  authorize?: (key: string, secret: string) => boolean;
+  authorize?: Authorizer;
   kafkaClusterId: () => string;
   kafkaHealthy: () => Promise<boolean>;
   hostPort: () => string;
@@ -39,14 +49,18 @@ function objectField(body: Record<string, unknown>, name: string): Record<string
   return value as Record<string, unknown>;
 }
 
-function checkAuth(req: Request, authorize: HandlerOptions['authorize']): boolean {
+function checkAuth(
+  req: Request,
+  authorize: HandlerOptions['authorize'],
+  request: { method: string; path: string },
+): boolean | 'forbidden' {
   if (!authorize) return true;
   const header = req.headers['authorization'];
   if (typeof header !== 'string' || !header.toLowerCase().startsWith('basic ')) return false;
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return false;
-  return authorize(decoded.slice(0, colon), decoded.slice(colon + 1));
+  return authorize(decoded.slice(0, colon), decoded.slice(colon + 1), request);
 }
 
 export function createHandler(options: HandlerOptions) {
@@ -63,7 +77,15 @@ export function createHandler(options: HandlerOptions) {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     if (path === '/chc/live' || path === '/chc/ready') return sendJson(res, 200, {});
-    if (!checkAuth(req, options.authorize)) {
+    const allowed = checkAuth(req, options.authorize, { method, path });
+    if (allowed === 'forbidden') {
+      return sendJson(res, 403, {
+        '@type': 'generic_error',
+        error_code: ErrorCodes.forbidden,
+        message: 'You are forbidden from using this cluster.',
+      });
+    }
+    if (!allowed) {
       return sendJson(
         res,
         401,

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../../src/kafka/client.js';
 import { scanTopic } from '../../../src/kafka/consumer.js';
 import { createTopicsAndWait } from '../../../src/kafka/topics.js';
+import type { ProduceResult } from '../../../src/producers/produce-run.js';
 import { startCli, type CliRun } from '../../helpers/cli.js';
+import { eventually } from '../../helpers/poll.js';
 import { checkAndRecord } from '../../helpers/reliability.js';
 import { killService, serviceRunning, startStoppedServices } from '../../helpers/stack-faults.js';
 import { stackEndpoints } from '../../helpers/stack.js';
@@ -25,15 +27,6 @@ const prefixes: string[] = [];
 let kafka: Kafka;
 let admin: Admin;
 let home: string;
-
-interface ProduceSummary {
-  stoppedBy: string;
-  acked: number;
-  errors: number;
-  topics: { topic: string; name: string; acked: number }[];
-  outages: { count: number; longestMs: number };
-  error?: { message: string };
-}
 
 beforeAll(async () => {
   const stack = stackEndpoints();
@@ -99,11 +92,7 @@ async function recordsIn(topic: string): Promise<number> {
 }
 
 async function until(what: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await eventually(async () => (await condition()) || undefined, timeoutMs, what);
 }
 
 /** Per topic: records found, distinct keys (job ids), and how many records repeat a key already seen. */
@@ -121,11 +110,11 @@ async function census(prefix: string): Promise<Map<string, { found: number; dist
   return result;
 }
 
-function summaryOf(outcome: CliRun): ProduceSummary {
-  return JSON.parse(outcome.stdout) as ProduceSummary;
+function summaryOf(outcome: CliRun): ProduceResult {
+  return JSON.parse(outcome.stdout) as ProduceResult;
 }
 
-function describeCensus(summary: ProduceSummary, counts: Awaited<ReturnType<typeof census>>): string {
+function describeCensus(summary: ProduceResult, counts: Awaited<ReturnType<typeof census>>): string {
   return TOPICS.map(({ name }) => {
     const acked = summary.topics.find((t) => t.topic === name)?.acked;
     const c = counts.get(name)!;
@@ -143,7 +132,11 @@ describe('hardening 1: broker SIGKILLed during produce --rate 2000', () => {
 
       const killedAt = Date.now();
       await killService(home, 'kafka', 'SIGKILL');
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      // The broker comes back once produce has noticed it is gone.
+      await producing.waitFor(/Kafka at \S+ unreachable \(.+\); retrying for up to 180 s/, {
+        on: 'stderr',
+        timeoutMs: 60_000,
+      });
       const restartSeconds = await startStoppedServices(home);
       const outageSeconds = (Date.now() - killedAt) / 1000;
       const atRestart = await recordsIn(jobCreated);
@@ -165,7 +158,7 @@ describe('hardening 1: broker SIGKILLed during produce --rate 2000', () => {
         {
           item: 1,
           scenario:
-            'broker SIGKILLed mid-run, restarted (`local start`) after 3 s; produce --rate 2000 --max-outage 3m, stopped with Ctrl-C afterwards',
+            'broker SIGKILLed mid-run, restarted (`local start`) once produce reports the outage; produce --rate 2000 --max-outage 3m, stopped with Ctrl-C afterwards',
           expectation:
             'every acknowledged record in its topic exactly once (by job id, per topic); outage reported on stderr; records acknowledged after the restart; exit 130 after Ctrl-C',
           observed:

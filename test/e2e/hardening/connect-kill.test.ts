@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../../src/kafka/client.js';
 import { scanTopic } from '../../../src/kafka/consumer.js';
 import { runCli, startCli, type CliRun } from '../../helpers/cli.js';
+import { eventually } from '../../helpers/poll.js';
 import { checkAndRecord } from '../../helpers/reliability.js';
 import { killService, serviceRunning, startStoppedServices } from '../../helpers/stack-faults.js';
 import { localTargetEnv, stackEndpoints } from '../../helpers/stack.js';
 import type { SinkStatusResult, SinkVerifyResult } from '../../../src/commands/sink.js';
+import type { TailRow } from '../../../src/tail/source.js';
 
 /**
  * Hardening item 2: the Kafka Connect worker is SIGKILLed while the MongoDB sink is writing job_status, then
@@ -52,13 +54,18 @@ afterAll(async () => {
   await mongo?.close();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+/** The sum of job_status's end offsets: grows with every transaction ksqlDB commits to it. */
+async function topicEnd(topic: string): Promise<number> {
+  const admin = createKafka({
+    target: 'local',
+    bootstrap: [stackEndpoints().kafka.plaintext],
+    clientId: 'hardening-connect',
+  }).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
   }
 }
 
@@ -83,30 +90,39 @@ describe('hardening 2: Connect worker SIGKILLed while the MongoDB sink writes jo
     );
     try {
       // Kill once the sink is visibly writing, while produce still has most of its jobs to go.
-      const documentsAtKill = await until(
-        'the sink to write its first documents',
+      const documentsAtKill = await eventually(
         async () => {
           const n = await collection.countDocuments();
           return n >= 20 ? n : undefined;
         },
         90_000,
+        'the sink to write its first documents',
+        500,
       );
       const killedAt = Date.now();
       await killService(home, 'connect', 'SIGKILL');
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      // Connect stays down while job_status grows, so the restarted sink has records it never saw to catch up on.
+      const endAtKill = await topicEnd('job_status');
+      await eventually(
+        async () => ((await topicEnd('job_status')) >= endAtKill + 20 ? true : undefined),
+        60_000,
+        'job_status to grow while Connect is down',
+        500,
+      );
       const documentsWhileDown = await collection.countDocuments();
       const restartSeconds = await startStoppedServices(home);
       const outageSeconds = (Date.now() - killedAt) / 1000;
 
       const produced = await producing.done;
       expect(produced.code, produced.stderr).toBe(0);
-      const status = await until(
-        'the sink connector and its task to be RUNNING again',
+      const status = await eventually(
         async () => {
           const run = await cli(['sink', 'status', '--json']);
           return run.code === 0 ? (JSON.parse(run.stdout) as SinkStatusResult) : undefined;
         },
         90_000,
+        'the sink connector and its task to be RUNNING again',
+        500,
       );
       const verify = await cli(['sink', 'verify', '--wait', '150s', '--json'], 180_000);
       const verified = JSON.parse(verify.stdout) as SinkVerifyResult;
@@ -131,7 +147,7 @@ describe('hardening 2: Connect worker SIGKILLed while the MongoDB sink writes jo
       const topicIds = tailed.stdout
         .trim()
         .split('\n')
-        .map((line) => String((JSON.parse(line) as { JOB_ID: unknown }).JOB_ID));
+        .map((line) => String((JSON.parse(line) as TailRow).JOB_ID));
       const topicIdSet = new Set(topicIds);
 
       const documents = await collection.find({}, { projection: { _id: 1 } }).toArray();

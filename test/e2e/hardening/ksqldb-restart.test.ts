@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../../src/kafka/client.js';
 import { readTopic } from '../../../src/kafka/consumer.js';
+import type { TailRow } from '../../../src/tail/source.js';
 import { runCli, startCli, type CliRun, type RunningCli } from '../../helpers/cli.js';
 import { checkAndRecord } from '../../helpers/reliability.js';
 import { killService, serviceRunning, startStoppedServices, stopService } from '../../helpers/stack-faults.js';
@@ -73,7 +74,7 @@ function tailedJobIds(tail: RunningCli): Set<string> {
       .stdout()
       .split('\n')
       .filter((line) => line.trim() !== '')
-      .map((line) => String((JSON.parse(line) as { JOB_ID: unknown }).JOB_ID)),
+      .map((line) => String((JSON.parse(line) as TailRow).JOB_ID)),
   );
 }
 

@@ -1,5 +1,13 @@
 import { EmulatorHttpError } from './http-error.js';
-import { ATLAS_SINK_CLASS, SENSITIVE_KEYS, toLocalMongoSink, validateAtlasSink } from './mongo-atlas-sink.js';
+import {
+  ATLAS_SINK_CLASS,
+  deadLetterTopic,
+  kafkaAuthMode,
+  MASKED_ON_READ,
+  SENSITIVE_KEYS,
+  toLocalMongoSink,
+  validateAtlasSink,
+} from './mongo-atlas-sink.js';
 import type { Call } from './router.js';
 import type { DataPlaneModule } from './server.js';
 import { shortId, type ConnectorRecord } from './state.js';
@@ -47,7 +55,13 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
     const envId = call.params['environment_id']!;
     const clusterId = call.params['kafka_cluster_id']!;
     const cluster = state.clusters.get(clusterId);
-    if (!state.liveEnvironment(envId) || !cluster || cluster.environmentId !== envId || call.now < cluster.readyAt) {
+    if (
+      !state.liveEnvironment(envId) ||
+      !cluster ||
+      cluster.environmentId !== envId ||
+      call.now < cluster.readyAt ||
+      cluster.deletion
+    ) {
       throw new EmulatorHttpError(404, 'not_found', `Kafka cluster ${clusterId} not found in environment ${envId}`);
     }
     return { envId, clusterId, cluster };
@@ -60,7 +74,7 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
   };
   const masked = (config: Record<string, string>) =>
     Object.fromEntries(
-      Object.entries(config).map(([k, v]) => [k, SENSITIVE_KEYS.includes(k) ? '****************' : v]),
+      Object.entries(config).map(([k, v]) => [k, MASKED_ON_READ.includes(k) ? '****************' : v]),
     );
   const connectorView = (c: ConnectorRecord) => ({
     name: c.name,
@@ -106,7 +120,7 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
     const apiKey = state.apiKeys.get(record.config['kafka.api.key'] ?? '');
     record.failure = undefined;
     if (
-      record.config['kafka.auth.mode'] === 'KAFKA_API_KEY' &&
+      kafkaAuthMode(record.config) === 'KAFKA_API_KEY' &&
       (!apiKey || apiKey.secret !== record.config['kafka.api.secret'] || apiKey.resource?.id !== record.clusterId)
     ) {
       record.failure =
@@ -118,9 +132,11 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
     ) {
       record.failure = `Service account ${record.config['kafka.service.account.id']} does not exist`;
     }
-    const translated = toLocalMongoSink(record.config, options.connect?.mongoUri ?? '');
+    const translated = toLocalMongoSink(record.config, options.connect?.mongoUri ?? '', record.workerName);
     if (translated.unsupported) record.failure = translated.unsupported;
     if (record.failure) return;
+    const dlq = deadLetterTopic(record.config, record.workerName);
+    if (dlq) emulator.ownTopic?.(record.clusterId, dlq);
     const result = await local('PUT', `/connectors/${record.workerName}/config`, translated.config);
     if (result.status >= 400)
       record.failure = `Kafka Connect rejected the connector: ${result.json?.message ?? result.status}`;
@@ -139,7 +155,7 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
       for (const c of mine) {
         map[c.name] = {
           ...(expand.includes('id') ? { id: { id: c.workerName, id_type: 'ID' } } : {}),
-          ...(expand.includes('info') ? { info: { name: c.name, config: masked(c.config), type: 'sink' } } : {}),
+          ...(expand.includes('info') ? { info: { name: c.name, config: masked(c.config), type: 'unknown' } } : {}),
           ...(expand.includes('status') ? { status: await statusOf(c, call.now) } : {}),
         };
       }
@@ -217,14 +233,24 @@ export const connectModule: DataPlaneModule = (emulator, options) => {
   });
 
   const statusOf = async (c: ConnectorRecord, now: number) => {
-    const base = { name: c.name, type: 'sink' as const };
+    // Confluent Cloud reports `type: unknown` in a managed connector's status, whatever the connector is.
+    const base = { name: c.name, type: 'unknown' };
     if (c.failure)
       return { ...base, connector: { state: 'FAILED', worker_id: c.workerName, trace: c.failure }, tasks: [] };
-    if (now < c.runningAt)
-      return { ...base, connector: { state: 'PROVISIONING', worker_id: c.workerName, trace: '' }, tasks: [] };
+    // While it provisions, its tasks exist and read STOPPED.
+    const provisioning = () => ({
+      ...base,
+      connector: { state: 'PROVISIONING', worker_id: c.workerName, trace: '' },
+      tasks: Array.from({ length: Number(c.config['tasks.max'] ?? '1') }, (_, id) => ({
+        id,
+        state: 'STOPPED',
+        worker_id: c.workerName,
+        msg: '',
+      })),
+    });
+    if (now < c.runningAt) return provisioning();
     const result = await local('GET', `/connectors/${c.workerName}/status`);
-    if (result.status === 404)
-      return { ...base, connector: { state: 'PROVISIONING', worker_id: c.workerName, trace: '' }, tasks: [] };
+    if (result.status === 404) return provisioning();
     const status = result.json as LocalStatus;
     const tasks = (status.tasks ?? []).map((task) => ({
       id: task.id,

@@ -27,10 +27,19 @@ export interface ControlPlaneDeps {
   takeKafkaUser: () => { username: string; password: string } | undefined;
   /** Secrets the recorder must mask. */
   onSecret: (secret: string) => void;
-  /** A ksqlDB cluster became PROVISIONED: start its server (may be a no-op). */
+  /** A ksqlDB cluster was created: its endpoint is published at once, so reserve it (returns the URL). */
+  onKsqlClusterCreated: (cluster: KsqlClusterRecord) => Promise<string>;
+  /** A ksqlDB cluster's provisioning time is up: start its server, then set `servingSince` (at once without one). */
   onKsqlClusterReady: (cluster: KsqlClusterRecord) => void;
-  /** A Kafka cluster is being deleted: its topics and connectors go with it (the data-plane modules do that). */
+  /** A ksqlDB cluster is gone: stop what serves its endpoint. */
+  onKsqlClusterGone: (cluster: KsqlClusterRecord) => Promise<void>;
+  /** A Kafka cluster is gone: its topics and connectors go with it (the data-plane modules do that). */
   onClusterDeleted?: (cluster: ClusterRecord) => Promise<void>;
+}
+
+/** What the server calls before each request: deletes whose time has come are finished. */
+export interface ControlPlane {
+  finishDueDeletes(now: number): Promise<void>;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -55,7 +64,7 @@ const PREDEFINED_ROLES = new Set([
   'FlinkAdmin',
 ]);
 
-export function registerControlPlane(router: Router, deps: ControlPlaneDeps): void {
+export function registerControlPlane(router: Router, deps: ControlPlaneDeps): ControlPlane {
   const { state } = deps;
   const url = (path: string) => `${deps.publicUrl()}${path}`;
   const body = (call: Call) => (call.body ?? {}) as Record<string, any>;
@@ -70,6 +79,7 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       resource_name: state.environmentCrn(env.id),
       created_at: iso(env.createdAt),
       updated_at: iso(env.updatedAt),
+      ...deletedAt(env.deletion),
     },
     display_name: env.displayName,
     stream_governance_config: { package: env.package },
@@ -81,6 +91,7 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
   });
   const clusterView = (cluster: ClusterRecord, now: number) => {
     const provisioned = now >= cluster.readyAt;
+    const phase = cluster.deletion ? 'DEPROVISIONING' : provisioned ? 'PROVISIONED' : 'PROVISIONING';
     const restUrl = deps.publicUrl();
     const bootstrap = `SASL_SSL://${deps.kafkaBootstrap()}`;
     return {
@@ -92,6 +103,7 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
         resource_name: `${state.clusterRbacCrn(cluster)}/kafka=${cluster.id}`,
         created_at: iso(cluster.createdAt),
         updated_at: iso(cluster.createdAt),
+        ...deletedAt(cluster.deletion),
       },
       spec: {
         display_name: cluster.displayName,
@@ -107,7 +119,7 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
         },
         environment: envRef(cluster.environmentId),
       },
-      status: { phase: provisioned ? 'PROVISIONED' : 'PROVISIONING' },
+      status: { phase },
     };
   };
   const saView = (sa: ServiceAccountRecord) => ({
@@ -193,11 +205,10 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     role_name: rb.roleName,
     crn_pattern: rb.crnPattern,
   });
-  const ksqlCrn = (k: KsqlClusterRecord) =>
-    `${state.environmentCrn(k.environmentId)}/cloud-cluster=${k.kafkaClusterId}/ksql=${k.displayName}`;
+  const ksqlCrn = (k: KsqlClusterRecord) => state.ksqlCrn(k);
   const ksqlView = (k: KsqlClusterRecord, now: number) => {
-    const provisioned = now >= k.readyAt;
-    if (provisioned && k.endpoint === undefined) deps.onKsqlClusterReady(k);
+    if (now >= k.readyAt && !k.deletion) deps.onKsqlClusterReady(k);
+    const provisioned = now >= k.readyAt && k.servingSince !== undefined;
     return {
       api_version: 'ksqldbcm/v2',
       kind: 'Cluster',
@@ -207,6 +218,7 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
         resource_name: ksqlCrn(k),
         created_at: iso(k.createdAt),
         updated_at: iso(k.createdAt),
+        ...deletedAt(k.deletion),
       },
       spec: {
         display_name: k.displayName,
@@ -222,8 +234,9 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
         environment: envRef(k.environmentId),
       },
       status: {
-        http_endpoint: provisioned ? (k.endpoint ?? '') : '',
-        phase: provisioned ? 'PROVISIONED' : 'PROVISIONING',
+        // Confluent publishes the endpoint while the cluster is still PROVISIONING; it serves ksqlDB only later.
+        http_endpoint: k.endpoint,
+        phase: k.deletion ? 'DEPROVISIONING' : provisioned ? 'PROVISIONED' : 'PROVISIONING',
         is_paused: false,
         storage: k.csu * 125,
         topic_prefix: k.topicPrefix,
@@ -243,9 +256,10 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
   });
 
   // ---- lookups that answer like Confluent ----------------------------------------------------------------------
+  // Confluent answers 403 for a parent environment that does not exist or was deleted, and for a cluster, ksqlDB
+  // cluster or API key that was deleted; an environment read by its own id answers 404 once it is gone.
   const environmentOr403 = (id: string | null | undefined, pointer?: string): EnvironmentRecord => {
     const env = id ? state.liveEnvironment(id) : undefined;
-    // Confluent answers 403, not 404, for an environment that does not exist or was deleted.
     if (!env)
       throw new EmulatorHttpError(
         403,
@@ -255,8 +269,15 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
       );
     return env;
   };
+  const environmentOr404 = (id: string): EnvironmentRecord => {
+    if (state.gone.get(id) === 'environment')
+      throw new EmulatorHttpError(404, 'resource_not_found', 'Resource Not Found', { gateway: true });
+    return environmentOr403(id);
+  };
+  const forbiddenAccess = () => new EmulatorHttpError(403, 'forbidden_access', 'Forbidden Access', { gateway: true });
   const clusterOr404 = (id: string, environmentId: string | null): ClusterRecord => {
     environmentOr403(environmentId, undefined);
+    if (state.gone.get(id) === 'cluster') throw forbiddenAccess();
     const cluster = state.clusters.get(id);
     if (!cluster || cluster.environmentId !== environmentId)
       throw new EmulatorHttpError(404, 'resource_not_found', `Kafka cluster "${id}" not found`);
@@ -299,7 +320,7 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     template: '/org/v2/environments',
     auth: 'cloud',
     handler: (call) => {
-      const envs = [...state.environments.values()].filter((env) => env.deletedAt === undefined).map(envView);
+      const envs = [...state.environments.values()].map(envView);
       return list(call, '/org/v2/environments', 'org/v2', 'EnvironmentList', envs);
     },
   });
@@ -318,15 +339,7 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
           { pointer: '/display_name' },
         );
       }
-      const existing = [...state.environments.values()].find(
-        (env) => env.deletedAt === undefined && env.displayName === name,
-      );
-      if (existing) {
-        throw new EmulatorHttpError(409, 'resource_already_exists', `Environment name "${name}" is already in use`, {
-          pointer: '/display_name',
-          headers: { Location: url(`/org/v2/environments/${existing.id}`) },
-        });
-      }
+      // Display names are not unique on Confluent Cloud (only service accounts' are).
       const pkg = input['stream_governance_config']?.['package'] ?? 'ESSENTIALS';
       if (!['ESSENTIALS', 'ADVANCED'].includes(pkg)) {
         throw new EmulatorHttpError(
@@ -351,14 +364,14 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     method: 'GET',
     template: '/org/v2/environments/{id}',
     auth: 'cloud',
-    handler: (call) => ({ status: 200, body: envView(environmentOr403(call.params['id'])) }),
+    handler: (call) => ({ status: 200, body: envView(environmentOr404(call.params['id']!)) }),
   });
   router.add({
     method: 'PATCH',
     template: '/org/v2/environments/{id}',
     auth: 'cloud',
     handler: (call) => {
-      const env = environmentOr403(call.params['id']);
+      const env = environmentOr404(call.params['id']!);
       const input = body(call);
       if (typeof input['display_name'] === 'string') env.displayName = input['display_name'];
       const pkg = input['stream_governance_config']?.['package'];
@@ -379,26 +392,59 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     template: '/org/v2/environments/{id}',
     auth: 'cloud',
     handler: async (call) => {
-      const env = environmentOr403(call.params['id']);
-      env.deletedAt = call.now;
-      // Deleting an environment deletes everything in it.
-      for (const cluster of [...state.clusters.values()])
-        if (cluster.environmentId === env.id) await deleteCluster(cluster);
-      for (const ksql of [...state.ksqlClusters.values()])
-        if (ksql.environmentId === env.id) state.ksqlClusters.delete(ksql.id);
-      for (const hook of state.environmentGoneHooks) hook(env.id);
+      const env = environmentOr404(call.params['id']!);
+      // Deleting an environment deletes everything in it; all of it stays visible until the delete has finished.
+      env.deletion ??= { requestedAt: call.now, goneAt: call.now + deps.durations.environmentDeleteMs };
+      const { goneAt } = env.deletion;
+      for (const child of [...state.clusters.values(), ...state.ksqlClusters.values()]) {
+        if (child.environmentId !== env.id) continue;
+        child.deletion ??= { requestedAt: call.now, goneAt };
+        child.deletion.goneAt = Math.min(child.deletion.goneAt, goneAt);
+      }
+      await finishDueDeletes(call.now);
       return { status: 204 };
     },
   });
 
-  // ---- cmk/v2 ----------------------------------------------------------------------------------------------------
-  const deleteCluster = async (cluster: ClusterRecord) => {
+  // ---- asynchronous deletes ------------------------------------------------------------------------------------------
+  const finishing = new Set<string>();
+  const clusterGone = async (cluster: ClusterRecord) => {
     await deps.onClusterDeleted?.(cluster);
     state.clusters.delete(cluster.id);
-    for (const key of [...state.apiKeys.values()]) if (key.resource?.id === cluster.id) state.apiKeys.delete(key.id);
+    state.gone.set(cluster.id, 'cluster');
+    for (const key of [...state.apiKeys.values()]) if (key.resource?.id === cluster.id) state.deleteApiKey(key.id);
     for (const [name, connector] of [...state.connectors.entries()])
       if (connector.clusterId === cluster.id) state.connectors.delete(name);
   };
+  const ksqlClusterGone = async (k: KsqlClusterRecord) => {
+    state.ksqlClusters.delete(k.id);
+    state.gone.set(k.id, 'ksql-cluster');
+    for (const key of [...state.apiKeys.values()]) if (key.resource?.id === k.id) state.deleteApiKey(key.id);
+    await deps.onKsqlClusterGone(k);
+  };
+  /** Ends every delete whose time has come: ksqlDB clusters, then Kafka clusters, then environments. */
+  async function finishDueDeletes(now: number): Promise<void> {
+    const due = <T extends { id: string; deletion?: { goneAt: number } }>(items: Iterable<T>) =>
+      [...items].filter((item) => item.deletion && item.deletion.goneAt <= now && !finishing.has(item.id));
+    const finish = async <T extends { id: string }>(items: T[], gone: (item: T) => Promise<void>) => {
+      for (const item of items) finishing.add(item.id);
+      try {
+        for (const item of items) await gone(item);
+      } finally {
+        for (const item of items) finishing.delete(item.id);
+      }
+    };
+    await finish(due(state.ksqlClusters.values()), ksqlClusterGone);
+    await finish(due(state.clusters.values()), clusterGone);
+    await finish(due(state.environments.values()), async (env) => {
+      state.environments.delete(env.id);
+      state.gone.set(env.id, 'environment');
+      // What other modules keep in the environment (its Schema Registry, compute pools, statements) goes with it.
+      for (const hook of state.environmentGoneHooks) hook(env.id);
+    });
+  }
+
+  // ---- cmk/v2 ----------------------------------------------------------------------------------------------------
   router.add({
     method: 'GET',
     template: '/cmk/v2/clusters',
@@ -496,7 +542,8 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
           `Cannot delete Kafka cluster ${cluster.id}: delete its ksqlDB clusters first`,
         );
       }
-      await deleteCluster(cluster);
+      cluster.deletion ??= { requestedAt: call.now, goneAt: call.now + deps.durations.clusterDeleteMs };
+      await finishDueDeletes(call.now);
       return { status: 204 };
     },
   });
@@ -566,8 +613,9 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
   // ---- iam/v2 api keys -----------------------------------------------------------------------------------------------
   const keyOr404 = (id: string) => {
     const key = state.apiKeys.get(id);
-    if (!key) throw new EmulatorHttpError(404, 'resource_not_found', `API key "${id}" not found`);
-    return key;
+    if (key) return key;
+    if (state.gone.get(id) === 'api-key') throw forbiddenAccess();
+    throw new EmulatorHttpError(404, 'resource_not_found', `API key "${id}" not found`);
   };
   router.add({
     method: 'GET',
@@ -638,6 +686,8 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
         usableAt: call.now + deps.durations.apiKeyMs,
       };
       deps.onSecret(secret);
+      // Kafka keys are the broker's users, so a deleted key's id comes back with a new key.
+      state.gone.delete(record.id);
       state.apiKeys.set(record.id, record);
       return { status: 202, body: keyView(record, true), headers: { Location: url(`/iam/v2/api-keys/${record.id}`) } };
     },
@@ -653,13 +703,21 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     template: '/iam/v2/api-keys/{id}',
     auth: 'cloud',
     handler: (call) => {
-      state.apiKeys.delete(keyOr404(call.params['id']!).id);
+      state.deleteApiKey(keyOr404(call.params['id']!).id);
       return { status: 204 };
     },
   });
 
   // ---- iam/v2 role bindings --------------------------------------------------------------------------------------------
   const rbOr404 = (id: string) => {
+    // The role-binding service answers a deleted binding with a body in the Kafka REST layout.
+    if (state.gone.get(id) === 'role-binding')
+      throw new EmulatorHttpError(403, 'forbidden', 'Forbidden', {
+        body: {
+          error_code: 40301,
+          message: 'Either unauthorized to access role binding or role binding does not exist',
+        },
+      });
     const rb = state.roleBindings.get(id);
     if (!rb) throw new EmulatorHttpError(404, 'resource_not_found', `Role binding "${id}" not found`);
     return rb;
@@ -748,6 +806,7 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     handler: (call) => {
       const rb = rbOr404(call.params['id']!);
       state.roleBindings.delete(rb.id);
+      state.gone.set(rb.id, 'role-binding');
       return { status: 200, body: rbView(rb) };
     },
   });
@@ -755,6 +814,7 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
   // ---- ksqldbcm/v2 ------------------------------------------------------------------------------------------------------
   const ksqlOr404 = (id: string, environmentId: string | null) => {
     environmentOr403(environmentId);
+    if (state.gone.get(id) === 'ksql-cluster') throw forbiddenAccess();
     const k = state.ksqlClusters.get(id);
     if (!k || k.environmentId !== environmentId)
       throw new EmulatorHttpError(404, 'resource_not_found', `ksqlDB cluster "${id}" not found`);
@@ -779,11 +839,11 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     method: 'POST',
     template: '/ksqldbcm/v2/clusters',
     auth: 'cloud',
-    handler: (call) => {
+    handler: async (call) => {
       const spec = (body(call)['spec'] ?? {}) as Record<string, any>;
       const env = environmentOr403(spec['environment']?.['id'], '/spec/environment/id');
       const kafka = state.clusters.get(spec['kafka_cluster']?.['id']);
-      if (!kafka || kafka.environmentId !== env.id) {
+      if (!kafka || kafka.environmentId !== env.id || kafka.deletion) {
         throw new EmulatorHttpError(
           404,
           'resource_not_found',
@@ -808,11 +868,6 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
           pointer: '/spec/csu',
         });
       const name = String(spec['display_name']);
-      if ([...state.ksqlClusters.values()].some((k) => k.environmentId === env.id && k.displayName === name)) {
-        throw new EmulatorHttpError(409, 'resource_already_exists', `ksqlDB cluster name "${name}" is already in use`, {
-          pointer: '/spec/display_name',
-        });
-      }
       const record: KsqlClusterRecord = {
         id: `lksqlc-${shortId(5)}`,
         environmentId: env.id,
@@ -824,7 +879,9 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
         topicPrefix: `pksqlc-${shortId(5)}`,
         createdAt: call.now,
         readyAt: call.now + deps.durations.ksqlClusterMs,
+        endpoint: '',
       };
+      record.endpoint = await deps.onKsqlClusterCreated(record);
       state.ksqlClusters.set(record.id, record);
       return {
         status: 202,
@@ -846,11 +903,17 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): vo
     method: 'DELETE',
     template: '/ksqldbcm/v2/clusters/{id}',
     auth: 'cloud',
-    handler: (call) => {
+    handler: async (call) => {
       const k = ksqlOr404(call.params['id']!, call.query.get('environment'));
-      state.ksqlClusters.delete(k.id);
-      for (const key of [...state.apiKeys.values()]) if (key.resource?.id === k.id) state.apiKeys.delete(key.id);
+      k.deletion ??= { requestedAt: call.now, goneAt: call.now + deps.durations.ksqlClusterDeleteMs };
+      await finishDueDeletes(call.now);
       return { status: 204 };
     },
   });
+
+  return { finishDueDeletes };
+}
+
+function deletedAt(deletion: { requestedAt: number } | undefined): { deleted_at?: string } {
+  return deletion ? { deleted_at: iso(deletion.requestedAt) } : {};
 }

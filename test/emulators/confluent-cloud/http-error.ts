@@ -12,6 +12,13 @@ export class EmulatorHttpError extends Error {
       parameter?: string;
       kafkaErrorCode?: number;
       headers?: Record<string, string>;
+      /**
+       * The layout of Confluent's API gateway, which answers authentication failures and deleted or foreign resources
+       * itself: no title, an empty source, and for a 401 no code either.
+       */
+      gateway?: boolean;
+      /** The exact body to answer with, where an endpoint does not use its family's layout (a string is HTML). */
+      body?: unknown;
     } = {},
   ) {
     super(message);
@@ -38,11 +45,15 @@ export function v2Code(status: number): string {
 }
 
 export function errorBody(family: ErrorFamily, error: EmulatorHttpError, requestId: string): unknown {
+  if (error.options.body !== undefined) return error.options.body;
   switch (family) {
     case 'kafka-rest':
       return { error_code: error.options.kafkaErrorCode ?? error.status, message: error.message };
     case 'connect':
-      return { error: { code: error.status, message: error.message } };
+      // connect/v1 answers an unknown connector (or cluster) in the Kafka REST layout, other errors nested.
+      return error.status === 404
+        ? { error_code: 404, message: error.message }
+        : { error: { code: error.status, message: error.message } };
     case 'schema-registry':
       return { error_code: error.options.kafkaErrorCode ?? error.status, message: error.message };
     case 'v2': {
@@ -51,6 +62,19 @@ export function errorBody(family: ErrorFamily, error: EmulatorHttpError, request
         : error.options.parameter
           ? { parameter: error.options.parameter }
           : undefined;
+      if (error.options.gateway) {
+        return {
+          errors: [
+            {
+              id: requestId.replace(/-/g, ''),
+              status: String(error.status),
+              ...(error.status === 401 ? {} : { code: error.code }),
+              detail: error.message,
+              source: source ?? {},
+            },
+          ],
+        };
+      }
       return {
         errors: [
           {
@@ -76,6 +100,11 @@ export function familyOf(pathname: string): ErrorFamily {
   if (pathname.startsWith('/connect/v1')) return 'connect';
   if (SCHEMA_REGISTRY_PATH.test(pathname)) return 'schema-registry';
   return 'v2';
+}
+
+/** Jetty's error page: what Kafka REST answers a key it does not accept with (terraform-provider-confluent testdata). */
+export function jettyUnauthorizedPage(pathname: string): string {
+  return `<html>\n<head>\n<meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>\n<title>Error 401 Unauthorized</title>\n</head>\n<body><h2>HTTP ERROR 401 Unauthorized</h2>\n<table>\n<tr><th>URI:</th><td>${pathname.replace(/[<>&]/g, '')}</td></tr>\n<tr><th>STATUS:</th><td>401</td></tr>\n<tr><th>MESSAGE:</th><td>Unauthorized</td></tr>\n<tr><th>SERVLET:</th><td>default</td></tr>\n</table>\n</body>\n</html>\n`;
 }
 
 /** Jetty DoSFilter's page, which is what Kafka REST answers a throttled call with. */

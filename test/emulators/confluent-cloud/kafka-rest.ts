@@ -43,6 +43,17 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
   // All clusters share one broker: remember which topics each cluster created, so deleting the cluster deletes them
   // (as deleting a Confluent Cloud cluster does) without touching topics made some other way.
   const createdBy = new Map<string, Set<string>>();
+  emulator.ownTopic = (clusterId, name) => {
+    if (!createdBy.has(clusterId)) createdBy.set(clusterId, new Set());
+    createdBy.get(clusterId)!.add(name);
+  };
+  /** Topics whose delete is still running, per cluster: name → when the name can be used again. */
+  const deleting = new Map<string, number>();
+  const deletingUntil = (clusterId: string, name: string, now: number) => {
+    const until = deleting.get(`${clusterId}/${name}`);
+    if (until !== undefined && until <= now) deleting.delete(`${clusterId}/${name}`);
+    return until !== undefined && until > now ? until : undefined;
+  };
   emulator.clusterDeletedHooks.push(async (deleted) => {
     const names = [...(createdBy.get(deleted.id) ?? [])];
     createdBy.delete(deleted.id);
@@ -55,7 +66,7 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
 
   const cluster = (call: Call): ClusterRecord => {
     const found = state.clusters.get(call.params['cluster_id']!);
-    if (!found || call.now < found.readyAt)
+    if (!found || call.now < found.readyAt || found.deletion)
       throw new EmulatorHttpError(404, 'not_found', `Cluster ${call.params['cluster_id']} cannot be found.`, {
         kafkaErrorCode: 404,
       });
@@ -115,6 +126,7 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
       if (!admin && !state.acls.some((acl) => acl.clusterId === target.id && acl.principal === principalOf(call)))
         forbid();
       const topics = (await describeTopics())
+        .filter((t) => deletingUntil(target.id, t.name, call.now) === undefined)
         .filter(
           (t) =>
             admin ||
@@ -186,6 +198,11 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
           { kafkaErrorCode: 40002 },
         );
       }
+      if (deletingUntil(target.id, input.topic_name, call.now) !== undefined && input.validate_only !== true) {
+        throw new EmulatorHttpError(400, 'bad_request', `Topic '${input.topic_name}' is marked for deletion.`, {
+          kafkaErrorCode: 40002,
+        });
+      }
       const kafka = await getAdmin();
       const spec = {
         topic: input.topic_name,
@@ -228,7 +245,8 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
         if (!createdBy.has(target.id)) createdBy.set(target.id, new Set());
         createdBy.get(target.id)!.add(input.topic_name);
       }
-      return { status: 201, body: topicView(target.id, input.topic_name, partitions) };
+      // Confluent Cloud answers a create before the topic has partitions: both counts read 0 (a GET shows them).
+      return { status: 201, body: { ...topicView(target.id, input.topic_name, 0), replication_factor: 0 } };
     },
   });
 
@@ -241,7 +259,7 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
       const name = call.params['topic_name']!;
       if (!isAdmin(call, target) && !aclAllows(call, target, 'TOPIC', name, ['DESCRIBE', 'READ', 'WRITE'])) forbid();
       const kafka = await getAdmin();
-      if (!(await kafka.listTopics()).includes(name)) {
+      if (deletingUntil(target.id, name, call.now) !== undefined || !(await kafka.listTopics()).includes(name)) {
         throw new EmulatorHttpError(404, 'not_found', 'This server does not host this topic-partition.', {
           kafkaErrorCode: 40403,
         });
@@ -260,13 +278,15 @@ export const kafkaRestModule: DataPlaneModule = async (emulator, options) => {
       const name = call.params['topic_name']!;
       if (!isAdmin(call, target) && !aclAllows(call, target, 'TOPIC', name, ['DELETE'])) forbid();
       const kafka = await getAdmin();
-      if (!(await kafka.listTopics()).includes(name)) {
+      if (deletingUntil(target.id, name, call.now) !== undefined || !(await kafka.listTopics()).includes(name)) {
         throw new EmulatorHttpError(404, 'not_found', 'This server does not host this topic-partition.', {
           kafkaErrorCode: 40403,
         });
       }
       await kafka.deleteTopics({ topics: [name] });
       createdBy.get(target.id)?.delete(name);
+      // The delete runs on asynchronously: until it has finished, the name cannot be created again.
+      deleting.set(`${target.id}/${name}`, call.now + emulator.durations.topicDeleteMs);
       return { status: 204 };
     },
   });

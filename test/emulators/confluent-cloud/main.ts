@@ -11,7 +11,8 @@ Listens on 127.0.0.1 only.
 
 Options:
   --port N               port to listen on (default 8090; 0 picks a free one)
-  --time-scale X         multiply provisioning times (cluster 2 min, ksqlDB 10 min, key/role binding 90 s) by X
+  --time-scale X         multiply every delay (cluster 2 min, ksqlDB 10 min, key/role binding 90 s, a ksqlDB
+                         cluster's view of role bindings 60 s, deletes 1-2 min, a deleted topic's name 10 s) by X
   --public-url URL       base URL to advertise in links and endpoints (default http://127.0.0.1:<port>)
   --local-stack          back topics, keys, connectors, ksqlDB and (when it runs) Flink with the running local stack
   --log FILE             append every exchange (secrets masked) to FILE as JSON lines

@@ -1,10 +1,13 @@
 /**
- * Confluent Cloud's fully managed MongoDB Atlas Sink, as far as the fact sheet knows it: which keys it requires and
- * accepts, and how a config translates to the self-managed MongoSinkConnector that really runs on local Connect.
+ * Confluent Cloud's fully managed MongoDB Atlas Sink, as far as the fact sheet and dumps of the real plugin's
+ * configuration show it: which keys it requires and accepts, its defaults (errors.tolerance=all with a dead letter
+ * queue `dlq-<connector id>`), and how a config translates to the self-managed MongoSinkConnector that really runs
+ * on local Connect.
  */
 
 export const ATLAS_SINK_CLASS = 'MongoDbAtlasSink';
 const INPUT_FORMATS = ['AVRO', 'JSON_SR', 'PROTOBUF', 'JSON', 'STRING', 'BSON'];
+const KEY_FORMATS = [...INPUT_FORMATS, 'BYTES'];
 const ID_STRATEGIES = [
   'BsonOidStrategy',
   'KafkaMetaDataStrategy',
@@ -35,9 +38,10 @@ interface KeyRule {
 const RULES: KeyRule[] = [
   { name: 'connector.class', required: true, allowed: [ATLAS_SINK_CLASS] },
   { name: 'name', required: true },
-  { name: 'kafka.auth.mode', required: true, allowed: ['KAFKA_API_KEY', 'SERVICE_ACCOUNT'] },
-  { name: 'kafka.api.key', required: (c) => c['kafka.auth.mode'] === 'KAFKA_API_KEY' },
-  { name: 'kafka.api.secret', required: (c) => c['kafka.auth.mode'] === 'KAFKA_API_KEY' },
+  // KAFKA_API_KEY when left out.
+  { name: 'kafka.auth.mode', required: false, allowed: ['KAFKA_API_KEY', 'SERVICE_ACCOUNT'] },
+  { name: 'kafka.api.key', required: (c) => kafkaAuthMode(c) === 'KAFKA_API_KEY' },
+  { name: 'kafka.api.secret', required: (c) => kafkaAuthMode(c) === 'KAFKA_API_KEY' },
   {
     name: 'kafka.service.account.id',
     required: (c) => c['kafka.auth.mode'] === 'SERVICE_ACCOUNT',
@@ -45,13 +49,27 @@ const RULES: KeyRule[] = [
   },
   {
     name: 'topics',
-    required: true,
+    // One of topics and topics.regex, not both.
+    required: (c) => !c['topics.regex'],
     check: (v) =>
       v.split(',').every((t) => /^[a-zA-Z0-9._-]+$/.test(t.trim()))
         ? undefined
         : 'must be a comma-separated list of topic names',
   },
+  {
+    name: 'topics.regex',
+    required: false,
+    check: (v) => {
+      try {
+        new RegExp(v);
+        return undefined;
+      } catch {
+        return 'is not a regular expression';
+      }
+    },
+  },
   { name: 'input.data.format', required: true, allowed: INPUT_FORMATS },
+  { name: 'input.key.format', required: false, allowed: KEY_FORMATS },
   {
     name: 'connection.host',
     required: true,
@@ -62,9 +80,10 @@ const RULES: KeyRule[] = [
           ? undefined
           : 'is not a host name',
   },
-  { name: 'connection.user', required: true },
+  // Optional: an X.509 login has no user, and a namespace mapper can name the database per record.
+  { name: 'connection.user', required: false },
   { name: 'connection.password', required: true },
-  { name: 'database', required: true },
+  { name: 'database', required: false },
   { name: 'collection', required: false },
   {
     name: 'tasks.max',
@@ -75,7 +94,12 @@ const RULES: KeyRule[] = [
   { name: 'write.strategy', required: false, allowed: WRITE_STRATEGIES },
   { name: 'delete.on.null.values', required: false, allowed: ['true', 'false'] },
   { name: 'max.batch.size', required: false, check: (v) => (/^\d+$/.test(v) ? undefined : 'must be a whole number') },
+  { name: 'errors.tolerance', required: false, allowed: ['all', 'none'] },
+  { name: 'auto.restart.on.user.error', required: false, allowed: ['true', 'false'] },
 ];
+
+/** Families of keys the plugin accepts under a common prefix. */
+const KNOWN_PREFIXES = ['namespace.mapper.', 'max.poll.', 'value.converter.', 'key.converter.'];
 
 const KNOWN = new Set([
   ...RULES.map((rule) => rule.name),
@@ -96,6 +120,10 @@ const KNOWN = new Set([
   'timeseries.timefield.auto.convert.date.format',
   'schema.context.name',
   'value.subject.name.strategy',
+  'key.subject.name.strategy',
+  'mongodb.instance.type',
+  'mongodb.auth.mechanism',
+  'delete.write.strategy',
   // Filled in by the service; clients may send them back.
   'cloud.environment',
   'cloud.provider',
@@ -105,6 +133,17 @@ const KNOWN = new Set([
 ]);
 
 export const SENSITIVE_KEYS = ['kafka.api.secret', 'connection.password'];
+/** What reads of a connector's config mask: the secrets, and the Kafka API key too. */
+export const MASKED_ON_READ = [...SENSITIVE_KEYS, 'kafka.api.key'];
+
+export function kafkaAuthMode(config: Record<string, string>): string {
+  return config['kafka.auth.mode'] || 'KAFKA_API_KEY';
+}
+
+/** The dead letter queue Confluent Cloud gives a sink that tolerates errors: dlq-<connector id>. */
+export function deadLetterTopic(config: Record<string, string>, connectorId: string): string | undefined {
+  return (config['errors.tolerance'] ?? 'all') === 'all' ? `dlq-${connectorId}` : undefined;
+}
 
 /** Errors per key, in Connect's validate layout. */
 export function validateAtlasSink(
@@ -124,8 +163,15 @@ export function validateAtlasSink(
     }
     return { name: rule.name, value, errors };
   });
+  if (config['topics'] && config['topics.regex']) {
+    results.push({
+      name: 'topics.regex',
+      value: config['topics.regex'],
+      errors: ['"topics" and "topics.regex" cannot both be set'],
+    });
+  }
   for (const key of Object.keys(config)) {
-    if (!KNOWN.has(key))
+    if (!KNOWN.has(key) && !KNOWN_PREFIXES.some((prefix) => key.startsWith(prefix)))
       results.push({
         name: key,
         value: config[key],
@@ -135,31 +181,66 @@ export function validateAtlasSink(
   return results;
 }
 
-/** The self-managed connector config that does the same work on the local Connect worker, writing to FerretDB. */
+const CONVERTERS: Record<string, string> = {
+  JSON: 'org.apache.kafka.connect.json.JsonConverter',
+  STRING: 'org.apache.kafka.connect.storage.StringConverter',
+  BSON: 'org.apache.kafka.connect.storage.StringConverter',
+  BYTES: 'org.apache.kafka.connect.converters.ByteArrayConverter',
+};
+
+/**
+ * The self-managed connector config that does the same work on the local Connect worker, writing to FerretDB.
+ * `connectorId` (lcc-…) names the dead letter queue.
+ */
 export function toLocalMongoSink(
   config: Record<string, string>,
   mongoUri: string,
+  connectorId: string,
 ): { config: Record<string, string>; unsupported?: string } {
   const format = config['input.data.format'];
-  if (format && !['JSON', 'STRING', 'BSON'].includes(format)) {
-    return {
-      config: {},
-      unsupported: `input.data.format ${format} needs Schema Registry, which this emulator does not provide`,
-    };
+  const keyFormat = config['input.key.format'];
+  for (const [key, value] of [
+    ['input.data.format', format],
+    ['input.key.format', keyFormat],
+  ] as const) {
+    if (value && !CONVERTERS[value])
+      return {
+        config: {},
+        unsupported: `${key} ${value} needs Schema Registry, which this emulator does not provide`,
+      };
+  }
+  const mapper = Object.keys(config).filter((key) =>
+    /^namespace\.mapper\..+\.field$|^namespace\.mapper\.error/.test(key),
+  );
+  if (!config['database'] && !mapper.some((key) => key.includes('.database.'))) {
+    return { config: {}, unsupported: 'no database: set "database", or a namespace.mapper database field' };
   }
   const local: Record<string, string> = {
     'connector.class': 'com.mongodb.kafka.connect.MongoSinkConnector',
-    topics: config['topics']!,
+    ...(config['topics.regex'] ? { 'topics.regex': config['topics.regex'] } : { topics: config['topics']! }),
     'connection.uri': mongoUri,
-    database: config['database']!,
     'tasks.max': config['tasks.max'] ?? '1',
-    'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
-    'value.converter':
-      format === 'JSON'
-        ? 'org.apache.kafka.connect.json.JsonConverter'
-        : 'org.apache.kafka.connect.storage.StringConverter',
+    'key.converter': CONVERTERS[keyFormat ?? 'STRING']!,
+    'value.converter': CONVERTERS[format ?? 'JSON']!,
     'value.converter.schemas.enable': 'false',
   };
+  if (config['database']) local['database'] = config['database'];
+  if (mapper.length > 0) {
+    local['namespace.mapper'] = 'com.mongodb.kafka.connect.sink.namespace.mapping.FieldPathNamespaceMapper';
+    for (const key of mapper) local[key] = config[key]!;
+  }
+  const dlq = deadLetterTopic(config, connectorId);
+  if (dlq) {
+    // A record the sink cannot convert or write goes to the DLQ and the connector keeps RUNNING.
+    Object.assign(local, {
+      'errors.tolerance': 'all',
+      'errors.deadletterqueue.topic.name': dlq,
+      'errors.deadletterqueue.topic.replication.factor': '1',
+      'errors.deadletterqueue.context.headers.enable': 'true',
+    });
+  } else {
+    local['errors.tolerance'] = 'none';
+  }
   if (config['collection']) local['collection'] = config['collection'];
   if (config['doc.id.strategy'])
     local['document.id.strategy'] = `com.mongodb.kafka.connect.sink.processor.id.strategy.${config['doc.id.strategy']}`;

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -55,6 +57,31 @@ export interface Violation {
 }
 
 /**
+ * A spec file as JSON. Parsing the YAML (about 1.7 MB) takes seconds on a busy machine, and every test file starts
+ * its own emulator, so the parsed document is kept in the temp directory, keyed by the YAML's content hash.
+ */
+function readSpec(path: string): Json {
+  const text = readFileSync(path, 'utf8');
+  const cacheDir = join(tmpdir(), 'marketplace-openapi-json');
+  const cached = join(cacheDir, `${createHash('sha256').update(text).digest('hex')}.json`);
+  try {
+    return JSON.parse(readFileSync(cached, 'utf8')) as Json;
+  } catch {
+    const doc = parse(text) as Json;
+    try {
+      mkdirSync(cacheDir, { recursive: true });
+      // Written aside, then renamed: emulators starting at the same moment never read half a file.
+      const partial = `${cached}.${process.pid}.${Date.now()}`;
+      writeFileSync(partial, JSON.stringify(doc));
+      renameSync(partial, cached);
+    } catch {
+      // No cache then; the next start parses the YAML again.
+    }
+    return doc;
+  }
+}
+
+/**
  * The official specs, loaded once, with request and response validators compiled on demand. OpenAPI 3.0 differs
  * from JSON Schema in two ways that matter here: `required` lists readOnly fields (which clients must not be asked
  * for) and writeOnly fields (which servers never return); each direction gets a copy of the components with those
@@ -77,7 +104,7 @@ export class OpenApiSpecs {
     for (const name of ['int32', 'int64', 'float', 'double', 'byte', 'binary', 'password'])
       this.ajv.addFormat(name, true);
     for (const file of SPEC_FILES) {
-      const doc = parse(readFileSync(join(dir, `${file}.yaml`), 'utf8')) as Json;
+      const doc = readSpec(join(dir, `${file}.yaml`));
       applyErrata(file, doc);
       for (const direction of ['request', 'response'] as const) {
         this.ajv.addSchema(

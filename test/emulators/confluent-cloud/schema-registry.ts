@@ -28,7 +28,7 @@ export const schemaRegistryModule: DataPlaneModule = (emulator) => {
     state.schemaRegistries.delete(environmentId);
     // Keys for the registry go with it, as a cluster's keys go with the cluster.
     if (registry)
-      for (const key of [...state.apiKeys.values()]) if (key.resource?.id === registry.id) state.apiKeys.delete(key.id);
+      for (const key of [...state.apiKeys.values()]) if (key.resource?.id === registry.id) state.deleteApiKey(key.id);
   });
   state.keyResources.push((id) => {
     const registry = [...state.schemaRegistries.values()].find((r) => r.id === id);

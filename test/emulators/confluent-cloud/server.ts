@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Authorizer } from '../../../src/ksqldb-dev-server/index.js';
 import type { AddressInfo } from 'node:net';
 import { connectModule } from './connect.js';
-import { UNDOCUMENTED_BUT_REAL } from './contract.js';
+import { bodyToCheck } from './contract.js';
 import { registerControlPlane } from './control-plane.js';
+import { reserveKsqlEndpoint, type ReservedEndpoint } from './ksql-endpoint.js';
 import { FaultInjector, validateFaultSettings, type FaultRule, type FaultSettings } from './faults.js';
 import {
   EmulatorHttpError,
   errorBody,
   familyOf,
   jettyTooManyRequestsPage,
+  jettyUnauthorizedPage,
   v2Code,
   type ErrorFamily,
 } from './http-error.js';
@@ -25,6 +28,7 @@ import {
   apiKeyId,
   apiKeySecret,
   EmulatorState,
+  shortId,
   REALISTIC_DURATIONS,
   type ClusterRecord,
   type KsqlClusterRecord,
@@ -52,11 +56,15 @@ export interface FlinkBackendOptions {
   restUrl: string;
 }
 
-/** Starts the endpoint of a ksqlDB cluster once it is PROVISIONED. */
+/**
+ * Starts the server of a ksqlDB cluster once it is PROVISIONED, on the port its published endpoint names (it may
+ * pick another when that port was taken meanwhile; the endpoint then moves with it).
+ */
 export interface KsqlBackend {
   start(
     cluster: KsqlClusterRecord,
-    authorize: (key: string, secret: string) => boolean,
+    authorize: Authorizer,
+    listen: { port: number },
   ): Promise<{ url: string; stop(): Promise<void> }>;
 }
 
@@ -109,6 +117,8 @@ export interface RunningEmulator {
   requestListener: (req: IncomingMessage, res: ServerResponse) => void;
   /** The regional Flink endpoint (fcpm/v2 regions' http_endpoint), once the statements module serves it. */
   flinkEndpoint?: string;
+  /** Records a topic made in a cluster some other way (a connector's DLQ), so it goes with the cluster. */
+  ownTopic?: (clusterId: string, name: string) => void;
   close(): Promise<void>;
 }
 
@@ -143,7 +153,9 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
   recorder.addSecret(Buffer.from(`${cloudCredentials.key}:${cloudCredentials.secret}`).toString('base64'));
   const router = new Router();
   const kafkaUsers = [...(options.kafka?.users ?? [])];
+  /** What serves each ksqlDB cluster's endpoint: a placeholder answering 503 until PROVISIONED, then the backend. */
   const ksqlServers = new Map<string, { url: string; stop(): Promise<void> }>();
+  const ksqlPlaceholders = new Map<string, ReservedEndpoint>();
   let publicUrl = options.publicUrl ?? '';
 
   const emulator: RunningEmulator = {
@@ -163,7 +175,26 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     close: async () => undefined,
   };
 
-  registerControlPlane(router, {
+  /**
+   * Basic auth on a ksqlDB cluster's endpoint, as Confluent Cloud checks it: the key must be one issued for this
+   * cluster and past its propagation delay (else 401); statements also need a KsqlAdmin role binding for the key's
+   * owner that the cluster's own view already holds (else 403; see ksqlAuthSyncMs). /info and /healthcheck only
+   * authenticate, which is why their 200 proves little.
+   */
+  const ksqlAuthorizer =
+    (cluster: KsqlClusterRecord): Authorizer =>
+    (key, secret, request) => {
+      const record = state.apiKeys.get(key);
+      const now = Date.now();
+      if (!record || record.secret !== secret || record.resource?.id !== cluster.id || now < record.usableAt)
+        return false;
+      if (['/', '/info', '/healthcheck'].includes(request.path)) return true;
+      const view = now - durations.ksqlAuthSyncMs;
+      const upLongEnough = cluster.servingSince !== undefined && view >= cluster.servingSince;
+      return upLongEnough && state.canUseKsql(record.ownerId, cluster, view) ? true : 'forbidden';
+    };
+
+  const controlPlane = registerControlPlane(router, {
     state,
     publicUrl: () => publicUrl,
     durations,
@@ -183,27 +214,45 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
         });
       }
     },
+    onKsqlClusterCreated: async (cluster) => {
+      // Without a backend nothing will ever serve the endpoint; it still looks like Confluent's.
+      if (!options.ksql)
+        return `https://${cluster.topicPrefix}.${shortId(4)}.${cluster.environmentId}.confluent.cloud.invalid`;
+      const reserved = await reserveKsqlEndpoint();
+      ksqlPlaceholders.set(cluster.id, reserved);
+      return reserved.url;
+    },
     onKsqlClusterReady: (cluster) => {
+      if (!options.ksql) cluster.servingSince ??= Date.now();
       if (!options.ksql || ksqlServers.has(cluster.id)) return;
       ksqlServers.set(cluster.id, { url: '', stop: async () => undefined });
-      const authorize = (key: string, secret: string) => {
-        const record = state.apiKeys.get(key);
-        return (
-          !!record && record.secret === secret && record.resource?.id === cluster.id && Date.now() >= record.usableAt
+      const placeholder = ksqlPlaceholders.get(cluster.id);
+      ksqlPlaceholders.delete(cluster.id);
+      const backend = options.ksql;
+      void (async () => {
+        await placeholder?.release();
+        const server = await backend.start(cluster, ksqlAuthorizer(cluster), { port: placeholder?.port ?? 0 });
+        ksqlServers.set(cluster.id, server);
+        cluster.endpoint = server.url;
+        cluster.servingSince = Date.now();
+      })().catch((error: unknown) => {
+        ksqlServers.delete(cluster.id);
+        emulator.internalErrors.push(`starting the ksqlDB server of ${cluster.id}: ${String(error)}`);
+        process.stderr.write(
+          `confluent-cloud emulator: ksqlDB server for ${cluster.id} failed to start: ${String(error)}\n`,
         );
-      };
-      options.ksql
-        .start(cluster, authorize)
-        .then((server) => {
-          ksqlServers.set(cluster.id, server);
-          cluster.endpoint = server.url;
-        })
-        .catch((error: unknown) => {
-          ksqlServers.delete(cluster.id);
-          process.stderr.write(
-            `confluent-cloud emulator: ksqlDB server for ${cluster.id} failed to start: ${String(error)}\n`,
-          );
-        });
+      });
+    },
+    onKsqlClusterGone: async (cluster) => {
+      const placeholder = ksqlPlaceholders.get(cluster.id);
+      ksqlPlaceholders.delete(cluster.id);
+      await placeholder?.release();
+      // The harness reaps stopped servers' leftovers on the shared broker; here the server only stops answering.
+      const server = ksqlServers.get(cluster.id);
+      ksqlServers.delete(cluster.id);
+      await server?.stop().catch((error: unknown) => {
+        emulator.internalErrors.push(`stopping the ksqlDB server of ${cluster.id}: ${String(error)}`);
+      });
     },
   });
 
@@ -220,7 +269,8 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
       const record = state.apiKeys.get(key);
       if (record && !record.resource && record.secret === secret && now >= record.usableAt)
         return { kind: 'cloud', ownerId: record.ownerId };
-      throw new EmulatorHttpError(401, 'user_unauthenticated', 'Valid authentication credentials must be provided', {
+      throw new EmulatorHttpError(401, 'user_unauthenticated', 'Unauthorized', {
+        gateway: true,
         headers: { 'WWW-Authenticate': 'Basic error="invalid_key", error_description="The API Key is invalid"' },
       });
     }
@@ -229,7 +279,12 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     const record = state.apiKeys.get(key);
     const clusterId = params['cluster_id'] ?? params['kafka_cluster_id'];
     if (!record || record.secret !== secret || record.resource?.id !== clusterId || now < record.usableAt) {
-      throw new EmulatorHttpError(401, 'unauthenticated', 'Authentication failed', { kafkaErrorCode: 40101 });
+      // Kafka REST's front answers a key it does not accept (unknown, still propagating) with Jetty's HTML page.
+      throw new EmulatorHttpError(401, 'unauthenticated', 'Authentication failed', {
+        kafkaErrorCode: 40101,
+        body: jettyUnauthorizedPage(new URL(req.url ?? '/', 'http://emulator').pathname),
+        headers: { 'Content-Type': 'text/html;charset=utf-8' },
+      });
     }
     return { kind: 'resource', key: record };
   };
@@ -260,6 +315,8 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     const requestId = randomUUID();
     const family = familyOf(pathname);
     const now = Date.now();
+    // Deletes run in the background on the real service; here they end when the next request looks.
+    await controlPlane.finishDueDeletes(now);
     const contentType = req.headers['content-type'];
     let body: unknown;
     let bodyIsJson = true;
@@ -415,11 +472,14 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     });
     res.writeHead(reply.status, headers).end(text);
 
-    const knownUndocumented = UNDOCUMENTED_BUT_REAL.some(
-      (known) => known.operationId === op?.operationId && known.status === reply.status,
-    );
-    if (op && specs && validateResponses && !fault && !knownUndocumented) {
-      const violations = specs.validateResponse(op, reply.status, headers['Content-Type'], reply.body, text);
+    const checked = op
+      ? bodyToCheck(
+          { operationId: op.operationId, spec: op.spec, status: reply.status, contentType: headers['Content-Type'] },
+          reply.body,
+        )
+      : 'skip';
+    if (op && specs && validateResponses && !fault && checked !== 'skip') {
+      const violations = specs.validateResponse(op, reply.status, headers['Content-Type'], checked.body, text);
       for (const v of violations)
         emulator.responseViolations.push(`${method} ${pathname} → ${reply.status}: ${v.where} ${v.message}`);
     }
@@ -474,8 +534,11 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     if (typeof closer === 'function') closers.push(closer);
   }
   emulator.close = async () => {
+    // The service finishes the deletes it accepted, also when nobody looks any more: their clean-up runs now.
+    await controlPlane.finishDueDeletes(Number.POSITIVE_INFINITY).catch(() => undefined);
     for (const close of closers) await close().catch(() => undefined);
     for (const ksql of ksqlServers.values()) await ksql.stop().catch(() => undefined);
+    for (const placeholder of ksqlPlaceholders.values()) await placeholder.release();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };

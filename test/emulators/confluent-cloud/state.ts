@@ -15,6 +15,17 @@ export interface PhaseDurations {
   /** A Flink statement from its create (PENDING) until it starts, and from its delete (DELETING) to gone. */
   statementStartMs: number;
   statementDeleteMs: number;
+  /**
+   * A ksqlDB cluster enforces role bindings from its own view of them, which it refreshes this long after it started
+   * serving or the binding took effect, whichever is later: meanwhile statements answer 403 though /info answers 200.
+   */
+  ksqlAuthSyncMs: number;
+  /** Deletes are asynchronous: the object stays visible (phase DEPROVISIONING where it has one) this long. */
+  clusterDeleteMs: number;
+  ksqlClusterDeleteMs: number;
+  environmentDeleteMs: number;
+  /** A deleted topic's name cannot be created again ("marked for deletion") for this long. */
+  topicDeleteMs: number;
 }
 
 export const REALISTIC_DURATIONS: PhaseDurations = {
@@ -28,7 +39,18 @@ export const REALISTIC_DURATIONS: PhaseDurations = {
   computePoolDeleteMs: 30_000,
   statementStartMs: 10_000,
   statementDeleteMs: 10_000,
+  ksqlAuthSyncMs: 60_000,
+  clusterDeleteMs: 120_000,
+  ksqlClusterDeleteMs: 120_000,
+  environmentDeleteMs: 60_000,
+  topicDeleteMs: 10_000,
 };
+
+/** A delete the service accepted but has not finished: until `goneAt` the object is still listed and readable. */
+export interface Deletion {
+  requestedAt: number;
+  goneAt: number;
+}
 
 export interface EnvironmentRecord {
   id: string;
@@ -36,7 +58,7 @@ export interface EnvironmentRecord {
   package: string;
   createdAt: number;
   updatedAt: number;
-  deletedAt?: number;
+  deletion?: Deletion;
 }
 
 export interface ClusterRecord {
@@ -49,6 +71,7 @@ export interface ClusterRecord {
   config: Record<string, unknown>;
   createdAt: number;
   readyAt: number;
+  deletion?: Deletion;
 }
 
 export interface ServiceAccountRecord {
@@ -90,8 +113,11 @@ export interface KsqlClusterRecord {
   topicPrefix: string;
   createdAt: number;
   readyAt: number;
-  /** The ksqlDB dev server behind this cluster once started; undefined until then or without a backend. */
-  endpoint?: string;
+  /** Published from the create on (as Confluent does); it serves ksqlDB only once the cluster is PROVISIONED. */
+  endpoint: string;
+  /** Since when ksqlDB answers at the endpoint; the cluster reads PROVISIONED only from then. */
+  servingSince?: number;
+  deletion?: Deletion;
 }
 
 export interface AclRecord {
@@ -259,10 +285,12 @@ export class EmulatorState {
       return pattern.endsWith('*') ? crn.startsWith(pattern.slice(0, -1)) : pattern === crn;
     });
   }
+  /** Ids of objects that were deleted and are gone: Confluent answers them differently from ids it never issued. */
+  readonly gone = new Map<string, 'environment' | 'cluster' | 'ksql-cluster' | 'api-key' | 'role-binding'>();
 
+  /** An environment that exists (also while its delete runs). */
   liveEnvironment(id: string): EnvironmentRecord | undefined {
-    const env = this.environments.get(id);
-    return env && env.deletedAt === undefined ? env : undefined;
+    return this.environments.get(id);
   }
 
   orgCrn(): string {
@@ -292,10 +320,37 @@ export class EmulatorState {
     );
   }
 
+  ksqlCrn(k: KsqlClusterRecord): string {
+    return `${this.environmentCrn(k.environmentId)}/cloud-cluster=${k.kafkaClusterId}/ksql=${k.displayName}`;
+  }
+
+  /**
+   * Whether an effective role binding lets `ownerId` run statements on a ksqlDB cluster: KsqlAdmin on its CRN (what
+   * the demo grants), or an environment or organization admin role.
+   */
+  canUseKsql(ownerId: string, k: KsqlClusterRecord, now: number): boolean {
+    if (ownerId === this.adminUserId) return true;
+    const grants: [string, string][] = [
+      ['KsqlAdmin', this.ksqlCrn(k)],
+      ['EnvironmentAdmin', this.environmentCrn(k.environmentId)],
+      ['OrganizationAdmin', this.orgCrn()],
+    ];
+    return [...this.roleBindings.values()].some(
+      (rb) =>
+        rb.principal === `User:${ownerId}` &&
+        rb.effectiveAt <= now &&
+        grants.some(([role, crn]) => rb.roleName === role && decodeURIComponent(rb.crnPattern) === crn),
+    );
+  }
+
+  deleteApiKey(id: string): void {
+    if (this.apiKeys.delete(id)) this.gone.set(id, 'api-key');
+  }
+
   /** Cascade of a service account delete: its keys go with it. */
   deleteServiceAccount(id: string): void {
     this.serviceAccounts.delete(id);
-    for (const key of [...this.apiKeys.values()]) if (key.ownerId === id) this.apiKeys.delete(key.id);
+    for (const key of [...this.apiKeys.values()]) if (key.ownerId === id) this.deleteApiKey(key.id);
   }
 }
 

@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import type { Admin, Kafka } from 'kafkajs';
+import { fetchOffsetsWhenReady } from './topics.js';
+
+export interface FollowedRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** The record's Kafka timestamp, epoch ms. */
+  timestamp: number;
+}
+
+export type FollowerEvent =
+  | { kind: 'crashed'; error: Error; restarting: boolean }
+  | { kind: 'joined' }
+  | { kind: 'stopped' };
+
+export interface FollowOptions {
+  /** Called once per fetched batch, in offset order within a partition. */
+  onRecords(records: FollowedRecord[]): void;
+  onEvent?(event: FollowerEvent): void;
+  clientLabel?: string;
+}
+
+export interface Follower {
+  /** Where reading started: per topic, per partition, the end offset when the follower was opened. */
+  readonly startOffsets: ReadonlyMap<string, ReadonlyMap<number, bigint>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Reads the topics from their end offsets at the moment of the call onwards, with read_committed (a transactional
+ * writer's aborted records are never seen), through a throw-away consumer group that commits nothing. Where each
+ * partition is read from is tracked here, so a consumer kafkajs restarts after a crash (a broker that went away)
+ * carries on from the next record rather than from the latest one: nothing is skipped or counted twice.
+ */
+export async function followTopics(kafka: Kafka, topics: readonly string[], options: FollowOptions): Promise<Follower> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const startOffsets = new Map<string, Map<number, bigint>>();
+  try {
+    for (const topic of topics) startOffsets.set(topic, await endOffsets(admin, topic));
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  const next = new Map<string, bigint>();
+  for (const [topic, partitions] of startOffsets) {
+    for (const [partition, offset] of partitions) next.set(`${partition}:${topic}`, offset);
+  }
+
+  const groupId = `marketplace-${options.clientLabel ?? 'follow'}-${randomUUID()}`;
+  const consumer = kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    maxWaitTimeInMs: 100,
+    maxBytes: 8 << 20,
+    maxBytesPerPartition: 2 << 20,
+  });
+  const seekAll = () => {
+    for (const [key, offset] of next) {
+      const colon = key.indexOf(':');
+      consumer.seek({ topic: key.slice(colon + 1), partition: Number(key.slice(0, colon)), offset: String(offset) });
+    }
+  };
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    // Every join (the first, and each after a restart) starts from where this follower got to.
+    seekAll();
+    options.onEvent?.({ kind: 'joined' });
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    options.onEvent?.({ kind: 'crashed', error: payload.error, restarting: payload.restart });
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...topics], fromBeginning: false });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: true,
+    eachBatch: async ({ batch }) => {
+      const key = `${batch.partition}:${batch.topic}`;
+      const from = next.get(key) ?? 0n;
+      const records: FollowedRecord[] = [];
+      for (const message of batch.messages) {
+        const offset = BigInt(message.offset);
+        if (offset < from) continue;
+        records.push({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: message.offset,
+          key: message.key,
+          value: message.value,
+          timestamp: Number(message.timestamp),
+        });
+      }
+      // The batch's last offset also covers transaction markers that reach no message.
+      const end = BigInt(batch.lastOffset()) + 1n;
+      if (end > from) next.set(key, end);
+      if (records.length > 0) options.onRecords(records);
+    },
+  });
+  let closed = false;
+  return {
+    startOffsets,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await consumer.disconnect().catch(() => undefined);
+      const cleanup = kafka.admin();
+      await cleanup
+        .connect()
+        .then(() => cleanup.deleteGroups([groupId]))
+        .catch(() => undefined)
+        .finally(() => cleanup.disconnect());
+      options.onEvent?.({ kind: 'stopped' });
+    },
+  };
+}
+
+async function endOffsets(admin: Admin, topic: string): Promise<Map<number, bigint>> {
+  const offsets = await fetchOffsetsWhenReady(admin, topic);
+  return new Map(offsets.map((p) => [p.partition, BigInt(p.high)]));
+}
