@@ -169,6 +169,8 @@ describe('cloud target pipeline against the Confluent Cloud emulator', () => {
         ksqlClusters: [],
         connectors: [],
         subjects: [],
+        computePools: [],
+        statements: [],
       },
       demoTopics: [],
       connectors: [],
