@@ -36,6 +36,9 @@ interface Runtime {
   starting?: Promise<void>;
   query?: RunningQuery;
   savepoint?: string;
+  /** Set by a delete while the statement's job is being stopped: it stays DELETING until that has ended. */
+  stopping?: Promise<void>;
+  stopped?: boolean;
 }
 
 /**
@@ -50,7 +53,8 @@ interface Runtime {
  * then CREATE TABLE and DROP TABLE end COMPLETED, an INSERT is RUNNING while its Flink job runs, and a SELECT is
  * RUNNING while its rows are read into its paged results (op codes, every value a string). What Flink or the access
  * checks refuse ends FAILED with the reason in the statement's exceptions. Deletes are asynchronous (DELETING for
- * statementDeleteMs) and stop what runs; stop and resume go through PUT, guarded by metadata.resource_version.
+ * statementDeleteMs, and until its job has stopped); stop and resume go through PUT, guarded by
+ * metadata.resource_version.
  */
 export const flinkStatementsModule: DataPlaneModule = async (emulator, options) => {
   const { router, state } = emulator;
@@ -217,7 +221,8 @@ export const flinkStatementsModule: DataPlaneModule = async (emulator, options) 
   const advance = async (s: StatementRecord, now: number): Promise<boolean> => {
     const id = `${s.environmentId}/${s.name}`;
     if (s.goneAt !== undefined) {
-      if (now < s.goneAt) return true;
+      const stopping = runtimes.get(id);
+      if (now < s.goneAt || (stopping?.stopping && !stopping.stopped)) return true;
       state.statements.delete(id);
       runtimes.delete(id);
       return false;
@@ -383,6 +388,7 @@ export const flinkStatementsModule: DataPlaneModule = async (emulator, options) 
         runtime.savepoint = await local.jobs.stopWithSavepoint(jobId).catch(() => undefined);
         if (!runtime.savepoint) await local.cancel(jobId);
       } else await local.cancel(jobId);
+      await local.jobs.waitEnded(jobId).catch(() => undefined);
     }
   };
 
@@ -629,9 +635,16 @@ export const flinkStatementsModule: DataPlaneModule = async (emulator, options) 
       if (s.goneAt === undefined) {
         s.goneAt = call.now + emulator.durations.statementDeleteMs;
         touch(s, 'DELETING', '');
-        void stopRunning(s).catch((error: unknown) =>
-          emulator.internalErrors.push(`stopping statement ${s.name}: ${String(error)}`),
-        );
+        const id = `${s.environmentId}/${s.name}`;
+        const runtime = runtimes.get(id) ?? {};
+        runtimes.set(id, runtime);
+        runtime.stopping = stopRunning(s)
+          .catch((error: unknown) => {
+            emulator.internalErrors.push(`stopping statement ${s.name}: ${String(error)}`);
+          })
+          .finally(() => {
+            runtime.stopped = true;
+          });
       }
       return { status: 202 };
     },
