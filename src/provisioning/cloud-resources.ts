@@ -38,7 +38,7 @@ export interface CloudEnv extends ProvisionEnvBase {
 export const ENVIRONMENT = 'environment';
 export const CLUSTER = 'kafka-cluster';
 export const SERVICE_ACCOUNT = 'service-account';
-const CLUSTER_ROLE = 'cluster-role-binding';
+export const CLUSTER_ROLE = 'cluster-role-binding';
 export const KAFKA_KEY = 'kafka-api-key';
 const KSQL_CLUSTER = 'ksqldb-cluster';
 const KSQL_ROLE = 'ksqldb-role-binding';

@@ -21,6 +21,7 @@ import { INPUT_TOPICS } from '../producers/records.js';
 import {
   apiKey,
   CLUSTER,
+  CLUSTER_ROLE,
   deleteIgnoringGone,
   ENVIRONMENT,
   envId,
@@ -31,7 +32,7 @@ import {
 } from './cloud-resources.js';
 import type { ResourceNames } from './names.js';
 import { requireKnown, type Observed, type ResourceDef } from './resource.js';
-import { subjectNode, subjectRoleNode } from './schema-resources.js';
+import { SCHEMA_REGISTRY_KEY, schemaRegistryOf, subjectNode, subjectRoleNode } from './schema-resources.js';
 
 export const FLINK_REGION = 'flink-region';
 export const COMPUTE_POOL = 'compute-pool';
@@ -290,8 +291,10 @@ function statement(
 ): ResourceDef<CloudEnv> {
   const id = statementNode(template);
   const name = statementName(names.prefix, template);
-  const dependsOn = [FLINK_KEY, COMPUTE_POOL];
-  if (template.kind === 'table') dependsOn.push(subjectRoleNode(template.table));
+  // The service account reads and writes the cluster's topics through its CloudClusterAdmin binding: a statement
+  // comes after it and goes before it (down's DROP TABLE runs as the service account too).
+  const dependsOn = [FLINK_KEY, COMPUTE_POOL, CLUSTER_ROLE];
+  if (template.kind === 'table') dependsOn.push(subjectRoleNode(template.table), SCHEMA_REGISTRY_KEY);
   else {
     const created = tableNode.get(template.table);
     if (created) dependsOn.push(created);
@@ -300,6 +303,8 @@ function statement(
   }
   const waits = (env: CloudEnv) => ({ ...env.waits, onProgress: (status: string) => env.progress(id, status) });
   const start = async (env: CloudEnv) => {
+    // CREATE TABLE registers the table's subject as the service account: its role there must be in effect first.
+    if (template.kind === 'table') await waitForSubjectRole(env, `${template.table}-value`, id);
     const statements = flinkStatementsOf(env);
     return statementRecord(await statements.create(desiredInput(names, template, env)), template);
   };
@@ -382,4 +387,33 @@ async function deleteLeftoverStatements(env: CloudEnv, names: ResourceNames): Pr
       hint: 'Run `marketplace down` again: it deletes them before the Flink key.',
     });
   }
+}
+
+/**
+ * Until the service account's role on a subject has taken effect, which nothing reports: the registry answers a read
+ * of the subject with 403 until then, and with the subject (or 404, none yet) after.
+ */
+function waitForSubjectRole(env: CloudEnv, subject: string, node: string): Promise<void> {
+  const registry = schemaRegistryOf(env);
+  return waitFor(
+    async () => {
+      try {
+        await registry.findLatest(subject);
+        return { done: true, value: undefined };
+      } catch (error) {
+        if (isConfluentApiError(error) && error.status === 403)
+          return { done: false, status: `the role on subject ${subject} is not effective yet (HTTP 403)` };
+        throw error;
+      }
+    },
+    {
+      what: `the service account's role on subject ${subject} to take effect`,
+      timeoutMs: 10 * 60_000,
+      initialDelayMs: 5_000,
+      maxDelayMs: 30_000,
+      clock: env.waits.clock,
+      signal: env.waits.signal,
+      onProgress: (status) => env.progress(node, status),
+    },
+  );
 }
