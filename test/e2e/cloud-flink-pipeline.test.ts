@@ -173,6 +173,41 @@ describe('Confluent Cloud for Apache Flink: the pipeline against the emulator', 
     );
   });
 
+  it('a statement whose SQL differs from its template is replaced alone; a new pool size is an update', async () => {
+    const { state } = pipeline.harness.emulator;
+    const statement = [...state.statements.values()].find((s) => s.name === `${prefix}-truck-tracker`)!;
+    const others = [...state.statements.values()].filter((s) => s !== statement).map((s) => `${s.name} ${s.uid}`);
+    // As if the running statement came from an older version of templates/flink-cloud/04-truck-tracker.sql.
+    statement.statement = `${statement.statement}\n-- an older version`;
+
+    const plan = json<PlanResult>(await pipeline.cli(['plan', '--json']));
+    const changed = plan.steps.filter((step) => step.action !== 'none');
+    expect(changed.map((step) => `${step.id} ${step.action} ${(step.changes ?? []).join('; ')}`)).toEqual([
+      'flink-statement:truck-tracker update its SQL changed',
+    ]);
+    const resized = json<PlanResult>(
+      await pipeline.cli(['plan', '--json'], 60_000, { ...pipeline.env, MARKETPLACE_FLINK_MAX_CFU: '10' }),
+    );
+    expect(resized.steps.find((step) => step.id === 'compute-pool')).toMatchObject({
+      action: 'update',
+      changes: ['max_cfu 5 → 10'],
+    });
+
+    const up = json<UpResult>(await pipeline.up());
+    expect(up.updated).toEqual(['flink-statement:truck-tracker']);
+    expect(up.created).toEqual([]);
+    const after = [...state.statements.values()];
+    const replaced = after.find((s) => s.name === `${prefix}-truck-tracker`)!;
+    expect(replaced.uid).not.toBe(statement.uid);
+    expect(replaced.phase).toBe('RUNNING');
+    expect(replaced.statement).not.toContain('an older version');
+    expect(after.filter((s) => s !== replaced).map((s) => `${s.name} ${s.uid}`)).toEqual(others);
+    expect((await activeFlinkJobs()).sort()).toEqual([
+      `${prefix}-job-status RUNNING`,
+      `${prefix}-truck-tracker RUNNING`,
+    ]);
+  });
+
   it('down stops and deletes the statements, drops the tables, deletes the pool, then everything else', async () => {
     // Keeping the environment shows what down itself removes: the environment's registry keeps no subject of the
     // demo (the output tables' subjects go with DROP TABLE), and no pool or statement is left in it.
