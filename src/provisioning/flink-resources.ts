@@ -174,8 +174,24 @@ function computePool(config: Config, names: ResourceNames): ResourceDef<CloudEnv
     destroy: async (env, record) => {
       const environmentId = String(record.attributes?.environmentId ?? envId(env));
       // Statements outside the graph (a tail's SELECT) would hold the pool: they go first, as with the key.
-      if (env.known(FLINK_KEY)?.secrets?.secret && env.known(FLINK_REGION)) await deleteLeftoverStatements(env, names);
-      await deleteIgnoringGone(() => env.cloud.computePools.delete(record.id, environmentId));
+      const withKey = !!env.known(FLINK_KEY)?.secrets?.secret && !!env.known(FLINK_REGION);
+      if (withKey) await deleteLeftoverStatements(env, names);
+      try {
+        await deleteIgnoringGone(() => env.cloud.computePools.delete(record.id, environmentId));
+      } catch (error) {
+        const heldByStatements =
+          isConfluentApiError(error) && [400, 409].includes(error.status) && /statement/i.test(error.message);
+        if (!heldByStatements || withKey) throw error;
+        // The state file was lost with the Flink key's secret (down --discover): nothing can delete the statements,
+        // but deleting the environment takes the pool and its statements along.
+        if (!env.kept?.has(ENVIRONMENT)) return;
+        throw new OperationError(
+          `compute pool ${record.id} still runs statements, and without the Flink key's secret (the state file is lost) they cannot be deleted`,
+          {
+            hint: 'Delete them in the Confluent Cloud console (or `confluent flink statement delete`), or run `marketplace down --discover` without --keep-environment, which deletes the environment with everything in it.',
+          },
+        );
+      }
       await waitForComputePoolDeleted(env.cloud.computePools, record.id, environmentId, {
         ...env.waits,
         onProgress: (status) => env.progress(COMPUTE_POOL, status),

@@ -13,6 +13,8 @@ export interface ProvisionEnvBase {
   known(id: string): ResourceRecord | undefined;
   progress(id: string, status: string): void;
   signal: AbortSignal;
+  /** During a teardown: the resources that stay (e.g. the environment with --keep-environment). */
+  kept?: ReadonlySet<string>;
 }
 
 /**

@@ -204,6 +204,21 @@ describe('up --engine flink killed at a Flink step, then run again', () => {
   }
 });
 
+describe('a lost state file', () => {
+  it('down --discover finds the deployment by its names and removes it, statements and jobs included', async () => {
+    expectOk(await cli(['up', '--json']));
+    await expectExactlyOneDeployment();
+    // Gone with the state file: every id, and the Flink key's secret, without which no statement can be deleted.
+    rmSync(join(cwd, '.marketplace', 'state.json'));
+    const down = await cli(['down', '--yes', '--discover', '--json']);
+    expectOk(down);
+    expect((JSON.parse(down.stdout) as DownResult).remaining).toEqual([]);
+    expect(harness.inventory()).toEqual(EMPTY_INVENTORY);
+    expect(await demoTopicsOnBroker(stackEndpoints())).toEqual([]);
+    await expect.poll(activeJobs, { timeout: 30_000 }).toEqual([]);
+  });
+});
+
 describe('an answer lost on the way', () => {
   it('a statement create whose answer is lost to a dropped connection is found by name, not made twice', async () => {
     harness.emulator.faults.set({
