@@ -4,11 +4,12 @@ import { COMMANDS } from './commands/index.js';
 import { type AnyCommandSpec, configFlags, type OptionSpec } from './commands/command.js';
 import { SECRET_ENV } from './core/secret-env.js';
 import type { Context, GlobalOptions } from './core/context.js';
-import { ExitCode, isCliError, type JsonErrorDocument } from './core/errors.js';
+import { ExitCode, InterruptedError, isCliError, type JsonErrorDocument } from './core/errors.js';
 import { escapeControl } from './core/escape.js';
 import { Output, colorWanted } from './core/output.js';
 import { nonInteractivePrompter, terminalPrompter, type Prompter } from './core/prompts.js';
 import { SecretRegistry } from './core/redact.js';
+import { clockFromEnv, type Clock } from './core/waiter.js';
 
 export interface CliIo {
   stdin: NodeJS.ReadStream;
@@ -17,6 +18,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   cwd: string;
   prompter?: Prompter;
+  /** Default: the system clock, its pauses scaled by MARKETPLACE_WAIT_SCALE. */
+  clock?: Clock;
 }
 
 const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--config', '--target']);
@@ -55,7 +58,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       out.warn(`${signal} again: exiting now`);
       process.exit(ExitCode.interrupted);
     }
-    controller.abort(signal);
+    // Every wait rejects with this reason, so an interrupted command ends with one line and exit 130.
+    controller.abort(new InterruptedError(`interrupted by ${signal}`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -289,6 +293,7 @@ function createContext(
     cwd: io.cwd,
     globals,
     signal,
+    clock: io.clock ?? clockFromEnv(io.env),
     loadConfig: async (flags = {}, choices = {}) =>
       // zod and the schema load only when a command actually reads configuration
       (await import('./core/config.js')).loadConfig({

@@ -124,6 +124,9 @@ async function checkEndpoints(ctx: Context, loaded: LoadedConfig): Promise<Check
       ? `Check that the server is running, or fix ${key} (${source(key)}).`
       : 'Start the local stack with `marketplace local start`, or set the endpoint in the config.';
   const probes: Promise<Check>[] = [];
+  // Short checks, and never longer than a request may take; Ctrl-C ends them all.
+  const timeoutMs = Math.min(PROBE_TIMEOUT_MS, config.requestTimeout);
+  const signal = ctx.signal;
 
   if (config.target === 'cloud') {
     const key = ctx.env[SECRET_ENV.cloudApiKey];
@@ -131,34 +134,36 @@ async function checkEndpoints(ctx: Context, loaded: LoadedConfig): Promise<Check
     const headers: Record<string, string> =
       key && secret ? { authorization: `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}` } : {};
     probes.push(
-      httpReachable(new URL('/org/v2/environments?page_size=1', config.cloudApiUrl).toString(), { headers }).then(
-        (probe): Check => {
-          if (!probe.ok) {
-            return {
-              name: 'cloud api',
-              ok: false,
-              detail: probe.detail,
-              hint: `Check your network connection and cloudApiUrl (${config.cloudApiUrl}).`,
-            };
-          }
-          if (probe.status === 401 && headers.authorization) {
-            return {
-              name: 'cloud api',
-              ok: false,
-              detail: `${probe.detail}: the Cloud API key was rejected`,
-              hint: `Check ${SECRET_ENV.cloudApiKey}/${SECRET_ENV.cloudApiSecret}: it must be a Cloud API key, not a cluster key.`,
-            };
-          }
-          return { name: 'cloud api', ok: true, detail: probe.detail };
-        },
-      ),
+      httpReachable(new URL('/org/v2/environments?page_size=1', config.cloudApiUrl).toString(), {
+        headers,
+        timeoutMs,
+        signal,
+      }).then((probe): Check => {
+        if (!probe.ok) {
+          return {
+            name: 'cloud api',
+            ok: false,
+            detail: probe.detail,
+            hint: `Check your network connection and cloudApiUrl (${config.cloudApiUrl}).`,
+          };
+        }
+        if (probe.status === 401 && headers.authorization) {
+          return {
+            name: 'cloud api',
+            ok: false,
+            detail: `${probe.detail}: the Cloud API key was rejected`,
+            hint: `Check ${SECRET_ENV.cloudApiKey}/${SECRET_ENV.cloudApiSecret}: it must be a Cloud API key, not a cluster key.`,
+          };
+        }
+        return { name: 'cloud api', ok: true, detail: probe.detail };
+      }),
     );
   }
 
   if (endpoints.bootstrapServers) {
     const first = endpoints.bootstrapServers.split(',')[0]!;
     probes.push(
-      tcpReachable(first).then((probe) => ({
+      kafkaAnswers(first, config.target, timeoutMs, signal).then((probe) => ({
         name: 'kafka',
         ok: probe.ok,
         detail: probe.detail,
@@ -168,7 +173,7 @@ async function checkEndpoints(ctx: Context, loaded: LoadedConfig): Promise<Check
   }
   if (endpoints.ksqldbUrl) {
     probes.push(
-      httpReachable(new URL('/info', endpoints.ksqldbUrl).toString()).then((probe) => ({
+      httpReachable(new URL('/info', endpoints.ksqldbUrl).toString(), { timeoutMs, signal }).then((probe) => ({
         name: 'ksqldb',
         ok: probe.ok,
         detail: probe.detail,
@@ -178,7 +183,7 @@ async function checkEndpoints(ctx: Context, loaded: LoadedConfig): Promise<Check
   }
   if (endpoints.connectUrl) {
     probes.push(
-      httpReachable(endpoints.connectUrl).then((probe) => ({
+      httpReachable(endpoints.connectUrl, { timeoutMs, signal }).then((probe) => ({
         name: 'connect',
         ok: probe.ok,
         detail: probe.detail,
@@ -189,7 +194,7 @@ async function checkEndpoints(ctx: Context, loaded: LoadedConfig): Promise<Check
   const mongo = endpoints.mongoUri ? mongoHostPort(endpoints.mongoUri) : undefined;
   if (mongo) {
     probes.push(
-      tcpReachable(mongo).then((probe) => ({
+      mongoAnswers(endpoints.mongoUri!, mongo, timeoutMs, signal).then((probe) => ({
         name: 'mongodb',
         ok: probe.ok,
         detail: probe.detail,
@@ -198,4 +203,39 @@ async function checkEndpoints(ctx: Context, loaded: LoadedConfig): Promise<Check
     );
   }
   return Promise.all(probes);
+}
+
+const PROBE_TIMEOUT_MS = 3_000;
+
+/**
+ * The local broker must answer a metadata request, not just take the connection. A cloud bootstrap speaks TLS and
+ * SASL, whose credentials live in the state file: there, accepting connections is what can be checked up front.
+ */
+async function kafkaAnswers(
+  hostPort: string,
+  target: 'cloud' | 'local',
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<{ ok: boolean; detail: string }> {
+  const reachable = await tcpReachable(hostPort, timeoutMs, signal);
+  if (!reachable.ok || target === 'cloud') return reachable;
+  const { kafkaHealth } = await import('../kafka/health.js');
+  const health = await kafkaHealth(hostPort, { timeoutMs, signal });
+  return health.healthy ? { ok: true, detail: `${hostPort} answers` } : { ok: false, detail: health.status };
+}
+
+/** MongoDB must answer `hello`, not just take the connection. */
+async function mongoAnswers(
+  uri: string,
+  hostPort: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<{ ok: boolean; detail: string }> {
+  const reachable = await tcpReachable(hostPort, timeoutMs, signal);
+  if (!reachable.ok) return reachable;
+  const { mongoAnswers: hello } = await import('../mongo/client.js');
+  const health = await hello(uri, { timeoutMs, signal });
+  return health.healthy
+    ? { ok: true, detail: `${hostPort} answers` }
+    : { ok: false, detail: `${hostPort}: ${health.status}` };
 }

@@ -113,7 +113,12 @@ async function runScript(
       hint: 'Close the quote or comment.',
     });
   }
-  const gateway = new FlinkGateway({ url: endpoints.flinkGatewayUrl });
+  const gateway = new FlinkGateway({
+    url: endpoints.flinkGatewayUrl,
+    timeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
+    clock: ctx.clock,
+  });
   ctx.out.debug(`Flink SQL Gateway: ${gateway.url}`);
   const steps: FlinkStepResult[] = [];
   await gateway.withSession({ name: 'marketplace-flink' }, async (session) => {

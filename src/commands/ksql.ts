@@ -172,12 +172,8 @@ async function withClient<T>(
   const loaded = await ctx.loadConfig();
   const target = await module.resolveKsqlTarget(loaded);
   const client = new module.KsqlClient({
-    url: target.url,
-    auth: target.auth,
-    secrets: ctx.secrets,
+    ...module.ksqlClientOptions(target, ctx, loaded),
     protocol: options.protocol,
-    signal: ctx.signal,
-    unreachableHint: target.unreachableHint,
   });
   ctx.out.debug(`ksqlDB: ${client.url} (${target.source})`);
   try {

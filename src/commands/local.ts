@@ -146,6 +146,7 @@ const startCommand = defineCommand({
         groups,
         env: ctx.env,
         signal: ctx.signal,
+        clock: ctx.clock,
         onEvent: (event) => {
           if (event.kind === 'starting') ctx.out.info(`… starting ${event.service}`);
           if (event.kind === 'skipped') ctx.out.warn(`${event.service} skipped: ${event.reason}`);
@@ -324,6 +325,7 @@ const logsCommand = defineCommand({
       write: (text) => (json ? collected.push(...text.replace(/\n$/, '').split('\n')) : ctx.out.data(text)),
       onNothingYet: () => ctx.out.info(`${noLines}; waiting for new lines (Ctrl-C stops).`),
       signal: ctx.signal,
+      clock: ctx.clock,
     });
     if (printed === 0 && !options.follow) {
       throw new OperationError(noLines, {

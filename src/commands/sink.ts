@@ -1,8 +1,8 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
-import { ExitCode, isClassifiedError, OperationError, UserError } from '../core/errors.js';
+import { ExitCode, isClassifiedError, isCliError, OperationError, UserError } from '../core/errors.js';
 import { duration } from '../core/parse.js';
-import { type Probe, waitFor } from '../core/waiter.js';
+import { abortReason, type Probe, waitFor } from '../core/waiter.js';
 import { defineCommand, option } from './command.js';
 
 export interface SinkApplyResult {
@@ -211,7 +211,11 @@ async function inspectSink(
   if (loaded.values.target === 'local' || loaded.values.connectUrl) {
     const { configuredEndpoints } = await import('../core/endpoints.js');
     const { ConnectClient } = await import('../connect/client.js');
-    const connect = new ConnectClient(configuredEndpoints(loaded.values).connectUrl!);
+    const connect = new ConnectClient(configuredEndpoints(loaded.values).connectUrl!, {
+      timeoutMs: loaded.values.requestTimeout,
+      signal: ctx.signal,
+      clock: ctx.clock,
+    });
     const config = await connect.config(name);
     if (!config) throw missing();
     const deadLetterTopic =
@@ -270,6 +274,8 @@ async function deadLetterCounter(
     ...(await resolveKafkaTarget(loaded, ctx.secrets)),
     clientId: 'marketplace-sink-dlq',
     out: ctx.out,
+    requestTimeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
   });
   const admin = kafka.admin();
   let connected: Promise<void> | undefined;
@@ -277,15 +283,15 @@ async function deadLetterCounter(
     count: async () => {
       try {
         await (connected ??= admin.connect());
-        return (await recordsByOffsets(admin, topic, ctx.signal)) ?? 0;
+        return (await recordsByOffsets(admin, topic, { signal: ctx.signal, clock: ctx.clock })) ?? 0;
       } catch (error) {
-        if (ctx.signal.aborted) throw error;
+        if (ctx.signal.aborted) throw abortReason(ctx.signal);
         throw new OperationError(`cannot read the dead letter queue ${topic}: ${(error as Error).message}`, {
           hint: 'Check that Kafka is reachable (`marketplace doctor`).',
         });
       }
     },
-    close: () => admin.disconnect().catch(() => undefined),
+    close: () => admin.disconnect(),
   };
 }
 
@@ -300,40 +306,46 @@ async function verify(ctx: Context, loaded: LoadedConfig, waitMs: number | undef
   const counter = deadLetterTopic ? await deadLetterCounter(ctx, loaded, deadLetterTopic) : undefined;
   let deadLetters = 0;
   try {
-    return await withSinkCollection(target, async (collection) => {
-      const topicRecords = await topicRecordCount(ctx, loaded);
-      const caughtUp = async (): Promise<Probe<number>> => {
-        const documents = await collection.count();
-        if (counter) deadLetters = await counter.count();
-        return documents + deadLetters >= topicRecords
-          ? { done: true, value: documents }
-          : {
-              done: false,
-              status: `${documents} of ${topicRecords} documents${deadLetters ? `, ${deadLetters} in the dead letter queue` : ''}`,
-            };
-      };
-      const documents = await waitFor(caughtUp, {
-        what: 'the MongoDB sink to catch up',
-        timeoutMs: waitMs ?? 0,
-        initialDelayMs: 500,
-        maxDelayMs: 500,
-        signal: ctx.signal,
-      }).catch(async (error: unknown) => {
-        if (ctx.signal.aborted || !(error instanceof OperationError)) throw error;
-        return collection.count();
-      });
-      const newest = await collection.newest();
-      return {
-        database: config.mongoDatabase,
-        collection: config.mongoCollection,
-        documents,
-        topicRecords,
-        deadLetters,
-        ...(deadLetterTopic ? { deadLetterTopic } : {}),
-        missing: Math.max(0, topicRecords - documents - deadLetters),
-        newest: newest ? JSON.parse(JSON.stringify(newest)) : undefined,
-      };
-    });
+    return await withSinkCollection(
+      target,
+      async (collection) => {
+        const topicRecords = await topicRecordCount(ctx, loaded);
+        const caughtUp = async (): Promise<Probe<number>> => {
+          const documents = await collection.count();
+          if (counter) deadLetters = await counter.count();
+          return documents + deadLetters >= topicRecords
+            ? { done: true, value: documents }
+            : {
+                done: false,
+                status: `${documents} of ${topicRecords} documents${deadLetters ? `, ${deadLetters} in the dead letter queue` : ''}`,
+              };
+        };
+        const documents = await waitFor(caughtUp, {
+          what: 'the MongoDB sink to catch up',
+          timeoutMs: waitMs ?? 0,
+          initialDelayMs: 500,
+          maxDelayMs: 500,
+          clock: ctx.clock,
+          signal: ctx.signal,
+        }).catch(async (error: unknown) => {
+          if (ctx.signal.aborted) throw abortReason(ctx.signal);
+          if (!(error instanceof OperationError)) throw error;
+          return collection.count();
+        });
+        const newest = await collection.newest();
+        return {
+          database: config.mongoDatabase,
+          collection: config.mongoCollection,
+          documents,
+          topicRecords,
+          deadLetters,
+          ...(deadLetterTopic ? { deadLetterTopic } : {}),
+          missing: Math.max(0, topicRecords - documents - deadLetters),
+          newest: newest ? JSON.parse(JSON.stringify(newest)) : undefined,
+        };
+      },
+      { timeoutMs: config.requestTimeout, signal: ctx.signal },
+    );
   } catch (error) {
     if (!(error instanceof MongoConnectError)) throw error;
     throw new OperationError(error.message, {
@@ -355,13 +367,16 @@ async function topicRecordCount(ctx: Context, loaded: LoadedConfig): Promise<num
     ...(await resolveKafkaTarget(loaded, ctx.secrets)),
     clientId: 'marketplace-sink-verify',
     out: ctx.out,
+    requestTimeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
   });
   try {
     // Counted by reading, not from offsets: ksqlDB's exactly-once transactions leave commit markers that take
     // offsets but are no records.
-    return await scanTopic(kafka, 'job_status', () => undefined, { signal: ctx.signal });
+    return await scanTopic(kafka, 'job_status', () => undefined, { signal: ctx.signal, clock: ctx.clock });
   } catch (error) {
-    if (!isClassifiedError(error)) throw error;
+    // Ours already say what to do (an interruption, a broker that gave no answer in time); bugs go on as they are.
+    if (isCliError(error) || !isClassifiedError(error)) throw error;
     throw new OperationError(`cannot read the job_status topic: ${error.message}`, {
       hint: 'Run `marketplace up` first, and check that Kafka is reachable.',
     });

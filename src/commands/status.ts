@@ -1,5 +1,6 @@
 import type { Context } from '../core/context.js';
 import type { LoadedConfig } from '../core/config.js';
+import { abortReason } from '../core/waiter.js';
 import { ExitCode, isClassifiedError } from '../core/errors.js';
 import type { EngineJob, EngineName } from '../engines/engine.js';
 import { defineCommand } from './command.js';
@@ -21,8 +22,11 @@ export interface StatusResult {
   engine: EngineName;
   healthy: boolean;
   resources: ResourceStatus[];
-  /** ksqlDB's persistent queries, or Flink's jobs (then `name` is the pipeline a job runs, e.g. job_status). */
-  queries: { id: string; name?: string; sinks: string[]; state: string }[];
+  /**
+   * ksqlDB's persistent queries, or Flink's jobs (then `name` is the pipeline a job runs, e.g. job_status). `reason`:
+   * why one that is not RUNNING stopped, as the engine reports it (ksqlDB's EXPLAIN, Flink's last exception).
+   */
+  queries: { id: string; name?: string; sinks: string[]; state: string; reason?: string }[];
   topics: { name: string; endOffset: number }[];
   notes: string[];
 }
@@ -57,6 +61,7 @@ export const statusCommand = defineCommand({
         const paint = query.state === 'RUNNING' ? green : red;
         const name = query.name && query.name !== query.id ? `${query.name} ${dim(query.id)}` : query.id;
         ctx.out.info(`  ${name.padEnd(28)} ${paint(query.state)} → ${query.sinks.join(', ')}`);
+        if (query.reason) ctx.out.info(`    ${red(query.reason)}`);
       }
     }
     if (result.topics.length > 0) {
@@ -97,13 +102,15 @@ async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult
             : { ...base, health: 'missing' },
         );
       } catch (error) {
-        // A check that failed is reported in its row; a bug is not a check result.
+        // A check that failed is reported in its row; a bug, or Ctrl-C, is not a check result.
+        if (ctx.signal.aborted) throw abortReason(ctx.signal);
         if (!isClassifiedError(error)) throw error;
         resources.push({ ...base, health: 'error', detail: error.message.split('\n')[0] });
       }
     }
     const engine: EngineName = session.target === 'local' ? session.env.engine.name : loaded.values.engine;
     const queries = await queryStates(ctx, loaded, session).catch((error: unknown) => {
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
       if (!isClassifiedError(error)) throw error;
       notes.push(
         `${engine === 'flink' ? 'Flink jobs' : 'ksqlDB queries'} not checked: ${error.message.split('\n')[0]}`,
@@ -111,6 +118,7 @@ async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult
       return [];
     });
     const topics = await topicOffsets(ctx, loaded, session).catch((error: unknown) => {
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
       if (!isClassifiedError(error)) throw error;
       notes.push(`topic offsets not read: ${error.message.split('\n')[0]}`);
       return [];
@@ -143,6 +151,7 @@ async function queryStates(
       ...(job.name !== job.id ? { name: job.name } : {}),
       sinks: job.sinks,
       state: job.state,
+      ...(job.detail ? { reason: job.detail } : {}),
     }));
   if (session.target === 'local') {
     return asQueries(await session.env.engine.jobs());
@@ -150,7 +159,7 @@ async function queryStates(
     // The demo's long-running statements (the INSERTs) with their phases; the CREATE TABLEs are resources above.
     if (!session.known.get('flink-api-key')) return [];
     const { openEngine } = await import('../engines/index.js');
-    const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
+    const engine = await openEngine({ loaded, ctx });
     try {
       return asQueries(await engine.jobs());
     } finally {
@@ -165,13 +174,27 @@ async function queryStates(
     if (!url || !auth) return [];
   }
   if (!url) return [];
-  const client = new KsqlClient({ url, auth, secrets: ctx.secrets });
+  const client = new KsqlClient({
+    url,
+    auth,
+    secrets: ctx.secrets,
+    signal: ctx.signal,
+    clock: ctx.clock,
+    requestTimeoutMs: loaded.values.requestTimeout,
+  });
   try {
-    return (await client.listQueries()).map((query) => ({
+    const queries: StatusResult['queries'] = (await client.listQueries()).map((query) => ({
       id: query.id,
       sinks: query.sinks,
       state: query.state ?? Object.keys(query.statusCount ?? {})[0] ?? 'UNKNOWN',
     }));
+    const { stopReason } = await import('../engines/ksqldb.js');
+    for (const query of queries) {
+      if (query.state === 'RUNNING') continue;
+      const reason = await stopReason(client, query.id);
+      if (reason) query.reason = reason;
+    }
+    return queries;
   } finally {
     client.close();
   }
@@ -194,12 +217,18 @@ async function topicOffsets(
   const { createKafka } = await import('../kafka/client.js');
   const target = await resolveKafkaTarget(loaded, ctx.secrets);
   const { fetchOffsetsWhenReady } = await import('../kafka/topics.js');
-  const admin = createKafka({ ...target, clientId: 'marketplace-status', out: ctx.out }).admin();
-  await admin.connect();
+  const admin = createKafka({
+    ...target,
+    clientId: 'marketplace-status',
+    out: ctx.out,
+    requestTimeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
+  }).admin();
   try {
+    await admin.connect();
     const result: StatusResult['topics'] = [];
     for (const name of present) {
-      const offsets = await fetchOffsetsWhenReady(admin, name, 30_000, ctx.signal);
+      const offsets = await fetchOffsetsWhenReady(admin, name, { signal: ctx.signal, clock: ctx.clock });
       result.push({ name, endOffset: offsets.reduce((sum, p) => sum + Number(p.high), 0) });
     }
     return result;

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { isCliError, OperationError } from '../core/errors.js';
 import type { SecretRegistry } from '../core/redact.js';
-import { systemClock, type Clock } from '../core/waiter.js';
+import { formatDuration } from '../core/parse.js';
+import { AFTER_INTERRUPT_MS, abortReason, systemClock, type Clock } from '../core/waiter.js';
 import { confluentApiError, normaliseFailure, type ConfluentApiError } from './errors.js';
 import { defaultRetryPolicy, nextDelayMs, serverWaitHintMs, type RetryPolicy } from './retry-policy.js';
 
@@ -59,11 +60,13 @@ export interface HttpCoreOptions {
   clock?: Clock;
   logger?: ApiLogger;
   secrets?: SecretRegistry;
-  /** Per attempt. */
+  /** Per attempt: how long the API may take to answer (requestTimeout). */
   timeoutMs?: number;
   /** Per call, across retries. */
   deadlineMs?: number;
   retry?: Partial<RetryPolicy>;
+  /** Ctrl-C: the attempt in flight and the pause before the next end at once, throwing the signal's reason. */
+  signal?: AbortSignal;
 }
 
 const NETWORK_NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -81,6 +84,8 @@ export class HttpCore {
   private readonly logger?: ApiLogger;
   private readonly secrets?: SecretRegistry;
   private readonly deadlineMs: number;
+  private readonly timeoutMs: number;
+  private readonly signal?: AbortSignal;
   private readonly policy: RetryPolicy;
 
   constructor(options: HttpCoreOptions) {
@@ -90,10 +95,11 @@ export class HttpCore {
     this.logger = options.logger;
     this.secrets = options.secrets;
     this.deadlineMs = options.deadlineMs ?? 5 * 60_000;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.signal = options.signal;
     this.policy = { ...defaultRetryPolicy, ...options.retry };
     this.registerCredentials(options.cloudCredentials);
     this.axios = axios.create({
-      timeout: options.timeoutMs ?? 30_000,
       responseType: 'text',
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
@@ -121,11 +127,21 @@ export class HttpCore {
       const clientRequestId = randomUUID();
       this.log(`→ ${spec.method} ${shownPath} (attempt ${attempt + 1}, X-Request-Id ${clientRequestId})`);
       const attemptStarted = this.clock.now();
+      // A call made after Ctrl-C (recording what was done) gets a moment; one in flight at Ctrl-C ends then.
+      const interrupted = this.signal?.aborted === true;
+      const attemptTimeout = Math.max(
+        1,
+        Math.min(interrupted ? AFTER_INTERRUPT_MS : this.timeoutMs, deadline - attemptStarted),
+      );
       let response: AxiosResponse<string> | undefined;
       let networkCode: string | undefined;
       try {
-        response = await this.send(spec, url, credentials, clientRequestId);
+        response = await this.send(spec, url, credentials, clientRequestId, {
+          timeout: attemptTimeout,
+          signal: interrupted ? undefined : this.signal,
+        });
       } catch (error) {
+        if (!interrupted && this.signal?.aborted) throw abortReason(this.signal);
         if (isCliError(error)) throw error;
         networkCode = networkErrorCode(error);
       }
@@ -149,7 +165,7 @@ export class HttpCore {
         lastError = confluentApiError({
           status: 0,
           code: networkCode,
-          detail: networkMessage(networkCode, url),
+          detail: networkMessage(networkCode, url, attemptTimeout),
           shape: 'network',
           method: spec.method,
           path: shownPath,
@@ -157,7 +173,7 @@ export class HttpCore {
         });
       }
 
-      if (!lastError.retriable) throw lastError;
+      if (!lastError.retriable || interrupted) throw lastError;
       const notApplied = lastError.status === 429 || NETWORK_NOT_SENT.has(networkCode ?? '');
       if (!notApplied && !repeatable) {
         if (!spec.recover) throw lastError;
@@ -173,7 +189,7 @@ export class HttpCore {
       const delay = nextDelayMs(attempt, this.policy, hint);
       if (attempt + 1 >= this.policy.maxAttempts || this.clock.now() + delay > deadline) break;
       this.log(`  retrying in ${delay} ms${hint === undefined ? '' : ' (server asked)'}`);
-      await this.clock.sleep(delay);
+      await this.clock.sleep(delay, this.signal);
     }
     throw lastError!;
   }
@@ -183,12 +199,15 @@ export class HttpCore {
     url: string,
     credentials: Credentials,
     clientRequestId: string,
+    bounds: { timeout: number; signal: AbortSignal | undefined },
   ): Promise<AxiosResponse<string>> {
     let target = url;
     for (let hop = 0; ; hop++) {
       const response = await this.axios.request<string>({
         method: spec.method,
         url: target,
+        timeout: bounds.timeout,
+        signal: bounds.signal,
         data: spec.body === undefined ? undefined : JSON.stringify(spec.body),
         headers: {
           Authorization: `Basic ${Buffer.from(`${credentials.key}:${credentials.secret}`).toString('base64')}`,
@@ -259,10 +278,10 @@ function networkErrorCode(error: unknown): string {
   return record.code ?? record.cause?.code ?? 'ENETWORK';
 }
 
-function networkMessage(code: string | undefined, url: string): string {
+function networkMessage(code: string | undefined, url: string, timeoutMs: number): string {
   switch (code) {
     case 'ETIMEDOUT':
-      return 'no response before the timeout';
+      return `no answer within ${formatDuration(timeoutMs)}`;
     case 'ECONNRESET':
       return 'the connection was reset';
     case 'ECONNREFUSED':

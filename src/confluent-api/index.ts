@@ -27,6 +27,7 @@ export interface ConfluentCloudOptions {
   timeoutMs?: number;
   deadlineMs?: number;
   retry?: Partial<RetryPolicy>;
+  signal?: AbortSignal;
 }
 
 export interface ConfluentCloud {
@@ -60,6 +61,7 @@ export function createConfluentCloud(options: ConfluentCloudOptions): ConfluentC
     timeoutMs: options.timeoutMs,
     deadlineMs: options.deadlineMs,
     retry: options.retry,
+    signal: options.signal,
   });
   return {
     http,

@@ -1,5 +1,6 @@
-import { OperationError, UserError } from '../core/errors.js';
-import { waitFor } from '../core/waiter.js';
+import { isCliError, OperationError, UserError } from '../core/errors.js';
+import { formatDuration } from '../core/parse.js';
+import { systemClock, waitFor, within, type Clock } from '../core/waiter.js';
 
 export interface ConnectorState {
   name: string;
@@ -8,15 +9,25 @@ export interface ConnectorState {
   type?: string;
 }
 
+export interface ConnectClientOptions {
+  /** How long the worker may take to answer one request (requestTimeout); default 15 s. */
+  timeoutMs?: number;
+  /** Ctrl-C: a request in flight ends at once, and so does a wait, throwing the signal's reason. */
+  signal?: AbortSignal;
+  clock?: Clock;
+}
+
 /** A self-managed Kafka Connect worker's REST API (the local stack's), with errors a user can act on. */
 export class ConnectClient {
   private readonly base: string;
+  private readonly timeoutMs: number;
 
   constructor(
     url: string,
-    private readonly timeoutMs = 15_000,
+    private readonly options: ConnectClientOptions = {},
   ) {
     this.base = url.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 15_000;
   }
 
   async connectors(): Promise<string[]> {
@@ -31,11 +42,7 @@ export class ConnectClient {
    * Create or update. PUT is idempotent on Connect, so a worker that answers "not ready yet" (starting, joining its
    * group, rebalancing) is asked again until `timeoutMs`.
    */
-  async putConfig(
-    name: string,
-    config: Record<string, string>,
-    options: { timeoutMs?: number; signal?: AbortSignal } = {},
-  ): Promise<void> {
+  async putConfig(name: string, config: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<void> {
     const path = `/connectors/${encodeURIComponent(name)}/config`;
     let lastRefusal: ConnectNotReady | undefined;
     let failure: unknown;
@@ -54,7 +61,8 @@ export class ConnectClient {
         {
           what: `Kafka Connect to accept connector ${name}`,
           timeoutMs: options.timeoutMs ?? 60_000,
-          signal: options.signal,
+          signal: this.options.signal,
+          clock: this.options.clock ?? systemClock,
           initialDelayMs: 250,
           maxDelayMs: 2_000,
         },
@@ -80,24 +88,32 @@ export class ConnectClient {
   }
 
   private async call<T>(method: string, path: string, body?: unknown, absentOn: number[] = []): Promise<T | undefined> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.base}${path}`, {
+    // One deadline for the answer and its body; at the deadline or at Ctrl-C the request is cancelled.
+    const cancel = new AbortController();
+    const exchange = (async () => {
+      const response = await fetch(`${this.base}${path}`, {
         method,
         headers:
           body === undefined
             ? { accept: 'application/json' }
             : { accept: 'application/json', 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: cancel.signal,
       });
+      return { response, text: await response.text() };
+    })();
+    let response: Response;
+    let text: string;
+    try {
+      ({ response, text } = await within(exchange, {
+        timeoutMs: this.timeoutMs,
+        signal: this.options.signal,
+        onTimeout: () => this.timeout(method, path),
+      }));
     } catch (error) {
-      const code = (error as { cause?: NodeJS.ErrnoException }).cause?.code;
-      throw new OperationError(`Kafka Connect at ${this.base} is not reachable (${code ?? (error as Error).message})`, {
-        hint: 'Start the local stack with `marketplace local start`, or check connectUrl.',
-      });
+      cancel.abort();
+      throw isCliError(error) ? error : this.unreachable(error);
     }
-    const text = await response.text();
     if (absentOn.includes(response.status)) return undefined;
     if (!response.ok) {
       let message = text;
@@ -114,6 +130,22 @@ export class ConnectClient {
       });
     }
     return (text ? JSON.parse(text) : (null as unknown)) as T;
+  }
+
+  private timeout(method: string, path: string): OperationError {
+    return new OperationError(
+      `Kafka Connect at ${this.base} gave no answer to ${method} ${path} within ${formatDuration(this.timeoutMs)}`,
+      {
+        hint: 'Check that Connect runs (`marketplace local status`) and that connectUrl points at it; requestTimeout (MARKETPLACE_REQUEST_TIMEOUT) gives a slow worker longer.',
+      },
+    );
+  }
+
+  private unreachable(error: unknown): OperationError {
+    const code = (error as { cause?: NodeJS.ErrnoException }).cause?.code;
+    return new OperationError(`Kafka Connect at ${this.base} is not reachable (${code ?? (error as Error).message})`, {
+      hint: 'Start the local stack with `marketplace local start`, or check connectUrl.',
+    });
   }
 }
 

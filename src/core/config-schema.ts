@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationMs, MAX_TIMER_MS } from './parse.js';
 import { CLOUD_REGIONS } from './regions.js';
 
 /**
@@ -28,6 +29,12 @@ const hostPortList = z
   .string()
   .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}(,[A-Za-z0-9.\-[\]:]+:\d{1,5})*$/)
   .refine((list) => list.split(',').every((server) => isPort(Number(server.slice(server.lastIndexOf(':') + 1)))));
+
+/** A duration as the flags take it ("30s", "500ms", "2m"; a bare number is seconds), read as milliseconds. */
+const timeout = z
+  .union([z.number().positive(), z.string()])
+  .transform((value) => (typeof value === 'number' ? Math.round(value * 1000) : durationMs(value)))
+  .pipe(z.number().int().min(1).max(MAX_TIMER_MS));
 
 function isPort(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && n <= 65535;
@@ -161,6 +168,14 @@ export const CONFIG_KEYS = {
     expected: 'a MongoDB user name',
     description: 'MongoDB Atlas database user for the cloud sink (its password comes from MONGODB_PASSWORD).',
   },
+  requestTimeout: {
+    schema: timeout,
+    expected: 'a duration such as 30s, 500ms or 2m (at most 24 days)',
+    description:
+      'How long a server (Kafka, ksqlDB, Connect, MongoDB, the Cloud API) may take to answer one request before the ' +
+      'command fails, naming the server; a server that accepts connections but never answers ends there too.',
+    default: '30s',
+  },
   home: {
     schema: z.string().min(1),
     expected: 'a directory path',
@@ -247,6 +262,8 @@ export interface Config {
   mongoDatabase: string;
   mongoCollection: string;
   mongoUser?: string;
+  /** Milliseconds. */
+  requestTimeout: number;
   home: string;
   localKafkaPort: number;
   localKafkaControllerPort: number;

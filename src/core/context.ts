@@ -3,6 +3,7 @@ import type { LoadConfigChoices, LoadedConfig } from './config.js';
 import type { Output } from './output.js';
 import type { Prompter } from './prompts.js';
 import type { SecretRegistry } from './redact.js';
+import type { Clock } from './waiter.js';
 
 export interface GlobalOptions {
   json: boolean;
@@ -23,8 +24,10 @@ export interface Context {
   stdout: NodeJS.WriteStream;
   cwd: string;
   globals: GlobalOptions;
-  /** Aborted on Ctrl-C / SIGTERM; long-running commands watch it and clean up. */
+  /** Aborted on Ctrl-C / SIGTERM (its reason an InterruptedError); long-running commands watch it and clean up. */
   signal: AbortSignal;
+  /** The one clock every wait and the producer's pacing use (MARKETPLACE_WAIT_SCALE shortens its pauses). */
+  clock: Clock;
   /** Loads and validates configuration, with these flag values taking precedence over everything else. */
   loadConfig(flags?: Partial<Record<ConfigKey, unknown>>, options?: LoadConfigChoices): Promise<LoadedConfig>;
 }

@@ -55,18 +55,30 @@ export function fraction(flag: string) {
 /** The longest delay a Node timer takes (2^31-1 ms); a longer one fires at once with a TimeoutOverflowWarning. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** "30s", "500ms", "5m", "1h" or plain seconds → milliseconds; undefined when it is not a positive duration. */
+export function durationMs(value: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  const amount = match ? Number(match[1]) : NaN;
+  if (!match || !(amount > 0)) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!;
+  return Math.round(amount * unit);
+}
+
+/** A duration for messages, in the notation the flags take: "500 ms", "2 s", "1.5 s", "90 s". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
 /** "30s", "5m", "1h" or plain seconds → milliseconds, within what a timer can wait. */
 export function duration(flag: string) {
   return (value: string): number => {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-    const amount = match ? Number(match[1]) : NaN;
-    if (!match || !(amount > 0)) {
+    const ms = durationMs(value);
+    if (ms === undefined) {
       throw new UserError(`${flag} must be a duration such as 30s, 5m or 1h; got "${value}"`, {
         hint: `Example: ${flag} 30s`,
       });
     }
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!;
-    const ms = Math.round(amount * unit);
     if (ms < 1 || ms > MAX_TIMER_MS) {
       throw new UserError(`${flag} must be from 1ms to 24 days (${MAX_TIMER_MS} ms); got "${value}"`, {
         hint: `Example: ${flag} 30s`,

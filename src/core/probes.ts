@@ -1,16 +1,34 @@
 import { connect } from 'node:net';
+import { formatDuration } from './parse.js';
+import { abortReason, within } from './waiter.js';
 
-/** Cheap reachability probes with short timeouts, for `doctor` and for friendly "is it up?" errors. */
+/**
+ * Cheap reachability probes with short timeouts, for `doctor` and for friendly "is it up?" errors. Ctrl-C (the
+ * signal) ends a probe at once, throwing the signal's reason.
+ */
 
-export async function tcpReachable(hostPort: string, timeoutMs = 2000): Promise<{ ok: boolean; detail: string }> {
+export async function tcpReachable(
+  hostPort: string,
+  timeoutMs = 2000,
+  signal?: AbortSignal,
+): Promise<{ ok: boolean; detail: string }> {
   const { host, port } = splitHostPort(hostPort);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
     const socket = connect({ host, port });
+    const onAbort = () => {
+      socket.destroy();
+      reject(abortReason(signal!));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const done = (ok: boolean, detail: string) => {
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       resolve({ ok, detail });
     };
-    socket.setTimeout(timeoutMs, () => done(false, `no answer from ${host}:${port} within ${timeoutMs} ms`));
+    socket.setTimeout(timeoutMs, () =>
+      done(false, `no connection to ${host}:${port} within ${formatDuration(timeoutMs)}`),
+    );
     socket.once('connect', () => done(true, `${host}:${port} accepts connections`));
     socket.once('error', (error: NodeJS.ErrnoException) =>
       done(false, `${host}:${port}: ${error.code ?? error.message}`),
@@ -26,19 +44,24 @@ export interface HttpProbeResult {
 
 export async function httpReachable(
   url: string,
-  options: { timeoutMs?: number; headers?: Record<string, string> } = {},
+  options: { timeoutMs?: number; headers?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<HttpProbeResult> {
   const timeoutMs = options.timeoutMs ?? 3000;
+  const cancel = new AbortController();
+  const silent = new Error(`no answer within ${formatDuration(timeoutMs)}`);
   try {
-    const response = await fetch(url, { headers: options.headers, signal: AbortSignal.timeout(timeoutMs) });
+    const response = await within(fetch(url, { headers: options.headers, signal: cancel.signal }), {
+      timeoutMs,
+      signal: options.signal,
+      onTimeout: () => silent,
+    });
     await response.body?.cancel();
     return { ok: true, status: response.status, detail: `${new URL(url).origin} answered HTTP ${response.status}` };
   } catch (error) {
+    cancel.abort();
+    if (options.signal?.aborted) throw abortReason(options.signal);
     const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
-    const reason =
-      (error as Error).name === 'TimeoutError'
-        ? `no answer within ${timeoutMs} ms`
-        : (cause?.code ?? (error as Error).message);
+    const reason = error === silent ? silent.message : (cause?.code ?? (error as Error).message);
     return { ok: false, detail: `${safeOrigin(url)}: ${reason}` };
   }
 }

@@ -1,6 +1,7 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { isClassifiedError, UserError } from '../core/errors.js';
+import { waitFor, type Clock } from '../core/waiter.js';
 import type { Kafka } from '../kafka/client.js';
 import type { Follower, FollowedRecord } from '../kafka/follow.js';
 import type { OffsetReader, PartitionEnds } from '../kafka/offsets.js';
@@ -45,9 +46,16 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
   const { resolveKafkaTarget } = await import('../kafka/connection.js');
   const { createKafka } = await import('../kafka/client.js');
   const target = await resolveKafkaTarget(loaded, ctx.secrets);
-  const kafka = createKafka({ ...target, clientId: 'marketplace-dashboard', out: ctx.out });
+  const bounds = { requestTimeoutMs: loaded.values.requestTimeout, signal: ctx.signal };
+  const kafka = createKafka({ ...target, clientId: 'marketplace-dashboard', out: ctx.out, ...bounds });
   // Health questions must answer within a round, so their client gives up quickly when the broker is away.
-  const probeKafka = createKafka({ ...target, clientId: 'marketplace-dashboard-health', out: ctx.out, retries: 1 });
+  const probeKafka = createKafka({
+    ...target,
+    clientId: 'marketplace-dashboard-health',
+    out: ctx.out,
+    retries: 1,
+    ...bounds,
+  });
 
   let fail: (error: unknown) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => {
@@ -84,7 +92,7 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
         const status = statusOf(record.value);
         byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
       },
-      { signal: ctx.signal, timeoutMs: 30 * 60_000 },
+      { signal: ctx.signal, clock: ctx.clock, timeoutMs: 30 * 60_000 },
     );
     model.setEarlierDecisions(byStatus);
     earlierCounted = true;
@@ -197,7 +205,10 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
     model.setHealth({ topics, lags, sink: { documents, records: model.jobStatusRecords() } });
   };
 
-  const loops = [repeat(readHealth, options.healthEveryMs ?? 2_000), repeat(readFlow, options.flowEveryMs ?? 3_000)];
+  const loops = [
+    repeat(readHealth, options.healthEveryMs ?? 2_000, ctx.clock),
+    repeat(readFlow, options.flowEveryMs ?? 3_000, ctx.clock),
+  ];
   return {
     failed,
     stop: async () => {
@@ -277,7 +288,7 @@ async function sinkCollection(
   return {
     counter: {
       count: async () => {
-        opened ??= await openSinkCollection(target, { timeoutMs: 1_500 });
+        opened ??= await openSinkCollection(target, { timeoutMs: 1_500, signal: ctx.signal });
         return opened.count();
       },
       close: async () => {
@@ -287,22 +298,33 @@ async function sinkCollection(
   };
 }
 
-/** Runs `task` now and then `everyMs` after each run ends, so slow rounds never pile up. */
-function repeat(task: () => Promise<void>, everyMs: number): { stop(): Promise<void> } {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  let running: Promise<void> = Promise.resolve();
-  const run = () => {
-    running = task().finally(() => {
-      if (!stopped) timer = setTimeout(run, everyMs);
-    });
-  };
-  run();
+/**
+ * Runs `task` now and then `everyMs` after each run ends, so slow rounds never pile up: a wait that is never done,
+ * until stop(), which lets the round in progress finish.
+ */
+function repeat(task: () => Promise<void>, everyMs: number, clock: Clock): { stop(): Promise<void> } {
+  const stopping = new AbortController();
+  let round: Promise<void> = Promise.resolve();
+  const rounds = waitFor(
+    async () => {
+      round = task();
+      await round;
+      return { done: false, status: 'repeating' };
+    },
+    {
+      what: 'the next round',
+      timeoutMs: Number.POSITIVE_INFINITY,
+      initialDelayMs: everyMs,
+      maxDelayMs: everyMs,
+      clock,
+      signal: stopping.signal,
+    },
+  );
+  rounds.catch(() => undefined);
   return {
     stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running.catch(() => undefined);
+      stopping.abort();
+      await round.catch(() => undefined);
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
-import { isClassifiedError, isCliError, OperationError, UserError } from '../core/errors.js';
-import { waitFor } from '../core/waiter.js';
+import { InterruptedError, isClassifiedError, isCliError, OperationError, UserError } from '../core/errors.js';
+import { abortReason, waitFor } from '../core/waiter.js';
 import type { SinkCollection } from '../mongo/client.js';
 import { type DemoResult, demoFailed } from './result.js';
 import { INPUT_TOPICS } from '../producers/records.js';
@@ -81,6 +81,7 @@ async function ensureStack(ctx: Context, loaded: LoadedConfig): Promise<boolean>
         groups,
         env: ctx.env,
         signal: ctx.signal,
+        clock: ctx.clock,
         onEvent: (event) => {
           if (event.kind === 'healthy') spinner.log(`  ${event.service} healthy (${event.seconds.toFixed(1)} s)`);
         },
@@ -119,7 +120,7 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
   const { openEngine } = await import('../engines/index.js');
   const { tableRenderer, jsonlRenderer } = await import('../tail/render.js');
   const loaded = await ctx.loadConfig();
-  const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
+  const engine = await openEngine({ loaded, ctx });
   const opened = await engine.tail({ name: 'job_status', fromBeginning: false }).catch(async (error: unknown) => {
     await engine.close();
     throw error;
@@ -134,8 +135,10 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
         palette: ctx.out.paint,
       })
     : jsonlRenderer(ctx.stdout);
+  let rowsSeen = 0;
   const tailing = (async () => {
     for await (const row of source) {
+      rowsSeen++;
       if (!ctx.globals.json) renderer.row(row);
     }
   })().catch(() => undefined);
@@ -154,10 +157,14 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
       compression: 'none',
       connectTimeoutMs: 10_000,
     });
+    if (ctx.signal.aborted) {
+      throw new InterruptedError(
+        `interrupted after ${result.jobs} jobs (${result.acked} records acknowledged)${options.keep ? '' : '; removing the demo'}`,
+      );
+    }
     if (result.error)
       throw demoFailed('producing', Object.assign(new Error(result.error.message), { hint: result.error.hint }));
-    // Let the last joins arrive before the summary.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await lastJoins(ctx, result.jobs, () => rowsSeen);
     return result.jobs;
   } finally {
     await source.close();
@@ -167,6 +174,32 @@ async function produceWhileTailing(ctx: Context, options: DemoOptions): Promise<
     await engine.close();
   }
 }
+
+/**
+ * Each job meets its order in job_status moments after the last record is sent: the summary waits for those rows
+ * (the tail sees them), for a while; the summary then says how many had not arrived.
+ */
+async function lastJoins(ctx: Context, jobs: number, rowsSeen: () => number): Promise<void> {
+  await waitFor(
+    async () =>
+      rowsSeen() >= jobs
+        ? { done: true, value: undefined }
+        : { done: false, status: `${rowsSeen()} of ${jobs} job_status rows` },
+    {
+      what: 'the last job_status rows',
+      timeoutMs: LAST_JOINS_TIMEOUT_MS,
+      initialDelayMs: 100,
+      maxDelayMs: 500,
+      clock: ctx.clock,
+      signal: ctx.signal,
+    },
+  ).catch((error: unknown) => {
+    if (ctx.signal.aborted) throw abortReason(ctx.signal);
+    if (!(error instanceof OperationError)) throw error;
+  });
+}
+
+const LAST_JOINS_TIMEOUT_MS = 10_000;
 
 interface Counts {
   /** Per partition of job_status: the end offset. */
@@ -181,25 +214,34 @@ async function counts(ctx: Context, loaded: LoadedConfig): Promise<Counts> {
     ...(await resolveKafkaTarget(loaded, ctx.secrets)),
     clientId: 'marketplace-demo',
     out: ctx.out,
+    requestTimeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
   }).admin();
   await admin.connect();
   try {
     const { fetchOffsetsWhenReady } = await import('../kafka/topics.js');
-    const offsets = await fetchOffsetsWhenReady(admin, 'job_status', 30_000, ctx.signal);
+    const offsets = await fetchOffsetsWhenReady(admin, 'job_status', { signal: ctx.signal, clock: ctx.clock });
     return {
       jobStatusEnd: new Map(offsets.map((p) => [p.partition, Number(p.high)])),
-      mongoDocuments: await withCollection(loaded, (collection) => collection.count()),
+      mongoDocuments: await withCollection(ctx, loaded, (collection) => collection.count()),
     };
   } finally {
     await admin.disconnect();
   }
 }
 
-async function withCollection<T>(loaded: LoadedConfig, use: (collection: SinkCollection) => Promise<T>): Promise<T> {
+async function withCollection<T>(
+  ctx: Context,
+  loaded: LoadedConfig,
+  use: (collection: SinkCollection) => Promise<T>,
+): Promise<T> {
   const { withSinkCollection } = await import('../mongo/client.js');
   const { configuredEndpoints } = await import('../core/endpoints.js');
   const { mongoDatabase: database, mongoCollection: collection } = loaded.values;
-  return withSinkCollection({ uri: configuredEndpoints(loaded.values).mongoUri!, database, collection }, use);
+  return withSinkCollection({ uri: configuredEndpoints(loaded.values).mongoUri!, database, collection }, use, {
+    timeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
+  });
 }
 
 async function summarise(
@@ -215,10 +257,31 @@ async function summarise(
     ...(await resolveKafkaTarget(loaded, ctx.secrets)),
     clientId: 'marketplace-demo',
     out: ctx.out,
+    requestTimeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
   });
-  const records = (await readTopic(kafka, 'job_status', { timeoutMs: 60_000 })).filter(
-    (record) => Number(record.offset) >= (before.jobStatusEnd.get(record.partition) ?? 0),
-  );
+  const fresh = async () =>
+    (await readTopic(kafka, 'job_status', { timeoutMs: 60_000, signal: ctx.signal, clock: ctx.clock })).filter(
+      (record) => Number(record.offset) >= (before.jobStatusEnd.get(record.partition) ?? 0),
+    );
+  // Rows are readable once their transaction commits: right away on ksqlDB, at Flink's next checkpoint.
+  const records = await waitFor(
+    async () => {
+      const read = await fresh();
+      return read.length >= produced ? { done: true, value: read } : { done: false, status: `${read.length} rows` };
+    },
+    {
+      what: 'the last job_status rows',
+      timeoutMs: 20_000,
+      initialDelayMs: 500,
+      maxDelayMs: 2000,
+      signal: ctx.signal,
+      clock: ctx.clock,
+    },
+  ).catch((error: unknown) => {
+    if (!isClassifiedError(error) || ctx.signal.aborted) throw error;
+    return fresh();
+  });
   const statuses = records.map((record) =>
     record.value ? (JSON.parse(record.value) as { CURRENT_STATUS?: string }).CURRENT_STATUS : undefined,
   );
@@ -227,7 +290,7 @@ async function summarise(
     accepted: statuses.filter((s) => s === 'ACCEPTED').length,
     rejected: statuses.filter((s) => s === 'REJECTED').length,
   };
-  const mongoDocuments = await withCollection(loaded, async (collection) => {
+  const mongoDocuments = await withCollection(ctx, loaded, async (collection) => {
     const landed = async () => (await collection.count()) - before.mongoDocuments;
     return waitFor(
       async () => {
@@ -241,16 +304,18 @@ async function summarise(
         timeoutMs: 30_000,
         initialDelayMs: 500,
         maxDelayMs: 2000,
+        clock: ctx.clock,
         signal: ctx.signal,
       },
     ).catch((error: unknown) => {
       // Out of time: the summary says how many landed. Ctrl-C and bugs end the demo.
-      if (ctx.signal.aborted || !(error instanceof OperationError)) throw error;
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
+      if (!(error instanceof OperationError)) throw error;
       return landed();
     });
   });
   const { openEngine } = await import('../engines/index.js');
-  const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
+  const engine = await openEngine({ loaded, ctx });
   let truckTrackerRows = 0;
   try {
     truckTrackerRows = (await engine.tableRows('truck_tracker', ctx.signal)).length;

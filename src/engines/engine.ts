@@ -1,9 +1,13 @@
+import type { Context } from '../core/context.js';
 import type { QueryFacts, SourceFacts } from '../lineage/graph.js';
 import type { RowSource, TailRow } from '../tail/source.js';
 
 /** The stream processors the demo runs on. */
 export const ENGINE_NAMES = ['ksqldb', 'flink'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
+
+/** What an engine takes from the command: its secrets and environment, its Ctrl-C and clock. */
+export type EngineContext = Pick<Context, 'secrets' | 'env' | 'signal' | 'clock'>;
 
 /** Something the engine runs for the demo: a ksqlDB persistent query, or a Flink job. */
 export interface EngineJob {
@@ -68,8 +72,10 @@ export interface StreamEngine {
   readonly resourceTitle: string;
   /** Endpoints worth showing after `up`. */
   endpoints(): Record<string, string>;
-  /** Throws an OperationError naming what to start when the engine's servers do not answer. */
-  requireReachable(): Promise<void>;
+  /** The settings that point at its servers, for "fix …" hints. */
+  readonly endpointKeys: string[];
+  /** Throws an OperationError naming what to start when the engine's servers do not answer within the probe's time. */
+  requireReachable(probe: { timeoutMs: number; signal: AbortSignal }): Promise<void>;
 
   /** What exists of the templates' streams, tables and jobs, and what differs (read-only). */
   inspect(signal?: AbortSignal): Promise<PipelineState>;

@@ -1,9 +1,9 @@
 import type { LoadedConfig } from '../core/config.js';
-import type { SecretRegistry } from '../core/redact.js';
-import type { EngineName, StreamEngine } from './engine.js';
+import type { EngineContext, EngineName, StreamEngine } from './engine.js';
 
 export type {
   ApplyOutcome,
+  EngineContext,
   EngineJob,
   EngineName,
   OpenedSource,
@@ -19,8 +19,7 @@ export { ENGINE_NAMES } from './engine.js';
  */
 export async function openEngine(options: {
   loaded: LoadedConfig;
-  secrets: SecretRegistry;
-  env: NodeJS.ProcessEnv;
+  ctx: EngineContext;
   name?: EngineName;
 }): Promise<StreamEngine> {
   const name = options.name ?? options.loaded.values.engine;

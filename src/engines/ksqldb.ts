@@ -1,24 +1,19 @@
 import type { LoadedConfig } from '../core/config.js';
 import { OperationError, UserError } from '../core/errors.js';
 import { httpReachable } from '../core/probes.js';
-import type { SecretRegistry } from '../core/redact.js';
+import type { Clock } from '../core/waiter.js';
 import { KsqlClient } from '../ksql-client/client.js';
-import { resolveKsqlTarget, type KsqlTarget } from '../ksql-client/target.js';
+import { ksqlClientOptions, resolveKsqlTarget, type KsqlTarget } from '../ksql-client/target.js';
 import type { QueryFacts, SourceFacts } from '../lineage/graph.js';
 import { ksqlDeployer } from '../provisioning/ksql-deployer.js';
 import { ksqlRowSource } from '../tail/ksql-source.js';
-import type { EngineJob, OpenedSource, StreamEngine, TailRequest } from './engine.js';
+import type { EngineContext, EngineJob, OpenedSource, StreamEngine, TailRequest } from './engine.js';
 
 /** ksqlDB: the local dev server, Confluent Cloud's cluster, or any ksqlDB at ksqldbUrl. */
-export async function ksqldbEngine(options: { loaded: LoadedConfig; secrets: SecretRegistry }): Promise<StreamEngine> {
-  const target = await resolveKsqlTarget(options.loaded);
-  const client = () =>
-    new KsqlClient({
-      url: target.url,
-      auth: target.auth,
-      secrets: options.secrets,
-      unreachableHint: target.unreachableHint,
-    });
+export async function ksqldbEngine(options: { loaded: LoadedConfig; ctx: EngineContext }): Promise<StreamEngine> {
+  const { ctx, loaded } = options;
+  const target = await resolveKsqlTarget(loaded);
+  const client = () => new KsqlClient(ksqlClientOptions(target, ctx, loaded));
   const withClient = async <T>(use: (ksql: KsqlClient) => Promise<T>): Promise<T> => {
     const ksql = client();
     try {
@@ -30,7 +25,10 @@ export async function ksqldbEngine(options: { loaded: LoadedConfig; secrets: Sec
   const deployer = ksqlDeployer({
     url: target.url,
     ...(target.auth ? { credentials: { key: target.auth.username, secret: target.auth.password } } : {}),
-    secrets: options.secrets,
+    secrets: ctx.secrets,
+    signal: ctx.signal,
+    clock: ctx.clock,
+    requestTimeoutMs: loaded.values.requestTimeout,
   });
   const queryState = (query: { state?: string; statusCount?: Record<string, number> }) =>
     query.state ?? Object.keys(query.statusCount ?? {})[0] ?? 'UNKNOWN';
@@ -41,7 +39,8 @@ export async function ksqldbEngine(options: { loaded: LoadedConfig; secrets: Sec
     resourceId: 'ksql-statements',
     resourceTitle: 'ksqlDB streams, tables and queries (templates/ksql)',
     endpoints: () => ({ ksqldb: target.url }),
-    requireReachable: () => requireKsqldb(target, options.loaded.values.target === 'local'),
+    endpointKeys: ['ksqldbUrl'],
+    requireReachable: (probe) => requireKsqldb(target, loaded.values.target === 'local', probe),
     inspect: async () => {
       const complete = await deployer.complete();
       return { present: complete, ready: complete, changes: [], attributes: {} };
@@ -53,17 +52,22 @@ export async function ksqldbEngine(options: { loaded: LoadedConfig; secrets: Sec
     remove: () => deployer.remove(),
     leftovers: () => deployer.leftovers(),
     jobs: () =>
-      withClient(async (ksql) =>
-        (await ksql.listQueries()).map(
-          (query): EngineJob => ({
+      withClient(async (ksql) => {
+        const jobs: EngineJob[] = [];
+        for (const query of await ksql.listQueries()) {
+          const state = queryState(query);
+          const reason = state === 'RUNNING' ? undefined : await stopReason(ksql, query.id);
+          jobs.push({
             id: query.id,
             name: query.id,
-            state: queryState(query),
+            state,
             sources: [],
             sinks: query.sinks,
-          }),
-        ),
-      ),
+            ...(reason ? { detail: reason } : {}),
+          });
+        }
+        return jobs;
+      }),
     lineage: () =>
       withClient(async (ksql) => {
         const listed = [...(await ksql.listStreams()), ...(await ksql.listTables())];
@@ -86,15 +90,13 @@ export async function ksqldbEngine(options: { loaded: LoadedConfig; secrets: Sec
         }));
         return { sources, queries };
       }),
-    tail: (request) => openKsqlTail(client(), request),
+    tail: (request) => openKsqlTail(client(), request, ctx.clock),
     topicKey: async (topic) => {
       // A quick answer or none: this only names the key column of a topic read without ksqlDB.
       const quick = new KsqlClient({
-        url: target.url,
-        auth: target.auth,
-        secrets: options.secrets,
+        ...ksqlClientOptions(target, ctx, loaded),
         connectTimeoutMs: 2000,
-        requestTimeoutMs: 3000,
+        requestTimeoutMs: Math.min(3000, loaded.values.requestTimeout),
       });
       try {
         const sources = [...(await quick.listStreams()), ...(await quick.listTables())];
@@ -112,10 +114,14 @@ export async function ksqldbEngine(options: { loaded: LoadedConfig; secrets: Sec
   };
 }
 
-async function requireKsqldb(target: KsqlTarget, local: boolean): Promise<void> {
-  const probe = await httpReachable(new URL('/info', target.url).toString());
-  if (probe.ok) return;
-  throw new OperationError(`ksqlDB at ${target.url} is not reachable (${probe.detail})`, {
+async function requireKsqldb(
+  target: KsqlTarget,
+  local: boolean,
+  probe: { timeoutMs: number; signal: AbortSignal },
+): Promise<void> {
+  const reached = await httpReachable(new URL('/info', target.url).toString(), probe);
+  if (reached.ok) return;
+  throw new OperationError(`ksqlDB at ${target.url} is not reachable (${reached.detail})`, {
     hint: local
       ? 'Start the local stack with `marketplace local start` (check it with `marketplace local status`), or fix ksqldbUrl.'
       : target.unreachableHint,
@@ -126,7 +132,7 @@ async function requireKsqldb(target: KsqlTarget, local: boolean): Promise<void> 
  * Finds what the user named among ksqlDB's streams and tables (case-insensitively, as ksqlDB does) and opens it
  * through a push query. An unknown name is a usage error listing the known ones.
  */
-async function openKsqlTail(client: KsqlClient, request: TailRequest): Promise<OpenedSource> {
+async function openKsqlTail(client: KsqlClient, request: TailRequest, clock: Clock): Promise<OpenedSource> {
   try {
     const sources = [...(await client.listStreams()), ...(await client.listTables())];
     const wanted = request.name.startsWith('`') ? request.name.slice(1, -1) : request.name.toUpperCase();
@@ -147,6 +153,7 @@ async function openKsqlTail(client: KsqlClient, request: TailRequest): Promise<O
       where: request.where,
       fromBeginning: request.fromBeginning,
       keyColumns: keyColumns.length ? keyColumns : [description.fields[0]?.name ?? 'ROWKEY'],
+      clock,
     });
     return { source, displayName: match.name.toLowerCase(), release: async () => client.close() };
   } catch (error) {
@@ -161,4 +168,13 @@ function unknownSource(name: string, known: string[], suggestion?: string): User
       ? `The topic ${name} backs ${suggestion.toLowerCase()}: run \`marketplace tail ${suggestion.toLowerCase()}\`, or use --via kafka.`
       : "Check the name (`marketplace ksql list`), or run `marketplace up` to create the demo's streams.",
   });
+}
+
+/** The newest of a query's errors (EXPLAIN's `queryErrors`), or nothing when ksqlDB has none or cannot say. */
+export async function stopReason(client: KsqlClient, id: string): Promise<string | undefined> {
+  const [entity] = await client.executeStatements(`EXPLAIN ${id};`).catch(() => []);
+  const errors = (entity as { queryDescription?: { queryErrors?: { errorMessage?: unknown }[] } } | undefined)
+    ?.queryDescription?.queryErrors;
+  const message = errors?.at(-1)?.errorMessage;
+  return typeof message === 'string' ? message : undefined;
 }

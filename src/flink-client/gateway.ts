@@ -1,4 +1,4 @@
-import { systemClock, waitFor } from '../core/waiter.js';
+import { systemClock, waitFor, type Clock } from '../core/waiter.js';
 import { FlinkStatementError, rootCauseOf } from './errors.js';
 import { FlinkHttp, isFailure } from './http.js';
 
@@ -35,8 +35,12 @@ export interface FlinkGatewayOptions {
   url: string;
   /** Shown when the gateway cannot be reached. */
   unreachableHint?: string;
-  /** Per HTTP request (default 30 s). */
+  /** How long the gateway may take to answer one request (requestTimeout; default 30 s). */
   timeoutMs?: number;
+  /** Ctrl-C: every request and wait of this client ends at once, throwing the signal's reason. */
+  signal?: AbortSignal;
+  /** Paces the polls of results (default the system clock). */
+  clock?: Clock;
 }
 
 export interface SessionOptions {
@@ -76,8 +80,12 @@ export class FlinkGateway {
         options.unreachableHint ??
         'Start it with `marketplace local start --with flink`, or check flinkGatewayUrl (`marketplace local status`).',
       timeoutMs: options.timeoutMs,
+      signal: options.signal,
     });
+    this.clock = options.clock ?? systemClock;
   }
+
+  readonly clock: Clock;
 
   get url(): string {
     return this.http.base;
@@ -92,7 +100,7 @@ export class FlinkGateway {
       ...(options.name ? { sessionName: options.name } : {}),
       properties: options.properties ?? {},
     });
-    return new FlinkSession(this.http, opened.sessionHandle, options.keepAliveMs ?? 60_000);
+    return new FlinkSession(this.http, this.clock, opened.sessionHandle, options.keepAliveMs ?? 60_000);
   }
 
   /** A session for `use`, closed afterwards whatever happens. */
@@ -116,6 +124,7 @@ export class FlinkSession {
 
   constructor(
     private readonly http: FlinkHttp,
+    private readonly clock: Clock,
     readonly handle: string,
     keepAliveMs: number,
   ) {
@@ -143,7 +152,7 @@ export class FlinkSession {
       { statement: withoutTerminator(statement), ...(options.config ? { executionConfig: options.config } : {}) },
       { signal: options.signal },
     );
-    return new FlinkOperation(this.http, this.path, body.operationHandle, statement);
+    return new FlinkOperation(this.http, this.clock, this.path, body.operationHandle, statement);
   }
 
   /** Runs a statement with a bounded result to its end: the rows it returned, and the job it submitted if any. */
@@ -173,6 +182,7 @@ export class FlinkOperation {
 
   constructor(
     private readonly http: FlinkHttp,
+    private readonly clock: Clock,
     private readonly sessionPath: string,
     readonly handle: string,
     readonly statement: string,
@@ -240,7 +250,8 @@ export class FlinkOperation {
         timeoutMs: options.timeoutMs ?? 120_000,
         initialDelayMs: 50,
         maxDelayMs: 500,
-        signal: options.signal,
+        clock: this.clock,
+        signal: options.signal ?? this.http.signal,
         hint: 'The gateway is busy or stuck: see `marketplace local logs flink-gateway`.',
       },
     );
@@ -267,7 +278,7 @@ export class FlinkOperation {
         continue;
       }
       try {
-        await systemClock.sleep(delay, signal);
+        await this.clock.sleep(delay, signal);
       } catch {
         return;
       }

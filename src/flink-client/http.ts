@@ -1,3 +1,6 @@
+import { isCliError } from '../core/errors.js';
+import { formatDuration } from '../core/parse.js';
+import { within } from '../core/waiter.js';
 import { parseJson } from '../json/exact-json.js';
 import { FlinkConnectionError, FlinkError, rootCauseOf } from './errors.js';
 
@@ -15,7 +18,10 @@ export interface FlinkHttpOptions {
   what: string;
   /** What to do when it cannot be reached. */
   unreachableHint: string;
+  /** How long the server may take to answer one request (requestTimeout; default 30 s). */
   timeoutMs?: number;
+  /** Ctrl-C: a request in flight ends at once, throwing the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -33,6 +39,11 @@ export class FlinkHttp {
     return this.options.what;
   }
 
+  /** The client's Ctrl-C, for the waits of its callers. */
+  get signal(): AbortSignal | undefined {
+    return this.options.signal;
+  }
+
   /** The body on 2xx; a FlinkFailure for any other status the caller lists in `expect`; else a FlinkError. */
   async call<T>(
     method: 'GET' | 'POST' | 'DELETE' | 'PATCH',
@@ -40,29 +51,45 @@ export class FlinkHttp {
     body?: unknown,
     options: { expect?: number[]; signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<T | FlinkFailure> {
-    const timeout = AbortSignal.timeout(options.timeoutMs ?? this.options.timeoutMs ?? 30_000);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    let response: Response;
-    try {
-      response = await fetch(`${this.base}${path}`, {
+    // One deadline for the answer and its body (requestTimeout); at the deadline or at Ctrl-C the request is cancelled.
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 30_000;
+    const signal = options.signal ?? this.options.signal;
+    const cancel = new AbortController();
+    const exchange = (async () => {
+      const response = await fetch(`${this.base}${path}`, {
         method,
         headers:
           body === undefined
             ? { accept: 'application/json' }
             : { accept: 'application/json', 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
+        signal: cancel.signal,
       });
+      return { response, text: await response.text() };
+    })();
+    let silent: FlinkConnectionError | undefined;
+    const onTimeout = () =>
+      (silent = new FlinkConnectionError(
+        `${this.options.what} at ${this.base} gave no answer to ${method} ${path.split('?')[0]} within ${formatDuration(timeoutMs)}`,
+        {
+          hint: `${this.options.unreachableHint} requestTimeout (MARKETPLACE_REQUEST_TIMEOUT) gives a slow server longer.`,
+        },
+      ));
+    let response: Response;
+    let text: string;
+    try {
+      ({ response, text } = await within(exchange, { timeoutMs, signal, onTimeout }));
     } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason ?? error;
-      const code = (error as { cause?: NodeJS.ErrnoException }).cause?.code;
-      const reason = timeout.aborted ? 'no answer in time' : (code ?? (error as Error).message);
-      throw new FlinkConnectionError(`${this.options.what} at ${this.base} is not reachable (${reason})`, {
-        hint: this.options.unreachableHint,
-        cause: error,
-      });
+      cancel.abort();
+      if (error === silent || isCliError(error)) throw error;
+      // fetch reports "fetch failed"; why is in its cause (an AggregateError's first error when both IPv4 and IPv6 failed).
+      const cause = (error as { cause?: NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] } }).cause;
+      const code = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message;
+      throw new FlinkConnectionError(
+        `${this.options.what} at ${this.base} is not reachable (${code ?? (error as Error).message})`,
+        { hint: this.options.unreachableHint, cause: error },
+      );
     }
-    const text = await response.text();
     const parsed = text === '' ? undefined : safeParse(text);
     if (response.ok) return parsed as T;
     const errors = errorTexts(parsed, text);

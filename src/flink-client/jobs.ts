@@ -1,4 +1,4 @@
-import { waitFor } from '../core/waiter.js';
+import { systemClock, waitFor, type Clock } from '../core/waiter.js';
 import { FlinkError, rootCauseOf } from './errors.js';
 import { FlinkHttp, isFailure } from './http.js';
 
@@ -56,7 +56,12 @@ export interface CheckpointInfo {
 export interface FlinkJobsOptions {
   url: string;
   unreachableHint?: string;
+  /** How long the JobManager may take to answer one request (requestTimeout; default 30 s). */
   timeoutMs?: number;
+  /** Ctrl-C: every request and wait of this client ends at once, throwing the signal's reason. */
+  signal?: AbortSignal;
+  /** Paces the polls of savepoints and job states (default the system clock). */
+  clock?: Clock;
 }
 
 /**
@@ -74,8 +79,12 @@ export class FlinkJobs {
         options.unreachableHint ??
         'Start it with `marketplace local start --with flink`, or check flinkRestUrl (`marketplace local status`).',
       timeoutMs: options.timeoutMs,
+      signal: options.signal,
     });
+    this.clock = options.clock ?? systemClock;
   }
+
+  readonly clock: Clock;
 
   get url(): string {
     return this.http.base;
@@ -187,7 +196,8 @@ export class FlinkJobs {
         timeoutMs: options.timeoutMs ?? 120_000,
         initialDelayMs: 200,
         maxDelayMs: 1_000,
-        signal: options.signal,
+        clock: this.clock,
+        signal: options.signal ?? this.http.signal,
       },
     );
   }
@@ -212,7 +222,8 @@ export class FlinkJobs {
         timeoutMs: options.timeoutMs ?? 60_000,
         initialDelayMs: 100,
         maxDelayMs: 1_000,
-        signal: options.signal,
+        clock: this.clock,
+        signal: options.signal ?? this.http.signal,
       },
     );
   }

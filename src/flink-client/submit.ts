@@ -84,7 +84,8 @@ export async function waitUntilRunning(
       timeoutMs: RUNNING_DEADLINE_MS,
       initialDelayMs: 100,
       maxDelayMs: 1_000,
-      signal,
+      clock: jobs.clock,
+      signal: signal ?? jobs.http.signal,
       hint: 'The TaskManager may be out of slots or busy: see `marketplace local logs flink-taskmanager`.',
     },
   );

@@ -1,5 +1,7 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type ProducerConfig } from 'kafkajs';
 import type { Output } from '../core/output.js';
+import { bounded } from './bounded.js';
+import { connectionTimeoutError } from './errors.js';
 import { JavaCompatiblePartitioner } from './partitioner.js';
 import { installProduceEncoder } from './produce-encoder.js';
 
@@ -21,25 +23,38 @@ export interface CreateKafkaOptions extends KafkaTarget {
   /** kafkajs logs go to out.debug (shown with --verbose only). */
   out?: Pick<Output, 'verbose' | 'debug'>;
   connectionTimeoutMs?: number;
+  /** How long kafkajs waits for the answer to one request (default 30 s): requestTimeout from the configuration. */
+  requestTimeoutMs?: number;
   /** Connection and request retries of every client made from this instance (default 5). */
   retries?: number;
+  /** Ctrl-C: every call of every client made from this instance ends at once, throwing the signal's reason. */
+  signal?: AbortSignal;
+  /** The setting a timeout message names as giving the broker longer (default requestTimeout). */
+  timeoutSetting?: string;
 }
 
 /** Confluent Cloud's TLS handshakes and connection-rate limits routinely exceed kafkajs' 1 s default. */
 export const CLOUD_CONNECTION_TIMEOUT_MS = 10_000;
 export const LOCAL_CONNECTION_TIMEOUT_MS = 5_000;
 
-/** The client for one target: SASL_SSL/PLAIN with TLS for cloud (or whenever credentials are given), plaintext otherwise. */
+/**
+ * The client for one target: SASL_SSL/PLAIN with TLS for cloud (or whenever credentials are given), plaintext
+ * otherwise. Every call of the admins, producers and consumers it makes is bounded by the request timeout and the
+ * signal (see bounded.ts), so a silent broker or Ctrl-C never holds a command for kafkajs' retries.
+ */
 export function createKafka(options: CreateKafkaOptions): Kafka {
   installProduceEncoder();
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const secure = options.sasl !== undefined || options.target === 'cloud';
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.bootstrap,
-    connectionTimeout:
+    connectionTimeout: Math.min(
       options.connectionTimeoutMs ?? (secure ? CLOUD_CONNECTION_TIMEOUT_MS : LOCAL_CONNECTION_TIMEOUT_MS),
-    authenticationTimeout: 10_000,
-    requestTimeout: 30_000,
+      requestTimeout,
+    ),
+    authenticationTimeout: Math.min(10_000, requestTimeout),
+    requestTimeout,
     retry: { initialRetryTime: 300, retries: options.retries ?? 5 },
     logLevel: options.out?.verbose ? logLevel.INFO : logLevel.NOTHING,
     logCreator: () => (entry) => options.out?.debug(formatLogEntry(entry)),
@@ -50,7 +65,26 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
       config.sasl = { mechanism: 'plain', username: options.sasl.username, password: options.sasl.password };
     }
   }
-  return new Kafka(config);
+  const kafka = new Kafka(config);
+  const bounds = {
+    timeoutMs: requestTimeout,
+    signal: options.signal,
+    onTimeout: (what: string) =>
+      connectionTimeoutError(
+        what,
+        requestTimeout,
+        { target: options.target, bootstrap: describeBootstrap(options.bootstrap) },
+        options.timeoutSetting,
+      ),
+  };
+  return new Proxy(kafka, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property !== 'admin' && property !== 'producer' && property !== 'consumer') return value;
+      const make = value as (...args: unknown[]) => Parameters<typeof bounded>[0];
+      return (...args: unknown[]) => bounded(make.apply(target, args), bounds);
+    },
+  });
 }
 
 /**

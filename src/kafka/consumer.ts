@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { OperationError } from '../core/errors.js';
+import { formatDuration } from '../core/parse.js';
+import { within, type Clock } from '../core/waiter.js';
 import { fetchOffsetsWhenReady } from './topics.js';
 
 export interface ConsumedRecord {
@@ -16,6 +18,7 @@ export interface ConsumedRecord {
 export interface ScanOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  clock?: Clock;
 }
 
 /**
@@ -30,10 +33,10 @@ export async function scanTopic(
   options: ScanOptions = {},
 ): Promise<number> {
   const admin = kafka.admin();
-  await admin.connect();
   let remaining: Map<number, bigint>;
   try {
-    const offsets = await fetchOffsetsWhenReady(admin, topic);
+    await admin.connect();
+    const offsets = await fetchOffsetsWhenReady(admin, topic, { signal: options.signal, clock: options.clock });
     remaining = new Map(
       offsets.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n] as const),
     );
@@ -49,17 +52,8 @@ export async function scanTopic(
   try {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new OperationError(`reading topic "${topic}" did not finish within ${Math.round(timeoutMs / 1000)} s`));
-      }, timeoutMs);
-      const onAbort = () => reject(options.signal?.reason ?? new Error('aborted'));
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      const finish = () => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
+    const read = new Promise<void>((resolve, reject) => {
+      const finish = () => resolve();
       // A transactional writer (ksqlDB with exactly-once) leaves commit markers at the end of a partition; they
       // reach no eachBatch, but the end of every fetched batch, markers included, is reported by this event.
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -89,6 +83,12 @@ export async function scanTopic(
           },
         })
         .catch(reject);
+    });
+    await within(read, {
+      timeoutMs,
+      signal: options.signal,
+      onTimeout: () =>
+        new OperationError(`reading topic "${topic}" did not finish within ${formatDuration(timeoutMs)}`),
     });
   } finally {
     await consumer.disconnect().catch(() => undefined);

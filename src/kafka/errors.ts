@@ -1,4 +1,5 @@
 import { OperationError } from '../core/errors.js';
+import { formatDuration } from '../core/parse.js';
 
 export interface KafkaErrorContext {
   target: 'cloud' | 'local';
@@ -40,8 +41,24 @@ export function kafkaOperationError(error: unknown, what: string, context: Kafka
   });
 }
 
-export function connectionTimeoutError(what: string, timeoutMs: number, context: KafkaErrorContext): OperationError {
-  return kafkaOperationError(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`), what, context);
+/**
+ * A broker that took a connection but did not answer in time (a wrong port, an overloaded or hung broker). `longer`
+ * names the setting that gives it more time.
+ */
+export function connectionTimeoutError(
+  what: string,
+  timeoutMs: number,
+  context: KafkaErrorContext,
+  longer = 'requestTimeout (MARKETPLACE_REQUEST_TIMEOUT)',
+): OperationError {
+  const check =
+    context.target === 'local'
+      ? 'Check that the local stack runs (`marketplace local status`) and that bootstrapServers points at its broker'
+      : 'Check the network, and bootstrapServers if you set it';
+  return new OperationError(
+    `Kafka at ${context.bootstrap} gave no answer within ${formatDuration(timeoutMs)} while ${what}`,
+    { hint: `${check}; ${longer} gives a slow broker longer.` },
+  );
 }
 
 /** The innermost message of an error kafkajs wrapped (retries exhausted → connection error → socket error). */

@@ -1,6 +1,6 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { OperationError, UserError } from '../core/errors.js';
-import { waitFor } from '../core/waiter.js';
+import { systemClock, waitFor, type Clock } from '../core/waiter.js';
 import { notReadyYet } from './errors.js';
 
 /** Throws a UserError naming every topic in `names` the cluster does not have. */
@@ -55,7 +55,7 @@ export async function ensureTopics(
  */
 export async function retryWhileNotReady<T>(
   call: () => Promise<T | undefined>,
-  options: { what: string; timeoutMs: number; signal?: AbortSignal; pending?: string },
+  options: { what: string; timeoutMs: number; signal?: AbortSignal; clock?: Clock; pending?: string },
 ): Promise<T> {
   let brokerError: unknown;
   try {
@@ -80,6 +80,7 @@ export async function retryWhileNotReady<T>(
         what: options.what,
         timeoutMs: options.timeoutMs,
         signal: options.signal,
+        clock: options.clock,
         initialDelayMs: 100,
         maxDelayMs: 1000,
       },
@@ -98,14 +99,21 @@ export async function retryWhileNotReady<T>(
 export function fetchOffsetsWhenReady(
   admin: Admin,
   topic: string,
-  timeoutMs = 30_000,
-  signal?: AbortSignal,
+  scope: WaitScope = {},
 ): ReturnType<Admin['fetchTopicOffsets']> {
   return retryWhileNotReady(() => admin.fetchTopicOffsets(topic), {
     what: `the leaders of topic ${topic} to answer`,
-    timeoutMs,
-    signal,
+    timeoutMs: scope.timeoutMs ?? 30_000,
+    signal: scope.signal,
+    clock: scope.clock,
   });
+}
+
+/** How long a wait may take (default 30 s), and the Ctrl-C and clock it answers to. */
+export interface WaitScope {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  clock?: Clock;
 }
 
 /**
@@ -113,14 +121,10 @@ export function fetchOffsetsWhenReady(
  * on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers for a moment after a create (or right after the same
  * name was deleted); here that, and every other "not ready yet", counts as "not yet".
  */
-export async function createTopicsAndWait(
-  admin: Admin,
-  topics: ITopicConfig[],
-  timeoutMs = 30_000,
-  signal?: AbortSignal,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const left = () => Math.max(deadline - Date.now(), 0);
+export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], scope: WaitScope = {}): Promise<void> {
+  const { signal, clock = systemClock } = scope;
+  const deadline = clock.now() + (scope.timeoutMs ?? 30_000);
+  const left = () => Math.max(deadline - clock.now(), 0);
   const names = topics.map((topic) => topic.topic);
   await retryWhileNotReady(
     async () => {
@@ -139,6 +143,7 @@ export async function createTopicsAndWait(
       what: `topics ${names.join(', ')} to be created`,
       timeoutMs: left(),
       signal,
+      clock,
       pending: 'a topic of that name is being deleted',
     },
   );
@@ -152,19 +157,24 @@ export async function createTopicsAndWait(
       what: `topics ${names.join(', ')} to have leaders`,
       timeoutMs: left(),
       signal,
+      clock,
       pending: 'partitions without a leader',
     },
   );
   // Named leaders may not serve the partitions yet; a ListOffsets answered by every one of them means they do.
-  for (const name of names) await fetchOffsetsWhenReady(admin, name, left(), signal);
+  for (const name of names) await fetchOffsetsWhenReady(admin, name, { timeoutMs: left(), signal, clock });
 }
 
 /**
  * How many records a topic holds by its offsets (the sum over partitions of high minus low), or undefined when there
  * is no such topic. Exact for a topic no transactional producer writes to (a dead letter queue).
  */
-export async function recordsByOffsets(admin: Admin, topic: string, signal?: AbortSignal): Promise<number | undefined> {
+export async function recordsByOffsets(
+  admin: Admin,
+  topic: string,
+  scope: WaitScope = {},
+): Promise<number | undefined> {
   if (!(await admin.listTopics()).includes(topic)) return undefined;
-  const offsets = await fetchOffsetsWhenReady(admin, topic, 30_000, signal);
+  const offsets = await fetchOffsetsWhenReady(admin, topic, scope);
   return offsets.reduce((sum, partition) => sum + Number(BigInt(partition.high) - BigInt(partition.low)), 0);
 }

@@ -1,4 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream';
+import { isCliError } from '../core/errors.js';
 import type { SecretRegistry } from '../core/redact.js';
 import { asError, isClassifiedError } from '../core/errors.js';
 import { systemClock, waitFor, type Clock } from '../core/waiter.js';
@@ -64,6 +65,7 @@ export interface KsqlClientOptions {
   properties?: Record<string, unknown>;
   /** Initial session variables (see define()). */
   variables?: Record<string, unknown>;
+  /** How long the server may take to answer one request (choosing HTTP/2 or HTTP/1.1 included); default 30 s. */
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
   /** How long to wait for a QUEUED/EXECUTING statement to finish. */
@@ -71,6 +73,7 @@ export interface KsqlClientOptions {
   /** Cap on rows executeQuery collects (the Java client's executeQueryMaxResultRows). */
   executeQueryMaxResultRows?: number;
   clock?: Clock;
+  /** Ctrl-C: every request and wait of this client ends at once, throwing the signal's reason. */
   signal?: AbortSignal;
   /** Hint shown when the server cannot be reached (e.g. how to start it). */
   unreachableHint?: string;
@@ -507,7 +510,8 @@ export class KsqlClient {
         headers,
         body: request.body,
         requireHttp2: request.requireHttp2,
-        timeoutMs: this.options.requestTimeoutMs ?? 60_000,
+        timeoutMs: this.options.requestTimeoutMs ?? 30_000,
+        signal: this.options.signal,
       });
     } catch (error) {
       throw this.transportFailure(error, statementText);
@@ -595,8 +599,8 @@ export class KsqlClient {
   }
 
   private transportFailure(error: unknown, statementText?: string): Error {
-    if (error instanceof KsqlError || error instanceof KsqlRequestError || error instanceof KsqlConnectionError)
-      return error;
+    // Our own errors (ksqlDB's answers, an interruption) say what happened already.
+    if (isCliError(error)) return error;
     if (error instanceof Http2RefusedError) {
       return new KsqlConnectionError(`ksqlDB at ${this.url} did not accept HTTP/2`, {
         cause: error,
@@ -607,9 +611,9 @@ export class KsqlClient {
       return new KsqlConnectionError(`ksqlDB at ${this.url} did not answer: ${error.message}`, {
         cause: error,
         code: error.code,
-        hint: statementText
-          ? 'The server may be overloaded; check whether the statement ran (marketplace ksql list) before retrying.'
-          : 'The server may be overloaded; retry in a moment.',
+        hint:
+          `${this.options.unreachableHint ?? 'Check that ksqlDB is running and answering.'} It may only be slow: ` +
+          `requestTimeout (MARKETPLACE_REQUEST_TIMEOUT) gives it longer${statementText && !isReadOnly(statementText) ? '; check whether the statement ran (marketplace ksql list) before retrying' : ''}.`,
       });
     }
     if (this.options.signal?.aborted || !isClassifiedError(error)) return asError(error);
@@ -621,6 +625,11 @@ async function readText(body: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Statements that change nothing: after a timeout there is nothing to check before running them again. */
+function isReadOnly(sql: string): boolean {
+  return /^\s*(LIST|SHOW|DESCRIBE|EXPLAIN|SELECT|PRINT)\b/i.test(sql);
 }
 
 /** Names as ksqlDB stores them are upper-case; anything else must be back-quoted to be found. */

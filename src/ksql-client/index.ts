@@ -19,5 +19,5 @@ export {
 export { InsertsStream } from './inserts-stream.js';
 export { KsqlRow, StreamedQuery } from './streamed-query.js';
 export { applyTemplates, TEMPLATES_DIR, type AppliedStatement, type ApplyResult } from './templates.js';
-export { resolveKsqlTarget, KSQLDB_API_KEY_KIND, type KsqlTarget } from './target.js';
+export { ksqlClientOptions, resolveKsqlTarget, KSQLDB_API_KEY_KIND, type KsqlTarget } from './target.js';
 export type { ProtocolPreference, TlsOptions, WireProtocol } from './transport.js';

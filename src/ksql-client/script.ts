@@ -71,6 +71,13 @@ export async function runScript(client: KsqlClient, sql: string, options: RunScr
     try {
       step = await runOne(client, statement, options);
     } catch (error) {
+      if (error instanceof InterruptedError) {
+        // Ctrl-C while ksqlDB had the statement: say how far the script got.
+        throw new InterruptedError(
+          `interrupted during statement ${steps.length + 1} of ${statements.length}; ${steps.length} ran before it`,
+          { hint: 'The interrupted one may still have run on the server: check with `marketplace ksql list`.' },
+        );
+      }
       throw describeFailure(error, statement, options.file, steps.length);
     }
     steps.push(step);

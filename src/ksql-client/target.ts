@@ -1,8 +1,9 @@
 import type { LoadedConfig } from '../core/config.js';
+import type { Context } from '../core/context.js';
 import { configuredEndpoints } from '../core/endpoints.js';
 import { UserError } from '../core/errors.js';
 import { StateStore, type ResourceRecord, type StateDocument } from '../core/state-store.js';
-import type { BasicAuth } from './client.js';
+import type { BasicAuth, KsqlClientOptions } from './client.js';
 
 export interface KsqlTarget {
   url: string;
@@ -51,6 +52,26 @@ export async function resolveKsqlTarget(
     auth: authFrom(record),
     source: 'the ksqlDB cluster recorded in .marketplace/state.json',
     unreachableHint: 'Check your network connection, and that the ksqlDB cluster still exists (`marketplace status`).',
+  };
+}
+
+/**
+ * A command's client for the target: the command's Ctrl-C and clock, and requestTimeout from the configuration as
+ * how long ksqlDB may take to answer one request.
+ */
+export function ksqlClientOptions(
+  target: KsqlTarget,
+  ctx: Pick<Context, 'secrets' | 'signal' | 'clock'>,
+  loaded: LoadedConfig,
+): KsqlClientOptions {
+  return {
+    url: target.url,
+    auth: target.auth,
+    unreachableHint: target.unreachableHint,
+    secrets: ctx.secrets,
+    signal: ctx.signal,
+    clock: ctx.clock,
+    requestTimeoutMs: loaded.values.requestTimeout,
   };
 }
 

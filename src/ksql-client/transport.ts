@@ -2,6 +2,8 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { formatDuration } from '../core/parse.js';
+import { within } from '../core/waiter.js';
 import { isUnreachableCode } from './errors.js';
 
 /** `auto` speaks HTTP/2 when the server accepts it and falls back to HTTP/1.1 otherwise. */
@@ -27,8 +29,10 @@ export interface HttpRequest {
   body?: string | Readable;
   /** Fail instead of falling back to HTTP/1.1 (the endpoint only exists on HTTP/2). */
   requireHttp2?: boolean;
-  /** Deadline for the response headers. */
+  /** Deadline for the response headers, choosing the protocol included. */
   timeoutMs: number;
+  /** Abandons the request (its reason is thrown) when this aborts: Ctrl-C. */
+  signal?: AbortSignal;
 }
 
 export interface HttpExchange {
@@ -56,7 +60,7 @@ export class Http2RefusedError extends Error {
 export class RequestTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
   constructor(what: string, ms: number) {
-    super(`no response to ${what} within ${Math.round(ms / 1000)} s`);
+    super(`no response to ${what} within ${formatDuration(ms)}`);
     this.name = 'RequestTimeoutError';
   }
 }
@@ -100,10 +104,29 @@ export class Transport {
     return this.decided;
   }
 
+  /**
+   * Sends the request and resolves with the response headers. One deadline covers choosing the protocol and the
+   * answer, so a server that accepts connections and says nothing costs `timeoutMs`, not a connect timeout on top;
+   * at the deadline or at Ctrl-C the request is cancelled on the wire.
+   */
   async request(request: HttpRequest): Promise<HttpExchange> {
-    const protocol = request.requireHttp2 && this.decided !== 'HTTP/1.1' ? 'HTTP/2' : await this.protocol();
-    if (protocol === 'HTTP/2') return this.h2.request(request);
-    return this.http1(request);
+    const cancel = new AbortController();
+    const answer = (async () => {
+      const protocol = request.requireHttp2 && this.decided !== 'HTTP/1.1' ? 'HTTP/2' : await this.protocol();
+      return protocol === 'HTTP/2' ? this.h2.request(request, cancel.signal) : this.http1(request, cancel.signal);
+    })();
+    // An answer that arrives after the deadline is not wanted any more.
+    answer.then((exchange) => cancel.signal.aborted && exchange.cancel()).catch(() => undefined);
+    try {
+      return await within(answer, {
+        timeoutMs: request.timeoutMs,
+        signal: request.signal,
+        onTimeout: () => new RequestTimeoutError(`${request.method} ${request.path}`, request.timeoutMs),
+      });
+    } catch (error) {
+      cancel.abort(error);
+      throw error;
+    }
   }
 
   close(): void {
@@ -111,20 +134,20 @@ export class Transport {
     this.agent.destroy();
   }
 
-  private http1(request: HttpRequest): Promise<HttpExchange> {
+  private http1(request: HttpRequest, cancel: AbortSignal): Promise<HttpExchange> {
     const url = new URL(joinPath(this.options.baseUrl, request.path));
     const send = this.secure ? https.request : http.request;
     return new Promise((resolve, reject) => {
+      if (cancel.aborted) return reject(cancel.reason);
       const req = send(url, { method: request.method, headers: request.headers, agent: this.agent });
-      const timer = setTimeout(() => {
-        req.destroy(new RequestTimeoutError(`${request.method} ${request.path}`, request.timeoutMs));
-      }, request.timeoutMs);
+      const onCancel = () => req.destroy(cancel.reason as Error);
+      cancel.addEventListener('abort', onCancel, { once: true });
       req.once('error', (error) => {
-        clearTimeout(timer);
+        cancel.removeEventListener('abort', onCancel);
         reject(error);
       });
       req.once('response', (response) => {
-        clearTimeout(timer);
+        cancel.removeEventListener('abort', onCancel);
         let completed = false;
         response.once('end', () => {
           completed = response.complete;
@@ -164,7 +187,8 @@ class Http2Connection {
     return this.opening;
   }
 
-  async request(request: HttpRequest): Promise<HttpExchange> {
+  /** Opens a stream (a new session first, if needed); `cancel` resets it. The caller bounds the time. */
+  async request(request: HttpRequest, cancel: AbortSignal): Promise<HttpExchange> {
     const endStream = request.body === undefined;
     const headers = {
       ':method': request.method,
@@ -174,27 +198,19 @@ class Http2Connection {
     let session = await this.session();
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = session.request(headers, { endStream });
+      stream = session.request(headers, { endStream, signal: cancel });
     } catch (error) {
       // The server sent GOAWAY (idle timeout, restart) between our check and the request: one new session.
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ERR_HTTP2_GOAWAY_SESSION' && code !== 'ERR_HTTP2_INVALID_SESSION') throw error;
       if (this.current === session) this.current = undefined;
       session = await this.session();
-      stream = session.request(headers, { endStream });
+      stream = session.request(headers, { endStream, signal: cancel });
     }
     this.track(session, stream);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        stream.close(http2.constants.NGHTTP2_CANCEL);
-        reject(new RequestTimeoutError(`${request.method} ${request.path}`, request.timeoutMs));
-      }, request.timeoutMs);
-      const onError = (error: Error) => {
-        clearTimeout(timer);
-        reject(error);
-      };
+      const onError = (error: Error) => reject(error);
       const onClose = () => {
-        clearTimeout(timer);
         reject(
           Object.assign(new Error('the HTTP/2 stream closed before the response started'), { code: 'ECONNRESET' }),
         );
@@ -202,7 +218,6 @@ class Http2Connection {
       stream.once('error', onError);
       stream.once('close', onClose);
       stream.once('response', (headers) => {
-        clearTimeout(timer);
         stream.off('error', onError);
         stream.off('close', onClose);
         let completed = false;

@@ -19,7 +19,7 @@ export async function collectLineage(
 ): Promise<LineageResult> {
   const { openEngine } = await import('../engines/index.js');
   const { buildLineage } = await import('./graph.js');
-  const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
+  const engine = await openEngine({ loaded, ctx });
   const notes: string[] = [];
   try {
     const { sources, queries } = await engine.lineage();
@@ -41,7 +41,11 @@ async function connectorFacts(ctx: Context, loaded: LoadedConfig): Promise<Conne
   if (config.target === 'local' || config.connectUrl) {
     const { configuredEndpoints } = await import('../core/endpoints.js');
     const { ConnectClient } = await import('../connect/client.js');
-    const connect = new ConnectClient(configuredEndpoints(config).connectUrl!);
+    const connect = new ConnectClient(configuredEndpoints(config).connectUrl!, {
+      timeoutMs: config.requestTimeout,
+      signal: ctx.signal,
+      clock: ctx.clock,
+    });
     const facts: ConnectorFacts[] = [];
     for (const name of await connect.connectors()) {
       const settings = (await connect.config(name)) ?? {};

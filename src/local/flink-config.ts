@@ -11,7 +11,7 @@ export type FlinkProcess = 'jobmanager' | 'taskmanager' | 'gateway';
  */
 export const TASKMANAGER_MEMORY = {
   frameworkHeap: 128,
-  taskHeap: 256,
+  taskHeap: 384,
   frameworkOffHeap: 128,
   taskOffHeap: 0,
   network: 32,

@@ -2,6 +2,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isClassifiedError } from '../core/errors.js';
+import type { Clock } from '../core/waiter.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
 import { FlinkGateway } from '../flink-client/gateway.js';
 import { ACTIVE_STATES, FlinkJobs } from '../flink-client/jobs.js';
@@ -68,10 +69,14 @@ export class KeptJobs {
 /** Savepoints the stack takes for kept jobs: apart from any a user takes, so retention only ever deletes its own. */
 export const keptSavepoints = (paths: StackPaths) => join(paths.flinkSavepoints, 'kept');
 
-function clients(settings: StackSettings): { gateway: FlinkGateway; jobs: FlinkJobs } {
+function clients(
+  settings: StackSettings,
+  signal?: AbortSignal,
+  clock?: Clock,
+): { gateway: FlinkGateway; jobs: FlinkJobs } {
   return {
-    gateway: new FlinkGateway({ url: `http://127.0.0.1:${settings.ports.flinkGateway}` }),
-    jobs: new FlinkJobs({ url: `http://127.0.0.1:${settings.ports.flink}` }),
+    gateway: new FlinkGateway({ url: `http://127.0.0.1:${settings.ports.flinkGateway}`, signal, clock }),
+    jobs: new FlinkJobs({ url: `http://127.0.0.1:${settings.ports.flink}`, signal, clock }),
   };
 }
 
@@ -114,9 +119,10 @@ export async function runKeptJob(
   settings: StackSettings,
   job: Omit<KeptJob, 'jobId' | 'restoreFrom'> & { jobId?: string },
   signal?: AbortSignal,
+  clock?: Clock,
 ): Promise<{ jobId: string; restoredFrom?: string }> {
   const paths = stackPaths(settings.home);
-  const { gateway, jobs } = clients(settings);
+  const { gateway, jobs } = clients(settings, signal, clock);
   const from = job.jobId ? await restorePoint(paths, { ...job, jobId: job.jobId }) : undefined;
   // What it restored from last time is of no use now: `from` is the newest point.
   const { savepoint: _used, jobId: _previous, restoreFrom: _old, ...submission } = job as KeptJob;
@@ -126,10 +132,14 @@ export async function runKeptJob(
 }
 
 /** After the gateway starts: every kept job that is not running is submitted again. Returns what it did. */
-export async function resumeKeptJobs(settings: StackSettings, signal: AbortSignal): Promise<string | undefined> {
+export async function resumeKeptJobs(
+  settings: StackSettings,
+  signal: AbortSignal,
+  clock?: Clock,
+): Promise<string | undefined> {
   const paths = stackPaths(settings.home);
   const kept = new KeptJobs(paths);
-  const { jobs } = clients(settings);
+  const { jobs } = clients(settings, signal, clock);
   const active = await activeJobs(jobs);
   const resumed: string[] = [];
   for (const job of await kept.all()) {
@@ -138,7 +148,7 @@ export async function resumeKeptJobs(settings: StackSettings, signal: AbortSigna
       if (running !== job.jobId) await kept.put({ ...job, jobId: running });
       continue;
     }
-    const { restoredFrom } = await runKeptJob(settings, job, signal);
+    const { restoredFrom } = await runKeptJob(settings, job, signal, clock);
     resumed.push(`${job.pipeline} (${restoredFrom ? `from ${basename(restoredFrom)}` : 'from the start'})`);
   }
   await pruneFlinkState(settings);

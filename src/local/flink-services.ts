@@ -84,6 +84,6 @@ export const FLINK_SERVICES: ServiceDefinition[] = [
     ports: (s) => [s.ports.flinkGateway],
     endpoints: (s) => ({ sql: gatewayUrl(s) }),
     health: (s) => flinkGatewayHealth(gatewayUrl(s)),
-    afterStart: (s, signal) => resumeKeptJobs(s, signal),
+    afterStart: (s, signal, clock) => resumeKeptJobs(s, signal, clock),
   }),
 ];

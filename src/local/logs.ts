@@ -1,4 +1,5 @@
 import { open, stat } from 'node:fs/promises';
+import { systemClock, waitFor, type Clock } from '../core/waiter.js';
 import { lastLogLines } from './processes.js';
 import { logFileOf, type ServiceName } from './stack.js';
 
@@ -14,6 +15,7 @@ export async function printLogs(options: {
   write: (text: string) => void;
   onNothingYet?: () => void;
   signal: AbortSignal;
+  clock?: Clock;
 }): Promise<number> {
   const many = options.services.length > 1;
   const width = Math.max(8, ...options.services.map((service) => service.length));
@@ -33,9 +35,9 @@ export async function printLogs(options: {
       ),
     );
   }
-  if (printed === 0 && options.follow) options.onNothingYet?.();
-  while (options.follow && !options.signal.aborted) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
+  if (!options.follow) return printed;
+  if (printed === 0) options.onNothingYet?.();
+  const printAppended = async () => {
     for (const service of options.services) {
       const file = logFileOf(options.home, service);
       const size = await stat(file).then(
@@ -60,6 +62,25 @@ export async function printLogs(options: {
         await handle.close();
       }
     }
-  }
+  };
+  // Following ends only with Ctrl-C: a wait that is never done, checking for appended bytes twice a second.
+  await waitFor(
+    async () => {
+      await printAppended();
+      return { done: false, status: 'following' };
+    },
+    {
+      what: 'new log lines',
+      timeoutMs: Number.POSITIVE_INFINITY,
+      initialDelayMs: FOLLOW_EVERY_MS,
+      maxDelayMs: FOLLOW_EVERY_MS,
+      clock: options.clock ?? systemClock,
+      signal: options.signal,
+    },
+  ).catch((error: unknown) => {
+    if (!options.signal.aborted) throw error;
+  });
   return printed;
 }
+
+const FOLLOW_EVERY_MS = 500;

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../core/fs-atomic.js';
+import { waitFor, type Clock } from '../core/waiter.js';
 
 const run = promisify(execFile);
 
@@ -109,15 +110,15 @@ export function isAlive(pid: number): boolean {
 }
 
 /** SIGTERM, then SIGKILL after the grace period; resolves once the process is gone. */
-export async function terminate(pid: number, graceMs: number): Promise<'terminated' | 'killed'> {
-  const gone = async (ms: number) => {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (!isAlive(pid) || (await commandLineOf(pid)) === undefined) return true;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return false;
-  };
+export async function terminate(pid: number, graceMs: number, clock?: Clock): Promise<'terminated' | 'killed'> {
+  const gone = (ms: number) =>
+    waitFor(
+      async () =>
+        !isAlive(pid) || (await commandLineOf(pid)) === undefined
+          ? { done: true, value: true }
+          : { done: false, status: `pid ${pid} still running` },
+      { what: `pid ${pid} to exit`, timeoutMs: ms, initialDelayMs: 100, maxDelayMs: 100, clock },
+    ).catch(() => false);
   try {
     process.kill(pid, 'SIGTERM');
     // A stopped (SIGSTOP) process only acts on the SIGTERM once continued.

@@ -1,3 +1,4 @@
+import type { Clock } from '../core/waiter.js';
 import type { Health } from './health.js';
 import type { StackPaths, StackSettings } from './settings.js';
 
@@ -50,7 +51,7 @@ export interface ServiceDefinition {
   marker(settings: StackSettings): string;
   health(settings: StackSettings): Promise<Health>;
   /** Runs once the service (and what it depends on) is healthy, on every start: e.g. resubmitting kept jobs. */
-  afterStart?(settings: StackSettings, signal: AbortSignal): Promise<string | undefined>;
+  afterStart?(settings: StackSettings, signal: AbortSignal, clock?: Clock): Promise<string | undefined>;
   /** Runs before the service is stopped while everything it needs still runs: e.g. taking savepoints. */
   beforeStop?(settings: StackSettings): Promise<string | undefined>;
 }

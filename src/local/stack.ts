@@ -4,7 +4,7 @@ import { SECRET_ENV, type Config } from '../core/config-schema.js';
 import { isClassifiedError, isCliError, OperationError, UserError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
 import { acquireLock, type HeldLock } from '../core/lock.js';
-import { systemClock, waitFor, type Clock } from '../core/waiter.js';
+import { waitFor, type Clock } from '../core/waiter.js';
 import { missingComponents } from './install.js';
 import { readKafkaUsers, type KafkaUser } from './kafka-users.js';
 import {
@@ -125,7 +125,7 @@ export async function startStack(options: {
   }
   for (const dir of [paths.logs, paths.run, paths.data, paths.config])
     await mkdir(dir, { recursive: true, mode: 0o700 });
-  const lock = await lockPatiently(paths.run, 'local start', options.signal);
+  const lock = await lockPatiently(paths.run, 'local start', options);
   const startedHere: { service: ServiceDefinition; pid: number }[] = [];
   try {
     const plan = await planStart(settings, groups);
@@ -162,6 +162,7 @@ export async function startStack(options: {
             settings,
             Math.min(service.deadlineMs / 2, RUNNING_GRACE_MS),
             abort.signal,
+            options.clock,
           );
           if (health.healthy) {
             pid = state.record.pid;
@@ -205,7 +206,7 @@ export async function startStack(options: {
           });
         }
         await waitHealthy(service, settings, pid, abort.signal, options);
-        const notice = await afterStart(service, settings, abort.signal);
+        const notice = await afterStart(service, settings, abort.signal, options.clock);
         const seconds = (Date.now() - t0) / 1000;
         options.onEvent?.({ kind: 'healthy', service: service.name, seconds, action });
         return {
@@ -342,10 +343,11 @@ async function afterStart(
   service: ServiceDefinition,
   settings: StackSettings,
   signal: AbortSignal,
+  clock?: Clock,
 ): Promise<string | undefined> {
   if (!service.afterStart) return undefined;
   try {
-    return await service.afterStart(settings, signal);
+    return await service.afterStart(settings, signal, clock);
   } catch (error) {
     if (signal.aborted || isCliError(error)) throw error;
     throw await serviceFailure(service, settings, `${service.name}: ${(error as Error).message}`, error);
@@ -360,6 +362,7 @@ async function healthWithin(
   settings: StackSettings,
   timeoutMs: number,
   signal: AbortSignal,
+  clock?: Clock,
 ): Promise<Health> {
   let last: Health = { healthy: false, status: 'not checked' };
   try {
@@ -368,7 +371,7 @@ async function healthWithin(
         last = await service.health(settings);
         return last.healthy ? { done: true, value: undefined } : { done: false, status: last.status };
       },
-      { what: `${service.name} to answer`, timeoutMs, initialDelayMs: 250, maxDelayMs: 2_000, signal },
+      { what: `${service.name} to answer`, timeoutMs, initialDelayMs: 250, maxDelayMs: 2_000, signal, clock },
     );
   } catch (error) {
     if (signal.aborted) throw error;
@@ -394,15 +397,29 @@ async function serviceFailure(
  * Several test runs may start the shared stack at once: the later ones wait for the first to finish (and then find
  * everything healthy) instead of failing on the lock.
  */
-async function lockPatiently(dir: string, command: string, signal?: AbortSignal): Promise<HeldLock> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      return await acquireLock(dir, command, () => undefined);
-    } catch (error) {
-      if (!(error instanceof OperationError) || Date.now() > deadline) throw error;
-      await systemClock.sleep(500, signal);
-    }
+async function lockPatiently(
+  dir: string,
+  command: string,
+  options: { signal?: AbortSignal; clock?: Clock } = {},
+): Promise<HeldLock> {
+  let held: OperationError | undefined;
+  try {
+    return await waitFor<HeldLock>(
+      async () => {
+        try {
+          return { done: true, value: await acquireLock(dir, command, () => undefined) };
+        } catch (error) {
+          if (!(error instanceof OperationError)) throw error;
+          held = error;
+          return { done: false, status: error.message };
+        }
+      },
+      { what: `the lock of ${dir}`, timeoutMs: LOCK_WAIT_MS, initialDelayMs: 500, maxDelayMs: 500, ...options },
+    );
+  } catch (error) {
+    // Still held at the deadline: the lock's own message says by whom, and what to do.
+    if (held && error instanceof OperationError && !options.signal?.aborted) throw held;
+    throw error;
   }
 }
 

@@ -1,4 +1,6 @@
 import type { Document, MongoClient } from 'mongodb';
+import { formatDuration } from '../core/parse.js';
+import { abortReason, settleWithin, within } from '../core/waiter.js';
 
 /** Where a collection lives and how to sign in; the password travels in `auth`, never in the URI. */
 export interface MongoTarget {
@@ -27,27 +29,49 @@ export class MongoConnectError extends Error {
 
 const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 
-async function connect(target: Pick<MongoTarget, 'uri' | 'auth'>, timeoutMs: number): Promise<MongoClient> {
+export interface MongoCallOptions {
+  /** How long MongoDB may take to answer (server selection, and each operation); default 5 s. */
+  timeoutMs?: number;
+  /** Ctrl-C: a call in flight ends at once, throwing the signal's reason. */
+  signal?: AbortSignal;
+}
+
+async function connect(target: Pick<MongoTarget, 'uri' | 'auth'>, options: MongoCallOptions): Promise<MongoClient> {
   const { MongoClient } = await import('mongodb');
+  const timeoutMs = options.timeoutMs ?? 5_000;
   const client = new MongoClient(target.uri, {
     serverSelectionTimeoutMS: timeoutMs,
     connectTimeoutMS: timeoutMs,
+    socketTimeoutMS: timeoutMs,
     ...(target.auth ? { auth: target.auth } : {}),
   });
   try {
-    await client.connect();
+    await bound(client.connect(), options);
   } catch (error) {
-    await client.close().catch(() => undefined);
+    await settleWithin(client.close());
+    if (options.signal?.aborted) throw abortReason(options.signal);
+    if (error instanceof MongoConnectError) throw error;
     throw new MongoConnectError(`cannot connect to MongoDB: ${firstLine(error)}`, { cause: error });
   }
   return client;
+}
+
+/** The driver's own timeouts, plus the signal, and a deadline of ours for a server that never answers at all. */
+function bound<T>(work: Promise<T>, options: MongoCallOptions): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  return within(work, {
+    // A moment more than the driver's own timeouts, whose messages say more.
+    timeoutMs: timeoutMs + 1_000,
+    signal: options.signal,
+    onTimeout: () => new MongoConnectError(`MongoDB gave no answer within ${formatDuration(timeoutMs)}`),
+  });
 }
 
 /** Opens the collection, hands it to `use`, and always closes the connection. */
 export async function withSinkCollection<T>(
   target: MongoTarget,
   use: (collection: SinkCollection) => Promise<T>,
-  options: { timeoutMs?: number } = {},
+  options: MongoCallOptions = {},
 ): Promise<T> {
   const opened = await openSinkCollection(target, options);
   try {
@@ -63,18 +87,22 @@ export async function withSinkCollection<T>(
  */
 export async function openSinkCollection(
   target: MongoTarget,
-  options: { timeoutMs?: number } = {},
+  options: MongoCallOptions = {},
 ): Promise<SinkCollection & { close(): Promise<void> }> {
-  const client = await connect(target, options.timeoutMs ?? 5_000);
+  const client = await connect(target, options);
   const collection = client.db(target.database).collection(target.collection);
   return {
-    count: () => collection.countDocuments(),
-    newest: async () => {
-      // $natural sorts are not supported everywhere (FerretDB), so skip to the last document instead.
-      const documents = await collection.countDocuments();
-      return documents > 0 ? collection.find({}, { skip: documents - 1, limit: 1 }).next() : null;
-    },
-    close: () => client.close(),
+    count: () => bound(collection.countDocuments(), options),
+    newest: () =>
+      bound(
+        (async () => {
+          // $natural sorts are not supported everywhere (FerretDB), so skip to the last document instead.
+          const documents = await collection.countDocuments();
+          return documents > 0 ? collection.find({}, { skip: documents - 1, limit: 1 }).next() : null;
+        })(),
+        options,
+      ),
+    close: () => settleWithin(client.close()),
   };
 }
 
@@ -95,5 +123,28 @@ export async function mongoHealth(uri: string): Promise<MongoHealth> {
     return { healthy: false, status: firstLine(error) };
   } finally {
     await client.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The server answers `hello` within `timeoutMs`, which needs no credentials: for `doctor`, where a server that takes
+ * the connection and says nothing must fail as surely as one that refuses it.
+ */
+export async function mongoAnswers(uri: string, options: MongoCallOptions = {}): Promise<MongoHealth> {
+  const { MongoClient } = await import('mongodb');
+  const timeoutMs = options.timeoutMs ?? 3_000;
+  const client = new MongoClient(uri, {
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+    socketTimeoutMS: timeoutMs,
+  });
+  try {
+    const hello = await bound(client.db('admin').command({ hello: 1 }), { ...options, timeoutMs });
+    return hello.ok === 1 ? { healthy: true } : { healthy: false, status: 'hello did not answer ok' };
+  } catch (error) {
+    if (options.signal?.aborted) throw abortReason(options.signal);
+    return { healthy: false, status: firstLine(error) };
+  } finally {
+    await settleWithin(client.close());
   }
 }

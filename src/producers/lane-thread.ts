@@ -16,7 +16,7 @@ import {
 } from './lane-thread-protocol.js';
 import type { WordPools } from './population.js';
 import type { InputTopic } from './records.js';
-import { preciseClock } from './runner.js';
+import { systemClock } from '../core/waiter.js';
 import { Workload } from './workload.js';
 
 const port = parentPort!;
@@ -52,14 +52,14 @@ function startLane(pools: WordPools, partitions: TopicPartitions): Lane {
       }),
       {
         maxOutageMs: data.maxOutageMs,
-        clock: preciseClock,
+        clock: systemClock,
         signal: interrupted.signal,
         onOutage: (reason) => post({ type: 'outage', reason }),
         onRecovered: (outageMs) => post({ type: 'recovered', outageMs }),
         onGaveUp: (outageMs) => post({ type: 'gave-up', outageMs }),
       },
     ),
-    clock: preciseClock,
+    clock: systemClock,
     events: {
       sent: (count) => post({ type: 'sent', count, queued: started.queued, jobsSeen: started.jobsSeen }),
       acked: (ack) =>

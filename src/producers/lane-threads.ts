@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { settleWithin } from '../core/waiter.js';
 import type { LaneEvents } from './lane.js';
 import type { OutageNotices } from './outage.js';
 import {
@@ -105,12 +106,15 @@ export class RemoteLane implements LaneHandle {
     if (!this.dead && !this.closed) this.request({ type: 'abort' });
   }
 
-  /** Disconnects the thread's producer and ends the thread. */
+  /**
+   * Disconnects the thread's producer and ends the thread. A producer whose broker stopped answering cannot
+   * disconnect cleanly (kafkajs waits for the answers first): after a moment the thread is ended anyway.
+   */
   async close(): Promise<void> {
     if (!this.dead && !this.closed) {
       const closed = new Promise<void>((resolve) => (this.closing = resolve));
       this.request({ type: 'close' });
-      await closed;
+      await settleWithin(closed, 2_000);
     }
     this.closed = true;
     await this.worker.terminate();

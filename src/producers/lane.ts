@@ -3,7 +3,7 @@ import type { PartitionBatch } from '../kafka/producer.js';
 import { RecordSectionBuilder } from '../kafka/record-batch.js';
 import type { InputTopic, RecordSink } from './records.js';
 import type { LaneEvents, LaneHandle } from './lane-handle.js';
-import type { RunClock } from './run-clock.js';
+import type { Clock } from '../core/waiter.js';
 import type { Workload } from './workload.js';
 
 export type { LaneAck, LaneEvents } from './lane-handle.js';
@@ -17,7 +17,7 @@ export interface LaneOptions {
   /** Partition count of each topic the lane produces to (records are partitioned by key, as the Java client does). */
   partitions: Partial<Record<InputTopic, number>>;
   send: BatchSender;
-  clock: RunClock;
+  clock: Clock;
   events: LaneEvents;
   maxBatchBytes?: number;
 }

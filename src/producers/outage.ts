@@ -1,12 +1,12 @@
 import { rootMessage } from '../kafka/errors.js';
-import type { RunClock } from './runner.js';
+import { pause, within, type Clock } from '../core/waiter.js';
 
 export interface OutageOptions {
   /** Give up once the broker has not acknowledged anything for this long. */
   maxOutageMs: number;
   /** Pause between two attempts at the same batch (kafkajs' own retries run inside each attempt). */
   retryDelayMs?: number;
-  clock: RunClock;
+  clock: Clock;
   /** Ctrl-C during an outage stops the retrying at once: the records still queued are reported as not sent. */
   signal: AbortSignal;
 }
@@ -48,7 +48,13 @@ export function retryThroughOutages<B>(
     const giveUpAt = firstAttemptAt + options.maxOutageMs;
     for (;;) {
       try {
-        await withinDeadline(send(records), giveUpAt, options.clock);
+        await within(send(records), {
+          timeoutMs: giveUpAt - options.clock.now(),
+          // Ctrl-C flushes: a first attempt (the broker answering) is waited for; one repeated through an outage
+          // is abandoned at once, as the retrying stops.
+          signal: outageStartedAt === undefined ? undefined : options.signal,
+          onTimeout: () => new AttemptOutlived(),
+        });
         if (outageStartedAt !== undefined) {
           const outageMs = options.clock.now() - outageStartedAt;
           log.longestMs = Math.max(log.longestMs, outageMs);
@@ -76,35 +82,22 @@ export function retryThroughOutages<B>(
           options.onGaveUp?.(outageMs);
           throw new OutageTooLong(outageMs, options.maxOutageMs, error);
         }
-        await options.clock.sleep(retryDelayMs, options.signal);
+        await pause(options.clock, retryDelayMs, options.signal);
         if (options.signal.aborted) throw error;
       }
     }
   };
 }
 
-/** An attempt still waiting for its acknowledgement when the outage budget ran out. */
+/**
+ * An attempt still waiting for its acknowledgement when the outage budget ran out: kafkajs' own retries (nested:
+ * connect, metadata, produce) can keep one attempt busy well past the budget, and the limit must hold anyway, as
+ * must Ctrl-C. An abandoned attempt may still land its records: they are then in the topic without having been
+ * reported acknowledged, never the other way round.
+ */
 class AttemptOutlived extends Error {
   constructor() {
     super('no answer from the broker');
-  }
-}
-
-/**
- * kafkajs' own retries (nested: connect, metadata, produce) can keep one attempt busy well past the budget; the
- * limit must hold anyway. An abandoned attempt may still land its records: they are then in the topic without
- * having been reported acknowledged, never the other way round.
- */
-async function withinDeadline(attempt: Promise<void>, deadline: number, clock: RunClock): Promise<void> {
-  attempt.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AttemptOutlived()), Math.max(0, deadline - clock.now()));
-  });
-  try {
-    await Promise.race([attempt, expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

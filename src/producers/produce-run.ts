@@ -1,5 +1,6 @@
 import type { Context } from '../core/context.js';
-import { type CliError, isClassifiedError, isCliError, OperationError } from '../core/errors.js';
+import { settleWithin, within, type Clock } from '../core/waiter.js';
+import { type CliError, InterruptedError, isClassifiedError, isCliError, OperationError } from '../core/errors.js';
 import { tcpReachable } from '../core/probes.js';
 import { availableParallelism } from 'node:os';
 import type { Kafka } from '../kafka/client.js';
@@ -18,7 +19,7 @@ import type { TopicPartitions } from './lane-thread-protocol.js';
 import { buildWordPools, type WordPools } from './population.js';
 import { randomSeed } from './random.js';
 import type { InputTopic } from './records.js';
-import { preciseClock, runProducer, RunTracker, type LaneHandle, type StopReason } from './runner.js';
+import { runProducer, RunTracker, type LaneHandle, type StopReason } from './runner.js';
 import { ProduceStats } from './stats.js';
 import { Workload } from './workload.js';
 
@@ -76,10 +77,16 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
 
   // Short kafkajs retry rounds: riding out a broker outage is retryThroughOutages' job (bounded by --max-outage), and
   // short rounds let it notice the outage, and give up at its limit, within seconds rather than after ~10 s rounds.
-  const kafka = createKafka({ ...target, clientId: CLIENT_ID, out: ctx.out, retries: PRODUCER_CLIENT_RETRIES });
+  const kafka = createKafka({
+    ...target,
+    clientId: CLIENT_ID,
+    out: ctx.out,
+    retries: PRODUCER_CLIENT_RETRIES,
+    signal: ctx.signal,
+  });
   ctx.out.debug(`producing to ${bootstrap} (${target.target}) with seed ${seed}`);
 
-  const clock = preciseClock;
+  const clock = ctx.clock;
   const stats = new ProduceStats(clock.now());
   const tracker = new RunTracker(stats);
   // Producer threads start now: loading their modules overlaps the checks below.
@@ -102,17 +109,22 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
     maxOutageMs,
     notices,
     signal: ctx.signal,
+    clock,
   });
   let handles: LaneHandle[];
   try {
-    await assertSomeBrokerReachable(target.bootstrap, settings.connectTimeoutMs, errorContext);
-    const partitions = await assertTopicsReady(target, settings, ctx.out, errorContext);
+    await assertSomeBrokerReachable(target.bootstrap, settings.connectTimeoutMs, errorContext, ctx.signal);
+    const partitions = await assertTopicsReady(target, settings, ctx, errorContext);
     const pools = await buildWordPools(seed);
-    handles = await within(lanes.connect(pools, partitions), settings.connectTimeoutMs, () =>
-      connectionTimeoutError('connecting the producer', settings.connectTimeoutMs, errorContext),
-    );
+    handles = await within(lanes.connect(pools, partitions), {
+      timeoutMs: settings.connectTimeoutMs,
+      signal: ctx.signal,
+      onTimeout: () =>
+        connectionTimeoutError('connecting the producer', settings.connectTimeoutMs, errorContext, '--connect-timeout'),
+    });
   } catch (error) {
     await lanes.close();
+    if (ctx.signal.aborted) throw new InterruptedError('interrupted while connecting; no record was sent');
     throw produceFailure(error, 'connecting the producer', errorContext);
   }
   const stopLive = startLiveStats(ctx.out, () => stats.snapshot(clock.now()));
@@ -266,26 +278,30 @@ export function defaultThreads(
 async function assertTopicsReady(
   target: KafkaTarget,
   settings: ProduceSettings,
-  out: Output,
+  ctx: Pick<Context, 'out' | 'signal'>,
   errorContext: KafkaErrorContext,
 ): Promise<TopicPartitions> {
   const timeoutMs = settings.connectTimeoutMs;
-  const probe = createKafka({ ...target, clientId: CLIENT_ID, out, retries: 0, connectionTimeoutMs: timeoutMs });
-  const admin = probe.admin();
+  const admin = createKafka({
+    ...target,
+    clientId: CLIENT_ID,
+    out: ctx.out,
+    retries: 0,
+    connectionTimeoutMs: timeoutMs,
+    requestTimeoutMs: timeoutMs,
+    signal: ctx.signal,
+    timeoutSetting: '--connect-timeout',
+  }).admin();
   try {
-    await within(admin.connect(), timeoutMs, () => connectionTimeoutError('connecting', timeoutMs, errorContext));
+    await admin.connect();
     const names = settings.topics.map((topic) => prefixed(settings, topic));
-    await within(assertTopicsExist(admin, names), timeoutMs, () =>
-      connectionTimeoutError('listing topics', timeoutMs, errorContext),
-    );
-    const counts = await within(partitionCounts(admin, names), timeoutMs, () =>
-      connectionTimeoutError('reading topic metadata', timeoutMs, errorContext),
-    );
+    await assertTopicsExist(admin, names);
+    const counts = await partitionCounts(admin, names);
     return Object.fromEntries(settings.topics.map((topic) => [topic, counts.get(prefixed(settings, topic))]));
   } catch (error) {
     throw produceFailure(error, 'connecting', errorContext);
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await admin.disconnect();
   }
 }
 
@@ -299,6 +315,7 @@ interface LanesContext {
   maxOutageMs: number;
   notices: OutageNotices;
   signal: AbortSignal;
+  clock: Clock;
 }
 
 interface StartingLanes {
@@ -331,17 +348,17 @@ function startLanes(settings: ProduceSettings, context: LanesContext): StartingL
             batchSender<InputTopic>(producer, { compression: settings.compression, topicName: context.topicName }),
             {
               maxOutageMs: context.maxOutageMs,
-              clock: preciseClock,
+              clock: context.clock,
               signal: context.signal,
               ...context.notices,
             },
           ),
-          clock: preciseClock,
+          clock: context.clock,
           events: context.events,
         });
         return [lane];
       },
-      close: () => producer.disconnect().catch(() => undefined),
+      close: () => settleWithin(producer.disconnect()),
     };
   }
 
@@ -396,23 +413,11 @@ async function assertSomeBrokerReachable(
   bootstrap: string[],
   timeoutMs: number,
   context: { target: 'cloud' | 'local'; bootstrap: string },
+  signal: AbortSignal,
 ): Promise<void> {
-  const probes = await Promise.all(bootstrap.map((hostPort) => tcpReachable(hostPort, timeoutMs)));
+  const probes = await Promise.all(bootstrap.map((hostPort) => tcpReachable(hostPort, timeoutMs, signal)));
   if (probes.some((probe) => probe.ok)) return;
   throw kafkaOperationError(new Error(probes.map((probe) => probe.detail).join('; ')), 'connecting', context);
-}
-
-async function within<T>(work: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), timeoutMs);
-  });
-  work.catch(() => undefined);
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function mb(bytes: number): number {

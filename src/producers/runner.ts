@@ -1,11 +1,10 @@
 import type { ProduceStats } from './stats.js';
 import { TokenBucket } from './token-bucket.js';
 import type { LaneAck, LaneEvents, LaneHandle } from './lane-handle.js';
-import { preciseClock, type RunClock } from './run-clock.js';
+import { pause, systemClock, type Clock } from '../core/waiter.js';
 import type { InputTopic } from './records.js';
 
 export type { LaneHandle } from './lane-handle.js';
-export { preciseClock, type RunClock } from './run-clock.js';
 
 /** Collects what the lanes report into the run's stats, and wakes the run loop when something changed. */
 export class RunTracker implements LaneEvents {
@@ -36,12 +35,12 @@ export class RunTracker implements LaneEvents {
   }
 
   /** Resolves at the next report from a lane, or after `ms`, or on abort. */
-  async progress(ms: number, clock: RunClock, signal: AbortSignal): Promise<void> {
+  async progress(ms: number, clock: Clock, signal: AbortSignal): Promise<void> {
     const controller = new AbortController();
     const onAbort = () => controller.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     const woken = new Promise<void>((resolve) => (this.wake = resolve));
-    await Promise.race([woken, clock.sleep(ms, controller.signal)]);
+    await Promise.race([woken, pause(clock, ms, controller.signal)]);
     controller.abort();
     signal.removeEventListener('abort', onAbort);
     this.wake = undefined;
@@ -61,7 +60,7 @@ export interface RunOptions {
   maxJobs?: number;
   durationMs?: number;
   signal: AbortSignal;
-  clock?: RunClock;
+  clock?: Clock;
 }
 
 export type StopReason = 'count' | 'duration' | 'interrupted' | 'error';
@@ -89,7 +88,7 @@ const MAX_RECORDS_PER_JOB = 3;
  * not made up. When a lane falls behind, no new jobs are made (the bucket owes them, within its bound).
  */
 export async function runProducer(options: RunOptions): Promise<RunOutcome> {
-  const clock = options.clock ?? preciseClock;
+  const clock = options.clock ?? systemClock;
   const { lanes, tracker, signal } = options;
   const stats = tracker.stats;
   const startedAt = clock.now();
@@ -144,7 +143,7 @@ export async function runProducer(options: RunOptions): Promise<RunOutcome> {
     }
     if (bucket) {
       // Jobs carry their due times, so waking every few ms (not for every token) costs no accuracy.
-      await clock.sleep(Math.min(50, Math.max(MIN_TICK_MS, bucket.msUntilNext()), deadline - now), signal);
+      await pause(clock, Math.min(50, Math.max(MIN_TICK_MS, bucket.msUntilNext()), deadline - now), signal);
     } else if (room > 0) {
       await new Promise<void>((resolve) => setImmediate(resolve));
     } else {
@@ -156,7 +155,14 @@ export async function runProducer(options: RunOptions): Promise<RunOutcome> {
   // Stopping: nothing new is generated, but everything already made is sent. A --count run sends each remaining
   // order when it falls due; an interrupted or timed run sends them at once.
   await Promise.all(lanes.map((lane) => lane.finish(stoppedBy !== 'count')));
-  if (tracker.failure !== undefined) stoppedBy = 'error';
+  // Ctrl-C also ends a send waiting through a broker outage: that is the interruption, not a failure of its own.
+  if (tracker.failure !== undefined) stoppedBy = signal.aborted ? 'interrupted' : 'error';
   stats.jobs = jobs;
-  return { stoppedBy, error: tracker.failure, stats, stoppedAt, endedAt: clock.now() };
+  return {
+    stoppedBy,
+    error: stoppedBy === 'error' ? tracker.failure : undefined,
+    stats,
+    stoppedAt,
+    endedAt: clock.now(),
+  };
 }

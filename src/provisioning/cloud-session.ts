@@ -5,7 +5,6 @@ import type { Context } from '../core/context.js';
 import { cloudCredentials, mongoPassword } from '../core/credentials.js';
 import { UserError } from '../core/errors.js';
 import { StateStore, type ResourceRecord } from '../core/state-store.js';
-import { scaledClock, systemClock, type Clock } from '../core/waiter.js';
 import type { CloudEnv, KsqlDeployer } from './cloud-resources.js';
 import { cloudResources } from './cloud-resources.js';
 import { KnownRecords } from './engine.js';
@@ -23,20 +22,12 @@ export interface CloudSession extends ProvisionSession<CloudEnv> {
 }
 
 /**
+/**
  * How long the first statements on a new ksqlDB key are retried when answered 401/403: Terraform waits 5 minutes
  * after creating a ksqlDB key, blindly; `up` waits until a statement works, and then allows this much for nodes that
  * learn of the key or its role binding later.
  */
 const KSQL_AUTH_RETRY_MS = 5 * 60_000;
-
-/**
- * Sleeps of every wait are multiplied by MARKETPLACE_WAIT_SCALE (default 1). Tests and benchmarks run the
- * emulator with a time scale and set the same factor here, so waits are shortened rather than skipped.
- */
-export function waitClock(env: NodeJS.ProcessEnv): Clock {
-  const scale = Number(env.MARKETPLACE_WAIT_SCALE ?? '1');
-  return Number.isFinite(scale) && scale > 0 && scale !== 1 ? scaledClock(scale) : systemClock;
-}
 
 /**
  * Everything a cloud command needs, assembled in the order that keeps mistakes cheap: configuration and credentials
@@ -57,7 +48,7 @@ export async function openCloudSession(
   }
   const password = sink && options.needMongoPassword ? await mongoPassword(ctx, config.mongoUser) : undefined;
 
-  const clock = waitClock(ctx.env);
+  const clock = ctx.clock;
   const { createConfluentCloud } = await import('../confluent-api/index.js');
   const cloud = createConfluentCloud({
     baseUrl: config.cloudApiUrl,
@@ -66,12 +57,14 @@ export async function openCloudSession(
     clock,
     secrets: ctx.secrets,
     logger: { debug: (line: string) => ctx.out.debug(line) },
+    timeoutMs: config.requestTimeout,
+    signal: ctx.signal,
   });
   const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
   const lock = await lockStateDir(ctx.out, store, options.lock);
   try {
     const recorder = new StateRecorder(store, await store.read());
-    await checkCloudAccess(cloud);
+    await checkCloudAccess(cloud, config.requestTimeout);
     const known = new KnownRecords(recorder);
     const names = resourceNames(config.prefix);
     const { ksqlDeployer } = await import('./ksql-deployer.js');
@@ -80,6 +73,7 @@ export async function openCloudSession(
       config,
       names,
       signal: ctx.signal,
+      clock,
       known: (id) => known.get(id),
       progress: () => undefined,
       waits: { clock, signal: ctx.signal },
@@ -90,8 +84,9 @@ export async function openCloudSession(
           credentials: creds,
           secrets: ctx.secrets,
           authRetryMs: KSQL_AUTH_RETRY_MS,
-          clock,
           signal: ctx.signal,
+          clock,
+          requestTimeoutMs: config.requestTimeout,
         }),
       mongoPassword: password,
     };
@@ -170,11 +165,12 @@ async function cloudGraph(
  * One cheap authenticated read before the first step: an unreachable API or a rejected key then ends the command with
  * one line (and nothing touched), instead of every step of the graph failing on its own.
  */
-async function checkCloudAccess(cloud: ConfluentCloud): Promise<void> {
+async function checkCloudAccess(cloud: ConfluentCloud, requestTimeoutMs: number): Promise<void> {
   await cloud.http.request({
     method: 'GET',
     path: '/org/v2/environments',
     query: { page_size: 1 },
-    deadlineMs: 60_000,
+    // As long as one request may take: an API that does not answer ends the command then, with nothing touched.
+    deadlineMs: requestTimeoutMs,
   });
 }

@@ -127,7 +127,7 @@ export async function applyResources<E extends ProvisionEnvBase>(
       }
     },
   }));
-  outcome.dag = await runDag(nodes, { onEvent: options.onEvent, signal: env.signal });
+  outcome.dag = await runDag(nodes, { onEvent: options.onEvent, signal: env.signal, clock: env.clock });
   return outcome;
 }
 
@@ -187,7 +187,7 @@ export async function destroyResources<E extends ProvisionEnvBase>(
       outcome.deletedRecords.push(record);
     },
   }));
-  outcome.dag = await runDag(nodes, { onEvent: options.onEvent, signal: env.signal });
+  outcome.dag = await runDag(nodes, { onEvent: options.onEvent, signal: env.signal, clock: env.clock });
   return outcome;
 }
 

@@ -14,8 +14,10 @@ export interface KsqlDeployerOptions {
   secrets?: SecretRegistry;
   /** Applying the templates retries statements answered 401/403 for this long (see KsqlClientOptions). */
   authRetryMs?: number;
-  clock?: Clock;
-  signal?: AbortSignal;
+  /** The command's Ctrl-C, clock and requestTimeout. */
+  signal: AbortSignal;
+  clock: Clock;
+  requestTimeoutMs: number;
 }
 
 /** The streams and tables the templates create, in template order. */
@@ -37,8 +39,6 @@ export function ksqlDeployer(options: KsqlDeployerOptions): KsqlDeployer {
   const withClient = async <T>(use: (client: KsqlClient) => Promise<T>, authRetryMs?: number): Promise<T> => {
     const client = new KsqlClient({
       authRetryMs,
-      clock: options.clock,
-      signal: options.signal,
       url: options.url,
       auth: options.credentials
         ? {
@@ -48,6 +48,9 @@ export function ksqlDeployer(options: KsqlDeployerOptions): KsqlDeployer {
           }
         : undefined,
       secrets: options.secrets,
+      signal: options.signal,
+      clock: options.clock,
+      requestTimeoutMs: options.requestTimeoutMs,
       unreachableHint: options.credentials
         ? 'Check the ksqlDB cluster in the Confluent Cloud console, or run `marketplace status`.'
         : 'Start the local stack with `marketplace local start`, or check ksqldbUrl.',

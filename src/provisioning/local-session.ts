@@ -4,7 +4,7 @@ import type { Config } from '../core/config-schema.js';
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { configuredEndpoints, type Endpoints } from '../core/endpoints.js';
-import { isClassifiedError, OperationError } from '../core/errors.js';
+import { isClassifiedError, isCliError, OperationError, UserError } from '../core/errors.js';
 import { httpReachable, tcpReachable } from '../core/probes.js';
 import { StateStore, type ResourceRecord } from '../core/state-store.js';
 import { waitFor } from '../core/waiter.js';
@@ -121,8 +121,7 @@ export function localResources(
               configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
             },
           ],
-          30_000,
-          env.signal,
+          { timeoutMs: 30_000, signal: env.signal, clock: env.clock },
         );
         return rec('topic', topic.name, { partitions: topic.partitions });
       },
@@ -140,6 +139,7 @@ export function localResources(
             timeoutMs: 30_000,
             initialDelayMs: 100,
             maxDelayMs: 1_000,
+            clock: env.clock,
             signal: env.signal,
           },
         );
@@ -180,12 +180,12 @@ export function localResources(
       },
       create: async (env) => {
         const desired = sinkConfig(env);
-        await env.connect.putConfig(names.sinkConnector, desired, { signal: env.signal });
+        await env.connect.putConfig(names.sinkConnector, desired);
         return sinkRecord(desired);
       },
       update: async (env) => {
         const desired = sinkConfig(env);
-        await env.connect.putConfig(names.sinkConnector, desired, { signal: env.signal });
+        await env.connect.putConfig(names.sinkConnector, desired);
         return sinkRecord(desired);
       },
       ready: async (env, record) => {
@@ -222,6 +222,7 @@ export function localResources(
             timeoutMs: 90_000,
             initialDelayMs: 250,
             maxDelayMs: 2_000,
+            clock: env.clock,
             signal: env.signal,
             onProgress: (status) => env.progress(SINK, status),
           },
@@ -248,21 +249,26 @@ export async function openLocalSession(
   const endpoints = configuredEndpoints(config) as Required<Endpoints>;
   const names = resourceNames(config.prefix);
   const { ENGINE_NAMES, openEngine } = await import('../engines/index.js');
-  const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
+  const engine = await openEngine({ loaded, ctx });
   const store = new StateStore(loaded.dir, { warn: (message) => ctx.out.warn(message) });
-  const recorded = options.withRecordedEngines ? await store.read() : undefined;
+  const recorded = await store.read();
   const others: StreamEngine[] = [];
   for (const name of ENGINE_NAMES.filter((n: EngineName) => n !== engine.name)) {
-    // An engine this configuration cannot open at all has nothing recorded here to remove.
-    const other = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env, name }).catch((error: unknown) => {
+    // Opening one costs no request. One this configuration cannot open at all has nothing recorded here.
+    const other = await openEngine({ loaded, ctx, name }).catch((error: unknown) => {
       if (!isClassifiedError(error)) throw error;
       return undefined;
     });
-    if (other && recorded?.resources[other.resourceId]) others.push(other);
+    if (other && recorded.resources[other.resourceId]) others.push(other);
   }
+  if (options.lock === 'up') await refuseSecondEngine(engine, others);
+  const removing = options.withRecordedEngines ? others : [];
   // A command that changes things checks every server first, so a stopped one cannot leave half a deployment; one
   // that only reads needs Kafka at least (every topic is looked up there), and kafkajs would retry for a minute.
-  await requireReachable(endpoints, options.lock ? 'change' : 'read', [engine, ...others]);
+  await requireReachable(endpoints, options.lock ? 'change' : 'read', [engine, ...removing], {
+    timeoutMs: Math.min(PROBE_TIMEOUT_MS, config.requestTimeout),
+    signal: ctx.signal,
+  });
   const lock = await lockStateDir(ctx.out, store, options.lock);
   let admin: Admin | undefined;
   let adminReady: Promise<Admin> | undefined;
@@ -273,12 +279,15 @@ export async function openLocalSession(
       bootstrap: endpoints.bootstrapServers.split(','),
       clientId: `marketplace-${names.prefix}-admin`,
       out: ctx.out,
+      requestTimeoutMs: config.requestTimeout,
+      signal: ctx.signal,
     });
     const candidate = client.admin();
     try {
       await candidate.connect();
     } catch (error) {
-      adminReady = undefined;
+      // A broker that gave no answer in time, and Ctrl-C, say so already.
+      if (isCliError(error)) throw error;
       throw new OperationError(
         `Kafka at ${endpoints.bootstrapServers} is not reachable (${(error as Error).message})`,
         {
@@ -297,14 +306,19 @@ export async function openLocalSession(
       names,
       endpoints,
       signal: ctx.signal,
+      clock: ctx.clock,
       known: (id) => known.get(id),
       progress: () => undefined,
       // Memoised as a promise: the topic nodes ask for it in parallel and must share one connection.
       admin: () => (adminReady ??= connectAdmin()),
-      connect: new ConnectClient(endpoints.connectUrl),
+      connect: new ConnectClient(endpoints.connectUrl, {
+        timeoutMs: config.requestTimeout,
+        signal: ctx.signal,
+        clock: ctx.clock,
+      }),
       engine,
     };
-    const defs = localResources(names, config, engine, others);
+    const defs = localResources(names, config, engine, removing);
     return {
       target: 'local',
       label: `the local stack (prefix ${names.prefix})`,
@@ -326,7 +340,7 @@ export async function openLocalSession(
         for (const topic of demoTopics()) if (topics.has(topic.name)) left.push(`topic ${topic.name}`);
         if ((await env.connect.connectors()).includes(names.sinkConnector))
           left.push(`connector ${names.sinkConnector}`);
-        for (const each of [engine, ...others]) left.push(...(await each.leftovers()));
+        for (const each of [engine, ...removing]) left.push(...(await each.leftovers()));
         return left;
       },
       release: async () => {
@@ -342,36 +356,81 @@ export async function openLocalSession(
   }
 }
 
+/**
+ * Two engines would both write job_status and truck_tracker: `up` on one refuses while the other's statements, which
+ * the state file says an earlier `up` made here, still run. One that cannot be asked (its server is down) is no
+ * obstacle.
+ */
+async function refuseSecondEngine(engine: StreamEngine, others: StreamEngine[]): Promise<void> {
+  for (const other of others) {
+    const state = await other.inspect().catch((error: unknown) => {
+      if (!isClassifiedError(error)) throw error;
+      return undefined;
+    });
+    if (!state?.present) continue;
+    throw new UserError(
+      `the demo already runs on ${other.label} here, and ${engine.label} would write the same topics; nothing was changed`,
+      {
+        hint: `Run \`marketplace down --target local --yes\` first (it removes what runs on ${other.label}), then \`marketplace up --target local --engine ${engine.name}\`.`,
+      },
+    );
+  }
+}
+
+const PROBE_TIMEOUT_MS = 3_000;
+
+/** The broker takes the connection and answers a metadata request (a wrong port may take it and say nothing). */
+async function kafkaAnswers(
+  hostPort: string,
+  probe: { timeoutMs: number; signal: AbortSignal },
+): Promise<{ ok: boolean; detail: string }> {
+  const reachable = await tcpReachable(hostPort, probe.timeoutMs, probe.signal);
+  if (!reachable.ok) return reachable;
+  const { kafkaHealth } = await import('../kafka/health.js');
+  const health = await kafkaHealth(hostPort, probe);
+  return health.healthy ? reachable : { ok: false, detail: health.status };
+}
+
 async function requireReachable(
   endpoints: Required<Endpoints>,
   purpose: 'change' | 'read',
   engines: StreamEngine[],
+  probe: { timeoutMs: number; signal: AbortSignal },
 ): Promise<void> {
-  const [kafka, connect] = await Promise.all([
-    tcpReachable(endpoints.bootstrapServers.split(',')[0]!),
-    purpose === 'change' ? httpReachable(new URL('/', endpoints.connectUrl).toString()) : { ok: true, detail: '' },
+  const unreachable = (error: unknown) => {
+    if (!(error instanceof OperationError) || probe.signal.aborted) throw error;
+    return error;
+  };
+  const skipped = { ok: true, detail: '' };
+  const [kafka, connect, ...engineFailures] = await Promise.all([
+    kafkaAnswers(endpoints.bootstrapServers.split(',')[0]!, probe),
+    purpose === 'change' ? httpReachable(new URL('/', endpoints.connectUrl).toString(), probe) : skipped,
+    ...(purpose === 'change'
+      ? engines.map((engine) => engine.requireReachable(probe).then(() => undefined, unreachable))
+      : []),
   ]);
   const down = [
     kafka.ok
       ? undefined
-      : { what: `Kafka at ${endpoints.bootstrapServers}`, detail: kafka.detail, key: 'bootstrapServers' },
+      : {
+          problem: `Kafka at ${endpoints.bootstrapServers} is not reachable (${kafka.detail})`,
+          keys: ['bootstrapServers'],
+        },
+    ...engines.map((engine, i) => {
+      const failure = engineFailures[i];
+      return failure ? { problem: failure.message, keys: engine.endpointKeys } : undefined;
+    }),
     connect.ok
       ? undefined
-      : { what: `Kafka Connect at ${endpoints.connectUrl}`, detail: connect.detail, key: 'connectUrl' },
+      : {
+          problem: `Kafka Connect at ${endpoints.connectUrl} is not reachable (${connect.detail})`,
+          keys: ['connectUrl'],
+        },
   ].filter((entry) => entry !== undefined);
+  if (down.length === 0) return;
   const outcome = purpose === 'change' ? 'nothing was changed' : 'nothing could be checked';
-  if (down.length > 0) {
-    throw new OperationError(`${down.map((d) => `${d.what} is not reachable (${d.detail})`).join('; ')}; ${outcome}`, {
-      hint: `Start the local stack with \`marketplace local start\` (check it with \`marketplace local status\`), or fix ${down.map((d) => d.key).join(', ')}.`,
-    });
-  }
-  if (purpose !== 'change') return;
-  for (const engine of engines) {
-    try {
-      await engine.requireReachable();
-    } catch (error) {
-      if (!(error instanceof OperationError)) throw error;
-      throw new OperationError(`${error.message}; ${outcome}`, { hint: error.hint, cause: error });
-    }
-  }
+  const withFlink = engines.some((engine, i) => engine.name === 'flink' && engineFailures[i]) ? ' --with flink' : '';
+  throw new OperationError(`${down.map((d) => d.problem).join('; ')}; ${outcome}`, {
+    hint: `Start the local stack with \`marketplace local start${withFlink}\` (check it with \`marketplace local status\`), or fix ${down.flatMap((d) => d.keys).join(', ')}.`,
+  });
 }

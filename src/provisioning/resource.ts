@@ -1,4 +1,5 @@
 import type { ResourceRecord } from '../core/state-store.js';
+import type { Clock } from '../core/waiter.js';
 
 /** What a read-only lookup found: the resource as it is now, whether it is usable, and what differs from desired. */
 export interface Observed {
@@ -12,7 +13,9 @@ export interface ProvisionEnvBase {
   /** Records known so far: from the state file, or found by name during this run. */
   known(id: string): ResourceRecord | undefined;
   progress(id: string, status: string): void;
+  /** The command's Ctrl-C and clock: every wait of every step takes them. */
   signal: AbortSignal;
+  clock: Clock;
   /** During a teardown: the resources that stay (e.g. the environment with --keep-environment). */
   kept?: ReadonlySet<string>;
 }

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock, waitFor, type Clock } from '../core/waiter.js';
 import type { KsqlClient } from '../ksql-client/client.js';
 import { ErrorCode, KsqlConnectionError, KsqlError } from '../ksql-client/errors.js';
 import type { StreamedQuery } from '../ksql-client/streamed-query.js';
@@ -12,6 +12,7 @@ export interface KsqlSourceOptions {
   keyColumns: string[];
   /** After a drop, how long to keep trying to open the query again (a restarting server) before failing. */
   reconnectTimeoutMs?: number;
+  clock?: Clock;
 }
 
 export const RECONNECT_TIMEOUT_MS = 30_000;
@@ -33,33 +34,42 @@ export async function ksqlRowSource(options: KsqlSourceOptions): Promise<RowSour
 
   /** Opens the query again, from the latest rows, until it works, the deadline passes, or the source is closed. */
   const reopen = async (drop: KsqlConnectionError): Promise<StreamedQuery | undefined> => {
-    const deadline = Date.now() + reconnectTimeoutMs;
-    let delay = FIRST_RETRY_DELAY_MS;
     let last: unknown = drop;
-    for (;;) {
+    let failure: unknown;
+    try {
+      return await waitFor<StreamedQuery | undefined>(
+        async () => {
+          try {
+            const reopened = await client.streamQuery(sql, { properties: { 'auto.offset.reset': 'latest' } });
+            if (!closing.signal.aborted) return { done: true, value: reopened };
+            await reopened.close();
+            return { done: true, value: undefined };
+          } catch (error) {
+            if (closing.signal.aborted || !serverMayComeBack(error)) throw (failure = error);
+            last = error;
+            return { done: false, status: (error as Error).message };
+          }
+        },
+        {
+          what: `ksqlDB to take the push query on ${options.name.toLowerCase()} again`,
+          timeoutMs: reconnectTimeoutMs,
+          initialDelayMs: FIRST_RETRY_DELAY_MS,
+          maxDelayMs: MAX_RETRY_DELAY_MS,
+          factor: 2,
+          clock: options.clock ?? systemClock,
+          signal: closing.signal,
+        },
+      );
+    } catch (error) {
       if (closing.signal.aborted) return undefined;
-      try {
-        const reopened = await client.streamQuery(sql, { properties: { 'auto.offset.reset': 'latest' } });
-        if (closing.signal.aborted) {
-          await reopened.close();
-          return undefined;
-        }
-        return reopened;
-      } catch (error) {
-        if (!serverMayComeBack(error)) throw error;
-        last = error;
-      }
-      if (Date.now() + delay > deadline) {
-        throw new KsqlConnectionError(
-          `lost the push query on ${options.name.toLowerCase()}: ${drop.message}, and ksqlDB did not take it again within ${Math.round(reconnectTimeoutMs / 1000)} s (last error: ${(last as Error).message})`,
-          {
-            cause: last,
-            hint: (last as KsqlConnectionError).hint ?? 'Check that ksqlDB is running, then run tail again.',
-          },
-        );
-      }
-      await sleep(delay, undefined, { signal: closing.signal }).catch(() => undefined);
-      delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+      if (error === failure) throw error;
+      throw new KsqlConnectionError(
+        `lost the push query on ${options.name.toLowerCase()}: ${drop.message}, and ksqlDB did not take it again within ${Math.round(reconnectTimeoutMs / 1000)} s (last error: ${(last as Error).message})`,
+        {
+          cause: last,
+          hint: (last as KsqlConnectionError).hint ?? 'Check that ksqlDB is running, then run tail again.',
+        },
+      );
     }
   };
 

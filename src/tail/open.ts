@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
+import { abortReason } from '../core/waiter.js';
 import { UserError } from '../core/errors.js';
 import type { EngineName, OpenedSource } from '../engines/engine.js';
 import { kafkaRowSource } from './kafka-source.js';
@@ -17,7 +18,7 @@ export async function openTailSource(
 ): Promise<OpenedSource> {
   if (request.via === 'kafka') return openKafka(ctx, loaded, request);
   const { openEngine } = await import('../engines/index.js');
-  const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env, name: request.via });
+  const engine = await openEngine({ loaded, ctx, name: request.via });
   try {
     const opened = await engine.tail(request);
     return {
@@ -41,14 +42,20 @@ async function openKafka(
   const { resolveKafkaTarget } = await import('../kafka/connection.js');
   const { createKafka } = await import('../kafka/client.js');
   const target = await resolveKafkaTarget(loaded, ctx.secrets);
-  const kafka = createKafka({ ...target, clientId: 'marketplace-tail', out: ctx.out });
+  const kafka = createKafka({
+    ...target,
+    clientId: 'marketplace-tail',
+    out: ctx.out,
+    requestTimeoutMs: loaded.values.requestTimeout,
+    signal: ctx.signal,
+  });
   const admin = kafka.admin();
   let topics: string[];
   try {
     await admin.connect();
     topics = await admin.listTopics();
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await admin.disconnect();
   }
   const topic =
     topics.find((t) => t === request.name) ?? topics.find((t) => t.toLowerCase() === request.name.toLowerCase());
@@ -78,13 +85,15 @@ async function keyColumnOf(
 ): Promise<{ name: string; type: string } | undefined> {
   try {
     const { openEngine } = await import('../engines/index.js');
-    const engine = await openEngine({ loaded, secrets: ctx.secrets, env: ctx.env });
+    // Only a nicer key column: the engine gets a short while to say (see topicKey), and tail goes on without it.
+    const engine = await openEngine({ loaded, ctx });
     try {
       return await engine.topicKey(topic);
     } finally {
       await engine.close();
     }
   } catch {
+    if (ctx.signal.aborted) throw abortReason(ctx.signal);
     return undefined;
   }
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlinkJobs } from '../../src/flink-client/jobs.js';
+import type { DemoResult } from '../../src/demo/result.js';
 import type { StreamEngine } from '../../src/engines/engine.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { flinkStack, flinkTargetEnv, type FlinkEndpoints } from '../helpers/flink.js';
@@ -298,6 +299,11 @@ describe('the Flink engine, end to end', () => {
     expect(again.nothingToDo).toBe(true);
     expect(again.unchanged).toContain('flink-jobs');
     expect(json<{ changes: number }>(await cli(['plan', '--json'], flinkEnv)).changes).toBe(0);
+    // ksqlDB would write the same topics: up refuses while the Flink jobs run, and changes nothing.
+    const second = await cli(['up', '--json'], { ...flinkEnv, MARKETPLACE_ENGINE: 'ksqldb' });
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/the demo already runs on Apache Flink here, and ksqlDB would write the same topics/);
+    expect(second.stderr).toContain('marketplace down --target local --yes');
 
     const status = json<{ engine: string; healthy: boolean; queries: { name?: string; state: string }[] }>(
       await cli(['status', '--json'], flinkEnv),
@@ -380,11 +386,13 @@ describe('the Flink engine, end to end', () => {
     await writeFile(file, (await readFile(file, 'utf8')).replace('o.price_quoted >= j.price', 'o.price_quoted < 0'));
     const { loadConfig } = await import('../../src/core/config.js');
     const { flinkEngine } = await import('../../src/engines/flink/index.js');
+    const { SecretRegistry } = await import('../../src/core/redact.js');
+    const { systemClock } = await import('../../src/core/waiter.js');
     let edited: StreamEngine | undefined;
     try {
       edited = await flinkEngine({
         loaded: await loadConfig({ cwd, env: flinkEnv }),
-        env: flinkEnv,
+        ctx: { env: flinkEnv, secrets: new SecretRegistry(), signal: new AbortController().signal, clock: systemClock },
         templatesDir: dir,
       });
       expect(await edited.apply({})).toEqual({ created: [], replaced: ['job_status'], existing: ['truck_tracker'] });
@@ -445,5 +453,19 @@ describe('the Flink engine, end to end', () => {
       jobs: Record<string, unknown>;
     };
     expect(Object.keys(kept.jobs).filter((name) => ['job_status', 'truck_tracker'].includes(name))).toEqual([]);
+  });
+
+  it('demo --engine flink runs the whole demo on Flink and cleans up', async () => {
+    const run = await cli(['demo', '--duration', '10s', '--rate', '20', '--json'], flinkEnv);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout) as DemoResult;
+    expect(summary.jobs).toBeGreaterThanOrEqual(150);
+    expect(summary.jobStatus.rows).toBe(summary.jobs);
+    expect(summary.mongoDocuments).toBe(summary.jobStatus.rows);
+    expect(summary.truckTrackerRows).toBeGreaterThan(0);
+    const jobs = new FlinkJobs({ url: flink.restUrl });
+    expect((await jobs.list()).filter((job) => job.name.startsWith('marketplace:') && job.state === 'RUNNING')).toEqual(
+      [],
+    );
   });
 });

@@ -94,7 +94,12 @@ export function flinkTargetEnv(
   flink: FlinkEndpoints,
   demo: { prefix: string; database: string },
 ): NodeJS.ProcessEnv {
+  // The stack's own ports too: a command that starts the stack (demo) must find it where it runs.
+  const stackPorts = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name.startsWith('MARKETPLACE_LOCAL_')),
+  );
   return {
+    ...stackPorts,
     ...localTargetEnv(stack, demo),
     MARKETPLACE_ENGINE: 'flink',
     MARKETPLACE_HOME: flink.home,

@@ -33,6 +33,12 @@ function javaPartition(key: Buffer, partitions: number): number {
   });
 }
 
+function longKey(id: number): Buffer {
+  const key = Buffer.alloc(8);
+  key.writeBigInt64BE(BigInt(id));
+  return key;
+}
+
 function jobIdOf(record: RawRecord): number {
   return Number(record.key!.readBigInt64BE());
 }
@@ -86,12 +92,15 @@ describe('ksqlDB dev server: the job_status stream-stream join (templates/ksql/0
     const sink = `job_status${suffix}`;
     await readTopicUntil(client, sink, (records) => records.some((r) => jobIdOf(r) === 10));
 
-    // Out of order but within the grace period: joins. Older than window end + grace: late, dropped.
+    // Out of order but within the grace period: joins. Older than window end + grace: late, dropped. Stream time is
+    // kept per task (the partition of the repartition topics a job id goes to): the late pair's id 12 goes to the
+    // same one as 10, whose pair moved it to t+30m.
+    expect(javaPartition(longKey(12), 3)).toBe(javaPartition(longKey(10), 3));
     await client.producer.send({
       topic: orders,
-      messages: [order(6, 99, t + 25 * MINUTE), order(7, 1000, t - 120 * MINUTE)],
+      messages: [order(6, 99, t + 25 * MINUTE), order(12, 1000, t - 120 * MINUTE)],
     });
-    await client.producer.send({ topic: jobs, messages: [job(6, 100, t + 20 * MINUTE), job(7, 1, t - 119 * MINUTE)] });
+    await client.producer.send({ topic: jobs, messages: [job(6, 100, t + 20 * MINUTE), job(12, 1, t - 119 * MINUTE)] });
     // A pair more than an hour apart never joins.
     await client.producer.send({ topic: jobs, messages: [job(8, 1, t + 30 * MINUTE)] });
     await client.producer.send({ topic: orders, messages: [order(8, 1, t + 30 * MINUTE + 61 * MINUTE)] });

@@ -57,6 +57,41 @@ describe('ksqlDB dev server: topics made and deleted around it', () => {
     expect(inserted.status).toBe(200);
   });
 
+  it('refuses at once, with a 400 that names the topic, an INSERT into a stream whose topic was deleted', async () => {
+    const topic = `gone${suffix}`;
+    await ksqlOk(
+      server!.url,
+      `CREATE STREAM gone_stream (id INT KEY, note STRING) WITH (KAFKA_TOPIC='${topic}', PARTITIONS=1, VALUE_FORMAT='JSON');`,
+    );
+    await ksqlOk(server!.url, `INSERT INTO gone_stream (id, note) VALUES (1, 'before');`);
+    await client.admin.deleteTopics({ topics: [topic] });
+
+    const inserted = await ksql(server!.url, `INSERT INTO gone_stream (id, note) VALUES (2, 'after');`);
+    expect(inserted.status).toBe(400);
+    expect(inserted.body).toMatchObject({ '@type': 'statement_error', error_code: 40001 });
+    expect(inserted.body.message).toContain(`its topic ${topic} does not exist`);
+    expect(inserted.body.message).toContain('Drop GONE_STREAM and create it again');
+    await ksqlOk(server!.url, 'DROP STREAM gone_stream;');
+  });
+
+  it('DROP STREAM IF EXISTS finds a stream by its unquoted lower-case name, also after a restart', async () => {
+    const create = (name: string) =>
+      `CREATE STREAM ${name} (id INT KEY) WITH (KAFKA_TOPIC='${name}${suffix}', PARTITIONS=1, VALUE_FORMAT='JSON');`;
+    await ksqlOk(server!.url, create('hi_probe'));
+    const dropped = await ksqlOk(server!.url, 'DROP STREAM IF EXISTS hi_probe;');
+    expect(dropped[0].commandStatus.message).toBe(`Source \`HI_PROBE\` (topic: hi_probe${suffix}) was dropped.`);
+    expect(await streamNames()).not.toContain('HI_PROBE');
+
+    await ksqlOk(server!.url, create('hi_probe_again'));
+    await server!.close();
+    server = await startServer(serviceId);
+    const again = await ksqlOk(server.url, 'DROP STREAM IF EXISTS hi_probe_again;');
+    expect(again[0].commandStatus.message).toBe(
+      `Source \`HI_PROBE_AGAIN\` (topic: hi_probe_again${suffix}) was dropped.`,
+    );
+    expect(await streamNames()).not.toContain('HI_PROBE_AGAIN');
+  });
+
   it('refuses a CREATE whose topic the broker will not make, and records nothing that a restart would bring back', async () => {
     const topic = `replicated${suffix}`;
     const result = await ksql(

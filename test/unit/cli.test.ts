@@ -180,7 +180,8 @@ describe('marketplace doctor --json', () => {
     tcp.close();
   });
 
-  it('reports every check as pass when the endpoints answer', async () => {
+  // Every check passing against real servers is json-contract's first case (the local stack).
+  it('passes the endpoints that answer, and fails a port that takes connections but speaks no Kafka or MongoDB', async () => {
     const cwd = await tempDir();
     const run = await runCli(['doctor', '--json', '--target', 'local'], {
       cwd,
@@ -191,9 +192,9 @@ describe('marketplace doctor --json', () => {
         MARKETPLACE_MONGO_URI: `mongodb://127.0.0.1:${tcpPort}/`,
       },
     });
-    expect(run.code, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(1);
     const result = JSON.parse(run.stdout) as DoctorResult;
-    expect(result.ok).toBe(true);
+    expect(result.ok).toBe(false);
     expect(result.target).toBe('local');
     expect(result.checks.map((c) => c.name)).toEqual([
       'node',
@@ -204,6 +205,8 @@ describe('marketplace doctor --json', () => {
       'connect',
       'mongodb',
     ]);
+    const failed = result.checks.filter((c) => !c.ok && !c.skipped).map((c) => c.name);
+    expect(failed).toEqual(['kafka', 'mongodb']);
   });
 
   it('fails with exit 1 and a fix hint when an endpoint is down', async () => {

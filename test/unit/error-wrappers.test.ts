@@ -15,6 +15,7 @@ import type { ProvisionEnvBase, ResourceDef } from '../../src/provisioning/resou
 import { applySession, progressFor } from '../../src/provisioning/run.js';
 import type { ProvisionSession } from '../../src/provisioning/session.js';
 import { StateRecorder } from '../../src/provisioning/state-recorder.js';
+import { systemClock } from '../../src/core/waiter.js';
 
 // Wrappers may add context only to failures the project classifies; a bug must reach the boundary in cli.ts as it
 // was thrown, so it prints as "unexpected failure … report it" instead of passing for an ordinary failure.
@@ -44,6 +45,7 @@ function context(): Context {
     cwd: tmpdir(),
     globals: { json: false, verbose: false, color: false, yes: true },
     signal: new AbortController().signal,
+    clock: systemClock,
     loadConfig: async () => {
       throw new Error('not used');
     },
@@ -61,6 +63,7 @@ async function sessionFailingWith(failure: unknown): Promise<ProvisionSession> {
     known: (id) => known.get(id),
     progress: () => undefined,
     signal: new AbortController().signal,
+    clock: systemClock,
   };
   const topic: ResourceDef = {
     id: 'topic:job_created',

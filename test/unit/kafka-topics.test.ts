@@ -32,7 +32,7 @@ describe('fetchOffsetsWhenReady', () => {
       brokerAnswered('UNKNOWN_TOPIC_OR_PARTITION', 3, true),
       brokerAnswered('LEADER_NOT_AVAILABLE', 5, true),
     ]);
-    const offsets = await fetchOffsetsWhenReady(admin, 'job_created', 10_000);
+    const offsets = await fetchOffsetsWhenReady(admin, 'job_created', { timeoutMs: 10_000 });
     expect(offsets).toEqual([{ partition: 0, offset: '7', low: '0', high: '7' }]);
     expect(admin.calls).toBe(4);
   });
@@ -40,7 +40,7 @@ describe('fetchOffsetsWhenReady', () => {
   it('passes any other error straight on', async () => {
     const denied = brokerAnswered('TOPIC_AUTHORIZATION_FAILED', 29, false);
     const admin = adminAnswering([denied]);
-    await expect(fetchOffsetsWhenReady(admin, 'job_created', 10_000)).rejects.toBe(denied);
+    await expect(fetchOffsetsWhenReady(admin, 'job_created', { timeoutMs: 10_000 })).rejects.toBe(denied);
     expect(admin.calls).toBe(1);
   });
 
@@ -48,7 +48,7 @@ describe('fetchOffsetsWhenReady', () => {
     const admin = adminAnswering(
       Array.from({ length: 100 }, () => brokerAnswered('NOT_LEADER_FOR_PARTITION', 6, true)),
     );
-    await expect(fetchOffsetsWhenReady(admin, 'job_created', 300)).rejects.toMatchObject({
+    await expect(fetchOffsetsWhenReady(admin, 'job_created', { timeoutMs: 300 })).rejects.toMatchObject({
       type: 'NOT_LEADER_FOR_PARTITION',
     });
     expect(admin.calls).toBeLessThan(100);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Decimal } from '../../src/ksqldb-dev-server/sql/decimal.js';
 import { compile, type ScopeColumn } from '../../src/ksqldb-dev-server/sql/expressions.js';
 import { geoDistance } from '../../src/ksqldb-dev-server/sql/functions.js';
 import { parseExpression } from '../../src/ksqldb-dev-server/sql/parser.js';
@@ -15,9 +16,14 @@ const columns: ScopeColumn[] = [
   { qualifier: 'O', name: 'NAME', type: STRING, index: 7 },
 ];
 
+/** A DECIMAL result shows as its exact text, scale included. */
 function evaluate(text: string, row: unknown[] = []): { type: string; value: unknown } {
   const compiled = compile(parseExpression(text), { columns });
-  return { type: compiled.type ? formatType(compiled.type) : 'NULL', value: compiled.evaluate(row) };
+  const value = compiled.evaluate(row);
+  return {
+    type: compiled.type ? formatType(compiled.type) : 'NULL',
+    value: value instanceof Decimal ? value.toString() : value,
+  };
 }
 
 function typeError(text: string): string {
@@ -44,11 +50,11 @@ describe('ksqlDB dev server expressions: typing', () => {
     expect(evaluate('o.n + o.price_quoted').type).toBe('BIGINT');
     expect(evaluate('7 / 2')).toEqual({ type: 'INTEGER', value: 3 });
     expect(evaluate('-7 / 2').value).toBe(-3);
-    expect(evaluate('0.5 / 10')).toEqual({ type: 'DECIMAL(13, 12)', value: 0.05 });
+    expect(evaluate('0.5 / 10')).toEqual({ type: 'DECIMAL(13, 12)', value: '0.050000000000' });
     expect(evaluate('0.5 / 10 / 10').type).toBe('DECIMAL(24, 23)');
-    expect(evaluate('0.5 / 10 / 10').value).toBe(0.005);
-    expect(evaluate('1.5 * 2')).toEqual({ type: 'DECIMAL(13, 1)', value: 3 });
-    expect(evaluate('1.25 + 1.5')).toEqual({ type: 'DECIMAL(4, 2)', value: 2.75 });
+    expect(evaluate('0.5 / 10 / 10').value).toBe('0.00500000000000000000000');
+    expect(evaluate('1.5 * 2')).toEqual({ type: 'DECIMAL(13, 1)', value: '3.0' });
+    expect(evaluate('1.25 + 1.5')).toEqual({ type: 'DECIMAL(4, 2)', value: '2.75' });
     expect(evaluate('v.lat / 0.005').type).toBe('DOUBLE');
     expect(evaluate('o.price_quoted * 1.0').type).toBe('DECIMAL(22, 1)');
   });
@@ -77,7 +83,7 @@ describe('ksqlDB dev server expressions: typing', () => {
     expect(evaluate('CAST(2.7 AS INTEGER)')).toEqual({ type: 'INTEGER', value: 2 });
     expect(evaluate("CAST('42' AS BIGINT)")).toEqual({ type: 'BIGINT', value: 42 });
     expect(evaluate('CAST(1.0E0 AS STRING)').value).toBe('1.0');
-    expect(evaluate('CAST(1.005 AS DECIMAL(4, 2))')).toEqual({ type: 'DECIMAL(4, 2)', value: 1.01 });
+    expect(evaluate('CAST(1.005 AS DECIMAL(4, 2))')).toEqual({ type: 'DECIMAL(4, 2)', value: '1.01' });
     expect(() => evaluate("CAST('abc' AS INTEGER)")).toThrow();
   });
 });
@@ -96,7 +102,11 @@ describe('ksqlDB dev server functions', () => {
   it('ABS and GREATEST keep the widest type and ignore nulls', () => {
     expect(evaluate('ABS(v.lat - j.dest_lat)', [-33.9, 0, -33.86]).value).toBeCloseTo(0.04, 12);
     expect(evaluate('GREATEST(v.lat, v.long)', [1, null])).toEqual({ type: 'DOUBLE', value: 1 });
-    expect(evaluate('GREATEST(o.n, o.price_quoted)', [0, 0, 0, 0, 5, 0, 7]).type).toBe('BIGINT');
+    // INTEGER with BIGINT fits the BIGINT, DECIMAL and DOUBLE overloads alike: ksqlDB calls that ambiguous.
+    expect(typeError('GREATEST(o.n, o.price_quoted)')).toMatch(
+      /^Function 'greatest' cannot be resolved due to ambiguous/,
+    );
+    expect(evaluate('GREATEST(o.n, v.lat)', [2.5, 0, 0, 0, 0, 0, 7])).toEqual({ type: 'DOUBLE', value: 7 });
   });
 
   it('GEO_DISTANCE is the haversine distance with R = 6371 km (or 3959 miles)', () => {

@@ -1,10 +1,10 @@
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/waiter.js';
 import { ContractGuard, ContractViolation, loadContracts, type Contracts } from '../../src/producers/contracts.js';
 import { buildWordPools, type WordPools } from '../../src/producers/population.js';
 import { Lane } from '../../src/producers/lane.js';
 import { INPUT_TOPICS, type InputTopic } from '../../src/producers/records.js';
-import { preciseClock } from '../../src/producers/runner.js';
 import { Workload } from '../../src/producers/workload.js';
 import { recordCollector } from '../helpers/records.js';
 
@@ -132,7 +132,7 @@ describe('data contracts (templates/schemas)', () => {
       send: async (batches) => {
         for (const batch of batches) sent += batch.section.count;
       },
-      clock: preciseClock,
+      clock: systemClock,
       events: { sent: () => undefined, acked: () => undefined, failed: (error) => failures.push(error) },
     });
     const now = Date.now();

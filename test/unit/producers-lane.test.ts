@@ -6,7 +6,7 @@ import { encodeProduceRequestBody } from '../../src/kafka/record-batch.js';
 import { Lane, type LaneAck } from '../../src/producers/lane.js';
 import { buildWordPools } from '../../src/producers/population.js';
 import type { InputTopic } from '../../src/producers/records.js';
-import { preciseClock } from '../../src/producers/runner.js';
+import { systemClock } from '../../src/core/waiter.js';
 import { Workload } from '../../src/producers/workload.js';
 
 const require = createRequire(import.meta.url);
@@ -61,7 +61,7 @@ describe('Lane', () => {
         await new Promise((resolve) => setTimeout(resolve, 1));
       },
       // Time stands still at the jobs' creation: no order comes due by itself while the stop releases them.
-      clock: { ...preciseClock, now: () => createdAt },
+      clock: { ...systemClock, now: () => createdAt },
       events: {
         sent: () => undefined,
         acked: (ack) => acks.push(ack),

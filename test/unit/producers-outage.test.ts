@@ -2,7 +2,7 @@ import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { OutageLog, OutageTooLong, isRetriable, retryThroughOutages } from '../../src/producers/outage.js';
 import type { TextRecord } from '../helpers/records.js';
-import type { RunClock } from '../../src/producers/runner.js';
+import type { Clock } from '../../src/core/waiter.js';
 
 // kafkajs' type declarations list fewer constructor arguments than its classes take at run time.
 type LooseErrorClass = new (...args: unknown[]) => Error;
@@ -13,7 +13,7 @@ const KafkaJSProtocolError = kafkajs.KafkaJSProtocolError as unknown as LooseErr
 const KafkaJSSASLAuthenticationError = kafkajs.KafkaJSSASLAuthenticationError as unknown as LooseErrorClass;
 
 /** A clock whose sleeps only move time forward, so an outage of minutes takes no wall time. */
-function manualClock(): RunClock & { slept: number[] } {
+function manualClock(): Clock & { slept: number[] } {
   let now = 1_000_000;
   const slept: number[] = [];
   return {
@@ -143,7 +143,7 @@ describe('retryThroughOutages', () => {
   });
 
   it('holds the limit even while one attempt hangs inside kafkajs', async () => {
-    const realClock: RunClock = {
+    const realClock: Clock = {
       now: () => Date.now(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     };
@@ -159,5 +159,54 @@ describe('retryThroughOutages', () => {
     expect((error as Error).message).toMatch(/last error: no answer from the broker$/);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(log.count).toBe(1);
+  });
+
+  it('Ctrl-C abandons an attempt repeated through an outage at once, and still waits for a first attempt', async () => {
+    const realClock: Clock = {
+      now: () => Date.now(),
+      sleep: (ms, signal) =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, ms);
+          signal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          });
+        }),
+    };
+    const controller = new AbortController();
+    let attempts = 0;
+    let retrying: () => void = () => undefined;
+    const retried = new Promise<void>((resolve) => (retrying = resolve));
+    const stuck = retryThroughOutages(
+      async () => {
+        attempts++;
+        if (attempts === 1) throw refused();
+        retrying();
+        await new Promise<void>(() => undefined); // the broker never answers the repeat
+      },
+      { maxOutageMs: 60_000, retryDelayMs: 10, clock: realClock, signal: controller.signal },
+    );
+    const outcome = stuck(batch).catch((e: unknown) => e);
+    await retried;
+    const interruptedAt = Date.now();
+    controller.abort(new Error('interrupted'));
+    expect(await outcome).toMatchObject({ message: 'interrupted' });
+    expect(Date.now() - interruptedAt).toBeLessThan(1_000);
+
+    // Ctrl-C flushes: a first attempt in flight at Ctrl-C, to a broker that answers, is waited for, not cut off.
+    const flushing = new AbortController();
+    let sending: () => void = () => undefined;
+    const sent = new Promise<void>((resolve) => (sending = resolve));
+    const flush = retryThroughOutages(
+      async () => {
+        sending();
+        await realClock.sleep(200);
+      },
+      { maxOutageMs: 60_000, clock: realClock, signal: flushing.signal },
+    );
+    const flushed = flush(batch);
+    await sent;
+    flushing.abort(new Error('interrupted'));
+    await expect(flushed).resolves.toBeUndefined();
   });
 });

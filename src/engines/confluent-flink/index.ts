@@ -3,14 +3,11 @@ import { FlinkStatements, HttpCore, type FlinkStatement } from '../../confluent-
 import { waitForStatementRunning } from '../../confluent-api/flink-statements.js';
 import type { LoadedConfig } from '../../core/config.js';
 import { OperationError, UserError } from '../../core/errors.js';
-import type { SecretRegistry } from '../../core/redact.js';
 import { StateStore, type ResourceRecord } from '../../core/state-store.js';
-import type { Clock } from '../../core/waiter.js';
 import type { QueryFacts, SourceFacts } from '../../lineage/graph.js';
 import { INPUT_TOPICS } from '../../producers/records.js';
-import { waitClock } from '../../provisioning/cloud-session.js';
 import type { TailRow } from '../../tail/source.js';
-import type { EngineJob, StreamEngine } from '../engine.js';
+import type { EngineContext, EngineJob, StreamEngine } from '../engine.js';
 import { statementRowSource, typed } from './tail.js';
 import {
   isUpsertTable,
@@ -31,8 +28,7 @@ const UP_HINT = 'Run `marketplace up --engine flink` to provision the compute po
  */
 export async function confluentFlinkEngine(options: {
   loaded: LoadedConfig;
-  secrets: SecretRegistry;
-  env: NodeJS.ProcessEnv;
+  ctx: EngineContext;
 }): Promise<StreamEngine> {
   const config = options.loaded.values;
   const records = (await new StateStore(options.loaded.dir).read()).resources;
@@ -46,12 +42,14 @@ export async function confluentFlinkEngine(options: {
   const secret = key.secrets?.secret;
   if (!secret)
     throw new UserError(`Flink API key ${key.id} has no secret in .marketplace/state.json`, { hint: UP_HINT });
-  const clock: Clock = waitClock(options.env);
+  const { clock, signal } = options.ctx;
   const http = new HttpCore({
     baseUrl: config.cloudApiUrl,
     cloudCredentials: { key: key.id, secret },
     clock,
-    secrets: options.secrets,
+    secrets: options.ctx.secrets,
+    timeoutMs: config.requestTimeout,
+    signal,
   });
   const statements = new FlinkStatements(http, {
     endpoint: String(region.attributes?.endpoint),
@@ -102,6 +100,8 @@ export async function confluentFlinkEngine(options: {
     resourceId: 'flink-statements',
     resourceTitle: 'Flink statements (templates/flink-cloud)',
     endpoints: () => ({ 'flink endpoint': String(region.attributes?.endpoint) }),
+    // The region's endpoint comes from the Flink region Confluent lists, not from a setting.
+    endpointKeys: ['cloudApiUrl'],
     requireReachable: async () => {
       await statements.list();
     },

@@ -1,12 +1,12 @@
 import type { LoadedConfig } from '../../core/config.js';
 import { configuredEndpoints } from '../../core/endpoints.js';
-import { OperationError } from '../../core/errors.js';
+import { isClassifiedError, OperationError } from '../../core/errors.js';
 import { FlinkGateway } from '../../flink-client/gateway.js';
 import { ACTIVE_STATES, FlinkJobs, type JobDetail } from '../../flink-client/jobs.js';
 import { KeptJobs, keptSavepoints, pruneFlinkState, restorePoint } from '../../local/flink-jobs.js';
 import { settingsFromConfig, stackPaths } from '../../local/settings.js';
 import type { QueryFacts, SourceFacts } from '../../lineage/graph.js';
-import type { EngineJob, StreamEngine } from '../engine.js';
+import type { EngineContext, EngineJob, StreamEngine } from '../engine.js';
 import { applyPipelines, inspectPipelines, removePipelines, type PipelineRuntime } from './pipelines.js';
 import { findTable, openFlinkTail, readFlinkTable } from './tail.js';
 import { keyOf, loadFlinkTemplates, parseJobName, type FlinkTemplates } from './templates.js';
@@ -24,7 +24,7 @@ const START_HINT =
  */
 export async function flinkEngine(options: {
   loaded: LoadedConfig;
-  env: NodeJS.ProcessEnv;
+  ctx: EngineContext;
   /** Another folder of templates than the bundled templates/flink (tests, benchmarks). */
   templatesDir?: string;
 }): Promise<StreamEngine> {
@@ -37,10 +37,17 @@ export async function flinkEngine(options: {
       hint: 'Use --target local (the local stack provides all three), or set them.',
     });
   }
-  const gateway = new FlinkGateway({ url: gatewayUrl, unreachableHint: START_HINT });
-  const jobs = new FlinkJobs({ url: restUrl, unreachableHint: START_HINT });
+  const { ctx } = options;
+  const client = {
+    unreachableHint: START_HINT,
+    timeoutMs: config.requestTimeout,
+    signal: ctx.signal,
+    clock: ctx.clock,
+  };
+  const gateway = new FlinkGateway({ url: gatewayUrl, ...client });
+  const jobs = new FlinkJobs({ url: restUrl, ...client });
   // Jobs are kept across restarts only on the stack's own Flink: a cluster of the user's has its own means.
-  const settings = settingsFromConfig(config, options.env);
+  const settings = settingsFromConfig(config, ctx.env);
   const onStack =
     config.target === 'local' &&
     new URL(gatewayUrl).origin === `http://127.0.0.1:${settings.ports.flinkGateway}` &&
@@ -93,9 +100,12 @@ export async function flinkEngine(options: {
     resourceId: 'flink-jobs',
     resourceTitle: 'Flink tables and jobs (templates/flink)',
     endpoints: () => ({ 'flink sql gateway': gatewayUrl, 'flink web ui': restUrl }),
-    requireReachable: async () => {
-      await gateway.info();
-      await jobs.list();
+    endpointKeys: ['flinkGatewayUrl', 'flinkRestUrl'],
+    requireReachable: async (probe) => {
+      // Short probes, not requestTimeout: this only asks whether the servers are there at all.
+      const quick = { ...client, timeoutMs: probe.timeoutMs, signal: probe.signal };
+      await new FlinkGateway({ url: gatewayUrl, ...quick }).info();
+      await new FlinkJobs({ url: restUrl, ...quick }).list();
     },
     inspect: async () => inspectPipelines(runtime, (await templates()).pipelines),
     apply: async (apply) => applyPipelines(runtime, (await templates()).pipelines, apply),
@@ -108,13 +118,24 @@ export async function flinkEngine(options: {
     },
     jobs: async () => {
       await templates();
-      return (await describeJobs()).map(
-        (job): EngineJob => ({
-          id: job.id,
-          name: parseJobName(job.name)?.pipeline ?? job.name,
-          state: job.state,
-          sources: job.sources,
-          sinks: job.sinks,
+      const described = await describeJobs();
+      return Promise.all(
+        described.map(async (job): Promise<EngineJob> => {
+          const reason =
+            job.state === 'RUNNING'
+              ? undefined
+              : await jobs.lastException(job.id).catch((error: unknown) => {
+                  if (!isClassifiedError(error)) throw error;
+                  return undefined;
+                });
+          return {
+            id: job.id,
+            name: parseJobName(job.name)?.pipeline ?? job.name,
+            state: job.state,
+            sources: job.sources,
+            sinks: job.sinks,
+            ...(reason ? { detail: reason } : {}),
+          };
         }),
       );
     },

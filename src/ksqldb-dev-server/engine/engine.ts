@@ -5,9 +5,10 @@ import { compile, exprText } from '../sql/expressions.js';
 import { substituteVariables } from '../sql/lexer.js';
 import { parseStatements } from '../sql/parser.js';
 import { formatType, schemaOf } from '../sql/types.js';
+import { waitFor, within } from '../../core/waiter.js';
 import { createTopicsAndWait } from '../../kafka/topics.js';
 import { CommandLog } from './command-log.js';
-import { topicPartitionCount, type KafkaHandles } from './kafka.js';
+import { topicExists, topicPartitionCount, type KafkaHandles } from './kafka.js';
 import { PersistentQuery, type QueryLogger } from './persistent-query.js';
 import { outputSourceColumns, planQuery, type QueryPlan } from './planner.js';
 import { PushQuery } from './push-query.js';
@@ -143,15 +144,20 @@ export class Engine {
 
   /** Waits until commands up to `sequenceNumber` have run (they run synchronously here, so only a future number waits). */
   async waitForSequence(sequenceNumber: number, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.lastSequenceNumber < sequenceNumber) {
-      if (Date.now() > deadline) {
-        throw new KsqlError(
-          ErrorCodes.sequenceTimeout,
-          `Timed out while waiting for a previous command to execute. command sequence number: ${sequenceNumber}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 50));
+    try {
+      await waitFor(
+        async () =>
+          this.lastSequenceNumber >= sequenceNumber
+            ? { done: true, value: undefined }
+            : { done: false, status: `at ${this.lastSequenceNumber}` },
+        { what: `command ${sequenceNumber}`, timeoutMs, initialDelayMs: 50, maxDelayMs: 50 },
+      );
+    } catch {
+      // The probe never fails: the wait ran out.
+      throw new KsqlError(
+        ErrorCodes.sequenceTimeout,
+        `Timed out while waiting for a previous command to execute. command sequence number: ${sequenceNumber}`,
+      );
     }
   }
 
@@ -222,12 +228,11 @@ export class Engine {
       const early = await Promise.race([running, written.then(() => undefined)]);
       if (early || !command) return early ?? (await running);
       const timeoutMs = this.options.commandResponseTimeoutMs ?? 5000;
-      let timer: NodeJS.Timeout | undefined;
-      const late = await Promise.race([
-        running,
-        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
-      ]);
-      clearTimeout(timer);
+      // Still running at the response timeout: answered with its current status (`running` never rejects).
+      const late = await within(running, {
+        timeoutMs,
+        onTimeout: () => new Error('still running'),
+      }).catch(() => undefined);
       if (late) return late;
       const { commandId, sequence } = command;
       const finished = running.then((outcome) => {
@@ -291,6 +296,14 @@ export class Engine {
         if (!source) throw badStatement(`Could not find STREAM/TABLE '${statement.name}' in the Metastore`);
         return { run: async () => this.describe(statement.text, statement.name, statement.extended) };
       }
+      case 'explain': {
+        const query = this.queries.get(statement.queryId);
+        if (!query)
+          throw badStatement(
+            `Query with id:${statement.queryId} does not exist, use SHOW QUERIES to view the full set of queries.`,
+          );
+        return { run: async () => this.explain(statement.text, query) };
+      }
       case 'select':
         throw new KsqlError(
           ErrorCodes.queryEndpoint,
@@ -347,9 +360,7 @@ export class Engine {
     if (sourceType === 'TABLE' && keys.length === 0)
       throw badStatement('Tables require a PRIMARY KEY. Please define the PRIMARY KEY.');
     if (keys.length > 1) throw unsupported('More than one key column');
-    for (const key of keys)
-      if (key.type.kind === 'ARRAY' || key.type.kind === 'BOOLEAN')
-        throw badStatement(`The 'KAFKA' format does not support type '${formatType(key.type)}'`);
+    for (const key of keys) checkKafkaKey({ name: key.name, type: key.type, key: true });
     const props = statement.properties;
     checkWithProperties(props, false);
     const topic = stringProperty(props, 'KAFKA_TOPIC');
@@ -447,8 +458,7 @@ export class Engine {
     }
     const columns = outputSourceColumns(plan);
     const keyColumn = columns.find((c) => c.key);
-    if (keyColumn && (keyColumn.type.kind === 'ARRAY' || keyColumn.type.kind === 'BOOLEAN'))
-      throw badStatement(`The 'KAFKA' format does not support type '${formatType(keyColumn.type)}'`);
+    if (keyColumn) checkKafkaKey(keyColumn);
     if (existing) {
       const oldKey = existing.columns.find((c) => c.key);
       if (
@@ -492,6 +502,7 @@ export class Engine {
     };
     sandbox.sources.set(name, sink);
     const offsetReset = props.get('auto.offset.reset') === 'earliest' ? 'earliest' : 'latest';
+    const maxTaskIdleMs = props.has('max.task.idle.ms') ? Number(props.get('max.task.idle.ms')) : undefined;
     const streamsProperties = Object.fromEntries(props);
     return {
       run: async () => {
@@ -517,6 +528,7 @@ export class Engine {
           this.groupPrefix,
           offsetReset,
           this.options.logger,
+          { maxTaskIdleMs },
         );
         this.sources.set(name, finalSink);
         this.queries.set(queryId, persistent);
@@ -721,6 +733,14 @@ export class Engine {
     const source = this.sources.get(sourceName);
     if (!source) throw badStatement(`Cannot insert values into an unknown stream/table: ${sourceName}`);
     const values = source.columns.map((c) => coerceJsonValue(c.type, row[c.name], c.name));
+    // A producer retries a deleted topic for most of a minute before it gives up: look first.
+    if (!(await topicExists(this.options.handles.admin, source.topic))) {
+      await this.options.handles.producers.forget(source.topic);
+      throw badStatement(
+        `Failed to insert values into '${source.name}': its topic ${source.topic} does not exist (it was deleted). ` +
+          `Drop ${source.name} and create it again, with PARTITIONS to create the topic.`,
+      );
+    }
     const key = source.columns.findIndex((c) => c.key);
     const valueColumns = source.columns.filter((c) => !c.key);
     const encode = jsonValueEncoder(valueColumns);
@@ -855,6 +875,36 @@ export class Engine {
       state: 'RUNNING',
     }));
     return [...persistent, ...push];
+  }
+
+  /** EXPLAIN <query id>: ksqlDB's queryDescription, with why the query stopped in `queryErrors`. */
+  private explain(text: string, query: PersistentQuery): Entity {
+    return {
+      '@type': 'queryDescription',
+      statementText: text,
+      queryDescription: {
+        id: query.id,
+        statementText: query.statementText,
+        windowType: null,
+        fields: query.plan.columns.map((c) => ({
+          name: c.name,
+          schema: schemaOf(c.type),
+          ...(c.key ? { type: 'KEY' } : {}),
+        })),
+        sources: query.sourceNames,
+        sinks: [query.sink.name],
+        topology: '',
+        executionPlan: '',
+        overriddenProperties: {},
+        ksqlHostQueryStatus: {},
+        queryType: 'PERSISTENT',
+        queryErrors: query.queryErrors,
+        tasksMetadata: [],
+        consumerGroupId: query.groupId,
+        state: query.state,
+      },
+      warnings: [],
+    };
   }
 
   private describe(text: string, name: string, extended: boolean): Entity {
@@ -1081,6 +1131,12 @@ function normalizeProperty(name: string): string {
 }
 
 function validateProperties(props: Map<string, string>): void {
+  const idle = props.get('max.task.idle.ms');
+  if (idle !== undefined && !/^\s*-?\d+\s*$/.test(idle))
+    throw new KsqlError(
+      ErrorCodes.badRequest,
+      `Invalid value ${idle} for configuration max.task.idle.ms: Not a number of type LONG`,
+    );
   const reset = props.get('auto.offset.reset');
   if (reset !== undefined && reset !== 'earliest' && reset !== 'latest') {
     throw new KsqlError(
@@ -1156,6 +1212,14 @@ function numberProperty(props: Map<string, PropertyValue>, name: string): number
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw badStatement(`Invalid value for ${name}: ${String(value)}`);
   return n;
+}
+
+/** The KAFKA key format holds INT, BIGINT, DOUBLE and STRING keys: ksqlDB refuses any other key type, so do we. */
+function checkKafkaKey(column: SourceColumn): void {
+  if (['INTEGER', 'BIGINT', 'DOUBLE', 'STRING'].includes(column.type.kind)) return;
+  throw badStatement(
+    `Key format does not support schema.\nformat: KAFKA\nschema: Persistence{columns=[\`${column.name}\` ${formatType(column.type)} KEY], features=[]}\nreason: The 'KAFKA' format does not support type '${column.type.kind}'`,
+  );
 }
 
 function describeSchema(columns: SourceColumn[]): string {

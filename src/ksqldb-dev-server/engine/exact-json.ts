@@ -1,4 +1,5 @@
 import { parseJson, stringifyJson } from '../../json/exact-json.js';
+import { Decimal } from '../sql/decimal.js';
 
 export { exactLong } from '../sql/numbers.js';
 
@@ -14,12 +15,13 @@ export function parseJsonExact(text: string): unknown {
 }
 
 export function stringifyExact(value: unknown): string {
-  return containsBigint(value) ? stringifyJson(value) : JSON.stringify(value);
+  return containsExact(value) ? stringifyJson(value) : JSON.stringify(value);
 }
 
-function containsBigint(value: unknown): boolean {
-  if (typeof value === 'bigint') return true;
-  if (Array.isArray(value)) return value.some(containsBigint);
-  if (value !== null && typeof value === 'object') return Object.values(value).some(containsBigint);
+/** A bigint or an exact DECIMAL anywhere in the value: those are written digit by digit. */
+function containsExact(value: unknown): boolean {
+  if (typeof value === 'bigint' || value instanceof Decimal) return true;
+  if (Array.isArray(value)) return value.some(containsExact);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(containsExact);
   return false;
 }

@@ -6,6 +6,7 @@ import {
   serializeKafkaKey,
   deserializeKafkaKey,
 } from './serde.js';
+import { InputMerge, InputPartition } from './input-merge.js';
 import {
   newConsumer,
   newTransactionalProducer,
@@ -15,12 +16,17 @@ import {
   type KafkaHandles,
   type PartitionOffset,
 } from './kafka.js';
-import type { DecodedRecord, Processor, QueryPlan, ResultRow } from './planner.js';
+import type { DecodedRecord, PlanInput, Processor, QueryPlan, ResultRow } from './plan.js';
 import type { DataSource } from './source.js';
+import { waitFor } from '../../core/waiter.js';
 import { retryWhileNotReady } from '../../kafka/topics.js';
 
 /** How long a query's start waits for coordinators and leaders of a seconds-old broker. */
 const COORDINATOR_TIMEOUT_MS = 60_000;
+/** A query start is tried this often (a topic created a moment ago may have no partition leader yet)… */
+const START_ATTEMPTS = 6;
+/** …each attempt bounded by its own waits (the coordinators'), so this only stops a start that hangs. */
+const START_TIMEOUT_MS = START_ATTEMPTS * (COORDINATOR_TIMEOUT_MS + 30_000);
 
 export type QueryState = 'RUNNING' | 'ERROR' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING';
 
@@ -29,19 +35,11 @@ export interface QueryLogger {
   warn(message: string): void;
 }
 
-interface PendingPartition {
-  input: number;
-  topic: string;
-  partition: number;
-  /** Records below this offset were processed before the last stop: they only rebuild state. */
-  cut: number;
-}
-
-interface BufferedMessage {
-  input: number;
-  topic: string;
-  partition: number;
-  message: Message;
+/** Why a query stopped, as ksqlDB's QueryError reports it (EXPLAIN <query>, `queryErrors`). */
+export interface QueryError {
+  timestamp: number;
+  errorMessage: string;
+  type: 'USER' | 'SYSTEM' | 'UNKNOWN';
 }
 
 interface OutputMessage {
@@ -62,13 +60,26 @@ interface InputPosition {
  * AddOffsetsToTxn of sendOffsets, which is the first request of an offsets-only transaction.
  */
 async function withConcurrentTransactionRetry(attempt: () => Promise<void>): Promise<void> {
-  for (let retry = 0; ; retry++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || retry >= 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5 * (retry + 1), 100)));
-    }
+  let concurrent: unknown;
+  let failure: unknown;
+  try {
+    await waitFor(
+      async () => {
+        try {
+          await attempt();
+          return { done: true, value: undefined };
+        } catch (error) {
+          if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS') throw (failure = error);
+          concurrent = error;
+          return { done: false, status: 'the previous transaction is still completing' };
+        }
+      },
+      { what: 'the previous transaction to complete', timeoutMs: 5_000, initialDelayMs: 5, factor: 2, maxDelayMs: 100 },
+    );
+  } catch (error) {
+    // Past the deadline the broker's own answer says more than a timeout.
+    if (concurrent !== undefined && error !== failure) throw concurrent;
+    throw error;
   }
 }
 
@@ -76,6 +87,51 @@ async function withConcurrentTransactionRetry(attempt: () => Promise<void>): Pro
 const SEND_CHUNK = 1_000;
 /** Output held for the next transaction beyond which consumption waits for the running one to finish. */
 const MAX_PENDING_OUTPUT = 20_000;
+/** Records buffered for one input partition beyond which fetching it waits (Kafka Streams' buffered.records). */
+const MAX_BUFFERED = 20_000;
+
+/** A record as its input's row, or undefined when ksqlDB's deserializer would skip it. */
+function decode(spec: PlanInput, partition: number, message: Message): DecodedRecord | undefined {
+  try {
+    return spec.decode({
+      key: message.key,
+      value: message.value,
+      timestamp: Number(message.timestamp),
+      partition,
+      offset: Number(message.offset),
+    });
+  } catch (error) {
+    if (error instanceof DeserializationError) return undefined;
+    throw error;
+  }
+}
+
+/** Stream times committed with the input offsets: the largest, and each task's (empty before any commit). */
+function savedStreamTimes(committed: { partitions: { offset: string; metadata: string | null }[] }[]): {
+  streamTime: number;
+  tasks: number[];
+} {
+  let streamTime = -1;
+  let tasks: number[] = [];
+  for (const topic of committed) {
+    for (const p of topic.partitions) {
+      if (Number(p.offset) < 0 || !p.metadata) continue;
+      try {
+        const meta = JSON.parse(p.metadata) as { streamTime?: number; tasks?: number[] };
+        if (typeof meta.streamTime === 'number') streamTime = Math.max(streamTime, meta.streamTime);
+        if (Array.isArray(meta.tasks) && meta.tasks.length > tasks.length) tasks = meta.tasks;
+      } catch {
+        // Metadata written by someone else: no stream time to restore.
+      }
+    }
+  }
+  return { streamTime, tasks };
+}
+
+export interface QuerySettings {
+  /** ksqlDB's max.task.idle.ms for this query (its streamsProperties). */
+  maxTaskIdleMs?: number;
+}
 
 export interface MaterializedRow {
   values: unknown[];
@@ -91,6 +147,8 @@ export interface MaterializedRow {
 export class PersistentQuery {
   state: QueryState = 'NOT_RUNNING';
   errorMessage?: string;
+  /** Why the query stopped, newest last. */
+  readonly queryErrors: QueryError[] = [];
   /** Current rows of a table sink by key, for pull queries. */
   readonly materialized = new Map<unknown, MaterializedRow>();
   readonly groupId: string;
@@ -111,6 +169,10 @@ export class PersistentQuery {
   private commitScheduled = false;
   /** Resolved whenever a transaction ends, for batches waiting on MAX_PENDING_OUTPUT. */
   private transactionEnded?: { promise: Promise<void>; resolve: () => void };
+  private clearIdleTimer: () => void = () => undefined;
+  /** Processing that stopped for a transaction to take its output, resumed when one ends. */
+  private afterTransaction: (() => void) | undefined;
+  private readonly maxTaskIdleMs: number;
   processedRecords = 0;
   skippedRecords = 0;
 
@@ -123,8 +185,10 @@ export class PersistentQuery {
     serviceGroupPrefix: string,
     private readonly offsetReset: 'earliest' | 'latest',
     private readonly logger: QueryLogger,
+    settings: QuerySettings = {},
   ) {
     this.groupId = `${serviceGroupPrefix}query_${id}`;
+    this.maxTaskIdleMs = settings.maxTaskIdleMs ?? 0;
     this.valueIndexes = plan.columns.map((c, i) => (c.key ? -1 : i)).filter((i) => i >= 0);
     this.encodeValue = jsonValueEncoder(this.valueIndexes.map((i) => ({ ...plan.columns[i]!, key: false })));
   }
@@ -135,21 +199,30 @@ export class PersistentQuery {
 
   /** Starts consuming; retried because a topic created a moment ago may not have a partition leader yet. */
   async start(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.startOnce();
-        return;
-      } catch (error) {
-        await this.consumer?.disconnect().catch(() => undefined);
-        this.consumer = undefined;
-        if (attempt >= 6) {
-          this.state = 'ERROR';
-          this.errorMessage = (error as Error).message;
-          throw error;
-        }
-        this.logger.warn(`${this.id}: start attempt ${attempt} failed (${(error as Error).message}); retrying`);
-        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-      }
+    let attempt = 0;
+    let failure: unknown;
+    try {
+      await waitFor(
+        async () => {
+          attempt++;
+          try {
+            await this.startOnce();
+            return { done: true, value: undefined };
+          } catch (error) {
+            await this.consumer?.disconnect().catch(() => undefined);
+            this.consumer = undefined;
+            failure = error;
+            if (attempt >= START_ATTEMPTS) throw error;
+            this.logger.warn(`${this.id}: start attempt ${attempt} failed (${(error as Error).message}); retrying`);
+            return { done: false, status: (error as Error).message };
+          }
+        },
+        { what: `query ${this.id} to start`, timeoutMs: START_TIMEOUT_MS, initialDelayMs: 500, maxDelayMs: 2_500 },
+      );
+    } catch (error) {
+      const cause = failure ?? error;
+      this.fail(`it could not start: ${(cause as Error).message}`);
+      throw cause;
     }
   }
 
@@ -161,8 +234,6 @@ export class PersistentQuery {
     this.pendingPositions = new Map();
     this.stopping = false;
     this.failed = false;
-    const processor = this.plan.createProcessor((row) => this.outbox.push(row));
-    this.processor = processor;
     const topics = [...new Set(this.plan.inputs.map((i) => i.source.topic))];
     if (topics.length !== this.plan.inputs.length)
       throw new Error('A query reading the same topic twice is not supported by the dev server');
@@ -194,77 +265,64 @@ export class PersistentQuery {
       { what: `the group coordinator of ${this.groupId}`, timeoutMs: COORDINATOR_TIMEOUT_MS },
     );
     const resuming = committed.some((t) => t.partitions.some((p) => Number(p.offset) >= 0));
+    const saved = savedStreamTimes(committed);
+    const bounds = [];
+    for (const spec of this.plan.inputs) bounds.push(await topicOffsets(this.handles.admin, spec.source.topic));
+    const processor = this.plan.createProcessor((row) => this.outbox.push(row), {
+      partitions: bounds.map((b) => b.length),
+    });
+    this.processor = processor;
     // A table's rows (and an aggregation's state) come back from its sink topic, but only for a query that ran before:
     // a new query must not pick up whatever an older one left in the topic.
     if (this.sink.type === 'TABLE' && resuming) await this.restoreFromSink(processor);
 
-    let savedStreamTime = -1;
-    for (const topic of committed) {
-      for (const p of topic.partitions) {
-        if (Number(p.offset) >= 0 && p.metadata) {
-          try {
-            const meta = JSON.parse(p.metadata) as { streamTime?: number };
-            if (typeof meta.streamTime === 'number') savedStreamTime = Math.max(savedStreamTime, meta.streamTime);
-          } catch {
-            // Metadata written by someone else: no stream time to restore.
-          }
-        }
-      }
-    }
-    const pending: PendingPartition[] = [];
+    const merge = new InputMerge({ ordered: this.plan.inputs.length > 1, idleMs: this.maxTaskIdleMs });
     const seeks: PartitionOffset[] = [];
     // Partitions this query has never committed: their start (per auto.offset.reset) is committed right away, so a
     // restart resumes there even if no record arrived in between.
     const initial: PartitionOffset[] = [];
     for (const [input, spec] of this.plan.inputs.entries()) {
       const topic = spec.source.topic;
-      const bounds = await topicOffsets(this.handles.admin, topic);
       const commits = committed.find((c) => c.topic === topic)?.partitions ?? [];
-
       let replayFrom = new Map<number, number>();
-      if (spec.replay === 'window' && savedStreamTime >= 0) {
-        const since = Math.max(savedStreamTime - this.plan.windowRetentionMs, 0);
+      if (spec.replay === 'window' && saved.streamTime >= 0) {
+        const since = Math.max(saved.streamTime - this.plan.windowRetentionMs, 0);
         const byTime = await retryWhileNotReady(() => this.handles.admin.fetchTopicOffsetsByTimestamp(topic, since), {
           what: `the leaders of topic ${topic} to answer`,
           timeoutMs: COORDINATOR_TIMEOUT_MS,
         });
         replayFrom = new Map(byTime.map((o) => [o.partition, Number(o.offset)]));
       }
-      for (const bound of bounds) {
+      for (const bound of bounds[input]!) {
         const commit = commits.find((c) => c.partition === bound.partition);
         let cut = commit ? Number(commit.offset) : -1;
+        let start: number;
         if (cut < 0) {
           cut = this.offsetReset === 'earliest' ? bound.low : bound.high;
           initial.push({ topic, partition: bound.partition, offset: cut });
-          seeks.push({ topic, partition: bound.partition, offset: cut });
-          continue;
+          start = cut;
+        } else {
+          cut = Math.max(cut, bound.low);
+          start = cut;
+          if (spec.replay === 'all') start = bound.low;
+          else if (spec.replay === 'window') {
+            const byTime = replayFrom.get(bound.partition);
+            if (byTime !== undefined && byTime >= 0) start = Math.min(Math.max(byTime, bound.low), cut);
+          }
         }
-        cut = Math.max(cut, bound.low);
-        let start = cut;
-        if (spec.replay === 'all') start = bound.low;
-        else if (spec.replay === 'window') {
-          const byTime = replayFrom.get(bound.partition);
-          if (byTime !== undefined && byTime >= 0) start = Math.min(Math.max(byTime, bound.low), cut);
-        }
-        if (start < cut) {
-          pending.push({ input, topic, partition: bound.partition, cut });
-          seeks.push({ topic, partition: bound.partition, offset: start });
-        }
+        seeks.push({ topic, partition: bound.partition, offset: start });
+        merge.add(new InputPartition(input, topic, bound.partition, start, cut, bound.high));
       }
     }
-    if (pending.length > 0) this.logger.info(`${this.id}: rebuilding state from ${pending.length} input partition(s)`);
+    const rebuilding = merge.all().filter((p) => p.cut > p.fetched).length;
+    if (rebuilding > 0) this.logger.info(`${this.id}: rebuilding state from ${rebuilding} input partition(s)`);
+    else processor.advanceStreamTimes(saved.tasks);
 
     const consumer = newConsumer(this.handles, this.groupId);
     this.consumer = consumer;
     await consumer.connect();
     for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: this.offsetReset === 'earliest' });
-    const pendingByKey = new Map(pending.map((p) => [`${p.topic}:${p.partition}`, p]));
-    const buffered: BufferedMessage[] = [];
-    const paused = new Set<string>();
-    const inputByTopic = new Map(this.plan.inputs.map((spec, i) => [spec.source.topic, i]));
-    // Next offset per partition already processed in this run: a rebalance may hand back records from the last
-    // committed offset, and those must not be processed (and joined) twice.
-    const processedUpTo = new Map<string, number>();
+    const byKey = new Map(merge.all().map((p) => [p.key, p]));
 
     // Partitions never committed before get their start committed in the first transaction, so a restart resumes
     // there even if no record arrived in between.
@@ -275,37 +333,67 @@ export class PersistentQuery {
         offset: p.offset,
       });
     if (initial.length > 0) this.scheduleCommit();
-    const emitFrom = (key: string, topic: string, partition: number, message: Message, input: number): void => {
-      const offset = Number(message.offset);
-      if (offset < (processedUpTo.get(key) ?? -1)) return;
-      processedUpTo.set(key, offset + 1);
-      this.processMessage(input, partition, message, true);
-      this.pendingPositions.set(key, { topic, partition, offset: offset + 1 });
-    };
 
-    // Once every partition has replayed up to where it had been processed, the records held back meanwhile go on.
-    const releaseWhenRebuilt = (): void => {
-      if (pendingByKey.size > 0 || buffered.length === 0) return;
-      for (const held of buffered.splice(0))
-        emitFrom(`${held.topic}:${held.partition}`, held.topic, held.partition, held.message, held.input);
-      for (const pausedKey of paused) {
-        const [topic, partition] = [
-          pausedKey.slice(0, pausedKey.lastIndexOf(':')),
-          Number(pausedKey.slice(pausedKey.lastIndexOf(':') + 1)),
-        ];
-        consumer.resume([{ topic, partitions: [partition] }]);
-      }
-      paused.clear();
-    };
-    // A replay range may end in transaction markers, which reach no eachBatch; the end of every batch does.
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      const key = `${payload.topic}:${payload.partition}`;
-      const replay = pendingByKey.get(key);
-      if (!replay || Number(payload.lastOffset) < replay.cut - 1) return;
-      pendingByKey.delete(key);
-      releaseWhenRebuilt();
+    const paused = new Set<InputPartition>();
+    let idleTimer: NodeJS.Timeout | undefined;
+    this.clearIdleTimer = () => clearTimeout(idleTimer);
+    const drain = (): void => {
+      if (this.failed || this.stopping) return;
+      const wasRebuilding = merge.rebuilding;
+      const moved = new Set<InputPartition>();
+      // Output comes in transactions of about MAX_PENDING_OUTPUT rows: once that much waits, processing goes on
+      // after the running transaction (with a backlog, a single drain would otherwise make one huge transaction).
+      const wait = merge.drain(
+        (partition, record) => {
+          if (record.decoded) {
+            const emitting = record.offset >= partition.cut;
+            if (emitting) this.processedRecords++;
+            processor.process(partition.input, record.decoded, emitting);
+          } else this.skippedRecords++;
+          partition.position = record.offset + 1;
+          moved.add(partition);
+        },
+        () => this.outbox.length + this.pendingOutput.length < MAX_PENDING_OUTPUT,
+      );
       this.enqueueOutput(this.outbox.splice(0));
-      this.scheduleCommit();
+      if (wasRebuilding && !merge.rebuilding) processor.advanceStreamTimes(saved.tasks);
+      for (const p of merge.all()) {
+        // Past transaction markers and aborted records, which reach no eachBatch.
+        if (p.buffered === 0 && p.fetched > p.position) {
+          p.position = p.fetched;
+          moved.add(p);
+        }
+        // A position inside a replay range was committed before the restart already.
+        if (moved.has(p) && p.position >= p.cut)
+          this.pendingPositions.set(p.key, { topic: p.topic, partition: p.partition, offset: p.position });
+        // Fetching waits while a partition holds plenty, or while it has replayed to its cut and others have not.
+        const hold = p.buffered > MAX_BUFFERED || (merge.rebuilding && p.fetched >= p.cut);
+        const release = p.buffered < MAX_BUFFERED / 2 && !(merge.rebuilding && p.fetched >= p.cut);
+        if (hold && !paused.has(p)) {
+          paused.add(p);
+          consumer.pause([{ topic: p.topic, partitions: [p.partition] }]);
+        } else if (release && paused.has(p)) {
+          paused.delete(p);
+          consumer.resume([{ topic: p.topic, partitions: [p.partition] }]);
+        }
+      }
+      clearTimeout(idleTimer);
+      if (wait !== undefined) idleTimer = setTimeout(drain, wait);
+      if (this.pendingOutput.length >= MAX_PENDING_OUTPUT) {
+        this.afterTransaction = drain;
+        void this.runCommitLoop();
+      } else this.scheduleCommit();
+    };
+    // A batch of only transaction markers (or aborted records) reaches no eachBatch; the end of every batch does.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const partition = byKey.get(`${payload.topic}:${payload.partition}`);
+      if (!partition) return;
+      partition.highWatermark = Math.max(partition.highWatermark, Number(payload.highWatermark));
+      const end = Number(payload.lastOffset) + 1;
+      if (end > partition.fetched && partition.buffered === 0) {
+        partition.fetched = end;
+        drain();
+      }
     });
 
     seekOnFirstJoin(consumer, seeks);
@@ -314,76 +402,41 @@ export class PersistentQuery {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 4,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-        const input = inputByTopic.get(batch.topic);
-        if (input === undefined || this.failed) return;
-        const key = `${batch.topic}:${batch.partition}`;
+        const partition = byKey.get(`${batch.topic}:${batch.partition}`);
+        if (!partition || this.failed) return;
+        const spec = this.plan.inputs[partition.input]!;
         for (const message of batch.messages) {
           if (this.stopping) break;
           const offset = Number(message.offset);
-          const replay = pendingByKey.get(key);
-          if (replay && offset < replay.cut) {
-            this.processMessage(input, batch.partition, message, false);
-            if (offset >= replay.cut - 1) pendingByKey.delete(key);
-          } else {
-            if (replay) pendingByKey.delete(key);
-            if (pendingByKey.size > 0) {
-              // Other partitions are still rebuilding state: hold this record until they are done.
-              buffered.push({ input, topic: batch.topic, partition: batch.partition, message });
-              resolveOffset(message.offset);
-              if (!paused.has(key)) {
-                paused.add(key);
-                consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
-              }
-              continue;
-            }
-            emitFrom(key, batch.topic, batch.partition, message, input);
+          // A rebalance may hand back records already buffered.
+          if (offset >= partition.fetched) {
+            partition.push({
+              offset,
+              timestamp: Number(message.timestamp),
+              decoded: decode(spec, batch.partition, message),
+            });
+            partition.fetched = offset + 1;
           }
           resolveOffset(message.offset);
         }
-        const replay = pendingByKey.get(key);
-        if (replay && Number(batch.lastOffset()) >= replay.cut - 1) pendingByKey.delete(key);
-        releaseWhenRebuilt();
-        this.enqueueOutput(this.outbox.splice(0));
+        if (!this.stopping) partition.fetched = Math.max(partition.fetched, Number(batch.lastOffset()) + 1);
+        partition.highWatermark = Math.max(partition.highWatermark, Number(batch.highWatermark));
+        drain();
         if (this.pendingOutput.length >= MAX_PENDING_OUTPUT) {
           // Enough for a transaction: start one now rather than after this fetch, and wait while one is running.
           void this.runCommitLoop();
           while (this.pendingOutput.length >= MAX_PENDING_OUTPUT && this.committing && !this.failed)
             await this.nextTransactionEnd();
         }
-        this.scheduleCommit();
         await heartbeat();
       },
     });
     consumer.on(consumer.events.CRASH, (event) => {
       const error = (event.payload as { error?: Error }).error;
-      this.logger.warn(`${this.id}: consumer crashed: ${error?.message ?? 'unknown error'}`);
-      if (!(event.payload as { restart?: boolean }).restart) {
-        this.state = 'ERROR';
-        this.errorMessage = error?.message;
-      }
+      if (!(event.payload as { restart?: boolean }).restart)
+        this.fail(`reading its input failed: ${error?.message ?? 'unknown error'}`);
+      else this.logger.warn(`${this.id}: consumer crashed, restarting: ${error?.message ?? 'unknown error'}`);
     });
-  }
-
-  private processMessage(input: number, partition: number, message: Message, emitting: boolean): void {
-    const spec = this.plan.inputs[input]!;
-    let decoded: DecodedRecord;
-    try {
-      decoded = spec.decode({
-        key: message.key,
-        value: message.value,
-        timestamp: Number(message.timestamp),
-        partition,
-        offset: Number(message.offset),
-      });
-    } catch (error) {
-      if (error instanceof DeserializationError) {
-        this.skippedRecords++;
-        return;
-      }
-      throw error;
-    }
-    if (emitting) this.processedRecords++;
-    this.processor!.process(input, decoded, emitting);
   }
 
   /** Encodes result rows for the next transaction; a table sink's rows are updated for pull queries right away. */
@@ -419,8 +472,18 @@ export class PersistentQuery {
 
   /** The running transaction loop, or a new one; never two at once (a producer has one transaction at a time). */
   private runCommitLoop(): Promise<void> {
-    this.committing ??= this.commitLoop().finally(() => (this.committing = undefined));
+    this.committing ??= this.commitLoop().finally(() => {
+      this.committing = undefined;
+      this.resumeAfterTransaction();
+    });
     return this.committing;
+  }
+
+  /** Goes on with processing that stopped for a transaction to take its output. */
+  private resumeAfterTransaction(): void {
+    const resume = this.afterTransaction;
+    this.afterTransaction = undefined;
+    if (resume) setImmediate(resume);
   }
 
   private nextTransactionEnd(): Promise<void> {
@@ -444,7 +507,10 @@ export class PersistentQuery {
       const positions = this.pendingPositions;
       this.pendingOutput = [];
       this.pendingPositions = new Map();
-      const metadata = JSON.stringify({ streamTime: this.processor?.streamTime ?? -1 });
+      const metadata = JSON.stringify({
+        streamTime: this.processor?.streamTime ?? -1,
+        tasks: this.processor?.taskStreamTimes() ?? [],
+      });
       let transaction: Awaited<ReturnType<typeof producer.transaction>> | undefined;
       try {
         transaction = await producer.transaction();
@@ -467,15 +533,12 @@ export class PersistentQuery {
         await transaction.commit();
       } catch (error) {
         if (transaction?.isActive()) await transaction.abort().catch(() => undefined);
-        this.failed = true;
-        this.state = 'ERROR';
-        this.errorMessage = (error as Error).message;
-        this.logger.warn(`${this.id}: writing results failed, query stopped: ${(error as Error).message}`);
-        if (this.consumer) this.consumer.pause(this.plan.inputs.map((i) => ({ topic: i.source.topic })));
+        this.fail(`writing its results to topic ${this.sink.topic} failed: ${(error as Error).message}`);
       } finally {
         const ended = this.transactionEnded;
         this.transactionEnded = undefined;
         ended?.resolve();
+        this.resumeAfterTransaction();
       }
     }
   }
@@ -509,9 +572,27 @@ export class PersistentQuery {
       this.logger.info(`${this.id}: restored ${this.materialized.size} row(s) from ${this.sink.topic}`);
   }
 
+  /**
+   * Stops the query for good (state ERROR), visibly: the reason goes to the log, to `errorMessage` and to the query's
+   * errors (EXPLAIN). Its input stops being read; output not committed yet is discarded with its transaction, and the
+   * input offsets stay where the last commit left them.
+   */
+  fail(reason: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.state = 'ERROR';
+    const message = `Query ${this.id} stopped: ${reason}`;
+    this.errorMessage = message;
+    this.queryErrors.push({ timestamp: Date.now(), errorMessage: message, type: 'UNKNOWN' });
+    this.logger.warn(message);
+    this.clearIdleTimer();
+    if (this.consumer) this.consumer.pause(this.plan.inputs.map((i) => ({ topic: i.source.topic })));
+  }
+
   /** Stops consuming after the current batch; its results are flushed and its offsets committed first. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.clearIdleTimer();
     this.state = 'PENDING_SHUTDOWN';
     // Let running batches finish, commit what they produced, then leave the group.
     await this.consumer?.stop().catch(() => undefined);

@@ -11,78 +11,32 @@ import {
   type ScopeColumn,
 } from '../sql/expressions.js';
 import { BIGINT, INTEGER, formatType, sameType, type SqlType } from '../sql/types.js';
-import { compileAggregate, type Aggregate } from './aggregates.js';
+import { AGGREGATE_NAMES, compileAggregate } from './aggregates.js';
+import type { AggregationSpec, JoinSide, JoinSpec, OutputColumn, PlanInput, QueryPlan, ReplayPolicy } from './plan.js';
+import { createProcessor } from './processor.js';
 import { DeserializationError, deserializeKafkaKey, jsonValueDecoder } from './serde.js';
 import type { DataSource, SourceColumn } from './source.js';
+
+export type {
+  AggregationSpec,
+  DecodedRecord,
+  JoinSide,
+  JoinSpec,
+  OutputColumn,
+  PlanInput,
+  Processor,
+  ProcessorOptions,
+  QueryPlan,
+  RawRecord,
+  ReplayPolicy,
+  ResultRow,
+} from './plan.js';
 
 export const PSEUDO_COLUMNS: { name: string; type: SqlType }[] = [
   { name: 'ROWTIME', type: BIGINT },
   { name: 'ROWPARTITION', type: INTEGER },
   { name: 'ROWOFFSET', type: BIGINT },
 ];
-
-export interface RawRecord {
-  key: Buffer | null;
-  value: Buffer | null;
-  timestamp: number;
-  partition: number;
-  offset: number;
-}
-
-/** A record of one input as a row: the source's columns in declared order, then ROWTIME, ROWPARTITION, ROWOFFSET. */
-export interface DecodedRecord {
-  row: Row;
-  tombstone: boolean;
-  timestamp: number;
-}
-
-export type ReplayPolicy = 'window' | 'all' | 'none';
-
-export interface PlanInput {
-  source: DataSource;
-  alias: string;
-  replay: ReplayPolicy;
-  /** Throws DeserializationError for a record ksqlDB would skip. */
-  decode(record: RawRecord): DecodedRecord;
-}
-
-export interface OutputColumn {
-  name: string;
-  type: SqlType;
-  key: boolean;
-}
-
-export interface ResultRow {
-  /** Values of all output columns in projection order (only the key is meaningful for a tombstone). */
-  values: unknown[];
-  tombstone: boolean;
-  timestamp: number;
-}
-
-export interface Processor {
-  /** Processes one input record; with `emitting` false it only rebuilds state (replay after a restart). */
-  process(input: number, record: DecodedRecord, emitting: boolean): void;
-  /** Largest record timestamp seen, for the stream-stream join's window and grace. */
-  streamTime: number;
-  /** Restores an aggregation's state from one of its own output rows (read back from the sink topic). */
-  restore?(values: unknown[]): void;
-  /** Records dropped as late by a windowed join. */
-  lateRecords: number;
-}
-
-export interface QueryPlan {
-  kind: 'transform' | 'streamStreamJoin' | 'streamTableJoin';
-  inputs: PlanInput[];
-  columns: OutputColumn[];
-  /** Index of the key column in `columns`, -1 when the result has no key. */
-  keyIndex: number;
-  resultType: 'STREAM' | 'TABLE';
-  aggregated: boolean;
-  /** How far back (ms) a windowed join must replay its inputs to rebuild state. */
-  windowRetentionMs: number;
-  warnings: string[];
-  createProcessor(emit: (row: ResultRow) => void): Processor;
-}
 
 export interface PlanOptions {
   /** Persistent queries must project their key; transient ones just output columns. */
@@ -158,7 +112,11 @@ interface ProjectionItem {
   expr: Expr;
 }
 
-/** Expands `*`, names every projected column the way ksqlDB does (join columns as ALIAS_NAME, others KSQL_COL_n). */
+/**
+ * Expands `*` and names every projected column the way ksqlDB's AstSanitizer does: in a join, columns expanded from
+ * `*` are ALIAS_NAME, a qualified column is ALIAS_NAME only when its name is in both sources (or is a pseudo column),
+ * other expressions are KSQL_COL_n.
+ */
 function projectionItems(
   select: SelectItem[],
   sides: { source: DataSource; alias: string }[],
@@ -167,6 +125,9 @@ function projectionItems(
   const items: ProjectionItem[] = [];
   let generated = 0;
   const pos = { line: 1, column: 1 };
+  const clashing = (name: string): boolean =>
+    PSEUDO_COLUMNS.some((p) => p.name === name) ||
+    sides.filter((side) => side.source.columns.some((c) => c.name === name)).length > 1;
   for (const item of select) {
     if (item.kind === 'star') {
       const expanded = sides.filter((s) => item.qualifier === undefined || s.alias === item.qualifier);
@@ -184,7 +145,10 @@ function projectionItems(
     let name = item.alias;
     if (!name) {
       if (item.expr.kind === 'column')
-        name = isJoin && item.expr.qualifier ? `${item.expr.qualifier}_${item.expr.name}` : item.expr.name;
+        name =
+          isJoin && item.expr.qualifier && clashing(item.expr.name)
+            ? `${item.expr.qualifier}_${item.expr.name}`
+            : item.expr.name;
       else {
         const used = new Set([
           ...items.map((i) => i.name),
@@ -196,21 +160,13 @@ function projectionItems(
     }
     items.push({ name, expr: item.expr });
   }
-  const seen = new Set<string>();
-  for (const item of items) {
-    if (seen.has(item.name)) throw badStatement(`Duplicate value columns found in schema: \`${item.name}\``);
-    seen.add(item.name);
-  }
   return items;
 }
 
 function containsAggregate(expr: Expr): boolean {
   switch (expr.kind) {
     case 'call':
-      return (
-        ['LATEST_BY_OFFSET', 'EARLIEST_BY_OFFSET', 'COUNT', 'SUM', 'MIN', 'MAX'].includes(expr.name) ||
-        expr.args.some(containsAggregate)
-      );
+      return AGGREGATE_NAMES.includes(expr.name) || expr.args.some(containsAggregate);
     case 'binary':
     case 'compare':
     case 'logical':
@@ -291,6 +247,51 @@ function sidesOf(expr: Expr, context: CompileContext, leftAlias: string, rightAl
   return sides;
 }
 
+/** ROWKEY, or ROWKEY_n when a source already has a column of that name: ksqlDB's synthetic join key. */
+function syntheticKeyName(sides: { source: DataSource }[]): string {
+  const used = new Set<number>();
+  for (const side of sides)
+    for (const column of side.source.columns) {
+      const match = /^ROWKEY(?:_(\d+))?$/.exec(column.name);
+      if (match) used.add(match[1] === undefined ? 0 : Number(match[1]));
+    }
+  let n = 0;
+  while (used.has(n)) n++;
+  return n === 0 ? 'ROWKEY' : `ROWKEY_${n}`;
+}
+
+/** `A`, `A and B`, `A, B and C`: ksqlDB's GrammaticalJoiner. */
+function joinWords(words: string[], last: 'and' | 'or'): string {
+  if (words.length <= 1) return words.join('');
+  return `${words.slice(0, -1).join(', ')} ${last} ${words[words.length - 1]}`;
+}
+
+const AS_VALUE_HINT =
+  '\nEach key column must only be in the projection once. If you intended to copy the key into the value, then ' +
+  'consider using the AS_VALUE function to indicate which key reference should be copied.';
+
+/** ksqlDB's "Key missing from projection" (PlanNode.throwKeysNotIncludedError). */
+function keyMissing(sinkName: string, type: string, required: string[], requireAll: boolean, synthetic = false): Error {
+  const keyPostfix = requireAll && required.length > 1 ? 's' : '';
+  const types = type + (required.length === 1 ? '' : 's');
+  const example = requireAll ? required.join(', ') : required[0];
+  return badStatement(
+    `Key${keyPostfix} missing from projection (ie, SELECT). ${synthetic ? 'See https://cnfl.io/2LV7ouS.' : ''}\n` +
+      `The query used to build \`${sinkName}\` must include the ${types} ${joinWords(required, requireAll ? 'and' : 'or')} in its projection (eg, SELECT ${example}...).` +
+      (synthetic
+        ? `\n${required[0]} was added as a synthetic key column because the join criteria did not match any source column. This expression must be included in the projection and may be aliased. `
+        : ''),
+  );
+}
+
+/** The key column of a join result: the first projected join column (FROM side first), or the synthetic key. */
+interface JoinKeyPlan {
+  /** Column references that equal the join key: the join expressions that are plain columns, left first. */
+  viable: { alias: string; name: string; index: number }[];
+  /** Name of the synthetic key (ROWKEY) when neither join expression is a column, and its row slot. */
+  synthetic?: { name: string; index: number };
+}
+
 export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptions): QueryPlan {
   if (query.limit !== undefined && options.persistent)
     throw badStatement('LIMIT clause not supported in a persistent query (CREATE ... AS SELECT).');
@@ -302,17 +303,15 @@ export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptio
 
   if (!query.join) {
     const context: CompileContext = { columns: scopeColumns(left, query.from.alias, 0), used };
-    const input = makeInput(left, query.from.alias, 'none', used, 0);
     return finishPlan({
       kind: 'transform',
       query,
-      inputs: [input],
+      inputs: [makeInput(left, query.from.alias, 'none', used, 0)],
       context,
       sides: [{ source: left, alias: query.from.alias }],
       options,
       onError,
       warnings,
-      joinKeyTexts: [],
       windowRetentionMs: 0,
     });
   }
@@ -323,11 +322,14 @@ export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptio
     throw badStatement(
       `Can not join '${left.name}' to '${right.name}': the same alias '${join.right.alias}' is used for both sides.`,
     );
+  const sides = [
+    { source: left, alias: query.from.alias },
+    { source: right, alias: join.right.alias },
+  ];
   const leftWidth = left.columns.length + PSEUDO_COLUMNS.length;
-  const context: CompileContext = {
-    columns: [...scopeColumns(left, query.from.alias, 0), ...scopeColumns(right, join.right.alias, leftWidth)],
-    used,
-  };
+  const rightWidth = right.columns.length + PSEUDO_COLUMNS.length;
+  const columns = [...scopeColumns(left, query.from.alias, 0), ...scopeColumns(right, join.right.alias, leftWidth)];
+  const context: CompileContext = { columns, used };
   const on = join.on;
   if (on.kind !== 'compare' || on.op !== '=')
     throw unsupported(`Join criteria other than a single equality (${exprText(on)})`);
@@ -350,11 +352,32 @@ export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptio
       `Invalid join condition: types don't match. Got ${exprText(leftExpr)}{${leftKey.type ? formatType(leftKey.type) : 'NULL'}} = ${exprText(rightExpr)}{${rightKey.type ? formatType(rightKey.type) : 'NULL'}}.`,
     );
   }
-  const sides = [
-    { source: left, alias: query.from.alias },
-    { source: right, alias: join.right.alias },
-  ];
-  const joinKeyTexts = [exprText(leftExpr), exprText(rightExpr)];
+  const keyType = leftKey.type;
+  const viable = [leftExpr, rightExpr].flatMap((e) => {
+    if (e.kind !== 'column') return [];
+    const column = resolveColumn(context, e);
+    return [{ alias: column.qualifier, name: column.name, index: column.index }];
+  });
+  const joinKey: JoinKeyPlan = { viable };
+  if (viable.length === 0) {
+    // The synthetic key has a slot of its own after both sides' columns, filled with the join key.
+    joinKey.synthetic = { name: syntheticKeyName(sides), index: leftWidth + rightWidth };
+    columns.push({ qualifier: '', name: joinKey.synthetic.name, type: keyType, index: joinKey.synthetic.index });
+  }
+  // A side joined on its own key column keeps its partitioning; any other join expression repartitions that side.
+  const onSourceKey = (expr: Expr, source: DataSource) =>
+    expr.kind === 'column' && source.columns.some((c) => c.key && c.name === resolveColumn(context, expr).name);
+  const leftSide: JoinSide = {
+    key: nullOnError(leftKey, onError),
+    keyType,
+    repartitioned: !onSourceKey(leftExpr, left),
+  };
+  // The right side's expression reads slots after the left side's: it is evaluated on a joined row.
+  const rightSide: JoinSide = {
+    key: nullOnError(rightKey, onError),
+    keyType,
+    repartitioned: !onSourceKey(rightExpr, right),
+  };
 
   if (left.type === 'STREAM' && right.type === 'STREAM') {
     if (!join.within)
@@ -369,30 +392,21 @@ export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptio
       );
       graceMs = Math.max(86_400_000 - beforeMs - afterMs, 0);
     }
-    const inputs = [
-      makeInput(left, query.from.alias, 'window', used, 0),
-      makeInput(right, join.right.alias, 'window', used, leftWidth),
-    ];
     return finishPlan({
       kind: 'streamStreamJoin',
       query,
-      inputs,
+      inputs: [
+        makeInput(left, query.from.alias, 'window', used, 0),
+        makeInput(right, join.right.alias, 'window', used, leftWidth),
+      ],
       context,
       sides,
       options,
       onError,
       warnings,
-      joinKeyTexts,
       windowRetentionMs: beforeMs + afterMs + graceMs,
-      join: {
-        leftKey: nullOnError(leftKey, onError),
-        rightKey: nullOnError(rightKey, onError),
-        leftWidth,
-        beforeMs,
-        afterMs,
-        graceMs,
-        rightWidth: right.columns.length + PSEUDO_COLUMNS.length,
-      },
+      joinKey,
+      join: { left: leftSide, right: rightSide, leftWidth, rightWidth, beforeMs, afterMs, graceMs },
     });
   }
   if (join.within)
@@ -410,41 +424,22 @@ export function planQuery(query: Query, lookup: SourceLookup, options: PlanOptio
       `Cannot repartition a TABLE source. If this is a join, make sure that the criteria uses the TABLE's key column ${primaryKey?.name ?? '(none)'} instead of ${exprText(rightExpr)}`,
     );
   }
-  const inputs = [
-    makeInput(left, query.from.alias, 'none', used, 0),
-    makeInput(right, join.right.alias, 'all', used, leftWidth),
-  ];
   return finishPlan({
     kind: 'streamTableJoin',
     query,
-    inputs,
+    inputs: [
+      makeInput(left, query.from.alias, 'none', used, 0),
+      makeInput(right, join.right.alias, 'all', used, leftWidth),
+    ],
     context,
     sides,
     options,
     onError,
     warnings,
-    joinKeyTexts,
     windowRetentionMs: 0,
-    join: {
-      leftKey: nullOnError(leftKey, onError),
-      rightKey: nullOnError(rightKey, onError),
-      leftWidth,
-      beforeMs: 0,
-      afterMs: 0,
-      graceMs: 0,
-      rightWidth: right.columns.length + PSEUDO_COLUMNS.length,
-    },
+    joinKey,
+    join: { left: leftSide, right: rightSide, leftWidth, rightWidth, beforeMs: 0, afterMs: 0, graceMs: 0 },
   });
-}
-
-interface JoinSpec {
-  leftKey: Compiled;
-  rightKey: Compiled;
-  leftWidth: number;
-  rightWidth: number;
-  beforeMs: number;
-  afterMs: number;
-  graceMs: number;
 }
 
 interface FinishArgs {
@@ -456,8 +451,8 @@ interface FinishArgs {
   options: PlanOptions;
   onError: (error: unknown) => void;
   warnings: string[];
-  joinKeyTexts: string[];
   windowRetentionMs: number;
+  joinKey?: JoinKeyPlan;
   join?: JoinSpec;
 }
 
@@ -478,28 +473,35 @@ function finishPlan(args: FinishArgs): QueryPlan {
   let columns: OutputColumn[];
   let keyIndex = -1;
   let project: (row: Row) => unknown[];
-  let aggregation:
-    | { groupKey: Compiled; aggregates: { index: number; aggregate: Aggregate }[]; keyIndex: number }
-    | undefined;
+  let aggregation: AggregationSpec | undefined;
 
   if (groupBy) {
     if (containsAggregate(groupBy)) throw badStatement('GROUP BY does not support aggregate functions.');
     const groupKey = nullOnError(compile(groupBy, context), onError);
     const groupText = exprText(groupBy);
-    const aggregates: { index: number; aggregate: Aggregate }[] = [];
+    const keyItems = items.filter((item) => exprText(item.expr) === groupText);
+    if (options.persistent && keyItems.length > 1)
+      throw badStatement(
+        `The projection contains a key column more than once: ${joinWords(
+          keyItems.map((item) => `\`${item.name}\``),
+          'and',
+        )}.${AS_VALUE_HINT}`,
+      );
+    // Non-aggregate columns see only the group key (slot 0 of the row they are evaluated on).
+    const keyValue: Compiled = { type: groupKey.type, evaluate: (row: Row) => row[0] ?? null };
+    const keyOnly: CompileContext = { columns: [], precomputed: new Map([[groupText, keyValue]]) };
+    const aggregates: AggregationSpec['aggregates'] = [];
+    const constants: AggregationSpec['constants'] = [];
     columns = items.map((item, index) => {
       if (exprText(item.expr) === groupText) {
         if (keyIndex < 0) {
           keyIndex = index;
           return { name: item.name, type: groupKey.type ?? BIGINT, key: true };
         }
+        constants.push({ index, value: keyValue });
         return { name: item.name, type: groupKey.type ?? BIGINT, key: false };
       }
-      if (
-        item.expr.kind === 'call' &&
-        containsAggregate(item.expr) &&
-        ['LATEST_BY_OFFSET', 'EARLIEST_BY_OFFSET', 'COUNT', 'SUM', 'MIN', 'MAX'].includes(item.expr.name)
-      ) {
+      if (item.expr.kind === 'call' && AGGREGATE_NAMES.includes(item.expr.name)) {
         const aggregate = compileAggregate(item.expr, context, onError);
         aggregates.push({ index, aggregate });
         return { name: item.name, type: aggregate.type, key: false };
@@ -508,45 +510,53 @@ function finishPlan(args: FinishArgs): QueryPlan {
         throw unsupported(
           `An expression around an aggregate function (${exprText(item.expr)}); project the aggregate itself`,
         );
-      throw badStatement(
-        `Non-aggregate SELECT expression(s) not part of GROUP BY: ${exprText(item.expr)}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.`,
-      );
+      let value: Compiled;
+      try {
+        value = nullOnError(compile(item.expr, keyOnly), onError);
+      } catch {
+        throw badStatement(
+          `Non-aggregate SELECT expression(s) not part of GROUP BY: ${exprText(item.expr)}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.`,
+        );
+      }
+      if (!value.type) throw nullTypeError();
+      constants.push({ index, value });
+      return { name: item.name, type: value.type, key: false };
     });
     if (keyIndex < 0) {
-      throw badStatement(
-        `Key missing from projection (ie, SELECT). The query used to build ${sinkName} must include the grouping expression ${groupText} in its projection (eg, SELECT ${groupText}...).`,
-      );
+      throw keyMissing(sinkName, 'grouping expression', [groupText], true);
     }
-    aggregation = { groupKey, aggregates, keyIndex };
+    if (options.persistent && columns.every((c) => c.key))
+      throw badStatement('The projection contains no value columns.');
+    const fromTable = args.kind === 'transform' && args.sides[0]!.source.type === 'TABLE';
+    if (fromTable) {
+      const names = [...new Set(aggregates.filter((a) => !a.aggregate.undo).map((a) => a.aggregate.name))];
+      if (names.length > 0)
+        throw badStatement(
+          `The aggregation function${names.length === 1 ? '' : 's'} ${joinWords(names, 'and')} cannot be applied to a table source, only to a stream source.`,
+        );
+    }
+    // After a restart, the table's rows are read again (without output) for the old values later changes take out.
+    if (fromTable) args.inputs[0]!.replay = 'all';
+    aggregation = { groupKey, aggregates, constants, keyIndex, fromTable };
     project = () => [];
   } else {
     if (items.some((i) => containsAggregate(i.expr)))
       throw badStatement('Use of aggregate function requires a GROUP BY clause.');
     const compiled = items.map((item) => nullOnError(compile(item.expr, context), onError));
-    columns = items.map((item, i) => ({ name: item.name, type: compiled[i]!.type ?? BIGINT, key: false }));
+    if (compiled.some((c) => c.type === null)) throw nullTypeError();
+    columns = items.map((item, i) => ({ name: item.name, type: compiled[i]!.type!, key: false }));
     if (options.persistent) {
-      if (isJoin) {
-        keyIndex = items.findIndex((item) => args.joinKeyTexts.includes(exprText(item.expr)));
-        if (keyIndex < 0) {
-          throw badStatement(
-            `Key missing from projection (ie, SELECT). The query used to build ${sinkName} must include the join expression ${args.joinKeyTexts[0]} in its projection (eg, SELECT ${args.joinKeyTexts[0]}...).`,
-          );
-        }
-      } else {
-        const sourceKeys = args.sides[0]!.source.columns.filter((c) => c.key);
-        for (const key of sourceKeys) {
-          const index = items.findIndex((item) => item.expr.kind === 'column' && item.expr.name === key.name);
-          if (index < 0) {
-            throw badStatement(
-              `Key missing from projection (ie, SELECT). The query used to build ${sinkName} must include the key column ${key.name} in its projection (eg, SELECT ${key.name}...).`,
-            );
-          }
-          keyIndex = index;
-        }
-      }
+      keyIndex = projectedKey(items, args, context, sinkName);
       if (keyIndex >= 0) columns[keyIndex] = { ...columns[keyIndex]!, key: true };
+      if (columns.every((c) => c.key)) throw badStatement('The projection contains no value columns.');
     }
     project = (row) => compiled.map((c) => c.evaluate(row));
+  }
+  const seen = new Set<string>();
+  for (const column of columns) {
+    if (seen.has(column.name))
+      throw badStatement(`Duplicate value columns found in schema: \`${column.name}\` ${formatType(column.type)}`);
+    seen.add(column.name);
   }
 
   const leftIsTable = args.sides[0]!.source.type === 'TABLE';
@@ -560,217 +570,75 @@ function finishPlan(args: FinishArgs): QueryPlan {
     aggregated: aggregation !== undefined,
     windowRetentionMs: args.windowRetentionMs,
     warnings: args.warnings,
-    createProcessor: (emit) => createProcessor(args, plan, where, project, aggregation, emit),
+    createProcessor: (emit, processorOptions) =>
+      createProcessor(
+        {
+          kind: args.kind,
+          plan,
+          where,
+          project,
+          aggregation,
+          join: args.join,
+          syntheticKeyIndex: args.joinKey?.synthetic?.index,
+          tableKeyIndex: leftIsTable ? args.sides[0]!.source.columns.findIndex((c) => c.key) : -1,
+        },
+        emit,
+        processorOptions,
+      ),
   };
   return plan;
 }
 
-/** One record in a join window: its row (ROWTIME in its own slot) and the next, later-arrived record of its key. */
-interface WindowRecord {
-  row: Row;
-  next: WindowRecord | undefined;
+function nullTypeError(): Error {
+  return badStatement(
+    "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).",
+  );
 }
 
-interface KeyWindows {
-  left: WindowRecord | undefined;
-  right: WindowRecord | undefined;
-}
-
-function createProcessor(
-  args: FinishArgs,
-  plan: QueryPlan,
-  where: Compiled | undefined,
-  project: (row: Row) => unknown[],
-  aggregation:
-    | { groupKey: Compiled; aggregates: { index: number; aggregate: Aggregate }[]; keyIndex: number }
-    | undefined,
-  emit: (row: ResultRow) => void,
-): Processor {
-  const width = plan.columns.length;
-  const aggState = new Map<unknown, { values: unknown[]; timestamp: number }>();
-  let emitting = true;
-
-  /** Applies WHERE, then projection or aggregation, to a (joined) input row. */
-  const handle = (row: Row, timestamp: number, tombstone: boolean): void => {
-    if (tombstone) {
-      if (emitting) emit({ values: project(row), tombstone: true, timestamp });
-      return;
-    }
-    if (where && where.evaluate(row) !== true) {
-      if (plan.resultType === 'TABLE' && !aggregation && emitting)
-        emit({ values: project(row), tombstone: true, timestamp });
-      return;
-    }
-    if (!aggregation) {
-      if (emitting) emit({ values: project(row), tombstone: false, timestamp });
-      return;
-    }
-    const key = aggregation.groupKey.evaluate(row);
-    if (key == null) return;
-    let state = aggState.get(key);
-    if (!state) {
-      const values = new Array(width).fill(null);
-      values[aggregation.keyIndex] = key;
-      for (let i = 0; i < width; i++)
-        if (
-          i !== aggregation.keyIndex &&
-          plan.columns[i]!.key === false &&
-          !aggregation.aggregates.some((a) => a.index === i)
-        )
-          values[i] = key;
-      for (const { index, aggregate } of aggregation.aggregates) values[index] = aggregate.initial();
-      state = { values, timestamp: timestamp };
-      aggState.set(key, state);
-    }
-    for (const { index, aggregate } of aggregation.aggregates)
-      state.values[index] = aggregate.update(state.values[index], row);
-    state.timestamp = Math.max(state.timestamp, timestamp);
-    if (emitting) emit({ values: state.values.slice(), tombstone: false, timestamp: state.timestamp });
+/**
+ * Which projected column is the key of a persistent, non-aggregate query: the source's key column, or for a join the
+ * first projected join column (FROM side first) or the synthetic key. Each may be projected once only.
+ */
+function projectedKey(items: ProjectionItem[], args: FinishArgs, context: CompileContext, sinkName: string): number {
+  const slotOf = (item: ProjectionItem): number | undefined =>
+    item.expr.kind === 'column' ? resolveColumn(context, item.expr).index : undefined;
+  const onlyOnce = (keyName: string, slot: number): number => {
+    const found = items.map((item, index) => ({ item, index })).filter(({ item }) => slotOf(item) === slot);
+    if (found.length > 1)
+      throw badStatement(
+        `The projection contains a key column (\`${keyName}\`) more than once, aliased as: ${joinWords(
+          found.map(({ item }) => item.name).sort(),
+          'and',
+        )}.${AS_VALUE_HINT}`,
+      );
+    return found[0]?.index ?? -1;
   };
-
-  const processor: Processor = {
-    streamTime: -1,
-    lateRecords: 0,
-    process: () => undefined,
-  };
-  if (aggregation) {
-    processor.restore = (values) => {
-      const key = values[aggregation.keyIndex];
-      if (key == null) return;
-      aggState.set(key, { values: values.slice(), timestamp: 0 });
-    };
+  const joinKey = args.joinKey;
+  if (joinKey) {
+    if (joinKey.synthetic) {
+      const index = onlyOnce(joinKey.synthetic.name, joinKey.synthetic.index);
+      if (index < 0) throw keyMissing(sinkName, 'join expression', [joinKey.synthetic.name], false, true);
+      return index;
+    }
+    const chosen = joinKey.viable.find((v) => items.some((item) => slotOf(item) === v.index));
+    if (!chosen)
+      throw keyMissing(
+        sinkName,
+        'join expression',
+        joinKey.viable.map((v) => `${v.alias}.${v.name}`),
+        false,
+      );
+    return onlyOnce(`${chosen.alias}_${chosen.name}`, chosen.index);
   }
-
-  if (args.kind === 'transform') {
-    processor.process = (_input, record, emitNow) => {
-      emitting = emitNow;
-      if (record.timestamp > processor.streamTime) processor.streamTime = record.timestamp;
-      handle(record.row, record.timestamp, record.tombstone && plan.resultType === 'TABLE');
-    };
-    return processor;
-  }
-
-  const join = args.join!;
-  const combine = (leftRow: Row | null, rightRow: Row | null): Row => {
-    const row = new Array(join.leftWidth + join.rightWidth);
-    if (leftRow) for (let i = 0; i < join.leftWidth; i++) row[i] = leftRow[i];
-    if (rightRow) for (let i = 0; i < join.rightWidth; i++) row[join.leftWidth + i] = rightRow[i];
-    return row;
-  };
-
-  if (args.kind === 'streamTableJoin') {
-    const table = new Map<unknown, Row>();
-    processor.process = (input, record, emitNow) => {
-      emitting = emitNow;
-      if (record.timestamp > processor.streamTime) processor.streamTime = record.timestamp;
-      if (input === 1) {
-        const key = join.rightKey.evaluate(combine(null, record.row));
-        if (key == null) return;
-        if (record.tombstone) table.delete(key);
-        else table.set(key, record.row);
-        return;
-      }
-      if (record.tombstone) return;
-      const key = join.leftKey.evaluate(record.row);
-      if (key == null) return;
-      const tableRow = table.get(key);
-      if (!tableRow) return;
-      handle(combine(record.row, tableRow), record.timestamp, false);
-    };
-    return processor;
-  }
-
-  // Stream-stream join: per key, the records of each side still inside their window plus grace, oldest first, as
-  // linked lists (most keys hold one record a side; arrays would cost far more memory, and GC time, per key).
-  const state = new Map<unknown, KeyWindows>();
-  const retention = join.beforeMs + join.afterMs + join.graceMs;
-  // ROWTIME's slot in each side's own row.
-  const leftTime = join.leftWidth - PSEUDO_COLUMNS.length;
-  const rightTime = join.rightWidth - PSEUDO_COLUMNS.length;
-  // Record timestamps and keys in arrival order, to evict expired records without scanning all state; two flat
-  // arrays rather than an object per record.
-  let expiryTimes: number[] = [];
-  let expiryKeys: unknown[] = [];
-  let expiryHead = 0;
-  let processedSinceSweep = 0;
-  const prune = (first: WindowRecord | undefined, slot: number, horizon: number): WindowRecord | undefined => {
-    while (first && (first.row[slot] as number) < horizon) first = first.next;
-    let previous = first;
-    while (previous?.next) {
-      if ((previous.next.row[slot] as number) < horizon) previous.next = previous.next.next;
-      else previous = previous.next;
-    }
-    return first;
-  };
-  const last = (first: WindowRecord): WindowRecord => {
-    let node = first;
-    while (node.next) node = node.next;
-    return node;
-  };
-  const sweep = () => {
-    const horizon = processor.streamTime - retention;
-    while (expiryHead < expiryTimes.length && expiryTimes[expiryHead]! < horizon) {
-      const key = expiryKeys[expiryHead];
-      expiryKeys[expiryHead++] = undefined;
-      const entry = state.get(key);
-      if (!entry) continue;
-      entry.left = prune(entry.left, leftTime, horizon);
-      entry.right = prune(entry.right, rightTime, horizon);
-      if (!entry.left && !entry.right) state.delete(key);
-    }
-    if (expiryHead > 50_000 && expiryHead * 2 > expiryTimes.length) {
-      expiryTimes = expiryTimes.slice(expiryHead);
-      expiryKeys = expiryKeys.slice(expiryHead);
-      expiryHead = 0;
-    }
-  };
-  processor.process = (input, record, emitNow) => {
-    emitting = emitNow;
-    if (record.tombstone) return;
-    const isLeft = input === 0;
-    const key = isLeft ? join.leftKey.evaluate(record.row) : join.rightKey.evaluate(combine(null, record.row));
-    if (key == null) return;
-    const ts = record.timestamp;
-    if (ts > processor.streamTime) processor.streamTime = ts;
-    // A record whose window closed (window end plus grace) before the current stream time is late: dropped.
-    const windowEnd = ts + (isLeft ? join.afterMs : join.beforeMs);
-    if (windowEnd + join.graceMs < processor.streamTime) {
-      processor.lateRecords++;
-      return;
-    }
-    let entry = state.get(key);
-    if (!entry) {
-      entry = { left: undefined, right: undefined };
-      state.set(key, entry);
-    }
-    const node: WindowRecord = { row: record.row, next: undefined };
-    if (isLeft) {
-      if (entry.left) last(entry.left).next = node;
-      else entry.left = node;
-      const from = ts - join.beforeMs;
-      const to = ts + join.afterMs;
-      for (let other = entry.right; other; other = other.next) {
-        const otherTs = other.row[rightTime] as number;
-        if (otherTs >= from && otherTs <= to) handle(combine(record.row, other.row), Math.max(ts, otherTs), false);
-      }
-    } else {
-      if (entry.right) last(entry.right).next = node;
-      else entry.right = node;
-      const from = ts - join.afterMs;
-      const to = ts + join.beforeMs;
-      for (let other = entry.left; other; other = other.next) {
-        const otherTs = other.row[leftTime] as number;
-        if (otherTs >= from && otherTs <= to) handle(combine(other.row, record.row), Math.max(ts, otherTs), false);
-      }
-    }
-    expiryTimes.push(ts);
-    expiryKeys.push(key);
-    if (++processedSinceSweep >= 1_000) {
-      processedSinceSweep = 0;
-      sweep();
-    }
-  };
-  return processor;
+  const source = args.sides[0]!.source;
+  let keyIndex = -1;
+  source.columns.forEach((column, slot) => {
+    if (!column.key) return;
+    const index = onlyOnce(column.name, slot);
+    if (index < 0) throw keyMissing(sinkName, 'key column', [column.name], true);
+    keyIndex = index;
+  });
+  return keyIndex;
 }
 
 export function outputSourceColumns(plan: QueryPlan): SourceColumn[] {

@@ -1,7 +1,7 @@
 import type { Consumer } from 'kafkajs';
 import { DeserializationError } from './serde.js';
 import { newConsumer, seekOnFirstJoin, topicOffsets, type KafkaHandles, type PartitionOffset } from './kafka.js';
-import type { DecodedRecord, QueryPlan, ResultRow } from './planner.js';
+import type { DecodedRecord, QueryPlan, ResultRow } from './plan.js';
 
 /**
  * A transient `EMIT CHANGES` query: a consumer group of its own, positioned at the start or end of each input
@@ -28,21 +28,27 @@ export class PushQuery {
 
   async start(): Promise<void> {
     if (this.limit === 0) return this.end();
-    const processor = this.plan.createProcessor((row: ResultRow) => {
-      if (this.ended || row.tombstone) return;
-      this.onRow(row.values);
-      this.delivered++;
-      if (this.limit !== undefined && this.delivered >= this.limit) void this.end();
-    });
     const topics = this.plan.inputs.map((i) => i.source.topic);
     if (new Set(topics).size !== topics.length)
       throw new Error('A query reading the same topic twice is not supported by the dev server');
     const seeks: PartitionOffset[] = [];
+    const partitions: number[] = [];
     for (const topic of topics) {
-      for (const b of await topicOffsets(this.handles.admin, topic)) {
+      const bounds = await topicOffsets(this.handles.admin, topic);
+      partitions.push(bounds.length);
+      for (const b of bounds) {
         seeks.push({ topic, partition: b.partition, offset: this.offsetReset === 'earliest' ? b.low : b.high });
       }
     }
+    const processor = this.plan.createProcessor(
+      (row: ResultRow) => {
+        if (this.ended || row.tombstone) return;
+        this.onRow(row.values);
+        this.delivered++;
+        if (this.limit !== undefined && this.delivered >= this.limit) void this.end();
+      },
+      { partitions },
+    );
     if (this.ended) return;
     const consumer = newConsumer(this.handles, this.groupId);
     this.consumer = consumer;

@@ -1,5 +1,6 @@
-import type { SqlType } from '../sql/types.js';
-import { roundToScale } from '../sql/numbers.js';
+import { NumberToken, exactNumber, numberToken, parseJson, stringifyJson } from '../../json/exact-json.js';
+import { Decimal, DecimalArithmeticError, ensureFit, toDecimal } from '../sql/decimal.js';
+import { containsDecimal, type SqlType } from '../sql/types.js';
 import { exactLong, parseJsonExact, stringifyExact } from './exact-json.js';
 import type { SourceColumn } from './source.js';
 
@@ -52,8 +53,23 @@ export function deserializeKafkaKey(type: SqlType, bytes: Buffer | null): unknow
 }
 
 /** Converts one JSON field to a column value the way ksqlDB's JSON deserializer coerces it. */
-export function coerceJsonValue(type: SqlType, raw: unknown, column: string): unknown {
-  if (raw === null || raw === undefined) return null;
+export function coerceJsonValue(type: SqlType, value: unknown, column: string): unknown {
+  if (value === null || value === undefined) return null;
+  if (type.kind === 'DECIMAL') {
+    // ksqlDB's JSON deserializer: a number or numeric text, exactly, that must fit without rounding.
+    try {
+      return ensureFit(toDecimal(value), type.precision, type.scale);
+    } catch (error) {
+      if (error instanceof DecimalArithmeticError || error instanceof SyntaxError)
+        throw new DeserializationError(
+          `Can't convert type. requiredType: ${type.kind}, path: $.${column}: ${error.message}`,
+        );
+      throw error;
+    }
+  }
+  // Numbers read digit-exact (the value has DECIMAL columns) or computed as DECIMAL become plain numbers first.
+  const raw =
+    value instanceof NumberToken ? exactNumber(value.raw) : value instanceof Decimal ? decimalAsNumber(value) : value;
   switch (type.kind) {
     case 'BIGINT':
     case 'INTEGER': {
@@ -75,14 +91,8 @@ export function coerceJsonValue(type: SqlType, raw: unknown, column: string): un
       throw new DeserializationError(
         `Can't convert type. sourceType: ${typeof raw}, requiredType: DOUBLE, path: $.${column}`,
       );
-    case 'DECIMAL': {
-      const n = typeof raw === 'number' ? raw : Number(raw);
-      if (Number.isNaN(n))
-        throw new DeserializationError(`Can't convert type. requiredType: DECIMAL, path: $.${column}`);
-      return roundToScale(n, type.scale, 'halfUp');
-    }
     case 'STRING':
-      if (typeof raw === 'object') return JSON.stringify(raw);
+      if (typeof raw === 'object') return stringifyJson(raw);
       return String(raw);
     case 'BOOLEAN':
       if (typeof raw === 'boolean') return raw;
@@ -95,6 +105,10 @@ export function coerceJsonValue(type: SqlType, raw: unknown, column: string): un
         throw new DeserializationError(`Can't convert type. requiredType: ARRAY, path: $.${column}`);
       return raw.map((item) => coerceJsonValue(type.item, item, column));
   }
+}
+
+function decimalAsNumber(value: Decimal): number | bigint {
+  return value.scale === 0 || value.stripTrailingZeros().scale === 0 ? exactLong(value.toBigInt()) : value.toNumber();
 }
 
 /**
@@ -113,10 +127,14 @@ export function jsonValueDecoder(columns: SourceColumn[], keep?: readonly boolea
   // Column names equal but for case (quoted identifiers) need the slower lookup that tries each exact name first.
   const exactFirst = upperIndex.size !== count;
   const fieldCodes = new Map<string, number>();
+  // A DECIMAL keeps every digit written: such values are parsed number by number, never through a double.
+  const parse = columns.some((c) => containsDecimal(c.type))
+    ? (text: string) => parseJson(text, numberToken)
+    : parseJsonExact;
   return (bytes) => {
     let parsed: unknown;
     try {
-      parsed = parseJsonExact(bytes.toString('utf8'));
+      parsed = parse(bytes.toString('utf8'));
     } catch {
       throw new DeserializationError('Failed to deserialize value: invalid JSON');
     }
@@ -178,7 +196,7 @@ export function jsonValueEncoder(columns: SourceColumn[]): (values: unknown[]) =
         ':' +
         (v === undefined || (typeof v === 'number' && !Number.isFinite(v))
           ? 'null'
-          : typeof v === 'bigint'
+          : typeof v === 'bigint' || v instanceof Decimal
             ? v.toString()
             : stringifyExact(v));
     }

@@ -5,11 +5,13 @@ export interface Position {
   column: number;
 }
 
+export type ComparisonOp = '=' | '<>' | '<' | '<=' | '>' | '>=' | 'IS DISTINCT FROM' | 'IS NOT DISTINCT FROM';
+
 export type Expr =
   | { kind: 'literal'; type: SqlType | null; value: unknown; text: string; pos: Position }
   | { kind: 'column'; qualifier?: string; name: string; pos: Position }
   | { kind: 'binary'; op: '+' | '-' | '*' | '/' | '%' | '||'; left: Expr; right: Expr; pos: Position }
-  | { kind: 'compare'; op: '=' | '<>' | '<' | '<=' | '>' | '>='; left: Expr; right: Expr; pos: Position }
+  | { kind: 'compare'; op: ComparisonOp; left: Expr; right: Expr; pos: Position }
   | { kind: 'logical'; op: 'AND' | 'OR'; left: Expr; right: Expr; pos: Position }
   | { kind: 'not'; operand: Expr; pos: Position }
   | { kind: 'negate'; operand: Expr; pos: Position }
@@ -80,6 +82,7 @@ export type Statement = Base &
         extended: boolean;
       }
     | { kind: 'describe'; name: string; extended: boolean }
+    | { kind: 'explain'; queryId: string }
     | { kind: 'select'; query: Query }
     | { kind: 'insertValues'; target: string; columns?: string[]; values: Expr[] }
     | { kind: 'set'; name: string; value: string }

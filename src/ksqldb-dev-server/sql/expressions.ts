@@ -1,12 +1,14 @@
 import { badStatement } from '../errors.js';
-import type { Expr } from './ast.js';
+import type { ComparisonOp, Expr } from './ast.js';
+import { Decimal, ensureMax, toDecimal } from './decimal.js';
 import { AGGREGATE_FUNCTIONS, resolveFunction } from './functions.js';
-import { javaDoubleToString, longOp, roundToScale, sameValue, toInt32 } from './numbers.js';
+import { exactLong, javaDoubleToString, longOp, sameValue, toInt32 } from './numbers.js';
 import {
   BOOLEAN,
   DOUBLE,
   STRING,
   asDecimal,
+  baseTypeName,
   decimal,
   formatType,
   isNumeric,
@@ -86,11 +88,20 @@ export function compile(expr: Expr, context: CompileContext): Compiled {
     case 'negate': {
       const operand = compile(expr.operand, context);
       if (operand.type && !isNumeric(operand.type)) throw typeError(`Cannot negate ${formatType(operand.type)}`, expr);
+      if (operand.type?.kind === 'DECIMAL') {
+        return {
+          type: operand.type,
+          evaluate: (row) => {
+            const v = operand.evaluate(row);
+            return v == null ? null : toDecimal(v).negate();
+          },
+        };
+      }
       return {
         type: operand.type,
         evaluate: (row) => {
           const v = operand.evaluate(row);
-          return v == null ? null : -(v as number);
+          return v == null ? null : typeof v === 'bigint' ? exactLong(BigInt.asIntN(64, -v)) : -(v as number);
         },
       };
     }
@@ -143,10 +154,12 @@ export function compile(expr: Expr, context: CompileContext): Compiled {
       const low = compileComparison(
         { kind: 'compare', op: '>=', left: expr.operand, right: expr.low, pos: expr.pos },
         context,
+        true,
       );
       const high = compileComparison(
         { kind: 'compare', op: '<=', left: expr.operand, right: expr.high, pos: expr.pos },
         context,
+        true,
       );
       const negated = expr.negated;
       return {
@@ -161,7 +174,7 @@ export function compile(expr: Expr, context: CompileContext): Compiled {
     }
     case 'in': {
       const checks = expr.list.map((item) =>
-        compileComparison({ kind: 'compare', op: '=', left: expr.operand, right: item, pos: expr.pos }, context),
+        compileComparison({ kind: 'compare', op: '=', left: expr.operand, right: item, pos: expr.pos }, context, true),
       );
       const negated = expr.negated;
       return { type: BOOLEAN, evaluate: (row) => checks.some((c) => c.evaluate(row) === true) !== negated };
@@ -298,10 +311,39 @@ function fmt(type: SqlType | null): string {
   return type ? formatType(type) : 'NULL';
 }
 
-function arithmetic(op: string, type: SqlType): (l: number, r: number) => number {
+function arithmetic(op: string, type: SqlType): (l: number, r: number) => unknown {
   if (type.kind === 'BIGINT') return longArithmetic(op) as unknown as (l: number, r: number) => number;
+  if (type.kind === 'DECIMAL') {
+    const exact = decimalArithmetic(op, type.precision, type.scale);
+    return (l, r) => exact(toDecimal(l), toDecimal(r));
+  }
+  // A DECIMAL operand of DOUBLE arithmetic takes part as a double, as ksqlDB casts it.
   const exactOperands = (f: (l: number, r: number) => number) => (l: number, r: number) => f(Number(l), Number(r));
   return exactOperands(numberArithmetic(op, type));
+}
+
+/**
+ * DECIMAL arithmetic as ksqlDB generates it: `l.op(r, new MathContext(precision, UNNECESSARY)).setScale(scale)`, so
+ * the result is exact or there is none (an expression error: NULL).
+ */
+function decimalArithmetic(op: string, precision: number, scale: number): (l: Decimal, r: Decimal) => Decimal {
+  const exactly = (value: Decimal): Decimal => {
+    let exact = value;
+    if (exact.precision > precision) exact = exact.setScale(exact.scale - (exact.precision - precision));
+    return exact.setScale(scale);
+  };
+  switch (op) {
+    case '+':
+      return (l, r) => exactly(l.add(r));
+    case '-':
+      return (l, r) => exactly(l.subtract(r));
+    case '*':
+      return (l, r) => exactly(l.multiply(r));
+    case '/':
+      return (l, r) => l.divide(r, precision, scale);
+    default:
+      return (l, r) => exactly(l.remainder(r));
+  }
 }
 
 function longArithmetic(op: string): (l: number | bigint, r: number | bigint) => number | bigint {
@@ -350,25 +392,18 @@ function longArithmetic(op: string): (l: number | bigint, r: number | bigint) =>
 function numberArithmetic(op: string, type: SqlType): (l: number, r: number) => number {
   const integral = type.kind === 'INTEGER' || type.kind === 'BIGINT';
   const wrap = type.kind === 'INTEGER' ? toInt32 : (v: number) => v;
-  const scale = type.kind === 'DECIMAL' ? type.scale : -1;
-  const finish = scale >= 0 ? (v: number) => roundToScale(v, scale, 'halfUp') : (v: number) => v;
   switch (op) {
     case '+':
-      return (l, r) => finish(wrap(l + r));
+      return (l, r) => wrap(l + r);
     case '-':
-      return (l, r) => finish(wrap(l - r));
+      return (l, r) => wrap(l - r);
     case '*':
-      return (l, r) => finish(wrap(l * r));
+      return (l, r) => wrap(l * r);
     case '/':
       if (integral)
         return (l, r) => {
           if (r === 0) throw new Error('/ by zero');
           return wrap(Math.trunc(l / r));
-        };
-      if (scale >= 0)
-        return (l, r) => {
-          if (r === 0) throw new Error('Division by zero');
-          return finish(l / r);
         };
       return (l, r) => l / r;
     default:
@@ -377,26 +412,54 @@ function numberArithmetic(op: string, type: SqlType): (l: number, r: number) => 
           if (r === 0) throw new Error('/ by zero');
           return l % r;
         };
-      return (l, r) => finish(l % r);
+      return (l, r) => l % r;
   }
 }
 
-function comparable(left: SqlType | null, right: SqlType | null): boolean {
-  if (!left || !right) return true;
+function comparable(left: SqlType, right: SqlType): boolean {
   if (isNumeric(left) && isNumeric(right)) return true;
   return left.kind === right.kind && left.kind !== 'ARRAY';
 }
 
-function compileComparison(expr: Extract<Expr, { kind: 'compare' }>, context: CompileContext): Compiled {
+/**
+ * `allowNull` is for the comparisons IN, BETWEEN and a simple CASE are made of; a comparison written with a NULL
+ * operand is refused, as ksqlDB refuses it.
+ */
+function compileComparison(
+  expr: Extract<Expr, { kind: 'compare' }>,
+  context: CompileContext,
+  allowNull = false,
+): Compiled {
   const left = compile(expr.left, context);
   const right = compile(expr.right, context);
-  if (!comparable(left.type, right.type) || (left.type?.kind === 'BOOLEAN' && !['=', '<>'].includes(expr.op))) {
+  if (!left.type || !right.type) {
+    if (!allowNull)
+      throw badStatement(
+        `Comparison with NULL not supported: ${baseTypeName(left.type)} ${expr.op} ${baseTypeName(right.type)}\nUse 'IS NULL' or 'IS NOT NULL' instead.`,
+      );
+  } else if (
+    !comparable(left.type, right.type) ||
+    (left.type.kind === 'BOOLEAN' && !['=', '<>', 'IS DISTINCT FROM', 'IS NOT DISTINCT FROM'].includes(expr.op))
+  ) {
     throw typeError(
       `Cannot compare ${exprText(expr.left)} (${fmt(left.type)}) to ${exprText(expr.right)} (${fmt(right.type)}) with ${COMPARISON_NAMES[expr.op]}.`,
       expr,
     );
   }
-  const test = comparator(expr.op);
+  const decimals = left.type?.kind === 'DECIMAL' || right.type?.kind === 'DECIMAL';
+  const test = decimals ? decimalComparator(expr.op, left.type, right.type) : comparator(expr.op);
+  if (expr.op === 'IS DISTINCT FROM' || expr.op === 'IS NOT DISTINCT FROM') {
+    const distinct = expr.op === 'IS DISTINCT FROM';
+    return {
+      type: BOOLEAN,
+      evaluate: (row) => {
+        const l = left.evaluate(row);
+        const r = right.evaluate(row);
+        if (l == null || r == null) return ((l == null) !== (r == null)) === distinct;
+        return test(l as number, r as number);
+      },
+    };
+  }
   return {
     type: BOOLEAN,
     evaluate: (row) => {
@@ -409,20 +472,24 @@ function compileComparison(expr: Extract<Expr, { kind: 'compare' }>, context: Co
   };
 }
 
-const COMPARISON_NAMES: Record<string, string> = {
+const COMPARISON_NAMES: Record<ComparisonOp, string> = {
   '=': 'EQUAL',
   '<>': 'NOT_EQUAL',
   '<': 'LESS_THAN',
   '<=': 'LESS_THAN_OR_EQUAL',
   '>': 'GREATER_THAN',
   '>=': 'GREATER_THAN_OR_EQUAL',
+  'IS DISTINCT FROM': 'IS_DISTINCT_FROM',
+  'IS NOT DISTINCT FROM': 'IS_NOT_DISTINCT_FROM',
 };
 
-function comparator(op: string): (l: number, r: number) => boolean {
+function comparator(op: ComparisonOp): (l: number, r: number) => boolean {
   switch (op) {
     case '=':
+    case 'IS NOT DISTINCT FROM':
       return (l, r) => sameValue(l, r);
     case '<>':
+    case 'IS DISTINCT FROM':
       return (l, r) => !sameValue(l, r);
     case '<':
       return (l, r) => l < r;
@@ -435,19 +502,45 @@ function comparator(op: string): (l: number, r: number) => boolean {
   }
 }
 
+/** With a DECIMAL on either side both compare as BigDecimals; a DOUBLE as BigDecimal.valueOf(double). */
+function decimalComparator(
+  op: ComparisonOp,
+  leftType: SqlType | null,
+  rightType: SqlType | null,
+): (l: unknown, r: unknown) => boolean {
+  const convert = (type: SqlType | null) =>
+    type?.kind === 'DOUBLE' ? (v: unknown) => Decimal.fromDoubleText(v as number) : (v: unknown) => toDecimal(v);
+  const toLeft = convert(leftType);
+  const toRight = convert(rightType);
+  const holds: (c: number) => boolean =
+    op === '=' || op === 'IS NOT DISTINCT FROM'
+      ? (c) => c === 0
+      : op === '<>' || op === 'IS DISTINCT FROM'
+        ? (c) => c !== 0
+        : op === '<'
+          ? (c) => c < 0
+          : op === '<='
+            ? (c) => c <= 0
+            : op === '>'
+              ? (c) => c > 0
+              : (c) => c >= 0;
+  return (l, r) => holds(toLeft(l).compareTo(toRight(r)));
+}
+
 function compileCase(expr: Extract<Expr, { kind: 'case' }>, context: CompileContext): Compiled {
   const whens = expr.whens.map(({ when, then }) => ({
     when: expr.operand
-      ? compileComparison({ kind: 'compare', op: '=', left: expr.operand, right: when, pos: when.pos }, context)
+      ? compileComparison({ kind: 'compare', op: '=', left: expr.operand, right: when, pos: when.pos }, context, true)
       : booleanOperand(when, context),
     then: compile(then, context),
   }));
   const otherwise = expr.otherwise ? compile(expr.otherwise, context) : undefined;
   const results = [...whens.map((w) => w.then), ...(otherwise ? [otherwise] : [])];
   const typed = results.filter((r) => r.type !== null);
-  let type: SqlType | null = typed[0]?.type ?? null;
+  if (typed.length === 0) throw badStatement('Invalid Case expression. All case branches have NULL type');
+  let type: SqlType = typed[0]!.type!;
   for (const r of typed) {
-    if (type && !sameType(type, r.type!)) {
+    if (!sameType(type, r.type!)) {
       if (isNumeric(type) && isNumeric(r.type!)) type = widerNumeric(type, r.type!);
       else
         throw typeError(
@@ -456,11 +549,19 @@ function compileCase(expr: Extract<Expr, { kind: 'case' }>, context: CompileCont
         );
     }
   }
+  // Every branch yields a value of the CASE's type: a narrower DECIMAL or an integer gets the DECIMAL's scale.
+  const resultType = type;
+  const coerce =
+    resultType.kind === 'DECIMAL'
+      ? (v: unknown) => (v == null ? null : toDecimal(v).setScale(resultType.scale))
+      : resultType.kind === 'DOUBLE'
+        ? (v: unknown) => (v == null ? null : Number(v))
+        : (v: unknown) => v;
   return {
     type,
     evaluate: (row) => {
-      for (const w of whens) if (w.when.evaluate(row) === true) return w.then.evaluate(row);
-      return otherwise ? otherwise.evaluate(row) : null;
+      for (const w of whens) if (w.when.evaluate(row) === true) return coerce(w.then.evaluate(row));
+      return otherwise ? coerce(otherwise.evaluate(row)) : null;
     },
   };
 }
@@ -470,6 +571,7 @@ function castFunction(from: SqlType | null, to: SqlType, expr: Expr): (v: unknow
     throw typeError(`Cast of ${formatType(from)} to ${formatType(to)} is not supported`, expr);
   switch (to.kind) {
     case 'STRING':
+      if (from?.kind === 'DECIMAL') return (v) => toDecimal(v).toString();
       return (v) => (typeof v === 'number' && from?.kind === 'DOUBLE' ? javaDoubleToString(v) : String(v));
     case 'BOOLEAN':
       if (from && from.kind !== 'STRING' && from.kind !== 'BOOLEAN')
@@ -481,6 +583,13 @@ function castFunction(from: SqlType | null, to: SqlType, expr: Expr): (v: unknow
     case 'DECIMAL': {
       if (from && from.kind === 'BOOLEAN')
         throw typeError(`Cast of BOOLEAN to ${formatType(to)} is not supported`, expr);
+      if (to.kind === 'DECIMAL') return decimalCast(from, to.precision, to.scale);
+      if (from?.kind === 'DECIMAL') {
+        // BigDecimal's intValue/longValue drop the fraction (and wrap); doubleValue rounds to the nearest double.
+        if (to.kind === 'DOUBLE') return (v) => toDecimal(v).toNumber();
+        const bits = to.kind === 'INTEGER' ? 32 : 64;
+        return (v) => exactLong(BigInt.asIntN(bits, toDecimal(v).toBigInt()));
+      }
       const toNumber = (v: unknown): number => {
         if (typeof v === 'number') return v;
         const n = Number(String(v).trim());
@@ -488,16 +597,9 @@ function castFunction(from: SqlType | null, to: SqlType, expr: Expr): (v: unknow
           throw new Error(`Cannot cast '${String(v)}' to ${formatType(to)}`);
         return n;
       };
-      if (to.kind === 'DOUBLE') return toNumber;
-      if (to.kind === 'DECIMAL') {
-        return (v) => {
-          const n = roundToScale(toNumber(v), to.scale, 'halfUp');
-          if (Math.abs(n) >= 10 ** (to.precision - to.scale))
-            throw new Error(`Numeric field overflow casting to ${formatType(to)}`);
-          return n;
-        };
-      }
+      if (to.kind === 'DOUBLE') return (v) => (typeof v === 'bigint' ? Number(v) : toNumber(v));
       return (v) => {
+        if (typeof v === 'bigint') return to.kind === 'INTEGER' ? Number(BigInt.asIntN(32, v)) : v;
         if (typeof v === 'string' && !/^\s*[+-]?\d+\s*$/.test(v)) throw new Error(`Cannot cast '${v}' to ${to.kind}`);
         const n = Math.trunc(toNumber(v));
         return to.kind === 'INTEGER' ? toInt32(n) : n;
@@ -505,6 +607,38 @@ function castFunction(from: SqlType | null, to: SqlType, expr: Expr): (v: unknow
     }
     case 'ARRAY':
       throw typeError(`Cast to ${formatType(to)} is not supported`, expr);
+  }
+}
+
+/** ksqlDB's DecimalUtil.cast for each source type: overflow beyond the precision is an error (NULL). */
+function decimalCast(from: SqlType | null, precision: number, scale: number): (v: unknown) => Decimal {
+  switch (from?.kind) {
+    case 'DECIMAL':
+      return (v) => {
+        const value = toDecimal(v);
+        ensureMax(value, precision, scale);
+        return value.setScale(scale, 'HALF_UP');
+      };
+    case 'INTEGER':
+    case 'BIGINT':
+      return (v) => {
+        const value = Decimal.fromInteger(v as number | bigint).roundToPrecision(precision);
+        ensureMax(value, precision, scale);
+        return value.setScale(scale, 'HALF_UP');
+      };
+    case 'DOUBLE':
+      // new BigDecimal(double, new MathContext(precision)): the double's exact value, rounded to the precision.
+      return (v) => {
+        const value = Decimal.fromDoubleExact(v as number).roundToPrecision(precision);
+        ensureMax(value, precision, scale);
+        return value.setScale(scale, 'HALF_UP');
+      };
+    default:
+      return (v) => {
+        const value = Decimal.parse(String(v).trim());
+        ensureMax(value, precision, scale);
+        return value.setScale(scale, 'HALF_UP');
+      };
   }
 }
 

@@ -1,6 +1,7 @@
 import { badStatement } from '../errors.js';
+import { type Decimal, toDecimal } from './decimal.js';
 import { roundToScale } from './numbers.js';
-import { BIGINT, DOUBLE, INTEGER, STRING, formatType, isNumeric, widerNumeric, type SqlType } from './types.js';
+import { BIGINT, DOUBLE, INTEGER, STRING, decimal, formatType, isNumeric, type SqlType } from './types.js';
 
 export interface ResolvedFunction {
   returnType: SqlType;
@@ -31,43 +32,63 @@ const resolvers: Record<string, Resolver> = {
       signatureError('ROUND', argTypes);
     if (scaleType && scaleType.kind !== 'INTEGER') signatureError('ROUND', argTypes);
     const type = valueType ?? DOUBLE;
-    if (argTypes.length === 1) {
-      if (type.kind === 'DECIMAL') {
+    if (type.kind === 'DECIMAL') {
+      // Half up for positives, half down for negatives (Math.round's ties toward +∞); ROUND(d) has scale 0 and
+      // ROUND(d, n) keeps d's type and scale.
+      const round = (v: Decimal, places: number) => v.setScale(places, v.signum() > 0 ? 'HALF_UP' : 'HALF_DOWN');
+      if (argTypes.length === 1) {
         return {
-          returnType: { kind: 'DECIMAL', precision: Math.max(type.precision - type.scale + 1, 1), scale: 0 },
-          invoke: ([v]) => (v == null ? null : roundToScale(v as number, 0, 'halfCeiling')),
+          returnType: decimal(type.precision - type.scale, 0),
+          invoke: ([v]) => (v == null ? null : round(toDecimal(v), 0)),
         };
       }
-      return { returnType: BIGINT, invoke: ([v]) => (v == null ? null : Math.round(v as number)) };
+      return {
+        returnType: type,
+        invoke: ([v, places]) =>
+          v == null || places == null ? null : round(toDecimal(v), places as number).setScale(type.scale),
+      };
     }
-    const returnType = type.kind === 'DECIMAL' ? type : type.kind === 'DOUBLE' ? DOUBLE : BIGINT;
+    if (argTypes.length === 1)
+      return { returnType: BIGINT, invoke: ([v]) => (v == null ? null : Math.round(Number(v))) };
+    const returnType = type.kind === 'DOUBLE' ? DOUBLE : BIGINT;
     return {
       returnType,
-      invoke: ([v, places]) => {
-        if (v == null || places == null) return null;
-        if (returnType.kind === 'BIGINT') return roundToScale(v as number, places as number, 'halfCeiling');
-        return roundToScale(v as number, places as number, 'halfCeiling');
-      },
+      invoke: ([v, places]) =>
+        v == null || places == null ? null : roundToScale(Number(v), places as number, 'halfCeiling'),
     };
   },
   ABS: (argTypes) => {
     numericArgs('ABS', argTypes, [1]);
+    if (argTypes[0]?.kind === 'DECIMAL')
+      return { returnType: argTypes[0], invoke: ([v]) => (v == null ? null : toDecimal(v).abs()) };
     return { returnType: argTypes[0] ?? DOUBLE, invoke: ([v]) => (v == null ? null : Math.abs(v as number)) };
   },
   FLOOR: (argTypes) => {
     numericArgs('FLOOR', argTypes, [1]);
-    return { returnType: argTypes[0] ?? DOUBLE, invoke: ([v]) => (v == null ? null : Math.floor(v as number)) };
+    const type = argTypes[0];
+    if (type?.kind === 'DECIMAL')
+      return {
+        returnType: type,
+        invoke: ([v]) => (v == null ? null : toDecimal(v).setScale(0, 'FLOOR').setScale(type.scale)),
+      };
+    return { returnType: type ?? DOUBLE, invoke: ([v]) => (v == null ? null : Math.floor(v as number)) };
   },
   CEIL: (argTypes) => {
     numericArgs('CEIL', argTypes, [1]);
-    return { returnType: argTypes[0] ?? DOUBLE, invoke: ([v]) => (v == null ? null : Math.ceil(v as number)) };
+    const type = argTypes[0];
+    if (type?.kind === 'DECIMAL')
+      return {
+        returnType: type,
+        invoke: ([v]) => (v == null ? null : toDecimal(v).setScale(0, 'CEILING').setScale(type.scale)),
+      };
+    return { returnType: type ?? DOUBLE, invoke: ([v]) => (v == null ? null : Math.ceil(v as number)) };
   },
   SQRT: (argTypes) => {
     numericArgs('SQRT', argTypes, [1]);
-    return { returnType: DOUBLE, invoke: ([v]) => (v == null ? null : Math.sqrt(v as number)) };
+    return { returnType: DOUBLE, invoke: ([v]) => (v == null ? null : Math.sqrt(Number(v))) };
   },
-  GREATEST: (argTypes) => extremum('GREATEST', argTypes, 1),
-  LEAST: (argTypes) => extremum('LEAST', argTypes, -1),
+  GREATEST: (argTypes) => extremum('greatest', argTypes, 1),
+  LEAST: (argTypes) => extremum('least', argTypes, -1),
   GEO_DISTANCE: (argTypes) => {
     if (argTypes.length !== 4 && argTypes.length !== 5) signatureError('GEO_DISTANCE', argTypes);
     if (argTypes.slice(0, 4).some((t) => t !== null && !isNumeric(t))) signatureError('GEO_DISTANCE', argTypes);
@@ -102,20 +123,72 @@ function stringFunction(name: string, argTypes: ArgType[], fn: (s: string) => st
   return { returnType: STRING, invoke: ([v]) => (v == null ? null : fn(v as string)) };
 }
 
-function extremum(name: string, argTypes: ArgType[], sign: 1 | -1): ResolvedFunction {
-  if (argTypes.length < 1) signatureError(name, argTypes);
-  const known = argTypes.filter((t): t is SqlType => t !== null);
-  let returnType: SqlType = known[0] ?? DOUBLE;
-  if (known.every(isNumeric)) returnType = known.reduce(widerNumeric, known[0] ?? INTEGER);
-  else if (!known.every((t) => t.kind === 'STRING')) signatureError(name, argTypes);
+/** The overloads GREATEST and LEAST have in ksqlDB (the types the dev server knows). */
+const EXTREMUM_OVERLOADS = ['INTEGER', 'BIGINT', 'DOUBLE', 'STRING', 'DECIMAL'] as const;
+type ExtremumOverload = (typeof EXTREMUM_OVERLOADS)[number];
+
+/** Types each argument type reaches by ksqlDB's implicit widening (INTEGER → BIGINT → DECIMAL → DOUBLE). */
+const WIDENS_TO: Record<string, ExtremumOverload[]> = {
+  INTEGER: ['INTEGER', 'BIGINT', 'DECIMAL', 'DOUBLE'],
+  BIGINT: ['BIGINT', 'DECIMAL', 'DOUBLE'],
+  DECIMAL: ['DECIMAL', 'DOUBLE'],
+  DOUBLE: ['DOUBLE'],
+  STRING: ['STRING'],
+};
+
+function argList(argTypes: ArgType[]): string {
+  return `(${argTypes.map((t) => (t ? formatType(t) : 'null')).join(', ')})`;
+}
+
+/**
+ * GREATEST/LEAST resolve as ksqlDB's UdfIndex does: an overload every argument matches exactly, else one they all
+ * widen to; two candidates (INTEGER with BIGINT, or only NULLs) are ambiguous and refused.
+ */
+function extremum(name: 'greatest' | 'least', argTypes: ArgType[], sign: 1 | -1): ResolvedFunction {
+  const signatures = EXTREMUM_OVERLOADS.map((t) => `${name.toUpperCase()}(${t} val, ${t}... vals)`).join('\n');
+  const describeHint = 'For detailed information on a function run: DESCRIBE FUNCTION <Function-Name>;';
+  const candidates = (allowed: (t: SqlType, overload: ExtremumOverload) => boolean) =>
+    argTypes.length === 0 ? [] : EXTREMUM_OVERLOADS.filter((o) => argTypes.every((t) => t === null || allowed(t, o)));
+  let found = candidates((t, o) => t.kind === o);
+  if (found.length === 0) found = candidates((t, o) => (WIDENS_TO[t.kind] ?? []).includes(o));
+  if (found.length === 0)
+    throw badStatement(
+      `Function '${name}' does not accept parameters ${argList(argTypes)}.\nValid alternatives are:\n${signatures}\n${describeHint}`,
+    );
+  if (found.length > 1)
+    throw badStatement(
+      `Function '${name}' cannot be resolved due to ambiguous method parameters ${argList(argTypes)}.\n` +
+        `Use CAST() to explicitly cast your parameters to one of the supported function calls.\nValid function calls are:\n${signatures}\n${describeHint}`,
+    );
+  const overload = found[0]!;
+  if (overload === 'DECIMAL') {
+    const decimals = argTypes.filter((t): t is Extract<SqlType, { kind: 'DECIMAL' }> => t?.kind === 'DECIMAL');
+    const scale = Math.max(...decimals.map((t) => t.scale));
+    const whole = Math.max(...decimals.map((t) => t.precision - t.scale));
+    return {
+      returnType: decimal(whole + scale, scale),
+      invoke: (args) => {
+        let best: Decimal | null = null;
+        for (const arg of args) {
+          if (arg == null) continue;
+          const value = toDecimal(arg);
+          if (best === null || value.compareTo(best) * sign > 0) best = value;
+        }
+        return best?.setScale(scale) ?? null;
+      },
+    };
+  }
+  const returnType: SqlType =
+    overload === 'STRING' ? STRING : overload === 'DOUBLE' ? DOUBLE : overload === 'BIGINT' ? BIGINT : INTEGER;
+  const convert = overload === 'DOUBLE' ? (v: unknown) => Number(v) : (v: unknown) => v;
   return {
     returnType,
     invoke: (args) => {
       let best: unknown = null;
       for (const arg of args) {
         if (arg == null) continue;
-        if (best === null || (sign > 0 ? (arg as number) > (best as number) : (arg as number) < (best as number)))
-          best = arg;
+        const value = convert(arg) as number;
+        if (best === null || (sign > 0 ? value > (best as number) : value < (best as number))) best = value;
       }
       return best;
     },

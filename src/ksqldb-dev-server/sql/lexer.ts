@@ -116,6 +116,12 @@ export function tokenize(text: string): Token[] {
     if (/[0-9]/.test(ch) || (ch === '.' && /[0-9]/.test(text[i + 1] ?? ''))) {
       const match = /^(?:[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?/.exec(text.slice(i))!;
       const literal = match[0];
+      // ksqlDB's DIGIT_IDENTIFIER: a word that starts with a digit (`AS 1R`), when it runs longer than the number.
+      const word = /^[0-9][A-Za-z0-9_@]+/.exec(text.slice(i))?.[0];
+      if (word && word.length > literal.length) {
+        push('word', word.toUpperCase(), i + word.length);
+        continue;
+      }
       const type: TokenType = match[2] ? 'double' : literal.includes('.') ? 'decimal' : 'integer';
       push(type, literal, i + literal.length);
       continue;

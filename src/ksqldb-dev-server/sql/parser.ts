@@ -12,6 +12,8 @@ import type {
   StatementBody,
 } from './ast.js';
 import { SqlSyntaxError, tokenize, type Token } from './lexer.js';
+import { Decimal } from './decimal.js';
+import { exactLong } from './numbers.js';
 import { BIGINT, BOOLEAN, DOUBLE, INTEGER, STRING, decimal, type SqlType } from './types.js';
 
 /** Words that cannot be used as a source alias or a bare column name in the positions where they start a clause. */
@@ -155,8 +157,13 @@ class Parser {
       case 'UNDEFINE':
         this.next();
         return { kind: 'undefine', name: this.identifier('a variable name') };
+      case 'EXPLAIN': {
+        this.next();
+        // EXPLAIN of a query's id; EXPLAIN of a statement's text is not implemented.
+        if (this.peek(1).type !== 'symbol' || this.peek(1).value !== ';') throw unsupported('EXPLAIN of a statement');
+        return { kind: 'explain', queryId: this.identifier('a query id') };
+      }
       case 'PRINT':
-      case 'EXPLAIN':
       case 'ALTER':
       case 'PAUSE':
       case 'RESUME':
@@ -513,7 +520,11 @@ class Parser {
     }
     if (this.acceptWord('IS')) {
       const negated = this.acceptWord('NOT');
-      if (this.acceptWord('DISTINCT')) throw unsupported('IS [NOT] DISTINCT FROM');
+      if (this.acceptWord('DISTINCT')) {
+        this.expectWord('FROM');
+        const op = negated ? 'IS NOT DISTINCT FROM' : 'IS DISTINCT FROM';
+        return { kind: 'compare', op, left, right: this.additive(), pos: this.position(token) };
+      }
       this.expectWord('NULL');
       return { kind: 'isNull', operand: left, negated, pos: this.position(token) };
     }
@@ -574,11 +585,14 @@ class Parser {
   private unary(): Expr {
     const token = this.peek();
     if (this.acceptSymbol('-')) {
-      const operand = this.unary();
-      if (operand.kind === 'literal' && typeof operand.value === 'number') {
-        return literal('-' + operand.text, operand.type!, -operand.value, this.position(token));
+      // A minus right before a number is part of the literal, as in ksqlDB's grammar (`MINUS? INTEGER_VALUE`): the
+      // range of a BIGINT literal reaches -2^63.
+      const next = this.peek();
+      if (next.type === 'integer' || next.type === 'decimal' || next.type === 'double') {
+        this.next();
+        return numberLiteral(next, '-', this.position(token), (detail) => this.fail(token, detail));
       }
-      return { kind: 'negate', operand, pos: this.position(token) };
+      return { kind: 'negate', operand: this.unary(), pos: this.position(token) };
     }
     if (this.acceptSymbol('+')) return this.unary();
     const primary = this.primary();
@@ -595,19 +609,11 @@ class Parser {
       case 'string':
         this.next();
         return literal(token.text, STRING, token.value, pos);
-      case 'integer': {
-        this.next();
-        const value = Number(token.value);
-        if (!Number.isSafeInteger(value) && value > 2 ** 63) this.fail(token, `Invalid numeric literal: ${token.text}`);
-        const exact = Number.isSafeInteger(value) ? value : BigInt(token.value);
-        return literal(token.text, value <= 2_147_483_647 ? INTEGER : BIGINT, exact, pos);
-      }
+      case 'integer':
       case 'decimal':
-        this.next();
-        return literal(token.text, decimalLiteralType(token.value), Number(token.value), pos);
       case 'double':
         this.next();
-        return literal(token.text, DOUBLE, Number(token.value), pos);
+        return numberLiteral(token, '', pos, (detail) => this.fail(token, detail));
       case 'symbol':
         if (this.acceptSymbol('(')) {
           const inner = this.expression();
@@ -788,6 +794,24 @@ class Parser {
 
 function literal(text: string, type: SqlType | null, value: unknown, pos: Position): Expr {
   return { kind: 'literal', type, value, text, pos };
+}
+
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
+
+/** A numeric literal (with the sign written before it), typed and range-checked as ksqlDB's ParserUtil does. */
+function numberLiteral(token: Token, sign: '' | '-', pos: Position, fail: (detail: string) => never): Expr {
+  const text = sign + token.value;
+  if (token.type === 'integer') {
+    const value = BigInt(text);
+    if (value < LONG_MIN || value > LONG_MAX) fail(`Invalid numeric literal: ${text}`);
+    const int = value >= -2_147_483_648n && value <= 2_147_483_647n;
+    return literal(text, int ? INTEGER : BIGINT, exactLong(value), pos);
+  }
+  if (token.type === 'decimal') return literal(text, decimalLiteralType(token.value), Decimal.parse(text), pos);
+  const value = Number(text);
+  if (!Number.isFinite(value)) fail(`Number overflows DOUBLE: ${text}`);
+  return literal(text, DOUBLE, value, pos);
 }
 
 /** ksqlDB types `0.5` as DECIMAL(2, 1): precision counts digits but is always greater than the scale. */

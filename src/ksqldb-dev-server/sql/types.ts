@@ -29,6 +29,16 @@ export function formatType(type: SqlType): string {
   }
 }
 
+/** The base type's name, as ksqlDB's messages name a type without its parameters (DECIMAL, ARRAY). */
+export function baseTypeName(type: SqlType | null): string {
+  return type ? type.kind : 'NULL';
+}
+
+/** Whether values of the type hold a DECIMAL anywhere (JSON for them is parsed digit-exact). */
+export function containsDecimal(type: SqlType): boolean {
+  return type.kind === 'DECIMAL' || (type.kind === 'ARRAY' && containsDecimal(type.item));
+}
+
 /** The `schema` object of a DESCRIBE field. */
 export function schemaOf(type: SqlType): Record<string, unknown> {
   switch (type.kind) {

@@ -56,6 +56,8 @@ interface BadInput {
   prepare?: () => { undo: () => void; env?: Record<string, string> };
   /** Cloud API calls the case may make: none at all (default), or reads only. */
   requests?: Requests;
+  /** A bound on how long the run may take, where waiting too long was the defect (generous: a loaded machine). */
+  maxMs?: number;
 }
 
 const goodKeyLooking = 'ZZZZZZZZZZZZZZZZ';
@@ -254,6 +256,14 @@ function cases(): BadInput[] {
       env: { MARKETPLACE_REGION: 'mars-north-1' },
       exit: 2,
       problem: /unknown aws region "mars-north-1"/,
+      fix: /Use one of: /,
+    },
+    {
+      name: 'terminal escapes in a setting, echoed in its error',
+      args: ['up'],
+      env: { MARKETPLACE_REGION: 'mars\u001b[2J\u009b1A' },
+      exit: 2,
+      problem: /unknown aws region "mars\\x1b\[2J\\x9b1A"/,
       fix: /Use one of: /,
     },
     {
@@ -554,6 +564,8 @@ function cases(): BadInput[] {
     {
       name: 'nothing running (status --target local)',
       args: ['status', '--target', 'local'],
+      // It waited 67 s before failing (up failed in under 1 s).
+      maxMs: 10_000,
       env: {
         MARKETPLACE_BOOTSTRAP_SERVERS: closed,
         MARKETPLACE_KSQLDB_URL: `http://${closed}`,
@@ -811,6 +823,7 @@ describe('hardening 5: bad input, through the real CLI, against a real deploymen
       preparedNote = undefined;
       const calls: { method: string; path: string }[] = [];
       let result: CliRun;
+      let elapsedMs = 0;
       let stateBefore: Buffer;
       let stateAfter: Buffer;
       let lockBefore: string | undefined;
@@ -838,7 +851,9 @@ describe('hardening 5: bad input, through the real CLI, against a real deploymen
         brokerBefore = await brokerSnapshot();
         const stopWatching = harness.watch((exchange) => calls.push(exchange));
         try {
+          const started = Date.now();
           result = await cli(bad.args, { ...bad.env, ...prepared?.env });
+          elapsedMs = Date.now() - started;
         } finally {
           stopWatching();
         }
@@ -859,11 +874,12 @@ describe('hardening 5: bad input, through the real CLI, against a real deploymen
           scenario: `${bad.name}: \`marketplace ${bad.args.join(' ')}\``,
           expectation: `exit ${bad.exit}, one line naming the problem and the fix, nothing changed`,
           observed:
-            `${preparedNote ? `(${preparedNote}) ` : ''}exit ${result.code}, ${lines.length} line(s): ${line.slice(0, 300)}; ` +
+            `${preparedNote ? `(${preparedNote}) ` : ''}exit ${result.code}${bad.maxMs ? ` after ${(elapsedMs / 1000).toFixed(1)} s` : ''}, ${lines.length} line(s): ${line.slice(0, 300)}; ` +
             `${calls.length} Cloud API call(s), ${mutations.length} changing`,
         },
         () => {
           expect(result.code, result.stderr).toBe(bad.exit);
+          if (bad.maxMs) expect(elapsedMs, 'fails promptly').toBeLessThan(bad.maxMs);
           expect(lines, 'exactly one line on stderr').toHaveLength(1);
           const controls = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
           expect(result.stderr, 'no control character but the newline').not.toMatch(controls);

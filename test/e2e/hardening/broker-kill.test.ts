@@ -238,4 +238,52 @@ describe('hardening 1: broker SIGKILLed during produce --rate 2000', () => {
       if (!(await serviceRunning(home, 'kafka'))) await startStoppedServices(home);
     }
   });
+
+  it('Ctrl-C while produce waits for a broker that stays down: exit 130 at once, what was acknowledged is in the topics', async () => {
+    const prefix = await newTopicSet('broker-down-ctrl-c');
+    const producing = startProduce(prefix, ['--max-outage', '5m', '--duration', '5m']);
+    try {
+      await until('produce to get going', async () => (await recordsIn(`${prefix}job_created`)) >= 2_000, 60_000);
+      await killService(home, 'kafka', 'SIGKILL');
+      await producing.waitFor(/Kafka at \S+ unreachable \(.+\); retrying for up to 300 s/, { timeoutMs: 60_000 });
+      const interruptedAt = Date.now();
+      producing.kill('SIGINT');
+      const outcome = await producing.done;
+      const afterSigintSeconds = (Date.now() - interruptedAt) / 1000;
+      await startStoppedServices(home);
+      const summary = summaryOf(outcome);
+      const counts = await census(prefix);
+
+      await checkAndRecord(
+        {
+          item: 1,
+          scenario: 'broker SIGKILLed mid-run and left down; Ctrl-C while produce --max-outage 5m waits for it',
+          expectation:
+            'exit 130 within 10 s of Ctrl-C (not after the outage limit), the summary says interrupted with what was acknowledged; that is in the topics exactly once',
+          observed:
+            `exit ${outcome.code} ${afterSigintSeconds.toFixed(1)} s after SIGINT, stopped by ${summary.stoppedBy}; ` +
+            `acked ${summary.acked}, not sent ${summary.errors}; ${describeCensus(summary, counts)}`,
+        },
+        () => {
+          expect(outcome.code, outcome.stderr).toBe(130);
+          expect(afterSigintSeconds).toBeLessThan(10);
+          expect(summary.stoppedBy).toBe('interrupted');
+          expect(summary.error).toBeUndefined();
+          expect(outcome.stderr).not.toMatch(/\n\s+at /);
+          for (const { name } of TOPICS) {
+            const acked = summary.topics.find((t) => t.topic === name)!.acked;
+            const c = counts.get(name)!;
+            expect(c.duplicates, `${name}: records whose job id repeats`).toBe(0);
+            expect(c.found, `${name}: records found vs acknowledged`).toBeGreaterThanOrEqual(acked);
+            expect(c.found, `${name}: records found vs acknowledged + never acknowledged`).toBeLessThanOrEqual(
+              acked + summary.errors,
+            );
+          }
+        },
+      );
+    } finally {
+      producing.kill('SIGKILL');
+      if (!(await serviceRunning(home, 'kafka'))) await startStoppedServices(home);
+    }
+  });
 });
