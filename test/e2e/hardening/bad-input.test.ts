@@ -13,6 +13,7 @@ import {
   startCloudEmulatorHarness,
   type CloudEmulatorHarness,
 } from '../../helpers/emulator.js';
+import { eventually } from '../../helpers/poll.js';
 import { checkAndRecord } from '../../helpers/reliability.js';
 import { stackEndpoints } from '../../helpers/stack.js';
 
@@ -795,6 +796,13 @@ beforeAll(async () => {
   // A real deployment to protect: every bad input below runs against it and must leave it exactly as it is.
   const up = await cli(['up', '--json']);
   if (up.code !== 0) throw new Error(`up failed (exit ${up.code}):\n${up.stderr}`);
+  // Connect creates the sink's dead-letter topic when its task starts, a moment after `up` returns; the broker
+  // snapshots below must not see that happen between "before" and "after".
+  await eventually(
+    async () => ((await brokerSnapshot()).topics.some((name) => name.startsWith('dlq-')) ? true : undefined),
+    60_000,
+    "the sink's dead-letter topic",
+  );
   liveHolder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)'], { stdio: 'ignore' });
 });
 
