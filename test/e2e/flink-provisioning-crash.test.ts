@@ -77,15 +77,17 @@ async function activeJobs(): Promise<string[]> {
 }
 
 /**
- * Runs `up` and SIGKILLs it at the n-th mutating request `counts` picks. `lostAnswer`: killed before the emulator
- * writes its answer (the change is made, the CLI never learns of it); otherwise just after the answer went out.
+ * Runs the command (`up` unless told) and SIGKILLs it at the n-th mutating request `counts` picks. `lostAnswer`:
+ * killed before the emulator writes its answer (the change is made, the CLI never learns of it); otherwise just after
+ * the answer went out.
  */
 async function upKilledAt(
   n: number,
   lostAnswer: boolean,
   counts: (exchange: { method: string; path: string }, seenFlink: boolean) => boolean,
+  args: string[] = ['up'],
 ): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'up'], {
+  const child = spawn(process.execPath, [CLI, ...args], {
     cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env() },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -108,7 +110,7 @@ async function upKilledAt(
     const [code] = await new Promise<[number | null]>((resolve) =>
       child.on('close', (exitCode) => resolve([exitCode])),
     );
-    if (!killedAt) throw new Error(`up finished (exit ${code}) before the chosen request #${n}:\n${stderr}`);
+    if (!killedAt) throw new Error(`${args[0]} finished (exit ${code}) before the chosen request #${n}:\n${stderr}`);
     return killedAt;
   } finally {
     clearTimeout(timer);
@@ -199,6 +201,20 @@ describe('up --engine flink killed at a Flink step, then run again', () => {
         'flink-statement:truck-tracker-table',
       ]);
 
+      await downLeavesNothing();
+    });
+  }
+});
+
+describe('down killed at a Flink step, then run again', () => {
+  // down's nine Flink requests: the two INSERTs' deletes; per table its statement's delete, its DROP TABLE (a statement
+  // of its own) and that one's delete; last the compute pool's delete, once every statement is gone.
+  for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9]) {
+    const lostAnswer = n % 2 === 1;
+    it(`killed at Flink request #${n} of down (${lostAnswer ? 'answer lost' : 'answer delivered'}): the next down leaves nothing`, async () => {
+      expectOk(await cli(['up', '--json']));
+      const killedAt = await upKilledAt(n, lostAnswer, (exchange) => FLINK_API.test(exchange.path), ['down', '--yes']);
+      expect(killedAt).toMatch(n === 9 ? /^DELETE \/fcpm\/v2\/compute-pools\// : /^(POST|DELETE) \/sql\/v1\//);
       await downLeavesNothing();
     });
   }
