@@ -154,6 +154,38 @@ describe('Confluent Cloud for Apache Flink: the pipeline against the emulator', 
     expect(status.healthy).toBe(true);
     const pool = status.resources.find((r) => r.id === 'compute-pool');
     expect(pool).toMatchObject({ health: 'present', detail: 'PROVISIONED' });
+    // Each statement, the registry, its key and the data contracts are rows of their own, checked live.
+    const row = (id: string) => status.resources.find((r) => r.id === id);
+    expect(
+      [
+        'flink-statement:job-status-table',
+        'flink-statement:job-status',
+        'flink-statement:truck-tracker-table',
+        'flink-statement:truck-tracker',
+      ].map((id) => `${id} ${row(id)?.health} ${row(id)?.detail}`),
+    ).toEqual([
+      'flink-statement:job-status-table present COMPLETED',
+      'flink-statement:job-status present RUNNING',
+      'flink-statement:truck-tracker-table present COMPLETED',
+      'flink-statement:truck-tracker present RUNNING',
+    ]);
+    expect(
+      [
+        'schema-registry',
+        'schema-registry-api-key',
+        'subject:order_placed-value',
+        'subject:job_created-value',
+        'subject:joblocation-value',
+        'subject:tradie_truck_location-value',
+      ].map((id) => `${id} ${row(id)?.health}`),
+    ).toEqual([
+      'schema-registry present',
+      'schema-registry-api-key present',
+      'subject:order_placed-value present',
+      'subject:job_created-value present',
+      'subject:joblocation-value present',
+      'subject:tradie_truck_location-value present',
+    ]);
     expect(status.queries.map((q) => `${q.id} ${q.state} ${q.sinks.join(',')}`).sort()).toEqual([
       `${prefix}-job-status RUNNING job_status`,
       `${prefix}-truck-tracker RUNNING truck_tracker`,
