@@ -203,6 +203,18 @@ describe('Confluent Cloud for Apache Flink: the pipeline against the emulator', 
         `query:${prefix}-truck-tracker → table:truck_tracker`,
       ]),
     );
+    // Each topic with the data contract the registry holds for its values: ours for the inputs, CREATE TABLE's for
+    // the outputs.
+    const contractOf = (topic: string) => lineage.nodes.find((node) => node.id === `topic:${topic}`)?.contract;
+    expect(['order_placed', 'job_created', 'joblocation', 'tradie_truck_location'].map(contractOf)).toEqual([
+      'order_placed-value v1',
+      'job_created-value v1',
+      'joblocation-value v1',
+      'tradie_truck_location-value v1',
+    ]);
+    expect(contractOf('job_status')).toMatch(/^job_status-value v\d+$/);
+    const mermaid = await pipeline.cli(['lineage', '--format', 'mermaid']);
+    expect(mermaid.stdout).toContain('topic: order_placed, contract order_placed-value v1');
   });
 
   it('a statement whose SQL differs from its template is replaced alone; a new pool size is an update', async () => {

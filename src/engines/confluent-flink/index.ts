@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { FlinkStatements, HttpCore, type FlinkStatement } from '../../confluent-api/index.js';
+import {
+  FlinkStatements,
+  HttpCore,
+  isConfluentApiError,
+  SchemaRegistry,
+  type FlinkStatement,
+} from '../../confluent-api/index.js';
 import { waitForStatementRunning } from '../../confluent-api/flink-statements.js';
 import type { LoadedConfig } from '../../core/config.js';
 import { OperationError, UserError } from '../../core/errors.js';
@@ -78,6 +84,28 @@ export async function confluentFlinkEngine(options: {
       });
     return table;
   };
+  /**
+   * Each table's value subject and its latest version, read live with the SR key `up` made; none without one (a
+   * deployment from before data contracts, or a registry that cannot answer: lineage is still worth drawing).
+   */
+  const dataContracts = async (topics: string[]): Promise<Map<string, string>> => {
+    const found = new Map<string, string>();
+    const registry = records['schema-registry'];
+    const srKey = records['schema-registry-api-key'];
+    if (!registry?.attributes?.endpoint || !srKey?.secrets?.secret) return found;
+    const schemas = new SchemaRegistry(http, {
+      endpoint: String(registry.attributes.endpoint),
+      credentials: { key: srKey.id, secret: srKey.secrets.secret },
+    });
+    for (const topic of topics) {
+      const latest = await schemas.findLatest(`${topic}-value`).catch((error: unknown) => {
+        if (signal.aborted || !isConfluentApiError(error)) throw error;
+        return undefined;
+      });
+      if (latest) found.set(topic, `${latest.subject} v${latest.version}`);
+    }
+    return found;
+  };
   const select = async (sql: string, fromBeginning: boolean) => {
     const name = `${prefix}-tail-${randomBytes(4).toString('hex')}`;
     await statements.create({
@@ -147,6 +175,11 @@ export async function confluentFlinkEngine(options: {
           writeQueries: running.filter(({ template: t }) => t.table === table).map(({ statement }) => statement.name),
         };
       });
+      const contracts = await dataContracts(tables);
+      for (const source of sources) {
+        const contract = contracts.get(source.topic);
+        if (contract) source.contract = contract;
+      }
       const queries: QueryFacts[] = running.map(({ template, statement }) => ({
         id: statement.name,
         state: statement.status.phase,
