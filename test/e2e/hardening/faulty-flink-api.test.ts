@@ -27,6 +27,8 @@ const KILLS = 10;
 const KILL_WITHIN_EXCHANGES = 70;
 const SEED = Number(process.env.MARKETPLACE_HARDENING_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const FLINK_API = /^\/(fcpm\/v2|sql\/v1)\//;
+/** srcm/v3 and the registry's own API (the emulator serves it at its root). */
+const SCHEMA_API = /^\/(srcm\/v3\/|subjects)/;
 const run = Date.now().toString(36);
 
 let harness: CloudEmulatorHarness;
@@ -172,18 +174,19 @@ describe('hardening 4: up --engine flink and down against a faulty Confluent Clo
       const flink = exchanges.filter((e) => FLINK_API.test(e.path));
       const faulted = exchanges.filter((e) => e.fault);
       const flinkFaulted = flink.filter((e) => e.fault);
+      const schemaFaulted = faulted.filter((e) => SCHEMA_API.test(e.path));
       const retried = faulted.filter((f) =>
         exchanges.slice(exchanges.indexOf(f) + 1).some((e) => e.method === f.method && e.path === f.path),
       );
       await checkAndRecord(
         {
           item: 4,
-          scenario: `\`up --engine flink\` then \`down\` with 30% of Cloud API calls (fcpm/v2, sql/v1 included) answered 429/500/502/503 and 4% delayed 2 s (seed ${SEED})`,
+          scenario: `\`up --engine flink\` then \`down\` with 30% of Cloud API calls (fcpm/v2, sql/v1, srcm/v3 and Schema Registry included) answered 429/500/502/503 and 4% delayed 2 s (seed ${SEED})`,
           expectation:
             'both exit 0; one compute pool, Flink key and four statements (two jobs on Flink) after up; nothing left after down; every fault retried',
           observed:
             `up exit ${up.code}, down exit ${down.code}; ${exchanges.length} calls (${flink.length} to Flink APIs), ` +
-            `${faulted.length} faults (${flinkFaulted.length} on Flink APIs), ${retried.length} retried; ` +
+            `${faulted.length} faults (${flinkFaulted.length} on Flink APIs, ${schemaFaulted.length} on Schema Registry ones), ${retried.length} retried; ` +
             `after up ${inventoryAfterUp.statements.length} statements, jobs ${upJobs.join(', ') || '(none)'}; ` +
             `down after ${harness.exchangesSince(afterUp).length} calls`,
         },
@@ -193,6 +196,7 @@ describe('hardening 4: up --engine flink and down against a faulty Confluent Clo
           expect(faulted.length / exchanges.length).toBeGreaterThan(0.15);
           expect(flinkFaulted.some((e) => e.path.startsWith('/sql/v1'))).toBe(true);
           expect(flinkFaulted.some((e) => e.path.startsWith('/fcpm/v2'))).toBe(true);
+          expect(schemaFaulted.some((e) => e.path.startsWith('/subjects'))).toBe(true);
           expect(retried.length).toBe(faulted.length);
           expectExactlyOneDeployment(deployment.prefix, inventoryAfterUp, upJobs);
           await expectNothingLeft(deployment.prefix, down);
