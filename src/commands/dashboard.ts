@@ -1,6 +1,7 @@
 import { ExitCode, UserError } from '../core/errors.js';
 import { DEFAULT_DASHBOARD_PORT } from '../dashboard/defaults.js';
 import { defineCommand, flag, option } from './command.js';
+import { ENGINE_OPTION } from './engine-option.js';
 
 export interface DashboardResult {
   url: string;
@@ -29,6 +30,7 @@ export const dashboardCommand = defineCommand({
     }),
     host: option('--host <address>', 'address to listen on', { parse: hostAddress, default: '127.0.0.1' }),
     open: flag('--no-open', 'do not open a browser'),
+    ...ENGINE_OPTION,
     tiles: option(
       '--tiles <url>',
       'optional map tiles under the offline basemap, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png',
@@ -38,6 +40,7 @@ export const dashboardCommand = defineCommand({
   examples: [
     { command: 'marketplace dashboard --target local', description: 'the local demo in the browser' },
     { command: 'marketplace dashboard --port 0 --no-open', description: 'any free port; print the URL only' },
+    { command: 'marketplace dashboard --target local --engine flink', description: 'the demo running on Flink' },
   ],
   run: async (ctx, { options }): Promise<DashboardResult> => {
     const loaded = await ctx.loadConfig();

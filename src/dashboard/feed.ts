@@ -125,7 +125,9 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
       model.setComponent(
         engine.name,
         stopped.length === 0,
-        stopped.length === 0 ? 'queries running' : stopped.map((q) => `query ${q.label} is ${q.status}`).join('; '),
+        stopped.length === 0
+          ? `${engine.jobNoun === 'query' ? 'queries' : `${engine.jobNoun}s`} running`
+          : stopped.map((q) => `${engine.jobNoun} ${q.label} is ${q.status}`).join('; '),
       );
       if (reading.connectorsProblem) {
         const { message, fixable } = reading.connectorsProblem;

@@ -42,9 +42,10 @@ export async function openDashboard(
     ...(options.tiles ? { tiles: options.tiles } : {}),
   });
   const { resourceNames } = await import('../provisioning/names.js');
-  const feed = await startFeed({ ctx, loaded, model, engine, sinkConnector: resourceNames(prefix).sinkConnector });
+  let feed: Awaited<ReturnType<typeof startFeed>> | undefined;
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
+    feed = await startFeed({ ctx, loaded, model, engine, sinkConnector: resourceNames(prefix).sinkConnector });
     server = await startServer({
       host: options.host,
       port: options.port,
@@ -52,9 +53,11 @@ export async function openDashboard(
       redact: (text) => ctx.secrets.redactKnown(text),
     });
   } catch (error) {
-    await feed.stop();
+    await feed?.stop();
+    await engine.close();
     throw error;
   }
+  const running = feed;
   if (!['127.0.0.1', 'localhost', '::1'].includes(options.host)) {
     ctx.out.warn(`the dashboard listens on ${options.host} without a password: anyone who can reach it sees the demo`);
   }
@@ -65,11 +68,12 @@ export async function openDashboard(
     target,
     prefix,
     engine: engine.name,
-    failed: feed.failed,
+    failed: running.failed,
     rows: () => model.liveRows(),
     close: async () => {
       await server.close();
-      await feed.stop();
+      await running.stop();
+      await engine.close();
     },
   };
 }

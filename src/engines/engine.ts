@@ -6,6 +6,12 @@ import type { RowSource, TailRow } from '../tail/source.js';
 export const ENGINE_NAMES = ['ksqldb', 'flink'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
+/** How each engine is named in messages, known before it is opened (opening one may need state or servers). */
+export const ENGINE_WORDS: Record<EngineName, { label: string; jobNoun: string }> = {
+  ksqldb: { label: 'ksqlDB', jobNoun: 'query' },
+  flink: { label: 'Apache Flink', jobNoun: 'job' },
+};
+
 /** What an engine takes from the command: its secrets and environment, its Ctrl-C and clock. */
 export type EngineContext = Pick<Context, 'secrets' | 'env' | 'signal' | 'clock'>;
 
@@ -66,6 +72,8 @@ export interface StreamEngine {
   readonly name: EngineName;
   /** For messages: "ksqlDB", "Apache Flink". */
   readonly label: string;
+  /** What it calls what it runs, for messages: "query" (ksqlDB), "job" (Flink). */
+  readonly jobNoun: string;
   /** The id of its step in the provisioning graph (and its record in the state file). */
   readonly resourceId: string;
   /** Title of that step: what it creates. */

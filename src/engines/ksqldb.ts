@@ -7,7 +7,14 @@ import { ksqlClientOptions, resolveKsqlTarget, type KsqlTarget } from '../ksql-c
 import type { QueryFacts, SourceFacts } from '../lineage/graph.js';
 import { ksqlDeployer } from '../provisioning/ksql-deployer.js';
 import { ksqlRowSource } from '../tail/ksql-source.js';
-import type { EngineContext, EngineJob, OpenedSource, StreamEngine, TailRequest } from './engine.js';
+import {
+  ENGINE_WORDS,
+  type EngineContext,
+  type EngineJob,
+  type OpenedSource,
+  type StreamEngine,
+  type TailRequest,
+} from './engine.js';
 
 /** ksqlDB: the local dev server, Confluent Cloud's cluster, or any ksqlDB at ksqldbUrl. */
 export async function ksqldbEngine(options: { loaded: LoadedConfig; ctx: EngineContext }): Promise<StreamEngine> {
@@ -35,7 +42,7 @@ export async function ksqldbEngine(options: { loaded: LoadedConfig; ctx: EngineC
 
   return {
     name: 'ksqldb',
-    label: 'ksqlDB',
+    ...ENGINE_WORDS.ksqldb,
     resourceId: 'ksql-statements',
     resourceTitle: 'ksqlDB streams, tables and queries (templates/ksql)',
     endpoints: () => ({ ksqldb: target.url }),

@@ -1,6 +1,7 @@
 import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { isClassifiedError } from '../core/errors.js';
+import type { StreamEngine } from '../engines/engine.js';
 import type { ConnectorFacts, LineageGraph } from './graph.js';
 
 export interface LineageResult extends LineageGraph {
@@ -15,11 +16,15 @@ export interface LineageResult extends LineageGraph {
 export async function collectLineage(
   ctx: Context,
   loaded: LoadedConfig,
-  options: { onConnectorsError?(error: unknown): void } = {},
+  options: {
+    onConnectorsError?(error: unknown): void;
+    /** An engine the caller holds open (and closes); else the configured one, opened for this call. */
+    engine?: StreamEngine;
+  } = {},
 ): Promise<LineageResult> {
   const { openEngine } = await import('../engines/index.js');
   const { buildLineage } = await import('./graph.js');
-  const engine = await openEngine({ loaded, ctx });
+  const engine = options.engine ?? (await openEngine({ loaded, ctx }));
   const notes: string[] = [];
   try {
     const { sources, queries } = await engine.lineage();
@@ -31,7 +36,7 @@ export async function collectLineage(
     });
     return { ...buildLineage(sources, queries, connectors), notes };
   } finally {
-    await engine.close();
+    if (!options.engine) await engine.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlinkJobs } from '../../src/flink-client/jobs.js';
 import type { DemoResult } from '../../src/demo/result.js';
 import type { StreamEngine } from '../../src/engines/engine.js';
-import { runCli, type CliRun } from '../helpers/cli.js';
+import { openPage } from '../helpers/browser.js';
+import { runCli, startCli, type CliRun } from '../helpers/cli.js';
 import { flinkStack, flinkTargetEnv, type FlinkEndpoints } from '../helpers/flink.js';
 import { eventually } from '../helpers/poll.js';
 import { localTargetEnv, stackEndpoints } from '../helpers/stack.js';
@@ -341,10 +342,27 @@ describe('the Flink engine, end to end', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const repeated = (tailedRows: Record<string, unknown>[]) =>
+      tailedRows.length - new Set(tailedRows.map((row) => String(row.JOB_ID))).size;
+    expect(repeated(rows), 'job ids the Flink SELECT gave twice').toBe(0);
     expect(new Map(rows.map((row) => [String(row.JOB_ID), row.CURRENT_STATUS]))).toEqual(
       new Map([...flinkStatus].map(([jobId, row]) => [jobId, row.value.CURRENT_STATUS])),
     );
     expect(Object.keys(rows[0]!)).toEqual(['JOB_ID', 'CUSTOMER_ID', 'SERVICE_OPTION', 'PRICE', 'CURRENT_STATUS']);
+    // --via kafka reads the topic itself; the Flink table names its key column (a BIGINT JOB_ID, not a bare KEY).
+    const viaKafka = await cli(
+      ['tail', 'job_status', '--via', 'kafka', '--from-beginning', '--limit', String(JOBS + 1), '--format', 'jsonl'],
+      flinkEnv,
+    );
+    expect(viaKafka.code, viaKafka.stderr).toBe(0);
+    const kafkaRows = viaKafka.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(repeated(kafkaRows), 'job ids the topic gave twice').toBe(0);
+    expect(new Map(kafkaRows.map((row) => [String(row.JOB_ID), row.CURRENT_STATUS]))).toEqual(
+      new Map([...flinkStatus].map(([jobId, row]) => [jobId, row.value.CURRENT_STATUS])),
+    );
     // tail's SELECT was cancelled when it ended: only the demo's jobs run.
     const jobs = new FlinkJobs({ url: flink.restUrl });
     await eventually(
@@ -430,6 +448,11 @@ describe('the Flink engine, end to end', () => {
     expect(restored.id).not.toBe(editedJob.id);
     expect((await jobs.checkpoints(restored.id)).restoredFrom).toMatch(/savepoint-/);
     expect(json<{ healthy: boolean }>(await cli(['status', '--json'], flinkEnv)).healthy).toBe(true);
+    // Retention: the replaced jobs' checkpoints are deleted; only running jobs keep theirs.
+    const runningIds = new Set((await jobs.list()).filter((job) => job.state === 'RUNNING').map((job) => job.id));
+    const checkpointDirs = await readdir(join(flink.home, 'data', 'flink', 'checkpoints'));
+    expect(checkpointDirs).not.toContain(editedJob.id);
+    expect(checkpointDirs.filter((dir) => !runningIds.has(dir))).toEqual([]);
 
     json(await cli(['produce', '--topics', 'order_placed', ...seeded], flinkEnv));
     const expected = await expectedStatuses();
@@ -455,14 +478,60 @@ describe('the Flink engine, end to end', () => {
     expect(Object.keys(kept.jobs).filter((name) => ['job_status', 'truck_tracker'].includes(name))).toEqual([]);
   });
 
-  it('demo --engine flink runs the whole demo on Flink and cleans up', async () => {
-    const run = await cli(['demo', '--duration', '10s', '--rate', '20', '--json'], flinkEnv);
-    expect(run.code, run.stderr).toBe(0);
-    const summary = JSON.parse(run.stdout) as DemoResult;
-    expect(summary.jobs).toBeGreaterThanOrEqual(150);
-    expect(summary.jobStatus.rows).toBe(summary.jobs);
-    expect(summary.mongoDocuments).toBe(summary.jobStatus.rows);
-    expect(summary.truckTrackerRows).toBeGreaterThan(0);
+  it('demo --engine flink --dashboard runs the whole demo on Flink, shows its jobs, and cleans up', async () => {
+    const demo = startCli(['demo', '--duration', '10s', '--rate', '20', '--dashboard', '--json'], {
+      cwd,
+      env: flinkEnv,
+      timeoutMs: 400_000,
+    });
+    try {
+      await demo.waitFor(/at http:\/\/127\.0\.0\.1:\d+\//, { timeoutMs: 300_000 });
+      const url = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(demo.stderr())![1]!;
+      const browser = await openPage(url);
+      try {
+        const page = browser.page;
+        await page.waitForSelector('#link[data-state="live"]');
+        expect((await page.textContent('#meta-engine'))?.trim()).toBe('Apache Flink');
+        // The flow shows the two Flink jobs, running, between the tables they read and write.
+        const jobs = async () =>
+          (
+            await page.$$eval('#flow [data-kind="query"]', (els) =>
+              els.map((e) => `${e.dataset.node} ${e.querySelector('.detail')?.textContent}`),
+            )
+          ).sort();
+        await eventually(async () => ((await jobs()).length === 2 ? true : undefined), 120_000, 'the Flink jobs');
+        expect(await jobs()).toEqual([
+          expect.stringMatching(/^query:job_status#[0-9a-f]{8} RUNNING$/),
+          expect.stringMatching(/^query:truck_tracker#[0-9a-f]{8} RUNNING$/),
+        ]);
+        const flowNodes = await page.$$eval('#flow [data-node]', (els) => els.map((e) => e.dataset.node));
+        expect(flowNodes).toEqual(expect.arrayContaining(['stream:job_status', 'table:truck_tracker']));
+        await eventually(
+          async () =>
+            (await page.getAttribute('#components [data-component="Apache Flink"]', 'class')) === 'up'
+              ? true
+              : undefined,
+          60_000,
+          'Apache Flink healthy on the page',
+        );
+        expect(await page.textContent('#components [data-component="Apache Flink"] .note')).toBe('jobs running');
+        await demo.waitFor(/the dashboard stays at http/, { timeoutMs: 180_000 });
+        expect(browser.errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+      demo.kill('SIGINT');
+      const run = await demo.done;
+      expect(run.code, run.stderr).toBe(130);
+      const summary = JSON.parse(run.stdout) as DemoResult;
+      expect(summary.jobs).toBeGreaterThanOrEqual(150);
+      expect(summary.jobStatus.rows).toBe(summary.jobs);
+      expect(summary.mongoDocuments).toBe(summary.jobStatus.rows);
+      expect(summary.truckTrackerRows).toBeGreaterThan(0);
+      expect(summary.kept).toBe(false);
+    } finally {
+      demo.kill('SIGKILL');
+    }
     const jobs = new FlinkJobs({ url: flink.restUrl });
     expect((await jobs.list()).filter((job) => job.name.startsWith('marketplace:') && job.state === 'RUNNING')).toEqual(
       [],

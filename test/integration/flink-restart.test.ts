@@ -53,7 +53,11 @@ describe('Flink on the local stack: a kept job survives a crash and a restart', 
       const registry = new keptJobs.KeptJobs(stack.stackPaths(flink.home));
       const job = await registry.get(pipeline);
       await registry.remove(pipeline);
-      if (job) await jobs.cancel(job.jobId).catch(() => undefined);
+      if (job) {
+        // Ended before its topics are deleted, so nothing writes to them while they go.
+        await jobs.cancel(job.jobId).catch(() => undefined);
+        await jobs.waitEnded(job.jobId).catch(() => undefined);
+      }
       await keptJobs.pruneFlinkState(settings).catch(() => undefined);
     }
     if (client) {
@@ -101,7 +105,6 @@ describe('Flink on the local stack: a kept job survives a crash and a restart', 
     ).toBe(true);
   };
 
-  // Flink's three JVMs stop and start twice here: a minute each on a busy 2-core machine.
   // Flink's three JVMs stop and start twice here: a minute each on a busy 2-core machine.
   it('resumes from its last checkpoint after a kill, then from a savepoint after a stop: no row lost or repeated', {
     timeout: 420_000,

@@ -6,7 +6,7 @@ import { ACTIVE_STATES, FlinkJobs, type JobDetail } from '../../flink-client/job
 import { KeptJobs, keptSavepoints, pruneFlinkState, restorePoint } from '../../local/flink-jobs.js';
 import { settingsFromConfig, stackPaths } from '../../local/settings.js';
 import type { QueryFacts, SourceFacts } from '../../lineage/graph.js';
-import type { EngineContext, EngineJob, StreamEngine } from '../engine.js';
+import { ENGINE_WORDS, type EngineContext, type EngineJob, type StreamEngine } from '../engine.js';
 import { applyPipelines, inspectPipelines, removePipelines, type PipelineRuntime } from './pipelines.js';
 import { findTable, openFlinkTail, readFlinkTable } from './tail.js';
 import { keyOf, loadFlinkTemplates, parseJobName, type FlinkTemplates } from './templates.js';
@@ -96,7 +96,7 @@ export async function flinkEngine(options: {
 
   return {
     name: 'flink',
-    label: 'Apache Flink',
+    ...ENGINE_WORDS.flink,
     resourceId: 'flink-jobs',
     resourceTitle: 'Flink tables and jobs (templates/flink)',
     endpoints: () => ({ 'flink sql gateway': gatewayUrl, 'flink web ui': restUrl }),
