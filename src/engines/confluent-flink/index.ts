@@ -125,6 +125,7 @@ export async function confluentFlinkEngine(options: {
   return {
     name: 'flink',
     label: 'Confluent Cloud for Apache Flink',
+    jobNoun: 'statement',
     resourceId: 'flink-statements',
     resourceTitle: 'Flink statements (templates/flink-cloud)',
     endpoints: () => ({ 'flink endpoint': String(region.attributes?.endpoint) }),
