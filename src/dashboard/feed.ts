@@ -75,14 +75,20 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
   const followedCounts = new Map<string, number>(FOLLOWED_TOPICS.map((topic) => [topic, 0]));
   /** Followed topics that no longer exist (`down` ran): that, not the consumer's complaint, is what the page says. */
   let missingTopics: string[] = [];
-  const follower = await follow(kafka, model, followedCounts, (up, detail) => {
+  const kafkaState = (up: boolean, detail: string) => {
     if (missingTopics.length === 0) model.setComponent('Kafka', up, detail);
-  });
-  const jobStatusStart = follower.startOffsets.get('job_status')!;
+  };
+  let follower = await follow(kafka, model, followedCounts, kafkaState);
+  /** Set when the followed topics were seen gone or emptied: once they are back, following starts over on them. */
+  let topicsReplaced = false;
+  /** Bumped at each start-over, so a count of the old topics that finishes late is dropped. */
+  let generation = 0;
 
   let earlierCounted = false;
   const countEarlier = async () => {
     const { scanTopic } = await import('../kafka/consumer.js');
+    const counted = generation;
+    const jobStatusStart = follower.startOffsets.get('job_status')!;
     const byStatus = new Map<string, number>();
     await scanTopic(
       kafka,
@@ -94,6 +100,7 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
       },
       { signal: ctx.signal, clock: ctx.clock, timeoutMs: 30 * 60_000 },
     );
+    if (counted !== generation) return;
     model.setEarlierDecisions(byStatus);
     earlierCounted = true;
   };
@@ -145,6 +152,20 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
     }
   };
 
+  /** Follows the deployment's new topics from their start, forgetting what the page showed of the old ones. */
+  const startOver = async () => {
+    generation++;
+    await follower.close();
+    for (const topic of FOLLOWED_TOPICS) followedCounts.set(topic, 0);
+    previousFollowed.clear();
+    previousEnds.clear();
+    model.restart();
+    follower = await follow(kafka, model, followedCounts, kafkaState, 'earliest');
+    earlierCounted = true;
+    model.setEarlierDecisions(new Map());
+    topicsReplaced = false;
+  };
+
   const readHealth = async () => {
     const now = Date.now();
     const topics: TopicHealth[] = [];
@@ -159,6 +180,16 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
       };
       const existing = new Set(await reader.topics());
       missingTopics = FOLLOWED_TOPICS.filter((topic) => !existing.has(topic));
+      if (missingTopics.length > 0) {
+        topicsReplaced = true;
+      } else {
+        // A topic deleted and made again between two rounds ends lower than the records already followed from it.
+        for (const topic of FOLLOWED_TOPICS) {
+          const end = (await endsOf(topic)).reduce((sum, p) => sum + p.high, 0n);
+          if (end < BigInt(followedCounts.get(topic) ?? 0)) topicsReplaced = true;
+        }
+        if (topicsReplaced) await startOver();
+      }
       for (const name of topicNames(flow).filter((topic) => existing.has(topic))) {
         const total = Number((await endsOf(name)).reduce((s, p) => s + p.high, 0n));
         const followed = followedCounts.get(name);
@@ -244,10 +275,12 @@ async function follow(
   model: DashboardModel,
   counts: Map<string, number>,
   kafkaState: (up: boolean, detail: string) => void,
+  from: 'latest' | 'earliest' = 'latest',
 ): Promise<Follower> {
   const { followTopics } = await import('../kafka/follow.js');
   return followTopics(kafka, FOLLOWED_TOPICS, {
     clientLabel: 'dashboard',
+    from,
     onRecords: (records) => {
       const topic = records[0]!.topic;
       counts.set(topic, (counts.get(topic) ?? 0) + records.length);

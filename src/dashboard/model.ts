@@ -60,6 +60,8 @@ export class DashboardModel {
   private readonly components = new Map<string, ComponentHealth>();
   private banners: Banner[] = [];
   private liveRecords = 0;
+  private rowsSeen = 0;
+  private restarted = false;
 
   private dirty = {
     counts: false,
@@ -99,6 +101,7 @@ export class DashboardModel {
       else if (row.status === 'REJECTED') sample.rejected++;
     }
     this.liveRecords += rows.length;
+    this.rowsSeen += rows.length;
     this.rows.push(...rows.slice(-LIMITS.rows));
     if (this.rows.length > LIMITS.rows) this.rows.splice(0, this.rows.length - LIMITS.rows);
     this.dirty.rows.push(...rows.slice(-LIMITS.rows));
@@ -113,9 +116,33 @@ export class DashboardModel {
     this.dirty.counts = true;
   }
 
-  /** job_status rows seen since the server started following the topic. */
+  /** job_status rows seen since the server started following the topics, across restarts of the deployment. */
   liveRows(): number {
-    return this.liveRecords;
+    return this.rowsSeen;
+  }
+
+  /**
+   * The deployment's topics were deleted and made again (`down`, then `up`): what the page shows of the old ones
+   * (counts, rows, rates, job sites, trucks) goes, and every page gets a whole snapshot at the next tick. The flow,
+   * the components and their banners stay, as they describe the deployment, not its records.
+   */
+  restart(): void {
+    this.counts.clear();
+    this.earlierCounts = undefined;
+    this.rows.length = 0;
+    this.rates.clear();
+    this.sites.clear();
+    this.trucks.clear();
+    this.tracker.clear();
+    this.liveRecords = 0;
+    this.restarted = true;
+  }
+
+  /** True once after restart(): the pages need a whole snapshot, not an update. */
+  takeRestart(): boolean {
+    const restarted = this.restarted;
+    this.restarted = false;
+    return restarted;
   }
 
   /** job_status records in the topic, once the earlier ones are counted (else null). */

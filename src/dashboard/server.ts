@@ -124,8 +124,10 @@ export async function startServer(options: ServerOptions): Promise<DashboardServ
 
   const tick = setInterval(() => {
     // Drained every tick, page or not, so changes never pile up in the model.
+    const restarted = options.model.takeRestart();
     const update = options.model.drainUpdate();
     if (clients.size === 0) return;
+    if (restarted) for (const client of clients) client.needsSnapshot = true;
     let message: string | undefined;
     let snapshot: string | undefined;
     for (const client of clients) {

@@ -22,16 +22,18 @@ export interface FollowOptions {
   onRecords(records: FollowedRecord[]): void;
   onEvent?(event: FollowerEvent): void;
   clientLabel?: string;
+  /** Where reading starts: the end offsets at the moment of the call (the default), or each partition's first record. */
+  from?: 'latest' | 'earliest';
 }
 
 export interface Follower {
-  /** Where reading started: per topic, per partition, the end offset when the follower was opened. */
+  /** Where reading started: per topic, per partition, the offset reading began at when the follower was opened. */
   readonly startOffsets: ReadonlyMap<string, ReadonlyMap<number, bigint>>;
   close(): Promise<void>;
 }
 
 /**
- * Reads the topics from their end offsets at the moment of the call onwards, with read_committed (a transactional
+ * Reads the topics from their end offsets at the moment of the call onwards (or from their first records), with read_committed (a transactional
  * writer's aborted records are never seen), through a throw-away consumer group that commits nothing. Where each
  * partition is read from is tracked here, so a consumer kafkajs restarts after a crash (a broker that went away)
  * carries on from the next record rather than from the latest one: nothing is skipped or counted twice.
@@ -41,7 +43,7 @@ export async function followTopics(kafka: Kafka, topics: readonly string[], opti
   await admin.connect();
   const startOffsets = new Map<string, Map<number, bigint>>();
   try {
-    for (const topic of topics) startOffsets.set(topic, await endOffsets(admin, topic));
+    for (const topic of topics) startOffsets.set(topic, await offsetsOf(admin, topic, options.from ?? 'latest'));
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
@@ -117,7 +119,7 @@ export async function followTopics(kafka: Kafka, topics: readonly string[], opti
   };
 }
 
-async function endOffsets(admin: Admin, topic: string): Promise<Map<number, bigint>> {
+async function offsetsOf(admin: Admin, topic: string, from: 'latest' | 'earliest'): Promise<Map<number, bigint>> {
   const offsets = await fetchOffsetsWhenReady(admin, topic);
-  return new Map(offsets.map((p) => [p.partition, BigInt(p.high)]));
+  return new Map(offsets.map((p) => [p.partition, BigInt(from === 'latest' ? p.high : p.low)]));
 }

@@ -272,6 +272,37 @@ describe('marketplace dashboard (local target, headless Chromium)', () => {
     }
   });
 
+  it('after down and up, shows the new deployment from its first record, none of the old one', async () => {
+    const page = browser.page;
+    const down = await cli(['down', '--yes']);
+    expect(down.code, down.stderr).toBe(0);
+    // The consumer may complain first; within a health round the banner says what happened and what to do.
+    await page.waitForSelector('.banner.down[data-component="Kafka"]', { timeout: 30_000 });
+    await eventually(
+      async () => (/do not exist; run `marketplace up`/.test(await text('.banner.down')) ? true : undefined),
+      30_000,
+      'the banner to say the topics are gone',
+    );
+    const up = await cli(['up'], 240_000);
+    expect(up.code, up.stderr).toBe(0);
+
+    const jobs = 6;
+    const produced = await cli(['produce', '--count', String(jobs), '--seed', '19', '--rate', '20', '--trucks', '1']);
+    expect(produced.code, produced.stderr).toBe(0);
+    await pageMatchesTopic(jobs);
+    const sites = new Set((await readTopic(kafka(), 'joblocation')).map((r) => r.key!));
+    expect(sites.size).toBe(jobs);
+    await eventually(
+      async () => {
+        const shown = await page.$$eval('#map [data-site]', (els) => els.map((e) => e.dataset.site));
+        return shown.length === jobs && shown.every((site) => sites.has(site!)) ? true : undefined;
+      },
+      30_000,
+      "the new deployment's job sites, and only those, on the map",
+    );
+    expect(browser.errors).toEqual([]);
+  });
+
   it('Ctrl-C stops the server with exit 130', async () => {
     dashboard.kill('SIGINT');
     const done = await dashboard.done;

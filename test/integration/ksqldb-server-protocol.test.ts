@@ -280,6 +280,10 @@ describe('ksqlDB dev server: REST protocol', () => {
       ['s2', 40, 2],
       ['s3', 60, 2.5],
     ]);
+    // As ksqlDB (Jackson) writes a DOUBLE: a whole one keeps its fraction, in rows and in the sink topic's values.
+    expect(delimited.text).toContain('["s2",40,2.0]');
+    const sunk = await readTopicUntil(client, `doubled${suffix}`, (rs) => rs.some((r) => r.key?.toString() === 's2'));
+    expect(sunk.find((r) => r.key?.toString() === 's2')!.value!.toString()).toBe('{"TWICE":40,"BUMPED":2.0}');
 
     const json = await postJson(
       server.url,
@@ -416,6 +420,33 @@ describe('ksqlDB dev server: REST protocol', () => {
       error_code: 40004,
       message: 'This endpoint is only available when using HTTP2',
     });
+  });
+
+  it('keeps every digit of a DECIMAL written to /inserts-stream', async () => {
+    await ksqlOk(
+      server.url,
+      `CREATE STREAM amounts (id VARCHAR KEY, amount DECIMAL(19, 2), ratio DOUBLE) WITH (KAFKA_TOPIC='amounts${suffix}', PARTITIONS=1, VALUE_FORMAT='JSON');`,
+    );
+    // Written as text: 12345678901234567.89 has more digits than a double holds (it would become …567.88).
+    const response = await http2Request(server.url, '/inserts-stream', [
+      JSON.stringify({ target: 'amounts' }),
+      '{"id": "big", "amount": 12345678901234567.89, "ratio": 0.25}',
+      '{"id": "negative", "amount": -99999999999999999.99}',
+    ]);
+    const acks = response.text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .sort((a, b) => a.seq - b.seq);
+    expect(acks).toEqual([
+      { status: 'ok', seq: 0 },
+      { status: 'ok', seq: 1 },
+    ]);
+    const records = await readTopicUntil(client, `amounts${suffix}`, (rs) => rs.length >= 2);
+    expect(records.map((r) => [r.key?.toString(), r.value?.toString()]).sort()).toEqual([
+      ['big', '{"AMOUNT":12345678901234567.89,"RATIO":0.25}'],
+      ['negative', '{"AMOUNT":-99999999999999999.99,"RATIO":null}'],
+    ]);
   });
 
   it('serves pull queries on a materialized table, with and without a key filter', async () => {

@@ -105,3 +105,67 @@ describe("ksqlDB dev server: time order across a join's inputs", () => {
     );
   });
 });
+
+// A join runs one task per partition number of its co-partitioned inputs, and a task waits only for its own
+// partitions: with max.task.idle.ms set, an empty partition holds back its own task for that long, never another.
+describe("ksqlDB dev server: a join's tasks wait for their own partitions only", () => {
+  const suffix = uniqueSuffix();
+  const serviceId = `tasks${suffix}_`;
+  const left = `left${suffix}`;
+  const right = `right${suffix}`;
+  const sink = `joined${suffix}`;
+  let client: KafkaTestClient;
+  let server: KsqlDevServer | undefined;
+
+  const longKey = (id: number) => {
+    const key = Buffer.alloc(8);
+    key.writeBigInt64BE(BigInt(id));
+    return key;
+  };
+
+  beforeAll(async () => {
+    client = await kafkaClient();
+    await client.admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic: left, numPartitions: 2 },
+        { topic: right, numPartitions: 2 },
+      ],
+    });
+    server = await startServer(serviceId);
+  });
+
+  afterAll(() => closeServerAndClient(server, client, suffix));
+
+  it("joins a task's records while another task idles on its empty partition", async () => {
+    const now = Date.now();
+    // Partition 0 of the left input stays empty: task 0 (partition 0 of both inputs) idles on it. Task 1 has records
+    // on both of its partitions, and joins key 2 while both still hold some (once one is empty, it idles too).
+    const record = (k: number, field: string, partition: number, ts: number) => ({
+      key: longKey(k),
+      value: JSON.stringify({ [field]: `${field.toLowerCase()}${k}` }),
+      partition,
+      timestamp: String(ts),
+    });
+    await client.producer.send({
+      topic: left,
+      messages: [record(2, 'A', 1, now + 1), record(4, 'A', 1, now + 3)],
+    });
+    await client.producer.send({
+      topic: right,
+      messages: [record(1, 'B', 0, now), record(2, 'B', 1, now + 2), record(4, 'B', 1, now + 4)],
+    });
+    await ksqlOk(
+      server!.url,
+      `CREATE STREAM l (k BIGINT KEY, a STRING) WITH (KAFKA_TOPIC='${left}', VALUE_FORMAT='JSON');
+       CREATE STREAM r (k BIGINT KEY, b STRING) WITH (KAFKA_TOPIC='${right}', VALUE_FORMAT='JSON');
+       CREATE STREAM j WITH (KAFKA_TOPIC='${sink}') AS
+         SELECT l.k AS k, a, b FROM l JOIN r WITHIN 1 HOUR ON l.k = r.k EMIT CHANGES;`,
+      { 'auto.offset.reset': 'earliest', 'max.task.idle.ms': 10 * MINUTE },
+    );
+    const records = await readTopicUntil(client, sink, (r) => r.length >= 1, MINUTE);
+    expect(records.map((r) => [Number(r.key!.readBigInt64BE()), JSON.parse(r.value!.toString())])).toEqual([
+      [2, { A: 'a2', B: 'b2' }],
+    ]);
+  });
+});

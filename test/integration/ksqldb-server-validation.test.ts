@@ -64,4 +64,13 @@ describe('ksqlDB dev server: statements refused as ksqlDB refuses them', () => {
       "Comparison with NULL not supported: STRING = NULL\nUse 'IS NULL' or 'IS NOT NULL' instead.",
     );
   });
+
+  it('GREATEST(*), and LEAST over arguments it has no overload for', async () => {
+    expect(await refused('CREATE STREAM star AS SELECT GREATEST(*) AS hi FROM prices;')).toMatch(
+      /^Function 'greatest' does not accept parameters \(\)\.\nValid alternatives are:\n/,
+    );
+    expect(await refused('CREATE STREAM mixed AS SELECT id, LEAST(name, id) AS lo FROM prices;')).toMatch(
+      /^Function 'least' does not accept parameters \(STRING, INTEGER\)\.\nValid alternatives are:\n/,
+    );
+  });
 });

@@ -66,7 +66,7 @@ describe('ksqlDB dev server: exact DECIMAL', () => {
     expect(row('CAST(f AS DECIMAL(2, 1)) AS x', '{"F": 10}')).toBe('{"X":null}');
     expect(row('CAST(s AS DECIMAL(2, 1)) AS x', '{"S": "0.10"}')).toBe('{"X":0.1}');
     expect(row('CAST(a AS STRING) AS x, CAST(a AS INT) AS i, CAST(a AS DOUBLE) AS d', '{"A": 0}')).toBe(
-      '{"X":"0.00","I":0,"D":0}',
+      '{"X":"0.00","I":0,"D":0.0}',
     );
     expect(row('CAST(a AS STRING) AS x', '{"A": 10.01}')).toBe('{"X":"10.01"}');
   });

@@ -127,6 +127,25 @@ describe('ksqlDB dev server: rejects what ksqlDB rejects, with its message', () 
       /^Function 'least' does not accept parameters \(STRING, INTEGER\)\.\n/,
     );
   });
+
+  it('GREATEST and LEAST with arguments of no overload, with none, or with *', () => {
+    // As in ksqlDB, FUNCTION(*) of a function that is not an aggregate is a call with no arguments.
+    expect(planError('CREATE STREAM o AS SELECT GREATEST(*) AS x FROM people;', sources)).toMatch(
+      /^Function 'greatest' does not accept parameters \(\)\.\nValid alternatives are:\nGREATEST\(INTEGER val, INTEGER\.\.\. vals\)\n/,
+    );
+    expect(planError('CREATE STREAM o AS SELECT id, LEAST(*) AS x FROM people;', sources)).toMatch(
+      /^Function 'least' does not accept parameters \(\)\.\n/,
+    );
+    expect(planError('CREATE STREAM o AS SELECT id, GREATEST() AS x FROM people;', sources)).toMatch(
+      /^Function 'greatest' does not accept parameters \(\)\.\n/,
+    );
+    expect(planError('CREATE STREAM o AS SELECT id, LEAST(id, true) AS x FROM people;', sources)).toMatch(
+      /^Function 'least' does not accept parameters \(INTEGER, BOOLEAN\)\.\n/,
+    );
+    expect(planError('CREATE STREAM o AS SELECT id, GREATEST(id = 1, false) AS x FROM people;', sources)).toMatch(
+      /^Function 'greatest' does not accept parameters \(BOOLEAN, BOOLEAN\)\.\n/,
+    );
+  });
 });
 
 describe('ksqlDB dev server: accepts what ksqlDB accepts', () => {
@@ -137,7 +156,7 @@ describe('ksqlDB dev server: accepts what ksqlDB accepts', () => {
     );
     expect(plan.columns.map((c) => formatType(c.type))).toEqual(['BIGINT', 'DOUBLE', 'DECIMAL(13, 6)']);
     const out = runPlan(plan, [{ key: 1, value: { N1: 1, N2: 5, N3: 2.5, N4: 0.5, D1: 1.5, D2: 1.25 } }]);
-    expect(out[0]!.text).toBe('{"HI":5,"D":1.500000}');
+    expect(out[0]!.text).toBe('{"HI":5.0,"D":1.500000}');
   });
 
   it('MIN and MAX over STRING', () => {

@@ -4,7 +4,7 @@ import type { ColumnDef, PropertyValue, Query, Statement } from '../sql/ast.js';
 import { compile, exprText } from '../sql/expressions.js';
 import { substituteVariables } from '../sql/lexer.js';
 import { parseStatements } from '../sql/parser.js';
-import { formatType, schemaOf } from '../sql/types.js';
+import { formatType, schemaOf, type SqlType } from '../sql/types.js';
 import { waitFor, within } from '../../core/waiter.js';
 import { createTopicsAndWait } from '../../kafka/topics.js';
 import { CommandLog } from './command-log.js';
@@ -68,6 +68,8 @@ export interface PreparedQuery {
   queryId: string;
   columnNames: string[];
   columnTypes: string[];
+  /** The columns' types, for writing rows as ksqlDB does. */
+  types: SqlType[];
   /** Pull query: the rows, already computed. */
   rows?: unknown[][];
   /** Push query: call with row/end callbacks to start it. */
@@ -1014,6 +1016,7 @@ export class Engine {
       queryId: `query_${Date.now()}`,
       columnNames: plan.columns.map((c) => c.name),
       columnTypes: plan.columns.map((c) => formatType(c.type)),
+      types: plan.columns.map((c) => c.type),
       rows,
     };
   }
@@ -1026,6 +1029,7 @@ export class Engine {
       queryId,
       columnNames: plan.columns.map((c) => c.name),
       columnTypes: plan.columns.map((c) => formatType(c.type)),
+      types: plan.columns.map((c) => c.type),
       startPush: async (onRow, onEnd) => {
         const push = new PushQuery(
           queryId,

@@ -53,6 +53,8 @@ interface InputPosition {
   topic: string;
   partition: number;
   offset: number;
+  /** For a partition spread over a join's tasks, how far each task had got (InputMerge.progress). */
+  done?: number[];
 }
 
 /**
@@ -87,6 +89,11 @@ async function withConcurrentTransactionRetry(attempt: () => Promise<void>): Pro
 const SEND_CHUNK = 1_000;
 /** Output held for the next transaction beyond which consumption waits for the running one to finish. */
 const MAX_PENDING_OUTPUT = 20_000;
+/**
+ * How long a task waits for a partition with data on the broker before asking whether the data is readable yet (two
+ * fetches of an idle partition, at the consumer's maxWaitTimeInMs of 100).
+ */
+const LAG_PROBE_MS = 200;
 /** Records buffered for one input partition beyond which fetching it waits (Kafka Streams' buffered.records). */
 const MAX_BUFFERED = 20_000;
 
@@ -106,6 +113,27 @@ function decode(spec: PlanInput, partition: number, message: Message): DecodedRe
   }
 }
 
+/** What a query commits with each input offset (the offset's metadata). */
+interface CommitMetadata {
+  /** The largest stream time of the query's tasks. */
+  streamTime?: number;
+  /** Each task's stream time. */
+  tasks?: number[];
+  /** For a partition spread over a join's tasks, how far each task had got in it. */
+  done?: number[];
+}
+
+function parseMetadata(metadata: string | null): CommitMetadata {
+  if (!metadata) return {};
+  try {
+    const parsed = JSON.parse(metadata) as unknown;
+    return parsed !== null && typeof parsed === 'object' ? (parsed as CommitMetadata) : {};
+  } catch {
+    // Metadata written by someone else: nothing to restore.
+    return {};
+  }
+}
+
 /** Stream times committed with the input offsets: the largest, and each task's (empty before any commit). */
 function savedStreamTimes(committed: { partitions: { offset: string; metadata: string | null }[] }[]): {
   streamTime: number;
@@ -115,14 +143,14 @@ function savedStreamTimes(committed: { partitions: { offset: string; metadata: s
   let tasks: number[] = [];
   for (const topic of committed) {
     for (const p of topic.partitions) {
-      if (Number(p.offset) < 0 || !p.metadata) continue;
-      try {
-        const meta = JSON.parse(p.metadata) as { streamTime?: number; tasks?: number[] };
-        if (typeof meta.streamTime === 'number') streamTime = Math.max(streamTime, meta.streamTime);
-        if (Array.isArray(meta.tasks) && meta.tasks.length > tasks.length) tasks = meta.tasks;
-      } catch {
-        // Metadata written by someone else: no stream time to restore.
-      }
+      if (Number(p.offset) < 0) continue;
+      const meta = parseMetadata(p.metadata);
+      if (typeof meta.streamTime === 'number') streamTime = Math.max(streamTime, meta.streamTime);
+      // Partitions are committed when they move, so each holds the stream times of its own last commit; stream times
+      // only grow, so the latest are the largest.
+      if (!Array.isArray(meta.tasks)) continue;
+      if (meta.tasks.length > tasks.length) tasks = [...meta.tasks];
+      else if (meta.tasks.length === tasks.length) tasks = tasks.map((t, i) => Math.max(t, meta.tasks![i]!));
     }
   }
   return { streamTime, tasks };
@@ -169,7 +197,7 @@ export class PersistentQuery {
   private commitScheduled = false;
   /** Resolved whenever a transaction ends, for batches waiting on MAX_PENDING_OUTPUT. */
   private transactionEnded?: { promise: Promise<void>; resolve: () => void };
-  private clearIdleTimer: () => void = () => undefined;
+  private clearTimers: () => void = () => undefined;
   /** Processing that stopped for a transaction to take its output, resumed when one ends. */
   private afterTransaction: (() => void) | undefined;
   private readonly maxTaskIdleMs: number;
@@ -276,7 +304,13 @@ export class PersistentQuery {
     // a new query must not pick up whatever an older one left in the topic.
     if (this.sink.type === 'TABLE' && resuming) await this.restoreFromSink(processor);
 
-    const merge = new InputMerge({ ordered: this.plan.inputs.length > 1, idleMs: this.maxTaskIdleMs });
+    const merge = new InputMerge({
+      ordered: this.plan.inputs.length > 1,
+      idleMs: this.maxTaskIdleMs,
+      tasks: processor.tasks,
+      spread: (input) => processor.spread(input),
+      route: (partition, record) => (record.decoded ? processor.taskOf(partition.input, record.decoded) : -1),
+    });
     const seeks: PartitionOffset[] = [];
     // Partitions this query has never committed: their start (per auto.offset.reset) is committed right away, so a
     // restart resumes there even if no record arrived in between.
@@ -311,10 +345,13 @@ export class PersistentQuery {
           }
         }
         seeks.push({ topic, partition: bound.partition, offset: start });
-        merge.add(new InputPartition(input, topic, bound.partition, start, cut, bound.high));
+        const done = commit ? parseMetadata(commit.metadata).done : undefined;
+        const progress =
+          Array.isArray(done) && done.length === processor.tasks && processor.spread(input) ? done : undefined;
+        merge.add(new InputPartition(input, topic, bound.partition, start, cut, bound.high, progress));
       }
     }
-    const rebuilding = merge.all().filter((p) => p.cut > p.fetched).length;
+    const rebuilding = merge.all().filter((p) => p.limit > p.fetched).length;
     if (rebuilding > 0) this.logger.info(`${this.id}: rebuilding state from ${rebuilding} input partition(s)`);
     else processor.advanceStreamTimes(saved.tasks);
 
@@ -335,40 +372,69 @@ export class PersistentQuery {
     if (initial.length > 0) this.scheduleCommit();
 
     const paused = new Set<InputPartition>();
+    // What each partition last queued for commit: its position, and for a spread partition each task's progress.
+    const queued = new Map(merge.all().map((p) => [p, String(p.position)]));
     let idleTimer: NodeJS.Timeout | undefined;
-    this.clearIdleTimer = () => clearTimeout(idleTimer);
+    const probes = new Map<InputPartition, NodeJS.Timeout>();
+    this.clearTimers = () => {
+      clearTimeout(idleTimer);
+      for (const probe of probes.values()) clearTimeout(probe);
+      probes.clear();
+    };
+    /**
+     * A task waits for a partition while it has readable data not fetched yet, but a batch reports the high
+     * watermark, and a transaction left open on the partition holds the readable end (the last stable offset) below
+     * it until the transaction ends. Kafka Streams measures the lag from the last stable offset, so it does not wait
+     * for such a partition: a wait that outlasts a couple of fetches asks the broker where the readable end is.
+     */
+    const probe = (p: InputPartition): void => {
+      if (probes.has(p)) return;
+      const timer = setTimeout(() => {
+        topicOffsets(this.handles.admin, p.topic)
+          .then((offsets) => {
+            const stable = offsets.find((o) => o.partition === p.partition)?.high;
+            if (stable === undefined || probes.get(p) !== timer) return;
+            probes.delete(p);
+            if (stable <= p.fetched && p.end > p.fetched) {
+              p.end = p.fetched;
+              drain();
+            }
+          })
+          .catch(() => probes.delete(p));
+      }, LAG_PROBE_MS);
+      probes.set(p, timer);
+    };
     const drain = (): void => {
       if (this.failed || this.stopping) return;
       const wasRebuilding = merge.rebuilding;
-      const moved = new Set<InputPartition>();
       // Output comes in transactions of about MAX_PENDING_OUTPUT rows: once that much waits, processing goes on
       // after the running transaction (with a backlog, a single drain would otherwise make one huge transaction).
       const wait = merge.drain(
         (partition, record) => {
           if (record.decoded) {
-            const emitting = record.offset >= partition.cut;
+            const emitting = !partition.replays(record);
             if (emitting) this.processedRecords++;
-            processor.process(partition.input, record.decoded, emitting);
+            processor.process(partition.input, record.decoded, emitting, record.task);
           } else this.skippedRecords++;
-          partition.position = record.offset + 1;
-          moved.add(partition);
         },
         () => this.outbox.length + this.pendingOutput.length < MAX_PENDING_OUTPUT,
       );
       this.enqueueOutput(this.outbox.splice(0));
       if (wasRebuilding && !merge.rebuilding) processor.advanceStreamTimes(saved.tasks);
+      for (const p of merge.lagging()) probe(p);
       for (const p of merge.all()) {
-        // Past transaction markers and aborted records, which reach no eachBatch.
-        if (p.buffered === 0 && p.fetched > p.position) {
-          p.position = p.fetched;
-          moved.add(p);
-        }
+        // Also past transaction markers and aborted records, which reach no eachBatch.
+        p.settle();
         // A position inside a replay range was committed before the restart already.
-        if (moved.has(p) && p.position >= p.cut)
-          this.pendingPositions.set(p.key, { topic: p.topic, partition: p.partition, offset: p.position });
+        const done = merge.progress(p);
+        const mark = done ? `${p.position}:${done.join(',')}` : String(p.position);
+        if (mark !== queued.get(p) && p.position >= p.cut) {
+          queued.set(p, mark);
+          this.pendingPositions.set(p.key, { topic: p.topic, partition: p.partition, offset: p.position, done });
+        }
         // Fetching waits while a partition holds plenty, or while it has replayed to its cut and others have not.
-        const hold = p.buffered > MAX_BUFFERED || (merge.rebuilding && p.fetched >= p.cut);
-        const release = p.buffered < MAX_BUFFERED / 2 && !(merge.rebuilding && p.fetched >= p.cut);
+        const hold = p.buffered > MAX_BUFFERED || (merge.rebuilding && p.fetched >= p.limit);
+        const release = p.buffered < MAX_BUFFERED / 2 && !(merge.rebuilding && p.fetched >= p.limit);
         if (hold && !paused.has(p)) {
           paused.add(p);
           consumer.pause([{ topic: p.topic, partitions: [p.partition] }]);
@@ -388,7 +454,7 @@ export class PersistentQuery {
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       const partition = byKey.get(`${payload.topic}:${payload.partition}`);
       if (!partition) return;
-      partition.highWatermark = Math.max(partition.highWatermark, Number(payload.highWatermark));
+      partition.end = Math.max(partition.end, Number(payload.highWatermark));
       const end = Number(payload.lastOffset) + 1;
       if (end > partition.fetched && partition.buffered === 0) {
         partition.fetched = end;
@@ -420,7 +486,7 @@ export class PersistentQuery {
           resolveOffset(message.offset);
         }
         if (!this.stopping) partition.fetched = Math.max(partition.fetched, Number(batch.lastOffset()) + 1);
-        partition.highWatermark = Math.max(partition.highWatermark, Number(batch.highWatermark));
+        partition.end = Math.max(partition.end, Number(batch.highWatermark));
         drain();
         if (this.pendingOutput.length >= MAX_PENDING_OUTPUT) {
           // Enough for a transaction: start one now rather than after this fetch, and wait while one is running.
@@ -507,10 +573,10 @@ export class PersistentQuery {
       const positions = this.pendingPositions;
       this.pendingOutput = [];
       this.pendingPositions = new Map();
-      const metadata = JSON.stringify({
+      const times: CommitMetadata = {
         streamTime: this.processor?.streamTime ?? -1,
         tasks: this.processor?.taskStreamTimes() ?? [],
-      });
+      };
       let transaction: Awaited<ReturnType<typeof producer.transaction>> | undefined;
       try {
         transaction = await producer.transaction();
@@ -522,6 +588,7 @@ export class PersistentQuery {
           for (const p of positions.values()) {
             let partitions = byTopic.get(p.topic);
             if (!partitions) byTopic.set(p.topic, (partitions = []));
+            const metadata = JSON.stringify(p.done ? { ...times, done: p.done } : times);
             partitions.push({ partition: p.partition, offset: String(p.offset), metadata });
           }
           const offsets = {
@@ -585,14 +652,14 @@ export class PersistentQuery {
     this.errorMessage = message;
     this.queryErrors.push({ timestamp: Date.now(), errorMessage: message, type: 'UNKNOWN' });
     this.logger.warn(message);
-    this.clearIdleTimer();
+    this.clearTimers();
     if (this.consumer) this.consumer.pause(this.plan.inputs.map((i) => ({ topic: i.source.topic })));
   }
 
   /** Stops consuming after the current batch; its results are flushed and its offsets committed first. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.clearIdleTimer();
+    this.clearTimers();
     this.state = 'PENDING_SHUTDOWN';
     // Let running batches finish, commit what they produced, then leave the group.
     await this.consumer?.stop().catch(() => undefined);

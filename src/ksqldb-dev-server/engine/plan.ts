@@ -50,8 +50,17 @@ export interface ResultRow {
 }
 
 export interface Processor {
-  /** Processes one input record; with `emitting` false it only rebuilds state (replay after a restart). */
-  process(input: number, record: DecodedRecord, emitting: boolean): void;
+  /**
+   * Processes one input record; with `emitting` false it only rebuilds state (replay after a restart). `task` is the
+   * record's task when the caller routed it already (`taskOf`).
+   */
+  process(input: number, record: DecodedRecord, emitting: boolean, task?: number): void;
+  /** A join's tasks, one per partition of its co-partitioned (or repartitioned) inputs; 1 for any other query. */
+  readonly tasks: number;
+  /** Whether the input's records are spread over the tasks by their join key (a side ksqlDB repartitions). */
+  spread(input: number): boolean;
+  /** The task a join record goes to, or -1 when it reaches none (a null join key; a null value on a stream side). */
+  taskOf(input: number, record: DecodedRecord): number;
   /** Largest record timestamp seen by any task. */
   readonly streamTime: number;
   /** Stream time of each task (a partition of the join's co-partitioned inputs); -1 before its first record. */

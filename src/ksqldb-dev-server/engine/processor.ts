@@ -61,6 +61,9 @@ export function createProcessor(
       });
     },
     lateRecords: 0,
+    tasks,
+    spread: () => false,
+    taskOf: () => 0,
     process: () => undefined,
   };
 
@@ -176,6 +179,15 @@ export function createProcessor(
     return join.right.key.evaluate(scratch);
   };
   const route = taskRouter(join, tasks);
+  processor.spread = (input) => tasks > 1 && (input === 0 ? join.left.repartitioned : join.right.repartitioned);
+  const dropsNull = spec.kind === 'streamStreamJoin';
+  processor.taskOf = (input, record) => {
+    const isLeft = input === 0;
+    // A stream side's null value, or a null join key, never reaches a task.
+    if (record.tombstone && (isLeft || dropsNull)) return -1;
+    const key = keyOf(isLeft, record.row);
+    return key == null ? -1 : route(isLeft, record.row, key);
+  };
   const advance = (task: number, timestamp: number): number => {
     if (timestamp > streamTimes[task]!) streamTimes[task] = timestamp;
     return streamTimes[task]!;
@@ -183,12 +195,12 @@ export function createProcessor(
 
   if (spec.kind === 'streamTableJoin') {
     const table = new Map<unknown, Row>();
-    processor.process = (input, record, emitting) => {
+    processor.process = (input, record, emitting, routed) => {
       const isLeft = input === 0;
       if (isLeft && record.tombstone) return;
       const key = keyOf(isLeft, record.row);
       if (key == null) return;
-      advance(route(isLeft, record.row, key), record.timestamp);
+      advance(routed ?? route(isLeft, record.row, key), record.timestamp);
       if (!isLeft) {
         if (record.tombstone) table.delete(key);
         else table.set(key, record.row);
@@ -245,13 +257,13 @@ export function createProcessor(
       }
     });
   };
-  processor.process = (input, record, emitting) => {
+  processor.process = (input, record, emitting, routed) => {
     if (record.tombstone) return;
     const isLeft = input === 0;
     const key = keyOf(isLeft, record.row);
     if (key == null) return;
     const ts = record.timestamp;
-    const task = route(isLeft, record.row, key);
+    const task = routed ?? route(isLeft, record.row, key);
     const streamTime = advance(task, ts);
     // A record whose window closed (window end plus grace) before its task's stream time is late: dropped.
     const windowEnd = ts + (isLeft ? join.afterMs : join.beforeMs);

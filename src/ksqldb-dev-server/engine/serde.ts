@@ -1,5 +1,6 @@
 import { NumberToken, exactNumber, numberToken, parseJson, stringifyJson } from '../../json/exact-json.js';
 import { Decimal, DecimalArithmeticError, ensureFit, toDecimal } from '../sql/decimal.js';
+import { javaDoubleToString } from '../sql/numbers.js';
 import { containsDecimal, type SqlType } from '../sql/types.js';
 import { exactLong, parseJsonExact, stringifyExact } from './exact-json.js';
 import type { SourceColumn } from './source.js';
@@ -88,6 +89,8 @@ export function coerceJsonValue(type: SqlType, value: unknown, column: string): 
     case 'DOUBLE':
       if (typeof raw === 'number') return raw;
       if (typeof raw === 'string' && raw.trim() !== '' && !Number.isNaN(Number(raw))) return Number(raw);
+      // As ksqlDB writes a double that is not a number.
+      if (raw === 'NaN') return Number.NaN;
       throw new DeserializationError(
         `Can't convert type. sourceType: ${typeof raw}, requiredType: DOUBLE, path: $.${column}`,
       );
@@ -112,6 +115,14 @@ function decimalAsNumber(value: Decimal): number | bigint {
 }
 
 /**
+ * How JSON holding values of the columns is parsed: where a DECIMAL may be among them, number by number (each kept as
+ * written, for `coerceJsonValue`), so none passes through a double and loses digits; otherwise the fast native way.
+ */
+export function jsonParser(columns: readonly { type: SqlType }[]): (text: string) => unknown {
+  return columns.some((c) => containsDecimal(c.type)) ? (text) => parseJson(text, numberToken) : parseJsonExact;
+}
+
+/**
  * Builds a decoder from a JSON value object to the value columns' values (in column order): fields match by exact name
  * first, then case-insensitively. Columns with `keep` false come back as null: a VARCHAR is not even looked at (any
  * JSON value converts to one), other types are still converted, so a record ksqlDB would reject is still rejected.
@@ -127,10 +138,7 @@ export function jsonValueDecoder(columns: SourceColumn[], keep?: readonly boolea
   // Column names equal but for case (quoted identifiers) need the slower lookup that tries each exact name first.
   const exactFirst = upperIndex.size !== count;
   const fieldCodes = new Map<string, number>();
-  // A DECIMAL keeps every digit written: such values are parsed number by number, never through a double.
-  const parse = columns.some((c) => containsDecimal(c.type))
-    ? (text: string) => parseJson(text, numberToken)
-    : parseJsonExact;
+  const parse = jsonParser(columns);
   return (bytes) => {
     let parsed: unknown;
     try {
@@ -183,22 +191,48 @@ export function jsonValueDecoder(columns: SourceColumn[], keep?: readonly boolea
   };
 }
 
+/**
+ * How ksqlDB's JSON (Jackson) writes a value of the type: a DOUBLE as Java writes a double (`1.0`, `1.0E-4`, NaN and
+ * the infinities as strings), a DECIMAL with its scale, a BIGINT digit-exact.
+ */
+export function jsonWriter(type: SqlType): (value: unknown) => string {
+  switch (type.kind) {
+    case 'DOUBLE':
+      return (v) => {
+        if (v === null || v === undefined) return 'null';
+        const n = Number(v);
+        return Number.isFinite(n) ? javaDoubleToString(n) : `"${javaDoubleToString(n)}"`;
+      };
+    case 'ARRAY': {
+      const item = jsonWriter(type.item);
+      return (v) => (Array.isArray(v) ? `[${v.map(item).join(',')}]` : anyJson(v));
+    }
+    default:
+      return anyJson;
+  }
+}
+
+function anyJson(v: unknown): string {
+  if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) return 'null';
+  if (typeof v === 'bigint' || v instanceof Decimal) return v.toString();
+  return stringifyExact(v);
+}
+
+/** Serializes a row of the types as a JSON array (the rows of /query-stream). */
+export function jsonRowEncoder(types: readonly SqlType[]): (values: unknown[]) => string {
+  const writers = types.map(jsonWriter);
+  return (values) => `[${writers.map((write, i) => write(values[i])).join(',')}]`;
+}
+
 /** Serializes value columns as a JSON object with ksqlDB's column names. */
 export function jsonValueEncoder(columns: SourceColumn[]): (values: unknown[]) => Buffer {
   const names = columns.map((c) => JSON.stringify(c.name));
+  const writers = columns.map((c) => jsonWriter(c.type));
   return (values) => {
     let text = '{';
     for (let i = 0; i < names.length; i++) {
       if (i > 0) text += ',';
-      const v = values[i];
-      text +=
-        names[i] +
-        ':' +
-        (v === undefined || (typeof v === 'number' && !Number.isFinite(v))
-          ? 'null'
-          : typeof v === 'bigint' || v instanceof Decimal
-            ? v.toString()
-            : stringifyExact(v));
+      text += names[i] + ':' + writers[i]!(values[i]);
     }
     return Buffer.from(text + '}', 'utf8');
   };

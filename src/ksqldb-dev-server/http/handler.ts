@@ -1,6 +1,7 @@
 import { ErrorCodes, KsqlError } from '../errors.js';
 import { DEV_SERVER_VERSION, type Engine } from '../engine/engine.js';
-import { parseJsonExact, stringifyExact } from '../engine/exact-json.js';
+import { parseJsonExact } from '../engine/exact-json.js';
+import { jsonRowEncoder } from '../engine/serde.js';
 import type { PushQuery } from '../engine/push-query.js';
 import { isHttp2, readBody, type Request, type Response } from './transport.js';
 import { handleInsertsStream } from './inserts-stream.js';
@@ -228,7 +229,7 @@ export function createHandler(options: HandlerOptions) {
       objectField(body, 'properties'),
       objectField(body, 'sessionVariables'),
     );
-    const writer = new QueryStreamWriter(res, format);
+    const writer = new QueryStreamWriter(res, format, jsonRowEncoder(prepared.types));
     const header = { queryId: prepared.queryId, columnNames: prepared.columnNames, columnTypes: prepared.columnTypes };
 
     if (prepared.rows) {
@@ -283,6 +284,7 @@ class QueryStreamWriter {
   constructor(
     private readonly res: Response,
     private readonly format: 'delimited' | 'json' | 'legacy',
+    private readonly encodeRow: (values: unknown[]) => string,
   ) {}
 
   start(
@@ -303,7 +305,7 @@ class QueryStreamWriter {
 
   row(values: unknown[]): void {
     if (this.finished) return;
-    const row = stringifyExact(values.map((v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
+    const row = this.encodeRow(values);
     if (this.format === 'delimited') this.write(row + '\n');
     else if (this.format === 'json') this.write(',' + row);
     else this.write(',\n{"row":{"columns":' + row + '}}');

@@ -1,6 +1,7 @@
 import { ErrorCodes, KsqlError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { parseJsonExact } from '../engine/exact-json.js';
+import { jsonParser } from '../engine/serde.js';
 import { tokenize } from '../sql/lexer.js';
 import type { Request, Response } from './transport.js';
 import { sendError } from './responses.js';
@@ -26,6 +27,8 @@ export async function handleInsertsStream(req: Request, res: Response, engine: E
   let buffered = '';
   let seq = 0;
   let target: string | undefined;
+  // Rows are parsed for the target's columns: a DECIMAL keeps every digit written.
+  let parseRow: (text: string) => unknown = parseJsonExact;
   let failed = false;
   const acks: Promise<void>[] = [];
   const write = (body: unknown) => {
@@ -36,7 +39,7 @@ export async function handleInsertsStream(req: Request, res: Response, engine: E
     if (line.trim() === '' || failed) return;
     let parsed: unknown;
     try {
-      parsed = parseJsonExact(line);
+      parsed = parseRow(line);
     } catch {
       if (target === undefined) throw new KsqlError(ErrorCodes.badRequest, 'Invalid JSON in inserts stream');
       write({ status: 'error', seq, error_code: ErrorCodes.badRequest, message: 'Invalid JSON in inserts stream' });
@@ -57,6 +60,7 @@ export async function handleInsertsStream(req: Request, res: Response, engine: E
           `Cannot insert values into read-only ${source.type.toLowerCase()}: ${resolved}`,
         );
       target = resolved;
+      parseRow = jsonParser(source.columns);
       res.writeHead(200, { 'content-type': 'application/vnd.ksqlapi.delimited.v1' });
       return;
     }

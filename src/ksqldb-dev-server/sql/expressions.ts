@@ -221,9 +221,8 @@ export function compile(expr: Expr, context: CompileContext): Compiled {
           throw badStatement(`Use of aggregate function ${expr.name} requires a GROUP BY clause.`);
         return context.aggregate(expr);
       }
-      if (expr.star)
-        throw badStatement(`line ${expr.pos.line}:${expr.pos.column}: ${expr.name}(*) is not a valid call`);
-      const args = expr.args.map((a) => compile(a, context));
+      // As in ksqlDB, FUNCTION(*) of a function that is not an aggregate is a call without arguments.
+      const args = expr.star ? [] : expr.args.map((a) => compile(a, context));
       const fn = resolveFunction(
         expr.name,
         args.map((a) => a.type),
