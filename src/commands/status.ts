@@ -36,8 +36,9 @@ export const statusCommand = defineCommand({
   summary: 'Show each resource of the demo with its health, ksqlDB queries or Flink jobs, and topic end offsets',
   description:
     'Checks every resource of the deployment live (read-only): whether it exists and is ready, the state of the ' +
-    'ksqlDB persistent queries (or, with --engine flink, of each Flink job), the sink connector, and the end offset ' +
-    'of every demo topic. Exits 1 when anything is missing or not healthy.',
+    'ksqlDB persistent queries (or, with --engine flink, of each Flink job; on Confluent Cloud the compute pool and ' +
+    'the phase of each Flink statement), the sink connector, and the end offset of every demo topic. Exits 1 when ' +
+    'anything is missing or not healthy.',
   options: ENGINE_OPTION,
   examples: [
     { command: 'marketplace status', description: 'the cloud deployment' },
@@ -53,7 +54,9 @@ export const statusCommand = defineCommand({
       ctx.out.info(`${mark[resource.health]} ${resource.title}${id}${resource.detail ? ` — ${resource.detail}` : ''}`);
     }
     if (result.queries.length > 0) {
-      ctx.out.info(result.engine === 'flink' ? 'Flink jobs:' : 'ksqlDB queries:');
+      ctx.out.info(
+        result.engine !== 'flink' ? 'ksqlDB queries:' : result.target === 'cloud' ? 'Flink statements:' : 'Flink jobs:',
+      );
       for (const query of result.queries) {
         const paint = query.state === 'RUNNING' ? green : red;
         const name = query.name && query.name !== query.id ? `${query.name} ${dim(query.id)}` : query.id;
@@ -105,7 +108,7 @@ async function collect(ctx: Context, loaded: LoadedConfig): Promise<StatusResult
         resources.push({ ...base, health: 'error', detail: error.message.split('\n')[0] });
       }
     }
-    const engine: EngineName = session.target === 'local' ? session.env.engine.name : 'ksqldb';
+    const engine: EngineName = session.target === 'local' ? session.env.engine.name : loaded.values.engine;
     const queries = await queryStates(ctx, loaded, session).catch((error: unknown) => {
       if (ctx.signal.aborted) throw abortReason(ctx.signal);
       if (!isClassifiedError(error)) throw error;
@@ -142,15 +145,26 @@ async function queryStates(
   const { KsqlClient } = await import('../ksql-client/client.js');
   let url: string | undefined;
   let auth: { username: string; password: string } | undefined;
-  if (session.target === 'local') {
-    const jobs: EngineJob[] = await session.env.engine.jobs();
-    return jobs.map((job) => ({
+  const asQueries = (jobs: EngineJob[]) =>
+    jobs.map((job) => ({
       id: job.id,
       ...(job.name !== job.id ? { name: job.name } : {}),
       sinks: job.sinks,
       state: job.state,
       ...(job.detail ? { reason: job.detail } : {}),
     }));
+  if (session.target === 'local') {
+    return asQueries(await session.env.engine.jobs());
+  } else if (loaded.values.engine === 'flink') {
+    // The demo's long-running statements (the INSERTs) with their phases; the CREATE TABLEs are resources above.
+    if (!session.known.get('flink-api-key')) return [];
+    const { openEngine } = await import('../engines/index.js');
+    const engine = await openEngine({ loaded, ctx });
+    try {
+      return asQueries(await engine.jobs());
+    } finally {
+      await engine.close();
+    }
   } else {
     const key = session.known.get('ksqldb-api-key');
     url = (key?.attributes?.endpoint ?? session.known.get('ksqldb-cluster')?.attributes?.endpoint) as
@@ -193,6 +207,11 @@ async function topicOffsets(
 ): Promise<StatusResult['topics']> {
   const names = session.defs.filter((def) => def.kind === 'topic').map((def) => def.id.replace(/^topic:/, ''));
   const present = names.filter((name) => session.known.get(`topic:${name}`));
+  // With Flink on Confluent Cloud, the output topics are the tables the CREATE TABLE statements made.
+  for (const def of session.defs) {
+    const table = def.kind === 'flink-statement' ? session.known.get(def.id)?.attributes : undefined;
+    if (table?.kind === 'table' && typeof table.table === 'string') present.push(table.table);
+  }
   if (present.length === 0) return [];
   const { resolveKafkaTarget } = await import('../kafka/connection.js');
   const { createKafka } = await import('../kafka/client.js');

@@ -8,8 +8,13 @@ import type { ApiKey } from './types.js';
 
 export interface CreateApiKeyInput {
   ownerId: string;
-  /** lkc-… for a Kafka key, lksqlc-… for a ksqlDB key; omit for a Cloud key. */
+  /** lkc-… for a Kafka key, lksqlc-… for a ksqlDB key, lsrc-… for Schema Registry, <cloud>.<region> for Flink; omit for a Cloud key. */
   resourceId?: string;
+  /**
+   * Only for a Flink key: a Flink region is not in one environment, so the key names the environment it is for
+   * (as Confluent's CLI sends it). Other resources imply their environment.
+   */
+  flinkEnvironmentId?: string;
   displayName: string;
   description?: string;
 }
@@ -54,8 +59,11 @@ export class ApiKeys {
       description: input.description ?? '',
       owner: { id: input.ownerId },
     };
-    // Only the id, as both official clients send it (the environment is implied by the resource).
-    if (input.resourceId) spec['resource'] = { id: input.resourceId };
+    // Only the id, as both official clients send it (the environment is implied by the resource), but for Flink.
+    if (input.resourceId)
+      spec['resource'] = input.flinkEnvironmentId
+        ? { id: input.resourceId, environment: input.flinkEnvironmentId }
+        : { id: input.resourceId };
     const response = await this.http.request<ApiKey>({
       method: 'POST',
       path: '/iam/v2/api-keys',

@@ -103,6 +103,11 @@ function oneLine(details: ConfluentErrorDetails): string {
 
 function hintFor(details: ConfluentErrorDetails): string | undefined {
   const dataPlane = details.path.startsWith('/kafka/v3');
+  const registry = SCHEMA_REGISTRY_PATH.test(details.path);
+  if (registry) {
+    const hint = schemaRegistryHint(details.status);
+    if (hint) return hint;
+  }
   switch (details.status) {
     case 0:
       return 'Check the network and the Cloud API URL (cloudApiUrl / MARKETPLACE_CLOUD_API_URL), then run the command again.';
@@ -129,6 +134,24 @@ function hintFor(details: ConfluentErrorDetails): string | undefined {
       return details.status >= 500
         ? 'Confluent Cloud had a server error; run the command again in a few minutes.'
         : undefined;
+  }
+}
+
+/** The Schema Registry data plane answers at the root of its endpoint. */
+const SCHEMA_REGISTRY_PATH = /^\/(subjects|schemas|config|mode|compatibility)(\/|\?|$)/;
+
+function schemaRegistryHint(status: number): string | undefined {
+  switch (status) {
+    case 401:
+      return 'The Schema Registry API key was rejected. A new key takes a minute or two to become usable; if it persists, run `marketplace up` again to make a new one.';
+    case 403:
+      return "The key owner lacks permission on the subject: it needs ResourceOwner on the subject's CRN (role bindings take about 90 s to take effect).";
+    case 409:
+      return "The schema is not compatible with the subject's latest version (BACKWARD): keep the fields existing records have, add new ones as optional, or delete the subject first (`marketplace down`).";
+    case 422:
+      return 'The Schema Registry rejected the schema as invalid: check the JSON Schema files in templates/schemas.';
+    default:
+      return undefined;
   }
 }
 

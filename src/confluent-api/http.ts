@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { isCliError, OperationError } from '../core/errors.js';
 import type { SecretRegistry } from '../core/redact.js';
 import { formatDuration } from '../core/parse.js';
 import { AFTER_INTERRUPT_MS, abortReason, systemClock, type Clock } from '../core/waiter.js';
@@ -37,6 +38,11 @@ export interface ApiRequest<T> {
   deadlineMs?: number;
   /** Statuses returned as results instead of thrown (probes want to see 401/403). */
   acceptStatuses?: readonly number[];
+  /**
+   * Follow redirects (at most 5) to wherever they point, keeping the Authorization header: the regional Flink
+   * endpoint redirects to another host, and HTTP clients drop the header on such hops. Never from https to http.
+   */
+  followRedirects?: boolean;
 }
 
 export interface ApiResponse<T> {
@@ -64,6 +70,9 @@ export interface HttpCoreOptions {
 }
 
 const NETWORK_NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** 303 is left out on purpose: it turns the request into a GET, which no Flink call expects. */
+const REDIRECTS = new Set([301, 302, 307, 308]);
+const MAX_REDIRECTS = 5;
 
 /** The one place that speaks HTTP to Confluent: auth, request ids, retries, error normalisation, logging. */
 export class HttpCore {
@@ -127,20 +136,13 @@ export class HttpCore {
       let response: AxiosResponse<string> | undefined;
       let networkCode: string | undefined;
       try {
-        response = await this.axios.request<string>({
-          method: spec.method,
-          url,
+        response = await this.send(spec, url, credentials, clientRequestId, {
           timeout: attemptTimeout,
           signal: interrupted ? undefined : this.signal,
-          data: spec.body === undefined ? undefined : JSON.stringify(spec.body),
-          headers: {
-            Authorization: `Basic ${Buffer.from(`${credentials.key}:${credentials.secret}`).toString('base64')}`,
-            'X-Request-Id': clientRequestId,
-            ...(spec.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-          },
         });
       } catch (error) {
         if (!interrupted && this.signal?.aborted) throw abortReason(this.signal);
+        if (isCliError(error)) throw error;
         networkCode = networkErrorCode(error);
       }
 
@@ -190,6 +192,43 @@ export class HttpCore {
       await this.clock.sleep(delay, this.signal);
     }
     throw lastError!;
+  }
+
+  private async send<T>(
+    spec: ApiRequest<T>,
+    url: string,
+    credentials: Credentials,
+    clientRequestId: string,
+    bounds: { timeout: number; signal: AbortSignal | undefined },
+  ): Promise<AxiosResponse<string>> {
+    let target = url;
+    for (let hop = 0; ; hop++) {
+      const response = await this.axios.request<string>({
+        method: spec.method,
+        url: target,
+        timeout: bounds.timeout,
+        signal: bounds.signal,
+        data: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+        headers: {
+          Authorization: `Basic ${Buffer.from(`${credentials.key}:${credentials.secret}`).toString('base64')}`,
+          'X-Request-Id': clientRequestId,
+          ...(spec.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+      });
+      const location = response.headers['location'];
+      if (!spec.followRedirects || !REDIRECTS.has(response.status) || typeof location !== 'string') return response;
+      const next = new URL(location, target);
+      if (hop >= MAX_REDIRECTS || (new URL(target).protocol === 'https:' && next.protocol !== 'https:')) {
+        throw new OperationError(
+          `${spec.method} ${displayPath(url)}: ${hop >= MAX_REDIRECTS ? `more than ${MAX_REDIRECTS} redirects` : `a redirect from https to ${next.protocol}`} (to ${next.host})`,
+          {
+            hint: 'The endpoint is misconfigured or something between you and it rewrites answers; check the endpoint URL.',
+          },
+        );
+      }
+      this.log(`  ${response.status} → ${next.host}${next.pathname} (redirect ${hop + 1}, credentials kept)`);
+      target = next.toString();
+    }
   }
 
   private resolveUrl(path: string, query: Record<string, QueryValue> | undefined): string {

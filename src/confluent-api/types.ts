@@ -191,3 +191,131 @@ export interface ConnectorValidation {
     value: { name: string; value?: string; errors: string[] };
   }[];
 }
+
+export interface SchemaRegistryCluster {
+  api_version: 'srcm/v3';
+  kind: 'Cluster';
+  id: string;
+  metadata: ObjectMeta;
+  spec: {
+    display_name?: string;
+    package?: string;
+    http_endpoint?: string;
+    private_http_endpoint?: string;
+    cloud?: string;
+    region?: string;
+    environment?: ObjectReference;
+  };
+  status: { phase: Phase };
+}
+
+/** One version of a subject, as the Schema Registry returns it. */
+export interface SubjectSchema {
+  subject: string;
+  version: number;
+  id: number;
+  /** AVRO when absent. */
+  schemaType?: string;
+  /** The schema as text. */
+  schema: string;
+}
+
+export interface FlinkRegion {
+  api_version: 'fcpm/v2';
+  kind: 'Region';
+  /** `<cloud>.<region>`, e.g. aws.us-east-2: what a Flink API key is scoped to. */
+  id: string;
+  metadata: ObjectMeta;
+  display_name: string;
+  cloud: string;
+  region_name: string;
+  /** The regional Flink endpoint statements are sent to. */
+  http_endpoint: string;
+  private_http_endpoint?: string;
+}
+
+export type ComputePoolPhase = 'PROVISIONING' | 'PROVISIONED' | 'FAILED' | 'DEPROVISIONING' | (string & {});
+
+export interface ComputePool {
+  api_version: 'fcpm/v2';
+  kind: 'ComputePool';
+  /** lfcp-… */
+  id: string;
+  metadata: ObjectMeta;
+  spec: {
+    display_name: string;
+    cloud: string;
+    region: string;
+    max_cfu: number;
+    environment: ObjectReference;
+    default_pool?: boolean;
+  };
+  status: { phase: ComputePoolPhase; current_cfu: number };
+}
+
+export type StatementPhase =
+  | 'PENDING'
+  | 'RUNNING'
+  | 'COMPLETED'
+  | 'DELETING'
+  | 'FAILING'
+  | 'FAILED'
+  | 'STOPPING'
+  | 'STOPPED'
+  | 'DEGRADED'
+  | (string & {});
+
+export interface StatementColumn {
+  name: string;
+  type: { type: string; nullable: boolean; [detail: string]: unknown };
+}
+
+export interface FlinkStatement {
+  api_version: 'sql/v1';
+  kind: 'Statement';
+  metadata: {
+    self: string;
+    created_at?: string;
+    updated_at?: string;
+    uid?: string;
+    /** The concurrency token of a PUT: a statement changed since it was read answers 409. */
+    resource_version?: string;
+    resource_name?: string;
+    labels?: Record<string, string>;
+  };
+  name: string;
+  organization_id: string;
+  environment_id: string;
+  spec: {
+    statement: string;
+    properties?: Record<string, string>;
+    compute_pool_id?: string;
+    principal?: string;
+    stopped?: boolean;
+  };
+  status: {
+    phase: StatementPhase;
+    detail?: string;
+    traits?: {
+      sql_kind?: string;
+      is_bounded?: boolean;
+      is_append_only?: boolean;
+      upsert_columns?: number[];
+      schema?: { columns?: StatementColumn[] };
+    };
+    latest_offsets?: Record<string, string>;
+    identity?: string;
+  };
+}
+
+export interface StatementException {
+  name: string;
+  message: string;
+  timestamp: string;
+}
+
+/** One row of a statement's result: op 0 insert, 1 update-before, 2 update-after, 3 delete; values as text. */
+export interface StatementResultRow {
+  op?: 0 | 1 | 2 | 3;
+  row: unknown[];
+}

@@ -22,6 +22,8 @@ const wholeNumber = z.union([z.number(), z.string().regex(/^\d+$/).transform(Num
 const port = wholeNumber.pipe(z.number().min(1).max(65535));
 /** The sizes Confluent Cloud offers a ksqlDB cluster, less 1 and 2, which new clusters may no longer have. */
 export const KSQL_CSU_SIZES = [4, 8, 12, 28] as const;
+/** The sizes Confluent Cloud offers a Flink compute pool, in CFUs (it scales up to the size chosen). */
+export const FLINK_MAX_CFU_SIZES = [5, 10, 20, 30, 40, 50] as const;
 const httpUrl = z.url({ protocol: /^https?$/ });
 const hostPortList = z
   .string()
@@ -82,6 +84,14 @@ export const CONFIG_KEYS = {
     expected: 'a whole number of CSUs (4, 8, 12 or 28; new clusters need at least 4)',
     description: 'Size of the ksqlDB cluster in Confluent Streaming Units (new clusters need at least 4).',
     default: 4,
+  },
+  flinkMaxCfu: {
+    schema: wholeNumber.pipe(z.literal(FLINK_MAX_CFU_SIZES)),
+    expected: 'a whole number of CFUs: 5, 10, 20, 30, 40 or 50',
+    description:
+      'Engine flink on the cloud target: the most Confluent Flink Units the compute pool scales up to (the smallest ' +
+      'size runs the demo).',
+    default: 5,
   },
   cloudApiUrl: {
     schema: httpUrl,
@@ -239,6 +249,7 @@ export interface Config {
   region: string;
   clusterType: 'basic' | 'standard' | 'enterprise';
   ksqlCsu: number;
+  flinkMaxCfu: number;
   cloudApiUrl: string;
   bootstrapServers?: string;
   kafkaCaFile?: string;

@@ -1,5 +1,4 @@
 import type { LoadedConfig } from '../core/config.js';
-import { UserError } from '../core/errors.js';
 import type { EngineContext, EngineName, StreamEngine } from './engine.js';
 
 export type {
@@ -25,10 +24,9 @@ export async function openEngine(options: {
 }): Promise<StreamEngine> {
   const name = options.name ?? options.loaded.values.engine;
   if (name === 'flink') {
-    if (options.loaded.values.target !== 'local') {
-      throw new UserError('the Flink engine runs on the local target only', {
-        hint: 'Add --target local (Confluent Cloud runs the demo on ksqlDB), or use --engine ksqldb.',
-      });
+    if (options.loaded.values.target === 'cloud') {
+      const { confluentFlinkEngine } = await import('./confluent-flink/index.js');
+      return confluentFlinkEngine(options);
     }
     const { flinkEngine } = await import('./flink/index.js');
     return flinkEngine(options);

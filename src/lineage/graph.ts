@@ -5,6 +5,8 @@ export interface LineageNode {
   kind: LineageKind;
   label: string;
   status?: string;
+  /** A topic's data contract: its value subject and latest version (Confluent Cloud), e.g. `order_placed-value v1`. */
+  contract?: string;
 }
 
 export interface LineageEdge {
@@ -23,6 +25,8 @@ export interface SourceFacts {
   topic: string;
   readQueries: string[];
   writeQueries: string[];
+  /** The data contract its topic's values follow, when a Schema Registry holds one. */
+  contract?: string;
 }
 
 export interface QueryFacts {
@@ -55,7 +59,11 @@ export function buildLineage(
     return n.id;
   };
   const edge = (from: string, to: string) => edges.set(`${from}→${to}`, { from, to });
-  const topic = (name: string) => node({ id: `topic:${name}`, kind: 'topic', label: name });
+  const contracts = new Map(sources.flatMap((s) => (s.contract ? [[s.topic, s.contract] as const] : [])));
+  const topic = (name: string) => {
+    const contract = contracts.get(name);
+    return node({ id: `topic:${name}`, kind: 'topic', label: name, ...(contract ? { contract } : {}) });
+  };
   const queryStatus = new Map(queries.map((q) => [q.id, q.state]));
 
   for (const source of sources) {
@@ -114,7 +122,11 @@ export function toMermaid(graph: LineageGraph): string {
   const lines = ['flowchart LR'];
   for (const n of graph.nodes) {
     const [open, close] = shape[n.kind];
-    const text = `${n.kind}: ${n.label}${n.status ? ` (${n.status})` : ''}`.replace(/"/g, "'");
+    const text =
+      `${n.kind}: ${n.label}${n.status ? ` (${n.status})` : ''}${n.contract ? `, contract ${n.contract}` : ''}`.replace(
+        /"/g,
+        "'",
+      );
     lines.push(`  ${ids.get(n.id)}${open}"${text}"${close}`);
   }
   for (const e of graph.edges) lines.push(`  ${ids.get(e.from)} --> ${ids.get(e.to)}`);
@@ -133,7 +145,9 @@ export function toTree(
   const shown = new Set<string>();
   const lines: string[] = [];
   const label = (n: LineageNode) =>
-    `${n.kind} ${n.label}${n.status ? ` ${paint.status(`[${n.status}]`, n.status === 'RUNNING')}` : ''}`;
+    `${n.kind} ${n.label}${n.status ? ` ${paint.status(`[${n.status}]`, n.status === 'RUNNING')}` : ''}${
+      n.contract ? ` (contract ${n.contract})` : ''
+    }`;
   const walk = (id: string, prefix: string, last: boolean, root: boolean) => {
     const n = byId.get(id)!;
     const again = shown.has(id);

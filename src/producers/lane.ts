@@ -91,6 +91,8 @@ export class Lane implements LaneHandle {
   private queuedRecords = 0;
   private sending: Promise<void> | undefined;
   private failure: unknown;
+  /** Why generation stopped early (a record broke its contract). */
+  private broken: unknown;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private finishing: { flushOrders: boolean; resolve: () => void } | undefined;
@@ -134,7 +136,12 @@ export class Lane implements LaneHandle {
   /** New jobs, each at its own time (epoch ms, not after `now`). */
   addJobs(times: ArrayLike<number>, now: number): void {
     this.now = now;
-    for (let i = 0; i < times.length; i++) this.workload.addJob(times[i]!, this.sink);
+    if (this.broken !== undefined) return;
+    try {
+      for (let i = 0; i < times.length; i++) this.workload.addJob(times[i]!, this.sink);
+    } catch (error) {
+      this.stopGenerating(error);
+    }
     this.jobsSeen += times.length;
     this.advance(now);
   }
@@ -153,9 +160,13 @@ export class Lane implements LaneHandle {
   /** Queues what is due at `now`, starts a send if none is in flight, and sets the timer for the next due event. */
   private advance(now: number): void {
     this.now = now;
-    this.workload.due(now, this.sink);
-    if (this.finishing?.flushOrders && this.failure === undefined && this.queued < FLUSH_ORDERS)
-      this.workload.flushOrders(now, this.sink, FLUSH_ORDERS);
+    try {
+      if (this.broken === undefined) this.workload.due(now, this.sink);
+      if (this.finishing?.flushOrders && this.broken === undefined && this.queued < FLUSH_ORDERS)
+        this.workload.flushOrders(now, this.sink, FLUSH_ORDERS);
+    } catch (error) {
+      this.stopGenerating(error);
+    }
     if (!this.sending && this.queued > 0 && this.failure === undefined) {
       this.sending = this.pump().finally(() => {
         this.sending = undefined;
@@ -166,8 +177,18 @@ export class Lane implements LaneHandle {
     this.checkFinished();
   }
 
+  /**
+   * A record could not be made (it broke its contract): nothing more is generated, the records made before it are
+   * still sent, and the run ends with that error.
+   */
+  private stopGenerating(error: unknown): void {
+    if (this.broken !== undefined) return;
+    this.broken = error;
+    this.options.events.failed(error, 0);
+  }
+
   private schedule(now: number): void {
-    const next = this.failure === undefined ? this.workload.nextDueAt() : undefined;
+    const next = this.failure === undefined && this.broken === undefined ? this.workload.nextDueAt() : undefined;
     if (next === undefined || next >= this.timerAt) return;
     clearTimeout(this.timer);
     this.timerAt = next;
@@ -183,7 +204,9 @@ export class Lane implements LaneHandle {
 
   private checkFinished(): void {
     if (!this.finishing || this.sending) return;
-    const done = this.failure !== undefined || (this.queued === 0 && this.workload.pendingOrders === 0);
+    const done =
+      this.failure !== undefined ||
+      (this.queued === 0 && (this.workload.pendingOrders === 0 || this.broken !== undefined));
     if (!done) return;
     clearTimeout(this.timer);
     this.timer = undefined;

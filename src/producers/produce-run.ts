@@ -10,6 +10,7 @@ import { resolveKafkaTarget } from '../kafka/connection.js';
 import { connectionTimeoutError, kafkaOperationError, type KafkaErrorContext } from '../kafka/errors.js';
 import { batchSender, type Compression } from '../kafka/producer.js';
 import { assertTopicsExist, partitionCounts } from '../kafka/topics.js';
+import { CONTRACT_VIOLATION_HINT, isContractViolation } from './contracts.js';
 import { startLiveStats } from './live-stats.js';
 import { Lane, type LaneEvents } from './lane.js';
 import { OutageLog, retryThroughOutages, type OutageNotices } from './outage.js';
@@ -190,6 +191,9 @@ export async function produce(ctx: Context, settings: ProduceSettings): Promise<
  */
 export function produceFailure(error: unknown, what: string, context: KafkaErrorContext): CliError {
   if (isCliError(error)) return error;
+  // A producer thread reports a record that broke its contract by name and message only.
+  if (isContractViolation(error))
+    return new OperationError(error.message, { hint: CONTRACT_VIOLATION_HINT, cause: error });
   if (error instanceof ProducerThreadCrash) {
     return new OperationError(error.message, {
       hint: error.outOfMemory

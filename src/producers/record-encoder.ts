@@ -15,6 +15,11 @@ export class RecordEncoder {
   readonly bytes = Buffer.allocUnsafeSlow(64 * 1024);
   /** Where the key written last ends and its value begins. */
   keyEnd = 0;
+  /**
+   * How many pieces were made so far: a record encoded while this grew contains a piece no record had before (the
+   * contract guard checks such a record whole).
+   */
+  fragmentsMade = 0;
   /** The job whose id the key bytes hold, so a job's three records write it once. */
   private keyJobId = Number.NaN;
   /** `,"customer_id":…,"service_option":` by customer number. */
@@ -38,18 +43,22 @@ export class RecordEncoder {
     o = put(
       bytes,
       o,
-      cached(this.startDates, value.job_start_date, (d) => `,"job_start_date":${JSON.stringify(d)},"job_end_date":`),
+      this.cached(
+        this.startDates,
+        value.job_start_date,
+        (d) => `,"job_start_date":${JSON.stringify(d)},"job_end_date":`,
+      ),
     );
     o = put(
       bytes,
       o,
-      cached(this.endDates, value.job_end_date, (d) => `${JSON.stringify(d)},"price":`),
+      this.cached(this.endDates, value.job_end_date, (d) => `${JSON.stringify(d)},"price":`),
     );
     o = writeDecimal(bytes, o, value.price);
     return put(
       bytes,
       o,
-      cached(this.jobStatuses, value.job_status, (s) => `,"job_status":${JSON.stringify(s)}}`),
+      this.cached(this.jobStatuses, value.job_status, (s) => `,"job_status":${JSON.stringify(s)}}`),
     );
   }
 
@@ -57,21 +66,21 @@ export class RecordEncoder {
   orderPlaced(jobId: number, order: OrderParts): number {
     const bytes = this.bytes;
     let o = this.jobIdField(jobId);
-    o = put(
-      bytes,
-      o,
-      (this.customerIds[order.customer] ??= utf8(
+    let customerId = this.customerIds[order.customer];
+    if (customerId === undefined) {
+      customerId = this.customerIds[order.customer] = this.made(
         `,"customer_id":${JSON.stringify(this.customer(order.customer).id)},"service_option":`,
-      )),
-    );
+      );
+    }
+    o = put(bytes, o, customerId);
     o = put(bytes, o, this.optionContractor(order.option, order.contractor));
-    o = put(
-      bytes,
-      o,
-      (this.locations[order.customer] ??= utf8(
+    let location = this.locations[order.customer];
+    if (location === undefined) {
+      location = this.locations[order.customer] = this.made(
         `${JSON.stringify(this.customer(order.customer).address)},"price_quoted":`,
-      )),
-    );
+      );
+    }
+    o = put(bytes, o, location);
     o = writeDecimal(bytes, o, order.priceQuoted);
     bytes[o] = CLOSE_BRACE;
     return o + 1;
@@ -80,11 +89,10 @@ export class RecordEncoder {
   /** joblocation of job `jobId` for customer number `customer`; returns the value's end. */
   jobLocation(jobId: number, customer: number, reportingTime: number): number {
     const bytes = this.bytes;
-    let o = put(
-      bytes,
-      this.key(jobId),
-      (this.jobLocationPrefixes[customer] ??= jobLocationPrefix(this.customer(customer))),
-    );
+    let prefix = this.jobLocationPrefixes[customer];
+    if (prefix === undefined)
+      prefix = this.jobLocationPrefixes[customer] = this.made(jobLocationPrefix(this.customer(customer)));
+    let o = put(bytes, this.key(jobId), prefix);
     o = writeDecimal(bytes, o, reportingTime);
     bytes[o] = CLOSE_BRACE;
     return o + 1;
@@ -121,8 +129,25 @@ export class RecordEncoder {
     if (fragment === undefined) {
       const service = SERVICE_OPTIONS[option]!;
       const id = contractorId(service.trade, contractor);
-      fragment = utf8(`${JSON.stringify(serviceLabel(service))},"contractor_id":${JSON.stringify(id)},"location":`);
+      fragment = this.made(
+        `${JSON.stringify(serviceLabel(service))},"contractor_id":${JSON.stringify(id)},"location":`,
+      );
       this.optionContractors[index] = fragment;
+    }
+    return fragment;
+  }
+
+  private made(text: string): Buffer {
+    this.fragmentsMade++;
+    return utf8(text);
+  }
+
+  private cached(fragments: Map<string, Buffer>, text: string, make: (text: string) => string): Buffer {
+    let fragment = fragments.get(text);
+    if (fragment === undefined) {
+      fragment = this.made(make(text));
+      // A run touches a few dozen dates; the bound only matters to a process that runs for years.
+      if (fragments.size < 10_000) fragments.set(text, fragment);
     }
     return fragment;
   }
@@ -133,25 +158,13 @@ const JOB_ID_FIELD = utf8('{"job_id":');
 /** Room per service option for contractor numbers (1 … 40 today). */
 const CONTRACTOR_SLOTS = 64;
 
-function jobLocationPrefix(customer: Customer): Buffer {
+function jobLocationPrefix(customer: Customer): string {
   const q = JSON.stringify;
-  return utf8(
-    `{"CUSTOMERNAME":${q(customer.name)},"EMAIL":${q(customer.email)},"ADDRESS":${q(customer.address)},"DEST_LAT":${customer.lat},"DEST_LONG":${customer.long},"REPORTING_TIME":`,
-  );
+  return `{"CUSTOMERNAME":${q(customer.name)},"EMAIL":${q(customer.email)},"ADDRESS":${q(customer.address)},"DEST_LAT":${customer.lat},"DEST_LONG":${customer.long},"REPORTING_TIME":`;
 }
 
 function utf8(text: string): Buffer {
   return Buffer.from(text, 'utf8');
-}
-
-function cached(fragments: Map<string, Buffer>, text: string, make: (text: string) => string): Buffer {
-  let fragment = fragments.get(text);
-  if (fragment === undefined) {
-    fragment = utf8(make(text));
-    // A run touches a few dozen dates; the bound only matters to a process that runs for years.
-    if (fragments.size < 10_000) fragments.set(text, fragment);
-  }
-  return fragment;
 }
 
 function put(target: Buffer, offset: number, fragment: Buffer): number {

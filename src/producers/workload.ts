@@ -1,3 +1,4 @@
+import { ContractGuard } from './contracts.js';
 import { Fleet } from './fleet.js';
 import { JobGenerator, type OrderParts } from './jobs.js';
 import { OrderQueue } from './order-queue.js';
@@ -14,6 +15,8 @@ export interface WorkloadOptions {
   maxOrderDelayMs: number;
   trucks: number;
   truckIntervalMs: number;
+  /** Checks each record against its topic's contract before it is handed on; default: templates/schemas. */
+  contracts?: ContractGuard;
 }
 
 /**
@@ -27,9 +30,11 @@ export class Workload {
   private readonly orders = new OrderQueue();
   private readonly encoder: RecordEncoder;
   private readonly topics: ReadonlySet<InputTopic>;
+  private readonly contracts: ContractGuard;
 
   constructor(options: WorkloadOptions) {
     this.topics = options.topics;
+    this.contracts = options.contracts ?? new ContractGuard();
     this.jobs = new JobGenerator({
       seed: options.seed,
       pools: options.pools,
@@ -60,12 +65,19 @@ export class Workload {
     const timestamp = Math.floor(at);
     const job = this.jobs.next(at);
     const encoder = this.encoder;
+    const contracts = this.contracts;
     if (this.topics.has('job_created')) {
+      const made = encoder.fragmentsMade;
       const valueEnd = encoder.jobCreated(job.jobCreated);
+      if (encoder.fragmentsMade !== made) contracts.wholeRecord('job_created', encoder.bytes, encoder.keyEnd, valueEnd);
+      else contracts.jobCreated(job.jobCreated);
       sink('job_created', encoder.bytes, encoder.keyEnd, valueEnd, timestamp);
     }
     if (this.topics.has('joblocation')) {
+      const made = encoder.fragmentsMade;
       const valueEnd = encoder.jobLocation(job.jobId, job.order.customer, job.jobLocation.REPORTING_TIME);
+      if (encoder.fragmentsMade !== made) contracts.wholeRecord('joblocation', encoder.bytes, encoder.keyEnd, valueEnd);
+      else contracts.jobLocation(job.jobLocation);
       sink('joblocation', encoder.bytes, encoder.keyEnd, valueEnd, timestamp);
     }
     if (this.topics.has('order_placed')) {
@@ -90,6 +102,7 @@ export class Workload {
     if (!this.fleet) return;
     const encoder = this.encoder;
     for (const report of this.fleet.due(now)) {
+      this.contracts.truckPosition(report.position);
       const valueEnd = encoder.text(report.vehicleId, JSON.stringify(report.position));
       sink('tradie_truck_location', encoder.bytes, encoder.keyEnd, valueEnd, Math.floor(report.at));
     }
@@ -113,7 +126,12 @@ export class Workload {
   }
 
   private sendOrder(jobId: number, order: OrderParts, at: number, sink: RecordSink): void {
-    const valueEnd = this.encoder.orderPlaced(jobId, order);
-    sink('order_placed', this.encoder.bytes, this.encoder.keyEnd, valueEnd, Math.floor(at));
+    const encoder = this.encoder;
+    const made = encoder.fragmentsMade;
+    const valueEnd = encoder.orderPlaced(jobId, order);
+    if (encoder.fragmentsMade !== made)
+      this.contracts.wholeRecord('order_placed', encoder.bytes, encoder.keyEnd, valueEnd);
+    else this.contracts.orderPlaced(jobId, order.priceQuoted);
+    sink('order_placed', encoder.bytes, encoder.keyEnd, valueEnd, Math.floor(at));
   }
 }

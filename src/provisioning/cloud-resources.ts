@@ -35,11 +35,11 @@ export interface CloudEnv extends ProvisionEnvBase {
   mongoPassword?: string;
 }
 
-const ENVIRONMENT = 'environment';
-const CLUSTER = 'kafka-cluster';
-const SERVICE_ACCOUNT = 'service-account';
-const CLUSTER_ROLE = 'cluster-role-binding';
-const KAFKA_KEY = 'kafka-api-key';
+export const ENVIRONMENT = 'environment';
+export const CLUSTER = 'kafka-cluster';
+export const SERVICE_ACCOUNT = 'service-account';
+export const CLUSTER_ROLE = 'cluster-role-binding';
+export const KAFKA_KEY = 'kafka-api-key';
 const KSQL_CLUSTER = 'ksqldb-cluster';
 const KSQL_ROLE = 'ksqldb-role-binding';
 const KSQL_KEY = 'ksqldb-api-key';
@@ -47,7 +47,7 @@ const STATEMENTS = 'ksql-statements';
 const SINK = 'mongo-sink-connector';
 
 const now = () => new Date().toISOString();
-const rec = (
+export const rec = (
   kind: string,
   id: string,
   name: string | undefined,
@@ -62,7 +62,7 @@ const rec = (
 });
 
 /** Ignores "already gone": Confluent answers 404, or 403 for some deleted resources. */
-async function deleteIgnoringGone(remove: () => Promise<unknown>): Promise<void> {
+export async function deleteIgnoringGone(remove: () => Promise<unknown>): Promise<void> {
   try {
     await remove();
   } catch (error) {
@@ -71,7 +71,7 @@ async function deleteIgnoringGone(remove: () => Promise<unknown>): Promise<void>
   }
 }
 
-function envId(env: CloudEnv): string {
+export function envId(env: CloudEnv): string {
   return requireKnown(env, ENVIRONMENT).id;
 }
 
@@ -122,7 +122,7 @@ function kafkaCredentials(env: CloudEnv): Credentials {
   return { key: key.id, secret };
 }
 
-function kafkaRest(env: CloudEnv) {
+export function kafkaRest(env: CloudEnv) {
   const cluster = requireKnown(env, CLUSTER);
   return env.cloud.kafka({
     restEndpoint: String(cluster.attributes?.restEndpoint),
@@ -143,11 +143,24 @@ function clusterRecord(cluster: KafkaCluster): ResourceRecord {
   });
 }
 
-/** The demo on Confluent Cloud as a resource graph. The ksqlDB cluster starts as soon as the cluster and SA exist. */
+/**
+ * The demo on Confluent Cloud as a resource graph. The ksqlDB cluster starts as soon as the cluster and SA exist.
+ * With the Flink engine (`streamProcessing` given) the ksqlDB part and the output topics are left out: the Flink
+ * statements make their tables, and the sink waits for the nodes named there.
+ */
 export function cloudResources(
   config: Config,
   names: ResourceNames,
-  options: { sink: boolean },
+  options: {
+    sink: boolean;
+    streamProcessing?: {
+      sinkAfter: string[];
+      /** input.data.format of the sink (how the engine writes job_status). */
+      sinkFormat: string;
+      /** `down` after an engine switch: the ksqlDB nodes the state still records stay in. */
+      keepKsqlDb?: boolean;
+    };
+  },
 ): ResourceDef<CloudEnv>[] {
   const defs: ResourceDef<CloudEnv>[] = [
     {
@@ -426,7 +439,20 @@ export function cloudResources(
       },
     },
   ];
-  if (options.sink) defs.push(mongoSink(config, names));
+  const processing = options.streamProcessing;
+  if (processing) {
+    const ksqlOnly = new Set([KSQL_CLUSTER, KSQL_ROLE, KSQL_KEY, STATEMENTS]);
+    const outputTopics = new Set(
+      demoTopics()
+        .filter((t) => t.role === 'output')
+        .map((t) => `topic:${t.name}`),
+    );
+    const kept = defs.filter((def) => (processing.keepKsqlDb || !ksqlOnly.has(def.id)) && !outputTopics.has(def.id));
+    const after = [...processing.sinkAfter, KAFKA_KEY, ...(processing.keepKsqlDb ? [STATEMENTS] : [])];
+    if (options.sink) kept.push(mongoSink(config, names, after, processing.sinkFormat));
+    return kept;
+  }
+  if (options.sink) defs.push(mongoSink(config, names, [STATEMENTS, KAFKA_KEY]));
   return defs;
 }
 
@@ -435,13 +461,17 @@ export function cloudResources(
  * in the create response and our state: without it the key is useless, so a key found by name without a secret is
  * deleted and made again.
  */
-function apiKey(spec: {
+export function apiKey(spec: {
   id: string;
   kind: string;
+  /** What the key is for, in its title: "Kafka", "ksqlDB", "Schema Registry". */
+  label?: string;
   displayName: string;
   description: string;
   /** The graph node of the resource the key is for. */
   resourceOf: string;
+  /** The key's resource id when it is not that node's id (a Flink region: `<cloud>.<region>`). */
+  resourceId?: (env: CloudEnv) => string;
   dependsOn: string[];
   attributes: (env: CloudEnv) => Record<string, unknown>;
   /** Waits until the key works; returns attributes learned on the way. */
@@ -450,7 +480,7 @@ function apiKey(spec: {
   return {
     id: spec.id,
     kind: spec.kind,
-    title: `${spec.kind === 'kafka-api-key' ? 'Kafka' : 'ksqlDB'} API key ${spec.displayName}`,
+    title: `${spec.label ?? (spec.kind === 'kafka-api-key' ? 'Kafka' : 'ksqlDB')} API key ${spec.displayName}`,
     dependsOn: spec.dependsOn,
     observe: async (env) => {
       const known = env.known(spec.id);
@@ -461,11 +491,15 @@ function apiKey(spec: {
     create: async (env) => {
       const resource = requireKnown(env, spec.resourceOf);
       const owner = requireKnown(env, SERVICE_ACCOUNT).id;
-      const orphan = await env.cloud.apiKeys.findByName(spec.displayName, { ownerId: owner, resourceId: resource.id });
+      const orphan = await env.cloud.apiKeys.findByName(spec.displayName, {
+        ownerId: owner,
+        resourceId: spec.resourceId?.(env) ?? resource.id,
+      });
       if (orphan) await deleteIgnoringGone(() => env.cloud.apiKeys.delete(orphan.id));
       const created = await env.cloud.apiKeys.create({
         ownerId: owner,
-        resourceId: resource.id,
+        resourceId: spec.resourceId?.(env) ?? resource.id,
+        ...(spec.resourceId ? { flinkEnvironmentId: envId(env) } : {}),
         displayName: spec.displayName,
         description: spec.description,
       });
@@ -492,11 +526,13 @@ function ksqlDeployer(env: CloudEnv): KsqlDeployer {
   return env.ksql(String(endpoint), { key: key.id, secret: String(key.secrets?.secret) });
 }
 
-function roleBinding(
+export function roleBinding(
   id: string,
   roleName: string,
   dependsOn: string[],
   crnOf: (env: CloudEnv) => string,
+  /** What it is on, for its title when the role alone does not tell ("subject order_placed-value"). */
+  scope?: string,
 ): ResourceDef<CloudEnv> {
   const input = (env: CloudEnv) => ({
     principal: `User:${requireKnown(env, SERVICE_ACCOUNT).id}`,
@@ -506,7 +542,7 @@ function roleBinding(
   return {
     id,
     kind: 'role-binding',
-    title: `role binding ${roleName} for the service account`,
+    title: `role binding ${roleName}${scope ? ` on ${scope}` : ''} for the service account`,
     dependsOn,
     observe: async (env) => {
       const known = env.known(id);
@@ -528,8 +564,8 @@ function roleBinding(
   };
 }
 
-function sinkConfig(config: Config, names: ResourceNames, env: CloudEnv): Record<string, string> {
-  return renderConnectorConfig('mongodb-atlas-sink', {
+function sinkConfig(config: Config, names: ResourceNames, env: CloudEnv, format?: string): Record<string, string> {
+  const rendered = renderConnectorConfig('mongodb-atlas-sink', {
     name: names.sinkConnector,
     kafkaApiKey: kafkaCredentials(env).key,
     kafkaApiSecret: kafkaCredentials(env).secret,
@@ -539,12 +575,20 @@ function sinkConfig(config: Config, names: ResourceNames, env: CloudEnv): Record
     mongoDatabase: config.mongoDatabase,
     mongoCollection: config.mongoCollection,
   });
+  return format ? { ...rendered, 'input.data.format': format } : rendered;
 }
 
 /** The settings of the sink that, when they differ from the configuration, are updated in place. */
-const COMPARED_SINK_KEYS = ['connection.host', 'connection.user', 'database', 'collection', 'topics'] as const;
+const COMPARED_SINK_KEYS = [
+  'connection.host',
+  'connection.user',
+  'database',
+  'collection',
+  'topics',
+  'input.data.format',
+] as const;
 
-function mongoSink(config: Config, names: ResourceNames): ResourceDef<CloudEnv> {
+function mongoSink(config: Config, names: ResourceNames, dependsOn: string[], format?: string): ResourceDef<CloudEnv> {
   const connectors = (env: CloudEnv) => env.cloud.connectors(envId(env), requireKnown(env, CLUSTER).id);
   const record = (attributes: Record<string, unknown>) =>
     rec('connector', names.sinkConnector, names.sinkConnector, attributes);
@@ -552,11 +596,11 @@ function mongoSink(config: Config, names: ResourceNames): ResourceDef<CloudEnv> 
     id: SINK,
     kind: 'connector',
     title: `MongoDB Atlas sink ${names.sinkConnector} → ${config.mongoDatabase}.${config.mongoCollection}`,
-    dependsOn: [STATEMENTS, KAFKA_KEY],
+    dependsOn,
     observe: async (env): Promise<Observed | undefined> => {
       const found = await connectors(env).findByName(names.sinkConnector);
       if (!found) return undefined;
-      const desired = sinkConfig(config, names, env);
+      const desired = sinkConfig(config, names, env, format);
       const changes = COMPARED_SINK_KEYS.filter((key) => found.config[key] !== desired[key]).map(
         (key) => `${key} ${found.config[key] ?? '(unset)'} → ${desired[key]}`,
       );
@@ -568,12 +612,12 @@ function mongoSink(config: Config, names: ResourceNames): ResourceDef<CloudEnv> 
       };
     },
     create: async (env) => {
-      const desired = sinkConfig(config, names, env);
+      const desired = sinkConfig(config, names, env, format);
       await connectors(env).create(names.sinkConnector, desired);
       return record(Object.fromEntries(COMPARED_SINK_KEYS.map((key) => [key, desired[key]])));
     },
     update: async (env) => {
-      const desired = sinkConfig(config, names, env);
+      const desired = sinkConfig(config, names, env, format);
       await connectors(env).updateConfig(names.sinkConnector, desired);
       return record(Object.fromEntries(COMPARED_SINK_KEYS.map((key) => [key, desired[key]])));
     },

@@ -4,12 +4,14 @@ import type { LoadedConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { cloudCredentials, mongoPassword } from '../core/credentials.js';
 import { UserError } from '../core/errors.js';
-import { StateStore } from '../core/state-store.js';
+import { StateStore, type ResourceRecord } from '../core/state-store.js';
 import type { CloudEnv, KsqlDeployer } from './cloud-resources.js';
 import { cloudResources } from './cloud-resources.js';
 import { KnownRecords } from './engine.js';
 import { resourceNames, type ResourceNames } from './names.js';
+import type { ResourceDef } from './resource.js';
 import { remainingCloudResources } from './cloud-verify.js';
+import { schemaRegistryResources } from './schema-resources.js';
 import { lockStateDir, type ProvisionSession } from './session.js';
 import { StateRecorder } from './state-recorder.js';
 
@@ -93,7 +95,7 @@ export async function openCloudSession(
       label: `Confluent Cloud (prefix ${names.prefix})`,
       config,
       names,
-      defs: cloudResources(config, names, { sink }),
+      defs: await cloudGraph(config, names, { sink, recorded: recorder.all(), down: options.lock === 'down' }),
       env,
       known,
       recorder,
@@ -108,6 +110,9 @@ export async function openCloudSession(
           'kafka rest': records['kafka-cluster']?.attributes?.restEndpoint as string | undefined,
           ksqldb: (records['ksqldb-api-key']?.attributes?.endpoint ??
             records['ksqldb-cluster']?.attributes?.endpoint) as string | undefined,
+          'schema registry': records['schema-registry']?.attributes?.endpoint as string | undefined,
+          'flink endpoint': records['flink-region']?.attributes?.endpoint as string | undefined,
+          'compute pool': records['compute-pool']?.id,
         };
       },
       remaining: (opts) => remainingCloudResources(session, opts),
@@ -118,6 +123,42 @@ export async function openCloudSession(
     await lock?.release();
     throw error;
   }
+}
+
+/**
+ * The demo's graph for the configured engine: ksqlDB (a ksqlDB cluster and its statements), or Flink (a compute pool
+ * and statements, whose CREATE TABLEs make the output topics). `down` also takes in what the other engine's nodes
+ * the state records, so switching engines never strands a deployment.
+ */
+async function cloudGraph(
+  config: Config,
+  names: ResourceNames,
+  options: { sink: boolean; recorded: Record<string, ResourceRecord>; down: boolean },
+): Promise<ResourceDef<CloudEnv>[]> {
+  const ids = Object.keys(options.recorded);
+  const flinkRecorded = ids.some((id) => id === 'compute-pool' || id.startsWith('flink-statement:'));
+  const ksqlRecorded = ids.some((id) => id === 'ksqldb-cluster' || id === 'ksql-statements');
+  const flink = config.engine === 'flink' || (options.down && flinkRecorded);
+  const ksql = config.engine === 'ksqldb' || (options.down && ksqlRecorded);
+  if (!flink) return [...cloudResources(config, names, { sink: options.sink }), ...schemaRegistryResources(names)];
+  const { flinkOutputTables, flinkResources, statementNode } = await import('./flink-resources.js');
+  const { loadCloudFlinkTemplates } = await import('../engines/confluent-flink/templates.js');
+  const writesJobStatus = loadCloudFlinkTemplates().find((t) => t.kind === 'insert' && t.table === 'job_status');
+  const flinkDefs = flinkResources(config, names);
+  const defs = [
+    ...cloudResources(config, names, {
+      sink: options.sink,
+      streamProcessing: {
+        sinkAfter: writesJobStatus ? [statementNode(writesJobStatus)] : [],
+        // Confluent Flink writes job_status as JSON with a schema id (json-registry).
+        sinkFormat: 'JSON_SR',
+        keepKsqlDb: ksql,
+      },
+    }),
+    ...schemaRegistryResources(names, flinkOutputTables()),
+    ...flinkDefs,
+  ];
+  return defs;
 }
 
 /**

@@ -4,7 +4,8 @@ import { hasPrefix, type ResourceNames } from './names.js';
 
 /**
  * After a teardown, looks for anything that still carries the prefix: environments, service accounts and API keys
- * org-wide, and inside a kept environment its clusters and ksqlDB clusters. Role bindings have no name, so they are
+ * org-wide, and inside a kept environment its clusters, ksqlDB clusters and Flink compute pools (its statements were
+ * checked before the Flink key went: see flink-resources.ts). Role bindings have no name, so they are
  * looked up by what the teardown deleted: any binding of a deleted service account on a deleted cluster's CRN.
  * Anything found here would keep billing or keep granting access.
  */
@@ -23,6 +24,10 @@ export async function remainingCloudResources(
     for (const ksql of await cloud.ksqlClusters.list(environment.id)) {
       if (hasPrefix(ksql.spec.display_name, names.prefix))
         remaining.push(`ksqlDB cluster ${ksql.spec.display_name} (${ksql.id})`);
+    }
+    for (const pool of await cloud.computePools.list(environment.id)) {
+      if (hasPrefix(pool.spec.display_name, names.prefix))
+        remaining.push(`Flink compute pool ${pool.spec.display_name} (${pool.id}, ${pool.status.phase})`);
     }
   }
   for (const account of await cloud.serviceAccounts.list()) {

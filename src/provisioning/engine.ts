@@ -67,7 +67,8 @@ function actionFor<E extends ProvisionEnvBase>(
 ): PlannedAction {
   if (observed.changes?.length && def.update) return 'update';
   if (!observed.ready) return 'wait';
-  return inState ? 'none' : 'adopt';
+  if (inState) return 'none';
+  return def.implicit ? 'create' : 'adopt';
 }
 
 export interface ApplyOutcome {
@@ -114,7 +115,7 @@ export async function applyResources<E extends ProvisionEnvBase>(
         record = await def.update(env, observed);
         outcome.updated.push(def.id);
       } else if (!inState) {
-        outcome.adopted.push(def.id);
+        (def.implicit ? outcome.created : outcome.adopted).push(def.id);
       } else {
         outcome.unchanged.push(def.id);
       }

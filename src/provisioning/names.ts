@@ -8,6 +8,9 @@ export interface ResourceNames {
   ksqlCluster: string;
   ksqlApiKey: string;
   sinkConnector: string;
+  schemaRegistryApiKey: string;
+  computePool: string;
+  flinkApiKey: string;
 }
 
 export function resourceNames(prefix: string): ResourceNames {
@@ -20,6 +23,9 @@ export function resourceNames(prefix: string): ResourceNames {
     ksqlCluster: `${prefix}-ksqldb`,
     ksqlApiKey: `${prefix}-ksqldb-key`,
     sinkConnector: `${prefix}-mongo-sink`,
+    schemaRegistryApiKey: `${prefix}-sr-key`,
+    computePool: `${prefix}-pool`,
+    flinkApiKey: `${prefix}-flink-key`,
   };
 }
 

@@ -16,6 +16,8 @@ export interface ProvisionEnvBase {
   /** The command's Ctrl-C and clock: every wait of every step takes them. */
   signal: AbortSignal;
   clock: Clock;
+  /** During a teardown: the resources that stay (e.g. the environment with --keep-environment). */
+  kept?: ReadonlySet<string>;
 }
 
 /**
@@ -27,6 +29,11 @@ export interface ResourceDef<E extends ProvisionEnvBase = ProvisionEnvBase> {
   kind: string;
   title: string;
   dependsOn: string[];
+  /**
+   * The service makes it along with what it depends on (an environment's Schema Registry): `create` only waits for
+   * it to appear, and finding it unrecorded is its creation, not an adoption.
+   */
+  implicit?: boolean;
   observe(env: E): Promise<Observed | undefined>;
   create(env: E): Promise<ResourceRecord>;
   /** Waits until the resource is usable; may return the record with more attributes (endpoints). */

@@ -80,6 +80,7 @@ export async function destroySession<E extends ProvisionEnvBase>(
 ): Promise<DestroySummary> {
   await progress.start(`Tearing down the demo on ${session.label}`);
   const keep = new Set(options.keepEnvironment ? ['environment'] : []);
+  session.env.kept = keep;
   const outcome = await destroyResources(session.defs, session.env, session.known, session.recorder, {
     discover: options.discover,
     keep,

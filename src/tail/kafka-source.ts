@@ -42,7 +42,7 @@ export async function kafkaRowSource(options: KafkaSourceOptions): Promise<RowSo
         let value: Record<string, unknown> = {};
         if (message.value) {
           try {
-            value = parseJson(message.value.toString('utf8')) as Record<string, unknown>;
+            value = parseJson(jsonText(message.value)) as Record<string, unknown>;
           } catch {
             value = { VALUE: message.value.toString('utf8') };
           }
@@ -82,6 +82,14 @@ export function decodeKey(key: Buffer | null, type: string | undefined): unknown
 
 function isPrintable(bytes: Buffer): boolean {
   return bytes.every((byte) => byte >= 0x20 && byte < 0x7f);
+}
+
+/**
+ * A value's JSON text. A value written with a schema id (Confluent's wire format: a zero byte and a 4-byte schema id,
+ * as Confluent Cloud Flink writes its json-registry tables) carries the JSON after those five bytes.
+ */
+export function jsonText(value: Buffer): string {
+  return value.length > 5 && value[0] === 0 ? value.toString('utf8', 5) : value.toString('utf8');
 }
 
 function upperCaseKeys(value: Record<string, unknown>): Record<string, unknown> {

@@ -19,6 +19,7 @@ import type { DownResult } from '../../src/commands/down.js';
 // `up` killed at the worst moments, and an API that throttles and fails: the next `up` must finish without
 // duplicating anything, and `down` must still remove everything.
 const TIME_SCALE = 0.001;
+const DATA_CONTRACTS = ['job_created-value', 'joblocation-value', 'order_placed-value', 'tradie_truck_location-value'];
 const KILL_POINTS = 15;
 const run = Date.now().toString(36);
 let harness: CloudEmulatorHarness;
@@ -115,11 +116,16 @@ function expectExactlyOneDeployment(): void {
   expect(keys.filter((key) => key.resourceId === inventory.ksqlClusters[0]!.id).map((k) => k.name)).toEqual([
     `${prefix}-ksqldb-key`,
   ]);
-  expect(inventory.apiKeys).toHaveLength(2);
-  expect(inventory.roleBindings.map((rb) => `${rb.roleName} ${rb.principal}`).sort()).toEqual([
-    `CloudClusterAdmin User:${sa}`,
-    `KsqlAdmin User:${sa}`,
-  ]);
+  expect(keys.filter((key) => key.resourceId?.startsWith('lsrc-')).map((k) => k.name)).toEqual([`${prefix}-sr-key`]);
+  expect(inventory.apiKeys).toHaveLength(3);
+  expect(inventory.roleBindings.map((rb) => `${rb.roleName} ${rb.principal}`).sort()).toEqual(
+    [
+      `CloudClusterAdmin User:${sa}`,
+      `KsqlAdmin User:${sa}`,
+      ...DATA_CONTRACTS.map(() => `ResourceOwner User:${sa}`),
+    ].sort(),
+  );
+  expect(inventory.subjects.map((subject) => subject.split('/')[1]).sort()).toEqual(DATA_CONTRACTS);
 }
 
 function expectStateFileSound(): Record<string, { id: string }> {

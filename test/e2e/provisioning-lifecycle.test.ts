@@ -110,8 +110,22 @@ describe('cloud target end to end', () => {
     expect(inventory.apiKeys.map((k) => k.name).sort()).toEqual([
       `${currentPrefix}-kafka-key`,
       `${currentPrefix}-ksqldb-key`,
+      `${currentPrefix}-sr-key`,
     ]);
-    expect(inventory.roleBindings.map((r) => r.roleName).sort()).toEqual(['CloudClusterAdmin', 'KsqlAdmin']);
+    expect(inventory.roleBindings.map((r) => r.roleName).sort()).toEqual([
+      'CloudClusterAdmin',
+      'KsqlAdmin',
+      'ResourceOwner',
+      'ResourceOwner',
+      'ResourceOwner',
+      'ResourceOwner',
+    ]);
+    expect(inventory.subjects.map((subject) => subject.split('/')[1]).sort()).toEqual([
+      'job_created-value',
+      'joblocation-value',
+      'order_placed-value',
+      'tradie_truck_location-value',
+    ]);
     expect(inventory.connectors.map((c) => c.name)).toEqual([`${currentPrefix}-mongo-sink`]);
     const workerNames = inventory.connectors.map((c) => c.workerName);
     expect(await localConnectors(stack)).toEqual(expect.arrayContaining(workerNames));

@@ -29,6 +29,8 @@ export interface CloudPipelineOptions {
   verbose?: boolean;
   /** Added to (or replacing) the CLI environment, e.g. another MONGODB_PASSWORD. */
   env?: NodeJS.ProcessEnv;
+  /** The local Flink that backs Confluent Cloud Flink statements, for `--engine flink` runs. */
+  flink?: { gatewayUrl: string; restUrl: string };
 }
 
 export interface CliCall {
@@ -68,7 +70,11 @@ export class CloudPipeline {
 
   static async start(stack: StackEndpoints, options: CloudPipelineOptions): Promise<CloudPipeline> {
     await requireNoDemoTopics(stack);
-    const harness = await startCloudEmulatorHarness(stack, { dir: options.dir, timeScale: options.timeScale });
+    const harness = await startCloudEmulatorHarness(stack, {
+      dir: options.dir,
+      timeScale: options.timeScale,
+      ...(options.flink ? { flink: options.flink } : {}),
+    });
     const cwd = mkdtempSync(join(options.dir, 'cwd-'));
     const database = options.prefix.replace(/-/g, '_');
     const env = harness.cliEnv({

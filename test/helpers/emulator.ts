@@ -34,6 +34,11 @@ export interface CloudInventory {
   roleBindings: { id: string; principal: string; roleName: string }[];
   ksqlClusters: { id: string; name: string }[];
   connectors: { name: string; workerName: string }[];
+  /** Live subjects of every Schema Registry, as `<registry id>/<subject>`. */
+  subjects: string[];
+  /** Flink compute pools (also while they deprovision) and statements (also while they are deleted). */
+  computePools: { id: string; name: string }[];
+  statements: { name: string; phase: string; principal: string }[];
 }
 
 /** The emulator's inventory when nothing is provisioned (what `down` must leave). */
@@ -45,6 +50,9 @@ export const EMPTY_INVENTORY: CloudInventory = {
   roleBindings: [],
   ksqlClusters: [],
   connectors: [],
+  subjects: [],
+  computePools: [],
+  statements: [],
 };
 
 export interface CloudEmulatorHarness {
@@ -74,7 +82,13 @@ export interface CloudEmulatorHarness {
  */
 export async function startCloudEmulatorHarness(
   stack: StackEndpoints,
-  options: { dir: string; timeScale: number; durations?: Partial<PhaseDurations> },
+  options: {
+    dir: string;
+    timeScale: number;
+    durations?: Partial<PhaseDurations>;
+    /** The local Flink that runs Flink statements (test/helpers/flink.ts); without it they stay PENDING. */
+    flink?: { gatewayUrl: string; restUrl: string };
+  },
 ): Promise<CloudEmulatorHarness> {
   const logFile = join(options.dir, 'emulator-exchanges.jsonl');
   const listeners = new Set<ExchangeListener>();
@@ -95,6 +109,7 @@ export async function startCloudEmulatorHarness(
     kafka: { plaintext: stack.kafka.plaintext, saslSsl: stack.kafka.saslSsl, users: stack.kafka.users },
     connect: { url: stack.connect.url, mongoUri: stack.ferretdb.uri },
     ksql,
+    ...(options.flink ? { flink: options.flink } : {}),
     onExchange: (exchange) => {
       for (const key of emulator.state.apiKeys.values()) issued.add(key.secret);
       for (const listener of listeners) listener(exchange);
@@ -168,6 +183,17 @@ export async function startCloudEmulatorHarness(
         })),
         ksqlClusters: [...state.ksqlClusters.values()].map((k) => ({ id: k.id, name: k.displayName })),
         connectors: [...state.connectors.values()].map((c) => ({ name: c.name, workerName: c.workerName })),
+        subjects: [...state.schemaRegistries.values()].flatMap((registry) =>
+          [...registry.subjects.values()]
+            .filter((subject) => !subject.softDeleted)
+            .map((subject) => `${registry.id}/${subject.name}`),
+        ),
+        computePools: [...state.computePools.values()]
+          .filter((pool) => pool.goneAt === undefined || Date.now() < pool.goneAt)
+          .map((pool) => ({ id: pool.id, name: pool.displayName })),
+        statements: [...state.statements.values()]
+          .filter((statement) => statement.goneAt === undefined || Date.now() < statement.goneAt)
+          .map((statement) => ({ name: statement.name, phase: statement.phase, principal: statement.principal })),
       };
     },
     cliEnv: ({ prefix, waitScale, sink = false, extra = {} }) => ({

@@ -94,13 +94,20 @@ function expectExactlyOneDeployment(prefix: string, inventory: CloudInventory): 
     [
       `${prefix}-kafka-key owner=sa on=${inventory.clusters[0]!.id}`,
       `${prefix}-ksqldb-key owner=sa on=${inventory.ksqlClusters[0]!.id}`,
+      `${prefix}-sr-key owner=sa on=${inventory.subjects[0]?.split('/')[0]}`,
     ].sort(),
   );
-  expect(inventory.roleBindings.map((rb) => `${rb.roleName} ${rb.principal}`).sort()).toEqual([
-    `CloudClusterAdmin User:${sa}`,
-    `KsqlAdmin User:${sa}`,
-  ]);
+  expect(inventory.roleBindings.map((rb) => `${rb.roleName} ${rb.principal}`).sort()).toEqual(
+    [
+      `CloudClusterAdmin User:${sa}`,
+      `KsqlAdmin User:${sa}`,
+      ...DATA_CONTRACTS.map(() => `ResourceOwner User:${sa}`),
+    ].sort(),
+  );
+  expect(inventory.subjects.map((subject) => subject.split('/')[1]).sort()).toEqual(DATA_CONTRACTS);
 }
+
+const DATA_CONTRACTS = ['job_created-value', 'joblocation-value', 'order_placed-value', 'tradie_truck_location-value'];
 
 function readState(cwd: string): { mode: number; resources: Record<string, { id: string }> } {
   const path = join(cwd, '.marketplace', 'state.json');
@@ -116,12 +123,16 @@ function expectStateMatches(state: ReturnType<typeof readState>, inventory: Clou
   expect(resources['kafka-cluster']?.id).toBe(inventory.clusters[0]!.id);
   expect(resources['service-account']?.id).toBe(inventory.serviceAccounts[0]!.id);
   expect(resources['ksqldb-cluster']?.id).toBe(inventory.ksqlClusters[0]!.id);
-  expect([resources['kafka-api-key']?.id, resources['ksqldb-api-key']?.id].sort()).toEqual(
-    inventory.apiKeys.map((k) => k.id).sort(),
-  );
-  expect([resources['cluster-role-binding']?.id, resources['ksqldb-role-binding']?.id].sort()).toEqual(
-    inventory.roleBindings.map((rb) => rb.id).sort(),
-  );
+  expect(
+    [resources['kafka-api-key']?.id, resources['ksqldb-api-key']?.id, resources['schema-registry-api-key']?.id].sort(),
+  ).toEqual(inventory.apiKeys.map((k) => k.id).sort());
+  expect(
+    [
+      resources['cluster-role-binding']?.id,
+      resources['ksqldb-role-binding']?.id,
+      ...DATA_CONTRACTS.map((subject) => resources[`subject-role:${subject.replace(/-value$/, '')}`]?.id),
+    ].sort(),
+  ).toEqual(inventory.roleBindings.map((rb) => rb.id).sort());
 }
 
 async function expectNothingLeft(down: CliRun): Promise<void> {

@@ -170,12 +170,15 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): Co
         ? {
             id: key.resource.id,
             ...(key.resource.environmentId ? { environment: key.resource.environmentId } : {}),
-            related: url(
-              key.resource.id.startsWith('lkc-')
-                ? `/cmk/v2/clusters/${key.resource.id}`
-                : `/ksqldbcm/v2/clusters/${key.resource.id}`,
-            ),
-            resource_name: resourceCrn(key.resource.id),
+            related:
+              state.keyResource(key.resource.id, key.resource.environmentId)?.related ??
+              url(
+                key.resource.id.startsWith('lkc-')
+                  ? `/cmk/v2/clusters/${key.resource.id}`
+                  : `/ksqldbcm/v2/clusters/${key.resource.id}`,
+              ),
+            resource_name:
+              state.keyResource(key.resource.id, key.resource.environmentId)?.crn ?? resourceCrn(key.resource.id),
             api_version: key.resource.apiVersion,
             kind: key.resource.kind,
           }
@@ -436,6 +439,8 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): Co
     await finish(due(state.environments.values()), async (env) => {
       state.environments.delete(env.id);
       state.gone.set(env.id, 'environment');
+      // What other modules keep in the environment (its Schema Registry, compute pools, statements) goes with it.
+      for (const hook of state.environmentGoneHooks) hook(env.id);
     });
   }
 
@@ -656,6 +661,14 @@ export function registerControlPlane(router: Router, deps: ControlPlaneDeps): Co
           }
         } else if (ksql) {
           resource = { id: ksql.id, kind: 'Cluster', apiVersion: 'ksqldbcm/v2', environmentId: ksql.environmentId };
+        } else if (state.keyResource(resourceId, spec['resource']?.['environment'])) {
+          const other = state.keyResource(resourceId, spec['resource']?.['environment'])!;
+          resource = {
+            id: other.id,
+            kind: other.kind,
+            apiVersion: other.apiVersion,
+            environmentId: other.environmentId,
+          };
         } else {
           throw new EmulatorHttpError(404, 'resource_not_found', `Resource "${resourceId}" not found`, {
             pointer: '/spec/resource/id',

@@ -1,5 +1,5 @@
 /** Which of Confluent's error layouts an endpoint answers with. */
-export type ErrorFamily = 'v2' | 'kafka-rest' | 'connect';
+export type ErrorFamily = 'v2' | 'kafka-rest' | 'connect' | 'schema-registry';
 
 /** Thrown by handlers; the server renders it in the endpoint family's error shape. */
 export class EmulatorHttpError extends Error {
@@ -54,6 +54,8 @@ export function errorBody(family: ErrorFamily, error: EmulatorHttpError, request
       return error.status === 404
         ? { error_code: 404, message: error.message }
         : { error: { code: error.status, message: error.message } };
+    case 'schema-registry':
+      return { error_code: error.options.kafkaErrorCode ?? error.status, message: error.message };
     case 'v2': {
       const source = error.options.pointer
         ? { pointer: error.options.pointer }
@@ -89,9 +91,14 @@ export function errorBody(family: ErrorFamily, error: EmulatorHttpError, request
   }
 }
 
+/** The Schema Registry data plane answers at the root of its endpoint. */
+const SCHEMA_REGISTRY_PATH =
+  /^\/(subjects|schemas|config|mode|compatibility|contexts|clusterconfig|exporters|dek-registry)(\/|$)/;
+
 export function familyOf(pathname: string): ErrorFamily {
   if (pathname.startsWith('/kafka/v3')) return 'kafka-rest';
   if (pathname.startsWith('/connect/v1')) return 'connect';
+  if (SCHEMA_REGISTRY_PATH.test(pathname)) return 'schema-registry';
   return 'v2';
 }
 

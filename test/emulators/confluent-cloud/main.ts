@@ -5,7 +5,8 @@ import { startConfluentCloudEmulator, type EmulatorOptions } from './server.js';
 const HELP = `Usage: npm run emulator:cloud -- [options]
 
 A strict Confluent Cloud emulator for development: org/v2, cmk/v2, iam/v2 (service accounts, API keys, role
-bindings), ksqldbcm/v2, Kafka REST v3 topics/ACLs and connect/v1, validated against the official OpenAPI specs.
+bindings), ksqldbcm/v2, Kafka REST v3 topics/ACLs, connect/v1, srcm/v3 and Schema Registry, fcpm/v2 and sql/v1
+(Flink), validated against the official OpenAPI specs.
 Listens on 127.0.0.1 only.
 
 Options:
@@ -13,7 +14,7 @@ Options:
   --time-scale X         multiply every delay (cluster 2 min, ksqlDB 10 min, key/role binding 90 s, a ksqlDB
                          cluster's view of role bindings 60 s, deletes 1-2 min, a deleted topic's name 10 s) by X
   --public-url URL       base URL to advertise in links and endpoints (default http://127.0.0.1:<port>)
-  --local-stack          back topics, keys, connectors and ksqlDB with the running local stack (marketplace local start)
+  --local-stack          back topics, keys, connectors, ksqlDB and (when it runs) Flink with the running local stack
   --log FILE             append every exchange (secrets masked) to FILE as JSON lines
   -h, --help             this help
 
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
     options.kafka = { plaintext: stack.kafka.plaintext, saslSsl: stack.kafka.saslSsl, users: stack.kafka.users };
     options.connect = { url: stack.connect.url, mongoUri: stack.ferretdb.uri };
     options.ksql = localKsqlBackend(stack.kafka.plaintext);
+    // Flink statements run on the stack's Flink when it runs (`marketplace local start --with flink`).
+    if (stack.flink) options.flink = stack.flink;
   }
   const emulator = await startConfluentCloudEmulator(options);
   process.stdout.write(

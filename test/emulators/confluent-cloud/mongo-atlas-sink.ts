@@ -183,6 +183,9 @@ export function validateAtlasSink(
 
 const CONVERTERS: Record<string, string> = {
   JSON: 'org.apache.kafka.connect.json.JsonConverter',
+  // What Confluent Flink writes (json-registry) the emulator's Flink tables write as plain JSON (flink-sql.ts), so
+  // JSON with a schema id reads as plain JSON here.
+  JSON_SR: 'org.apache.kafka.connect.json.JsonConverter',
   STRING: 'org.apache.kafka.connect.storage.StringConverter',
   BSON: 'org.apache.kafka.connect.storage.StringConverter',
   BYTES: 'org.apache.kafka.connect.converters.ByteArrayConverter',

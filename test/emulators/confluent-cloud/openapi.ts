@@ -20,6 +20,10 @@ export const SPEC_FILES = [
   'ksql-v2',
   'connect-v1',
   'kafkarest-v3',
+  'srcm-v3',
+  'schema-registry-v1',
+  'flink-v2',
+  'flink-gateway-v1',
 ] as const;
 
 type Json = Record<string, unknown>;
@@ -101,6 +105,7 @@ export class OpenApiSpecs {
       this.ajv.addFormat(name, true);
     for (const file of SPEC_FILES) {
       const doc = readSpec(join(dir, `${file}.yaml`));
+      applyErrata(file, doc);
       for (const direction of ['request', 'response'] as const) {
         this.ajv.addSchema(
           { components: adaptComponents((doc['components'] ?? {}) as Json, direction) },
@@ -295,7 +300,10 @@ export class OpenApiSpecs {
           : undefined;
         const responses: SpecOperation['responses'] = {};
         for (const [code, response] of Object.entries((operation['responses'] ?? {}) as Record<string, Json>)) {
-          responses[code] = deref(components, response, 'responses') as SpecOperation['responses'][string];
+          const documented = deref(components, response, 'responses') as SpecOperation['responses'][string];
+          responses[code] = documented.content
+            ? { ...documented, content: withBareMediaTypes(documented.content) }
+            : documented;
         }
         this.operations.push({
           spec,
@@ -327,6 +335,46 @@ export function loadOpenApiSpecs(dir: string): OpenApiSpecs {
     loaded.set(dir, specs);
   }
   return specs;
+}
+
+/**
+ * Mistakes in the official specs that the real service does not make, each corrected where it is, and explained.
+ * flink-gateway-v1: sql.v1.StatementResult lists `data` as required, but defines (and the service answers, and
+ * Confluent's CLI reads) the rows under `results.data`, a top-level `data` being in neither; and the statement
+ * answers require a `spec.statement_name` that sql.v1.StatementSpec does not define (the name is `name`).
+ */
+function applyErrata(file: string, doc: Json): void {
+  if (file !== 'flink-gateway-v1') return;
+  const schemas = ((doc['components'] as Json | undefined)?.['schemas'] ?? {}) as Record<string, Json>;
+  const result = schemas['sql.v1.StatementResult'];
+  if (Array.isArray(result?.['required']))
+    result['required'] = (result['required'] as string[]).filter((name) => name !== 'data');
+  const dropUndefinedName = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) dropUndefinedName(item);
+      return;
+    }
+    if (!node || typeof node !== 'object') return;
+    const object = node as Json;
+    const properties = object['properties'] as Json | undefined;
+    if (Array.isArray(object['required']) && !properties?.['statement_name'])
+      object['required'] = (object['required'] as string[]).filter((name) => name !== 'statement_name');
+    for (const value of Object.values(object)) dropUndefinedName(value);
+  };
+  dropUndefinedName(doc['paths']);
+}
+
+/**
+ * Schema Registry documents its answers under media types with a quality parameter (`application/json; qs=0.5`,
+ * for content negotiation); an answer carries the type alone, so each is indexed under its bare name too.
+ */
+function withBareMediaTypes<T>(content: Record<string, T>): Record<string, T> {
+  const indexed: Record<string, T> = { ...content };
+  for (const [type, media] of Object.entries(content)) {
+    const bare = type.split(';')[0]!.trim().toLowerCase();
+    indexed[bare] ??= media;
+  }
+  return indexed;
 }
 
 function deref(components: Json, value: Json, kind: string): Json {

@@ -22,7 +22,14 @@ export interface Reply {
 export type Handler = (call: Call) => Reply | Promise<Reply>;
 
 /** Which key family a route accepts (mirrors the specs' security schemes). */
-export type Auth = 'cloud' | 'kafka-cluster';
+export type Auth = 'cloud' | 'kafka-cluster' | 'schema-registry' | 'flink-region';
+
+/** Checks a data-plane key for a route of one auth kind; the module that emulates that data plane provides it. */
+export type ResourceAuthenticator = (
+  credentials: { key: string; secret: string },
+  params: Record<string, string>,
+  now: number,
+) => Caller;
 
 export interface Route {
   method: string;

@@ -19,7 +19,10 @@ import {
 import { loadOpenApiSpecs, type OpenApiSpecs, type SpecOperation } from './openapi.js';
 import { ExchangeRecorder } from './recorder.js';
 import { kafkaRestModule } from './kafka-rest.js';
-import { Router, type Auth, type Caller, type Reply } from './router.js';
+import { schemaRegistryModule } from './schema-registry.js';
+import { flinkComputeModule } from './flink-compute.js';
+import { flinkStatementsModule } from './flink-statements.js';
+import { Router, type Auth, type Caller, type Reply, type ResourceAuthenticator } from './router.js';
 import { openApiDir } from './spec-location.js';
 import {
   apiKeyId,
@@ -45,6 +48,12 @@ export interface ConnectBackendOptions {
   url: string;
   /** Where MongoDbAtlasSink connectors really write: the local FerretDB. */
   mongoUri: string;
+}
+
+/** The local Flink that runs the emulated Flink statements (the SQL Gateway and the JobManager's REST API). */
+export interface FlinkBackendOptions {
+  gatewayUrl: string;
+  restUrl: string;
 }
 
 /**
@@ -75,6 +84,8 @@ export interface EmulatorOptions {
   kafka?: KafkaBackendOptions;
   connect?: ConnectBackendOptions;
   ksql?: KsqlBackend;
+  /** Without it, Flink statements stay PENDING (the control plane and the statement API still answer). */
+  flink?: FlinkBackendOptions;
   /** Check each response against the spec and collect violations (on by default when specs are loaded). */
   validateResponses?: boolean;
   /**
@@ -100,6 +111,12 @@ export interface RunningEmulator {
   durations: PhaseDurations;
   /** Data-plane modules register here what a deleted Kafka cluster takes with it (topics, connectors). */
   clusterDeletedHooks: ((cluster: ClusterRecord) => Promise<void>)[];
+  /** How the data planes other than Kafka REST check their keys (Schema Registry, Flink), by route auth kind. */
+  resourceAuthenticators: Partial<Record<Auth, ResourceAuthenticator>>;
+  /** The handler of every API request, for another listener that serves the same APIs (Flink's regional cell). */
+  requestListener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The regional Flink endpoint (fcpm/v2 regions' http_endpoint), once the statements module serves it. */
+  flinkEndpoint?: string;
   /** Records a topic made in a cluster some other way (a connector's DLQ), so it goes with the cluster. */
   ownTopic?: (clusterId: string, name: string) => void;
   close(): Promise<void>;
@@ -113,7 +130,13 @@ export type DataPlaneModule = (
 
 /** The strict Confluent Cloud emulator: control plane, Kafka REST v3 and connect/v1 on one 127.0.0.1 port. */
 export async function startConfluentCloudEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  const modules: DataPlaneModule[] = [kafkaRestModule, connectModule];
+  const modules: DataPlaneModule[] = [
+    kafkaRestModule,
+    connectModule,
+    schemaRegistryModule,
+    flinkComputeModule,
+    flinkStatementsModule,
+  ];
   const scale = options.timeScale ?? 1;
   const base = { ...REALISTIC_DURATIONS, ...options.durations };
   const durations = Object.fromEntries(
@@ -147,6 +170,8 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     router,
     durations,
     clusterDeletedHooks: [],
+    resourceAuthenticators: {},
+    requestListener: () => undefined,
     close: async () => undefined,
   };
 
@@ -249,6 +274,8 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
         headers: { 'WWW-Authenticate': 'Basic error="invalid_key", error_description="The API Key is invalid"' },
       });
     }
+    const dataPlane = emulator.resourceAuthenticators[auth];
+    if (dataPlane) return dataPlane({ key, secret }, params, now);
     const record = state.apiKeys.get(key);
     const clusterId = params['cluster_id'] ?? params['kafka_cluster_id'];
     if (!record || record.secret !== secret || record.resource?.id !== clusterId || now < record.usableAt) {
@@ -262,7 +289,7 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
     return { kind: 'resource', key: record };
   };
 
-  const server: Server = createServer((req, res) => {
+  const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
     void handle(req, res).catch((error: unknown) => {
       emulator.internalErrors.push(`${req.method} ${req.url}: ${String(error)}`);
       process.stderr.write(`confluent-cloud emulator: ${String((error as Error)?.stack ?? error)}\n`);
@@ -271,7 +298,9 @@ export async function startConfluentCloudEmulator(options: EmulatorOptions = {})
           .writeHead(500, { 'Content-Type': 'application/json' })
           .end('{"errors":[{"status":"500","code":"internal_server_error","detail":"emulator bug"}]}');
     });
-  });
+  };
+  const server: Server = createServer(requestListener);
+  emulator.requestListener = requestListener;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawBody = await readBody(req);

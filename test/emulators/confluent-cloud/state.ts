@@ -7,6 +7,14 @@ export interface PhaseDurations {
   apiKeyMs: number;
   roleBindingMs: number;
   connectorMs: number;
+  /** A governed environment's Schema Registry, from its first Kafka cluster on. */
+  schemaRegistryMs: number;
+  /** A Flink compute pool from its create (PROVISIONING) to PROVISIONED, and from its delete to gone. */
+  computePoolMs: number;
+  computePoolDeleteMs: number;
+  /** A Flink statement from its create (PENDING) until it starts, and from its delete (DELETING) to gone. */
+  statementStartMs: number;
+  statementDeleteMs: number;
   /**
    * A ksqlDB cluster enforces role bindings from its own view of them, which it refreshes this long after it started
    * serving or the binding took effect, whichever is later: meanwhile statements answer 403 though /info answers 200.
@@ -26,6 +34,11 @@ export const REALISTIC_DURATIONS: PhaseDurations = {
   apiKeyMs: 90_000,
   roleBindingMs: 90_000,
   connectorMs: 60_000,
+  schemaRegistryMs: 60_000,
+  computePoolMs: 60_000,
+  computePoolDeleteMs: 30_000,
+  statementStartMs: 10_000,
+  statementDeleteMs: 10_000,
   ksqlAuthSyncMs: 60_000,
   clusterDeleteMs: 120_000,
   ksqlClusterDeleteMs: 120_000,
@@ -75,7 +88,7 @@ export interface ApiKeyRecord {
   description: string;
   ownerId: string;
   /** undefined for a Cloud key. */
-  resource?: { id: string; kind: 'Cluster'; apiVersion: string; environmentId?: string };
+  resource?: { id: string; kind: string; apiVersion: string; environmentId?: string };
   createdAt: number;
   usableAt: number;
 }
@@ -131,6 +144,100 @@ export interface ConnectorRecord {
   failure?: string;
 }
 
+/**
+ * A resource other than a Kafka or ksqlDB cluster that API keys can be made for (a Schema Registry cluster, a Flink
+ * region), described by the module that emulates it.
+ */
+export interface KeyResource {
+  id: string;
+  kind: string;
+  apiVersion: string;
+  environmentId?: string;
+  /** Its URL on the control plane, and its CRN, as an API key's resource reference shows them. */
+  related: string;
+  crn: string;
+}
+
+/** One version of a subject in a Schema Registry cluster. */
+export interface SubjectVersion {
+  version: number;
+  /** The schema's id in its registry: the same text under two subjects has one id. */
+  id: number;
+  schemaType: string;
+  schema: string;
+}
+
+export interface SubjectRecord {
+  name: string;
+  versions: SubjectVersion[];
+  /** Set by a soft delete: hidden from reads until re-registered; a permanent delete then removes it. */
+  softDeleted: boolean;
+}
+
+/** The Schema Registry cluster of a governed environment, made with the environment's first Kafka cluster. */
+export interface SchemaRegistryRecord {
+  id: string;
+  environmentId: string;
+  cloud: string;
+  region: string;
+  package: string;
+  createdAt: number;
+  readyAt: number;
+  subjects: Map<string, SubjectRecord>;
+  /** Schema ids by canonical schema text. */
+  schemaIds: Map<string, number>;
+}
+
+/** A Flink compute pool (fcpm/v2). */
+export interface ComputePoolRecord {
+  id: string;
+  environmentId: string;
+  displayName: string;
+  cloud: string;
+  region: string;
+  maxCfu: number;
+  createdAt: number;
+  updatedAt: number;
+  readyAt: number;
+  /** Set by a delete: DEPROVISIONING until then, gone after. */
+  goneAt?: number;
+}
+
+/** What a statement's SQL is, as far as the emulator runs it. */
+export type StatementKind = 'CREATE_TABLE' | 'DROP_TABLE' | 'INSERT_INTO' | 'SELECT' | 'OTHER';
+
+/** A Flink statement (sql/v1) and what runs it on the local Flink. */
+export interface StatementRecord {
+  name: string;
+  organizationId: string;
+  environmentId: string;
+  uid: string;
+  statement: string;
+  properties: Record<string, string>;
+  computePoolId?: string;
+  principal: string;
+  stopped: boolean;
+  labels: Record<string, string>;
+  kind: StatementKind;
+  phase: string;
+  detail: string;
+  resourceVersion: number;
+  createdAt: number;
+  updatedAt: number;
+  /** When it may leave PENDING. */
+  startAt: number;
+  /** Set by a delete: DELETING until then, gone after. */
+  goneAt?: number;
+  /** Newest first, at most ten. */
+  exceptions: { name: string; message: string; timestamp: string }[];
+  /** The result's columns (SELECT) and the rows read so far, in order. */
+  columns: { name: string; type: string; nullable: boolean }[];
+  rows: { op: number; row: (string | null)[] }[];
+  /** Local Flink job running it (INSERT, SELECT). */
+  jobId?: string;
+  endedAt?: number;
+}
+
 /** Everything the emulated organization holds. */
 export class EmulatorState {
   readonly organizationId = randomUUID();
@@ -145,6 +252,39 @@ export class EmulatorState {
   readonly ksqlClusters = new Map<string, KsqlClusterRecord>();
   readonly acls: AclRecord[] = [];
   readonly connectors = new Map<string, ConnectorRecord>();
+  readonly computePools = new Map<string, ComputePoolRecord>();
+  /** Flink statements by `<environment id>/<name>`. */
+  readonly statements = new Map<string, StatementRecord>();
+  /** Schema Registry clusters by environment id. */
+  readonly schemaRegistries = new Map<string, SchemaRegistryRecord>();
+  /** Modules keep here what goes with a deleted environment (its Schema Registry, its compute pools). */
+  readonly environmentGoneHooks: ((environmentId: string) => void)[] = [];
+  /** Modules that emulate other key resources answer here for the ids they know. */
+  readonly keyResources: ((id: string, environmentId: string | undefined) => KeyResource | undefined)[] = [];
+
+  keyResource(id: string, environmentId: string | undefined): KeyResource | undefined {
+    for (const resolve of this.keyResources) {
+      const found = resolve(id, environmentId);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether an effective role binding gives `ownerId` one of `roles` on `crn`: a binding on that CRN or on a pattern
+   * whose trailing `*` covers it, or an environment or organization admin role above it.
+   */
+  grants(ownerId: string, roles: readonly string[], crn: string, environmentId: string, now: number): boolean {
+    if (ownerId === this.adminUserId) return true;
+    return [...this.roleBindings.values()].some((rb) => {
+      if (rb.principal !== `User:${ownerId}` || rb.effectiveAt > now) return false;
+      const pattern = decodeURIComponent(rb.crnPattern);
+      if (rb.roleName === 'OrganizationAdmin') return pattern === this.orgCrn();
+      if (rb.roleName === 'EnvironmentAdmin') return pattern === this.environmentCrn(environmentId);
+      if (!roles.includes(rb.roleName)) return false;
+      return pattern.endsWith('*') ? crn.startsWith(pattern.slice(0, -1)) : pattern === crn;
+    });
+  }
   /** Ids of objects that were deleted and are gone: Confluent answers them differently from ids it never issued. */
   readonly gone = new Map<string, 'environment' | 'cluster' | 'ksql-cluster' | 'api-key' | 'role-binding'>();
 
