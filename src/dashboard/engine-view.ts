@@ -41,7 +41,10 @@ export function engineView(ctx: Context, loaded: LoadedConfig): EngineView {
   const words = ENGINE_WORDS[loaded.values.engine];
   return {
     name: words.label,
-    jobNoun: words.jobNoun,
+    // The engine's own word once it is open: Confluent Cloud's Flink runs statements, not jobs.
+    get jobNoun() {
+      return held?.jobNoun ?? words.jobNoun;
+    },
     lineage: async () => {
       const { collectLineage } = await import('../lineage/collect.js');
       let connectorsProblem: LineageReading['connectorsProblem'];

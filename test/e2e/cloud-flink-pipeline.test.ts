@@ -10,10 +10,11 @@ import type { SinkVerifyResult } from '../../src/commands/sink.js';
 import type { UpResult } from '../../src/commands/up.js';
 import type { ProduceResult } from '../../src/producers/produce-run.js';
 import { checkExchangeLog } from '../emulators/confluent-cloud/index.js';
-import type { CliRun } from '../helpers/cli.js';
+import { type CliRun, startCli } from '../helpers/cli.js';
 import { CloudPipeline, type TailRow } from '../helpers/cloud-pipeline.js';
 import { EMPTY_INVENTORY } from '../helpers/emulator.js';
 import { flinkStack } from '../helpers/flink.js';
+import { eventually } from '../helpers/poll.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
 /**
@@ -215,6 +216,41 @@ describe('Confluent Cloud for Apache Flink: the pipeline against the emulator', 
     expect(contractOf('job_status')).toMatch(/^job_status-value v\d+$/);
     const mermaid = await pipeline.cli(['lineage', '--format', 'mermaid']);
     expect(mermaid.stdout).toContain('topic: order_placed, contract order_placed-value v1');
+  });
+
+  it("the dashboard's health says the statements run, in Confluent Cloud's word for them", async () => {
+    const dashboard = startCli(['dashboard', '--port', '0', '--no-open'], {
+      cwd: pipeline.cwd,
+      env: pipeline.env,
+      timeoutMs: 180_000,
+    });
+    try {
+      await dashboard.waitFor(/at http:\/\/127\.0\.0\.1:\d+\//, { timeoutMs: 120_000 });
+      const url = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(dashboard.stderr())![1]!;
+      const stream = await fetch(`${url}events`);
+      const reader = stream.body!.getReader();
+      let events = '';
+      const engineHealth = /"name":"Apache Flink","up":true,"detail":"([^"]*)"/;
+      try {
+        await eventually(
+          async () => {
+            const { value, done } = await reader.read();
+            if (!done) events += Buffer.from(value).toString('utf8');
+            return engineHealth.test(events) || done ? true : undefined;
+          },
+          90_000,
+          "the engine's health on the event stream",
+          0,
+        );
+      } finally {
+        await reader.cancel().catch(() => undefined);
+      }
+      expect(engineHealth.exec(events)?.[1]).toBe('statements running');
+      dashboard.kill('SIGINT');
+      expect((await dashboard.done).code).toBe(130);
+    } finally {
+      dashboard.kill('SIGKILL');
+    }
   });
 
   it('a statement whose SQL differs from its template is replaced alone; a new pool size is an update', async () => {
