@@ -153,8 +153,11 @@ export async function startServer(options: ServerOptions): Promise<DashboardServ
       clearInterval(keepalive);
       for (const client of clients) client.res.end();
       clients.clear();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Not after close() returns: a page's EventSource reconnects at once on a kept-alive socket, and that stream
+      // would hold close() open for ever.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await closed;
     },
   };
 }

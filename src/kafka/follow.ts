@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
+import { within } from '../core/waiter.js';
 import { fetchOffsetsWhenReady } from './topics.js';
+
+const CLOSE_MS = 5_000;
 
 export interface FollowedRecord {
   topic: string;
@@ -74,12 +77,15 @@ export async function followTopics(kafka: Kafka, topics: readonly string[], opti
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     options.onEvent?.({ kind: 'crashed', error: payload.error, restarting: payload.restart });
   });
+  /** Set by close(): a consumer kafkajs restarts after a crash while it closes must not hand on another record. */
+  let closed = false;
   await consumer.connect();
   await consumer.subscribe({ topics: [...topics], fromBeginning: false });
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: true,
     eachBatch: async ({ batch }) => {
+      if (closed) return;
       const key = `${batch.partition}:${batch.topic}`;
       const from = next.get(key) ?? 0n;
       const records: FollowedRecord[] = [];
@@ -101,19 +107,25 @@ export async function followTopics(kafka: Kafka, topics: readonly string[], opti
       if (records.length > 0) options.onRecords(records);
     },
   });
-  let closed = false;
   return {
     startOffsets,
     close: async () => {
       if (closed) return;
       closed = true;
-      await consumer.disconnect().catch(() => undefined);
+      // kafkajs can wait a long time to leave a group whose broker or topics went away: closing is best effort,
+      // bounded, and the throw-away group is removed when it can be.
+      const bounded = (work: Promise<unknown>) =>
+        within(work, { timeoutMs: CLOSE_MS, onTimeout: () => new Error('follower close timed out') }).catch(
+          () => undefined,
+        );
+      await bounded(consumer.disconnect());
       const cleanup = kafka.admin();
-      await cleanup
-        .connect()
-        .then(() => cleanup.deleteGroups([groupId]))
-        .catch(() => undefined)
-        .finally(() => cleanup.disconnect());
+      await bounded(
+        cleanup
+          .connect()
+          .then(() => cleanup.deleteGroups([groupId]))
+          .finally(() => cleanup.disconnect()),
+      );
       options.onEvent?.({ kind: 'stopped' });
     },
   };

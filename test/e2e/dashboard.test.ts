@@ -305,7 +305,16 @@ describe('marketplace dashboard (local target, headless Chromium)', () => {
 
   it('Ctrl-C stops the server with exit 130', async () => {
     dashboard.kill('SIGINT');
-    const done = await dashboard.done;
+    let deadline: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      dashboard.done,
+      new Promise<never>((_, reject) => {
+        deadline = setTimeout(
+          () => reject(new Error(`still running 30 s after Ctrl-C; its output:\n${dashboard.stderr()}`)),
+          30_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(deadline));
     expect(done.code, done.stderr).toBe(130);
     expect(done.stderr).toMatch(/Dashboard stopped after \d+ job_status rows/);
     await eventually(
