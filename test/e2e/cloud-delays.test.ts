@@ -69,11 +69,15 @@ describe('up and down wait for what Confluent Cloud does later', () => {
     expect(up.code, up.stderr).toBe(0);
     expect(up.stderr).toMatch(/KsqlAdmin role binding is not effective yet \(SHOW STREAMS answered HTTP 403\)/);
     const ksqlId = harness.inventory().ksqlClusters[0]!.id;
-    // Both API keys are created with resource {id} only, as the official clients send it.
+    // The API keys (Kafka, ksqlDB and the data contracts' Schema Registry) are created with resource {id} only, as
+    // the official clients send it.
+    const registryId = harness.inventory().subjects[0]?.split('/')[0] ?? 'no Schema Registry';
     const keyCreates = harness.exchangesSince(mark).filter((e) => e.method === 'POST' && e.path === '/iam/v2/api-keys');
     const resources = keyCreates.map((e) => (e.request.body as { spec: { resource?: { id: string } } }).spec.resource);
     expect(resources.sort((a, b) => String(a?.id).localeCompare(String(b?.id)))).toEqual(
-      [{ id: harness.inventory().clusters[0]!.id }, { id: ksqlId }].sort((a, b) => a.id.localeCompare(b.id)),
+      [{ id: harness.inventory().clusters[0]!.id }, { id: ksqlId }, { id: registryId }].sort((a, b) =>
+        a.id.localeCompare(b.id),
+      ),
     );
   });
 
