@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Context } from '../core/context.js';
 import { UserError } from '../core/errors.js';
-import { escapeControl } from '../core/escape.js';
+import { formatCell, jsonSafe } from '../core/sql-cells.js';
 import { positiveInteger } from '../core/parse.js';
 import { defineCommand, flag, option } from './command.js';
 
@@ -192,21 +192,4 @@ async function readSqlFile(ctx: Context, file: string): Promise<string> {
       hint: 'Give the path of a .sql file, relative to the current directory.',
     });
   }
-}
-
-/** One cell of a tab-separated row: a value with a tab or newline in it must not split the row. */
-function formatCell(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'object') return escapeControl(JSON.stringify(jsonSafe(value)));
-  return escapeControl(String(value));
-}
-
-/** bigint within ±2^53 becomes a number; beyond, its exact digits as a string. */
-function jsonSafe(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (Array.isArray(value)) return value.map(jsonSafe);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
-  }
-  return value;
 }

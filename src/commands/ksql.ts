@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Context } from '../core/context.js';
 import { UserError } from '../core/errors.js';
-import { escapeControl } from '../core/escape.js';
+import { formatCell, jsonSafe } from '../core/sql-cells.js';
 import { closest } from '../core/suggest.js';
 import { oneOf, positiveInteger } from '../core/parse.js';
 import type { KsqlClient, KsqlEntity, QueryInfo, SourceDescription, SourceInfo } from '../ksql-client/index.js';
@@ -319,23 +319,6 @@ function queryStatus(query: QueryInfo): string {
   return counts.length === 0
     ? ''
     : counts.map(([state, n]) => (counts.length === 1 ? state : `${state}:${n}`)).join(' ');
-}
-
-/** One cell of a tab-separated row: a value with a tab or newline in it must not split the row. */
-function formatCell(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'object') return escapeControl(JSON.stringify(jsonSafe(value)));
-  return escapeControl(String(value));
-}
-
-/** bigint within ±2^53 becomes a number; beyond, its exact digits as a string (JSON numbers that big lose digits). */
-function jsonSafe(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (Array.isArray(value)) return value.map(jsonSafe);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
-  }
-  return value;
 }
 
 function jsonSafeStep(step: ScriptStep): ScriptStep {
