@@ -236,6 +236,14 @@ export const CONFIG_KEYS = {
     description: 'Local Flink SQL Gateway REST port.',
     default: 18483,
   },
+  localFlinkSessionIdleTimeout: {
+    schema: timeout,
+    expected: 'a duration such as 10m, 30s or 1h',
+    description:
+      'How long the local Flink SQL Gateway keeps a session that nobody uses before it closes it, with the tables ' +
+      'created in it; a client holding a session open tells the gateway it is in use.',
+    default: '10m',
+  },
 } satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -274,6 +282,7 @@ export interface Config {
   localFlinkPort: number;
   localFlinkRpcPort: number;
   localFlinkGatewayPort: number;
+  localFlinkSessionIdleTimeout: number;
 }
 
 /** Keys that hold secrets: refused in the config file, where they would end up committed. */

@@ -30,6 +30,17 @@ export const TASK_SLOTS = 8;
  */
 export const CHECKPOINT_INTERVAL = '5s';
 
+/** Flink's own default: a gateway session nobody used for 10 minutes is closed. */
+const SESSION_IDLE_TIMEOUT_MS = 600_000;
+
+/**
+ * How often the gateway looks for idle sessions: Flink's default of one minute, or a quarter of a shorter idle
+ * timeout, so that a session is closed soon after its time is up rather than up to a minute later.
+ */
+function sessionCheckIntervalMs(idleTimeoutMs: number): number {
+  return Math.max(100, Math.min(60_000, Math.round(idleTimeoutMs / 4)));
+}
+
 /** Flink's own modules reach into the JDK; flink-dist passes these to every JVM (env.java.opts.all). */
 const MODULE_ACCESS = [
   ...[
@@ -111,6 +122,7 @@ export const TASKMANAGER_ID = 'marketplace-taskmanager';
  */
 export function flinkConfigYaml(settings: StackSettings, paths: StackPaths): string {
   const { ports } = settings;
+  const idleTimeoutMs = settings.flinkSessionIdleTimeoutMs ?? SESSION_IDLE_TIMEOUT_MS;
   const fileUri = (path: string) => `file://${path}`;
   const entries: [string, string | number][] = [
     ['jobmanager.rpc.address', '127.0.0.1'],
@@ -133,6 +145,8 @@ export function flinkConfigYaml(settings: StackSettings, paths: StackPaths): str
     ['sql-gateway.endpoint.rest.bind-address', '127.0.0.1'],
     ['sql-gateway.endpoint.rest.port', ports.flinkGateway],
     ['sql-gateway.endpoint.rest.bind-port', ports.flinkGateway],
+    ['sql-gateway.session.idle-timeout', `${idleTimeoutMs}ms`],
+    ['sql-gateway.session.check-interval', `${sessionCheckIntervalMs(idleTimeoutMs)}ms`],
     ['execution.target', 'remote'],
     ['execution.runtime-mode', 'streaming'],
     ['parallelism.default', 1],

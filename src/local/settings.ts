@@ -10,6 +10,8 @@ export interface StackSettings {
   ksqldbServerMain?: string;
   /** Start deadlines in seconds that replace a service's default (MARKETPLACE_LOCAL_<SERVICE>_DEADLINE). */
   deadlines?: Record<string, number>;
+  /** How long the SQL Gateway keeps an unused session, in ms (localFlinkSessionIdleTimeout); default 10 min. */
+  flinkSessionIdleTimeoutMs?: number;
 }
 
 export interface StackPorts {
@@ -41,6 +43,7 @@ export function settingsFromConfig(config: Config, env: NodeJS.ProcessEnv = proc
     },
     ...(env.MARKETPLACE_KSQLDB_SERVER_MAIN ? { ksqldbServerMain: env.MARKETPLACE_KSQLDB_SERVER_MAIN } : {}),
     deadlines: deadlineOverrides(env),
+    flinkSessionIdleTimeoutMs: config.localFlinkSessionIdleTimeout,
   };
 }
 
