@@ -3,16 +3,30 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/poll.js';
 import { runCli } from '../helpers/cli.js';
-import type { LocalStatusResult } from '../../src/commands/local.js';
-import type { StartResult } from '../../src/local/stack.js';
+import type { LocalResetResult, LocalStatusResult } from '../../src/commands/local.js';
+import { FlinkJobs } from '../../src/flink-client/index.js';
+import { runKeptJob } from '../../src/local/flink-jobs.js';
+import { portInUse } from '../../src/local/processes.js';
+import type { StackSettings, StartResult } from '../../src/local/stack.js';
 
 /**
  * Start/stop/reset/failure behaviour against a second stack with its own home and ports, so the shared stack
  * other test files use is never stopped.
  */
 const home = mkdtempSync(join(tmpdir(), 'marketplace-lifecycle-'));
-const ports = { kafka: 29192, controller: 29193, sasl: 29194, connect: 28183, ferretdb: 27118, ksqldb: 28188 };
+const ports = {
+  kafka: 29192,
+  controller: 29193,
+  sasl: 29194,
+  connect: 28183,
+  ferretdb: 27118,
+  ksqldb: 28188,
+  flink: 28481,
+  flinkRpc: 28482,
+  flinkGateway: 28483,
+};
 // A stand-in for the ksqlDB dev server (another module), to check the stack runs a fourth service from its slot.
 const ksqldbStub = join(home, 'ksqldb-stub.mjs');
 writeFileSync(
@@ -38,6 +52,9 @@ const env = {
   MARKETPLACE_LOCAL_CONNECT_PORT: String(ports.connect),
   MARKETPLACE_LOCAL_FERRETDB_PORT: String(ports.ferretdb),
   MARKETPLACE_LOCAL_KSQLDB_PORT: String(ports.ksqldb),
+  MARKETPLACE_LOCAL_FLINK_PORT: String(ports.flink),
+  MARKETPLACE_LOCAL_FLINK_RPC_PORT: String(ports.flinkRpc),
+  MARKETPLACE_LOCAL_FLINK_GATEWAY_PORT: String(ports.flinkGateway),
 };
 const cli = (args: string[], extraEnv: Record<string, string> = {}, timeoutMs = 240_000) =>
   runCli(['local', ...args], { env: { ...env, ...extraEnv }, timeoutMs });
@@ -205,10 +222,81 @@ describe('local stack lifecycle (separate home and ports)', () => {
 
     const reset = await cli(['reset', '--yes']);
     expect(reset.code, reset.stderr).toBe(0);
+    // Left running: the Flink tests below start Flink beside it rather than the whole stack again.
     const fresh = await cli(['start']);
     expect(fresh.code, fresh.stderr).toBe(0);
-    const stop = await cli(['stop']);
-    expect(stop.code).toBe(0);
-    expect(processesOfHome()).toEqual([]);
+  });
+
+  describe('with Flink', () => {
+    const flinkPorts = [ports.flink, ports.flinkRpc, ports.flinkGateway];
+    const flinkData = join(home, 'data', 'flink');
+
+    it('reset stops JobManager, TaskManager and gateway, forgets their jobs and state, keeps the jars; start works again', async () => {
+      const install = await cli(['install', '--with', 'flink'], {}, 600_000);
+      expect(install.code, install.stderr).toBe(0);
+      const jars = readdirSync(join(home, 'lib-flink')).length;
+      const start = await cli(['start', '--with', 'flink', '--json']);
+      expect(start.code, start.stderr).toBe(0);
+
+      // A job the stack keeps, as `up --engine flink` leaves one: the next start would resume it from its savepoint.
+      const settings: StackSettings = {
+        home,
+        ports: {
+          kafka: ports.kafka,
+          kafkaController: ports.controller,
+          kafkaSasl: ports.sasl,
+          connect: ports.connect,
+          ferretdb: ports.ferretdb,
+          ksqldb: ports.ksqldb,
+          flink: ports.flink,
+          flinkRpc: ports.flinkRpc,
+          flinkGateway: ports.flinkGateway,
+        },
+      };
+      const { jobId } = await runKeptJob(settings, {
+        pipeline: 'reset_probe',
+        name: 'lifecycle-reset-probe',
+        tables: [
+          "CREATE TABLE ticks (n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '10')",
+          "CREATE TABLE drain (n BIGINT) WITH ('connector' = 'blackhole')",
+        ],
+        insert: 'INSERT INTO drain SELECT n FROM ticks',
+      });
+      const jobs = new FlinkJobs({ url: `http://127.0.0.1:${ports.flink}` });
+      await eventually(
+        async () => ((await jobs.checkpoints(jobId)).completed > 0 ? true : undefined),
+        60_000,
+        'a completed checkpoint',
+      );
+      for (const path of ['jobs.json', join('checkpoints', jobId), join('tmp', 'taskmanager')])
+        expect(existsSync(join(flinkData, path)), path).toBe(true);
+
+      const reset = await cli(['reset', '--yes', '--json']);
+      expect(reset.code, reset.stderr).toBe(0);
+      const stopped = (JSON.parse(reset.stdout) as LocalResetResult).stopped;
+      for (const name of ['flink-jobmanager', 'flink-taskmanager', 'flink-gateway'])
+        expect(stopped.find((s) => s.name === name)?.action, name).toBe('stopped');
+      expect(stopped.find((s) => s.name === 'flink-taskmanager')?.notice).toMatch(/savepoint: reset_probe saved/);
+      expect(processesOfHome()).toEqual([]);
+      for (const port of flinkPorts) expect(await portInUse(port), `port ${port}`).toBe(false);
+      // Checkpoints, savepoints (the one stop just took included), kept jobs, temp folders, logs and config: gone.
+      expect(existsSync(flinkData)).toBe(false);
+      expect(existsSync(join(home, 'config', 'flink'))).toBe(false);
+      expect(existsSync(join(home, 'logs', 'flink-jobmanager.log'))).toBe(false);
+      // The jars stay: Flink starts again without an install.
+      expect(readdirSync(join(home, 'lib-flink'))).toHaveLength(jars);
+
+      const again = await cli(['start', '--with', 'flink', '--json']);
+      expect(again.code, again.stderr).toBe(0);
+      const services = (JSON.parse(again.stdout) as StartResult).services.filter((s) => s.name.startsWith('flink-'));
+      expect(services.map((s) => [s.name, s.action])).toEqual([
+        ['flink-jobmanager', 'started'],
+        ['flink-taskmanager', 'started'],
+        ['flink-gateway', 'started'],
+      ]);
+      // Nothing resumed: the reset forgot the job the stack kept.
+      expect(services.find((s) => s.name === 'flink-gateway')?.notice).toBeUndefined();
+      expect(await jobs.list()).toEqual([]);
+    });
   });
 });
