@@ -47,7 +47,10 @@ export interface SessionOptions {
   name?: string;
   /** Session configuration, as `SET` would give it (e.g. pipeline.name, execution.state-recovery.path). */
   properties?: Record<string, string>;
-  /** How often to tell the gateway the session is in use (default 60 s; it closes idle sessions after 10 min). */
+  /**
+   * How often to tell the gateway the session is in use (default 60 s; the local gateway closes a session idle for
+   * localFlinkSessionIdleTimeout, 10 min unless set).
+   */
   keepAliveMs?: number;
 }
 
@@ -131,8 +134,15 @@ export class FlinkSession {
     this.heartbeat = setInterval(() => {
       this.http.call('POST', `${this.path}/heartbeat`, {}, { expect: [404, 500] }).catch(() => undefined);
     }, keepAliveMs);
+    // A session left open never keeps the process alive, and after Ctrl-C nothing more of it reaches the gateway.
     this.heartbeat.unref();
+    this.http.signal?.addEventListener('abort', this.stopHeartbeat, { once: true });
   }
+
+  private readonly stopHeartbeat = (): void => {
+    clearInterval(this.heartbeat);
+    this.http.signal?.removeEventListener('abort', this.stopHeartbeat);
+  };
 
   private get path(): string {
     return `${API}/sessions/${this.handle}`;
@@ -168,7 +178,7 @@ export class FlinkSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.heartbeat);
+    this.stopHeartbeat();
     await this.http.call('DELETE', this.path, undefined, { expect: [404, 500] });
   }
 }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/poll.js';
 import { runCli } from '../helpers/cli.js';
 import type { LocalResetResult, LocalStatusResult } from '../../src/commands/local.js';
-import { FlinkJobs } from '../../src/flink-client/index.js';
+import { FlinkError, FlinkGateway, FlinkJobs } from '../../src/flink-client/index.js';
 import { runKeptJob } from '../../src/local/flink-jobs.js';
 import { portInUse } from '../../src/local/processes.js';
 import type { StackSettings, StartResult } from '../../src/local/stack.js';
@@ -230,6 +231,16 @@ describe('local stack lifecycle (separate home and ports)', () => {
   describe('with Flink', () => {
     const flinkPorts = [ports.flink, ports.flinkRpc, ports.flinkGateway];
     const flinkData = join(home, 'data', 'flink');
+    const gatewayUrl = `http://127.0.0.1:${ports.flinkGateway}`;
+    const gatewayLog = () => {
+      try {
+        return readFileSync(join(home, 'logs', 'flink-gateway.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    /** The idle timeout the gateway runs with after the reset, short enough to watch a session expire. */
+    const idleTimeout = '3s';
 
     it('reset stops JobManager, TaskManager and gateway, forgets their jobs and state, keeps the jars; start works again', async () => {
       const install = await cli(['install', '--with', 'flink'], {}, 600_000);
@@ -286,7 +297,10 @@ describe('local stack lifecycle (separate home and ports)', () => {
       // The jars stay: Flink starts again without an install.
       expect(readdirSync(join(home, 'lib-flink'))).toHaveLength(jars);
 
-      const again = await cli(['start', '--with', 'flink', '--json']);
+      // With a short session idle timeout, for the keep-alive test below.
+      const again = await cli(['start', '--with', 'flink', '--json'], {
+        MARKETPLACE_LOCAL_FLINK_SESSION_IDLE_TIMEOUT: idleTimeout,
+      });
       expect(again.code, again.stderr).toBe(0);
       const services = (JSON.parse(again.stdout) as StartResult).services.filter((s) => s.name.startsWith('flink-'));
       expect(services.map((s) => [s.name, s.action])).toEqual([
@@ -297,6 +311,58 @@ describe('local stack lifecycle (separate home and ports)', () => {
       // Nothing resumed: the reset forgot the job the stack kept.
       expect(services.find((s) => s.name === 'flink-gateway')?.notice).toBeUndefined();
       expect(await jobs.list()).toEqual([]);
+    });
+
+    it('the gateway closes a session nobody uses after the idle timeout; the client keeps its open sessions alive', async () => {
+      const interrupt = new AbortController();
+      const gateway = new FlinkGateway({ url: gatewayUrl });
+      // The kept session is the oldest: without its heartbeat it would expire no later than the others.
+      const kept = await gateway.openSession({ name: 'kept', keepAliveMs: 300 });
+      const interrupted = await new FlinkGateway({ url: gatewayUrl, signal: interrupt.signal }).openSession({
+        name: 'interrupted',
+        keepAliveMs: 300,
+      });
+      const idle = await gateway.openSession({ name: 'idle', keepAliveMs: 3_600_000 });
+      // Ctrl-C: the heartbeat of that client's session stops with everything else it does.
+      interrupt.abort(new Error('interrupted'));
+      try {
+        const expired = (session: { handle: string }) => gatewayLog().includes(`Session ${session.handle} is expired`);
+        await eventually(
+          async () => (expired(idle) && expired(interrupted) ? true : undefined),
+          60_000,
+          `the gateway to close the sessions idle for ${idleTimeout}`,
+        );
+        expect(expired(kept)).toBe(false);
+        expect((await kept.execute('SHOW TABLES')).rows).toEqual([]);
+        await expect(idle.properties()).rejects.toBeInstanceOf(FlinkError);
+      } finally {
+        await kept.close();
+        await idle.close();
+      }
+    });
+
+    it('a session left open does not keep the process from exiting', async () => {
+      const client = new URL('../../dist/flink-client/index.js', import.meta.url).href;
+      const script = `const { FlinkGateway } = await import(${JSON.stringify(client)});
+const session = await new FlinkGateway({ url: ${JSON.stringify(gatewayUrl)} }).openSession({ keepAliveMs: 100 });
+console.log(session.handle);`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let handle = '';
+      child.stdout.on('data', (chunk: Buffer) => (handle += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      try {
+        const code = await eventually(
+          () => Promise.race([exited, Promise.resolve(undefined)]),
+          30_000,
+          'the process to exit',
+        );
+        expect(code).toBe(0);
+        expect(handle.trim()).toMatch(/^[0-9a-f-]{36}$/);
+      } finally {
+        child.kill();
+      }
     });
   });
 });
