@@ -5,7 +5,8 @@
 //      real headless Chromium, measured by the page's own clock at the animation frame after the row was inserted;
 //      side by side with a plain Kafka consumer's latency for the same rows (the pipeline alone, no dashboard);
 //   2. the dashboard server's RSS, sampled every 5 s while it runs, and how much it grew per minute after warm-up.
-// Usage: npm run bench:dashboard [-- --seconds 60 --rate 1000]   (--seconds 3600 for the hour the issue asks of)
+// Usage: npm run bench:dashboard [-- --seconds 60 --rate 1000 --profile DIR]   (--seconds 3600: the issue's hour;
+//   --profile DIR writes the dashboard server's CPU profile there)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '60' },
     rate: { type: 'string', default: '1000' },
     warmup: { type: 'string', default: '10' },
+    // A V8 CPU profile of the dashboard server, written into this directory when it stops (for chrome://inspect).
+    profile: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -47,7 +50,8 @@ function cli(argv, options = {}) {
 }
 
 function startDashboard() {
-  const child = spawn(process.execPath, [CLI, 'dashboard', '--port', '0', '--no-open'], {
+  const profiling = args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
+  const child = spawn(process.execPath, [...profiling, CLI, 'dashboard', '--port', '0', '--no-open'], {
     cwd,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
