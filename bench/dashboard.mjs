@@ -9,7 +9,7 @@
 //   --profile DIR writes the dashboard server's CPU profile there)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -180,13 +180,16 @@ try {
   ]);
   await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
   const pid = dashboard.child.pid;
-  const samples = [{ t: 0, rss: rssMiB(pid) }];
+  const samples = [{ t: 0, rss: rssMiB(pid), load: loadavg()[0] }];
   const started = Date.now();
   await page.evaluate(() => (window.__measuring = true));
   reference.start();
   const countsAt = async () => Number((await page.textContent('#count-total')).replace(/\D/g, ''));
   const firstCount = await countsAt();
-  const sampler = setInterval(() => samples.push({ t: (Date.now() - started) / 1000, rss: rssMiB(pid) }), 5000);
+  const sampler = setInterval(
+    () => samples.push({ t: (Date.now() - started) / 1000, rss: rssMiB(pid), load: loadavg()[0] }),
+    5000,
+  );
   await producing;
   clearInterval(sampler);
   const seconds = (Date.now() - started) / 1000;
@@ -217,6 +220,12 @@ try {
   );
   const minutes = perMinute.map((s) => `${Math.round(s.t / 60)} min ${s.rss.toFixed(0)} MiB`);
   process.stdout.write(`  by minute: ${minutes.join(', ')}\n`);
+  // Everything here shares the machine's cores: figures from a loaded machine say little about the dashboard.
+  const loads = samples.map((s) => s.load);
+  process.stdout.write(
+    `machine load (1 min average) during the run: min ${Math.min(...loads).toFixed(1)}, ` +
+      `median ${percentile(loads, 50).toFixed(1)}, max ${Math.max(...loads).toFixed(1)}\n`,
+  );
   process.stdout.write(`page errors: ${errors.length === 0 ? 'none' : errors.join('; ')}\n`);
 } finally {
   await reference?.stop().catch(() => undefined);
