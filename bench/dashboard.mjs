@@ -5,10 +5,11 @@
 //      real headless Chromium, measured by the page's own clock at the animation frame after the row was inserted;
 //      side by side with a plain Kafka consumer's latency for the same rows (the pipeline alone, no dashboard);
 //   2. the dashboard server's RSS, sampled every 5 s while it runs, and how much it grew per minute after warm-up.
-// Usage: npm run bench:dashboard [-- --seconds 60 --rate 1000]   (--seconds 3600 for the hour the issue asks of)
+// Usage: npm run bench:dashboard [-- --seconds 60 --rate 1000 --profile DIR]   (--seconds 3600: the issue's hour;
+//   --profile DIR writes the dashboard server's CPU profile there)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '60' },
     rate: { type: 'string', default: '1000' },
     warmup: { type: 'string', default: '10' },
+    // A V8 CPU profile of the dashboard server, written into this directory when it stops (for chrome://inspect).
+    profile: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -47,7 +50,8 @@ function cli(argv, options = {}) {
 }
 
 function startDashboard() {
-  const child = spawn(process.execPath, [CLI, 'dashboard', '--port', '0', '--no-open'], {
+  const profiling = args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
+  const child = spawn(process.execPath, [...profiling, CLI, 'dashboard', '--port', '0', '--no-open'], {
     cwd,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -176,13 +180,16 @@ try {
   ]);
   await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
   const pid = dashboard.child.pid;
-  const samples = [{ t: 0, rss: rssMiB(pid) }];
+  const samples = [{ t: 0, rss: rssMiB(pid), load: loadavg()[0] }];
   const started = Date.now();
   await page.evaluate(() => (window.__measuring = true));
   reference.start();
   const countsAt = async () => Number((await page.textContent('#count-total')).replace(/\D/g, ''));
   const firstCount = await countsAt();
-  const sampler = setInterval(() => samples.push({ t: (Date.now() - started) / 1000, rss: rssMiB(pid) }), 5000);
+  const sampler = setInterval(
+    () => samples.push({ t: (Date.now() - started) / 1000, rss: rssMiB(pid), load: loadavg()[0] }),
+    5000,
+  );
   await producing;
   clearInterval(sampler);
   const seconds = (Date.now() - started) / 1000;
@@ -213,6 +220,12 @@ try {
   );
   const minutes = perMinute.map((s) => `${Math.round(s.t / 60)} min ${s.rss.toFixed(0)} MiB`);
   process.stdout.write(`  by minute: ${minutes.join(', ')}\n`);
+  // Everything here shares the machine's cores: figures from a loaded machine say little about the dashboard.
+  const loads = samples.map((s) => s.load);
+  process.stdout.write(
+    `machine load (1 min average) during the run: min ${Math.min(...loads).toFixed(1)}, ` +
+      `median ${percentile(loads, 50).toFixed(1)}, max ${Math.max(...loads).toFixed(1)}\n`,
+  );
   process.stdout.write(`page errors: ${errors.length === 0 ? 'none' : errors.join('; ')}\n`);
 } finally {
   await reference?.stop().catch(() => undefined);

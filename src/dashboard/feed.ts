@@ -5,6 +5,7 @@ import { waitFor, type Clock } from '../core/waiter.js';
 import type { Kafka } from '../kafka/client.js';
 import type { Follower, FollowedRecord } from '../kafka/follow.js';
 import type { OffsetReader, PartitionEnds } from '../kafka/offsets.js';
+import type { WaitScope } from '../kafka/topics.js';
 import type { LineageGraph } from '../lineage/graph.js';
 import { decodeKey } from '../tail/kafka-source.js';
 import type { EngineView } from './engine-view.js';
@@ -78,7 +79,8 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
   const kafkaState = (up: boolean, detail: string) => {
     if (missingTopics.length === 0) model.setComponent('Kafka', up, detail);
   };
-  let follower = await follow(kafka, model, followedCounts, kafkaState);
+  const scope = { signal: ctx.signal, clock: ctx.clock };
+  let follower = await follow(kafka, model, followedCounts, kafkaState, scope);
   /** Set when the followed topics were seen gone or emptied: once they are back, following starts over on them. */
   let topicsReplaced = false;
   /** Bumped at each start-over, so a count of the old topics that finishes late is dropped. */
@@ -160,7 +162,7 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
     previousFollowed.clear();
     previousEnds.clear();
     model.restart();
-    follower = await follow(kafka, model, followedCounts, kafkaState, 'earliest');
+    follower = await follow(kafka, model, followedCounts, kafkaState, scope, 'earliest');
     earlierCounted = true;
     model.setEarlierDecisions(new Map());
     topicsReplaced = false;
@@ -275,12 +277,14 @@ async function follow(
   model: DashboardModel,
   counts: Map<string, number>,
   kafkaState: (up: boolean, detail: string) => void,
+  scope: WaitScope,
   from: 'latest' | 'earliest' = 'latest',
 ): Promise<Follower> {
   const { followTopics } = await import('../kafka/follow.js');
   return followTopics(kafka, FOLLOWED_TOPICS, {
     clientLabel: 'dashboard',
     from,
+    scope,
     onRecords: (records) => {
       const topic = records[0]!.topic;
       counts.set(topic, (counts.get(topic) ?? 0) + records.length);

@@ -1,9 +1,15 @@
 /**
- * What the dashboard server sends the page over Server-Sent Events: one `snapshot` when a page connects (or has
- * fallen behind), then an `update` per tick holding only what changed. Shared by the server and the browser code,
+ * What the dashboard server sends the page over Server-Sent Events: a `hello` naming the stream, one `snapshot`
+ * when a page connects (or has fallen behind), then an `update` per tick holding only what changed. Snapshots and
+ * updates are numbered by their SSE id; the page posts the last one it has drawn to /ack?client=…&seq=…. Shared by the server and the browser code,
  * so it holds types only. Every string in it comes from records, metadata or error messages, never from settings
  * or credentials.
  */
+
+/** The first event of a stream: the id the page acknowledges drawn messages with. */
+export interface Hello {
+  client: string;
+}
 
 export interface DashboardMeta {
   target: 'cloud' | 'local';

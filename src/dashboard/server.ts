@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,8 +33,11 @@ interface Asset {
 
 interface Client {
   res: ServerResponse;
-  /** Set when updates were skipped for a page that fell behind: it gets a whole snapshot at the next tick instead. */
+  /** Set when updates were skipped for a page that fell behind: it gets a whole snapshot once it has caught up. */
   needsSnapshot: boolean;
+  /** The sequence number of the last message sent (its SSE id), and the last one the page said it has drawn. */
+  sent: number;
+  drawn: number;
 }
 
 const ASSETS = { '/': 'index.html', '/app.js': 'app.js', '/app.css': 'app.css' } as const;
@@ -45,16 +49,23 @@ const TYPES: Record<string, string> = {
 const KEEPALIVE_MS = 15_000;
 /** Bytes waiting in a page's socket beyond which it has fallen behind: skip updates until it has read them. */
 const BEHIND_BYTES = 4 << 20;
+/**
+ * Messages a page may have been sent but not yet drawn. A browser reads its socket eagerly and queues what its
+ * page has not handled yet, so a busy page never fills the socket: only its own word says how far behind it is.
+ * Two seconds of ticks bound how stale the page can be before it is sent a fresh snapshot instead.
+ */
+const MAX_UNDRAWN = 8;
 
 /**
  * The dashboard's HTTP server: the bundled page, and /events, a Server-Sent Events stream that sends a snapshot
- * when a page connects and then, once per tick, one message with what changed. A page that cannot keep up is not
- * queued for: it skips updates and gets one fresh snapshot at the first tick its socket has room again, so memory
- * stays flat and a slow page costs at most one snapshot per tick.
+ * when a page connects and then, once per tick, one message with what changed. Each message has a sequence number
+ * (its SSE id) and the page posts the last one it has drawn to /ack. A page that cannot keep up (too many messages
+ * not drawn, or its socket full) is not queued for: it skips updates and gets one fresh snapshot once it has caught
+ * up, so memory stays flat, a slow page costs at most one snapshot per tick and what it shows is never far behind.
  */
 export async function startServer(options: ServerOptions): Promise<DashboardServer> {
   const assets = await loadAssets(options.webRoot ?? new URL('./web/', import.meta.url));
-  const clients = new Set<Client>();
+  const clients = new Map<string, Client>();
   const tiles = options.model.meta.tiles ? new URL(options.model.meta.tiles).origin : undefined;
   const securityHeaders = {
     'content-security-policy': [
@@ -71,6 +82,25 @@ export async function startServer(options: ServerOptions): Promise<DashboardServ
 
   const snapshotMessage = () =>
     `event: snapshot\ndata: ${options.redact(JSON.stringify(options.model.snapshot()))}\n\n`;
+  const send = (client: Client, message: string) => {
+    client.sent++;
+    client.res.write(`id: ${client.sent}\n${message}`);
+  };
+  /** POST /ack?client=…&seq=N: the page has drawn every message up to N. */
+  const acknowledge = (params: URLSearchParams, method: string | undefined, res: ServerResponse) => {
+    if (method !== 'POST') {
+      res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    const client = clients.get(params.get('client') ?? '');
+    const seq = Number(params.get('seq'));
+    if (!client || !Number.isSafeInteger(seq) || seq < 0 || seq > client.sent) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('no such stream or message\n');
+      return;
+    }
+    client.drawn = Math.max(client.drawn, seq);
+    res.writeHead(204).end();
+  };
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     // A page on another site must not read the dashboard through a rebound DNS name: only our own host names.
@@ -78,11 +108,16 @@ export async function startServer(options: ServerOptions): Promise<DashboardServ
       res.writeHead(421, { 'content-type': 'text/plain' }).end('unknown host\n');
       return;
     }
+    const requested = new URL(req.url ?? '/', 'http://localhost');
+    const path = requested.pathname;
+    if (path === '/ack') {
+      acknowledge(requested.searchParams, req.method, res);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
     }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/events') {
       res.writeHead(200, {
         ...securityHeaders,
@@ -90,12 +125,13 @@ export async function startServer(options: ServerOptions): Promise<DashboardServ
         'cache-control': 'no-store',
         connection: 'keep-alive',
       });
-      res.write('retry: 1000\n\n');
-      const client: Client = { res, needsSnapshot: false };
-      clients.add(client);
+      const id = randomUUID();
+      res.write(`retry: 1000\n\nevent: hello\ndata: ${JSON.stringify({ client: id })}\n\n`);
+      const client: Client = { res, needsSnapshot: false, sent: 0, drawn: 0 };
+      clients.set(id, client);
       req.socket.setNoDelay(true);
-      res.on('close', () => clients.delete(client));
-      res.write(snapshotMessage());
+      res.on('close', () => clients.delete(id));
+      send(client, snapshotMessage());
       return;
     }
     const asset = assets.get(path);
@@ -127,22 +163,25 @@ export async function startServer(options: ServerOptions): Promise<DashboardServ
     const restarted = options.model.takeRestart();
     const update = options.model.drainUpdate();
     if (clients.size === 0) return;
-    if (restarted) for (const client of clients) client.needsSnapshot = true;
+    if (restarted) for (const client of clients.values()) client.needsSnapshot = true;
     let message: string | undefined;
     let snapshot: string | undefined;
-    for (const client of clients) {
-      if (client.res.writableLength > BEHIND_BYTES) {
-        client.needsSnapshot = true;
-      } else if (client.needsSnapshot) {
+    for (const client of clients.values()) {
+      if (client.res.writableLength > BEHIND_BYTES || client.sent - client.drawn >= MAX_UNDRAWN) {
+        if (update) client.needsSnapshot = true;
+      } else if (client.needsSnapshot && client.drawn === client.sent) {
+        // Only once the page has drawn everything sent: a snapshot queued behind stale updates would be stale too.
         client.needsSnapshot = false;
-        client.res.write((snapshot ??= snapshotMessage()));
-      } else if (update) {
-        client.res.write((message ??= `event: update\ndata: ${options.redact(JSON.stringify(update))}\n\n`));
+        send(client, (snapshot ??= snapshotMessage()));
+      } else if (update && !client.needsSnapshot) {
+        send(client, (message ??= `event: update\ndata: ${options.redact(JSON.stringify(update))}\n\n`));
       }
     }
   }, options.tickMs ?? 250);
   const keepalive = setInterval(() => {
-    for (const client of clients) if (client.res.writableLength <= BEHIND_BYTES) client.res.write(': keepalive\n\n');
+    for (const client of clients.values()) {
+      if (client.res.writableLength <= BEHIND_BYTES) client.res.write(': keepalive\n\n');
+    }
   }, KEEPALIVE_MS);
 
   return {
@@ -151,7 +190,7 @@ export async function startServer(options: ServerOptions): Promise<DashboardServ
     close: async () => {
       clearInterval(tick);
       clearInterval(keepalive);
-      for (const client of clients) client.res.end();
+      for (const client of clients.values()) client.res.end();
       clients.clear();
       // Not after close() returns: a page's EventSource reconnects at once on a kept-alive socket, and that stream
       // would hold close() open for ever.

@@ -61,7 +61,7 @@ describe('marketplace dashboard (cloud target, Confluent Cloud emulator)', () =>
     try {
       await dashboard.waitFor(/at http:\/\/127\.0\.0\.1:\d+\//, { timeoutMs: 120_000 });
       const url = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(dashboard.stderr())![1]!;
-      // The raw event stream, as any client of the server gets it.
+      // The raw event stream, as any client of the server gets it, acknowledging what it reads as a page does.
       const stream = await fetch(`${url}events`);
       const reader = stream.body!.getReader();
       let events = '';
@@ -70,6 +70,9 @@ describe('marketplace dashboard (cloud target, Confluent Cloud emulator)', () =>
           const { value, done } = await reader.read();
           if (done) return;
           events += Buffer.from(value).toString('utf8');
+          const client = /event: hello\ndata: \{"client":"([^"]+)"\}/.exec(events)?.[1];
+          const seq = [...events.matchAll(/^id: (\d+)$/gm)].at(-1)?.[1];
+          if (client && seq) await fetch(`${url}ack?client=${client}&seq=${seq}`, { method: 'POST' });
         }
       })().catch(() => undefined);
 

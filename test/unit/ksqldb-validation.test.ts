@@ -146,6 +146,15 @@ describe('ksqlDB dev server: rejects what ksqlDB rejects, with its message', () 
       /^Function 'greatest' does not accept parameters \(BOOLEAN, BOOLEAN\)\.\n/,
     );
   });
+
+  it('names other functions of no matching signature as ksqlDB registers them, in lower case', () => {
+    expect(planError('CREATE STREAM o AS SELECT id, ABS(name) AS x FROM people;', sources)).toMatch(
+      /^Function 'abs' does not accept parameters \(STRING\)\./,
+    );
+    expect(planError('CREATE STREAM o AS SELECT id, GEO_DISTANCE(name, 1, 2, 3) AS x FROM people;', sources)).toMatch(
+      /^Function 'geo_distance' does not accept parameters \(STRING, INTEGER, INTEGER, INTEGER\)\./,
+    );
+  });
 });
 
 describe('ksqlDB dev server: accepts what ksqlDB accepts', () => {

@@ -1,6 +1,6 @@
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import type { Snapshot, Update } from '../protocol.js';
+import type { Hello, Snapshot, Update } from '../protocol.js';
 import { DecisionsPanel } from './decisions.js';
 import { byId, formatTime } from './dom.js';
 import { FlowPanel } from './flow.js';
@@ -17,6 +17,31 @@ const map = new MapPanel(() => {
 });
 
 let frame = 0;
+/** The stream's id for acknowledgements, and the last message applied to the state (its SSE id). */
+let stream = '';
+let received = 0;
+let acked = 0;
+let acking = false;
+
+/**
+ * Tells the server what the page has drawn: it sends no more than a few messages ahead of that, and a fresh
+ * snapshot instead of updates once the page has fallen behind. One acknowledgement in flight at a time.
+ */
+function acknowledge(): void {
+  if (acking || received <= acked || !stream) return;
+  const seq = received;
+  acking = true;
+  fetch(`/ack?client=${encodeURIComponent(stream)}&seq=${seq}`, { method: 'POST' })
+    .then(() => {
+      acked = Math.max(acked, seq);
+    })
+    .catch(() => undefined)
+    .finally(() => {
+      acking = false;
+      if (received > acked) schedule();
+    });
+}
+
 /** Messages are merged as they come; drawing happens at most once per animation frame. */
 function schedule(): void {
   if (frame === 0) frame = requestAnimationFrame(draw);
@@ -38,18 +63,26 @@ function draw(): void {
   if (dirty.has('flow')) flow.render(state);
   if (dirty.has('health')) renderHealth(state.health);
   if (dirty.has('banners')) renderBanners(state.banners);
+  acknowledge();
 }
 
 function connect(): void {
   const link = byId('link');
   const events = new EventSource('/events');
+  events.addEventListener('hello', (event) => {
+    stream = (JSON.parse((event as MessageEvent<string>).data) as Hello).client;
+    received = 0;
+    acked = 0;
+  });
   events.addEventListener('snapshot', (event) => {
+    received = Number((event as MessageEvent<string>).lastEventId);
     state.applySnapshot(JSON.parse((event as MessageEvent<string>).data) as Snapshot);
     link.dataset.state = 'live';
     link.textContent = 'live';
     schedule();
   });
   events.addEventListener('update', (event) => {
+    received = Number((event as MessageEvent<string>).lastEventId);
     state.applyUpdate(JSON.parse((event as MessageEvent<string>).data) as Update);
     schedule();
   });

@@ -14,9 +14,10 @@ type Resolver = (argTypes: ArgType[]) => ResolvedFunction;
 
 const EARTH_RADIUS = { KM: 6371, MI: 3959 } as const;
 
+/** ksqlDB names a function in this message as its UDF is registered: in lower case. */
 function signatureError(name: string, argTypes: ArgType[]): never {
   throw badStatement(
-    `Function '${name}' does not accept parameters (${argTypes.map((t) => (t ? formatType(t) : 'NULL')).join(', ')}).`,
+    `Function '${name.toLowerCase()}' does not accept parameters (${argTypes.map((t) => (t ? formatType(t) : 'NULL')).join(', ')}).`,
   );
 }
 
