@@ -172,6 +172,9 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
     const now = Date.now();
     const topics: TopicHealth[] = [];
     const lags: GroupLag[] = [];
+    // Taken before the end offsets are asked for: records keep arriving while they are, and a count taken after
+    // could pass an end offset read a moment earlier, which would look like a topic made again.
+    const followedBefore = new Map(followedCounts);
     try {
       reader ??= await openReader(probeKafka);
       const ends = new Map<string, PartitionEnds[]>();
@@ -188,9 +191,12 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
         // A topic deleted and made again between two rounds ends lower than the records already followed from it.
         for (const topic of FOLLOWED_TOPICS) {
           const end = (await endsOf(topic)).reduce((sum, p) => sum + p.high, 0n);
-          if (end < BigInt(followedCounts.get(topic) ?? 0)) topicsReplaced = true;
+          if (end < BigInt(followedBefore.get(topic) ?? 0)) topicsReplaced = true;
         }
-        if (topicsReplaced) await startOver();
+        if (topicsReplaced) {
+          ctx.out.info("The demo's topics were made again: the dashboard follows them from their first records.");
+          await startOver();
+        }
       }
       for (const name of topicNames(flow).filter((topic) => existing.has(topic))) {
         const total = Number((await endsOf(name)).reduce((s, p) => s + p.high, 0n));
