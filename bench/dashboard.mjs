@@ -70,7 +70,7 @@ function startDashboard() {
       }
     }, 100);
   });
-  return { child, url };
+  return { child, url, stderr: () => stderr };
 }
 
 function rssMiB(pid) {
@@ -227,6 +227,12 @@ try {
       `median ${percentile(loads, 50).toFixed(1)}, max ${Math.max(...loads).toFixed(1)}\n`,
   );
   process.stdout.write(`page errors: ${errors.length === 0 ? 'none' : errors.join('; ')}\n`);
+  // What the dashboard told its user while it ran (a restart of its following, a component down), besides its URL.
+  const notices = dashboard
+    .stderr()
+    .split('\n')
+    .filter((line) => line.trim() && !line.includes(url) && !line.includes('Ctrl-C stops it'));
+  process.stdout.write(`dashboard notices: ${notices.length === 0 ? 'none' : `\n  ${notices.join('\n  ')}`}\n`);
 } finally {
   await reference?.stop().catch(() => undefined);
   await browser?.close().catch(() => undefined);
