@@ -32,13 +32,16 @@ function acknowledge(): void {
   const seq = received;
   acking = true;
   fetch(`/ack?client=${encodeURIComponent(stream)}&seq=${seq}`, { method: 'POST' })
-    .then(() => {
-      acked = Math.max(acked, seq);
-    })
-    .catch(() => undefined)
-    .finally(() => {
+    .then((response) => {
       acking = false;
+      if (!response.ok) return;
+      acked = Math.max(acked, seq);
       if (received > acked) schedule();
+    })
+    // A server that is gone is not asked again frame after frame: the next message (after EventSource reconnects)
+    // brings the next acknowledgement.
+    .catch(() => {
+      acking = false;
     });
 }
 
